@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* driver.c - Docker's NetworkDriver and IpamDriver calls over weft's records and mode ops. */
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "driver.h"
+#include "firewall.h"
+#include "log.h"
+#include "netlink.h"
+
+#define NETS STORE_PREFIX "local/nets/"
+#define EPS STORE_PREFIX "local/eps/"
+#define KEY_LEN 128
+
+struct driver {
+	struct driver_config cfg;
+	struct ipam *ipam;
+};
+
+static const struct mode_ops *const modes[_NET_MODE_MAX] = {
+	[NET_MODE_BRIDGE] = &bridge_mode,
+};
+
+bool driver_id_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= DRIVER_ID_MAX && strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz") == n;
+}
+
+static int check_id(const char *what, const char *id, struct errbuf *eb)
+{
+	if (driver_id_valid(id))
+		return 0;
+	return errbuf_set(eb, -EINVAL, "%s '%.80s' is not a Docker ID (1-64 characters of 0-9 a-z)", what, id);
+}
+
+int driver_new(const struct driver_config *cfg, struct driver **ret, struct errbuf *eb)
+{
+	struct ipam_config ic = {
+		.host_id = cfg->host_id,
+		.default_pool = cfg->default_pool,
+		.default_len = cfg->default_pool_len,
+	};
+	struct driver *d;
+	int r;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	d->cfg = *cfg;
+	r = ipam_new(cfg->shared, &ic, &d->ipam, eb);
+	if (r < 0) {
+		free(d);
+		return r;
+	}
+	*ret = d;
+	return 0;
+}
+
+void driver_free(struct driver *d)
+{
+	if (!d)
+		return;
+	ipam_free(d->ipam);
+	free(d);
+}
+
+/* Records: JSON values under weft/v1/local/. */
+
+static int put_json(struct store *s, const char *key, json_t *o, struct errbuf *eb)
+{
+	char *v = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	int r;
+
+	json_decref(o);
+	if (!v)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	r = store_put(s, key, v, eb);
+	free(v);
+	return r;
+}
+
+static json_t *net_to_json(const struct net *n)
+{
+	char p[CIDR_STRLEN], g[CIDR_STRLEN], a[CIDR_STRLEN];
+	json_t *o, *aux = json_array();
+	size_t i;
+
+	for (i = 0; aux && i < n->naux; i++)
+		json_array_append_new(aux, json_string(cidr_addr_format(&n->aux[i], a)));
+	o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:b, s:i, s:b}", "id", n->id, "mode",
+		      net_mode_to_string(n->opts.mode), "bridge", n->bridge, "internal", n->internal,
+		      "pool", cidr_format(&n->pool, '/', p), "gateway", cidr_format(&n->gateway, '/', g), "aux",
+		      aux, "pool_released", n->pool_released, "mtu", (int)n->opts.mtu, "masquerade",
+		      n->opts.masquerade);
+	return o;
+}
+
+static int net_from_json(const char *val, struct net *ret)
+{
+	const char *id, *mode, *bridge, *pool, *gw;
+	struct net n = { 0 };
+	json_t *o, *aux = NULL, *e;
+	int mtu = 0, internal = 0, released = 0, masq = 1, r = -EIO;
+	size_t i;
+
+	o = json_loads(val, 0, NULL);
+	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:b, s:s, s:s, s?o, s?b, s?i, s?b}", "id", &id, "mode", &mode,
+			      "bridge", &bridge, "internal", &internal, "pool", &pool, "gateway", &gw, "aux", &aux,
+			      "pool_released", &released, "mtu", &mtu, "masquerade", &masq) < 0)
+		goto out;
+	snprintf(n.id, sizeof(n.id), "%s", id);
+	snprintf(n.bridge, sizeof(n.bridge), "%s", bridge);
+	if (net_mode_from_string(mode, &n.opts.mode) < 0 || cidr_parse(pool, '/', &n.pool, NULL) < 0 ||
+	    cidr_parse(gw, '/', &n.gateway, NULL) < 0)
+		goto out;
+	json_array_foreach(aux, i, e)
+		if (n.naux < DRIVER_MAX_AUX && json_is_string(e) &&
+		    cidr_addr_parse(json_string_value(e), &n.aux[n.naux]) == 0)
+			n.naux++;
+	n.internal = internal;
+	n.pool_released = released;
+	n.opts.mtu = mtu;
+	n.opts.masquerade = masq;
+	snprintf(n.opts.bridge_name, sizeof(n.opts.bridge_name), "%s", bridge);
+	*ret = n;
+	r = 0;
+out:
+	json_decref(o);
+	return r;
+}
+
+static void format_mac(const uint8_t m[6], char *buf)
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static int parse_mac(const char *s, uint8_t ret[6])
+{
+	unsigned int m[6];
+	char end;
+	int i;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &end) != 6 ||
+	    strlen(s) != 17)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		ret[i] = m[i];
+	return 0;
+}
+
+static json_t *ep_to_json(const struct endpoint *ep)
+{
+	char a[CIDR_STRLEN], m[18];
+
+	format_mac(ep->mac, m);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", ep->id, "net", ep->net_id, "veth", ep->veth,
+			 "peer", ep->peer, "addr", cidr_format(&ep->addr, '/', a), "mac", m);
+}
+
+static int ep_from_json(const char *val, struct endpoint *ret)
+{
+	const char *id, *net, *veth, *peer, *addr, *mac;
+	struct endpoint ep = { 0 };
+	json_t *o;
+	int r = -EIO;
+
+	o = json_loads(val, 0, NULL);
+	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s}", "id", &id, "net", &net, "veth", &veth,
+			      "peer", &peer, "addr", &addr, "mac", &mac) < 0)
+		goto out;
+	snprintf(ep.id, sizeof(ep.id), "%s", id);
+	snprintf(ep.net_id, sizeof(ep.net_id), "%s", net);
+	snprintf(ep.veth, sizeof(ep.veth), "%s", veth);
+	snprintf(ep.peer, sizeof(ep.peer), "%s", peer);
+	if (cidr_parse(addr, '/', &ep.addr, NULL) < 0 || parse_mac(mac, ep.mac) < 0)
+		goto out;
+	*ret = ep;
+	r = 0;
+out:
+	json_decref(o);
+	return r;
+}
+
+static int net_get(struct driver *d, const char *id, struct net *ret, struct errbuf *eb)
+{
+	char key[KEY_LEN], *val = NULL;
+	int r;
+
+	snprintf(key, sizeof(key), NETS "%s", id);
+	r = store_get(d->cfg.local, key, &val, NULL, eb);
+	if (r < 0)
+		return r;
+	r = net_from_json(val, ret);
+	free(val);
+	return r < 0 ? errbuf_set(eb, r, "record of network %.12s is corrupt", id) : 0;
+}
+
+static int net_put(struct driver *d, const struct net *n, struct errbuf *eb)
+{
+	char key[KEY_LEN];
+
+	snprintf(key, sizeof(key), NETS "%s", n->id);
+	return put_json(d->cfg.local, key, net_to_json(n), eb);
+}
+
+static int ep_get(struct driver *d, const char *id, struct endpoint *ret, struct errbuf *eb)
+{
+	char key[KEY_LEN], *val = NULL;
+	int r;
+
+	snprintf(key, sizeof(key), EPS "%s", id);
+	r = store_get(d->cfg.local, key, &val, NULL, eb);
+	if (r < 0)
+		return r;
+	r = ep_from_json(val, ret);
+	free(val);
+	return r < 0 ? errbuf_set(eb, r, "record of endpoint %.12s is corrupt", id) : 0;
+}
+
+/* Every record under prefix, decoded; unreadable ones are logged and skipped. */
+static int load_all(struct driver *d, const char *prefix, size_t size,
+		    int (*decode)(const char *, void *), void **ret, size_t *ret_n, struct errbuf *eb)
+{
+	struct store_list l = { 0 };
+	char *v = NULL;
+	size_t i, n = 0;
+	int r;
+
+	r = store_list(d->cfg.local, prefix, &l, eb);
+	if (r < 0)
+		return r;
+	if (l.n && !(v = calloc(l.n, size))) {
+		store_list_free(&l);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	for (i = 0; i < l.n; i++) {
+		if (decode(l.kv[i].value, v + n * size) == 0)
+			n++;
+		else
+			log_warn("record '%s' is corrupt, ignoring", l.kv[i].key);
+	}
+	store_list_free(&l);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int net_decode(const char *val, void *ret)
+{
+	return net_from_json(val, ret);
+}
+
+static int ep_decode(const char *val, void *ret)
+{
+	return ep_from_json(val, ret);
+}
+
+static int nets_load(struct driver *d, struct net **ret, size_t *ret_n, struct errbuf *eb)
+{
+	return load_all(d, NETS, sizeof(struct net), net_decode, (void **)ret, ret_n, eb);
+}
+
+static int eps_load(struct driver *d, struct endpoint **ret, size_t *ret_n, struct errbuf *eb)
+{
+	return load_all(d, EPS, sizeof(struct endpoint), ep_decode, (void **)ret, ret_n, eb);
+}
+
+/* Rebuilds weft's whole firewall state from the network records. */
+static int firewall_update(struct driver *d, struct errbuf *eb)
+{
+	struct firewall_net *fw = NULL;
+	struct net *nets = NULL;
+	size_t i, n = 0;
+	int r;
+
+	r = nets_load(d, &nets, &n, eb);
+	if (r < 0)
+		return r;
+	if (n && !(fw = calloc(n, sizeof(*fw)))) {
+		free(nets);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(fw[i].bridge, nets[i].bridge, sizeof(fw[i].bridge));
+		fw[i].subnet = nets[i].pool;
+		fw[i].internal = nets[i].internal;
+		fw[i].masquerade = nets[i].opts.masquerade;
+	}
+	r = firewall_sync(fw, n, eb);
+	free(fw);
+	free(nets);
+	return r;
+}
+
+/* IpamDriver */
+
+static int check_ipam_opts(const struct option_kv *opts, size_t nopts, struct errbuf *eb)
+{
+	if (nopts)
+		return errbuf_set(eb, -EINVAL, "unknown --ipam-opt '%s' (weft IPAM takes no options)", opts[0].key);
+	return 0;
+}
+
+int driver_pool_request(struct driver *d, const char *pool, const char *subpool, bool v6,
+			const struct option_kv *opts, size_t nopts, struct ipam_pool *ret,
+			struct errbuf *eb)
+{
+	struct cidr *routes = NULL;
+	size_t nroutes = 0;
+	int r;
+
+	if (v6)
+		return errbuf_set(eb, -EAFNOSUPPORT, "IPv6 is not supported by weft yet: create the network without --ipv6");
+	r = check_ipam_opts(opts, nopts, eb);
+	if (r < 0)
+		return r;
+	/* Automatic pools must not shadow anything the host already routes (Docker's overlap loop). */
+	if (!*pool) {
+		r = netlink_routes_get(&routes, &nroutes, eb);
+		if (r < 0)
+			return r;
+	}
+	r = ipam_pool_request(d->ipam, pool, subpool, routes, nroutes, ret, eb);
+	free(routes);
+	return r;
+}
+
+/* The live network record using pool, if any. */
+static int net_by_pool(struct driver *d, const struct cidr *pool, struct net *ret, struct errbuf *eb)
+{
+	struct net *nets = NULL;
+	size_t i, n = 0;
+	int r;
+
+	r = nets_load(d, &nets, &n, eb);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (i = 0; i < n && r; i++)
+		if (cidr_equal(&nets[i].pool, pool)) {
+			*ret = nets[i];
+			r = 0;
+		}
+	free(nets);
+	return r;
+}
+
+int driver_pool_release(struct driver *d, const char *pool_id, struct errbuf *eb)
+{
+	struct ipam_pool p;
+	struct net net;
+	int r;
+
+	r = ipam_pool_id_parse(pool_id, &p, eb);
+	if (r < 0)
+		return r;
+	/*
+	 * Docker 20.10.23+ releases the pool before DeleteNetwork, and the
+	 * rollback of a refused second network with the same subnet releases
+	 * it too: while a network uses the pool, only note the release and
+	 * finish it when the network goes.
+	 */
+	r = net_by_pool(d, &p.pool, &net, eb);
+	if (r == 0) {
+		net.pool_released = true;
+		return net_put(d, &net, eb);
+	}
+	if (r != -ENOENT)
+		return r;
+	return ipam_pool_release(d->ipam, &p, eb);
+}
+
+int driver_addr_request(struct driver *d, const char *pool_id, const char *addr, bool gateway,
+			struct cidr *ret, struct errbuf *eb)
+{
+	struct ipam_pool p;
+	struct cidr c;
+	int r;
+
+	r = ipam_pool_id_parse(pool_id, &p, eb);
+	if (r < 0)
+		return r;
+	/* Docker calls gateway and aux requests the same way but for the type option. */
+	r = ipam_addr_request(d->ipam, &p, addr, gateway ? IPAM_OWNER_GATEWAY : IPAM_OWNER_ENDPOINT, &c.addr, eb);
+	if (r < 0)
+		return r;
+	c.len = p.pool.len;
+	*ret = c;
+	return 0;
+}
+
+static bool addr_is_infra(const struct net *n, const struct ipaddr *a)
+{
+	size_t i;
+
+	if (cidr_addr_equal(&n->gateway.addr, a))
+		return true;
+	for (i = 0; i < n->naux; i++)
+		if (cidr_addr_equal(&n->aux[i], a))
+			return true;
+	return false;
+}
+
+/* The live endpoint of a network in pool that holds a, if any. */
+static int ep_by_addr(struct driver *d, const struct cidr *pool, const struct ipaddr *a,
+		      struct endpoint *ret, struct errbuf *eb)
+{
+	struct endpoint *eps = NULL;
+	size_t i, n = 0;
+	int r;
+
+	r = eps_load(d, &eps, &n, eb);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (i = 0; i < n && r; i++)
+		if (cidr_addr_equal(&eps[i].addr.addr, a) && cidr_contains(pool, a)) {
+			*ret = eps[i];
+			r = 0;
+		}
+	free(eps);
+	return r;
+}
+
+int driver_addr_release(struct driver *d, const char *pool_id, const char *addr,
+			struct errbuf *eb)
+{
+	char s[CIDR_STRLEN];
+	struct ipam_pool p;
+	struct endpoint ep;
+	struct ipaddr a;
+	struct net net;
+	int r;
+
+	r = ipam_pool_id_parse(pool_id, &p, eb);
+	if (r < 0)
+		return r;
+	if (cidr_addr_parse(addr, &a) < 0)
+		return errbuf_set(eb, -EINVAL, "'%.64s' is not an IP address", addr);
+	/*
+	 * Rollbacks release addresses that a live endpoint or network still
+	 * uses (a refused duplicate --ip or --subnet): keep those. The gateway
+	 * and aux addresses go with the pool.
+	 */
+	r = ep_by_addr(d, &p.pool, &a, &ep, eb);
+	if (r == 0) {
+		log_info("address %s is still used by endpoint %.12s, not releasing", cidr_addr_format(&a, s), ep.id);
+		return 0;
+	}
+	if (r != -ENOENT)
+		return r;
+	r = net_by_pool(d, &p.pool, &net, eb);
+	if (r == 0 && addr_is_infra(&net, &a))
+		return 0;
+	if (r < 0 && r != -ENOENT)
+		return r;
+	errbuf_clear(eb);
+	return ipam_addr_release(d->ipam, &p, &a, eb);
+}
+
+/* NetworkDriver */
+
+static int check_new_net(struct driver *d, const struct net *n, struct errbuf *eb)
+{
+	char s[CIDR_STRLEN];
+	struct net *nets = NULL;
+	size_t i, cnt = 0;
+	int r;
+
+	r = nets_load(d, &nets, &cnt, eb);
+	if (r < 0)
+		return r;
+	for (i = 0; i < cnt && r == 0; i++) {
+		if (cidr_overlaps(&nets[i].pool, &n->pool))
+			r = errbuf_set(eb, -EEXIST, "subnet %s is already used by weft network %.12s on this host",
+				       cidr_format(&n->pool, '/', s), nets[i].id);
+		else if (strcmp(nets[i].bridge, n->bridge) == 0)
+			r = errbuf_set(eb, -EEXIST, "bridge '%s' is already used by weft network %.12s", n->bridge,
+				       nets[i].id);
+	}
+	free(nets);
+	return r;
+}
+
+static int net_from_req(const struct net_create_req *req, struct net *n, struct errbuf *eb)
+{
+	char s[CIDR_STRLEN];
+	size_t i;
+	int r;
+
+	memset(n, 0, sizeof(*n));
+	snprintf(n->id, sizeof(n->id), "%s", req->id);
+	r = options_parse(req->opts, req->nopts, &n->opts, eb);
+	if (r < 0)
+		return r;
+	if (req->ipv6 || req->nv6pools)
+		return errbuf_set(eb, -EAFNOSUPPORT, "IPv6 is not supported by weft yet: create the network without --ipv6");
+	if (req->npools != 1 || !req->has_pool)
+		return errbuf_set(eb, -EINVAL, "a weft %s network needs exactly one IPv4 subnet (got %zu)",
+				  net_mode_to_string(n->opts.mode), req->npools);
+	if (!req->has_gateway)
+		return errbuf_set(eb, -EINVAL, "network has no gateway address: use --ipam-driver weft, or give --gateway");
+	n->pool = req->pool;
+	cidr_mask(&n->pool);
+	n->gateway = req->gateway;
+	n->gateway.len = n->pool.len;
+	if (!cidr_is_host(&n->pool, &n->gateway.addr))
+		return errbuf_set(eb, -EINVAL, "gateway %s is not a host address of subnet %s",
+				  cidr_addr_format(&req->gateway.addr, s), cidr_format(&n->pool, '/', s));
+	if (req->naux > DRIVER_MAX_AUX)
+		return errbuf_set(eb, -EINVAL, "too many --aux-address (at most %d)", DRIVER_MAX_AUX);
+	for (i = 0; i < req->naux; i++)
+		n->aux[i] = req->aux[i].addr;
+	n->naux = req->naux;
+	n->internal = req->internal;
+	if (n->opts.bridge_name[0])
+		memcpy(n->bridge, n->opts.bridge_name, sizeof(n->bridge));
+	else
+		snprintf(n->bridge, sizeof(n->bridge), "weft-b%.8s", n->id);
+	return 0;
+}
+
+int driver_net_create(struct driver *d, const struct net_create_req *req, struct errbuf *eb)
+{
+	const struct mode_ops *ops;
+	struct net n, old;
+	char key[KEY_LEN];
+	struct errbuf ignore = { 0 };
+	int r;
+
+	r = check_id("NetworkID", req->id, eb);
+	if (r < 0)
+		return r;
+	r = net_get(d, req->id, &old, eb);
+	if (r == 0)
+		return 0; /* a retry of a network we made */
+	if (r != -ENOENT)
+		return r;
+	errbuf_clear(eb);
+	r = net_from_req(req, &n, eb);
+	if (r < 0)
+		return r;
+	r = check_new_net(d, &n, eb);
+	if (r < 0)
+		return r;
+	ops = modes[n.opts.mode];
+	r = ops->create_network(d, &n, eb);
+	if (r < 0)
+		return r;
+	r = net_put(d, &n, eb);
+	if (r == 0)
+		r = firewall_update(d, eb);
+	if (r == 0 && !n.internal)
+		r = firewall_forwarding_enable(eb);
+	if (r < 0) {
+		/* Leave nothing behind: record, kernel objects, firewall. */
+		snprintf(key, sizeof(key), NETS "%s", n.id);
+		store_del(d->cfg.local, key, 0, &ignore);
+		ops->delete_network(d, &n, &ignore);
+		firewall_update(d, &ignore);
+		return r;
+	}
+	log_info("created %s network %.12s on '%s'", net_mode_to_string(n.opts.mode), n.id, n.bridge);
+	return 0;
+}
+
+int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
+{
+	struct ipam_pool p = { 0 };
+	char key[KEY_LEN];
+	struct net n;
+	int r;
+
+	r = check_id("NetworkID", id, eb);
+	if (r < 0)
+		return r;
+	r = net_get(d, id, &n, eb);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = modes[n.opts.mode]->delete_network(d, &n, eb);
+	if (r < 0)
+		return r;
+	snprintf(key, sizeof(key), NETS "%s", id);
+	r = store_del(d->cfg.local, key, 0, eb);
+	if (r == 0)
+		r = firewall_update(d, eb);
+	if (r == 0 && n.pool_released) {
+		p.pool = n.pool;
+		r = ipam_pool_release(d->ipam, &p, eb);
+	}
+	if (r == 0)
+		log_info("deleted network %.12s", id);
+	return r;
+}
+
+int driver_ep_check(struct driver *d, const char *net_id, const char *id, struct errbuf *eb)
+{
+	struct endpoint ep;
+	int r;
+
+	r = check_id("NetworkID", net_id, eb);
+	if (r == 0)
+		r = check_id("EndpointID", id, eb);
+	if (r == 0)
+		r = ep_get(d, id, &ep, eb);
+	if (r == -ENOENT)
+		return errbuf_set(eb, r, "endpoint %.12s is not known to weft", id);
+	return r;
+}
+
+int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *ret_mac_set,
+		     uint8_t ret_mac[6], struct errbuf *eb)
+{
+	struct endpoint ep = { 0 }, other;
+	char key[KEY_LEN], s[CIDR_STRLEN];
+	struct net n;
+	int r;
+
+	r = check_id("NetworkID", req->net_id, eb);
+	if (r == 0)
+		r = check_id("EndpointID", req->id, eb);
+	if (r < 0)
+		return r;
+	r = net_get(d, req->net_id, &n, eb);
+	if (r == -ENOENT)
+		return errbuf_set(eb, r, "network %.12s is not known to weft (was weftd's state lost? recreate the network)",
+				  req->net_id);
+	if (r < 0)
+		return r;
+	r = ep_get(d, req->id, &ep, eb);
+	if (r == 0) {
+		/* A retry: answer as the first time. */
+		*ret_mac_set = !req->has_mac;
+		memcpy(ret_mac, ep.mac, 6);
+		return 0;
+	}
+	if (r != -ENOENT)
+		return r;
+	errbuf_clear(eb);
+	if (req->has_addr6)
+		return errbuf_set(eb, -EAFNOSUPPORT, "IPv6 is not supported by weft yet");
+	if (!req->has_addr)
+		return errbuf_set(eb, -EINVAL, "endpoint has no IPv4 address");
+	if (!cidr_contains(&n.pool, &req->addr.addr))
+		return errbuf_set(eb, -EINVAL, "address %s is not in the network's subnet %s",
+				  cidr_format(&req->addr, '/', key), cidr_format(&n.pool, '/', s));
+	r = ep_by_addr(d, &n.pool, &req->addr.addr, &other, eb);
+	if (r == 0)
+		return errbuf_set(eb, -EADDRINUSE, "address %s is already used by another container on this network (endpoint %.12s)",
+				  cidr_addr_format(&req->addr.addr, s), other.id);
+	if (r != -ENOENT)
+		return r;
+	errbuf_clear(eb);
+	snprintf(ep.id, sizeof(ep.id), "%s", req->id);
+	snprintf(ep.net_id, sizeof(ep.net_id), "%s", req->net_id);
+	snprintf(ep.veth, sizeof(ep.veth), "wv%.10s", req->id);
+	snprintf(ep.peer, sizeof(ep.peer), "wc%.10s", req->id);
+	ep.addr = req->addr;
+	if (req->has_mac) {
+		memcpy(ep.mac, req->mac, 6);
+	} else {
+		/* As Docker's bridge: 02:42 and the IPv4 address, stable across restarts. */
+		ep.mac[0] = 0x02;
+		ep.mac[1] = 0x42;
+		memcpy(ep.mac + 2, req->addr.addr.b, 4);
+	}
+	snprintf(key, sizeof(key), EPS "%s", ep.id);
+	r = put_json(d->cfg.local, key, ep_to_json(&ep), eb);
+	if (r < 0)
+		return r;
+	*ret_mac_set = !req->has_mac;
+	memcpy(ret_mac, ep.mac, 6);
+	return 0;
+}
+
+int driver_ep_delete(struct driver *d, const char *net_id, const char *id, struct errbuf *eb)
+{
+	char key[KEY_LEN];
+	struct endpoint ep;
+	struct net n;
+	int r;
+
+	r = check_id("NetworkID", net_id, eb);
+	if (r == 0)
+		r = check_id("EndpointID", id, eb);
+	if (r < 0)
+		return r;
+	r = ep_get(d, id, &ep, eb);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = net_get(d, ep.net_id, &n, eb);
+	if (r == 0)
+		r = modes[n.opts.mode]->delete_endpoint(d, &n, &ep, eb);
+	else if (r == -ENOENT)
+		r = netlink_link_del(ep.veth, eb);
+	if (r < 0)
+		return r;
+	snprintf(key, sizeof(key), EPS "%s", id);
+	return store_del(d->cfg.local, key, 0, eb);
+}
+
+int driver_join(struct driver *d, const char *net_id, const char *id, struct join_reply *ret,
+		struct errbuf *eb)
+{
+	struct endpoint ep;
+	struct net n;
+	int r;
+
+	r = driver_ep_check(d, net_id, id, eb);
+	if (r == 0)
+		r = ep_get(d, id, &ep, eb);
+	if (r == 0)
+		r = net_get(d, ep.net_id, &n, eb);
+	if (r < 0)
+		return r;
+	if (strcmp(ep.net_id, net_id) != 0)
+		return errbuf_set(eb, -EINVAL, "endpoint %.12s belongs to network %.12s, not %.12s", id, ep.net_id,
+				  net_id);
+	return modes[n.opts.mode]->join(d, &n, &ep, ret, eb);
+}
+
+int driver_leave(struct driver *d, const char *net_id, const char *id, struct errbuf *eb)
+{
+	int r;
+
+	/* The interface is still in the container; it goes at DeleteEndpoint. Unknown is fine. */
+	r = check_id("NetworkID", net_id, eb);
+	if (r == 0)
+		r = check_id("EndpointID", id, eb);
+	return r;
+}
+
+int driver_restore(struct driver *d, struct errbuf *eb)
+{
+	struct net *nets = NULL;
+	struct errbuf e;
+	size_t i, n = 0;
+	int r;
+
+	r = nets_load(d, &nets, &n, eb);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		errbuf_clear(&e);
+		if (modes[nets[i].opts.mode]->restore_network(d, &nets[i], &e) < 0)
+			log_err("restore network %.12s: %s", nets[i].id, e.msg);
+	}
+	free(nets);
+	return firewall_update(d, eb);
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* driver.h - Docker's network and IPAM semantics over parsed requests; no JSON or HTTP here. */
+#ifndef WEFT_DRIVER_H
+#define WEFT_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "errbuf.h"
+#include "ipam.h"
+#include "options.h"
+#include "store.h"
+
+/* Docker's IDs: 64 hex characters, or 25 base36 in swarm. */
+#define DRIVER_ID_MAX 64
+#define DRIVER_MAX_AUX 16
+
+struct driver_config {
+	const char *host_id;
+	struct store *local;  /* this host's own records */
+	struct store *shared; /* pools and addresses (== local on a single host) */
+	struct cidr default_pool;
+	unsigned int default_pool_len;
+};
+
+/* A network as weft records it. */
+struct net {
+	char id[DRIVER_ID_MAX + 1];
+	struct net_options opts;
+	char bridge[16];
+	bool internal;
+	struct cidr pool;    /* IPv4Data[0].Pool */
+	struct cidr gateway; /* address on the bridge, with the pool's prefix length */
+	size_t naux;
+	struct ipaddr aux[DRIVER_MAX_AUX];
+	bool pool_released; /* Docker released the pool while the network lived */
+};
+
+struct endpoint {
+	char id[DRIVER_ID_MAX + 1];
+	char net_id[DRIVER_ID_MAX + 1];
+	char veth[16]; /* host side, enslaved to the bridge */
+	char peer[16]; /* the side Docker moves into the container */
+	struct cidr addr;
+	uint8_t mac[6];
+};
+
+struct net_create_req {
+	const char *id;
+	const struct option_kv *opts;
+	size_t nopts;
+	bool internal;
+	bool ipv6;
+	size_t npools; /* entries in IPv4Data */
+	bool has_pool, has_gateway;
+	struct cidr pool, gateway;
+	size_t naux;
+	struct cidr aux[DRIVER_MAX_AUX];
+	size_t nv6pools; /* entries in IPv6Data */
+};
+
+struct ep_create_req {
+	const char *net_id, *id;
+	bool has_addr;
+	struct cidr addr;
+	bool has_addr6;
+	bool has_mac;
+	uint8_t mac[6];
+};
+
+struct join_reply {
+	char src_name[16];
+	const char *dst_prefix;
+	bool has_gateway;
+	struct ipaddr gateway;
+};
+
+struct driver;
+
+/* One ops table per mode (mode-*.c); the driver calls only these for kernel work. */
+struct mode_ops {
+	int (*create_network)(struct driver *d, struct net *net, struct errbuf *eb);
+	int (*delete_network)(struct driver *d, const struct net *net, struct errbuf *eb);
+	int (*join)(struct driver *d, const struct net *net, const struct endpoint *ep,
+		    struct join_reply *ret, struct errbuf *eb);
+	int (*delete_endpoint)(struct driver *d, const struct net *net, const struct endpoint *ep,
+			       struct errbuf *eb);
+	/* Kernel state of net as recorded (after a reboot or a crash). */
+	int (*restore_network)(struct driver *d, const struct net *net, struct errbuf *eb);
+};
+
+extern const struct mode_ops bridge_mode;
+
+int driver_new(const struct driver_config *cfg, struct driver **ret, struct errbuf *eb);
+void driver_free(struct driver *d);
+
+/* Brings the kernel and firewall in line with the records; logs each action once. */
+int driver_restore(struct driver *d, struct errbuf *eb);
+
+/* IpamDriver */
+int driver_pool_request(struct driver *d, const char *pool, const char *subpool, bool v6,
+			const struct option_kv *opts, size_t nopts, struct ipam_pool *ret,
+			struct errbuf *eb);
+int driver_pool_release(struct driver *d, const char *pool_id, struct errbuf *eb);
+int driver_addr_request(struct driver *d, const char *pool_id, const char *addr, bool gateway,
+			struct cidr *ret, struct errbuf *eb);
+int driver_addr_release(struct driver *d, const char *pool_id, const char *addr,
+			struct errbuf *eb);
+
+/* NetworkDriver */
+int driver_net_create(struct driver *d, const struct net_create_req *req, struct errbuf *eb);
+int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb);
+/* *ret_mac_set tells whether weft chose the MAC (then returned in ret_mac). */
+int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *ret_mac_set,
+		     uint8_t ret_mac[6], struct errbuf *eb);
+int driver_ep_delete(struct driver *d, const char *net_id, const char *id, struct errbuf *eb);
+int driver_join(struct driver *d, const char *net_id, const char *id, struct join_reply *ret,
+		struct errbuf *eb);
+int driver_leave(struct driver *d, const char *net_id, const char *id, struct errbuf *eb);
+/* 0 if the endpoint is known (used to validate oper-info and connectivity calls). */
+int driver_ep_check(struct driver *d, const char *net_id, const char *id, struct errbuf *eb);
+
+/* Whether s is a Docker object ID weft accepts (it becomes part of store keys and names). */
+bool driver_id_valid(const char *s);
+
+#endif

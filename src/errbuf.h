@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* errbuf.h - negative errno plus the first human-readable message of a failure. */
+#ifndef WEFT_ERRBUF_H
+#define WEFT_ERRBUF_H
+
+struct errbuf {
+	int code;
+	char msg[256];
+};
+
+/*
+ * Records code and a message unless one is already recorded (the first, most
+ * specific message wins). eb may be NULL. Returns code, so callers can write
+ * "return errbuf_set(eb, -EINVAL, ...)".
+ */
+int errbuf_set(struct errbuf *eb, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prefixes the recorded message with context ("create network: ..."). Returns eb->code. */
+int errbuf_prefix(struct errbuf *eb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void errbuf_clear(struct errbuf *eb);
+
+#endif

@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ipam.c - pools and addresses kept as store keys (DESIGN.md section 4). */
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include "ipam.h"
+#include "log.h"
+
+#define POOLS STORE_PREFIX "pools/"
+#define KEY_LEN 256
+
+/* Automatic pools are searched among at most this many candidates. */
+#define MAX_AUTO_CANDIDATES 65536
+
+struct ipam {
+	struct store *store;
+	struct ipam_config cfg;
+};
+
+static const char *const owner_names[] = {
+	[IPAM_OWNER_GATEWAY] = "gateway",
+	[IPAM_OWNER_AUX] = "aux",
+	[IPAM_OWNER_ENDPOINT] = "endpoint",
+};
+
+const char *ipam_owner_to_string(enum ipam_owner o)
+{
+	return o < sizeof(owner_names) / sizeof(owner_names[0]) ? owner_names[o] : "?";
+}
+
+int ipam_new(struct store *store, const struct ipam_config *cfg, struct ipam **ret,
+	     struct errbuf *eb)
+{
+	struct ipam *ipam = calloc(1, sizeof(*ipam));
+
+	if (!ipam)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	ipam->store = store;
+	ipam->cfg = *cfg;
+	*ret = ipam;
+	return 0;
+}
+
+void ipam_free(struct ipam *ipam)
+{
+	free(ipam);
+}
+
+static void pool_key(const struct cidr *pool, char *buf)
+{
+	char c[CIDR_STRLEN];
+
+	snprintf(buf, KEY_LEN, POOLS "%s", cidr_format(pool, '-', c));
+}
+
+static void addr_key(const struct cidr *pool, const struct ipaddr *a, char *buf)
+{
+	char c[CIDR_STRLEN], s[CIDR_STRLEN];
+
+	snprintf(buf, KEY_LEN, POOLS "%s/addr/%s", cidr_format(pool, '-', c), cidr_addr_format(a, s));
+}
+
+const char *ipam_pool_id_format(const struct ipam_pool *p, char *buf)
+{
+	char a[CIDR_STRLEN], b[CIDR_STRLEN];
+
+	if (p->has_range)
+		snprintf(buf, IPAM_POOL_ID_LEN, "weft:%s:%s", cidr_format(&p->pool, '/', a),
+			 cidr_format(&p->range, '/', b));
+	else
+		snprintf(buf, IPAM_POOL_ID_LEN, "weft:%s", cidr_format(&p->pool, '/', a));
+	return buf;
+}
+
+int ipam_pool_id_parse(const char *id, struct ipam_pool *ret, struct errbuf *eb)
+{
+	char buf[IPAM_POOL_ID_LEN];
+	struct ipam_pool p = { 0 };
+	char *slash, *colon = NULL;
+
+	/* IPv6 CIDRs contain ':', so the range separator is the first ':' after the prefix length. */
+	if (strncmp(id, "weft:", 5) != 0 || strlen(id) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, id + 5);
+	slash = strchr(buf, '/');
+	if (slash)
+		colon = strchr(slash, ':');
+	if (colon)
+		*colon++ = '\0';
+	if (cidr_parse(buf, '/', &p.pool, NULL) < 0 || !cidr_is_network(&p.pool))
+		goto bad;
+	if (colon) {
+		if (cidr_parse(colon, '/', &p.range, NULL) < 0 || !cidr_contains_cidr(&p.pool, &p.range))
+			goto bad;
+		p.has_range = true;
+	}
+	*ret = p;
+	return 0;
+bad:
+	return errbuf_set(eb, -EINVAL, "'%s' is not a weft pool ID (expected weft:<cidr>[:<range>])", id);
+}
+
+static int held_pools(struct ipam *ipam, struct cidr **ret, size_t *ret_n, struct errbuf *eb)
+{
+	struct store_list l = { 0 };
+	struct cidr *v = NULL;
+	size_t i, n = 0;
+	int r;
+
+	r = store_list(ipam->store, POOLS, &l, eb);
+	if (r < 0)
+		return r;
+	if (l.n) {
+		v = calloc(l.n, sizeof(*v));
+		if (!v) {
+			store_list_free(&l);
+			return errbuf_set(eb, -ENOMEM, "out of memory");
+		}
+	}
+	for (i = 0; i < l.n; i++) {
+		const char *k = l.kv[i].key + strlen(POOLS);
+
+		if (!strchr(k, '/') && cidr_parse(k, '-', &v[n], NULL) == 0)
+			n++;
+	}
+	store_list_free(&l);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static const struct cidr *find_overlap(const struct cidr *c, const struct cidr *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cidr_overlaps(c, &v[i]))
+			return &v[i];
+	return NULL;
+}
+
+static int pool_create(struct ipam *ipam, const struct cidr *pool, bool automatic,
+		       struct errbuf *eb)
+{
+	char key[KEY_LEN], c[CIDR_STRLEN], *val;
+	json_t *o;
+	int r;
+
+	o = json_pack("{s:s, s:s, s:b}", "cidr", cidr_format(pool, '/', c), "host",
+		      ipam->cfg.host_id, "auto", automatic);
+	val = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!val)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	pool_key(pool, key);
+	r = store_create(ipam->store, key, val, eb);
+	free(val);
+	return r;
+}
+
+static int pool_auto(struct ipam *ipam, const struct cidr *avoid, size_t navoid,
+		     struct ipam_pool *ret, struct errbuf *eb)
+{
+	const struct cidr *dp = &ipam->cfg.default_pool;
+	struct cidr *held = NULL, cand;
+	size_t nheld = 0, ncand, i;
+	char a[CIDR_STRLEN];
+	int r;
+
+	r = held_pools(ipam, &held, &nheld, eb);
+	if (r < 0)
+		return r;
+	ncand = ipam->cfg.default_len - dp->len >= 16 ? MAX_AUTO_CANDIDATES
+						       : (size_t)1 << (ipam->cfg.default_len - dp->len);
+	for (i = 0; i < ncand; i++) {
+		cand.len = ipam->cfg.default_len;
+		cidr_nth(dp, (cidr_u128)i << (cidr_addr_bits(&dp->addr) - cand.len), &cand.addr);
+		if (find_overlap(&cand, held, nheld) || find_overlap(&cand, avoid, navoid))
+			continue;
+		errbuf_clear(eb);
+		r = pool_create(ipam, &cand, true, eb);
+		if (r == -EEXIST)
+			continue; /* taken meanwhile */
+		if (r < 0)
+			goto out;
+		memset(ret, 0, sizeof(*ret));
+		ret->pool = cand;
+		goto out;
+	}
+	r = errbuf_set(eb, -ENOSPC,
+		       "no free /%u left in the default pool %s (%zu held by weft networks, the rest overlap host routes); "
+		       "give --subnet, or start weftd with a larger --default-pool",
+		       ipam->cfg.default_len, cidr_format(dp, '/', a), nheld);
+out:
+	free(held);
+	return r;
+}
+
+static int parse_network(const char *what, const char *s, struct cidr *ret, struct errbuf *eb)
+{
+	char m[CIDR_STRLEN];
+	struct cidr c;
+
+	if (cidr_parse(s, '/', &c, eb) < 0)
+		return errbuf_prefix(eb, "%s", what);
+	if (c.addr.family != AF_INET)
+		return errbuf_set(eb, -EAFNOSUPPORT, "%s %s: IPv6 is not supported by weft yet; use an IPv4 subnet",
+				  what, s);
+	if (!cidr_is_network(&c)) {
+		cidr_mask(&c);
+		return errbuf_set(eb, -EINVAL, "%s %s has host bits set; did you mean %s?", what, s,
+				  cidr_format(&c, '/', m));
+	}
+	*ret = c;
+	return 0;
+}
+
+int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool,
+		      const struct cidr *avoid, size_t navoid, struct ipam_pool *ret,
+		      struct errbuf *eb)
+{
+	struct cidr *held = NULL;
+	const struct cidr *o;
+	struct ipam_pool p = { 0 };
+	char key[KEY_LEN], a[CIDR_STRLEN];
+	size_t nheld = 0;
+	int r;
+
+	if (!*pool) {
+		if (*subpool)
+			return errbuf_set(eb, -EINVAL, "--ip-range %s needs --subnet", subpool);
+		return pool_auto(ipam, avoid, navoid, ret, eb);
+	}
+	r = parse_network("--subnet", pool, &p.pool, eb);
+	if (r < 0)
+		return r;
+	if (p.pool.len > 30)
+		return errbuf_set(eb, -EINVAL, "--subnet %s is too small: weft needs at least a /30", pool);
+	if (*subpool) {
+		r = parse_network("--ip-range", subpool, &p.range, eb);
+		if (r < 0)
+			return r;
+		if (!cidr_contains_cidr(&p.pool, &p.range))
+			return errbuf_set(eb, -EINVAL, "--ip-range %s is not inside --subnet %s", subpool, pool);
+		p.has_range = true;
+	}
+	pool_key(&p.pool, key);
+	r = store_get(ipam->store, key, NULL, NULL, eb);
+	if (r == 0)
+		goto done; /* held already: a replay, or a second network the driver refuses */
+	if (r != -ENOENT)
+		return r;
+	r = held_pools(ipam, &held, &nheld, eb);
+	if (r < 0)
+		return r;
+	o = find_overlap(&p.pool, held, nheld);
+	if (o)
+		r = errbuf_set(eb, -EEXIST, "--subnet %s overlaps %s, the subnet of another weft network", pool,
+			       cidr_format(o, '/', a));
+	else
+		r = pool_create(ipam, &p.pool, false, eb);
+	free(held);
+	if (r < 0)
+		return r;
+done:
+	*ret = p;
+	return 0;
+}
+
+int ipam_pool_get(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)
+{
+	char key[KEY_LEN];
+
+	pool_key(pool, key);
+	return store_get(ipam->store, key, NULL, NULL, eb);
+}
+
+int ipam_pool_release(struct ipam *ipam, const struct ipam_pool *p, struct errbuf *eb)
+{
+	struct store_list l = { 0 };
+	struct store_op *ops;
+	char key[KEY_LEN];
+	size_t i, n = 0;
+	int r;
+
+	/* The range shares the pool: only the pool's own release frees it. */
+	pool_key(&p->pool, key);
+	r = store_list(ipam->store, key, &l, eb);
+	if (r < 0)
+		return r;
+	ops = calloc(l.n + 1, sizeof(*ops));
+	if (!ops) {
+		store_list_free(&l);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	/* The list holds "<pool>" and "<pool>/addr/..."; skip longer pools sharing the text prefix. */
+	for (i = 0; i < l.n; i++) {
+		const char *rest = l.kv[i].key + strlen(key);
+
+		if (*rest && *rest != '/')
+			continue;
+		ops[n].type = STORE_OP_DEL;
+		ops[n++].key = l.kv[i].key;
+	}
+	r = n ? store_txn(ipam->store, ops, n, eb) : 0;
+	free(ops);
+	store_list_free(&l);
+	return r;
+}
+
+static int addr_record(struct ipam *ipam, enum ipam_owner owner, char **ret)
+{
+	json_t *o = json_pack("{s:s, s:s}", "host", ipam->cfg.host_id, "owner", ipam_owner_to_string(owner));
+
+	*ret = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* An address that exists already: fine if this host holds it for the same purpose. */
+static int addr_check_replay(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a,
+			     enum ipam_owner owner, struct errbuf *eb)
+{
+	char key[KEY_LEN], s[CIDR_STRLEN], *val = NULL;
+	const char *host = "", *what = "";
+	json_t *o = NULL;
+	int r;
+
+	addr_key(&p->pool, a, key);
+	r = store_get(ipam->store, key, &val, NULL, eb);
+	if (r == -ENOENT)
+		return -EAGAIN; /* released meanwhile */
+	if (r < 0)
+		return r;
+	o = json_loads(val, 0, NULL);
+	json_unpack(o, "{s?s, s?s}", "host", &host, "owner", &what);
+	if (strcmp(host, ipam->cfg.host_id) != 0)
+		r = errbuf_set(eb, -EADDRINUSE, "address %s is in use by host '%s'", cidr_addr_format(a, s), host);
+	else if (strcmp(what, ipam_owner_to_string(owner)) != 0)
+		r = errbuf_set(eb, -EADDRINUSE, "address %s is in use as %s address of this network",
+			       cidr_addr_format(a, s), strcmp(what, "endpoint") ? what : "a container");
+	json_decref(o);
+	free(val);
+	return r;
+}
+
+static int addr_claim(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a,
+		      enum ipam_owner owner, struct errbuf *eb)
+{
+	char key[KEY_LEN], *val;
+	int r;
+
+	r = addr_record(ipam, owner, &val);
+	if (r < 0)
+		return errbuf_set(eb, r, "out of memory");
+	addr_key(&p->pool, a, key);
+	r = store_create(ipam->store, key, val, eb);
+	free(val);
+	return r;
+}
+
+static int cmp_u128(const void *a, const void *b)
+{
+	const cidr_u128 *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Offsets (inside the pool) of every address held in it, sorted. */
+static int used_offsets(struct ipam *ipam, const struct cidr *pool, cidr_u128 **ret, size_t *ret_n,
+			struct errbuf *eb)
+{
+	char key[KEY_LEN];
+	struct store_list l = { 0 };
+	struct ipaddr a;
+	cidr_u128 *v;
+	size_t i, n = 0, plen;
+	int r;
+
+	pool_key(pool, key);
+	strcat(key, "/addr/");
+	plen = strlen(key);
+	r = store_list(ipam->store, key, &l, eb);
+	if (r < 0)
+		return r;
+	v = calloc(l.n + 1, sizeof(*v));
+	if (!v) {
+		store_list_free(&l);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	for (i = 0; i < l.n; i++)
+		if (cidr_addr_parse(l.kv[i].key + plen, &a) == 0 && cidr_contains(pool, &a))
+			v[n++] = cidr_offset(pool, &a);
+	store_list_free(&l);
+	qsort(v, n, sizeof(*v), cmp_u128);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static cidr_u128 random_u128(void)
+{
+	cidr_u128 v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (cidr_u128)random();
+	return v;
+}
+
+static int addr_pick(struct ipam *ipam, const struct ipam_pool *p, enum ipam_owner owner,
+		     struct ipaddr *ret, struct errbuf *eb)
+{
+	const struct cidr *r = p->has_range && owner != IPAM_OWNER_GATEWAY ? &p->range : &p->pool;
+	cidr_u128 *used = NULL, size = cidr_size(r), start, step, bound, off;
+	char s[CIDR_STRLEN];
+	struct ipaddr a;
+	size_t nused = 0;
+	int rc;
+
+	rc = used_offsets(ipam, &p->pool, &used, &nused, eb);
+	if (rc < 0)
+		return rc;
+	/* The gateway is conventionally the lowest address; endpoints start anywhere to avoid contention. */
+	start = owner == IPAM_OWNER_GATEWAY || size == 0 ? 0 : random_u128() % size;
+	/* Among nused + 3 consecutive addresses one is free unless the range is full. */
+	bound = (cidr_u128)nused + 3;
+	if (size && size < bound)
+		bound = size;
+	for (step = 0; step < bound; step++) {
+		off = size ? (start + step) % size : start + step;
+		cidr_nth(r, off, &a);
+		if (!cidr_is_host(&p->pool, &a))
+			continue;
+		off = cidr_offset(&p->pool, &a);
+		if (bsearch(&off, used, nused, sizeof(*used), cmp_u128))
+			continue;
+		errbuf_clear(eb);
+		rc = addr_claim(ipam, p, &a, owner, eb);
+		if (rc == -EEXIST)
+			continue; /* another request won it */
+		if (rc < 0)
+			goto out;
+		*ret = a;
+		goto out;
+	}
+	rc = errbuf_set(eb, -ENOSPC, "no free address left in %s %s (%zu in use)",
+			r == &p->range ? "--ip-range" : "pool", cidr_format(r, '/', s), nused);
+out:
+	free(used);
+	return rc;
+}
+
+int ipam_addr_request(struct ipam *ipam, const struct ipam_pool *p, const char *want,
+		      enum ipam_owner owner, struct ipaddr *ret, struct errbuf *eb)
+{
+	char s[CIDR_STRLEN];
+	struct ipaddr a;
+	int r, tries;
+
+	r = ipam_pool_get(ipam, &p->pool, eb);
+	if (r == -ENOENT)
+		return errbuf_set(eb, -ENOENT, "pool %s is not allocated in weft (was its network removed?)",
+				  cidr_format(&p->pool, '/', s));
+	if (r < 0)
+		return r;
+	if (!*want)
+		return addr_pick(ipam, p, owner, ret, eb);
+	if (cidr_addr_parse(want, &a) < 0)
+		return errbuf_set(eb, -EINVAL, "'%s' is not an IP address", want);
+	if (!cidr_contains(&p->pool, &a))
+		return errbuf_set(eb, -EINVAL, "address %s is not in subnet %s", want,
+				  cidr_format(&p->pool, '/', s));
+	if (!cidr_is_host(&p->pool, &a))
+		return errbuf_set(eb, -EINVAL, "address %s is the network or broadcast address of %s", want,
+				  cidr_format(&p->pool, '/', s));
+	/* Create-if-absent decides; on a conflict, look at who holds it (and retry if it just went). */
+	for (tries = 0; tries < 3; tries++) {
+		errbuf_clear(eb);
+		r = addr_claim(ipam, p, &a, owner, eb);
+		if (r == -EEXIST) {
+			errbuf_clear(eb);
+			r = addr_check_replay(ipam, p, &a, owner, eb);
+		}
+		if (r != -EAGAIN)
+			break;
+	}
+	if (r == 0)
+		*ret = a;
+	return r;
+}
+
+int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a,
+		      struct errbuf *eb)
+{
+	char key[KEY_LEN], *val = NULL;
+	const char *host = "";
+	uint64_t rev = 0;
+	json_t *o;
+	int r;
+
+	addr_key(&p->pool, a, key);
+	r = store_get(ipam->store, key, &val, &rev, eb);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	o = json_loads(val, 0, NULL);
+	json_unpack(o, "{s?s}", "host", &host);
+	/* Never free another host's address; delete only the revision we looked at. */
+	r = strcmp(host, ipam->cfg.host_id) == 0 ? store_del(ipam->store, key, rev, eb) : 0;
+	json_decref(o);
+	free(val);
+	return r;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ipam.h - pools and addresses, one store key each, so no address is ever handed out twice. */
+#ifndef WEFT_IPAM_H
+#define WEFT_IPAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cidr.h"
+#include "errbuf.h"
+#include "store.h"
+
+/* "weft:" + CIDR + ":" + CIDR */
+#define IPAM_POOL_ID_LEN (6 + 2 * CIDR_STRLEN)
+
+struct ipam_config {
+	const char *host_id;
+	struct cidr default_pool; /* automatic pools are carved from this */
+	unsigned int default_len; /* ... in prefixes of this length */
+};
+
+/* A pool as Docker names it: the pool CIDR and, with --ip-range, the sub-range. */
+struct ipam_pool {
+	struct cidr pool;
+	bool has_range;
+	struct cidr range;
+};
+
+enum ipam_owner {
+	IPAM_OWNER_GATEWAY,
+	IPAM_OWNER_AUX,
+	IPAM_OWNER_ENDPOINT,
+};
+
+struct ipam;
+
+/* Keeps pointers to store and cfg->host_id; both must outlive the ipam. */
+int ipam_new(struct store *store, const struct ipam_config *cfg, struct ipam **ret,
+	     struct errbuf *eb);
+void ipam_free(struct ipam *ipam);
+
+/* PoolID "weft:<cidr>[:<range>]": self-describing, so any host or a restarted weftd can serve it. */
+const char *ipam_pool_id_format(const struct ipam_pool *p, char *buf);
+int ipam_pool_id_parse(const char *id, struct ipam_pool *ret, struct errbuf *eb);
+
+/*
+ * Claims a pool. pool "" picks a free prefix of the default pool that
+ * overlaps neither a held pool nor any of avoid[] (host routes), a different
+ * one on every call while earlier ones are held. An explicit pool already
+ * held (a replay) succeeds; one overlapping a different held pool fails.
+ */
+int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool,
+		      const struct cidr *avoid, size_t navoid, struct ipam_pool *ret,
+		      struct errbuf *eb);
+/* Frees the pool and every address in it. Unknown pools succeed. */
+int ipam_pool_release(struct ipam *ipam, const struct ipam_pool *p, struct errbuf *eb);
+/* 0 if held, -ENOENT if not. */
+int ipam_pool_get(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb);
+
+/*
+ * Claims an address of p: the one in want (a bare IP) or, want "", a free one
+ * (gateway: the lowest free host address of the pool; others: from the
+ * range, starting at a random point). Re-asking for an address this host
+ * holds for the same purpose succeeds (Docker replays requests at restart).
+ */
+int ipam_addr_request(struct ipam *ipam, const struct ipam_pool *p, const char *want,
+		      enum ipam_owner owner, struct ipaddr *ret, struct errbuf *eb);
+/* Frees the address if this host holds it; unknown addresses succeed. */
+int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a,
+		      struct errbuf *eb);
+
+const char *ipam_owner_to_string(enum ipam_owner o);
+
+#endif

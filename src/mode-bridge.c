@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* mode-bridge.c - single-host mode: a Linux bridge per network, a veth per endpoint. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "driver.h"
+#include "netlink.h"
+
+/* Docker's bridge default; veths and bridge agree so nothing fragments inside the host. */
+#define BRIDGE_MTU 1500
+
+static unsigned int mtu_of(const struct net *net)
+{
+	return net->opts.mtu ? net->opts.mtu : BRIDGE_MTU;
+}
+
+/* The bridge keeps a fixed MAC derived from its gateway, so it does not follow its ports. */
+static void bridge_mac(const struct net *net, uint8_t mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0x42;
+	memcpy(mac + 2, net->gateway.addr.b, 4);
+}
+
+static int bridge_setup(const struct net *net, struct errbuf *eb)
+{
+	uint8_t mac[6];
+	int r;
+
+	bridge_mac(net, mac);
+	r = netlink_bridge_add(net->bridge, mtu_of(net), mac, eb);
+	if (r == 0)
+		r = netlink_addr_add(net->bridge, &net->gateway, eb);
+	if (r == 0)
+		r = netlink_link_set_up(net->bridge, eb);
+	return r;
+}
+
+static int bridge_create_network(struct driver *d, struct net *net, struct errbuf *eb)
+{
+	char kind[16];
+	int r;
+
+	/* A bridge we did not make (docker0, a host's br0) is never taken over. */
+	r = netlink_link_get(net->bridge, kind, eb);
+	if (r == 0)
+		return errbuf_set(eb, -EEXIST, "interface '%s' already exists; choose another bridge_name", net->bridge);
+	if (r != -ENODEV)
+		return r;
+	errbuf_clear(eb);
+	r = bridge_setup(net, eb);
+	if (r < 0) {
+		struct errbuf ignore = { 0 };
+
+		netlink_link_del(net->bridge, &ignore);
+	}
+	return r;
+}
+
+static int bridge_delete_network(struct driver *d, const struct net *net, struct errbuf *eb)
+{
+	return netlink_link_del(net->bridge, eb);
+}
+
+static int bridge_restore_network(struct driver *d, const struct net *net, struct errbuf *eb)
+{
+	return bridge_setup(net, eb);
+}
+
+static int bridge_join(struct driver *d, const struct net *net, const struct endpoint *ep,
+		       struct join_reply *ret, struct errbuf *eb)
+{
+	struct errbuf ignore = { 0 };
+	int r;
+
+	r = netlink_veth_add(ep->veth, ep->peer, mtu_of(net), ep->mac, eb);
+	if (r == 0)
+		r = netlink_link_set_master(ep->veth, net->bridge, eb);
+	/* Up before replying: Docker 28+ waits for the bridge port to forward before its ARP. */
+	if (r == 0)
+		r = netlink_link_set_up(ep->veth, eb);
+	if (r < 0) {
+		netlink_link_del(ep->veth, &ignore);
+		return r;
+	}
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret->src_name, ep->peer, sizeof(ret->src_name));
+	ret->dst_prefix = "eth";
+	/* An internal network has no way out: no default route at all. */
+	ret->has_gateway = !net->internal;
+	ret->gateway = net->gateway.addr;
+	return 0;
+}
+
+static int bridge_delete_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
+				  struct errbuf *eb)
+{
+	/* Deleting one end deletes the pair, wherever the other end is. */
+	return netlink_link_del(ep->veth, eb);
+}
+
+const struct mode_ops bridge_mode = {
+	.create_network = bridge_create_network,
+	.delete_network = bridge_delete_network,
+	.join = bridge_join,
+	.delete_endpoint = bridge_delete_endpoint,
+	.restore_network = bridge_restore_network,
+};

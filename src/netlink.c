@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* netlink.c - bridges, veths, addresses and routes through libnl-route. */
+#include "config.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "netlink.h"
+
+static struct nl_sock *sock;
+
+/* libnl's -NLE_* codes are not errnos: translate once, here. */
+static int nle_to_errno(int nle)
+{
+	switch (nle < 0 ? -nle : nle) {
+	case NLE_EXIST:
+		return -EEXIST;
+	case NLE_OBJ_NOTFOUND:
+	case NLE_NODEV:
+		return -ENODEV;
+	case NLE_PERM:
+		return -EPERM;
+	case NLE_NOMEM:
+		return -ENOMEM;
+	case NLE_INVAL:
+	case NLE_MISSING_ATTR:
+		return -EINVAL;
+	case NLE_BUSY:
+		return -EBUSY;
+	case NLE_RANGE:
+		return -ERANGE;
+	case NLE_OPNOTSUPP:
+		return -EOPNOTSUPP;
+	case NLE_AGAIN:
+		return -EAGAIN;
+	default:
+		return -EIO;
+	}
+}
+
+static int nle_fail(struct errbuf *eb, int nle, const char *fmt, const char *name)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), fmt, name);
+	return errbuf_set(eb, nle_to_errno(nle), "%s: %s", what, nl_geterror(nle));
+}
+
+int netlink_open(struct errbuf *eb)
+{
+	int r;
+
+	if (sock)
+		return 0;
+	sock = nl_socket_alloc();
+	if (!sock)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	r = nl_connect(sock, NETLINK_ROUTE);
+	if (r < 0) {
+		nl_socket_free(sock);
+		sock = NULL;
+		return nle_fail(eb, r, "open netlink %s socket", "route");
+	}
+	return 0;
+}
+
+void netlink_close(void)
+{
+	nl_socket_free(sock);
+	sock = NULL;
+}
+
+static int get_link(const char *name, struct rtnl_link **ret)
+{
+	return rtnl_link_get_kernel(sock, 0, name, ret);
+}
+
+int netlink_link_get(const char *name, char *ret_kind, struct errbuf *eb)
+{
+	struct rtnl_link *link = NULL;
+	const char *kind;
+	int r;
+
+	r = get_link(name, &link);
+	if (r < 0)
+		return nle_to_errno(r) == -ENODEV ? -ENODEV : nle_fail(eb, r, "get link '%s'", name);
+	if (ret_kind) {
+		kind = rtnl_link_get_type(link);
+		snprintf(ret_kind, 16, "%s", kind ? kind : "");
+	}
+	rtnl_link_put(link);
+	return 0;
+}
+
+/* An existing link of the wanted kind is success; another kind is a clear error. */
+static int check_existing(const char *name, const char *kind, struct errbuf *eb)
+{
+	char have[16];
+	int r;
+
+	r = netlink_link_get(name, have, eb);
+	if (r < 0)
+		return r;
+	if (strcmp(have, kind) != 0)
+		return errbuf_set(eb, -EEXIST, "link '%s' exists and is a %s, not a %s", name,
+				  *have ? have : "device", kind);
+	return 0;
+}
+
+static int set_mac(struct rtnl_link *link, const uint8_t *mac)
+{
+	struct nl_addr *a;
+
+	if (!mac)
+		return 0;
+	a = nl_addr_build(AF_LLC, mac, 6);
+	if (!a)
+		return -NLE_NOMEM;
+	rtnl_link_set_addr(link, a);
+	nl_addr_put(a);
+	return 0;
+}
+
+int netlink_bridge_add(const char *name, unsigned int mtu, const uint8_t mac[6], struct errbuf *eb)
+{
+	struct rtnl_link *link;
+	int r;
+
+	link = rtnl_link_bridge_alloc();
+	if (!link)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	rtnl_link_set_name(link, name);
+	if (mtu)
+		rtnl_link_set_mtu(link, mtu);
+	r = set_mac(link, mac);
+	if (r == 0)
+		r = rtnl_link_add(sock, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(link);
+	if (r == -NLE_EXIST)
+		return check_existing(name, "bridge", eb);
+	return r < 0 ? nle_fail(eb, r, "create bridge '%s'", name) : 0;
+}
+
+int netlink_veth_add(const char *name, const char *peer, unsigned int mtu, const uint8_t *peer_mac,
+		     struct errbuf *eb)
+{
+	struct rtnl_link *link, *p;
+	int r;
+
+	link = rtnl_link_veth_alloc();
+	if (!link)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	p = rtnl_link_veth_get_peer(link);
+	rtnl_link_set_name(link, name);
+	rtnl_link_set_name(p, peer);
+	if (mtu) {
+		rtnl_link_set_mtu(link, mtu);
+		rtnl_link_set_mtu(p, mtu);
+	}
+	r = set_mac(p, peer_mac);
+	if (r == 0)
+		r = rtnl_link_add(sock, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(p);
+	rtnl_link_veth_release(link);
+	if (r == -NLE_EXIST)
+		return check_existing(name, "veth", eb);
+	return r < 0 ? nle_fail(eb, r, "create veth '%s'", name) : 0;
+}
+
+/* Applies what change holds to the link called name. */
+static int change_link(const char *name, struct rtnl_link *change, const char *what,
+		       struct errbuf *eb)
+{
+	struct rtnl_link *link = NULL;
+	char fmt[64];
+	int r;
+
+	snprintf(fmt, sizeof(fmt), "%s '%%s'", what);
+	r = get_link(name, &link);
+	if (r == 0)
+		r = rtnl_link_change(sock, link, change, 0);
+	rtnl_link_put(link);
+	return r < 0 ? nle_fail(eb, r, fmt, name) : 0;
+}
+
+int netlink_link_set_master(const char *name, const char *master, struct errbuf *eb)
+{
+	struct rtnl_link *change;
+	unsigned int idx = if_nametoindex(master);
+	int r;
+
+	if (!idx)
+		return errbuf_set(eb, -ENODEV, "attach '%s' to '%s': no such bridge", name, master);
+	change = rtnl_link_alloc();
+	if (!change)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	rtnl_link_set_master(change, idx);
+	r = change_link(name, change, "attach to bridge", eb);
+	rtnl_link_put(change);
+	return r;
+}
+
+int netlink_link_set_up(const char *name, struct errbuf *eb)
+{
+	struct rtnl_link *change;
+	int r;
+
+	change = rtnl_link_alloc();
+	if (!change)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	rtnl_link_set_flags(change, IFF_UP);
+	r = change_link(name, change, "set up", eb);
+	rtnl_link_put(change);
+	return r;
+}
+
+int netlink_link_del(const char *name, struct errbuf *eb)
+{
+	struct rtnl_link *link;
+	int r;
+
+	link = rtnl_link_alloc();
+	if (!link)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	rtnl_link_set_name(link, name);
+	r = rtnl_link_delete(sock, link);
+	rtnl_link_put(link);
+	if (r < 0 && nle_to_errno(r) == -ENODEV)
+		return 0;
+	return r < 0 ? nle_fail(eb, r, "delete link '%s'", name) : 0;
+}
+
+int netlink_addr_add(const char *name, const struct cidr *addr, struct errbuf *eb)
+{
+	struct rtnl_addr *a = NULL;
+	struct nl_addr *local = NULL;
+	unsigned int idx = if_nametoindex(name);
+	int r = -NLE_NOMEM;
+
+	if (!idx)
+		return errbuf_set(eb, -ENODEV, "add address to '%s': no such link", name);
+	a = rtnl_addr_alloc();
+	local = nl_addr_build(addr->addr.family, addr->addr.b, addr->addr.family == AF_INET ? 4 : 16);
+	if (!a || !local)
+		goto out;
+	nl_addr_set_prefixlen(local, addr->len);
+	rtnl_addr_set_ifindex(a, idx);
+	r = rtnl_addr_set_local(a, local);
+	if (r == 0)
+		r = rtnl_addr_add(sock, a, 0);
+	if (r == -NLE_EXIST)
+		r = 0; /* already there: a retry, or a restart */
+out:
+	nl_addr_put(local);
+	rtnl_addr_put(a);
+	return r < 0 ? nle_fail(eb, r, "add address to '%s'", name) : 0;
+}
+
+struct route_acc {
+	struct cidr *v;
+	size_t n, cap;
+	int err;
+};
+
+static void route_cb(struct nl_object *obj, void *arg)
+{
+	struct route_acc *acc = arg;
+	struct nl_addr *dst = rtnl_route_get_dst((struct rtnl_route *)obj);
+	struct cidr *c;
+
+	if (!dst || nl_addr_get_family(dst) != AF_INET || nl_addr_get_prefixlen(dst) == 0 ||
+	    nl_addr_get_len(dst) != 4)
+		return;
+	if (acc->n == acc->cap) {
+		size_t cap = acc->cap ? acc->cap * 2 : 32;
+
+		c = realloc(acc->v, cap * sizeof(*c));
+		if (!c) {
+			acc->err = -ENOMEM;
+			return;
+		}
+		acc->v = c;
+		acc->cap = cap;
+	}
+	c = &acc->v[acc->n++];
+	memset(c, 0, sizeof(*c));
+	c->addr.family = AF_INET;
+	memcpy(c->addr.b, nl_addr_get_binary_addr(dst), 4);
+	c->len = nl_addr_get_prefixlen(dst);
+	cidr_mask(c);
+}
+
+int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb)
+{
+	struct route_acc acc = { 0 };
+	struct nl_cache *cache = NULL;
+	int r;
+
+	r = rtnl_route_alloc_cache(sock, AF_INET, 0, &cache);
+	if (r < 0)
+		return nle_fail(eb, r, "list %s routes", "IPv4");
+	nl_cache_foreach(cache, route_cb, &acc);
+	nl_cache_free(cache);
+	if (acc.err) {
+		free(acc.v);
+		return errbuf_set(eb, acc.err, "out of memory");
+	}
+	*ret = acc.v;
+	*ret_n = acc.n;
+	return 0;
+}
+
+struct name_acc {
+	const char *prefix;
+	char *buf;
+	size_t len, n;
+	int err;
+};
+
+static void link_cb(struct nl_object *obj, void *arg)
+{
+	struct name_acc *acc = arg;
+	const char *name = rtnl_link_get_name((struct rtnl_link *)obj);
+	size_t l;
+	char *b;
+
+	if (!name || strncmp(name, acc->prefix, strlen(acc->prefix)) != 0)
+		return;
+	l = strlen(name) + 1;
+	b = realloc(acc->buf, acc->len + l);
+	if (!b) {
+		acc->err = -ENOMEM;
+		return;
+	}
+	memcpy(b + acc->len, name, l);
+	acc->buf = b;
+	acc->len += l;
+	acc->n++;
+}
+
+int netlink_links_list(const char *prefix, char **ret, size_t *ret_n, struct errbuf *eb)
+{
+	struct name_acc acc = { .prefix = prefix };
+	struct nl_cache *cache = NULL;
+	int r;
+
+	r = rtnl_link_alloc_cache(sock, AF_UNSPEC, &cache);
+	if (r < 0)
+		return nle_fail(eb, r, "list %s", "links");
+	nl_cache_foreach(cache, link_cb, &acc);
+	nl_cache_free(cache);
+	if (acc.err) {
+		free(acc.buf);
+		return errbuf_set(eb, acc.err, "out of memory");
+	}
+	*ret = acc.buf;
+	*ret_n = acc.n;
+	return 0;
+}

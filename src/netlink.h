@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* netlink.h - intents on kernel network objects; the only module that speaks libnl. */
+#ifndef WEFT_NETLINK_H
+#define WEFT_NETLINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "errbuf.h"
+
+#define NETLINK_IFNAMSIZ 16
+
+/* Opens the route socket in the calling thread's network namespace. */
+int netlink_open(struct errbuf *eb);
+void netlink_close(void);
+
+/*
+ * All calls below return 0 or a negative errno with a message naming the
+ * object. "Already exists as asked" is success, so retries are harmless.
+ */
+
+/* A bridge with a fixed MAC (so it does not change as ports come and go); mtu 0 keeps the default. */
+int netlink_bridge_add(const char *name, unsigned int mtu, const uint8_t mac[6], struct errbuf *eb);
+/* A veth pair; the peer gets mtu and mac (mac may be NULL). */
+int netlink_veth_add(const char *name, const char *peer, unsigned int mtu, const uint8_t *peer_mac,
+		     struct errbuf *eb);
+int netlink_link_set_master(const char *name, const char *master, struct errbuf *eb);
+int netlink_link_set_up(const char *name, struct errbuf *eb);
+/* Deleting a missing link succeeds. */
+int netlink_link_del(const char *name, struct errbuf *eb);
+/* 0 if the link exists; -ENODEV if not. ret_kind (16 bytes, may be NULL) gets "bridge", "veth", ... */
+int netlink_link_get(const char *name, char *ret_kind, struct errbuf *eb);
+int netlink_addr_add(const char *name, const struct cidr *addr, struct errbuf *eb);
+
+/* Every IPv4 destination in every routing table except the default route; caller frees *ret. */
+int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb);
+
+/* Names of links starting with prefix, NUL-separated in *ret (caller frees), count in *ret_n. */
+int netlink_links_list(const char *prefix, char **ret, size_t *ret_n, struct errbuf *eb);
+
+#endif

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* options.c - "-o" option table: {key, modes, parser, field, min, max}. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "options.h"
+
+#define MODE_BIT(m) (1u << (m))
+#define ALL_MODES (MODE_BIT(_NET_MODE_MAX) - 1)
+
+/* Modes this build implements; the others are refused with a clear message. */
+#define BUILT_MODES MODE_BIT(NET_MODE_BRIDGE)
+
+struct option_row;
+typedef int (*option_parser)(const struct option_row *row, const char *value, void *field,
+			     struct errbuf *eb);
+
+struct option_row {
+	const char *key;
+	unsigned int modes;
+	option_parser parse;
+	size_t offset;
+	unsigned long min, max;
+};
+
+static const char *const mode_names[] = {
+	[NET_MODE_BRIDGE] = "bridge",
+	[NET_MODE_OVERLAY] = "overlay",
+	[NET_MODE_ROUTED] = "routed",
+	[NET_MODE_MACVLAN] = "macvlan",
+};
+
+const char *net_mode_to_string(enum net_mode m)
+{
+	return m < _NET_MODE_MAX ? mode_names[m] : "?";
+}
+
+int net_mode_from_string(const char *s, enum net_mode *ret)
+{
+	unsigned int i;
+
+	for (i = 0; i < _NET_MODE_MAX; i++)
+		if (strcmp(s, mode_names[i]) == 0) {
+			*ret = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+bool options_ifname_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static int parse_uint(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
+{
+	unsigned long x;
+	char *end;
+
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (!*v || *end || errno || v[0] == '-' || v[0] == '+' || v[0] == ' ')
+		return errbuf_set(eb, -EINVAL, "option '%s': '%s' is not a number (allowed: %lu..%lu)", row->key,
+				  v, row->min, row->max);
+	if (x < row->min || x > row->max)
+		return errbuf_set(eb, -ERANGE, "option '%s': %s is out of range (allowed: %lu..%lu)", row->key, v,
+				  row->min, row->max);
+	*(unsigned int *)field = x;
+	return 0;
+}
+
+/* As Go's strconv.ParseBool, which Docker's own drivers use. */
+static int parse_bool(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
+{
+	static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+	static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcmp(v, yes[i]) == 0) {
+			*(bool *)field = true;
+			return 0;
+		}
+		if (strcmp(v, no[i]) == 0) {
+			*(bool *)field = false;
+			return 0;
+		}
+	}
+	return errbuf_set(eb, -EINVAL, "option '%s': '%s' is not a boolean (allowed: true, false)", row->key, v);
+}
+
+static int parse_ifname(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
+{
+	if (!options_ifname_valid(v))
+		return errbuf_set(eb, -EINVAL,
+				  "option '%s': '%s' is not a valid interface name (1-15 characters of A-Z a-z 0-9 _ . -)",
+				  row->key, v);
+	snprintf(field, 16, "%s", v);
+	return 0;
+}
+
+static int parse_mode(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
+{
+	enum net_mode m;
+
+	if (net_mode_from_string(v, &m) < 0)
+		return errbuf_set(eb, -EINVAL, "option 'mode': '%s' is not a mode (allowed: bridge, overlay, routed, macvlan)",
+				  v);
+	if (!(BUILT_MODES & MODE_BIT(m)))
+		return errbuf_set(eb, -EOPNOTSUPP, "option 'mode': mode '%s' is not available in weft %s yet (available: bridge)",
+				  v, PACKAGE_VERSION);
+	*(enum net_mode *)field = m;
+	return 0;
+}
+
+#define BR MODE_BIT(NET_MODE_BRIDGE)
+#define F(x) offsetof(struct net_options, x)
+
+static const struct option_row rows[] = {
+	{ "mode", ALL_MODES, parse_mode, F(mode), 0, 0 },
+	{ "mtu", ALL_MODES, parse_uint, F(mtu), 68, 65535 },
+	{ "com.docker.network.driver.mtu", ALL_MODES, parse_uint, F(mtu), 68, 65535 },
+	{ "bridge_name", BR, parse_ifname, F(bridge_name), 0, 0 },
+	{ "com.docker.network.bridge.name", BR, parse_ifname, F(bridge_name), 0, 0 },
+	{ "masquerade", BR, parse_bool, F(masquerade), 0, 0 },
+	{ "com.docker.network.bridge.enable_ip_masquerade", BR, parse_bool, F(masquerade), 0, 0 },
+};
+
+static const struct option_row *find_row(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (strcmp(rows[i].key, key) == 0)
+			return &rows[i];
+	return NULL;
+}
+
+/*
+ * Docker may put its own com.docker.network.* keys into the generic options
+ * (daemon --default-network-opt, advertise_addr_*): those it handles itself
+ * are ignored. Bridge-driver keys we do not implement are refused instead, so
+ * that nobody believes e.g. enable_icc=false took effect.
+ */
+static bool docker_owned(const char *key)
+{
+	return strncmp(key, "com.docker.network.", 19) == 0 &&
+	       strncmp(key, "com.docker.network.bridge.", 26) != 0;
+}
+
+int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret, struct errbuf *eb)
+{
+	struct net_options o = { .mode = NET_MODE_BRIDGE, .masquerade = true };
+	const struct option_row *row;
+	size_t i;
+	int r;
+
+	/* mode first: it decides which other keys are valid. */
+	for (i = 0; i < n; i++)
+		if (strcmp(kv[i].key, "mode") == 0) {
+			r = parse_mode(find_row("mode"), kv[i].value, &o.mode, eb);
+			if (r < 0)
+				return r;
+		}
+	for (i = 0; i < n; i++) {
+		row = find_row(kv[i].key);
+		if (!row) {
+			if (docker_owned(kv[i].key))
+				continue;
+			return errbuf_set(eb, -EINVAL, "unknown option '%s' (options of mode %s: mode, mtu, bridge_name, masquerade)",
+					  kv[i].key, net_mode_to_string(o.mode));
+		}
+		if (!(row->modes & MODE_BIT(o.mode)))
+			return errbuf_set(eb, -EINVAL, "option '%s' does not apply to mode %s", kv[i].key,
+					  net_mode_to_string(o.mode));
+		r = row->parse(row, kv[i].value, (char *)&o + row->offset, eb);
+		if (r < 0)
+			return r;
+	}
+	*ret = o;
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* options.h - the driver's "-o key=value" options: one table of rows, generic parsers. */
+#ifndef WEFT_OPTIONS_H
+#define WEFT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "errbuf.h"
+
+enum net_mode {
+	NET_MODE_BRIDGE,
+	NET_MODE_OVERLAY,
+	NET_MODE_ROUTED,
+	NET_MODE_MACVLAN,
+	_NET_MODE_MAX,
+};
+
+struct net_options {
+	enum net_mode mode;
+	unsigned int mtu;   /* 0: the mode's default */
+	char bridge_name[16]; /* "": generated */
+	bool masquerade;
+};
+
+struct option_kv {
+	const char *key;
+	const char *value;
+};
+
+/* Defaults, then every kv applied; any unknown key or bad value fails naming it and what is allowed. */
+int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret, struct errbuf *eb);
+
+const char *net_mode_to_string(enum net_mode m);
+int net_mode_from_string(const char *s, enum net_mode *ret);
+
+/* Linux interface name rules: 1-15 characters of [A-Za-z0-9_.-], not "." or "..". */
+bool options_ifname_valid(const char *s);
+
+#endif

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* store.h - the key/value interface the driver and IPAM see; one backend per URL scheme. */
+#ifndef WEFT_STORE_H
+#define WEFT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errbuf.h"
+
+/* Every key weft writes starts with this, so a future layout can migrate. */
+#define STORE_PREFIX "weft/v1/"
+
+struct store;
+
+struct store_kv {
+	char *key;
+	char *value;
+	uint64_t rev;
+};
+
+struct store_list {
+	struct store_kv *kv;
+	size_t n;
+};
+
+enum store_op_type {
+	STORE_OP_PUT,    /* write unconditionally */
+	STORE_OP_CREATE, /* write only if absent, else the whole txn fails -EEXIST */
+	STORE_OP_CAS,    /* write only if the key's revision is rev, else -ESTALE */
+	STORE_OP_DEL,    /* delete; rev != 0: only at that revision, else -ESTALE */
+};
+
+struct store_op {
+	enum store_op_type type;
+	const char *key;
+	const char *value;
+	uint64_t rev;
+};
+
+struct store_ops {
+	const char *scheme; /* "lmdb" matches "lmdb://..." */
+	int (*open)(struct store *s, const char *location, struct errbuf *eb);
+	void (*close)(struct store *s);
+	int (*get)(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev,
+		   struct errbuf *eb);
+	int (*list)(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb);
+	int (*txn)(struct store *s, const struct store_op *ops, size_t n, struct errbuf *eb);
+};
+
+struct store {
+	const struct store_ops *ops;
+	char *url;
+	void *priv;
+};
+
+/*
+ * Opens the backend named by url's scheme. Returns 0 and *ret (free with
+ * store_free()) or a negative errno with a message naming the URL.
+ */
+int store_open(const char *url, struct store **ret, struct errbuf *eb);
+void store_free(struct store *s);
+
+/* 0 and a malloc'd value (caller frees) or -ENOENT. ret_rev may be NULL. */
+int store_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev,
+	      struct errbuf *eb);
+/* All keys starting with prefix, sorted; free with store_list_free(). */
+int store_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb);
+void store_list_free(struct store_list *l);
+int store_put(struct store *s, const char *key, const char *value, struct errbuf *eb);
+/* -EEXIST if the key exists. */
+int store_create(struct store *s, const char *key, const char *value, struct errbuf *eb);
+/* -ESTALE if the key's revision is not rev (or the key is gone). */
+int store_cas(struct store *s, const char *key, const char *value, uint64_t rev,
+	      struct errbuf *eb);
+/* Deleting a missing key succeeds; rev != 0 makes it conditional (-ESTALE). */
+int store_del(struct store *s, const char *key, uint64_t rev, struct errbuf *eb);
+/* All ops or none. */
+int store_txn(struct store *s, const struct store_op *ops, size_t n, struct errbuf *eb);
+
+extern const struct store_ops store_lmdb_ops;
+
+#endif

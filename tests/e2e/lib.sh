@@ -1,0 +1,599 @@
+# shellcheck shell=bash
+# tests/e2e/lib.sh - lab harness for weft end-to-end tests (sourced, bash, set -u safe).
+#
+# A "lab" is a set of network namespaces on one machine:
+#   $LAB-wan   underlay: bridge br0, nothing else (never in the root namespace)
+#   $LAB-hN    simulated host N: eth0 192.0.2.N/24 on the wan bridge, its own dockerd
+#              (and weftd) in a private, persistent mount namespace ($LABDIR/hN/mnt)
+#   $LAB-out   "outside world" 192.0.2.254/24 on the wan bridge, no other routes
+#
+# Usage in a test:
+#   . "$(dirname "$0")/lib.sh"
+#   lab_init mytest; lab_host 1; lab_image 1
+#   expect_ok "runs" dk 1 run --rm weft-test:local true
+#   lab_summary
+#
+# Functions:
+#   lab_init NAME          LAB, LABDIR=/run/$LAB, DATADIR=/var/lib/$LAB, teardown traps
+#   lab_host N             netns $LAB-hN (192.0.2.N) + dockerd (pid in DOCKERD_PID_N)
+#   lab_outside            netns $LAB-out (192.0.2.254)
+#   lab_image N            import busybox image weft-test:local into host N
+#   dk N ARGS...           docker CLI of host N (exported function)
+#   lab_exec N CMD...      run CMD in host N's net + mount namespaces
+#   lab_start_weftd N [ARGS]  weftd in host N (pid in WEFTD_PID_N, log $LABDIR/hN/weftd.log)
+#   lab_stop_weftd N [SIG]    lab_stop_dockerd N [SIG]    lab_start_dockerd N
+#   lab_down               teardown (automatic on exit)    lab_adopt LAB  take over a leftover lab
+#   ok/fail DESC, expect_ok DESC CMD..., expect_fail_msg DESC ERE CMD..., lab_summary
+#   lab_log MSG, lab_skip MSG (exit 77), lab_bail MSG (exit 99)
+# Logs: $LABDIR/hN/dockerd.log, weftd.log (gone after lab_down; use LAB_KEEP=1 to look).
+#
+# Everything the lab creates is removed by lab_down, which lab_init installs as an
+# EXIT/INT/TERM/HUP trap. Processes are only ever killed by recorded pid, or because they
+# live in a namespace / cgroup that this lab created.
+#
+# Exit codes follow automake: 77 = skip (not root, no docker...), 99 = harness error.
+#
+# Environment knobs:
+#   DOCKER   docker CLI (default: docker)          DOCKERD  daemon (default: dockerd)
+#   WEFTD    weftd binary (default: $abs_top_builddir/src/weftd or <top>/src/weftd)
+#   LAB_DOCKERD_ARGS  extra dockerd arguments (word-split)
+#   LAB_WEFTD_WRAPPER command put before weftd (word-split), e.g. "valgrind -q"
+#   LAB_DEFAULT_ROUTE=0  do not give hosts a default route via 192.0.2.254
+#   LAB_KEEP=1           lab_down leaves everything in place (debugging; clean up by hand)
+
+: "${DOCKER:=docker}"
+: "${DOCKERD:=dockerd}"
+: "${LAB_DOCKERD_ARGS:=}"
+: "${LAB_WEFTD_WRAPPER:=}"
+: "${LAB_DEFAULT_ROUTE:=1}"
+: "${LAB_KEEP:=0}"
+
+LAB_LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_TOP=$(cd "$LAB_LIBDIR/../.." && pwd)
+if [ -z "${WEFTD:-}" ]; then
+	if [ -n "${abs_top_builddir:-}" ]; then
+		WEFTD=$abs_top_builddir/src/weftd
+	else
+		WEFTD=$LAB_TOP/src/weftd
+	fi
+fi
+
+LAB=${LAB:-}
+LAB_T_N=0
+LAB_T_FAIL=0
+LAB_IS_DOWN=1
+
+# ---------------------------------------------------------------- messages, TAP
+
+lab_log() { printf '# %s\n' "$*"; }
+
+# lab_skip MSG: skip the whole test (automake exit 77).
+lab_skip() {
+	printf '1..0 # SKIP %s\n' "$*"
+	exit 77
+}
+
+# lab_bail MSG: harness/infrastructure failure (automake hard error 99).
+lab_bail() {
+	printf 'Bail out! %s\n' "$*"
+	exit 99
+}
+
+ok() {
+	LAB_T_N=$((LAB_T_N + 1))
+	printf 'ok %d - %s\n' "$LAB_T_N" "$*"
+}
+
+fail() {
+	LAB_T_N=$((LAB_T_N + 1))
+	LAB_T_FAIL=$((LAB_T_FAIL + 1))
+	printf 'not ok %d - %s\n' "$LAB_T_N" "$*"
+}
+
+# print command output as TAP diagnostics
+lab__diag() { printf '%s\n' "$1" | sed 's/^/#   /'; }
+
+# expect_ok DESC CMD...: CMD must succeed.
+expect_ok() {
+	local desc=$1 out rc
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$desc"
+	else
+		rc=$?
+		fail "$desc"
+		lab_log "command: $*"
+		lab_log "exit $rc, output:"
+		lab__diag "$out"
+	fi
+}
+
+# expect_fail_msg DESC REGEX CMD...: CMD must fail and its stdout+stderr match REGEX (ERE).
+expect_fail_msg() {
+	local desc=$1 re=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	if [ "$rc" -ne 0 ] && printf '%s\n' "$out" | grep -Eq -- "$re"; then
+		ok "$desc"
+	else
+		fail "$desc"
+		lab_log "command: $*"
+		lab_log "expected failure matching /$re/, got exit $rc, output:"
+		lab__diag "$out"
+	fi
+}
+
+# lab_summary: print the TAP plan; non-zero if any test failed.
+lab_summary() {
+	printf '1..%d\n' "$LAB_T_N"
+	if [ "$LAB_T_FAIL" -ne 0 ]; then
+		lab_log "failed $LAB_T_FAIL of $LAB_T_N"
+		return 1
+	fi
+	return 0
+}
+
+# ---------------------------------------------------------------- pids
+
+# start time of a pid (field 22 of /proc/PID/stat), empty if gone or a zombie
+lab__starttime() {
+	local s rest
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	rest=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $rest
+	[ "$1" = Z ] && return 0
+	printf '%s\n' "${20}"
+}
+
+# lab__record KIND PID [HOST]: remember a pid (with its start time, to never hit a reused pid)
+lab__record() {
+	printf '%s %s %s %s\n' "$1" "$2" "$(lab__starttime "$2")" "${3:-0}" >>"$LABDIR/pids"
+}
+
+# lab__alive PID START: the recorded process still exists
+lab__alive() {
+	[ -n "$2" ] && [ "$(lab__starttime "$1")" = "$2" ]
+}
+
+# lab__recorded KIND: "pid start" of live recorded processes of that kind ("*" = any)
+lab__recorded() {
+	local kind pid start host
+	[ -f "${LABDIR:-/nonexistent}/pids" ] || return 0
+	while read -r kind pid start host; do
+		# shellcheck disable=SC2053
+		[[ $kind == $1 ]] || continue
+		lab__alive "$pid" "$start" && printf '%s %s\n' "$pid" "$start"
+	done <"$LABDIR/pids"
+	return 0
+}
+
+# lab__stop_pids SIGNAL TIMEOUT_DECISECONDS ["PID START"]...: signal, wait, then KILL.
+# Runs in the calling shell so that its own children are reaped (no zombies left).
+lab__stop_pids() {
+	local sig=$1 t=$2 e i alive
+	shift 2
+	[ "$#" -eq 0 ] && return 0
+	for e in "$@"; do
+		kill "-$sig" "${e%% *}" 2>/dev/null
+	done
+	for ((i = 0; i < t; i++)); do
+		alive=0
+		for e in "$@"; do
+			# shellcheck disable=SC2086
+			lab__alive $e && alive=1
+		done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
+	for e in "$@"; do
+		# shellcheck disable=SC2086
+		if lab__alive $e; then
+			lab_log "pid ${e%% *} ignored SIG$sig, killing"
+			kill -KILL "${e%% *}" 2>/dev/null
+		fi
+		wait "${e%% *}" 2>/dev/null
+	done
+	return 0
+}
+
+# lab__spawn KIND HOST LOG CMD...: start CMD in the background in its own session (so a
+# Ctrl-C on the terminal reaches only the test, whose trap tears down in order), record its
+# pid in LAB_SPAWNED. The pid is written by the process itself before exec, so it is right
+# even where setsid has to fork. Not to be called in $(...): the daemon stays our child.
+lab__spawn() {
+	local kind=$1 host=$2 log=$3 pf i
+	shift 3
+	LAB_SPAWNED=
+	pf=$(mktemp "$LABDIR/spawn.XXXXXX")
+	# shellcheck disable=SC2016
+	setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@" </dev/null >>"$log" 2>&1 &
+	disown "$!" 2>/dev/null # no "Killed" job notices at teardown (bash still reaps it)
+	for ((i = 0; i < 50; i++)); do
+		LAB_SPAWNED=$(cat "$pf" 2>/dev/null)
+		[ -n "$LAB_SPAWNED" ] && break
+		sleep 0.1
+	done
+	rm -f "$pf"
+	[ -n "$LAB_SPAWNED" ] || return 1
+	lab__record "$kind" "$LAB_SPAWNED" "$host"
+}
+
+# pids of processes whose namespace of TYPE (mnt, net) is the one bound at FILE
+lab__ns_pids() {
+	local p
+	for p in /proc/[0-9]*; do
+		[[ $p/ns/$1 -ef $2 ]] && printf '%s\n' "${p#/proc/}"
+	done
+	return 0
+}
+
+# cgroup directories of the lab's dockerds (--cgroup-parent /$LAB-hN), v1 and v2 layouts
+lab__cg_dirs() {
+	local d
+	for d in /sys/fs/cgroup/*/"$LAB"-h* /sys/fs/cgroup/"$LAB"-h*; do
+		[ -d "$d" ] && printf '%s\n' "$d"
+	done
+	return 0
+}
+
+# pids in the lab's cgroups (containers of the lab's dockerds)
+lab__cg_pids() {
+	local d
+	for d in $(lab__cg_dirs); do
+		find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
+	done | sort -un
+	return 0
+}
+
+# kill -SIG every process in the lab's cgroups
+lab__cg_kill() {
+	local pid
+	for pid in $(lab__cg_pids); do
+		kill "-$1" "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+# ---------------------------------------------------------------- lab
+
+# lab_require: skip unless root and the tools exist
+lab_require() {
+	local c
+	[ "$(id -u)" = 0 ] || lab_skip "e2e tests need root"
+	for c in "$DOCKER" "$DOCKERD" ip nsenter unshare setsid mount umount; do
+		command -v "$c" >/dev/null 2>&1 || lab_skip "$c not found"
+	done
+}
+
+# lab_init NAME: name the lab, create its dirs, install the teardown trap
+lab_init() {
+	local name
+	lab_require
+	name=$(printf '%s' "${1:-t}" | tr -c 'a-zA-Z0-9' '-' | cut -c1-10)
+	LAB="we2e-$name-$$"
+	LABDIR=/run/$LAB
+	DATADIR=/var/lib/$LAB
+	export LAB LABDIR DATADIR DOCKER WEFTD
+	[ -e "$LABDIR" ] && lab_bail "$LABDIR exists already (leftover? see lab_adopt)"
+	lab__traps
+	mkdir -p "$LABDIR" "$DATADIR" || lab_bail "cannot create $LABDIR / $DATADIR"
+	# Private bind of the run dir: mount namespaces are bound to files in it, which must
+	# not sit on a shared mount.
+	{ mount --bind "$LABDIR" "$LABDIR" && mount --make-private "$LABDIR"; } ||
+		lab_bail "cannot bind-mount $LABDIR"
+	: >"$LABDIR/pids"
+	lab_log "lab $LAB (run dir $LABDIR, data $DATADIR)"
+}
+
+# teardown on any exit. A test that needs its own EXIT trap must call lab_down from it.
+lab__traps() {
+	LAB_IS_DOWN=0
+	trap 'lab_down' EXIT
+	trap 'lab_down; trap - EXIT; exit 130' INT
+	trap 'lab_down; trap - EXIT; exit 143' TERM
+	trap 'lab_down; trap - EXIT; exit 129' HUP
+	# output pipe closed (./test | head): still tear down
+	trap 'trap "" PIPE; lab_down; trap - EXIT; exit 141' PIPE
+}
+
+# lab_adopt LAB: take over an existing lab (kept with LAB_KEEP=1, or left by a crashed run)
+# so that lab_down removes it:  bash -c '. tests/e2e/lib.sh; lab_adopt we2e-x-123; lab_down'
+lab_adopt() {
+	case ${1:-} in we2e-?*) ;; *) lab_bail "lab_adopt: not a lab name: ${1:-}" ;; esac
+	lab_require
+	LAB=$1
+	LABDIR=/run/$LAB
+	DATADIR=/var/lib/$LAB
+	export LAB LABDIR DATADIR DOCKER WEFTD
+	lab__traps
+}
+
+# ip in the lab's namespaces
+lab__ip() { ip -n "$LAB-$1" "${@:2}"; }
+
+# lab__wan: underlay namespace with bridge br0 (created once)
+lab__wan() {
+	[ -e "/run/netns/$LAB-wan" ] && return 0
+	ip netns add "$LAB-wan" || lab_bail "ip netns add $LAB-wan"
+	lab__ip wan link set lo up
+	lab__ip wan link add br0 type bridge || lab_bail "cannot create bridge in $LAB-wan"
+	lab__ip wan link set br0 up
+	# a plain switch: no iptables on bridged frames (harmless if br_netfilter is absent)
+	# shellcheck disable=SC2016
+	ip netns exec "$LAB-wan" sh -c 'for f in /proc/sys/net/bridge/bridge-nf-call-*; do
+		[ -w "$f" ] && echo 0 >"$f"; done' 2>/dev/null
+	return 0
+}
+
+# lab__attach NS PORT ADDR: veth PORT (in wan, on br0) <-> eth0 in NS with ADDR/24
+lab__attach() {
+	local ns=$1 port=$2 addr=$3
+	lab__wan
+	ip netns add "$LAB-$ns" || lab_bail "ip netns add $LAB-$ns"
+	lab__ip wan link add "$port" type veth peer name eth0 netns "$LAB-$ns" ||
+		lab_bail "cannot create veth for $ns"
+	lab__ip wan link set "$port" master br0 up
+	lab__ip "$ns" link set lo up
+	lab__ip "$ns" addr add "$addr/24" dev eth0
+	lab__ip "$ns" link set eth0 up
+}
+
+# lab_outside: namespace $LAB-out, 192.0.2.254/24, no route to anything else
+lab_outside() {
+	lab__attach out out 192.0.2.254
+}
+
+# lab__hd N: run dir of host N
+lab__hd() { printf '%s\n' "$LABDIR/h$1"; }
+
+# lab_host N: namespace $LAB-hN with 192.0.2.N on the underlay, private mount namespace,
+# and a running dockerd
+lab_host() {
+	local n=$1 hd
+	case $n in [1-9] | [1-9][0-9] | 1[0-9][0-9] | 2[0-4][0-9] | 25[0-3]) ;;
+	*) lab_bail "lab_host: N must be 1..253, got '$n'" ;; esac
+	hd=$(lab__hd "$n")
+	lab__attach "h$n" "h$n" "192.0.2.$n"
+	# a default route makes hN look like a real host (weftd's default --advertise uses it);
+	# it only leads to $LAB-out, which does not forward
+	[ "$LAB_DEFAULT_ROUTE" = 1 ] && lab__ip "h$n" route add default via 192.0.2.254
+	mkdir -p "$hd/plugins" "$hd/weft-run" "$hd/exec" "$hd/etc-docker" "$DATADIR/h$n/docker" "$DATADIR/h$n/weft"
+	lab__mntns "$n"
+	lab_start_dockerd "$n"
+}
+
+# lab__mntns N: persistent private mount namespace for host N, bound at $LABDIR/hN/mnt.
+# Inside it: sysfs of hN's netns, the host's cgroup layout remounted under it, tmpfs on
+# /run/docker (plugins dir bound from $LABDIR/hN/plugins), /run/weft, /run/containerd,
+# per-host /etc/docker (dockerd's key.json = engine ID) and /etc/machine-id.
+lab__mntns() {
+	local n=$1 hd cgl d
+	hd=$(lab__hd "$n")
+	# mount points that must exist in the shared root filesystem (empty dirs; never removed,
+	# other dockerds/labs may use them)
+	for d in /run/docker /run/weft /run/containerd /etc/docker; do
+		[ -d "$d" ] || mkdir -p "$d"
+	done
+	head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$hd/machine-id"
+	echo >>"$hd/machine-id"
+	# cgroup mounts as this machine has them: "fstype mountpoint superoptions" per line
+	cgl=$(awk '{ for (i = 7; $i != "-"; i++); if ($5 ~ "^/sys/fs/cgroup") print $(i+1), $5, $(i+3) }' \
+		/proc/self/mountinfo)
+	[ -n "$cgl" ] || lab_bail "no cgroup mounts under /sys/fs/cgroup"
+	cat >"$hd/mntns.sh" <<'EOF'
+set -e
+hd=$1 cgl=$2
+mount -t sysfs sysfs /sys
+printf '%s\n' "$cgl" | while read -r type mp opts; do
+	mkdir -p "$mp"
+	case $type in
+	tmpfs) mount -t tmpfs -o mode=755 cgroup "$mp" ;;
+	*) mount -t "$type" -o "$opts" "$type" "$mp" ;;
+	esac
+done
+mount -t tmpfs -o mode=755 docker-run /run/docker
+mkdir -p /run/docker/plugins
+mount --bind "$hd/plugins" /run/docker/plugins
+mount --bind "$hd/weft-run" /run/weft
+mount -t tmpfs -o mode=755 containerd-run /run/containerd
+# dockerd writes its engine ID key to /etc/docker/key.json: one per host, not on the machine
+mount --bind "$hd/etc-docker" /etc/docker
+if [ -f /etc/machine-id ]; then mount --bind "$hd/machine-id" /etc/machine-id; fi
+EOF
+	: >"$hd/mnt"
+	unshare --mount="$hd/mnt" --propagation slave true ||
+		lab_bail "cannot create mount namespace for h$n"
+	nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" sh "$hd/mntns.sh" "$hd" "$cgl" ||
+		lab_bail "cannot set up mounts of h$n"
+}
+
+# lab_exec N CMD...: run CMD in host N's network and mount namespaces
+lab_exec() {
+	local n=$1
+	shift
+	nsenter --mount="$(lab__hd "$n")/mnt" --net="/run/netns/$LAB-h$n" -- "$@"
+}
+
+# dk N ARGS...: docker CLI against host N's dockerd
+dk() {
+	DOCKER_HOST="unix://$LABDIR/h$1/docker.sock" "$DOCKER" "${@:2}"
+}
+export -f dk
+
+# lab_start_dockerd N: start host N's dockerd (also after lab_stop_dockerd), wait for it
+lab_start_dockerd() {
+	local n=$1 hd pid i
+	hd=$(lab__hd "$n")
+	[ -f "$hd/daemon.json" ] || echo '{}' >"$hd/daemon.json"
+	# shellcheck disable=SC2086
+	lab__spawn dockerd "$n" "$hd/dockerd.log" \
+		nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" -- \
+		"$DOCKERD" --config-file "$hd/daemon.json" \
+		--data-root "$DATADIR/h$n/docker" --exec-root "$hd/exec" \
+		-H "unix://$hd/docker.sock" --pidfile "$hd/docker.pid" \
+		--cgroup-parent "/$LAB-h$n" $LAB_DOCKERD_ARGS ||
+		lab_bail "cannot start dockerd for h$n"
+	pid=$LAB_SPAWNED
+	printf -v "DOCKERD_PID_$n" '%s' "$pid"
+	export "DOCKERD_PID_$n"
+	for ((i = 0; i < 300; i++)); do
+		dk "$n" info >/dev/null 2>&1 && return 0
+		if [ -z "$(lab__starttime "$pid")" ]; then
+			tail -n 30 "$hd/dockerd.log" | sed 's/^/#   /'
+			lab_bail "dockerd of h$n exited during start"
+		fi
+		sleep 0.1
+	done
+	tail -n 30 "$hd/dockerd.log" | sed 's/^/#   /'
+	lab_bail "dockerd of h$n not answering after 30 s"
+}
+
+# lab_stop_dockerd N [SIGNAL]: stop host N's dockerd (bounded wait, then KILL)
+lab_stop_dockerd() {
+	local n=$1 sig=${2:-TERM} v="DOCKERD_PID_$1"
+	[ -n "${!v:-}" ] || return 0
+	lab__stop_pids "$sig" 300 "${!v} $(lab__starttime "${!v}")"
+}
+
+# lab_image N: import the busybox test image weft-test:local into host N's dockerd
+lab_image() {
+	local n=$1 root=$LABDIR/image tar=$LABDIR/image.tar bb p lib
+	if [ ! -f "$tar" ]; then
+		bb=$(command -v busybox) || lab_skip "busybox not installed (busybox-static)"
+		rm -rf "$root"
+		mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,proc,sys,dev,var/run}
+		chmod 1777 "$root/tmp"
+		cp "$bb" "$root/bin/busybox"
+		# one symlink per applet, at the place busybox wants it
+		"$bb" --list-full | while read -r p; do
+			[ -e "$root/$p" ] || [ -L "$root/$p" ] || ln -s /bin/busybox "$root/$p"
+		done
+		printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
+			>"$root/etc/passwd"
+		printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+		: >"$root/etc/hosts"
+		: >"$root/etc/resolv.conf"
+		# optional: iperf3 and its libraries
+		if p=$(command -v iperf3); then
+			cp "$p" "$root/usr/bin/iperf3"
+			for lib in $(ldd "$p" | grep -o '/[^ ]*'); do
+				cp -L --parents "$lib" "$root" 2>/dev/null
+			done
+		fi
+		tar -C "$root" -cf "$tar" . || lab_bail "cannot build image tar"
+	fi
+	dk "$n" import --change 'CMD ["sh"]' "$tar" weft-test:local >/dev/null ||
+		lab_bail "docker import into h$n failed"
+}
+
+# lab_start_weftd N [ARGS...]: start $WEFTD in host N's namespaces, wait for its socket
+lab_start_weftd() {
+	local n=$1 hd pid i sock
+	shift
+	hd=$(lab__hd "$n")
+	sock=$hd/plugins/weft.sock
+	[ -x "$WEFTD" ] || lab_bail "weftd not found at $WEFTD (set WEFTD)"
+	mkdir -p "$DATADIR/h$n/weft"
+	# shellcheck disable=SC2086
+	lab__spawn weftd "$n" "$hd/weftd.log" \
+		nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" -- \
+		$LAB_WEFTD_WRAPPER "$WEFTD" --socket /run/docker/plugins/weft.sock --state-dir "$DATADIR/h$n/weft" \
+		--store "lmdb://$DATADIR/h$n/weft/weft.db" "$@" ||
+		lab_bail "cannot start weftd for h$n"
+	pid=$LAB_SPAWNED
+	printf -v "WEFTD_PID_$n" '%s' "$pid"
+	export "WEFTD_PID_$n"
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$sock" ] && lab__listening "$pid" /run/docker/plugins/weft.sock && return 0
+		if [ -z "$(lab__starttime "$pid")" ]; then
+			tail -n 30 "$hd/weftd.log" | sed 's/^/#   /'
+			lab_bail "weftd of h$n exited during start"
+		fi
+		sleep 0.1
+	done
+	tail -n 30 "$hd/weftd.log" | sed 's/^/#   /'
+	lab_bail "weftd of h$n: no socket after 10 s"
+}
+
+# lab__listening PID PATH: PID holds a listening unix socket bound at PATH (so a stale
+# socket file left by an earlier weftd does not count)
+lab__listening() {
+	local ino fd
+	# /proc/PID/net/unix: Num RefCount Protocol Flags(00010000 = listening) Type St Inode Path
+	# shellcheck disable=SC2013
+	for ino in $(awk -v p="$2" '$8 == p && $4 == "00010000" { print $7 }' "/proc/$1/net/unix" 2>/dev/null); do
+		for fd in /proc/"$1"/fd/*; do
+			[ "$(readlink "$fd" 2>/dev/null)" = "socket:[$ino]" ] && return 0
+		done
+	done
+	return 1
+}
+
+# lab_stop_weftd N [SIGNAL]: signal host N's weftd (default TERM) and wait for it (10 s,
+# then KILL). With SIGNAL=KILL the socket file stays behind, as after a crash.
+lab_stop_weftd() {
+	local v="WEFTD_PID_$1" sig=${2:-TERM}
+	[ -n "${!v:-}" ] || return 0
+	lab__stop_pids "$sig" 100 "${!v} $(lab__starttime "${!v}")"
+}
+
+# lab_down: tear everything down. Idempotent, never fails.
+lab_down() {
+	trap '' INT TERM HUP PIPE # a closed output pipe (test | head) must not stop the teardown
+	local - f p i t l left
+	set +eu
+	[ -n "${LAB:-}" ] && [ "$LAB_IS_DOWN" = 0 ] || return 0
+	if [ "$LAB_KEEP" = 1 ]; then
+		lab_log "LAB_KEEP=1: leaving $LAB in place; remove it with:"
+		lab_log "  bash -c '. $LAB_LIBDIR/lib.sh; lab_adopt $LAB; lab_down'"
+		LAB_IS_DOWN=1
+		return 0
+	fi
+	# 1. containers first (KILL: they are test payloads), so that dockerd's cleanup calls
+	#    reach a weftd that is still running
+	lab__cg_kill KILL
+	# 2. dockerds (they stop containerd and its shims), then weftd and anything else recorded
+	mapfile -t l < <(lab__recorded dockerd)
+	lab__stop_pids TERM 200 "${l[@]}"
+	mapfile -t l < <(lab__recorded '*')
+	lab__stop_pids TERM 50 "${l[@]}"
+	# 3. whatever still lives in the lab's namespaces (containerd shims reparented to init,
+	#    lab_exec leftovers) or cgroups
+	for ((i = 0; i < 50; i++)); do
+		left=0
+		for f in "$LABDIR"/h*/mnt /run/netns/"$LAB"-*; do
+			{ [ -e "$f" ] && [ "$(stat -f -c %T "$f" 2>/dev/null)" = nsfs ]; } || continue
+			case $f in */mnt) t=mnt ;; *) t=net ;; esac
+			for p in $(lab__ns_pids "$t" "$f"); do
+				kill -KILL "$p" 2>/dev/null && left=1
+			done
+		done
+		lab__cg_kill KILL
+		[ -n "$(lab__cg_pids)" ] && left=1
+		[ "$left" = 0 ] && break
+		sleep 0.1
+	done
+	# 4. cgroup dirs (deepest first; retry while killed tasks exit)
+	for ((i = 0; i < 30; i++)); do
+		lab__cg_dirs | while read -r f; do find "$f" -depth -type d -exec rmdir {} + 2>/dev/null; done
+		[ -z "$(lab__cg_dirs)" ] && break
+		sleep 0.1
+	done
+	# 5. mount namespaces, network namespaces
+	for f in "$LABDIR"/h*/mnt; do
+		[ -e "$f" ] && umount "$f" 2>/dev/null
+	done
+	for f in /run/netns/"$LAB"-*; do
+		[ -e "$f" ] && ip netns del "${f##*/}"
+	done
+	# 6. any mount left under the lab's dirs (deepest first), then the dirs
+	awk -v a="$LABDIR" -v b="$DATADIR" '$5 == a || index($5, a "/") == 1 || $5 == b || index($5, b "/") == 1 { print $5 }' \
+		/proc/self/mountinfo | sort -r | while read -r f; do
+		umount "$f" 2>/dev/null || umount -l "$f"
+	done
+	rm -rf "$LABDIR" "$DATADIR"
+	LAB_IS_DOWN=1
+	trap - INT TERM HUP PIPE
+	return 0
+}
