@@ -100,9 +100,13 @@ bad:
 
 const char *cidr_format(const struct cidr *c, char sep, char *buf)
 {
-	char a[CIDR_STRLEN];
+	size_t n;
 
-	snprintf(buf, CIDR_STRLEN, "%s%c%u", cidr_addr_format(&c->addr, a), sep, c->len);
+	/* An address is at most 45 characters, so '/' and three digits always fit. */
+	cidr_addr_format(&c->addr, buf);
+	n = strlen(buf);
+	buf[n] = sep;
+	snprintf(buf + n + 1, CIDR_STRLEN - n - 1, "%u", c->len % 1000);
 	return buf;
 }
 

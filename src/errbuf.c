@@ -23,16 +23,22 @@ int errbuf_set(struct errbuf *eb, int code, const char *fmt, ...)
 
 int errbuf_prefix(struct errbuf *eb, const char *fmt, ...)
 {
-	char head[128], old[sizeof(eb->msg)];
+	char old[sizeof(eb->msg)];
 	va_list ap;
+	int n;
 
 	if (!eb)
 		return 0;
-	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
-	va_end(ap);
 	memcpy(old, eb->msg, sizeof(old));
-	snprintf(eb->msg, sizeof(eb->msg), "%s: %s", head, old);
+	va_start(ap, fmt);
+	n = vsnprintf(eb->msg, sizeof(eb->msg), fmt, ap);
+	va_end(ap);
+	/* Truncation is fine: the head is short and the tail the least important. */
+	if (n >= 0 && (size_t)n + 2 < sizeof(eb->msg)) {
+		memcpy(eb->msg + n, ": ", 2);
+		memcpy(eb->msg + n + 2, old, sizeof(eb->msg) - n - 2);
+		eb->msg[sizeof(eb->msg) - 1] = '\0';
+	}
 	return eb->code;
 }
 

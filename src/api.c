@@ -1,0 +1,754 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* api.c - the only module that knows HTTP and Docker's JSON. */
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "log.h"
+
+#define GATEWAY_TYPE "com.docker.network.gateway"
+#define MAX_OPTS 64
+
+struct api {
+	struct driver *d;
+	struct MHD_Daemon *mhd;
+	int listen_fd;
+	char *path;
+};
+
+typedef int (*handler_fn)(struct api *api, json_t *req, json_t **ret, struct errbuf *eb);
+
+/* Field access with strict types: absent or null optional fields read as "". */
+
+static int get_str(json_t *o, const char *key, bool required, const char **ret, struct errbuf *eb)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v)) {
+		if (required)
+			return errbuf_set(eb, -EINVAL, "request has no '%s'", key);
+		*ret = "";
+		return 0;
+	}
+	if (!json_is_string(v))
+		return errbuf_set(eb, -EINVAL, "field '%s' must be a string", key);
+	*ret = json_string_value(v);
+	if (strlen(*ret) != json_string_length(v))
+		return errbuf_set(eb, -EINVAL, "field '%s' contains a NUL byte", key);
+	return 0;
+}
+
+static int get_bool(json_t *o, const char *key, bool *ret, struct errbuf *eb)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v)) {
+		*ret = false;
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return errbuf_set(eb, -EINVAL, "field '%s' must be a boolean", key);
+	*ret = json_is_true(v);
+	return 0;
+}
+
+/* An object, absent, or null (then *ret is NULL). */
+static int get_obj(json_t *o, const char *key, json_t **ret, struct errbuf *eb)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v)) {
+		*ret = NULL;
+		return 0;
+	}
+	if (!json_is_object(v))
+		return errbuf_set(eb, -EINVAL, "field '%s' must be an object", key);
+	*ret = v;
+	return 0;
+}
+
+static int get_arr(json_t *o, const char *key, json_t **ret, struct errbuf *eb)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v)) {
+		*ret = NULL;
+		return 0;
+	}
+	if (!json_is_array(v))
+		return errbuf_set(eb, -EINVAL, "field '%s' must be an array", key);
+	*ret = v;
+	return 0;
+}
+
+/* A string->string map into kv (at most MAX_OPTS); values point into obj. */
+static int get_kv(json_t *obj, const char *what, struct option_kv *kv, size_t *ret_n, struct errbuf *eb)
+{
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	json_object_foreach(obj, k, v) {
+		if (n == MAX_OPTS)
+			return errbuf_set(eb, -E2BIG, "too many %s (at most %d)", what, MAX_OPTS);
+		if (!json_is_string(v))
+			return errbuf_set(eb, -EINVAL, "%s '%.64s' must be a string", what, k);
+		kv[n].key = k;
+		kv[n++].value = json_string_value(v);
+	}
+	*ret_n = n;
+	return 0;
+}
+
+static int get_cidr(json_t *o, const char *key, bool *present, struct cidr *ret, struct errbuf *eb)
+{
+	const char *s;
+	int r;
+
+	r = get_str(o, key, false, &s, eb);
+	if (r < 0)
+		return r;
+	*present = *s != '\0';
+	if (!*present)
+		return 0;
+	r = cidr_parse(s, '/', ret, eb);
+	return r < 0 ? errbuf_prefix(eb, "field '%s'", key) : 0;
+}
+
+static int get_ids(json_t *req, const char **net, const char **ep, struct errbuf *eb)
+{
+	int r = get_str(req, "NetworkID", true, net, eb);
+
+	if (r == 0 && ep)
+		r = get_str(req, "EndpointID", true, ep, eb);
+	return r;
+}
+
+/* Plugin */
+
+static int h_activate(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	*ret = json_pack("{s:[s,s]}", "Implements", "NetworkDriver", "IpamDriver");
+	return 0;
+}
+
+/* NetworkDriver */
+
+static int h_net_caps(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	*ret = json_pack("{s:s, s:s}", "Scope", "local", "ConnectivityScope", "local");
+	return 0;
+}
+
+static int parse_ipv4data(json_t *arr, struct net_create_req *nr, struct errbuf *eb)
+{
+	json_t *e, *aux, *v;
+	const char *k;
+	bool present;
+	size_t i;
+	int r;
+
+	nr->npools = json_array_size(arr);
+	json_array_foreach(arr, i, e) {
+		if (!json_is_object(e))
+			return errbuf_set(eb, -EINVAL, "IPv4Data entries must be objects");
+		if (i > 0)
+			continue; /* more than one pool is refused by the driver */
+		r = get_cidr(e, "Pool", &nr->has_pool, &nr->pool, eb);
+		if (r == 0)
+			r = get_cidr(e, "Gateway", &nr->has_gateway, &nr->gateway, eb);
+		if (r == 0)
+			r = get_obj(e, "AuxAddresses", &aux, eb);
+		if (r < 0)
+			return r;
+		json_object_foreach(aux, k, v) {
+			if (nr->naux == DRIVER_MAX_AUX)
+				return errbuf_set(eb, -E2BIG, "too many --aux-address (at most %d)", DRIVER_MAX_AUX);
+			r = get_cidr(aux, k, &present, &nr->aux[nr->naux], eb);
+			if (r < 0)
+				return r;
+			nr->naux += present;
+		}
+	}
+	return 0;
+}
+
+static int h_create_network(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	struct option_kv kv[MAX_OPTS];
+	struct net_create_req nr = { 0 };
+	json_t *opts = NULL, *generic = NULL, *v4 = NULL, *v6 = NULL;
+	int r;
+
+	r = get_str(req, "NetworkID", true, &nr.id, eb);
+	if (r == 0)
+		r = get_obj(req, "Options", &opts, eb);
+	if (r == 0)
+		r = get_obj(opts, "com.docker.network.generic", &generic, eb);
+	if (r == 0)
+		r = get_kv(generic, "option", kv, &nr.nopts, eb);
+	if (r == 0)
+		r = get_bool(opts, "com.docker.network.internal", &nr.internal, eb);
+	if (r == 0)
+		r = get_bool(opts, "com.docker.network.enable_ipv6", &nr.ipv6, eb);
+	if (r == 0)
+		r = get_arr(req, "IPv4Data", &v4, eb);
+	if (r == 0)
+		r = get_arr(req, "IPv6Data", &v6, eb);
+	if (r == 0)
+		r = parse_ipv4data(v4, &nr, eb);
+	if (r < 0)
+		return r;
+	nr.opts = kv;
+	nr.nv6pools = json_array_size(v6);
+	r = driver_net_create(api->d, &nr, eb);
+	if (r == 0)
+		*ret = json_object();
+	return r;
+}
+
+static int h_delete_network(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	const char *id;
+	int r;
+
+	r = get_ids(req, &id, NULL, eb);
+	if (r == 0)
+		r = driver_net_delete(api->d, id, eb);
+	if (r == 0)
+		*ret = json_object();
+	return r;
+}
+
+static int h_allocate_network(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	return errbuf_set(eb, -EOPNOTSUPP, "weft networks are local-scope: swarm allocation is not supported");
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int m[6];
+	char end;
+	int i;
+
+	if (strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &end) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		mac[i] = m[i];
+	return 0;
+}
+
+static int h_create_endpoint(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	struct ep_create_req er = { 0 };
+	const char *mac = "";
+	uint8_t chosen[6];
+	char buf[18];
+	bool mac_set = false;
+	struct cidr a6;
+	json_t *iface = NULL;
+	int r;
+
+	r = get_ids(req, &er.net_id, &er.id, eb);
+	if (r == 0)
+		r = get_obj(req, "Interface", &iface, eb);
+	if (r == 0)
+		r = get_cidr(iface, "Address", &er.has_addr, &er.addr, eb);
+	if (r == 0)
+		r = get_cidr(iface, "AddressIPv6", &er.has_addr6, &a6, eb);
+	if (r == 0)
+		r = get_str(iface, "MacAddress", false, &mac, eb);
+	if (r < 0)
+		return r;
+	if (*mac) {
+		if (parse_mac(mac, er.mac) < 0)
+			return errbuf_set(eb, -EINVAL, "'%.32s' is not a MAC address (expected xx:xx:xx:xx:xx:xx)", mac);
+		er.has_mac = true;
+	}
+	r = driver_ep_create(api->d, &er, &mac_set, chosen, eb);
+	if (r < 0)
+		return r;
+	/* Only fields Docker left empty may be returned: setting one it has is an error. */
+	if (!mac_set) {
+		*ret = json_object();
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", chosen[0], chosen[1], chosen[2], chosen[3],
+		 chosen[4], chosen[5]);
+	*ret = json_pack("{s:{s:s}}", "Interface", "MacAddress", buf);
+	return 0;
+}
+
+static int h_delete_endpoint(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	const char *net, *ep;
+	int r;
+
+	r = get_ids(req, &net, &ep, eb);
+	if (r == 0)
+		r = driver_ep_delete(api->d, net, ep, eb);
+	if (r == 0)
+		*ret = json_object();
+	return r;
+}
+
+static int h_oper_info(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	const char *net, *ep;
+	int r;
+
+	/* Docker cannot display anything a JSON plugin puts here (spec 2.6). */
+	r = get_ids(req, &net, &ep, eb);
+	if (r == 0)
+		*ret = json_pack("{s:{}}", "Value");
+	return r;
+}
+
+static int h_join(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	struct join_reply jr;
+	const char *net, *ep, *sandbox;
+	char gw[CIDR_STRLEN];
+	int r;
+
+	r = get_ids(req, &net, &ep, eb);
+	if (r == 0)
+		r = get_str(req, "SandboxKey", false, &sandbox, eb);
+	if (r == 0)
+		r = driver_join(api->d, net, ep, &jr, eb);
+	if (r < 0)
+		return r;
+	*ret = json_pack("{s:{s:s, s:s}}", "InterfaceName", "SrcName", jr.src_name, "DstPrefix", jr.dst_prefix);
+	if (*ret && jr.has_gateway)
+		json_object_set_new(*ret, "Gateway", json_string(cidr_addr_format(&jr.gateway, gw)));
+	return 0;
+}
+
+static int h_leave(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	const char *net, *ep;
+	int r;
+
+	r = get_ids(req, &net, &ep, eb);
+	if (r == 0)
+		r = driver_leave(api->d, net, ep, eb);
+	if (r == 0)
+		*ret = json_object();
+	return r;
+}
+
+static int h_program(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	const char *net, *ep;
+	json_t *opts = NULL, *ports = NULL;
+	int r;
+
+	r = get_ids(req, &net, &ep, eb);
+	if (r == 0)
+		r = get_obj(req, "Options", &opts, eb);
+	if (r == 0)
+		r = get_arr(opts, "com.docker.network.portmap", &ports, eb);
+	if (r == 0)
+		r = driver_ep_check(api->d, net, ep, eb);
+	if (r < 0)
+		return r;
+	/* Refuse rather than silently not publishing. */
+	if (json_array_size(ports))
+		return errbuf_set(eb, -EOPNOTSUPP, "publishing ports (-p/-P) on weft networks is not supported yet");
+	*ret = json_object();
+	return 0;
+}
+
+static int h_revoke(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	const char *net, *ep;
+	int r;
+
+	r = get_ids(req, &net, &ep, eb);
+	if (r == 0)
+		*ret = json_object();
+	return r;
+}
+
+static int h_empty(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	*ret = json_object();
+	return 0;
+}
+
+/* IpamDriver */
+
+static int h_ipam_caps(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	/* Replay: after a restart Docker asks again for what it holds, which keeps our records true. */
+	*ret = json_pack("{s:b, s:b}", "RequiresMACAddress", 0, "RequiresRequestReplay", 1);
+	return 0;
+}
+
+static int h_address_spaces(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	*ret = json_pack("{s:s, s:s}", "LocalDefaultAddressSpace", "weft-local", "GlobalDefaultAddressSpace",
+			 "weft-global");
+	return 0;
+}
+
+static int h_request_pool(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	struct option_kv kv[MAX_OPTS];
+	const char *space, *pool, *sub;
+	char id[IPAM_POOL_ID_LEN], c[CIDR_STRLEN];
+	struct ipam_pool p;
+	size_t nkv = 0;
+	json_t *opts = NULL;
+	bool v6;
+	int r;
+
+	r = get_str(req, "AddressSpace", false, &space, eb);
+	if (r == 0)
+		r = get_str(req, "Pool", false, &pool, eb);
+	if (r == 0)
+		r = get_str(req, "SubPool", false, &sub, eb);
+	if (r == 0)
+		r = get_obj(req, "Options", &opts, eb);
+	if (r == 0)
+		r = get_kv(opts, "--ipam-opt", kv, &nkv, eb);
+	if (r == 0)
+		r = get_bool(req, "V6", &v6, eb);
+	if (r == 0)
+		r = driver_pool_request(api->d, pool, sub, v6, kv, nkv, &p, eb);
+	if (r < 0)
+		return r;
+	*ret = json_pack("{s:s, s:s, s:{}}", "PoolID", ipam_pool_id_format(&p, id), "Pool",
+			 cidr_format(&p.pool, '/', c), "Data");
+	return 0;
+}
+
+static int h_release_pool(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	const char *id;
+	int r;
+
+	r = get_str(req, "PoolID", true, &id, eb);
+	if (r == 0)
+		r = driver_pool_release(api->d, id, eb);
+	if (r == 0)
+		*ret = json_object();
+	return r;
+}
+
+static int h_request_address(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	const char *id, *addr, *type = "";
+	char c[CIDR_STRLEN];
+	struct cidr a;
+	json_t *opts = NULL;
+	int r;
+
+	r = get_str(req, "PoolID", true, &id, eb);
+	if (r == 0)
+		r = get_str(req, "Address", false, &addr, eb);
+	if (r == 0)
+		r = get_obj(req, "Options", &opts, eb);
+	if (r == 0 && opts)
+		r = get_str(opts, "RequestAddressType", false, &type, eb);
+	if (r == 0)
+		r = driver_addr_request(api->d, id, addr, strcmp(type, GATEWAY_TYPE) == 0, &a, eb);
+	if (r < 0)
+		return r;
+	*ret = json_pack("{s:s, s:{}}", "Address", cidr_format(&a, '/', c), "Data");
+	return 0;
+}
+
+static int h_release_address(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	const char *id, *addr;
+	int r;
+
+	r = get_str(req, "PoolID", true, &id, eb);
+	if (r == 0)
+		r = get_str(req, "Address", true, &addr, eb);
+	if (r == 0)
+		r = driver_addr_release(api->d, id, addr, eb);
+	if (r == 0)
+		*ret = json_object();
+	return r;
+}
+
+static const struct route {
+	const char *path;
+	handler_fn fn;
+	bool body; /* the call carries a JSON object */
+} routes[] = {
+	{ "/Plugin.Activate", h_activate, false },
+	{ "/NetworkDriver.GetCapabilities", h_net_caps, false },
+	{ "/NetworkDriver.CreateNetwork", h_create_network, true },
+	{ "/NetworkDriver.DeleteNetwork", h_delete_network, true },
+	{ "/NetworkDriver.AllocateNetwork", h_allocate_network, true },
+	{ "/NetworkDriver.FreeNetwork", h_empty, true },
+	{ "/NetworkDriver.CreateEndpoint", h_create_endpoint, true },
+	{ "/NetworkDriver.DeleteEndpoint", h_delete_endpoint, true },
+	{ "/NetworkDriver.EndpointOperInfo", h_oper_info, true },
+	{ "/NetworkDriver.Join", h_join, true },
+	{ "/NetworkDriver.Leave", h_leave, true },
+	{ "/NetworkDriver.ProgramExternalConnectivity", h_program, true },
+	{ "/NetworkDriver.RevokeExternalConnectivity", h_revoke, true },
+	{ "/NetworkDriver.DiscoverNew", h_empty, true },
+	{ "/NetworkDriver.DiscoverDelete", h_empty, true },
+	{ "/IpamDriver.GetCapabilities", h_ipam_caps, false },
+	{ "/IpamDriver.GetDefaultAddressSpaces", h_address_spaces, false },
+	{ "/IpamDriver.RequestPool", h_request_pool, true },
+	{ "/IpamDriver.ReleasePool", h_release_pool, true },
+	{ "/IpamDriver.RequestAddress", h_request_address, true },
+	{ "/IpamDriver.ReleaseAddress", h_release_address, true },
+};
+
+static char *reply_err(const char *msg)
+{
+	json_t *o = json_pack("{s:s}", "Err", msg);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return s ? s : strdup("{\"Err\":\"out of memory\"}");
+}
+
+int api_handle(struct api *api, const char *path, const char *body, size_t len, char **ret_body)
+{
+	const struct route *rt = NULL;
+	struct errbuf eb = { 0 };
+	json_error_t jerr;
+	json_t *req = NULL, *reply = NULL;
+	size_t i;
+	int status = 200, r;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(routes[i].path, path) == 0)
+			rt = &routes[i];
+	if (!rt) {
+		errbuf_set(&eb, -ENOENT, "weft does not implement %.64s", path);
+		status = 404;
+		goto out;
+	}
+	if (rt->body) {
+		/* A retried request can arrive with its body drained (moby#33412). */
+		if (!len) {
+			errbuf_set(&eb, -EINVAL, "empty request body");
+			status = 400;
+			goto out;
+		}
+		req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!req || !json_is_object(req)) {
+			errbuf_set(&eb, -EINVAL, "request body is not a JSON object: %s",
+				   req ? "wrong type" : jerr.text);
+			status = 400;
+			goto out;
+		}
+	}
+	r = rt->fn(api, req, &reply, &eb);
+	if (r == 0 && !reply)
+		r = errbuf_set(&eb, -ENOMEM, "out of memory");
+	if (r < 0)
+		status = 500;
+out:
+	if (status != 200) {
+		log_warn("%s: %s", path, eb.msg);
+		*ret_body = reply_err(eb.msg);
+	} else {
+		*ret_body = json_dumps(reply, JSON_COMPACT);
+		if (!*ret_body) {
+			status = 500;
+			*ret_body = reply_err("out of memory");
+		}
+		log_debug("%s: ok", path);
+	}
+	json_decref(req);
+	json_decref(reply);
+	return status;
+}
+
+struct request {
+	char *buf;
+	size_t len;
+	bool too_big;
+};
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, int status, char *body)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+
+	resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/vnd.docker.plugins.v1+json");
+	r = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *data, size_t *size, void **con_cls)
+{
+	struct api *api = cls;
+	struct request *rq = *con_cls;
+	char *body = NULL, *grown;
+	int status;
+
+	if (!rq) {
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		return MHD_YES;
+	}
+	if (*size) {
+		if (rq->len + *size > API_BODY_MAX) {
+			rq->too_big = true;
+		} else if (!rq->too_big) {
+			grown = realloc(rq->buf, rq->len + *size + 1);
+			if (!grown)
+				return MHD_NO;
+			memcpy(grown + rq->len, data, *size);
+			rq->buf = grown;
+			rq->len += *size;
+		}
+		*size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(method, "POST") != 0) {
+		log_warn("%s %.64s: only POST is served", method, url);
+		return send_reply(c, 405, reply_err("weft serves POST requests only"));
+	}
+	if (rq->too_big) {
+		log_warn("%.64s: request body over %d bytes refused", url, API_BODY_MAX);
+		return send_reply(c, 413, reply_err("request body too large"));
+	}
+	status = api_handle(api, url, rq->buf, rq->len, &body);
+	return send_reply(c, status, body);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request *rq = *con_cls;
+
+	if (rq)
+		free(rq->buf);
+	free(rq);
+	*con_cls = NULL;
+}
+
+int api_new(struct driver *d, struct api **ret, struct errbuf *eb)
+{
+	struct api *api = calloc(1, sizeof(*api));
+
+	if (!api)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	api->d = d;
+	api->listen_fd = -1;
+	*ret = api;
+	return 0;
+}
+
+/* A socket file nobody answers on is stale (a killed weftd); a live one means another weftd runs. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa, struct errbuf *eb)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : errbuf_set(eb, -errno, "%s: %s", path, strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		return errbuf_set(eb, -EEXIST, "%s exists and is not a socket", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errbuf_set(eb, -errno, "socket: %s", strerror(errno));
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (r == 0)
+		return errbuf_set(eb, -EADDRINUSE, "%s is served by another process (is weftd already running?)", path);
+	if (unlink(path) < 0)
+		return errbuf_set(eb, -errno, "remove stale %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int api_listen(struct api *api, const char *path, struct errbuf *eb)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return errbuf_set(eb, -ENAMETOOLONG, "socket path '%s' is too long", path);
+	strcpy(sa.sun_path, path);
+	r = clear_stale(path, &sa, eb);
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return errbuf_set(eb, -errno, "socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+		r = errbuf_set(eb, -errno, "listen on %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return r;
+	}
+	api->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, api, MHD_OPTION_LISTEN_SOCKET, fd,
+				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+				    (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)128, MHD_OPTION_END);
+	if (!api->mhd) {
+		close(fd);
+		unlink(path);
+		return errbuf_set(eb, -EIO, "cannot start the HTTP server on %s", path);
+	}
+	api->listen_fd = fd;
+	api->path = strdup(path);
+	return api->path ? 0 : errbuf_set(eb, -ENOMEM, "out of memory");
+}
+
+int api_fd(struct api *api)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+
+	return info ? info->epoll_fd : -1;
+}
+
+int api_timeout(struct api *api)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (MHD_get_timeout(api->mhd, &ms) != MHD_YES)
+		return -1;
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+void api_run(struct api *api)
+{
+	MHD_run(api->mhd);
+}
+
+void api_free(struct api *api)
+{
+	if (!api)
+		return;
+	if (api->mhd)
+		MHD_stop_daemon(api->mhd);
+	if (api->listen_fd >= 0)
+		close(api->listen_fd);
+	if (api->path)
+		unlink(api->path);
+	free(api->path);
+	free(api);
+}
