@@ -1,0 +1,174 @@
+#!/bin/bash
+# bridge.sh - weft's bridge mode and IPAM driven through a real dockerd: containers talk by
+# IP and by name, reach the host and (masqueraded) the outside, internal and isolated
+# networks stay closed, bad input is refused with a clear message and leaves nothing, and
+# after docker rm / network rm no weft device, rule or record remains.
+set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+lab_require
+lab_init bridge
+lab_host 1
+lab_outside
+lab_image 1
+lab_start_weftd 1 --host-id h1 -d
+
+H="$LAB-h1"
+DB=$DATADIR/h1/weft/weft.db
+IMG=weft-test:local
+W=(-d weft --ipam-driver weft)
+
+# What weft owns on the host: devices, firewall rules, store keys. Compared before and after.
+weft_devices() { ip -n "$H" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc)' | sort; }
+weft_rules() {
+	ip netns exec "$H" nft list table inet weft 2>/dev/null | grep -E 'iifname|oifname|saddr'
+	ip netns exec "$H" iptables -S DOCKER-USER 2>/dev/null | grep -- '--comment weft'
+}
+weft_keys() { mdb_dump -p -s data "$DB" 2>/dev/null | grep '^ weft/' | sed 's/^ //' | sort; }
+snapshot() { { weft_devices; weft_rules; weft_keys; } 2>&1; }
+in_c() { dk 1 exec "$1" "${@:2}"; }
+ip_of() { dk 1 inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" "$1"; }
+
+# ---------------------------------------------------------------- one network, two containers
+clean=$(snapshot)
+expect_ok "create weft network n1 (explicit subnet, gateway, aux)" \
+	dk 1 network create "${W[@]}" --subnet 10.231.0.0/24 --gateway 10.231.0.1 \
+	--aux-address reserved=10.231.0.5 n1
+br=$(weft_devices | grep '^weft-b' | head -1)
+expect_ok "n1 has a bridge with the gateway address" \
+	bash -c "ip -n $H -4 -o addr show dev '$br' | grep -q 'inet 10.231.0.1/24'"
+expect_ok "the pool, gateway and aux address are recorded" \
+	bash -c "mdb_dump -p -s data '$DB' | grep -q 'weft/v1/pools/10.231.0.0-24/addr/10.231.0.5' &&
+		 mdb_dump -p -s data '$DB' | grep -q 'weft/v1/pools/10.231.0.0-24/addr/10.231.0.1' &&
+		 mdb_dump -p -s data '$DB' | grep -q 'weft/v1/local/nets/'"
+expect_ok "run ca on n1" dk 1 run -d --name ca --network n1 $IMG sleep 600
+expect_ok "run cb on n1 with --ip" dk 1 run -d --name cb --network n1 --ip 10.231.0.50 $IMG sleep 600
+a=$(ip_of ca n1)
+expect_ok "ca got an address of 10.231.0.0/24 ($a), not the gateway or aux" \
+	bash -c "[[ '$a' == 10.231.0.* && '$a' != 10.231.0.1 && '$a' != 10.231.0.5 ]]"
+expect_ok "cb got its --ip" bash -c "[ '$(ip_of cb n1)' = 10.231.0.50 ]"
+expect_ok "cb's MAC is 02:42 and its IPv4 address" \
+	bash -c "dk 1 exec cb cat /sys/class/net/eth0/address | grep -qx '02:42:0a:e7:00:32'"
+expect_ok "default route via the gateway" bash -c "dk 1 exec ca ip route | grep -q 'default via 10.231.0.1'"
+expect_ok "ca pings cb by IP" in_c ca ping -c2 -W2 10.231.0.50
+expect_ok "cb pings ca by name (Docker's DNS)" in_c cb ping -c2 -W2 ca
+expect_ok "ca pings the host (gateway)" in_c ca ping -c2 -W2 10.231.0.1
+expect_ok "ca reaches the host's underlay address" in_c ca ping -c2 -W2 192.0.2.1
+expect_fail_msg "the outside namespace has no route back to 10.231.0.0/24" 'unreachable|no route|Network' \
+	ip -n "$LAB-out" route get 10.231.0.2 from 192.0.2.254 iif lo
+expect_ok "ca reaches the outside through masquerade" in_c ca ping -c2 -W2 192.0.2.254
+expect_ok "the container's veth is enslaved to the bridge" \
+	bash -c "ip -n $H -o link show master '$br' | grep -q ' wv'"
+
+# ---------------------------------------------------------------- address errors
+expect_fail_msg "--ip held by another container is refused" 'already used by another container' \
+	dk 1 run --rm --network n1 --ip 10.231.0.50 $IMG true
+expect_ok "... and cb keeps its address" in_c ca ping -c1 -W2 10.231.0.50
+expect_ok "... and its record" bash -c "mdb_dump -p -s data '$DB' | grep -q 'pools/10.231.0.0-24/addr/10.231.0.50'"
+expect_fail_msg "--ip of the aux address is refused" 'in use as aux address' \
+	dk 1 run --rm --network n1 --ip 10.231.0.5 $IMG true
+expect_fail_msg "--ip of the gateway is refused" 'in use as gateway address' \
+	dk 1 run --rm --network n1 --ip 10.231.0.1 $IMG true
+expect_fail_msg "-p is refused with a clear message (not yet supported)" 'publishing ports .* not supported yet' \
+	dk 1 run --rm --network n1 -p 18080:80 $IMG true
+
+# ---------------------------------------------------------------- MTU, --ip-range, automatic pools
+expect_ok "create n2 with -o mtu=1400 and --ip-range" \
+	dk 1 network create "${W[@]}" --subnet 10.232.0.0/24 --ip-range 10.232.0.128/28 -o mtu=1400 n2
+expect_ok "run cc on n2" dk 1 run -d --name cc --network n2 $IMG sleep 600
+expect_ok "cc's eth0 has MTU 1400" bash -c "dk 1 exec cc cat /sys/class/net/eth0/mtu | grep -qx 1400"
+c=$(ip_of cc n2)
+expect_ok "cc's address $c lies in --ip-range 10.232.0.128/28" \
+	test "${c##*.}" -ge 128 -a "${c##*.}" -le 143
+# A host route over the first free default-pool subnet: auto pools must step around it.
+ip -n "$H" route add 10.200.0.0/24 via 192.0.2.254
+expect_ok "create auto-pool network n3 (no --subnet)" dk 1 network create "${W[@]}" n3
+expect_ok "create auto-pool network n4 (no --subnet)" dk 1 network create "${W[@]}" n4
+s3=$(dk 1 network inspect -f '{{(index .IPAM.Config 0).Subnet}}' n3)
+s4=$(dk 1 network inspect -f '{{(index .IPAM.Config 0).Subnet}}' n4)
+expect_ok "auto pools avoid the host route and each other ($s3, $s4)" \
+	bash -c "[ '$s3' != 10.200.0.0/24 ] && [ '$s4' != 10.200.0.0/24 ] && [ '$s3' != '$s4' ] && [[ '$s3' == 10.200.* ]]"
+ip -n "$H" route del 10.200.0.0/24 via 192.0.2.254
+
+# ---------------------------------------------------------------- isolation and internal networks
+expect_fail_msg "ca (n1) cannot reach cc (n2): weft networks are isolated" '100% packet loss' \
+	in_c ca ping -c2 -W1 "$c"
+expect_fail_msg "cc (n2) cannot reach ca (n1)" '100% packet loss' in_c cc ping -c2 -W1 "$a"
+expect_ok "create internal network n5" dk 1 network create "${W[@]}" --internal --subnet 10.233.0.0/24 n5
+expect_ok "run cd, ce on n5" bash -c "dk 1 run -d --name cd --network n5 $IMG sleep 600 && dk 1 run -d --name ce --network n5 $IMG sleep 600"
+expect_ok "cd pings ce on the internal network" in_c cd ping -c2 -W2 ce
+expect_ok "cd has no default route" bash -c "! dk 1 exec cd ip route | grep -q default"
+expect_fail_msg "cd cannot reach the outside" 'unreachable|100% packet loss' in_c cd ping -c2 -W1 192.0.2.254
+expect_fail_msg "ca cannot reach cd on the internal network" '100% packet loss' \
+	in_c ca ping -c2 -W1 "$(ip_of cd n5)"
+
+# ---------------------------------------------------------------- connect / disconnect
+expect_ok "docker network connect n2 ca" dk 1 network connect n2 ca
+expect_ok "ca now has eth1 on n2 and reaches cc over it" in_c ca ping -c2 -W2 "$c"
+expect_ok "docker network disconnect n2 ca" dk 1 network disconnect n2 ca
+expect_ok "ca's eth1 is gone" bash -c "! dk 1 exec ca ip link show eth1"
+expect_ok "only ca, cb, cc, cd, ce veths remain on the host (5)" \
+	bash -c "[ \$(ip -n $H -o link show | grep -c ': wv') -eq 5 ]"
+
+# ---------------------------------------------------------------- bad input leaves nothing
+# expect_state DESC REF: weft's devices, rules and records are exactly REF
+expect_state() {
+	local now
+	now=$(snapshot)
+	if [ "$now" = "$2" ]; then
+		ok "$1"
+	else
+		fail "$1"
+		lab__diag "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$now"))"
+	fi
+}
+before=$(snapshot)
+bad() { # bad DESC REGEX ARGS... : network create must fail with REGEX and change nothing
+	local desc=$1 re=$2
+	shift 2
+	expect_fail_msg "$desc" "$re" dk 1 network create "$@" bad
+	expect_state "... and leaves no device, rule or record" "$before"
+	dk 1 network rm bad >/dev/null 2>&1
+}
+bad "unknown option" "unknown option 'colour'" "${W[@]}" --subnet 10.240.0.0/24 -o colour=blue
+bad "mode not built yet" "mode 'overlay' is not available" "${W[@]}" --subnet 10.240.0.0/24 -o mode=overlay
+bad "unknown mode" "'ring' is not a mode \(allowed: bridge, overlay, routed, macvlan\)" "${W[@]}" --subnet 10.240.0.0/24 -o mode=ring
+bad "mtu not a number" "option 'mtu': 'big' is not a number \(allowed: 68..65535\)" "${W[@]}" --subnet 10.240.0.0/24 -o mtu=big
+bad "mtu out of range" "option 'mtu': 70000 is out of range" "${W[@]}" --subnet 10.240.0.0/24 -o mtu=70000
+bad "masquerade not a boolean" "'maybe' is not a boolean" "${W[@]}" --subnet 10.240.0.0/24 -o masquerade=maybe
+bad "bridge_name too long" "is not a valid interface name" "${W[@]}" --subnet 10.240.0.0/24 -o bridge_name=averyveryverylongname
+bad "bridge_name with a slash" "is not a valid interface name" "${W[@]}" --subnet 10.240.0.0/24 -o bridge_name=a/b
+bad "bridge_name of an existing device" "interface 'docker0' already exists" "${W[@]}" --subnet 10.240.0.0/24 -o bridge_name=docker0
+bad "subnet with host bits" "has host bits set; did you mean 10.240.0.0/24" "${W[@]}" --subnet 10.240.0.9/24
+bad "prefix length 33" "invalid CIDR address|not a valid CIDR" "${W[@]}" --subnet 10.240.0.0/33
+bad "subnet too small" "too small: weft needs at least a /30" "${W[@]}" --subnet 10.240.0.0/31
+bad "subnet overlapping n1" "overlaps 10.231.0.0/24|already used by weft network" "${W[@]}" --subnet 10.231.0.0/16
+bad "same subnet as n1" "subnet 10.231.0.0/24 is already used by weft network" "${W[@]}" --subnet 10.231.0.0/24
+bad "ip-range outside the subnet" "not inside --subnet|no matching subnet|is not in" "${W[@]}" --subnet 10.240.0.0/24 --ip-range 10.241.0.0/28
+bad "gateway outside the subnet" "not in subnet|no matching subnet" "${W[@]}" --subnet 10.240.0.0/24 --gateway 10.241.0.1
+bad "gateway = network address" "network or broadcast address" "${W[@]}" --subnet 10.240.0.0/24 --gateway 10.240.0.0
+bad "IPv6" "IPv6 is not supported by weft yet" "${W[@]}" --ipv6 --subnet 10.240.0.0/24 --subnet fd00:1::/64
+bad "--ipam-opt" "unknown --ipam-opt 'size'" "${W[@]}" --subnet 10.240.0.0/24 --ipam-opt size=8
+bad "two subnets" "exactly one IPv4 subnet" "${W[@]}" --subnet 10.240.0.0/24 --subnet 10.241.0.0/24
+expect_fail_msg "--ip outside the subnet is refused" 'does not belong|not in' \
+	dk 1 run --rm --network n1 --ip 10.9.9.9 $IMG true
+expect_state "... and leaves nothing" "$before"
+
+# ---------------------------------------------------------------- restarts keep the data path
+expect_ok "SIGTERM weftd" lab_stop_weftd 1 TERM
+expect_ok "bridge and veths stay while weftd is down" bash -c "ip -n $H link show '$br' && ip -n $H -o link | grep -q ': wv'"
+expect_ok "containers keep talking while weftd is down" in_c ca ping -c2 -W2 10.231.0.50
+lab_start_weftd 1 --host-id h1 -d
+expect_ok "after the restart a new container joins n1" dk 1 run --rm --network n1 $IMG ping -c1 -W2 10.231.0.50
+lab_stop_dockerd 1 && lab_start_dockerd 1 && ok "restart dockerd (containers stop, pools are replayed)"
+expect_ok "after the dockerd restart, containers start again on n1 and talk" \
+	bash -c "dk 1 start ca cb >/dev/null && dk 1 exec ca ping -c2 -W2 10.231.0.50"
+
+# ---------------------------------------------------------------- nothing leaks
+expect_ok "remove all containers" bash -c "dk 1 rm -f ca cb cc cd ce >/dev/null"
+expect_ok "remove all networks" dk 1 network rm n1 n2 n3 n4 n5
+expect_state "no weft device, rule or record remains" "$clean"
+lab_log "left: $(snapshot | tr '\n' ' ')"
+expect_ok "weftd is still running" kill -0 "$WEFTD_PID_1"
+lab_summary
