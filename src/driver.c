@@ -654,6 +654,10 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	if (!cidr_contains(&n.pool, &req->addr.addr))
 		return errbuf_set(eb, -EINVAL, "address %s is not in the network's subnet %s",
 				  cidr_format(&req->addr, '/', key), cidr_format(&n.pool, '/', s));
+	/* Docker asks for aux addresses as for endpoints, so --ip of one only shows here. */
+	if (addr_is_infra(&n, &req->addr.addr))
+		return errbuf_set(eb, -EADDRINUSE, "address %s is reserved on this network (gateway or --aux-address)",
+				  cidr_addr_format(&req->addr.addr, s));
 	r = ep_by_addr(d, &n.pool, &req->addr.addr, &other, eb);
 	if (r == 0)
 		return errbuf_set(eb, -EADDRINUSE, "address %s is already used by another container on this network (endpoint %.12s)",
