@@ -492,7 +492,7 @@ static int check_new_net(struct driver *d, const struct net *n, struct errbuf *e
 
 static int net_from_req(const struct net_create_req *req, struct net *n, struct errbuf *eb)
 {
-	char s[CIDR_STRLEN];
+	char s[CIDR_STRLEN], g[CIDR_STRLEN];
 	size_t i;
 	int r;
 
@@ -514,7 +514,7 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 	n->gateway.len = n->pool.len;
 	if (!cidr_is_host(&n->pool, &n->gateway.addr))
 		return errbuf_set(eb, -EINVAL, "gateway %s is not a host address of subnet %s",
-				  cidr_addr_format(&req->gateway.addr, s), cidr_format(&n->pool, '/', s));
+				  cidr_addr_format(&req->gateway.addr, g), cidr_format(&n->pool, '/', s));
 	if (req->naux > DRIVER_MAX_AUX)
 		return errbuf_set(eb, -EINVAL, "too many --aux-address (at most %d)", DRIVER_MAX_AUX);
 	for (i = 0; i < req->naux; i++)

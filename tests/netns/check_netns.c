@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * check_netns.c - netlink intents and the whole recorded Docker sequence, each test in a
+ * fresh private network namespace (root only; exit 77 otherwise).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <sched.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "driver.h"
+#include "netlink.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static struct nl_sock *probe; /* reads back what the code under test made */
+
+static void setup(void)
+{
+	struct errbuf eb = { 0 };
+
+	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare: %s", strerror(errno));
+	ck_assert_msg(netlink_open(&eb) == 0, "%s", eb.msg);
+	probe = nl_socket_alloc();
+	ck_assert_int_eq(nl_connect(probe, NETLINK_ROUTE), 0);
+}
+
+static void teardown(void)
+{
+	nl_socket_free(probe);
+	netlink_close();
+}
+
+static struct rtnl_link *link_of(const char *name)
+{
+	struct rtnl_link *l = NULL;
+
+	ck_assert_msg(rtnl_link_get_kernel(probe, 0, name, &l) == 0, "no link '%s'", name);
+	return l;
+}
+
+static bool link_exists(const char *name)
+{
+	return if_nametoindex(name) != 0;
+}
+
+START_TEST(test_netlink_bridge)
+{
+	const uint8_t mac[6] = { 0x02, 0x42, 10, 9, 0, 1 };
+	struct cidr gw;
+	struct errbuf eb = { 0 };
+	struct rtnl_link *l;
+	char kind[16], buf[32];
+
+	ck_assert_int_eq(cidr_parse("10.9.0.1/24", '/', &gw, NULL), 0);
+	ck_assert_int_eq(netlink_bridge_add("weft-btest", 1400, mac, &eb), 0);
+	ck_assert_int_eq(netlink_bridge_add("weft-btest", 1400, mac, &eb), 0); /* retry: fine */
+	ck_assert_int_eq(netlink_addr_add("weft-btest", &gw, &eb), 0);
+	ck_assert_int_eq(netlink_addr_add("weft-btest", &gw, &eb), 0);
+	ck_assert_int_eq(netlink_link_set_up("weft-btest", &eb), 0);
+	ck_assert_int_eq(netlink_link_get("weft-btest", kind, &eb), 0);
+	ck_assert_str_eq(kind, "bridge");
+	l = link_of("weft-btest");
+	ck_assert_uint_eq(rtnl_link_get_mtu(l), 1400);
+	ck_assert_str_eq(nl_addr2str(rtnl_link_get_addr(l), buf, sizeof(buf)), "02:42:0a:09:00:01");
+	ck_assert(rtnl_link_get_flags(l) & IFF_UP);
+	rtnl_link_put(l);
+	ck_assert_int_eq(netlink_link_del("weft-btest", &eb), 0);
+	ck_assert(!link_exists("weft-btest"));
+	ck_assert_int_eq(netlink_link_del("weft-btest", &eb), 0); /* gone: fine */
+	ck_assert_int_eq(netlink_link_get("weft-btest", kind, &eb), -ENODEV);
+}
+END_TEST
+
+START_TEST(test_netlink_veth)
+{
+	const uint8_t mac[6] = { 0x02, 0x42, 10, 9, 0, 7 };
+	struct errbuf eb = { 0 };
+	struct rtnl_link *l;
+	char buf[32];
+
+	ck_assert_int_eq(netlink_bridge_add("weft-btest", 0, NULL, &eb), 0);
+	ck_assert_int_eq(netlink_veth_add("wvtest", "wctest", 1450, mac, &eb), 0);
+	ck_assert_int_eq(netlink_veth_add("wvtest", "wctest", 1450, mac, &eb), 0);
+	ck_assert_int_eq(netlink_link_set_master("wvtest", "weft-btest", &eb), 0);
+	ck_assert_int_eq(netlink_link_set_up("wvtest", &eb), 0);
+	l = link_of("wctest");
+	ck_assert_uint_eq(rtnl_link_get_mtu(l), 1450);
+	ck_assert_str_eq(nl_addr2str(rtnl_link_get_addr(l), buf, sizeof(buf)), "02:42:0a:09:00:07");
+	ck_assert(!(rtnl_link_get_flags(l) & IFF_UP)); /* Docker brings the container side up */
+	rtnl_link_put(l);
+	l = link_of("wvtest");
+	ck_assert_uint_eq(rtnl_link_get_master(l), if_nametoindex("weft-btest"));
+	rtnl_link_put(l);
+	ck_assert_int_eq(netlink_link_del("wvtest", &eb), 0);
+	ck_assert(!link_exists("wctest")); /* one end takes the other */
+}
+END_TEST
+
+START_TEST(test_netlink_errors)
+{
+	struct errbuf eb = { 0 };
+	struct cidr a;
+
+	ck_assert_int_eq(netlink_veth_add("wvx", "wcx", 0, NULL, &eb), 0);
+	ck_assert_int_eq(netlink_bridge_add("wvx", 0, NULL, &eb), -EEXIST);
+	ck_assert_str_eq(eb.msg, "link 'wvx' exists and is a veth, not a bridge");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(netlink_link_set_master("wvx", "nosuchbr", &eb), -ENODEV);
+	ck_assert_str_eq(eb.msg, "attach 'wvx' to 'nosuchbr': no such bridge");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(cidr_parse("10.9.0.1/24", '/', &a, NULL), 0);
+	ck_assert_int_eq(netlink_addr_add("nosuch", &a, &eb), -ENODEV);
+	errbuf_clear(&eb);
+	ck_assert_int_eq(netlink_link_set_up("nosuch", &eb), -ENODEV);
+	ck_assert_msg(strstr(eb.msg, "set up 'nosuch'"), "%s", eb.msg);
+}
+END_TEST
+
+START_TEST(test_netlink_routes_and_links)
+{
+	struct errbuf eb = { 0 };
+	struct cidr a, *routes = NULL;
+	char *names = NULL, buf[CIDR_STRLEN];
+	size_t n = 0, i;
+	bool found = false;
+
+	ck_assert_int_eq(cidr_parse("10.9.4.1/22", '/', &a, NULL), 0);
+	ck_assert_int_eq(netlink_bridge_add("weft-b1", 0, NULL, &eb), 0);
+	ck_assert_int_eq(netlink_bridge_add("weft-b2", 0, NULL, &eb), 0);
+	ck_assert_int_eq(netlink_addr_add("weft-b1", &a, &eb), 0);
+	ck_assert_int_eq(netlink_link_set_up("weft-b1", &eb), 0);
+	ck_assert_int_eq(netlink_routes_get(&routes, &n, &eb), 0);
+	for (i = 0; i < n; i++)
+		found |= strcmp(cidr_format(&routes[i], '/', buf), "10.9.4.0/22") == 0;
+	free(routes);
+	ck_assert_msg(found, "connected route 10.9.4.0/22 not listed");
+	ck_assert_int_eq(netlink_links_list("weft-", &names, &n, &eb), 0);
+	ck_assert_uint_eq(n, 2);
+	free(names);
+}
+END_TEST
+
+/* The recorded dockerd sequence (tests/data/README) through the API, checking the kernel as it goes. */
+static struct api *api;
+
+static void call(const char *path, const char *file, const char *body, int status, const char *want)
+{
+	char fpath[512], buf[8192], *reply = NULL;
+	size_t len;
+	FILE *f;
+	int st;
+
+	if (file) {
+		snprintf(fpath, sizeof(fpath), "%s/%s", TEST_DATA, file);
+		f = fopen(fpath, "r");
+		ck_assert_msg(f != NULL, "%s", fpath);
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		body = buf;
+	}
+	st = api_handle(api, path, body, strlen(body), &reply);
+	ck_assert_msg(st == status && strstr(reply, want), "%s: got %d %s, want %d with '%s'", path, st, reply,
+		      status, want);
+	free(reply);
+}
+
+START_TEST(test_api_recorded_sequence)
+{
+	char dir[] = "/tmp/weft-netns-XXXXXX", url[128], path[160];
+	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
+	struct store_list l = { 0 };
+	struct driver *drv = NULL;
+	struct store *s = NULL;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(url, sizeof(url), "lmdb://%s/weft.db", dir);
+	ck_assert_int_eq(store_open(url, &s, NULL), 0);
+	c.local = c.shared = s;
+	ck_assert_int_eq(cidr_parse("10.200.0.0/16", '/', &c.default_pool, NULL), 0);
+	ck_assert_int_eq(driver_new(&c, &drv, NULL), 0);
+	ck_assert_int_eq(api_new(drv, &api, NULL), 0);
+
+	call("/IpamDriver.RequestPool", "02-IpamDriver.RequestPool.json", NULL, 200, "\"PoolID\":\"weft:10.250.0.0/24\"");
+	call("/IpamDriver.RequestAddress", "03-IpamDriver.RequestAddress.json", NULL, 200, "\"Address\":\"10.250.0.1/24\"");
+	call("/IpamDriver.RequestAddress", "04-IpamDriver.RequestAddress.json", NULL, 200, "\"Address\":\"10.250.0.5/24\"");
+	call("/NetworkDriver.CreateNetwork", "05-NetworkDriver.CreateNetwork.json", NULL, 200, "{}");
+	call("/NetworkDriver.CreateNetwork", "05-NetworkDriver.CreateNetwork.json", NULL, 200, "{}"); /* retry */
+	ck_assert(link_exists("weft-bbc99a706"));
+	call("/IpamDriver.RequestPool", "06-IpamDriver.RequestPool.json", NULL, 200, "\"Pool\":\"10.200.0.0/24\"");
+	call("/IpamDriver.RequestAddress", "07-IpamDriver.RequestAddress.json", NULL, 200, "\"Address\":\"10.200.0.1/24\"");
+	call("/NetworkDriver.CreateNetwork", "08-NetworkDriver.CreateNetwork.json", NULL, 200, "{}");
+	ck_assert(link_exists("weft-b3ac4c7cd"));
+	/* The recorded endpoint had 10.250.0.95: ask for it as Docker does with --ip. */
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.250.0.0/24\",\"Address\":\"10.250.0.95\",\"Options\":null}",
+	     200, "\"Address\":\"10.250.0.95/24\"");
+	call("/NetworkDriver.CreateEndpoint", "10-NetworkDriver.CreateEndpoint.json", NULL, 200,
+	     "{\"Interface\":{\"MacAddress\":\"02:42:0a:fa:00:5f\"}}");
+	call("/NetworkDriver.Join", "11-NetworkDriver.Join.json", NULL, 200,
+	     "{\"InterfaceName\":{\"SrcName\":\"wcf50ba0582c\",\"DstPrefix\":\"eth\"},\"Gateway\":\"10.250.0.1\"}");
+	ck_assert(link_exists("wvf50ba0582c") && link_exists("wcf50ba0582c"));
+	call("/NetworkDriver.ProgramExternalConnectivity", "12-NetworkDriver.ProgramExternalConnectivity.json", NULL, 500,
+	     "publishing ports (-p/-P) on weft networks is not supported yet");
+	call("/NetworkDriver.Leave", "13-NetworkDriver.Leave.json", NULL, 200, "{}");
+	call("/NetworkDriver.DeleteEndpoint", "14-NetworkDriver.DeleteEndpoint.json", NULL, 200, "{}");
+	ck_assert(!link_exists("wvf50ba0582c") && !link_exists("wcf50ba0582c"));
+	call("/IpamDriver.ReleaseAddress", "15-IpamDriver.ReleaseAddress.json", NULL, 200, "{}");
+	/* 20.10.23+ order: IPAM releases first, then DeleteNetwork. */
+	call("/IpamDriver.ReleaseAddress", "16-IpamDriver.ReleaseAddress.json", NULL, 200, "{}");
+	call("/IpamDriver.ReleaseAddress", "17-IpamDriver.ReleaseAddress.json", NULL, 200, "{}");
+	call("/IpamDriver.ReleasePool", "18-IpamDriver.ReleasePool.json", NULL, 200, "{}");
+	call("/NetworkDriver.DeleteNetwork", "19-NetworkDriver.DeleteNetwork.json", NULL, 200, "{}");
+	ck_assert(!link_exists("weft-bbc99a706"));
+	/* 20.10.0-22 order: DeleteNetwork first. */
+	call("/NetworkDriver.DeleteNetwork", "22-NetworkDriver.DeleteNetwork.json", NULL, 200, "{}");
+	call("/IpamDriver.ReleaseAddress", "20-IpamDriver.ReleaseAddress.json", NULL, 200, "{}");
+	call("/IpamDriver.ReleasePool", "21-IpamDriver.ReleasePool.json", NULL, 200, "{}");
+	ck_assert(!link_exists("weft-b3ac4c7cd"));
+	ck_assert_int_eq(store_list(s, STORE_PREFIX, &l, NULL), 0);
+	ck_assert_msg(l.n == 0, "%zu records left, first '%s'", l.n, l.n ? l.kv[0].key : "");
+
+	api_free(api);
+	driver_free(drv);
+	store_free(s);
+	snprintf(path, sizeof(path), "%s/weft.db", dir);
+	unlink(path);
+	strcat(path, "-lock");
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+static Suite *netns_suite(void)
+{
+	Suite *s = suite_create("netns");
+	TCase *tc = tcase_create("netlink");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_netlink_bridge);
+	tcase_add_test(tc, test_netlink_veth);
+	tcase_add_test(tc, test_netlink_errors);
+	tcase_add_test(tc, test_netlink_routes_and_links);
+	tcase_add_test(tc, test_api_recorded_sequence);
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "netns tests need root (private network namespaces): skipped\n");
+		return 77;
+	}
+	sr = srunner_create(netns_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

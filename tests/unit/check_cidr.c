@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* check_cidr.c - parsing, formatting and prefix arithmetic. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cidr.h"
+#include "suites.h"
+
+static const struct parse_case {
+	const char *in;
+	char sep;
+	int ret;
+	const char *out;
+	bool network;
+} parse_cases[] = {
+	{ "10.1.0.0/24", '/', 0, "10.1.0.0/24", true },
+	{ "10.1.0.5/24", '/', 0, "10.1.0.5/24", false },
+	{ "0.0.0.0/0", '/', 0, "0.0.0.0/0", true },
+	{ "10.1.0.0-16", '-', 0, "10.1.0.0-16", true },
+	{ "fd00::/64", '/', 0, "fd00::/64", true },
+	{ "fd00::1/128", '/', 0, "fd00::1/128", true },
+	{ "10.0.0.0/33", '/', -EINVAL, NULL, false },
+	{ "10.0.0.0/", '/', -EINVAL, NULL, false },
+	{ "/24", '/', -EINVAL, NULL, false },
+	{ "10.0.0.0", '/', -EINVAL, NULL, false },
+	{ "10.0.0.256/24", '/', -EINVAL, NULL, false },
+	{ "10.0.0.0/-1", '/', -EINVAL, NULL, false },
+	{ "10.0.0.0/+8", '/', -EINVAL, NULL, false },
+	{ "10.0.0.0/24x", '/', -EINVAL, NULL, false },
+	{ "fd00::/129", '/', -EINVAL, NULL, false },
+	{ "blue/8", '/', -EINVAL, NULL, false },
+	{ "10.0.0.0-24", '/', -EINVAL, NULL, false },
+};
+
+START_TEST(test_cidr_parse)
+{
+	const struct parse_case *c = &parse_cases[_i];
+	struct errbuf eb = { 0 };
+	char buf[CIDR_STRLEN];
+	struct cidr p;
+
+	ck_assert_int_eq(cidr_parse(c->in, c->sep, &p, &eb), c->ret);
+	if (c->ret) {
+		ck_assert_ptr_nonnull(strstr(eb.msg, c->in));
+		return;
+	}
+	ck_assert_str_eq(cidr_format(&p, c->sep, buf), c->out);
+	ck_assert_int_eq(cidr_is_network(&p), c->network);
+}
+END_TEST
+
+static struct cidr C(const char *s)
+{
+	struct cidr c;
+
+	ck_assert_int_eq(cidr_parse(s, '/', &c, NULL), 0);
+	return c;
+}
+
+static struct ipaddr A(const char *s)
+{
+	struct ipaddr a;
+
+	ck_assert_int_eq(cidr_addr_parse(s, &a), 0);
+	return a;
+}
+
+START_TEST(test_cidr_relations)
+{
+	struct cidr a = C("10.1.0.0/16"), b = C("10.1.2.0/24"), c = C("10.2.0.0/16"), v6 = C("fd00::/8");
+	struct ipaddr x = A("10.1.255.255");
+
+	ck_assert(cidr_contains_cidr(&a, &b));
+	ck_assert(!cidr_contains_cidr(&b, &a));
+	ck_assert(cidr_overlaps(&a, &b) && cidr_overlaps(&b, &a));
+	ck_assert(!cidr_overlaps(&a, &c));
+	ck_assert(!cidr_overlaps(&a, &v6));
+	ck_assert(cidr_contains(&a, &x));
+	ck_assert(!cidr_contains(&b, &x));
+	ck_assert(!cidr_contains(&v6, &x));
+}
+END_TEST
+
+START_TEST(test_cidr_hosts)
+{
+	struct cidr p = C("10.1.0.0/24"), p31 = C("10.1.0.0/31"), p6 = C("fd00::/64"), m = C("10.1.2.3/8");
+	struct ipaddr a;
+	char buf[CIDR_STRLEN];
+
+	ck_assert(!cidr_is_host(&p, &(struct ipaddr){ 0 }));
+	a = A("10.1.0.0");
+	ck_assert(!cidr_is_host(&p, &a));
+	a = A("10.1.0.255");
+	ck_assert(!cidr_is_host(&p, &a));
+	a = A("10.1.0.1");
+	ck_assert(cidr_is_host(&p, &a));
+	a = A("10.1.0.0");
+	ck_assert(cidr_is_host(&p31, &a));
+	a = A("fd00::ffff:ffff:ffff:ffff");
+	ck_assert(cidr_is_host(&p6, &a)); /* IPv6 has no broadcast address */
+	ck_assert(cidr_size(&p) == 256);
+	cidr_nth(&p, 77, &a);
+	ck_assert_str_eq(cidr_addr_format(&a, buf), "10.1.0.77");
+	ck_assert(cidr_offset(&p, &a) == 77);
+	cidr_nth(&p6, ((cidr_u128)1 << 40) + 2, &a);
+	ck_assert_str_eq(cidr_addr_format(&a, buf), "fd00::100:0:2");
+	cidr_mask(&m);
+	ck_assert_str_eq(cidr_format(&m, '/', buf), "10.0.0.0/8");
+	p = C("::/0");
+	ck_assert(cidr_size(&p) == 0); /* 2^128 wraps */
+}
+END_TEST
+
+Suite *cidr_suite(void)
+{
+	Suite *s = suite_create("cidr");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, test_cidr_parse, 0, ARRAY_SIZE(parse_cases));
+	tcase_add_test(tc, test_cidr_relations);
+	tcase_add_test(tc, test_cidr_hosts);
+	suite_add_tcase(s, tc);
+	return s;
+}

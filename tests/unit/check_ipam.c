@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* check_ipam.c - pools and addresses: explicit, automatic, replays, exhaustion, other hosts. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipam.h"
+#include "suites.h"
+
+static struct store *s;
+static struct ipam *ipam, *other; /* other: a second host on the same store */
+
+static void setup(void)
+{
+	struct ipam_config c = { .host_id = "h1", .default_len = 24 }, o;
+
+	s = test_store_new();
+	ck_assert_int_eq(cidr_parse("10.200.0.0/22", '/', &c.default_pool, NULL), 0);
+	ck_assert_int_eq(ipam_new(s, &c, &ipam, NULL), 0);
+	o = c;
+	o.host_id = "h2";
+	ck_assert_int_eq(ipam_new(s, &o, &other, NULL), 0);
+}
+
+static void teardown(void)
+{
+	ipam_free(ipam);
+	ipam_free(other);
+	test_store_free(s);
+}
+
+static const char *fmt(const struct cidr *c)
+{
+	static char buf[4][CIDR_STRLEN];
+	static int i;
+
+	return cidr_format(c, '/', buf[i++ % 4]);
+}
+
+START_TEST(test_ipam_pool_id_roundtrip)
+{
+	static const char *const ids[] = { "weft:10.1.0.0/16", "weft:10.1.0.0/16:10.1.2.0/24", "weft:fd00::/64:fd00::8000/65" };
+	static const char *const bad[] = { "10.1.0.0/16", "weft:10.1.0.1/16", "weft:10.1.0.0/16:10.2.0.0/24",
+					   "weft:", "weft:10.1.0.0/16:", "probe-local/10.1.0.0/16" };
+	char buf[IPAM_POOL_ID_LEN];
+	struct ipam_pool p;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ids); i++) {
+		ck_assert_int_eq(ipam_pool_id_parse(ids[i], &p, NULL), 0);
+		ck_assert_str_eq(ipam_pool_id_format(&p, buf), ids[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		ck_assert_msg(ipam_pool_id_parse(bad[i], &p, NULL) == -EINVAL, "%s accepted", bad[i]);
+}
+END_TEST
+
+static const struct pool_case {
+	const char *pool, *sub;
+	int ret;
+	const char *msg;
+} pool_cases[] = {
+	{ "10.9.0.0/24", "", 0, NULL },
+	{ "10.9.0.0/24", "10.9.0.128/25", 0, NULL },
+	{ "10.9.0.1/24", "", -EINVAL, "--subnet 10.9.0.1/24 has host bits set; did you mean 10.9.0.0/24?" },
+	{ "10.9.0.0/31", "", -EINVAL, "too small" },
+	{ "10.9.0.0/24", "10.8.0.0/25", -EINVAL, "--ip-range 10.8.0.0/25 is not inside --subnet 10.9.0.0/24" },
+	{ "10.9.0.0/24", "10.9.0.1/25", -EINVAL, "host bits" },
+	{ "", "10.9.0.0/25", -EINVAL, "needs --subnet" },
+	{ "fd00::/64", "", -EAFNOSUPPORT, "IPv6 is not supported" },
+	{ "10.9.0.0", "", -EINVAL, "not a valid CIDR" },
+};
+
+START_TEST(test_ipam_pool_request)
+{
+	const struct pool_case *c = &pool_cases[_i];
+	struct errbuf eb = { 0 };
+	struct ipam_pool p;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, c->pool, c->sub, NULL, 0, &p, &eb), c->ret);
+	if (c->msg)
+		ck_assert_msg(strstr(eb.msg, c->msg), "'%s' lacks '%s'", eb.msg, c->msg);
+	else
+		ck_assert_str_eq(fmt(&p.pool), c->pool);
+}
+END_TEST
+
+START_TEST(test_ipam_pool_overlap_and_replay)
+{
+	struct errbuf eb = { 0 };
+	struct ipam_pool p;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/16", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/16", "", NULL, 0, &p, NULL), 0); /* replay */
+	ck_assert_int_eq(ipam_pool_request(other, "10.9.0.0/16", "", NULL, 0, &p, NULL), 0); /* shared */
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.3.0/24", "", NULL, 0, &p, &eb), -EEXIST);
+	ck_assert_str_eq(eb.msg, "--subnet 10.9.3.0/24 overlaps 10.9.0.0/16, the subnet of another weft network");
+	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.3.0/24", "", NULL, 0, &p, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_ipam_pool_auto)
+{
+	struct ipam_pool p[4], q = { 0 };
+	struct cidr avoid[2];
+	struct errbuf eb = { 0 };
+
+	/* 10.200.0.0/22 holds four /24s; a host route covers the second one. */
+	ck_assert_int_eq(cidr_parse("10.200.1.0/25", '/', &avoid[0], NULL), 0);
+	ck_assert_int_eq(cidr_parse("192.168.0.0/16", '/', &avoid[1], NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.200.2.0/24", "", NULL, 0, &q, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", avoid, 2, &p[0], NULL), 0);
+	ck_assert_str_eq(fmt(&p[0].pool), "10.200.0.0/24");
+	/* Docker repeats an identical request while it holds the earlier answer: a new pool each time. */
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", avoid, 2, &p[1], NULL), 0);
+	ck_assert_str_eq(fmt(&p[1].pool), "10.200.3.0/24");
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", avoid, 2, &p[2], &eb), -ENOSPC);
+	ck_assert_msg(strstr(eb.msg, "no free /24 left in the default pool 10.200.0.0/22"), "%s", eb.msg);
+	ck_assert_int_eq(ipam_pool_release(ipam, &p[0], NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", avoid, 2, &p[3], NULL), 0);
+	ck_assert_str_eq(fmt(&p[3].pool), "10.200.0.0/24");
+}
+END_TEST
+
+START_TEST(test_ipam_addresses)
+{
+	struct errbuf eb = { 0 };
+	struct ipam_pool p;
+	struct ipaddr a, gw, b;
+	char buf[CIDR_STRLEN];
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
+	ck_assert_str_eq(cidr_addr_format(&gw, buf), "10.9.0.1");
+	/* Replays of what this host holds succeed; other owners or hosts do not. */
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.9.0.1", IPAM_OWNER_GATEWAY, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.9.0.1", IPAM_OWNER_ENDPOINT, &a, &eb), -EADDRINUSE);
+	ck_assert_str_eq(eb.msg, "address 10.9.0.1 is in use as gateway address of this network");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.9.0.1", IPAM_OWNER_GATEWAY, &a, &eb), -EADDRINUSE);
+	ck_assert_str_eq(eb.msg, "address 10.9.0.1 is in use by host 'h1'");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.9.0.7", IPAM_OWNER_ENDPOINT, &a, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "address 10.9.0.7 is the network or broadcast address of 10.9.0.0/29");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.9.1.2", IPAM_OWNER_ENDPOINT, &a, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "address 10.9.1.2 is not in subnet 10.9.0.0/29");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "fd00::1", IPAM_OWNER_ENDPOINT, &a, &eb), -EINVAL);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.9.0.300", IPAM_OWNER_ENDPOINT, &a, &eb), -EINVAL);
+	/* Five host addresses remain: .2-.6, each handed out once. */
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(ipam_addr_request(i % 2 ? other : ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+		ck_assert(cidr_is_host(&p.pool, &a) && !cidr_addr_equal(&a, &gw));
+	}
+	errbuf_clear(&eb);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &b, &eb), -ENOSPC);
+	ck_assert_str_eq(eb.msg, "no free address left in pool 10.9.0.0/29 (6 in use)");
+	/* A host frees only its own addresses: a (the last, i == 4) is h1's. */
+	ck_assert_int_eq(ipam_addr_release(other, &p, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &b, NULL), -ENOSPC);
+	ck_assert_int_eq(ipam_addr_release(ipam, &p, &gw, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &b, NULL), 0);
+	ck_assert(cidr_addr_equal(&b, &gw));
+}
+END_TEST
+
+START_TEST(test_ipam_range)
+{
+	struct ipam_pool p;
+	struct ipaddr a;
+	char buf[CIDR_STRLEN];
+	int i;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/24", "10.9.0.16/30", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
+	ck_assert_str_eq(cidr_addr_format(&a, buf), "10.9.0.1"); /* gateway from the pool, not the range */
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+		ck_assert_msg(cidr_contains(&p.range, &a), "%s outside the range", cidr_addr_format(&a, buf));
+	}
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), -ENOSPC);
+	/* --ip may lie outside the range, inside the pool (as with Docker's IPAM). */
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.9.0.200", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_ipam_release_pool_frees_addresses)
+{
+	struct store_list l = { 0 };
+	struct ipam_pool p, q;
+	struct ipaddr a;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/25", "", NULL, 0, &q, NULL), -EEXIST);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.9.0.9", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	ck_assert_int_eq(store_list(s, STORE_PREFIX, &l, NULL), 0);
+	ck_assert_uint_eq(l.n, 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), -ENOENT);
+	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0); /* unknown: fine */
+}
+END_TEST
+
+Suite *ipam_suite(void)
+{
+	Suite *su = suite_create("ipam");
+	TCase *tc = tcase_create("lmdb");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_ipam_pool_id_roundtrip);
+	tcase_add_loop_test(tc, test_ipam_pool_request, 0, ARRAY_SIZE(pool_cases));
+	tcase_add_test(tc, test_ipam_pool_overlap_and_replay);
+	tcase_add_test(tc, test_ipam_pool_auto);
+	tcase_add_test(tc, test_ipam_addresses);
+	tcase_add_test(tc, test_ipam_range);
+	tcase_add_test(tc, test_ipam_release_pool_frees_addresses);
+	suite_add_tcase(su, tc);
+	return su;
+}

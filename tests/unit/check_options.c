@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* check_options.c - the -o option table: every key, bad values, the mode table round trip. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "options.h"
+#include "suites.h"
+
+static const struct opt_case {
+	const char *key, *value;
+	int ret;
+	const char *msg; /* substring of the error, or NULL */
+} opt_cases[] = {
+	{ "mode", "bridge", 0, NULL },
+	{ "mode", "overlay", -EOPNOTSUPP, "mode 'overlay' is not available" },
+	{ "mode", "routed", -EOPNOTSUPP, "mode 'routed' is not available" },
+	{ "mode", "macvlan", -EOPNOTSUPP, "mode 'macvlan' is not available" },
+	{ "mode", "Bridge", -EINVAL, "'Bridge' is not a mode (allowed: bridge, overlay, routed, macvlan)" },
+	{ "mtu", "1400", 0, NULL },
+	{ "mtu", "68", 0, NULL },
+	{ "mtu", "67", -ERANGE, "option 'mtu': 67 is out of range (allowed: 68..65535)" },
+	{ "mtu", "65536", -ERANGE, "out of range" },
+	{ "mtu", "-1", -EINVAL, "'-1' is not a number" },
+	{ "mtu", "", -EINVAL, "'' is not a number" },
+	{ "mtu", " 1400", -EINVAL, "is not a number" },
+	{ "mtu", "14OO", -EINVAL, "is not a number" },
+	{ "mtu", "99999999999999999999", -EINVAL, "is not a number" },
+	{ "com.docker.network.driver.mtu", "9000", 0, NULL },
+	{ "bridge_name", "br-app", 0, NULL },
+	{ "bridge_name", "a23456789012345", 0, NULL },
+	{ "bridge_name", "a234567890123456", -EINVAL, "is not a valid interface name" },
+	{ "bridge_name", "a/b", -EINVAL, "is not a valid interface name" },
+	{ "bridge_name", "..", -EINVAL, "is not a valid interface name" },
+	{ "bridge_name", "", -EINVAL, "is not a valid interface name" },
+	{ "bridge_name", "a b", -EINVAL, "is not a valid interface name" },
+	{ "com.docker.network.bridge.name", "br0", 0, NULL },
+	{ "masquerade", "false", 0, NULL },
+	{ "masquerade", "T", 0, NULL },
+	{ "masquerade", "yes", -EINVAL, "'yes' is not a boolean" },
+	{ "com.docker.network.bridge.enable_ip_masquerade", "0", 0, NULL },
+	{ "com.docker.network.bridge.enable_icc", "false", -EINVAL, "unknown option" },
+	{ "com.docker.network.advertise_addr_ms", "100", 0, NULL }, /* Docker's own key: ignored */
+	{ "colour", "blue", -EINVAL, "unknown option 'colour'" },
+	{ "MTU", "1400", -EINVAL, "unknown option 'MTU'" },
+};
+
+START_TEST(test_options_parse)
+{
+	const struct opt_case *c = &opt_cases[_i];
+	struct option_kv kv = { c->key, c->value };
+	struct errbuf eb = { 0 };
+	struct net_options o;
+
+	ck_assert_int_eq(options_parse(&kv, 1, &o, &eb), c->ret);
+	if (c->msg)
+		ck_assert_msg(strstr(eb.msg, c->msg), "'%s' lacks '%s'", eb.msg, c->msg);
+}
+END_TEST
+
+START_TEST(test_options_values)
+{
+	const struct option_kv kv[] = { { "mtu", "1400" }, { "bridge_name", "br-x" }, { "masquerade", "false" } };
+	struct net_options o;
+
+	ck_assert_int_eq(options_parse(kv, ARRAY_SIZE(kv), &o, NULL), 0);
+	ck_assert_uint_eq(o.mtu, 1400);
+	ck_assert_str_eq(o.bridge_name, "br-x");
+	ck_assert(!o.masquerade);
+	ck_assert_int_eq(options_parse(NULL, 0, &o, NULL), 0);
+	ck_assert_int_eq(o.mode, NET_MODE_BRIDGE);
+	ck_assert_uint_eq(o.mtu, 0);
+	ck_assert(o.masquerade);
+}
+END_TEST
+
+START_TEST(test_options_mode_roundtrip)
+{
+	enum net_mode m;
+	unsigned int i;
+
+	for (i = 0; i < _NET_MODE_MAX; i++) {
+		ck_assert_int_eq(net_mode_from_string(net_mode_to_string(i), &m), 0);
+		ck_assert_int_eq(m, i);
+	}
+	ck_assert_int_eq(net_mode_from_string("bogus", &m), -EINVAL);
+}
+END_TEST
+
+Suite *options_suite(void)
+{
+	Suite *s = suite_create("options");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, test_options_parse, 0, ARRAY_SIZE(opt_cases));
+	tcase_add_test(tc, test_options_values);
+	tcase_add_test(tc, test_options_mode_roundtrip);
+	suite_add_tcase(s, tc);
+	return s;
+}

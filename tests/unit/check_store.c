@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* check_store.c - the store contract on the embedded LMDB backend. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "suites.h"
+
+static struct store *s;
+
+static void setup(void)
+{
+	s = test_store_new();
+}
+
+static void teardown(void)
+{
+	test_store_free(s);
+}
+
+START_TEST(test_store_crud)
+{
+	uint64_t r1, r2;
+	char *v = NULL;
+
+	ck_assert_int_eq(store_get(s, "weft/v1/a", &v, NULL, NULL), -ENOENT);
+	ck_assert_int_eq(store_create(s, "weft/v1/a", "one", NULL), 0);
+	ck_assert_int_eq(store_create(s, "weft/v1/a", "two", NULL), -EEXIST);
+	ck_assert_int_eq(store_get(s, "weft/v1/a", &v, &r1, NULL), 0);
+	ck_assert_str_eq(v, "one");
+	free(v);
+	ck_assert_int_eq(store_cas(s, "weft/v1/a", "three", r1 + 1, NULL), -ESTALE);
+	ck_assert_int_eq(store_cas(s, "weft/v1/a", "three", r1, NULL), 0);
+	ck_assert_int_eq(store_get(s, "weft/v1/a", &v, &r2, NULL), 0);
+	ck_assert_str_eq(v, "three");
+	free(v);
+	ck_assert(r2 > r1);
+	ck_assert_int_eq(store_del(s, "weft/v1/a", r1, NULL), -ESTALE);
+	ck_assert_int_eq(store_del(s, "weft/v1/a", r2, NULL), 0);
+	ck_assert_int_eq(store_del(s, "weft/v1/a", 0, NULL), 0); /* missing: fine */
+	ck_assert_int_eq(store_cas(s, "weft/v1/a", "x", r2, NULL), -ESTALE);
+	ck_assert_int_eq(store_put(s, "weft/v1/a", "", NULL), 0);
+	ck_assert_int_eq(store_get(s, "weft/v1/a", &v, NULL, NULL), 0);
+	ck_assert_str_eq(v, "");
+	free(v);
+}
+END_TEST
+
+START_TEST(test_store_list_prefix)
+{
+	const char *keys[] = { "weft/v1/p/10.1.0.0-24", "weft/v1/p/10.1.0.0-24/addr/10.1.0.1", "weft/v1/p/10.1.0.0-2",
+			       "weft/v1/q", "weft/v1/o" };
+	struct store_list l = { 0 };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		ck_assert_int_eq(store_put(s, keys[i], keys[i], NULL), 0);
+	ck_assert_int_eq(store_list(s, "weft/v1/p/10.1.0.0-24", &l, NULL), 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_str_eq(l.kv[0].key, "weft/v1/p/10.1.0.0-24");
+	ck_assert_str_eq(l.kv[1].value, "weft/v1/p/10.1.0.0-24/addr/10.1.0.1");
+	store_list_free(&l);
+	ck_assert_int_eq(store_list(s, "weft/v1/", &l, NULL), 0);
+	ck_assert_uint_eq(l.n, 5);
+	for (i = 1; i < l.n; i++)
+		ck_assert(strcmp(l.kv[i - 1].key, l.kv[i].key) < 0);
+	store_list_free(&l);
+	ck_assert_int_eq(store_list(s, "nothing/", &l, NULL), 0);
+	ck_assert_uint_eq(l.n, 0);
+}
+END_TEST
+
+START_TEST(test_store_txn_all_or_nothing)
+{
+	struct store_op ops[] = {
+		{ STORE_OP_CREATE, "weft/v1/t1", "a", 0 },
+		{ STORE_OP_CREATE, "weft/v1/t2", "b", 0 },
+	};
+	struct errbuf eb = { 0 };
+	char *v = NULL;
+
+	ck_assert_int_eq(store_put(s, "weft/v1/t2", "old", NULL), 0);
+	ck_assert_int_eq(store_txn(s, ops, 2, &eb), -EEXIST);
+	ck_assert_ptr_nonnull(strstr(eb.msg, "weft/v1/t2"));
+	ck_assert_int_eq(store_get(s, "weft/v1/t1", &v, NULL, NULL), -ENOENT);
+	ck_assert_int_eq(store_del(s, "weft/v1/t2", 0, NULL), 0);
+	ck_assert_int_eq(store_txn(s, ops, 2, NULL), 0);
+	ck_assert_int_eq(store_get(s, "weft/v1/t1", &v, NULL, NULL), 0);
+	free(v);
+}
+END_TEST
+
+START_TEST(test_store_bad_url)
+{
+	struct errbuf eb = { 0 };
+	struct store *x = NULL;
+
+	ck_assert_int_eq(store_open("redis://h:1", &x, &eb), -EPROTONOSUPPORT);
+	ck_assert_ptr_nonnull(strstr(eb.msg, "redis://h:1"));
+	errbuf_clear(&eb);
+	ck_assert_int_eq(store_open("/var/lib/weft.db", &x, &eb), -EINVAL);
+	errbuf_clear(&eb);
+	ck_assert_int_lt(store_open("lmdb://relative.db", &x, &eb), 0);
+	ck_assert_ptr_nonnull(strstr(eb.msg, "absolute"));
+	errbuf_clear(&eb);
+	ck_assert_int_lt(store_open("lmdb:///nonexistent-dir/x/weft.db", &x, &eb), 0);
+	ck_assert_ptr_nonnull(strstr(eb.msg, "lmdb:///nonexistent-dir/x/weft.db"));
+}
+END_TEST
+
+Suite *store_suite(void)
+{
+	Suite *su = suite_create("store");
+	TCase *tc = tcase_create("lmdb");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_store_crud);
+	tcase_add_test(tc, test_store_list_prefix);
+	tcase_add_test(tc, test_store_txn_all_or_nothing);
+	tcase_add_test(tc, test_store_bad_url);
+	suite_add_tcase(su, tc);
+	return su;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* suites.h - the unit suites check_main.c runs. */
+#ifndef WEFT_TEST_SUITES_H
+#define WEFT_TEST_SUITES_H
+
+#include <check.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+Suite *cidr_suite(void);
+Suite *options_suite(void);
+Suite *store_suite(void);
+Suite *ipam_suite(void);
+Suite *api_suite(void);
+
+/* A fresh LMDB store in a temporary directory; test_store_free() removes it. */
+struct store *test_store_new(void);
+void test_store_free(struct store *s);
+
+#endif
