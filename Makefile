@@ -615,7 +615,9 @@ tests_unit_check_unit_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) -I
 
 tests_unit_check_unit_LDADD = $(WEFT_LIBS) $(CHECK_LIBS)
 tests_netns_check_netns_SOURCES = tests/netns/check_netns.c
-tests_netns_check_netns_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/src
+tests_netns_check_netns_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(NL_CFLAGS) -I$(top_srcdir)/src \
+	-DTEST_DATA=\"$(abs_top_srcdir)/tests/data\"
+
 tests_netns_check_netns_LDADD = $(WEFT_LIBS) $(CHECK_LIBS)
 
 # End-to-end suite under a real dockerd (root): make e2e

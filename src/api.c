@@ -35,6 +35,7 @@ static int get_str(json_t *o, const char *key, bool required, const char **ret, 
 {
 	json_t *v = json_object_get(o, key);
 
+	*ret = "";
 	if (!v || json_is_null(v)) {
 		if (required)
 			return errbuf_set(eb, -EINVAL, "request has no '%s'", key);
