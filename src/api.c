@@ -701,7 +701,7 @@ int api_listen(struct api *api, const char *path, struct errbuf *eb)
 	if (fd < 0)
 		return errbuf_set(eb, -errno, "socket: %s", strerror(errno));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
-		r = errbuf_set(eb, -errno, "listen on %s: %s", path, strerror(errno));
+		r = errbuf_set(eb, -errno, "listen on %s: %s", sa.sun_path, strerror(errno));
 		close(fd);
 		unlink(path);
 		return r;
