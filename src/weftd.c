@@ -38,7 +38,7 @@ static const struct flag {
 	const char *help;
 } flags[] = {
 	{ { "store", required_argument, NULL, 's' }, "URL",
-	  "key/value store for pools and addresses (default lmdb:///var/lib/weft/weft.db)" },
+	  "key/value store for pools and addresses (default lmdb://STATE-DIR/weft.db)" },
 	{ { "state-dir", required_argument, NULL, 'S' }, "DIR",
 	  "directory of weftd's own records (default /var/lib/weft)" },
 	{ { "socket", required_argument, NULL, 'l' }, "PATH",
@@ -201,7 +201,6 @@ static void on_signal(void *data, uint32_t events)
 int main(int argc, char **argv)
 {
 	struct config c = {
-		.store_url = "lmdb:///var/lib/weft/weft.db",
 		.state_dir = "/var/lib/weft",
 		.socket = "/run/docker/plugins/weft.sock",
 		.default_pool = "10.200.0.0/16",
@@ -225,8 +224,8 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	if (cidr_parse(c.default_pool, '/', &dc.default_pool, &eb) < 0 || dc.default_pool.addr.family != AF_INET ||
 	    dc.default_pool.len > c.default_pool_size) {
-		log_err("--default-pool '%s': expected an IPv4 CIDR no longer than /%u", c.default_pool,
-			c.default_pool_size);
+		log_err("--default-pool '%s': expected an IPv4 CIDR of /%u or shorter (see --default-pool-size)",
+			c.default_pool, c.default_pool_size);
 		return EXIT_FAILURE;
 	}
 	cidr_mask(&dc.default_pool);
@@ -244,6 +243,8 @@ int main(int argc, char **argv)
 
 	/* Own records always live in the embedded store; shared keys in --store (the same file by default). */
 	snprintf(local_url, sizeof(local_url), "lmdb://%s/weft.db", c.state_dir);
+	if (!c.store_url)
+		c.store_url = local_url;
 	if (store_open(local_url, &local, &eb) < 0)
 		goto fail;
 	if (strcmp(local_url, c.store_url) == 0)
