@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 
 #define GATEWAY_TYPE "com.docker.network.gateway"
 #define MAX_OPTS 64
+/* Host ports one container may publish (each holds a socket in weftd). */
+#define MAX_PORTS 1024
 
 struct api {
 	struct driver *d;
@@ -349,10 +352,78 @@ static int h_leave(struct api *api, json_t *req, json_t **ret, struct errbuf *eb
 	return r;
 }
 
+/* An integer field in min..max; absent or null reads as 0 (Go's zero value). */
+static int get_int(json_t *o, const char *key, json_int_t min, json_int_t max, json_int_t *ret,
+		   struct errbuf *eb)
+{
+	json_t *v = json_object_get(o, key);
+
+	*ret = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return errbuf_set(eb, -EINVAL, "field '%s' must be an integer", key);
+	*ret = json_integer_value(v);
+	if (*ret < min || *ret > max)
+		return errbuf_set(eb, -ERANGE, "field '%s': %" JSON_INTEGER_FORMAT " is out of range (%" JSON_INTEGER_FORMAT
+				  "..%" JSON_INTEGER_FORMAT ")", key, *ret, min, max);
+	return 0;
+}
+
+/* One PortBinding of com.docker.network.portmap. */
+static int get_port_map(json_t *b, struct port_map *m, struct errbuf *eb)
+{
+	json_int_t proto, port, lo, hi;
+	const char *hip;
+	int r;
+
+	if (!json_is_object(b))
+		return errbuf_set(eb, -EINVAL, "a port binding must be an object");
+	r = get_int(b, "Proto", 0, 255, &proto, eb);
+	if (r == 0)
+		r = get_int(b, "Port", 0, 65535, &port, eb);
+	if (r == 0)
+		r = get_int(b, "HostPort", 0, 65535, &lo, eb);
+	if (r == 0)
+		r = get_int(b, "HostPortEnd", 0, 65535, &hi, eb);
+	if (r == 0)
+		r = get_str(b, "HostIP", false, &hip, eb);
+	if (r < 0)
+		return errbuf_prefix(eb, "port binding");
+	memset(m, 0, sizeof(*m));
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return errbuf_set(eb, -EPROTONOSUPPORT, "publishing %s ports is not supported by weft (tcp and udp are)",
+				  proto == IPPROTO_SCTP ? "sctp" : "non-tcp/udp");
+	if (port == 0)
+		return errbuf_set(eb, -EINVAL, "port binding has no container port");
+	if (hi == 0)
+		hi = lo;
+	if (hi < lo)
+		return errbuf_set(eb, -EINVAL, "host port range %" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT " is empty",
+				  lo, hi);
+	if (*hip) {
+		if (cidr_addr_parse(hip, &m->host_ip) < 0)
+			return errbuf_set(eb, -EINVAL, "host IP '%.64s' of a port binding is not an IP address", hip);
+		if (m->host_ip.family != AF_INET)
+			return errbuf_set(eb, -EAFNOSUPPORT, "cannot publish on %s: weft publishes on IPv4 addresses only",
+					  hip);
+		if (!memcmp(m->host_ip.b, "\0\0\0\0", 4))
+			m->host_ip.family = 0;
+		m->has_host_ip = true;
+	}
+	m->proto = proto;
+	m->port = port;
+	m->lo = lo;
+	m->hi = hi;
+	return 0;
+}
+
 static int h_program(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
 {
+	struct port_map *maps = NULL;
 	const char *net, *ep;
-	json_t *opts = NULL, *ports = NULL;
+	json_t *opts = NULL, *ports = NULL, *b;
+	size_t i, n;
 	int r;
 
 	r = get_ids(req, &net, &ep, eb);
@@ -360,15 +431,22 @@ static int h_program(struct api *api, json_t *req, json_t **ret, struct errbuf *
 		r = get_obj(req, "Options", &opts, eb);
 	if (r == 0)
 		r = get_arr(opts, "com.docker.network.portmap", &ports, eb);
-	if (r == 0)
-		r = driver_ep_check(api->d, net, ep, eb);
 	if (r < 0)
 		return r;
-	/* Refuse rather than silently not publishing. */
-	if (json_array_size(ports))
-		return errbuf_set(eb, -EOPNOTSUPP, "publishing ports (-p/-P) on weft networks is not supported yet");
-	*ret = json_object();
-	return 0;
+	n = json_array_size(ports);
+	if (n > MAX_PORTS)
+		return errbuf_set(eb, -E2BIG, "too many published ports (%zu; at most %d per container)", n, MAX_PORTS);
+	if (n && !(maps = calloc(n, sizeof(*maps))))
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	json_array_foreach(ports, i, b)
+		if ((r = get_port_map(b, &maps[i], eb)) < 0)
+			break;
+	if (r == 0)
+		r = driver_program(api->d, net, ep, maps, n, eb);
+	free(maps);
+	if (r == 0)
+		*ret = json_object();
+	return r;
 }
 
 static int h_revoke(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
@@ -377,6 +455,8 @@ static int h_revoke(struct api *api, json_t *req, json_t **ret, struct errbuf *e
 	int r;
 
 	r = get_ids(req, &net, &ep, eb);
+	if (r == 0)
+		r = driver_revoke(api->d, net, ep, eb);
 	if (r == 0)
 		*ret = json_object();
 	return r;

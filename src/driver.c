@@ -4,10 +4,13 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "driver.h"
 #include "firewall.h"
@@ -18,9 +21,17 @@
 #define EPS STORE_PREFIX "local/eps/"
 #define KEY_LEN 128
 
+/* A socket that reserves a published host port, for as long as its endpoint publishes it. */
+struct held_port {
+	struct held_port *next;
+	char ep[DRIVER_ID_MAX + 1];
+	int fd;
+};
+
 struct driver {
 	struct driver_config cfg;
 	struct ipam *ipam;
+	struct held_port *held;
 };
 
 static const struct mode_ops *const modes[_NET_MODE_MAX] = {
@@ -64,10 +75,62 @@ int driver_new(const struct driver_config *cfg, struct driver **ret, struct errb
 	return 0;
 }
 
+static void held_release(struct driver *d, const char *ep_id)
+{
+	struct held_port **p = &d->held, *h;
+
+	while ((h = *p))
+		if (!ep_id || strcmp(h->ep, ep_id) == 0) {
+			*p = h->next;
+			close(h->fd);
+			free(h);
+		} else {
+			p = &h->next;
+		}
+}
+
+static bool held_any(struct driver *d, const char *ep_id)
+{
+	struct held_port *h;
+
+	for (h = d->held; h; h = h->next)
+		if (strcmp(h->ep, ep_id) == 0)
+			return true;
+	return false;
+}
+
+/* Reserves every port of ep (choosing host ports where asked); all or none. */
+static int held_reserve(struct driver *d, struct endpoint *ep, struct errbuf *eb)
+{
+	struct held_port *h;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < ep->nports && r == 0; i++) {
+		h = calloc(1, sizeof(*h));
+		if (!h) {
+			r = errbuf_set(eb, -ENOMEM, "out of memory");
+			break;
+		}
+		r = ports_reserve(&ep->ports[i], &h->fd, eb);
+		if (r < 0) {
+			free(h);
+			break;
+		}
+		snprintf(h->ep, sizeof(h->ep), "%s", ep->id);
+		h->next = d->held;
+		d->held = h;
+	}
+	if (r < 0)
+		held_release(d, ep->id);
+	return r;
+}
+
 void driver_free(struct driver *d)
 {
 	if (!d)
 		return;
+	held_release(d, NULL);
 	ipam_free(d->ipam);
 	free(d);
 }
@@ -89,33 +152,40 @@ static int put_json(struct store *s, const char *key, json_t *o, struct errbuf *
 
 static json_t *net_to_json(const struct net *n)
 {
-	char p[CIDR_STRLEN], g[CIDR_STRLEN], a[CIDR_STRLEN];
+	char p[CIDR_STRLEN], g[CIDR_STRLEN], a[CIDR_STRLEN], h[CIDR_STRLEN] = "0.0.0.0";
 	json_t *o, *aux = json_array();
 	size_t i;
 
 	for (i = 0; aux && i < n->naux; i++)
 		json_array_append_new(aux, json_string(cidr_addr_format(&n->aux[i], a)));
-	o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:b, s:i, s:b}", "id", n->id, "mode",
+	if (n->opts.host_binding.family)
+		cidr_addr_format(&n->opts.host_binding, h);
+	o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:b, s:i, s:b, s:b, s:s}", "id", n->id, "mode",
 		      net_mode_to_string(n->opts.mode), "bridge", n->bridge, "internal", n->internal,
 		      "pool", cidr_format(&n->pool, '/', p), "gateway", cidr_format(&n->gateway, '/', g), "aux",
 		      aux, "pool_released", n->pool_released, "mtu", (int)n->opts.mtu, "masquerade",
-		      n->opts.masquerade);
+		      n->opts.masquerade, "icc", n->opts.icc, "host_binding_ipv4", h);
 	return o;
 }
 
 static int net_from_json(const char *val, struct net *ret)
 {
-	const char *id, *mode, *bridge, *pool, *gw;
+	const char *id, *mode, *bridge, *pool, *gw, *hb = "0.0.0.0";
 	struct net n = { 0 };
 	json_t *o, *aux = NULL, *e;
-	int mtu = 0, internal = 0, released = 0, masq = 1, r = -EIO;
+	int mtu = 0, internal = 0, released = 0, masq = 1, icc = 1, r = -EIO;
 	size_t i;
 
 	o = json_loads(val, 0, NULL);
-	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:b, s:s, s:s, s?o, s?b, s?i, s?b}", "id", &id, "mode", &mode,
-			      "bridge", &bridge, "internal", &internal, "pool", &pool, "gateway", &gw, "aux", &aux,
-			      "pool_released", &released, "mtu", &mtu, "masquerade", &masq) < 0)
+	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:b, s:s, s:s, s?o, s?b, s?i, s?b, s?b, s?s}", "id", &id, "mode",
+			      &mode, "bridge", &bridge, "internal", &internal, "pool", &pool, "gateway", &gw, "aux",
+			      &aux, "pool_released", &released, "mtu", &mtu, "masquerade", &masq, "icc", &icc,
+			      "host_binding_ipv4", &hb) < 0)
 		goto out;
+	if (cidr_addr_parse(hb, &n.opts.host_binding) < 0 || n.opts.host_binding.family != AF_INET)
+		goto out;
+	if (!memcmp(n.opts.host_binding.b, "\0\0\0\0", 4))
+		n.opts.host_binding.family = 0;
 	snprintf(n.id, sizeof(n.id), "%s", id);
 	snprintf(n.bridge, sizeof(n.bridge), "%s", bridge);
 	if (net_mode_from_string(mode, &n.opts.mode) < 0 || cidr_parse(pool, '/', &n.pool, NULL) < 0 ||
@@ -129,6 +199,7 @@ static int net_from_json(const char *val, struct net *ret)
 	n.pool_released = released;
 	n.opts.mtu = mtu;
 	n.opts.masquerade = masq;
+	n.opts.icc = icc;
 	snprintf(n.opts.bridge_name, sizeof(n.opts.bridge_name), "%s", bridge);
 	*ret = n;
 	r = 0;
@@ -156,25 +227,93 @@ static int parse_mac(const char *s, uint8_t ret[6])
 	return 0;
 }
 
+static void ep_clear(struct endpoint *ep)
+{
+	free(ep->ports);
+	ep->ports = NULL;
+	ep->nports = 0;
+}
+
+static void eps_free(struct endpoint *eps, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ep_clear(&eps[i]);
+	free(eps);
+}
+
+static json_t *ports_to_json(const struct endpoint *ep)
+{
+	const struct port_map *m;
+	char h[CIDR_STRLEN];
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < ep->nports; i++) {
+		m = &ep->ports[i];
+		strcpy(h, "0.0.0.0");
+		if (m->host_ip.family)
+			cidr_addr_format(&m->host_ip, h);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i}", "proto", ports_proto_name(m->proto),
+						   "host_ip", h, "host_port", m->host_port, "lo", m->lo, "hi", m->hi,
+						   "port", m->port));
+	}
+	return a;
+}
+
+static int ports_from_json(json_t *a, struct endpoint *ep)
+{
+	struct port_map *m;
+	const char *proto, *h;
+	int hp, lo, hi, port;
+	json_t *e;
+	size_t i;
+
+	if (!json_array_size(a))
+		return 0;
+	ep->ports = calloc(json_array_size(a), sizeof(*ep->ports));
+	if (!ep->ports)
+		return -ENOMEM;
+	json_array_foreach(a, i, e) {
+		m = &ep->ports[i];
+		if (json_unpack(e, "{s:s, s:s, s:i, s:i, s:i, s:i}", "proto", &proto, "host_ip", &h, "host_port", &hp,
+				"lo", &lo, "hi", &hi, "port", &port) < 0 ||
+		    cidr_addr_parse(h, &m->host_ip) < 0 || m->host_ip.family != AF_INET || hp < 1 || hp > 65535 ||
+		    lo < 0 || hi < lo || hi > 65535 || port < 1 || port > 65535)
+			return -EIO;
+		if (!memcmp(m->host_ip.b, "\0\0\0\0", 4))
+			m->host_ip.family = 0;
+		m->proto = strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
+		m->has_host_ip = true;
+		m->host_port = hp;
+		m->lo = lo;
+		m->hi = hi;
+		m->port = port;
+		ep->nports++;
+	}
+	return 0;
+}
+
 static json_t *ep_to_json(const struct endpoint *ep)
 {
 	char a[CIDR_STRLEN], m[18];
 
 	format_mac(ep->mac, m);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", ep->id, "net", ep->net_id, "veth", ep->veth,
-			 "peer", ep->peer, "addr", cidr_format(&ep->addr, '/', a), "mac", m);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", ep->id, "net", ep->net_id, "veth", ep->veth,
+			 "peer", ep->peer, "addr", cidr_format(&ep->addr, '/', a), "mac", m, "ports", ports_to_json(ep));
 }
 
 static int ep_from_json(const char *val, struct endpoint *ret)
 {
 	const char *id, *net, *veth, *peer, *addr, *mac;
 	struct endpoint ep = { 0 };
-	json_t *o;
+	json_t *o, *ports = NULL;
 	int r = -EIO;
 
 	o = json_loads(val, 0, NULL);
-	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s}", "id", &id, "net", &net, "veth", &veth,
-			      "peer", &peer, "addr", &addr, "mac", &mac) < 0)
+	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s, s?o}", "id", &id, "net", &net, "veth", &veth,
+			      "peer", &peer, "addr", &addr, "mac", &mac, "ports", &ports) < 0)
 		goto out;
 	snprintf(ep.id, sizeof(ep.id), "%s", id);
 	snprintf(ep.net_id, sizeof(ep.net_id), "%s", net);
@@ -182,6 +321,10 @@ static int ep_from_json(const char *val, struct endpoint *ret)
 	snprintf(ep.peer, sizeof(ep.peer), "%s", peer);
 	if (cidr_parse(addr, '/', &ep.addr, NULL) < 0 || parse_mac(mac, ep.mac) < 0)
 		goto out;
+	if (ports_from_json(ports, &ep) < 0) {
+		ep_clear(&ep);
+		goto out;
+	}
 	*ret = ep;
 	r = 0;
 out:
@@ -273,29 +416,74 @@ static int eps_load(struct driver *d, struct endpoint **ret, size_t *ret_n, stru
 	return load_all(d, EPS, sizeof(struct endpoint), ep_decode, (void **)ret, ret_n, eb);
 }
 
-/* Rebuilds weft's whole firewall state from the network records. */
+struct net_list {
+	const struct net *nets;
+	size_t n;
+};
+
+static bool bridge_is_ours(const char *name, void *data)
+{
+	const struct net_list *l = data;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->nets[i].bridge, name) == 0)
+			return true;
+	return false;
+}
+
+/* Rebuilds weft's whole firewall state from the records of networks and endpoints. */
 static int firewall_update(struct driver *d, struct errbuf *eb)
 {
+	struct firewall_state st = { 0 };
 	struct firewall_net *fw = NULL;
+	struct firewall_port *fp = NULL;
+	struct endpoint *eps = NULL;
 	struct net *nets = NULL;
-	size_t i, n = 0;
+	struct net_list nl;
+	char *foreign = NULL;
+	size_t i, j, k, n = 0, neps = 0, nports = 0;
 	int r;
 
 	r = nets_load(d, &nets, &n, eb);
+	if (r == 0)
+		r = eps_load(d, &eps, &neps, eb);
 	if (r < 0)
-		return r;
-	if (n && !(fw = calloc(n, sizeof(*fw)))) {
-		free(nets);
-		return errbuf_set(eb, -ENOMEM, "out of memory");
+		goto out;
+	nl = (struct net_list){ nets, n };
+	r = netlink_foreign_bridges(bridge_is_ours, &nl, &foreign, &st.nforeign, eb);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < neps; i++)
+		nports += eps[i].nports;
+	if ((n && !(fw = calloc(n, sizeof(*fw)))) || (nports && !(fp = calloc(nports, sizeof(*fp))))) {
+		r = errbuf_set(eb, -ENOMEM, "out of memory");
+		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		memcpy(fw[i].bridge, nets[i].bridge, sizeof(fw[i].bridge));
 		fw[i].subnet = nets[i].pool;
 		fw[i].internal = nets[i].internal;
 		fw[i].masquerade = nets[i].opts.masquerade;
+		for (j = 0; j < neps && !fw[i].published; j++)
+			fw[i].published = eps[j].nports && strcmp(eps[j].net_id, nets[i].id) == 0;
 	}
-	r = firewall_sync(fw, n, eb);
+	for (i = 0, k = 0; i < neps; i++)
+		for (j = 0; j < eps[i].nports; j++, k++) {
+			fp[k].map = eps[i].ports[j];
+			fp[k].addr = eps[i].addr.addr;
+		}
+	st.nets = fw;
+	st.nnets = n;
+	st.ports = fp;
+	st.nports = nports;
+	st.foreign = foreign;
+	r = firewall_sync(&st, eb);
+out:
+	free(foreign);
+	free(fp);
 	free(fw);
+	eps_free(eps, neps);
 	free(nets);
 	return r;
 }
@@ -424,9 +612,11 @@ static int ep_by_addr(struct driver *d, const struct cidr *pool, const struct ip
 	for (i = 0; i < n && r; i++)
 		if (cidr_addr_equal(&eps[i].addr.addr, a) && cidr_contains(pool, a)) {
 			*ret = eps[i];
+			ret->ports = NULL; /* stays with eps[i], freed below */
+			ret->nports = 0;
 			r = 0;
 		}
-	free(eps);
+	eps_free(eps, n);
 	return r;
 }
 
@@ -615,6 +805,8 @@ int driver_ep_check(struct driver *d, const char *net_id, const char *id, struct
 		r = ep_get(d, id, &ep, eb);
 	if (r == -ENOENT)
 		return errbuf_set(eb, r, "endpoint %.12s is not known to weft", id);
+	if (r == 0)
+		ep_clear(&ep);
 	return r;
 }
 
@@ -642,6 +834,7 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 		/* A retry: answer as the first time. */
 		*ret_mac_set = !req->has_mac;
 		memcpy(ret_mac, ep.mac, 6);
+		ep_clear(&ep);
 		return 0;
 	}
 	if (r != -ENOENT)
@@ -687,6 +880,25 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	return 0;
 }
 
+/* Records ep without ports, lets go of its host ports, and drops its rules. */
+static int unpublish(struct driver *d, struct endpoint *ep, struct errbuf *eb)
+{
+	char key[KEY_LEN];
+	int r;
+
+	held_release(d, ep->id);
+	if (!ep->nports)
+		return 0;
+	ep_clear(ep);
+	snprintf(key, sizeof(key), EPS "%s", ep->id);
+	r = put_json(d->cfg.local, key, ep_to_json(ep), eb);
+	if (r == 0)
+		r = firewall_update(d, eb);
+	if (r == 0)
+		log_info("endpoint %.12s: unpublished its ports", ep->id);
+	return r;
+}
+
 int driver_ep_delete(struct driver *d, const char *net_id, const char *id, struct errbuf *eb)
 {
 	char key[KEY_LEN];
@@ -704,15 +916,41 @@ int driver_ep_delete(struct driver *d, const char *net_id, const char *id, struc
 		return 0;
 	if (r < 0)
 		return r;
-	r = net_get(d, ep.net_id, &n, eb);
+	r = unpublish(d, &ep, eb);
+	if (r == 0)
+		r = net_get(d, ep.net_id, &n, eb);
 	if (r == 0)
 		r = modes[n.opts.mode]->delete_endpoint(d, &n, &ep, eb);
 	else if (r == -ENOENT)
 		r = netlink_link_del(ep.veth, eb);
+	if (r == 0) {
+		snprintf(key, sizeof(key), EPS "%s", id);
+		r = store_del(d->cfg.local, key, 0, eb);
+	}
+	ep_clear(&ep);
+	return r;
+}
+
+/* The endpoint id of network net_id, and its network. */
+static int ep_net_get(struct driver *d, const char *net_id, const char *id, struct endpoint *ep, struct net *n,
+		      struct errbuf *eb)
+{
+	int r;
+
+	r = driver_ep_check(d, net_id, id, eb);
+	if (r == 0)
+		r = ep_get(d, id, ep, eb);
 	if (r < 0)
 		return r;
-	snprintf(key, sizeof(key), EPS "%s", id);
-	return store_del(d->cfg.local, key, 0, eb);
+	if (strcmp(ep->net_id, net_id) != 0) {
+		ep_clear(ep);
+		return errbuf_set(eb, -EINVAL, "endpoint %.12s belongs to network %.12s, not %.12s", id, ep->net_id,
+				  net_id);
+	}
+	r = net_get(d, net_id, n, eb);
+	if (r < 0)
+		ep_clear(ep);
+	return r;
 }
 
 int driver_join(struct driver *d, const char *net_id, const char *id, struct join_reply *ret,
@@ -722,45 +960,155 @@ int driver_join(struct driver *d, const char *net_id, const char *id, struct joi
 	struct net n;
 	int r;
 
-	r = driver_ep_check(d, net_id, id, eb);
-	if (r == 0)
-		r = ep_get(d, id, &ep, eb);
-	if (r == 0)
-		r = net_get(d, ep.net_id, &n, eb);
+	r = ep_net_get(d, net_id, id, &ep, &n, eb);
 	if (r < 0)
 		return r;
-	if (strcmp(ep.net_id, net_id) != 0)
-		return errbuf_set(eb, -EINVAL, "endpoint %.12s belongs to network %.12s, not %.12s", id, ep.net_id,
-				  net_id);
-	return modes[n.opts.mode]->join(d, &n, &ep, ret, eb);
+	r = modes[n.opts.mode]->join(d, &n, &ep, ret, eb);
+	ep_clear(&ep);
+	return r;
 }
 
 int driver_leave(struct driver *d, const char *net_id, const char *id, struct errbuf *eb)
 {
 	int r;
 
-	/* The interface is still in the container; it goes at DeleteEndpoint. Unknown is fine. */
+	/*
+	 * The interface is still in the container; it goes at DeleteEndpoint.
+	 * Docker 29 may not send Revoke (its gateway state is lost when it
+	 * restarts): unpublish here too. Unknown is fine.
+	 */
 	r = check_id("NetworkID", net_id, eb);
 	if (r == 0)
 		r = check_id("EndpointID", id, eb);
+	if (r == 0)
+		r = driver_revoke(d, net_id, id, eb);
+	return r;
+}
+
+static bool same_ports(const struct endpoint *ep, const struct port_map *maps, size_t n)
+{
+	size_t i;
+
+	if (ep->nports != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!ports_same_request(&ep->ports[i], &maps[i]))
+			return false;
+	return true;
+}
+
+int driver_program(struct driver *d, const char *net_id, const char *id, const struct port_map *maps,
+		   size_t n, struct errbuf *eb)
+{
+	char key[KEY_LEN], hs[PORTS_STRLEN], cs[CIDR_STRLEN];
+	struct port_map *want = NULL;
+	struct endpoint ep;
+	struct errbuf ignore;
+	struct net net;
+	size_t i;
+	int r;
+
+	r = ep_net_get(d, net_id, id, &ep, &net, eb);
+	if (r < 0)
+		return r;
+	if (n && net.internal) {
+		r = errbuf_set(eb, -EINVAL, "network %.12s is internal: no port can be published on it", net_id);
+		goto out;
+	}
+	if (n && !(want = calloc(n, sizeof(*want)))) {
+		r = errbuf_set(eb, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		want[i] = maps[i];
+		if (!want[i].has_host_ip) {
+			want[i].host_ip = net.opts.host_binding;
+			want[i].has_host_ip = true;
+		}
+	}
+	/* Docker 29 may program an endpoint again without a revoke: keep what holds. */
+	if (same_ports(&ep, want, n) && (n == 0 || held_any(d, id))) {
+		r = firewall_update(d, eb);
+		goto out;
+	}
+	r = unpublish(d, &ep, eb);
+	if (r < 0 || n == 0)
+		goto out;
+	ep.ports = want;
+	ep.nports = n;
+	want = NULL;
+	r = held_reserve(d, &ep, eb);
+	if (r < 0)
+		goto out;
+	snprintf(key, sizeof(key), EPS "%s", ep.id);
+	r = put_json(d->cfg.local, key, ep_to_json(&ep), eb);
+	if (r == 0)
+		r = firewall_update(d, eb);
+	if (r < 0) {
+		unpublish(d, &ep, &ignore);
+		goto out;
+	}
+	for (i = 0; i < ep.nports; i++)
+		log_info("endpoint %.12s: published %s -> %s:%u", ep.id, ports_format(&ep.ports[i], hs),
+			 cidr_addr_format(&ep.addr.addr, cs), ep.ports[i].port);
+out:
+	free(want);
+	ep_clear(&ep);
+	return r;
+}
+
+int driver_revoke(struct driver *d, const char *net_id, const char *id, struct errbuf *eb)
+{
+	struct endpoint ep;
+	int r;
+
+	r = check_id("NetworkID", net_id, eb);
+	if (r == 0)
+		r = check_id("EndpointID", id, eb);
+	if (r == 0)
+		r = ep_get(d, id, &ep, eb);
+	if (r == -ENOENT) {
+		errbuf_clear(eb);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	r = unpublish(d, &ep, eb);
+	ep_clear(&ep);
 	return r;
 }
 
 int driver_restore(struct driver *d, struct errbuf *eb)
 {
+	struct endpoint *eps = NULL;
 	struct net *nets = NULL;
+	size_t i, n = 0, neps = 0;
 	struct errbuf e;
-	size_t i, n = 0;
 	int r;
 
 	r = nets_load(d, &nets, &n, eb);
-	if (r < 0)
+	if (r == 0)
+		r = eps_load(d, &eps, &neps, eb);
+	if (r < 0) {
+		free(nets);
 		return r;
+	}
 	for (i = 0; i < n; i++) {
 		errbuf_clear(&e);
 		if (modes[nets[i].opts.mode]->restore_network(d, &nets[i], &e) < 0)
 			log_err("restore network %.12s: %s", nets[i].id, e.msg);
 	}
+	/* Hold the published ports again (the traffic never stopped: the rules stayed). */
+	for (i = 0; i < neps; i++) {
+		size_t j;
+
+		for (j = 0; j < eps[i].nports; j++)
+			eps[i].ports[j].lo = eps[i].ports[j].hi = eps[i].ports[j].host_port;
+		errbuf_clear(&e);
+		if (held_reserve(d, &eps[i], &e) < 0)
+			log_err("endpoint %.12s: %s; its published ports still forward to it", eps[i].id, e.msg);
+	}
+	eps_free(eps, neps);
 	free(nets);
 	return firewall_update(d, eb);
 }

@@ -11,6 +11,7 @@
 #include "errbuf.h"
 #include "ipam.h"
 #include "options.h"
+#include "ports.h"
 #include "store.h"
 
 /* Docker's IDs: 64 hex characters, or 25 base36 in swarm. */
@@ -45,6 +46,8 @@ struct endpoint {
 	char peer[16]; /* the side Docker moves into the container */
 	struct cidr addr;
 	uint8_t mac[6];
+	size_t nports;
+	struct port_map *ports; /* published, while the endpoint is its container's gateway */
 };
 
 struct net_create_req {
@@ -119,6 +122,15 @@ int driver_ep_delete(struct driver *d, const char *net_id, const char *id, struc
 int driver_join(struct driver *d, const char *net_id, const char *id, struct join_reply *ret,
 		struct errbuf *eb);
 int driver_leave(struct driver *d, const char *net_id, const char *id, struct errbuf *eb);
+/*
+ * ProgramExternalConnectivity: publish exactly these ports (the request is
+ * the whole wanted state, so a repeat changes nothing); the host ports are
+ * reserved and every rule is in place when it returns 0, nothing when not.
+ */
+int driver_program(struct driver *d, const char *net_id, const char *id, const struct port_map *maps,
+		   size_t n, struct errbuf *eb);
+/* RevokeExternalConnectivity: unpublish. An unknown endpoint is fine. */
+int driver_revoke(struct driver *d, const char *net_id, const char *id, struct errbuf *eb);
 /* 0 if the endpoint is known (used to validate oper-info and connectivity calls). */
 int driver_ep_check(struct driver *d, const char *net_id, const char *id, struct errbuf *eb);
 

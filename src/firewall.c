@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "firewall.h"
+#include "ports.h"
 #include "log.h"
 
 /* Marks weft's iptables rules, so a restarted weftd can find and remove stale ones. */
@@ -57,10 +58,41 @@ static void sb_printf(struct strbuf *b, const char *fmt, ...)
 	}
 }
 
-static void nft_ruleset(struct strbuf *b, const struct firewall_net *nets, size_t n)
+static void sb_names(struct strbuf *b, const char *names, size_t n)
 {
-	char c[CIDR_STRLEN];
 	size_t i;
+
+	for (i = 0; i < n; i++, names += strlen(names) + 1)
+		sb_printf(b, "%s\"%s\"", i ? ", " : "", names);
+}
+
+static void nft_set(struct strbuf *b, const char *name, const char *names, size_t n)
+{
+	sb_printf(b, "\tset %s {\n\t\ttype ifname\n", name);
+	if (n) {
+		sb_printf(b, "\t\telements = { ");
+		sb_names(b, names, n);
+		sb_printf(b, " }\n");
+	}
+	sb_printf(b, "\t}\n");
+}
+
+static void nft_publish(struct strbuf *b, const struct firewall_port *p)
+{
+	char h[CIDR_STRLEN], c[CIDR_STRLEN];
+
+	sb_printf(b, "\t\t");
+	if (p->map.host_ip.family)
+		sb_printf(b, "ip daddr %s ", cidr_addr_format(&p->map.host_ip, h));
+	sb_printf(b, "%s dport %u dnat ip to %s:%u\n", ports_proto_name(p->map.proto), p->map.host_port,
+		  cidr_addr_format(&p->addr, c), p->map.port);
+}
+
+static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
+{
+	const struct firewall_net *nets = st->nets;
+	char c[CIDR_STRLEN];
+	size_t i, n = st->nnets;
 
 	/* Create-then-delete makes the delete valid whether or not the table existed. */
 	sb_printf(b, "table inet weft\ndelete table inet weft\n");
@@ -70,26 +102,59 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_net *nets, size_
 	for (i = 0; i < n; i++)
 		sb_printf(b, "%s\"%s\"", i ? ", " : "", nets[i].bridge);
 	sb_printf(b, " }\n\t}\n");
+	nft_set(b, "foreign", st->foreign, st->nforeign);
+
+	/*
+	 * Published ports: DNAT of the host's own addresses, from outside
+	 * (prerouting) and from the host itself (output). Loopback addresses
+	 * are only DNATed from the host; that needs route_localnet on the
+	 * bridges, so a container's packet for 127/8 is dropped here
+	 * rather than delivered to the host's loopback services.
+	 */
+	sb_printf(b, "\tchain guard {\n\t\ttype filter hook prerouting priority raw; policy accept;\n"
+		     "\t\tiifname @bridges ip daddr 127.0.0.0/8 drop\n\t}\n");
+	sb_printf(b, "\tchain publish {\n");
+	for (i = 0; i < st->nports; i++)
+		nft_publish(b, &st->ports[i]);
+	sb_printf(b, "\t}\n");
+	sb_printf(b, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat - 1; policy accept;\n"
+		     "\t\tip daddr != 127.0.0.0/8 fib daddr type local jump publish\n\t}\n");
+	sb_printf(b, "\tchain output {\n\t\ttype nat hook output priority -101; policy accept;\n"
+		     "\t\tfib daddr type local jump publish\n\t}\n");
+
 	/*
 	 * Only drops live here: an accept in our own base chain cannot
 	 * override a drop in Docker's (every base chain must accept), so
-	 * the accepts go to DOCKER-USER instead.
+	 * the accepts go to DOCKER-USER instead. An accept here only ends
+	 * this chain: published ports are reachable from every network.
 	 */
 	sb_printf(b, "\tchain forward {\n\t\ttype filter hook forward priority filter - 1; policy accept;\n");
-	for (i = 0; i < n; i++) {
-		const char *br = nets[i].bridge;
-
+	for (i = 0; i < n; i++)
 		if (nets[i].internal)
 			sb_printf(b, "\t\tiifname \"%s\" oifname != \"%s\" drop\n"
-				     "\t\toifname \"%s\" iifname != \"%s\" drop\n", br, br, br, br);
-		else
-			sb_printf(b, "\t\tiifname \"%s\" oifname != \"%s\" oifname @bridges drop\n", br, br);
-	}
-	sb_printf(b, "\t}\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat + 1; policy accept;\n");
+				     "\t\toifname \"%s\" iifname != \"%s\" drop\n",
+				  nets[i].bridge, nets[i].bridge, nets[i].bridge, nets[i].bridge);
+	sb_printf(b, "\t\tct status dnat accept\n"
+		     "\t\tiifname @bridges oifname @foreign drop\n"
+		     "\t\tiifname @foreign oifname @bridges drop\n");
 	for (i = 0; i < n; i++)
-		if (nets[i].masquerade && !nets[i].internal && nets[i].subnet.addr.family == AF_INET)
-			sb_printf(b, "\t\tip saddr %s oifname != \"%s\" masquerade\n",
-				  cidr_format(&nets[i].subnet, '/', c), nets[i].bridge);
+		if (!nets[i].internal)
+			sb_printf(b, "\t\tiifname \"%s\" oifname != \"%s\" oifname @bridges drop\n", nets[i].bridge,
+				  nets[i].bridge);
+	sb_printf(b, "\t}\n");
+
+	sb_printf(b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat + 1; policy accept;\n");
+	for (i = 0; i < n; i++) {
+		if (nets[i].internal || nets[i].subnet.addr.family != AF_INET)
+			continue;
+		cidr_format(&nets[i].subnet, '/', c);
+		/* Hairpin (a container to a published port of its own network) and the host's localhost. */
+		if (nets[i].published)
+			sb_printf(b, "\t\toifname \"%s\" ct status dnat ip saddr { %s, 127.0.0.0/8 } masquerade\n",
+				  nets[i].bridge, c);
+		if (nets[i].masquerade)
+			sb_printf(b, "\t\tip saddr %s oifname != \"%s\" masquerade\n", c, nets[i].bridge);
+	}
 	sb_printf(b, "\t}\n}\n");
 }
 
@@ -159,27 +224,46 @@ static int run(const char *const argv[], char **out)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-static int iptables(const char *op, const char *bridge, bool reply, char **out)
+/*
+ * The two rules each bridge needs in DOCKER-USER, as iptables argv after the
+ * operation and chain: all that leaves the bridge (other containers, the
+ * outside; weft's own nftables drops restrict it), and what enters it as a
+ * reply or through a published port.
+ */
+#define RULE_ARGS 12
+static void rule_args(const char *bridge, bool in, const char *argv[RULE_ARGS])
 {
-	const char *accept[] = { "iptables", "-w", "-t", "filter", op, "DOCKER-USER", "-i", bridge, "-m",
-				 "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT", NULL };
-	const char *related[] = { "iptables", "-w", "-t", "filter", op, "DOCKER-USER", "-o", bridge, "-m",
-				  "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-m", "comment",
-				  "--comment", RULE_COMMENT, "-j", "ACCEPT", NULL };
+	const char *out_rule[RULE_ARGS] = { "-i", bridge, "-m", "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT" };
+	const char *in_rule[RULE_ARGS] = { "-o", bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED,DNAT",
+					   "-m", "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT" };
 
-	return run(reply ? related : accept, out);
+	memcpy(argv, in ? in_rule : out_rule, sizeof(in_rule));
+}
+
+/* Runs "iptables -w -t filter OP DOCKER-USER ARGS...". */
+static int iptables(const char *op, const char *const args[], size_t nargs, char **out)
+{
+	const char *argv[8 + RULE_ARGS + 1] = { "iptables", "-w", "-t", "filter", op, "DOCKER-USER" };
+	size_t i;
+
+	for (i = 0; i < nargs && i < RULE_ARGS && args[i]; i++)
+		argv[6 + i] = args[i];
+	argv[6 + i] = NULL;
+	return run(argv, out);
 }
 
 /* Adds the pair for bridge unless present; -I puts them before Docker's RETURN. */
 static int docker_user_add(const char *bridge, struct errbuf *eb)
 {
+	const char *args[RULE_ARGS];
 	char *out = NULL;
 	int i, r = 0;
 
 	for (i = 0; i < 2 && r == 0; i++) {
-		if (iptables("-C", bridge, i, NULL) == 0)
+		rule_args(bridge, i, args);
+		if (iptables("-C", args, RULE_ARGS, NULL) == 0)
 			continue;
-		r = iptables("-I", bridge, i, &out);
+		r = iptables("-I", args, RULE_ARGS, &out);
 		if (r != 0)
 			r = errbuf_set(eb, r < 0 ? r : -EIO, "iptables: accept rule for '%s' in DOCKER-USER: %.*s",
 				       bridge, (int)strcspn(out ? out : "", "\n"), out ? out : "");
@@ -189,67 +273,131 @@ static int docker_user_add(const char *bridge, struct errbuf *eb)
 	return r;
 }
 
-static bool bridge_wanted(const char *name, const struct firewall_net *nets, size_t n)
+static bool rule_wanted(const char *const args[], size_t nargs, const struct firewall_state *st)
 {
-	size_t i;
+	const char *want[RULE_ARGS];
+	size_t i, k;
+	int in;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(nets[i].bridge, name) == 0)
-			return true;
+	for (i = 0; i < st->nnets; i++)
+		for (in = 0; in < 2; in++) {
+			rule_args(st->nets[i].bridge, in, want);
+			for (k = 0; k < nargs && k < RULE_ARGS && want[k] && strcmp(args[k], want[k]) == 0; k++)
+				;
+			if (k == nargs && (k == RULE_ARGS || !want[k]))
+				return true;
+		}
 	return false;
 }
 
-/* Deletes weft's DOCKER-USER rules whose bridge is not in nets. */
-static void docker_user_prune(const struct firewall_net *nets, size_t n)
+/*
+ * Deletes every weft rule of DOCKER-USER that st does not want: rules of
+ * gone bridges and rules in an older form. The rule is deleted by its own
+ * words as iptables -S printed them (never from request data).
+ */
+static void docker_user_prune(const struct firewall_state *st)
 {
 	const char *list[] = { "iptables", "-w", "-t", "filter", "-S", "DOCKER-USER", NULL };
-	char *out = NULL, *line, *save = NULL, *p;
-	char name[16];
-	bool reply;
+	char *out = NULL, *line, *save = NULL, *w, *wsave;
+	const char *args[RULE_ARGS + 1];
+	size_t n;
 
 	if (run(list, &out) != 0) {
 		free(out);
 		return;
 	}
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (!strstr(line, "--comment " RULE_COMMENT " ") && !strstr(line, "--comment \"" RULE_COMMENT "\""))
+		if (strncmp(line, "-A DOCKER-USER ", 15) != 0 || !strstr(line, " --comment " RULE_COMMENT " "))
 			continue;
-		reply = (p = strstr(line, " -o ")) != NULL;
-		if (!p)
-			p = strstr(line, " -i ");
-		if (!p || sscanf(p + 4, "%15s", name) != 1 || bridge_wanted(name, nets, n))
+		n = 0;
+		for (w = strtok_r(line + 15, " ", &wsave); w && n <= RULE_ARGS; w = strtok_r(NULL, " ", &wsave))
+			args[n++] = w;
+		if (n > RULE_ARGS || rule_wanted(args, n, st))
 			continue;
-		if (iptables("-D", name, reply, NULL) == 0)
-			log_info("removed DOCKER-USER rule of gone bridge '%s'", name);
+		if (iptables("-D", args, n, NULL) == 0)
+			log_info("removed weft's rule from DOCKER-USER: -i/-o %s", n > 1 ? args[1] : "?");
 	}
 	free(out);
 }
 
-int firewall_sync(const struct firewall_net *nets, size_t n, struct errbuf *eb)
+/* Lets the host's own 127.0.0.1 reach published ports: loopback sources routed out of the bridge. */
+static void route_localnet(const char *bridge)
 {
-	const char *newchain[] = { "iptables", "-w", "-t", "filter", "-N", "DOCKER-USER", NULL };
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1\n", 2) != 2)
+		log_warn("cannot turn on %s: %s (localhost will not reach ports published on '%s')", path,
+			 strerror(errno), bridge);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int nft_build_apply(const struct firewall_state *st, struct errbuf *eb)
+{
 	struct strbuf b = { 0 };
-	size_t i;
 	int r;
 
-	nft_ruleset(&b, nets, n);
+	nft_ruleset(&b, st);
 	if (b.oom) {
 		free(b.s);
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
 	r = nft_apply(b.s, eb);
 	free(b.s);
+	return r;
+}
+
+int firewall_sync(const struct firewall_state *st, struct errbuf *eb)
+{
+	const char *newchain[] = { "iptables", "-w", "-t", "filter", "-N", "DOCKER-USER", NULL };
+	size_t i;
+	int r;
+
+	for (i = 0; i < st->nnets; i++)
+		if (st->nets[i].published)
+			route_localnet(st->nets[i].bridge);
+	r = nft_build_apply(st, eb);
 	if (r < 0)
 		return r;
 	/*
 	 * When weftd starts before dockerd the chain may not exist yet:
 	 * create it; dockerd adopts it and adds its jump from FORWARD.
 	 */
-	if (n)
+	if (st->nnets)
 		run(newchain, NULL);
-	for (i = 0; i < n && r == 0; i++)
-		r = docker_user_add(nets[i].bridge, eb);
-	docker_user_prune(nets, n);
+	for (i = 0; i < st->nnets && r == 0; i++)
+		r = docker_user_add(st->nets[i].bridge, eb);
+	docker_user_prune(st);
+	return r;
+}
+
+int firewall_set_foreign(const char *foreign, size_t nforeign, struct errbuf *eb)
+{
+	struct strbuf b = { 0 };
+	struct nft_ctx *ctx;
+	int r;
+
+	/* Nothing to do while weft has no network: the table does not exist. */
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	r = nft_run_cmd_from_buffer(ctx, "list set inet weft foreign");
+	nft_ctx_free(ctx);
+	if (r)
+		return 0;
+	sb_printf(&b, "flush set inet weft foreign\n");
+	if (nforeign) {
+		sb_printf(&b, "add element inet weft foreign { ");
+		sb_names(&b, foreign, nforeign);
+		sb_printf(&b, " }\n");
+	}
+	r = b.oom ? errbuf_set(eb, -ENOMEM, "out of memory") : nft_apply(b.s, eb);
+	free(b.s);
 	return r;
 }
 

@@ -8,22 +8,43 @@
 
 #include "cidr.h"
 #include "errbuf.h"
+#include "ports.h"
 
 struct firewall_net {
 	char bridge[16];
 	struct cidr subnet;
 	bool internal;   /* nothing in or out of the bridge */
 	bool masquerade; /* outbound NAT for the subnet */
+	bool published;  /* some endpoint publishes ports: hairpin and localhost NAT */
+};
+
+/* One published port: host side in map, container side at addr:map.port. */
+struct firewall_port {
+	struct port_map map;
+	struct ipaddr addr;
+};
+
+struct firewall_state {
+	const struct firewall_net *nets;
+	size_t nnets;
+	const struct firewall_port *ports;
+	size_t nports;
+	const char *foreign; /* NUL-separated names of other container bridges (Docker's) */
+	size_t nforeign;
 };
 
 /*
- * Makes the kernel match nets exactly: the nftables table "inet weft"
- * (isolation between weft bridges, internal networks, masquerade) is
- * replaced atomically, and the accept pair each bridge needs in iptables'
- * DOCKER-USER chain is added, while weft's pairs for bridges not in nets are
- * removed. Rules that are not weft's are never touched.
+ * Makes the kernel match st exactly: the nftables table "inet weft"
+ * (published ports, isolation from other weft bridges and from foreign
+ * bridges, internal networks, masquerade) is replaced atomically, and the
+ * accept pair each bridge needs in iptables' DOCKER-USER chain is added,
+ * while weft's pairs for bridges not in st are removed. Rules that are not
+ * weft's are never touched.
  */
-int firewall_sync(const struct firewall_net *nets, size_t n, struct errbuf *eb);
+int firewall_sync(const struct firewall_state *st, struct errbuf *eb);
+
+/* Replaces only the set of foreign bridges, if the table exists. */
+int firewall_set_foreign(const char *foreign, size_t nforeign, struct errbuf *eb);
 
 /* Turns on IPv4 forwarding if it is off (Docker does so only when it manages its own bridges). */
 int firewall_forwarding_enable(struct errbuf *eb);

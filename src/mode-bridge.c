@@ -78,6 +78,9 @@ static int bridge_join(struct driver *d, const struct net *net, const struct end
 	r = netlink_veth_add(ep->veth, ep->peer, mtu_of(net), ep->mac, eb);
 	if (r == 0)
 		r = netlink_link_set_master(ep->veth, net->bridge, eb);
+	/* icc=false: isolated ports reach the bridge (the host, published ports) but not each other. */
+	if (r == 0 && !net->opts.icc)
+		r = netlink_port_isolate(ep->veth, eb);
 	/* Up before replying: Docker 28+ waits for the bridge port to forward before its ARP. */
 	if (r == 0)
 		r = netlink_link_set_up(ep->veth, eb);

@@ -329,16 +329,13 @@ struct name_acc {
 	int err;
 };
 
-static void link_cb(struct nl_object *obj, void *arg)
+static void acc_add(struct name_acc *acc, const char *name)
 {
-	struct name_acc *acc = arg;
-	const char *name = rtnl_link_get_name((struct rtnl_link *)obj);
-	size_t l;
+	size_t l = strlen(name) + 1;
 	char *b;
 
-	if (!name || strncmp(name, acc->prefix, strlen(acc->prefix)) != 0)
+	if (acc->err)
 		return;
-	l = strlen(name) + 1;
 	b = realloc(acc->buf, acc->len + l);
 	if (!b) {
 		acc->err = -ENOMEM;
@@ -348,6 +345,15 @@ static void link_cb(struct nl_object *obj, void *arg)
 	acc->buf = b;
 	acc->len += l;
 	acc->n++;
+}
+
+static void link_cb(struct nl_object *obj, void *arg)
+{
+	struct name_acc *acc = arg;
+	const char *name = rtnl_link_get_name((struct rtnl_link *)obj);
+
+	if (name && strncmp(name, acc->prefix, strlen(acc->prefix)) == 0)
+		acc_add(acc, name);
 }
 
 int netlink_links_list(const char *prefix, char **ret, size_t *ret_n, struct errbuf *eb)
@@ -368,4 +374,90 @@ int netlink_links_list(const char *prefix, char **ret, size_t *ret_n, struct err
 	*ret = acc.buf;
 	*ret_n = acc.n;
 	return 0;
+}
+
+/* A bridge is an uplink if any of its ports is not a veth (a NIC, a bond, a VLAN, a tap). */
+struct bridge_scan {
+	struct nl_cache *cache;
+	int ifindex;
+	bool uplink;
+};
+
+static void port_cb(struct nl_object *obj, void *arg)
+{
+	struct rtnl_link *l = (struct rtnl_link *)obj;
+	struct bridge_scan *bs = arg;
+	const char *kind = rtnl_link_get_type(l);
+
+	if (rtnl_link_get_master(l) == bs->ifindex && (!kind || strcmp(kind, "veth") != 0))
+		bs->uplink = true;
+}
+
+struct foreign_acc {
+	struct name_acc acc;
+	struct nl_cache *cache;
+	bool (*ours)(const char *name, void *data);
+	void *data;
+};
+
+static void foreign_cb(struct nl_object *obj, void *arg)
+{
+	struct rtnl_link *l = (struct rtnl_link *)obj;
+	struct foreign_acc *fa = arg;
+	const char *kind = rtnl_link_get_type(l), *name = rtnl_link_get_name(l);
+	struct bridge_scan bs = { .ifindex = rtnl_link_get_ifindex(l) };
+
+	if (!kind || strcmp(kind, "bridge") != 0 || !name || fa->ours(name, fa->data))
+		return;
+	nl_cache_foreach(fa->cache, port_cb, &bs);
+	if (!bs.uplink)
+		acc_add(&fa->acc, name);
+}
+
+int netlink_foreign_bridges(bool (*ours)(const char *name, void *data), void *data, char **ret,
+			    size_t *ret_n, struct errbuf *eb)
+{
+	struct foreign_acc fa = { .acc.prefix = "", .ours = ours, .data = data };
+	int r;
+
+	r = rtnl_link_alloc_cache(sock, AF_UNSPEC, &fa.cache);
+	if (r < 0)
+		return nle_fail(eb, r, "list %s", "links");
+	nl_cache_foreach(fa.cache, foreign_cb, &fa);
+	nl_cache_free(fa.cache);
+	if (fa.acc.err) {
+		free(fa.acc.buf);
+		return errbuf_set(eb, fa.acc.err, "out of memory");
+	}
+	*ret = fa.acc.buf;
+	*ret_n = fa.acc.n;
+	return 0;
+}
+
+/* libnl has no setter for IFLA_BRPORT_ISOLATED: an AF_BRIDGE RTM_SETLINK by hand. */
+int netlink_port_isolate(const char *name, struct errbuf *eb)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_BRIDGE };
+	struct nlattr *protinfo;
+	struct nl_msg *msg;
+	int r;
+
+	ifi.ifi_index = if_nametoindex(name);
+	if (!ifi.ifi_index)
+		return errbuf_set(eb, -ENODEV, "isolate bridge port '%s': no such interface", name);
+	msg = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST);
+	if (!msg)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	r = nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
+	if (r == 0 && !(protinfo = nla_nest_start(msg, IFLA_PROTINFO | NLA_F_NESTED)))
+		r = -NLE_NOMEM;
+	if (r == 0)
+		r = nla_put_u8(msg, IFLA_BRPORT_ISOLATED, 1);
+	if (r == 0) {
+		nla_nest_end(msg, protinfo);
+		r = nl_send_sync(sock, msg); /* frees msg */
+		msg = NULL;
+	}
+	nlmsg_free(msg);
+	return r < 0 ? nle_fail(eb, r, "isolate bridge port '%s'", name) : 0;
 }

@@ -3,6 +3,7 @@
 #ifndef WEFT_NETLINK_H
 #define WEFT_NETLINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,5 +39,16 @@ int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb);
 
 /* Names of links starting with prefix, NUL-separated in *ret (caller frees), count in *ret_n. */
 int netlink_links_list(const char *prefix, char **ret, size_t *ret_n, struct errbuf *eb);
+
+/*
+ * Bridges that are not weft's (ours() says which are) and have only veth
+ * ports or none: container bridges of Docker and others, not a host's uplink
+ * bridge. NUL-separated names in *ret (caller frees), count in *ret_n.
+ */
+int netlink_foreign_bridges(bool (*ours)(const char *name, void *data), void *data, char **ret,
+			    size_t *ret_n, struct errbuf *eb);
+
+/* Sets the isolated flag of a bridge port: it reaches only non-isolated ports and the bridge itself. */
+int netlink_port_isolate(const char *name, struct errbuf *eb);
 
 #endif

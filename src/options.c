@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,19 @@ static int parse_ifname(const struct option_row *row, const char *v, void *field
 	return 0;
 }
 
+/* An IPv4 address; 0.0.0.0 means every address of the host. */
+static int parse_ipv4(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
+{
+	struct ipaddr a;
+
+	if (cidr_addr_parse(v, &a) < 0 || a.family != AF_INET)
+		return errbuf_set(eb, -EINVAL, "option '%s': '%s' is not an IPv4 address", row->key, v);
+	if (!a.b[0] && !a.b[1] && !a.b[2] && !a.b[3])
+		a.family = 0;
+	*(struct ipaddr *)field = a;
+	return 0;
+}
+
 static int parse_mode(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
 {
 	enum net_mode m;
@@ -134,13 +148,19 @@ static const struct option_row rows[] = {
 	{ "com.docker.network.bridge.name", BR, parse_ifname, F(bridge_name), 0, 0 },
 	{ "masquerade", BR, parse_bool, F(masquerade), 0, 0 },
 	{ "com.docker.network.bridge.enable_ip_masquerade", BR, parse_bool, F(masquerade), 0, 0 },
+	{ "icc", BR, parse_bool, F(icc), 0, 0 },
+	{ "com.docker.network.bridge.enable_icc", BR, parse_bool, F(icc), 0, 0 },
+	{ "host_binding_ipv4", BR, parse_ipv4, F(host_binding), 0, 0 },
+	{ "com.docker.network.bridge.host_binding_ipv4", BR, parse_ipv4, F(host_binding), 0, 0 },
 };
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
 
 static const struct option_row *find_row(const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+	for (i = 0; i < NROWS; i++)
 		if (strcmp(rows[i].key, key) == 0)
 			return &rows[i];
 	return NULL;
@@ -158,9 +178,22 @@ static bool docker_owned(const char *key)
 	       strncmp(key, "com.docker.network.bridge.", 26) != 0;
 }
 
+/* "mode, mtu, ...": weft's own keys (not Docker's aliases) that apply to mode m. */
+static const char *keys_of(enum net_mode m, char *buf, size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < NROWS && len < size; i++)
+		if ((rows[i].modes & MODE_BIT(m)) && strncmp(rows[i].key, "com.docker.", 11) != 0)
+			len += snprintf(buf + len, size - len, "%s%s", len ? ", " : "", rows[i].key);
+	return buf;
+}
+
 int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret, struct errbuf *eb)
 {
-	struct net_options o = { .mode = NET_MODE_BRIDGE, .masquerade = true };
+	struct net_options o = { .mode = NET_MODE_BRIDGE, .masquerade = true, .icc = true };
+	char keys[256];
 	const struct option_row *row;
 	size_t i;
 	int r;
@@ -177,8 +210,8 @@ int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret,
 		if (!row) {
 			if (docker_owned(kv[i].key))
 				continue;
-			return errbuf_set(eb, -EINVAL, "unknown option '%s' (options of mode %s: mode, mtu, bridge_name, masquerade)",
-					  kv[i].key, net_mode_to_string(o.mode));
+			return errbuf_set(eb, -EINVAL, "unknown option '%s' (options of mode %s: %s)", kv[i].key,
+					  net_mode_to_string(o.mode), keys_of(o.mode, keys, sizeof(keys)));
 		}
 		if (!(row->modes & MODE_BIT(o.mode)))
 			return errbuf_set(eb, -EINVAL, "option '%s' does not apply to mode %s", kv[i].key,

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cidr.h"
 #include "errbuf.h"
 
 enum net_mode {
@@ -21,6 +22,8 @@ struct net_options {
 	unsigned int mtu;   /* 0: the mode's default */
 	char bridge_name[16]; /* "": generated */
 	bool masquerade;
+	bool icc;                      /* containers of the network reach each other directly */
+	struct ipaddr host_binding;    /* -p without a host IP binds here; family 0: every address */
 };
 
 struct option_kv {

@@ -70,8 +70,6 @@ expect_fail_msg "--ip of the aux address is refused" '10.231.0.5 is reserved on 
 	dk 1 run --rm --network n1 --ip 10.231.0.5 $IMG true
 expect_fail_msg "--ip of the gateway is refused" 'in use as gateway address' \
 	dk 1 run --rm --network n1 --ip 10.231.0.1 $IMG true
-expect_fail_msg "-p is refused with a clear message (not yet supported)" 'publishing ports .* not supported yet' \
-	dk 1 run --rm --network n1 -p 18080:80 $IMG true
 
 # ---------------------------------------------------------------- MTU, --ip-range, automatic pools
 expect_ok "create n2 with -o mtu=1400 and --ip-range" \

@@ -5,7 +5,10 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
@@ -150,6 +153,35 @@ START_TEST(test_netlink_routes_and_links)
 }
 END_TEST
 
+/* 0 if a TCP socket can bind port on every address, else -errno. */
+static int tcp_bind(unsigned int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd, r = 0;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Whether "nft list table inet weft" shows a line containing s. */
+static bool nft_has(const char *s)
+{
+	char line[512];
+	bool found = false;
+	FILE *p;
+
+	p = popen("nft list table inet weft 2>/dev/null", "r");
+	ck_assert_ptr_nonnull(p);
+	while (fgets(line, sizeof(line), p))
+		found = found || strstr(line, s);
+	pclose(p);
+	return found;
+}
+
 /* The recorded dockerd sequence (tests/data/README) through the API, checking the kernel as it goes. */
 static struct api *api;
 
@@ -209,9 +241,34 @@ START_TEST(test_api_recorded_sequence)
 	call("/NetworkDriver.Join", "11-NetworkDriver.Join.json", NULL, 200,
 	     "{\"InterfaceName\":{\"SrcName\":\"wcf50ba0582c\",\"DstPrefix\":\"eth\"},\"Gateway\":\"10.250.0.1\"}");
 	ck_assert(link_exists("wvf50ba0582c") && link_exists("wcf50ba0582c"));
-	call("/NetworkDriver.ProgramExternalConnectivity", "12-NetworkDriver.ProgramExternalConnectivity.json", NULL, 500,
-	     "publishing ports (-p/-P) on weft networks is not supported yet");
+	/* -p 18080:80: the host port is held, the DNAT rule is in place; a repeat changes nothing. */
+	call("/NetworkDriver.ProgramExternalConnectivity", "12-NetworkDriver.ProgramExternalConnectivity.json", NULL, 200,
+	     "{}");
+	call("/NetworkDriver.ProgramExternalConnectivity", "12-NetworkDriver.ProgramExternalConnectivity.json", NULL, 200,
+	     "{}");
+	ck_assert_int_eq(tcp_bind(18080), -EADDRINUSE);
+	ck_assert(nft_has("tcp dport 18080 dnat ip to 10.250.0.95:80"));
+	ck_assert(nft_has("oifname \"weft-bbc99a706\" ct status dnat ip saddr { 10.250.0.0/24, 127.0.0.0/8 } masquerade"));
+	/* The same port for another endpoint: refused, naming the port. */
+	call("/NetworkDriver.ProgramExternalConnectivity", NULL,
+	     "{\"NetworkID\":\"bc99a706db6756c38d7e3fa128ba524acf11ec61010067030958d9b4fd9a25f5\","
+	     "\"EndpointID\":\"f50ba0582c68a3c15f024e17efae6da0593b1bfea11fcfff9d2f9b553df1ea8f\","
+	     "\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":17,\"Port\":53,\"HostPort\":18080},"
+	     "{\"Proto\":132,\"Port\":9,\"HostPort\":9}]}}",
+	     500, "publishing sctp ports is not supported by weft");
+	ck_assert(nft_has("tcp dport 18080 dnat ip to 10.250.0.95:80")); /* a refused program changes nothing */
+	call("/NetworkDriver.RevokeExternalConnectivity", NULL,
+	     "{\"NetworkID\":\"bc99a706db6756c38d7e3fa128ba524acf11ec61010067030958d9b4fd9a25f5\","
+	     "\"EndpointID\":\"f50ba0582c68a3c15f024e17efae6da0593b1bfea11fcfff9d2f9b553df1ea8f\"}", 200, "{}");
+	ck_assert_int_eq(tcp_bind(18080), 0);
+	ck_assert(!nft_has("dport 18080"));
+	call("/NetworkDriver.ProgramExternalConnectivity", "12-NetworkDriver.ProgramExternalConnectivity.json", NULL, 200,
+	     "{}");
+	ck_assert_int_eq(tcp_bind(18080), -EADDRINUSE);
+	/* Leave unpublishes too (Docker 29 may not send Revoke). */
 	call("/NetworkDriver.Leave", "13-NetworkDriver.Leave.json", NULL, 200, "{}");
+	ck_assert_int_eq(tcp_bind(18080), 0);
+	ck_assert(!nft_has("dport 18080"));
 	call("/NetworkDriver.DeleteEndpoint", "14-NetworkDriver.DeleteEndpoint.json", NULL, 200, "{}");
 	ck_assert(!link_exists("wvf50ba0582c") && !link_exists("wcf50ba0582c"));
 	call("/IpamDriver.ReleaseAddress", "15-IpamDriver.ReleaseAddress.json", NULL, 200, "{}");

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "options.h"
 #include "suites.h"
@@ -40,9 +41,19 @@ static const struct opt_case {
 	{ "masquerade", "T", 0, NULL },
 	{ "masquerade", "yes", -EINVAL, "'yes' is not a boolean" },
 	{ "com.docker.network.bridge.enable_ip_masquerade", "0", 0, NULL },
-	{ "com.docker.network.bridge.enable_icc", "false", -EINVAL, "unknown option" },
+	{ "icc", "false", 0, NULL },
+	{ "icc", "off", -EINVAL, "option 'icc': 'off' is not a boolean" },
+	{ "com.docker.network.bridge.enable_icc", "false", 0, NULL },
+	{ "host_binding_ipv4", "127.0.0.1", 0, NULL },
+	{ "host_binding_ipv4", "0.0.0.0", 0, NULL },
+	{ "host_binding_ipv4", "::1", -EINVAL, "option 'host_binding_ipv4': '::1' is not an IPv4 address" },
+	{ "host_binding_ipv4", "10.0.0.0/8", -EINVAL, "is not an IPv4 address" },
+	{ "host_binding_ipv4", "", -EINVAL, "is not an IPv4 address" },
+	{ "com.docker.network.bridge.host_binding_ipv4", "192.0.2.1", 0, NULL },
+	{ "com.docker.network.bridge.inhibit_ipv4", "true", -EINVAL, "unknown option" },
 	{ "com.docker.network.advertise_addr_ms", "100", 0, NULL }, /* Docker's own key: ignored */
-	{ "colour", "blue", -EINVAL, "unknown option 'colour'" },
+	{ "colour", "blue", -EINVAL,
+	  "unknown option 'colour' (options of mode bridge: mode, mtu, bridge_name, masquerade, icc, host_binding_ipv4)" },
 	{ "MTU", "1400", -EINVAL, "unknown option 'MTU'" },
 };
 
@@ -61,17 +72,26 @@ END_TEST
 
 START_TEST(test_options_values)
 {
-	const struct option_kv kv[] = { { "mtu", "1400" }, { "bridge_name", "br-x" }, { "masquerade", "false" } };
+	const struct option_kv kv[] = { { "mtu", "1400" }, { "bridge_name", "br-x" }, { "masquerade", "false" },
+					{ "icc", "0" }, { "host_binding_ipv4", "127.0.0.1" } };
+	const struct option_kv any[] = { { "host_binding_ipv4", "0.0.0.0" } };
 	struct net_options o;
 
 	ck_assert_int_eq(options_parse(kv, ARRAY_SIZE(kv), &o, NULL), 0);
 	ck_assert_uint_eq(o.mtu, 1400);
 	ck_assert_str_eq(o.bridge_name, "br-x");
 	ck_assert(!o.masquerade);
+	ck_assert(!o.icc);
+	ck_assert_int_eq(o.host_binding.family, AF_INET);
+	ck_assert(o.host_binding.b[0] == 127 && o.host_binding.b[3] == 1);
+	ck_assert_int_eq(options_parse(any, 1, &o, NULL), 0);
+	ck_assert_int_eq(o.host_binding.family, 0);
 	ck_assert_int_eq(options_parse(NULL, 0, &o, NULL), 0);
 	ck_assert_int_eq(o.mode, NET_MODE_BRIDGE);
 	ck_assert_uint_eq(o.mtu, 0);
 	ck_assert(o.masquerade);
+	ck_assert(o.icc);
+	ck_assert_int_eq(o.host_binding.family, 0);
 }
 END_TEST
 
