@@ -32,6 +32,8 @@ struct driver {
 	struct driver_config cfg;
 	struct ipam *ipam;
 	struct held_port *held;
+	char *foreign; /* the foreign bridges last written to the firewall */
+	size_t foreign_len;
 };
 
 static const struct mode_ops *const modes[_NET_MODE_MAX] = {
@@ -131,6 +133,7 @@ void driver_free(struct driver *d)
 	if (!d)
 		return;
 	held_release(d, NULL);
+	free(d->foreign);
 	ipam_free(d->ipam);
 	free(d);
 }
@@ -432,6 +435,51 @@ static bool bridge_is_ours(const char *name, void *data)
 	return false;
 }
 
+static size_t names_len(const char *names, size_t n)
+{
+	size_t len = 0;
+
+	while (n--)
+		len += strlen(names + len) + 1;
+	return len;
+}
+
+static void remember_foreign(struct driver *d, const char *names, size_t n)
+{
+	size_t len = names_len(names, n);
+
+	free(d->foreign);
+	d->foreign = len ? malloc(len) : NULL;
+	d->foreign_len = d->foreign ? len : 0;
+	if (d->foreign)
+		memcpy(d->foreign, names, len);
+}
+
+void driver_links_changed(struct driver *d)
+{
+	struct net *nets = NULL;
+	struct net_list nl;
+	struct errbuf eb = { 0 };
+	char *foreign = NULL;
+	size_t n = 0, nf = 0, len;
+
+	if (nets_load(d, &nets, &n, &eb) < 0 || !n)
+		goto out;
+	nl = (struct net_list){ nets, n };
+	if (netlink_foreign_bridges(bridge_is_ours, &nl, &foreign, &nf, &eb) < 0)
+		goto out;
+	len = names_len(foreign, nf);
+	if (len == d->foreign_len && (!len || memcmp(foreign, d->foreign, len) == 0))
+		goto out;
+	if (firewall_set_foreign(foreign, nf, &eb) == 0)
+		remember_foreign(d, foreign, nf);
+out:
+	if (eb.msg[0])
+		log_err("updating the bridges weft isolates from: %s", eb.msg);
+	free(foreign);
+	free(nets);
+}
+
 /* Rebuilds weft's whole firewall state from the records of networks and endpoints. */
 static int firewall_update(struct driver *d, struct errbuf *eb)
 {
@@ -465,6 +513,7 @@ static int firewall_update(struct driver *d, struct errbuf *eb)
 		fw[i].subnet = nets[i].pool;
 		fw[i].internal = nets[i].internal;
 		fw[i].masquerade = nets[i].opts.masquerade;
+		fw[i].icc = nets[i].opts.icc;
 		for (j = 0; j < neps && !fw[i].published; j++)
 			fw[i].published = eps[j].nports && strcmp(eps[j].net_id, nets[i].id) == 0;
 	}
@@ -479,6 +528,8 @@ static int firewall_update(struct driver *d, struct errbuf *eb)
 	st.nports = nports;
 	st.foreign = foreign;
 	r = firewall_sync(&st, eb);
+	if (r == 0)
+		remember_foreign(d, foreign, st.nforeign);
 out:
 	free(foreign);
 	free(fp);
@@ -886,9 +937,12 @@ static int unpublish(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 	char key[KEY_LEN];
 	int r;
 
+	struct errbuf ignore;
+
 	held_release(d, ep->id);
 	if (!ep->nports)
 		return 0;
+	netlink_port_hairpin(ep->veth, false, &ignore); /* may be gone already */
 	ep_clear(ep);
 	snprintf(key, sizeof(key), EPS "%s", ep->id);
 	r = put_json(d->cfg.local, key, ep_to_json(ep), eb);
@@ -1044,6 +1098,9 @@ int driver_program(struct driver *d, const char *net_id, const char *id, const s
 	r = put_json(d->cfg.local, key, ep_to_json(&ep), eb);
 	if (r == 0)
 		r = firewall_update(d, eb);
+	/* A container reaching its own published port: the DNATed frame goes back out of its port. */
+	if (r == 0)
+		r = netlink_port_hairpin(ep.veth, true, eb);
 	if (r < 0) {
 		unpublish(d, &ep, &ignore);
 		goto out;

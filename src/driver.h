@@ -102,6 +102,9 @@ void driver_free(struct driver *d);
 /* Brings the kernel and firewall in line with the records; logs each action once. */
 int driver_restore(struct driver *d, struct errbuf *eb);
 
+/* Links came or went: updates the set of foreign bridges weft isolates from, if it changed. */
+void driver_links_changed(struct driver *d);
+
 /* IpamDriver */
 int driver_pool_request(struct driver *d, const char *pool, const char *subpool, bool v6,
 			const struct option_kv *opts, size_t nopts, struct ipam_pool *ret,

@@ -137,6 +137,10 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 	sb_printf(b, "\t\tct status dnat accept\n"
 		     "\t\tiifname @bridges oifname @foreign drop\n"
 		     "\t\tiifname @foreign oifname @bridges drop\n");
+	/* icc=false; bridged traffic is seen here when br_netfilter is on (else the ports are isolated). */
+	for (i = 0; i < n; i++)
+		if (!nets[i].icc && !nets[i].internal)
+			sb_printf(b, "\t\tiifname \"%s\" oifname \"%s\" drop\n", nets[i].bridge, nets[i].bridge);
 	for (i = 0; i < n; i++)
 		if (!nets[i].internal)
 			sb_printf(b, "\t\tiifname \"%s\" oifname != \"%s\" oifname @bridges drop\n", nets[i].bridge,

@@ -15,6 +15,7 @@ struct firewall_net {
 	struct cidr subnet;
 	bool internal;   /* nothing in or out of the bridge */
 	bool masquerade; /* outbound NAT for the subnet */
+	bool icc;        /* containers reach each other directly */
 	bool published;  /* some endpoint publishes ports: hairpin and localhost NAT */
 };
 

@@ -3,7 +3,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "driver.h"
 #include "netlink.h"
@@ -22,6 +25,20 @@ static void bridge_mac(const struct net *net, uint8_t mac[6])
 	mac[0] = 0x02;
 	mac[1] = 0x42;
 	memcpy(mac + 2, net->gateway.addr.b, 4);
+}
+
+static bool br_netfilter_active(void)
+{
+	char v = '0';
+	int fd;
+
+	fd = open("/proc/sys/net/bridge/bridge-nf-call-iptables", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &v, 1) != 1)
+			v = '0';
+		close(fd);
+	}
+	return v == '1';
 }
 
 static int bridge_setup(const struct net *net, struct errbuf *eb)
@@ -78,8 +95,13 @@ static int bridge_join(struct driver *d, const struct net *net, const struct end
 	r = netlink_veth_add(ep->veth, ep->peer, mtu_of(net), ep->mac, eb);
 	if (r == 0)
 		r = netlink_link_set_master(ep->veth, net->bridge, eb);
-	/* icc=false: isolated ports reach the bridge (the host, published ports) but not each other. */
-	if (r == 0 && !net->opts.icc)
+	/*
+	 * icc=false: weft's nftables drop bridged traffic between the ports,
+	 * but only while br_netfilter hands it to them; without it, isolate
+	 * the port (with it, isolation would also stop the bridged DNAT to
+	 * a published port of the same network).
+	 */
+	if (r == 0 && !net->opts.icc && !br_netfilter_active())
 		r = netlink_port_isolate(ep->veth, eb);
 	/* Up before replying: Docker 28+ waits for the bridge port to forward before its ARP. */
 	if (r == 0)

@@ -20,6 +20,7 @@
 #include "netlink.h"
 
 static struct nl_sock *sock;
+static struct nl_sock *mon; /* link notifications */
 
 /* libnl's -NLE_* codes are not errnos: translate once, here. */
 static int nle_to_errno(int nle)
@@ -434,17 +435,19 @@ int netlink_foreign_bridges(bool (*ours)(const char *name, void *data), void *da
 	return 0;
 }
 
-/* libnl has no setter for IFLA_BRPORT_ISOLATED: an AF_BRIDGE RTM_SETLINK by hand. */
-int netlink_port_isolate(const char *name, struct errbuf *eb)
+/* libnl has no setter for IFLA_BRPORT_ISOLATED: bridge port flags by hand (AF_BRIDGE RTM_SETLINK). */
+static int brport_set(const char *name, int attr, uint8_t value, const char *what, struct errbuf *eb)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_BRIDGE };
-	struct nlattr *protinfo;
+	struct nlattr *protinfo = NULL;
 	struct nl_msg *msg;
+	char fmt[64];
 	int r;
 
+	snprintf(fmt, sizeof(fmt), "%s '%%s'", what);
 	ifi.ifi_index = if_nametoindex(name);
 	if (!ifi.ifi_index)
-		return errbuf_set(eb, -ENODEV, "isolate bridge port '%s': no such interface", name);
+		return errbuf_set(eb, -ENODEV, "%s '%s': no such interface", what, name);
 	msg = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST);
 	if (!msg)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
@@ -452,12 +455,77 @@ int netlink_port_isolate(const char *name, struct errbuf *eb)
 	if (r == 0 && !(protinfo = nla_nest_start(msg, IFLA_PROTINFO | NLA_F_NESTED)))
 		r = -NLE_NOMEM;
 	if (r == 0)
-		r = nla_put_u8(msg, IFLA_BRPORT_ISOLATED, 1);
+		r = nla_put_u8(msg, attr, value);
 	if (r == 0) {
 		nla_nest_end(msg, protinfo);
 		r = nl_send_sync(sock, msg); /* frees msg */
 		msg = NULL;
 	}
 	nlmsg_free(msg);
-	return r < 0 ? nle_fail(eb, r, "isolate bridge port '%s'", name) : 0;
+	return r < 0 ? nle_fail(eb, r, fmt, name) : 0;
+}
+
+int netlink_port_isolate(const char *name, struct errbuf *eb)
+{
+	return brport_set(name, IFLA_BRPORT_ISOLATED, 1, "isolate bridge port", eb);
+}
+
+int netlink_port_hairpin(const char *name, bool on, struct errbuf *eb)
+{
+	return brport_set(name, IFLA_BRPORT_MODE, on, "set hairpin mode of bridge port", eb);
+}
+
+int netlink_monitor_open(int *ret_fd, struct errbuf *eb)
+{
+	int r;
+
+	mon = nl_socket_alloc();
+	if (!mon)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	nl_socket_disable_seq_check(mon);
+	r = nl_connect(mon, NETLINK_ROUTE);
+	if (r == 0)
+		r = nl_socket_add_membership(mon, RTNLGRP_LINK);
+	if (r == 0)
+		r = nl_socket_set_nonblocking(mon);
+	if (r < 0) {
+		nl_socket_free(mon);
+		mon = NULL;
+		return nle_fail(eb, r, "%s", "netlink link monitor");
+	}
+	*ret_fd = nl_socket_get_fd(mon);
+	return 0;
+}
+
+static int mon_cb(struct nl_msg *msg, void *arg)
+{
+	*(bool *)arg = true;
+	return NL_OK;
+}
+
+bool netlink_monitor_read(void)
+{
+	bool changed = false;
+	int r;
+
+	if (!mon)
+		return false;
+	nl_socket_modify_cb(mon, NL_CB_VALID, NL_CB_CUSTOM, mon_cb, &changed);
+	for (;;) {
+		r = nl_recvmsgs_default(mon);
+		if (r == -NLE_AGAIN)
+			break;
+		if (r < 0) {
+			/* Overrun: some events were lost, so assume a change. */
+			changed = true;
+			break;
+		}
+	}
+	return changed;
+}
+
+void netlink_monitor_close(void)
+{
+	nl_socket_free(mon);
+	mon = NULL;
 }

@@ -50,5 +50,13 @@ int netlink_foreign_bridges(bool (*ours)(const char *name, void *data), void *da
 
 /* Sets the isolated flag of a bridge port: it reaches only non-isolated ports and the bridge itself. */
 int netlink_port_isolate(const char *name, struct errbuf *eb);
+/* Hairpin mode: frames may leave by the port they came in (a container reaching its own published port). */
+int netlink_port_hairpin(const char *name, bool on, struct errbuf *eb);
+
+/* A socket that hears of every link added, changed or removed; its fd goes into the event loop. */
+int netlink_monitor_open(int *ret_fd, struct errbuf *eb);
+/* Drains the monitor socket; true if any link changed (or events were lost). */
+bool netlink_monitor_read(void);
+void netlink_monitor_close(void);
 
 #endif

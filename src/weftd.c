@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -198,6 +199,12 @@ static void on_signal(void *data, uint32_t events)
 	loop_quit(s->loop, 0);
 }
 
+static void on_links(void *data, uint32_t events)
+{
+	if (netlink_monitor_read())
+		driver_links_changed(data);
+}
+
 int main(int argc, char **argv)
 {
 	struct config c = {
@@ -214,11 +221,17 @@ int main(int argc, char **argv)
 	struct errbuf eb = { 0 };
 	struct sig sig = { .fd = -1 };
 	char host_id[128], local_url[4200], sockdir[4096];
+	struct rlimit rl;
 	sigset_t mask;
-	int r = EXIT_FAILURE;
+	int r = EXIT_FAILURE, mon_fd = -1;
 
 	if (parse_args(argc, argv, &c) < 0)
 		return EXIT_FAILURE;
+	/* Every published host port holds a socket. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	log_set_debug(c.debug);
 	if (load_host_id(c.host_id, host_id, sizeof(host_id)) < 0)
 		return EXIT_FAILURE;
@@ -277,6 +290,9 @@ int main(int argc, char **argv)
 	sig.loop = loop;
 	if (api_new(drv, &api, &eb) < 0 || api_listen(api, c.socket, &eb) < 0)
 		goto fail_loop;
+	/* Docker's bridges come and go: weft keeps its isolation from them current. */
+	if (netlink_monitor_open(&mon_fd, &eb) < 0 || loop_add(loop, mon_fd, on_links, NULL, drv, &eb) < 0)
+		goto fail_loop;
 	if (loop_add(loop, sig.fd, on_signal, NULL, &sig, &eb) < 0 ||
 	    loop_add(loop, api_fd(api), on_api, api_timeout_cb, api, &eb) < 0)
 		goto fail_loop;
@@ -284,6 +300,7 @@ int main(int argc, char **argv)
 	r = loop_run(loop) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	log_info("stopped");
 fail_loop:
+	netlink_monitor_close();
 	api_free(api);
 	loop_free(loop);
 fail_sig:

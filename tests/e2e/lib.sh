@@ -474,6 +474,11 @@ lab_image() {
 		printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 		: >"$root/etc/hosts"
 		: >"$root/etc/resolv.conf"
+		# optional: a UDP echo server for the port tests (static, so it needs no libc in the image)
+		if command -v cc >/dev/null 2>&1; then
+			cc -static -O2 -o "$root/usr/bin/udp-echo" "$LAB_LIBDIR/udp-echo.c" 2>/dev/null ||
+				rm -f "$root/usr/bin/udp-echo"
+		fi
 		# optional: iperf3 and its libraries
 		if p=$(command -v iperf3); then
 			cp "$p" "$root/usr/bin/iperf3"
