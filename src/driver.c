@@ -303,8 +303,9 @@ static json_t *ep_to_json(const struct endpoint *ep)
 	char a[CIDR_STRLEN], m[18];
 
 	format_mac(ep->mac, m);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", ep->id, "net", ep->net_id, "veth", ep->veth,
-			 "peer", ep->peer, "addr", cidr_format(&ep->addr, '/', a), "mac", m, "ports", ports_to_json(ep));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "id", ep->id, "net", ep->net_id, "veth",
+			 ep->veth, "peer", ep->peer, "addr", cidr_format(&ep->addr, '/', a), "mac", m, "joined",
+			 ep->joined, "ports", ports_to_json(ep));
 }
 
 static int ep_from_json(const char *val, struct endpoint *ret)
@@ -312,12 +313,13 @@ static int ep_from_json(const char *val, struct endpoint *ret)
 	const char *id, *net, *veth, *peer, *addr, *mac;
 	struct endpoint ep = { 0 };
 	json_t *o, *ports = NULL;
-	int r = -EIO;
+	int joined = 0, r = -EIO;
 
 	o = json_loads(val, 0, NULL);
-	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s, s?o}", "id", &id, "net", &net, "veth", &veth,
-			      "peer", &peer, "addr", &addr, "mac", &mac, "ports", &ports) < 0)
+	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s, s?b, s?o}", "id", &id, "net", &net, "veth", &veth,
+			      "peer", &peer, "addr", &addr, "mac", &mac, "joined", &joined, "ports", &ports) < 0)
 		goto out;
+	ep.joined = joined;
 	snprintf(ep.id, sizeof(ep.id), "%s", id);
 	snprintf(ep.net_id, sizeof(ep.net_id), "%s", net);
 	snprintf(ep.veth, sizeof(ep.veth), "%s", veth);
@@ -1014,10 +1016,20 @@ int driver_join(struct driver *d, const char *net_id, const char *id, struct joi
 	struct net n;
 	int r;
 
+	char key[KEY_LEN];
+	struct errbuf ignore;
+
 	r = ep_net_get(d, net_id, id, &ep, &n, eb);
 	if (r < 0)
 		return r;
 	r = modes[n.opts.mode]->join(d, &n, &ep, ret, eb);
+	if (r == 0 && !ep.joined) {
+		ep.joined = true;
+		snprintf(key, sizeof(key), EPS "%s", ep.id);
+		r = put_json(d->cfg.local, key, ep_to_json(&ep), eb);
+		if (r < 0)
+			modes[n.opts.mode]->delete_endpoint(d, &n, &ep, &ignore);
+	}
 	ep_clear(&ep);
 	return r;
 }
@@ -1135,6 +1147,50 @@ int driver_revoke(struct driver *d, const char *net_id, const char *id, struct e
 	return r;
 }
 
+/*
+ * Whether ep's interface is still in a container: the host end exists and
+ * the container end is not in the host's namespace (Docker moves it back
+ * when it tears a container down, or it is gone with the container).
+ */
+static bool ep_in_container(const struct endpoint *ep)
+{
+	struct errbuf ignore;
+
+	return netlink_link_get(ep->veth, NULL, &ignore) == 0 && netlink_link_get(ep->peer, NULL, &ignore) == -ENODEV;
+}
+
+/*
+ * Frees an endpoint whose container went while weftd was down: Docker's
+ * Leave, DeleteEndpoint and ReleaseAddress failed then and never come again.
+ */
+static int reap(struct driver *d, struct endpoint *ep, struct errbuf *eb)
+{
+	struct ipam_pool p = { .pool = ep->addr };
+	char key[KEY_LEN], a[CIDR_STRLEN];
+	struct net n;
+	int r;
+
+	cidr_mask(&p.pool);
+	if (net_get(d, ep->net_id, &n, eb) == 0)
+		p.pool = n.pool;
+	errbuf_clear(eb);
+	r = unpublish(d, ep, eb);
+	if (r == 0)
+		r = netlink_link_del(ep->veth, eb);
+	if (r == 0)
+		r = netlink_link_del(ep->peer, eb); /* if Docker moved it back */
+	if (r == 0)
+		r = ipam_addr_release(d->ipam, &p, &ep->addr.addr, eb);
+	if (r == 0) {
+		snprintf(key, sizeof(key), EPS "%s", ep->id);
+		r = store_del(d->cfg.local, key, 0, eb);
+	}
+	if (r == 0)
+		log_info("endpoint %.12s left its container while weftd was down: freed its address %s and ports",
+			 ep->id, cidr_addr_format(&ep->addr.addr, a));
+	return r;
+}
+
 int driver_restore(struct driver *d, struct errbuf *eb)
 {
 	struct endpoint *eps = NULL;
@@ -1159,6 +1215,12 @@ int driver_restore(struct driver *d, struct errbuf *eb)
 	for (i = 0; i < neps; i++) {
 		size_t j;
 
+		if (eps[i].joined && !ep_in_container(&eps[i])) {
+			errbuf_clear(&e);
+			if (reap(d, &eps[i], &e) < 0)
+				log_err("endpoint %.12s: %s", eps[i].id, e.msg);
+			continue;
+		}
 		for (j = 0; j < eps[i].nports; j++)
 			eps[i].ports[j].lo = eps[i].ports[j].hi = eps[i].ports[j].host_port;
 		errbuf_clear(&e);

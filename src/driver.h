@@ -46,6 +46,7 @@ struct endpoint {
 	char peer[16]; /* the side Docker moves into the container */
 	struct cidr addr;
 	uint8_t mac[6];
+	bool joined; /* Join succeeded once: its interface went to a container */
 	size_t nports;
 	struct port_map *ports; /* published, while the endpoint is its container's gateway */
 };

@@ -212,11 +212,20 @@ answers "icc=false: c4 reaches w8 through its published port" c4 "http://$HOSTIP
 expect_ok "icc=false: c4 reaches the outside" in_c c4 ping -c2 -W2 192.0.2.254
 
 # ---------------------------------------------------------------- weftd restart
+expect_ok "run w9 on p1 with -p 8091:80" web w9 p1 -p 8091:80
+w9ip=$(ip_of w9 p1)
 expect_ok "stop weftd" lab_stop_weftd 1
+dk 1 rm -f w9 >/dev/null 2>&1
+expect_fail_msg "w9 was removed while weftd was down" 'No such' dk 1 inspect w9
 answers "while weftd is down, outside -> host:8080 still reaches w1" out "http://$HOSTIP:8080/" hello-w1
 lab_start_weftd 1 --host-id h1
 answers "after the restart, outside -> host:8080 reaches w1" out "http://$HOSTIP:8080/" hello-w1
 expect_ok "after the restart the port is held again" port_held 8080
+expect_ok "... but w9's port 8091, removed meanwhile, is free" port_free 8091
+expect_ok "... and its rule is gone" bash -c "! ip netns exec '$H' nft list table inet weft | grep -q 'dport 8091'"
+expect_ok "... and its address $w9ip is free again" \
+	bash -c "! mdb_dump -n -p -s data '$DB' | grep -q 'addr/$w9ip\$'"
+expect_ok "... and weftd said why" grep -q 'left its container while weftd was down: freed its address' "$LOG"
 
 # ---------------------------------------------------------------- cleanup leaves nothing
 expect_ok "docker rm -f every container" rm_all
