@@ -407,8 +407,7 @@ static int get_port_map(json_t *b, struct port_map *m, struct errbuf *eb)
 		if (m->host_ip.family != AF_INET)
 			return errbuf_set(eb, -EAFNOSUPPORT, "cannot publish on %s: weft publishes on IPv4 addresses only",
 					  hip);
-		if (!memcmp(m->host_ip.b, "\0\0\0\0", 4))
-			m->host_ip.family = 0;
+		cidr_addr_any_to_unspec(&m->host_ip);
 		m->has_host_ip = true;
 	}
 	m->proto = proto;

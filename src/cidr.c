@@ -66,6 +66,12 @@ const char *cidr_addr_format(const struct ipaddr *a, char *buf)
 	return buf;
 }
 
+void cidr_addr_any_to_unspec(struct ipaddr *a)
+{
+	if (a->family == AF_INET && !a->b[0] && !a->b[1] && !a->b[2] && !a->b[3])
+		a->family = 0;
+}
+
 bool cidr_addr_equal(const struct ipaddr *a, const struct ipaddr *b)
 {
 	return a->family == b->family && memcmp(a->b, b->b, sizeof(a->b)) == 0;

@@ -30,6 +30,8 @@ int cidr_addr_parse(const char *s, struct ipaddr *ret);
 /* Writes the text form into buf (at least CIDR_STRLEN bytes) and returns buf. */
 const char *cidr_addr_format(const struct ipaddr *a, char *buf);
 bool cidr_addr_equal(const struct ipaddr *a, const struct ipaddr *b);
+/* 0.0.0.0 becomes family 0, weft's "every address of the host" for bindings. */
+void cidr_addr_any_to_unspec(struct ipaddr *a);
 unsigned int cidr_addr_bits(const struct ipaddr *a);
 
 /*

@@ -187,8 +187,7 @@ static int net_from_json(const char *val, struct net *ret)
 		goto out;
 	if (cidr_addr_parse(hb, &n.opts.host_binding) < 0 || n.opts.host_binding.family != AF_INET)
 		goto out;
-	if (!memcmp(n.opts.host_binding.b, "\0\0\0\0", 4))
-		n.opts.host_binding.family = 0;
+	cidr_addr_any_to_unspec(&n.opts.host_binding);
 	snprintf(n.id, sizeof(n.id), "%s", id);
 	snprintf(n.bridge, sizeof(n.bridge), "%s", bridge);
 	if (net_mode_from_string(mode, &n.opts.mode) < 0 || cidr_parse(pool, '/', &n.pool, NULL) < 0 ||
@@ -285,8 +284,7 @@ static int ports_from_json(json_t *a, struct endpoint *ep)
 		    cidr_addr_parse(h, &m->host_ip) < 0 || m->host_ip.family != AF_INET || hp < 1 || hp > 65535 ||
 		    lo < 0 || hi < lo || hi > 65535 || port < 1 || port > 65535)
 			return -EIO;
-		if (!memcmp(m->host_ip.b, "\0\0\0\0", 4))
-			m->host_ip.family = 0;
+		cidr_addr_any_to_unspec(&m->host_ip);
 		m->proto = strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
 		m->has_host_ip = true;
 		m->host_port = hp;

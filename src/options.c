@@ -117,8 +117,7 @@ static int parse_ipv4(const struct option_row *row, const char *v, void *field, 
 
 	if (cidr_addr_parse(v, &a) < 0 || a.family != AF_INET)
 		return errbuf_set(eb, -EINVAL, "option '%s': '%s' is not an IPv4 address", row->key, v);
-	if (!a.b[0] && !a.b[1] && !a.b[2] && !a.b[3])
-		a.family = 0;
+	cidr_addr_any_to_unspec(&a);
 	*(struct ipaddr *)field = a;
 	return 0;
 }
