@@ -410,6 +410,11 @@ static void foreign_cb(struct nl_object *obj, void *arg)
 
 	if (!kind || strcmp(kind, "bridge") != 0 || !name || fa->ours(name, fa->data))
 		return;
+	/* The kernel allows quotes and more in names; the nftables rule set must stay well-formed. */
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-@+") != strlen(name)) {
+		log_warn("bridge '%s': name has characters weft cannot put in a rule; not isolating from it", name);
+		return;
+	}
 	nl_cache_foreach(fa->cache, port_cb, &bs);
 	if (!bs.uplink)
 		acc_add(&fa->acc, name);
