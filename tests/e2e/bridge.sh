@@ -23,7 +23,7 @@ W=(-d weft --ipam-driver weft)
 weft_devices() { ip -n "$H" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc)' | sort; }
 weft_rules() {
 	ip netns exec "$H" nft list table inet weft 2>/dev/null | grep -E 'iifname|oifname|saddr'
-	ip netns exec "$H" iptables -S DOCKER-USER 2>/dev/null | grep -- '--comment weft'
+	lab_exec 1 iptables -S DOCKER-USER 2>/dev/null | grep -- '--comment weft'
 }
 weft_keys() { mdb_dump -n -p -s data "$DB" 2>/dev/null | grep '^ weft/' | sed 's/^ //' | sort; }
 snapshot() { { weft_devices; weft_rules; weft_keys; } 2>&1; }

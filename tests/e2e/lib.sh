@@ -40,6 +40,9 @@
 #   LAB_WEFTD_WRAPPER command put before weftd (word-split), e.g. "valgrind -q"
 #   LAB_DEFAULT_ROUTE=0  do not give hosts a default route via 192.0.2.254
 #   LAB_KEEP=1           lab_down leaves everything in place (debugging; clean up by hand)
+#   LAB_IPTABLES=legacy  the hosts' iptables (dockerd's and weftd's) is the legacy backend:
+#                        xtables-legacy-multi is bind-mounted over xtables-nft-multi in
+#                        each host's mount namespace only
 
 : "${DOCKER:=docker}"
 : "${DOCKERD:=dockerd}"
@@ -47,6 +50,7 @@
 : "${LAB_WEFTD_WRAPPER:=}"
 : "${LAB_DEFAULT_ROUTE:=1}"
 : "${LAB_KEEP:=0}"
+: "${LAB_IPTABLES:=nft}"
 
 LAB_LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_TOP=$(cd "$LAB_LIBDIR/../.." && pwd)
@@ -400,11 +404,17 @@ mount -t tmpfs -o mode=755 containerd-run /run/containerd
 # dockerd writes its engine ID key to /etc/docker/key.json: one per host, not on the machine
 mount --bind "$hd/etc-docker" /etc/docker
 if [ -f /etc/machine-id ]; then mount --bind "$hd/machine-id" /etc/machine-id; fi
+if [ "$3" = legacy ]; then mount --bind /usr/sbin/xtables-legacy-multi /usr/sbin/xtables-nft-multi; fi
 EOF
 	: >"$hd/mnt"
 	unshare --mount="$hd/mnt" --propagation slave true ||
 		lab_bail "cannot create mount namespace for h$n"
-	nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" sh "$hd/mntns.sh" "$hd" "$cgl" ||
+	case $LAB_IPTABLES in
+	nft) ;;
+	legacy) [ -x /usr/sbin/xtables-legacy-multi ] || lab_skip "LAB_IPTABLES=legacy: no xtables-legacy-multi" ;;
+	*) lab_bail "LAB_IPTABLES must be nft or legacy" ;;
+	esac
+	nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" sh "$hd/mntns.sh" "$hd" "$cgl" "$LAB_IPTABLES" ||
 		lab_bail "cannot set up mounts of h$n"
 }
 

@@ -98,12 +98,16 @@ records_match_containers() {
 }
 # shellcheck disable=SC2046
 rm_all() { dk 1 rm -f $(dk 1 ps -aq) >/dev/null; }
+# the hosts' own iptables (nft or legacy backend, LAB_IPTABLES) in their mount namespace
+weft_iptables() { lab_exec 1 iptables-save | grep -- '--comment weft'; }
+no_weft_iptables() { ! weft_iptables; }
 weft_rules() {
 	ip netns exec "$H" nft list ruleset 2>/dev/null | grep -c 'weft'
-	ip netns exec "$H" iptables-save 2>/dev/null | grep -c -- '--comment weft'
+	lab_exec 1 iptables-save 2>/dev/null | grep -c -- '--comment weft'
 }
 
 expect_ok "create weft network p1" dk 1 network create "${W[@]}" --subnet 10.241.0.0/24 p1
+expect_ok "weft's accept rules are in DOCKER-USER (iptables backend: $LAB_IPTABLES)" weft_iptables
 
 # ---------------------------------------------------------------- -p HOST:CONTAINER
 expect_ok "run w1 with -p 8080:80" web w1 p1 -p 8080:80
@@ -233,7 +237,7 @@ expect_ok "port 8080 is free again" port_free 8080
 expect_ok "no published port left in nft" bash -c "! ip netns exec '$H' nft list table inet weft | grep -q 'dnat ip to'"
 for n in p1 p2 p3 p4 dnet dnet2; do dk 1 network rm "$n" >/dev/null 2>&1; done
 expect_ok "nft list ruleset has no weft table" bash -c "! ip netns exec '$H' nft list ruleset | grep -q weft"
-expect_ok "iptables-save has no weft rule" bash -c "! ip netns exec '$H' iptables-save | grep -q -- '--comment weft'"
+expect_ok "iptables-save ($LAB_IPTABLES) has no weft rule" no_weft_iptables
 expect_ok "no weft record left" bash -c "! mdb_dump -n -p -s data '$DB' | grep -q '^ weft/'"
 
 lab_summary
