@@ -934,10 +934,9 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 /* Records ep without ports, lets go of its host ports, and drops its rules. */
 static int unpublish(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 {
+	struct errbuf ignore;
 	char key[KEY_LEN];
 	int r;
-
-	struct errbuf ignore;
 
 	held_release(d, ep->id);
 	if (!ep->nports)

@@ -3,9 +3,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <lmdb.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -16,6 +20,20 @@
  * revision is unique for the lifetime of the file, like etcd's.
  */
 #define META_REV "rev"
+/*
+ * Leases live in the meta database too: "lease/<id>" holds the expiry
+ * (milliseconds of CLOCK_REALTIME, since the file outlives the process) and
+ * the TTL; "kl/<key>" names the lease a key was written with, and
+ * "lk/<id>/<key>" lists the keys of a lease. Expired leases are purged,
+ * with their keys, before any read or write, so a key is never seen after
+ * its lease expired; keys of a weftd that died go when the file is next used.
+ */
+#define META_LEASE_SEQ "leaseseq"
+
+struct lease_rec {
+	uint64_t expiry_ms;
+	uint32_t ttl;
+};
 
 struct lmdb_store {
 	MDB_env *env;
@@ -85,6 +103,144 @@ static void lmdb_close(struct store *s)
 	s->priv = NULL;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int meta_put(struct lmdb_store *l, MDB_txn *txn, const char *key, const void *v, size_t n,
+		    struct errbuf *eb)
+{
+	MDB_val k = { strlen(key), (void *)key }, val = { n, (void *)v };
+	int rc = mdb_put(txn, l->meta, &k, &val, 0);
+
+	return rc ? lmdb_fail(eb, rc, "put") : 0;
+}
+
+static int meta_del(struct lmdb_store *l, MDB_txn *txn, const char *key, struct errbuf *eb)
+{
+	MDB_val k = { strlen(key), (void *)key };
+	int rc = mdb_del(txn, l->meta, &k, NULL);
+
+	return rc && rc != MDB_NOTFOUND ? lmdb_fail(eb, rc, "del") : 0;
+}
+
+/* Ties key to lease (NULL: to none), untying it from the lease it had. */
+static int lease_tie(struct lmdb_store *l, MDB_txn *txn, const char *key, const char *lease, struct errbuf *eb)
+{
+	char kl[4200], lk[4300], old[STORE_LEASE_MAX];
+	MDB_val k, v;
+	int rc, r = 0;
+
+	if ((size_t)snprintf(kl, sizeof(kl), "kl/%s", key) >= sizeof(kl))
+		return errbuf_set(eb, -ENAMETOOLONG, "key too long");
+	k = (MDB_val){ strlen(kl), kl };
+	rc = mdb_get(txn, l->meta, &k, &v);
+	if (rc == 0 && v.mv_size < sizeof(old)) {
+		memcpy(old, v.mv_data, v.mv_size);
+		old[v.mv_size] = '\0';
+		if (lease && strcmp(old, lease) == 0)
+			return 0;
+		snprintf(lk, sizeof(lk), "lk/%s/%s", old, key);
+		r = meta_del(l, txn, lk, eb);
+		if (r == 0)
+			r = meta_del(l, txn, kl, eb);
+	}
+	if (r == 0 && lease) {
+		snprintf(lk, sizeof(lk), "lk/%s/%s", lease, key);
+		r = meta_put(l, txn, kl, lease, strlen(lease), eb);
+		if (r == 0)
+			r = meta_put(l, txn, lk, "", 0, eb);
+	}
+	return r;
+}
+
+static int lease_get(struct lmdb_store *l, MDB_txn *txn, const char *id, struct lease_rec *ret)
+{
+	char key[STORE_LEASE_MAX + 8];
+	MDB_val k, v;
+
+	snprintf(key, sizeof(key), "lease/%s", id);
+	k = (MDB_val){ strlen(key), key };
+	if (mdb_get(txn, l->meta, &k, &v) || v.mv_size != sizeof(*ret))
+		return -ENOENT;
+	memcpy(ret, v.mv_data, sizeof(*ret));
+	return 0;
+}
+
+/* Deletes lease id and every key tied to it. */
+static int lease_drop(struct lmdb_store *l, MDB_txn *txn, const char *id, struct errbuf *eb)
+{
+	char prefix[STORE_LEASE_MAX + 8], key[4200];
+	size_t plen;
+	MDB_cursor *cur;
+	MDB_val k, v, dk;
+	int rc, r = 0;
+
+	plen = snprintf(prefix, sizeof(prefix), "lk/%s/", id);
+	rc = mdb_cursor_open(txn, l->meta, &cur);
+	if (rc)
+		return lmdb_fail(eb, rc, "cursor");
+	k = (MDB_val){ plen, prefix };
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && r == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0 || k.mv_size - plen >= sizeof(key))
+			break;
+		memcpy(key, (char *)k.mv_data + plen, k.mv_size - plen);
+		key[k.mv_size - plen] = '\0';
+		dk = (MDB_val){ strlen(key), key };
+		rc = mdb_del(txn, l->data, &dk, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			r = lmdb_fail(eb, rc, "del");
+		if (r == 0)
+			r = lease_tie(l, txn, key, NULL, eb); /* removes lk/<id>/<key> and kl/<key> */
+		k = (MDB_val){ plen, prefix };
+	}
+	mdb_cursor_close(cur);
+	if (r == 0) {
+		snprintf(prefix, sizeof(prefix), "lease/%s", id);
+		r = meta_del(l, txn, prefix, eb);
+	}
+	return r;
+}
+
+/* Drops every expired lease; *changed tells whether there was one. */
+static int lease_purge(struct lmdb_store *l, MDB_txn *txn, bool *changed, struct errbuf *eb)
+{
+	char ids[16][STORE_LEASE_MAX];
+	struct lease_rec rec;
+	MDB_cursor *cur;
+	MDB_val k = { 6, "lease/" }, v;
+	uint64_t now = now_ms();
+	size_t n = 0, i;
+	int rc, r = 0;
+
+	rc = mdb_cursor_open(txn, l->meta, &cur);
+	if (rc)
+		return lmdb_fail(eb, rc, "cursor");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < 16;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < 6 || memcmp(k.mv_data, "lease/", 6) != 0)
+			break;
+		if (v.mv_size != sizeof(rec) || k.mv_size - 6 >= STORE_LEASE_MAX)
+			continue;
+		memcpy(&rec, v.mv_data, sizeof(rec));
+		if (rec.expiry_ms > now)
+			continue;
+		memcpy(ids[n], (char *)k.mv_data + 6, k.mv_size - 6);
+		ids[n++][k.mv_size - 6] = '\0';
+	}
+	mdb_cursor_close(cur);
+	for (i = 0; i < n && r == 0; i++)
+		r = lease_drop(l, txn, ids[i], eb);
+	if (changed)
+		*changed = n > 0;
+	return r;
+}
+
 static int decode(const MDB_val *v, char **ret_value, uint64_t *ret_rev)
 {
 	size_t n = v->mv_size - sizeof(uint64_t);
@@ -105,6 +261,25 @@ static int decode(const MDB_val *v, char **ret_value, uint64_t *ret_rev)
 	return 0;
 }
 
+/* Purges expired leases in a write transaction of its own (before a read). */
+static int purge(struct lmdb_store *l, struct errbuf *eb)
+{
+	MDB_txn *txn;
+	bool changed = false;
+	int rc, r;
+
+	rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+	if (rc)
+		return lmdb_fail(eb, rc, "begin");
+	r = lease_purge(l, txn, &changed, eb);
+	if (r < 0 || !changed) {
+		mdb_txn_abort(txn);
+		return r;
+	}
+	rc = mdb_txn_commit(txn);
+	return rc ? lmdb_fail(eb, rc, "commit") : 0;
+}
+
 static int lmdb_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev,
 		    struct errbuf *eb)
 {
@@ -113,6 +288,9 @@ static int lmdb_get(struct store *s, const char *key, char **ret_value, uint64_t
 	MDB_txn *txn;
 	int rc, r;
 
+	r = purge(l, eb);
+	if (r < 0)
+		return r;
 	rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return lmdb_fail(eb, rc, "begin");
@@ -157,8 +335,11 @@ static int lmdb_list(struct store *s, const char *prefix, struct store_list *ret
 	struct store_list out = { 0 };
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn;
-	int rc, r = 0;
+	int rc, r;
 
+	r = purge(l, eb);
+	if (r < 0)
+		return r;
 	rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return lmdb_fail(eb, rc, "begin");
@@ -189,6 +370,7 @@ out:
 	return r;
 }
 
+
 static int apply(struct lmdb_store *l, MDB_txn *txn, const struct store_op *op, uint64_t rev,
 		 struct errbuf *eb)
 {
@@ -217,10 +399,19 @@ static int apply(struct lmdb_store *l, MDB_txn *txn, const struct store_op *op, 
 		if (rc)
 			return 0;
 		rc = mdb_del(txn, l->data, &k, NULL);
-		return rc ? lmdb_fail(eb, rc, "del") : 0;
+		return rc ? lmdb_fail(eb, rc, "del") : lease_tie(l, txn, op->key, NULL, eb);
 	case STORE_OP_PUT:
 		break;
 	}
+	if (op->lease) {
+		struct lease_rec rec;
+
+		if (lease_get(l, txn, op->lease, &rec) < 0)
+			return errbuf_set(eb, -ENOENT, "lease %s of key '%s' is gone", op->lease, op->key);
+	}
+	rc = lease_tie(l, txn, op->key, op->lease, eb);
+	if (rc < 0)
+		return rc;
 	n = strlen(op->value);
 	v.mv_size = sizeof(rev) + n;
 	rc = mdb_put(txn, l->data, &k, &v, MDB_RESERVE);
@@ -247,6 +438,7 @@ static int lmdb_txn(struct store *s, const struct store_op *ops, size_t n, struc
 	if (!rc && mv.mv_size == sizeof(rev))
 		memcpy(&rev, mv.mv_data, sizeof(rev));
 	rev++;
+	r = lease_purge(l, txn, NULL, eb);
 	for (i = 0; i < n && r == 0; i++)
 		r = apply(l, txn, &ops[i], rev, eb);
 	if (r == 0) {
@@ -264,6 +456,85 @@ static int lmdb_txn(struct store *s, const struct store_op *ops, size_t n, struc
 	return rc ? lmdb_fail(eb, rc, "commit") : 0;
 }
 
+static int lmdb_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
+{
+	struct lmdb_store *l = s->priv;
+	struct lease_rec rec = { now_ms() + (uint64_t)ttl * 1000, ttl };
+	MDB_val k = { strlen(META_LEASE_SEQ), META_LEASE_SEQ }, v;
+	char key[STORE_LEASE_MAX + 8];
+	uint64_t seq = 0;
+	MDB_txn *txn;
+	int rc, r;
+
+	if (!ttl)
+		return errbuf_set(eb, -EINVAL, "a lease needs a TTL of at least 1 s");
+	rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+	if (rc)
+		return lmdb_fail(eb, rc, "begin");
+	if (mdb_get(txn, l->meta, &k, &v) == 0 && v.mv_size == sizeof(seq))
+		memcpy(&seq, v.mv_data, sizeof(seq));
+	seq++;
+	snprintf(key, sizeof(key), "lease/%" PRIu64, seq);
+	r = meta_put(l, txn, META_LEASE_SEQ, &seq, sizeof(seq), eb);
+	if (r == 0)
+		r = meta_put(l, txn, key, &rec, sizeof(rec), eb);
+	if (r < 0) {
+		mdb_txn_abort(txn);
+		return r;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc)
+		return lmdb_fail(eb, rc, "commit");
+	snprintf(ret_id, STORE_LEASE_MAX, "%" PRIu64, seq);
+	return 0;
+}
+
+static int lmdb_lease_keepalive(struct store *s, const char *id, struct errbuf *eb)
+{
+	struct lmdb_store *l = s->priv;
+	struct lease_rec rec;
+	char key[STORE_LEASE_MAX + 8];
+	MDB_txn *txn;
+	int rc, r;
+
+	rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+	if (rc)
+		return lmdb_fail(eb, rc, "begin");
+	r = lease_purge(l, txn, NULL, eb);
+	if (r == 0 && lease_get(l, txn, id, &rec) < 0)
+		r = errbuf_set(eb, -ENOENT, "lease %s expired", id);
+	if (r == 0) {
+		rec.expiry_ms = now_ms() + (uint64_t)rec.ttl * 1000;
+		snprintf(key, sizeof(key), "lease/%s", id);
+		r = meta_put(l, txn, key, &rec, sizeof(rec), eb);
+	}
+	/* Commit also when the lease was gone: the purge must stick. */
+	rc = mdb_txn_commit(txn);
+	if (rc && r == 0)
+		r = lmdb_fail(eb, rc, "commit");
+	return r;
+}
+
+static int lmdb_lease_revoke(struct store *s, const char *id, struct errbuf *eb)
+{
+	struct lmdb_store *l = s->priv;
+	MDB_txn *txn;
+	int rc, r;
+
+	if (strlen(id) >= STORE_LEASE_MAX)
+		return errbuf_set(eb, -EINVAL, "lease ID too long");
+	rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+	if (rc)
+		return lmdb_fail(eb, rc, "begin");
+	r = lease_drop(l, txn, id, eb);
+	if (r < 0) {
+		mdb_txn_abort(txn);
+		return r;
+	}
+	rc = mdb_txn_commit(txn);
+	return rc ? lmdb_fail(eb, rc, "commit") : 0;
+}
+
 const struct store_ops store_lmdb_ops = {
 	.scheme = "lmdb",
 	.open = lmdb_open,
@@ -271,4 +542,7 @@ const struct store_ops store_lmdb_ops = {
 	.get = lmdb_get,
 	.list = lmdb_list,
 	.txn = lmdb_txn,
+	.lease_grant = lmdb_lease_grant,
+	.lease_keepalive = lmdb_lease_keepalive,
+	.lease_revoke = lmdb_lease_revoke,
 };

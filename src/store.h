@@ -36,7 +36,11 @@ struct store_op {
 	const char *key;
 	const char *value;
 	uint64_t rev;
+	const char *lease; /* writes: the key vanishes with this lease; NULL: it lives until deleted */
 };
+
+/* A lease ID as the backend names it (a Consul session UUID, an etcd lease number). */
+#define STORE_LEASE_MAX 64
 
 struct store_ops {
 	const char *scheme; /* "lmdb" matches "lmdb://..." */
@@ -46,11 +50,22 @@ struct store_ops {
 		   struct errbuf *eb);
 	int (*list)(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb);
 	int (*txn)(struct store *s, const struct store_op *ops, size_t n, struct errbuf *eb);
+	int (*lease_grant)(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb);
+	int (*lease_keepalive)(struct store *s, const char *id, struct errbuf *eb);
+	int (*lease_revoke)(struct store *s, const char *id, struct errbuf *eb);
+};
+
+/* How to reach a remote store; ignored by the embedded one. */
+struct store_config {
+	const char *token;   /* ACL token (Consul), never logged; NULL: none */
+	const char *ca_file; /* CA bundle for https; NULL: the system's */
+	unsigned int timeout_ms; /* per request; 0: the default (5 s) */
 };
 
 struct store {
 	const struct store_ops *ops;
 	char *url;
+	struct store_config cfg;
 	void *priv;
 };
 
@@ -59,6 +74,8 @@ struct store {
  * store_free()) or a negative errno with a message naming the URL.
  */
 int store_open(const char *url, struct store **ret, struct errbuf *eb);
+/* The same with credentials and limits for a remote store (cfg's strings must outlive the store). */
+int store_open_with(const char *url, const struct store_config *cfg, struct store **ret, struct errbuf *eb);
 void store_free(struct store *s);
 
 /* 0 and a malloc'd value (caller frees) or -ENOENT. ret_rev may be NULL. */
@@ -78,6 +95,21 @@ int store_del(struct store *s, const char *key, uint64_t rev, struct errbuf *eb)
 /* All ops or none. */
 int store_txn(struct store *s, const struct store_op *ops, size_t n, struct errbuf *eb);
 
+/*
+ * Leases: a key written with a lease vanishes when the lease expires (no
+ * keepalive for ttl seconds; Consul may take up to twice that) or is revoked.
+ * keepalive returns -ENOENT once the lease is gone: grant a new one and write
+ * the keys again.
+ */
+int store_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb);
+int store_lease_keepalive(struct store *s, const char *id, struct errbuf *eb);
+int store_lease_revoke(struct store *s, const char *id, struct errbuf *eb);
+/* store_create() under a lease. */
+int store_create_leased(struct store *s, const char *key, const char *value, const char *lease,
+			struct errbuf *eb);
+
 extern const struct store_ops store_lmdb_ops;
+extern const struct store_ops store_consul_ops;
+extern const struct store_ops store_consul_https_ops;
 
 #endif

@@ -76,8 +76,8 @@ END_TEST
 START_TEST(test_store_txn_all_or_nothing)
 {
 	struct store_op ops[] = {
-		{ STORE_OP_CREATE, "weft/v1/t1", "a", 0 },
-		{ STORE_OP_CREATE, "weft/v1/t2", "b", 0 },
+		{ .type = STORE_OP_CREATE, .key = "weft/v1/t1", .value = "a" },
+		{ .type = STORE_OP_CREATE, .key = "weft/v1/t2", .value = "b" },
 	};
 	struct errbuf eb = { 0 };
 	char *v = NULL;

@@ -1,0 +1,547 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * store-consul.c - cluster store backend: Consul's KV HTTP API through libcurl.
+ *
+ * Only the documented API (spec/kv-stores.md part A): GET/PUT /v1/kv, the
+ * conditional writes as /v1/txn (check-not-exists, check-index, cas, lock),
+ * sessions as leases (Behavior delete, no node checks: only the TTL decides).
+ * A value's revision is its ModifyIndex. Every call is bounded in time.
+ */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base64.h"
+#include "store.h"
+
+#define DEFAULT_TIMEOUT_MS 5000
+#define CONNECT_TIMEOUT_MS 2000
+#define REPLY_MAX (64 << 20)
+#define TXN_MAX_OPS 64
+
+struct consul_store {
+	CURL *curl;
+	struct curl_slist *headers;
+	char base[300]; /* http://host:port */
+	bool https;
+};
+
+struct reply {
+	char *body;
+	size_t len;
+	bool too_big;
+	uint64_t index;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *data)
+{
+	struct reply *r = data;
+	size_t len = size * n;
+	char *b;
+
+	if (r->len + len > REPLY_MAX) {
+		r->too_big = true;
+		return 0;
+	}
+	b = realloc(r->body, r->len + len + 1);
+	if (!b)
+		return 0;
+	memcpy(b + r->len, p, len);
+	r->body = b;
+	r->len += len;
+	b[r->len] = '\0';
+	return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *data)
+{
+	static const char name[] = "X-Consul-Index:";
+	struct reply *r = data;
+	size_t len = size * n;
+	char buf[32];
+
+	if (len > sizeof(name) - 1 && len - (sizeof(name) - 1) < sizeof(buf) &&
+	    strncasecmp(p, name, sizeof(name) - 1) == 0) {
+		memcpy(buf, p + sizeof(name) - 1, len - (sizeof(name) - 1));
+		buf[len - (sizeof(name) - 1)] = '\0';
+		r->index = strtoull(buf, NULL, 10);
+	}
+	return len;
+}
+
+/* Appends key to buf percent-encoded, keeping '/' (Consul keys are paths). */
+static int encode_key(char *buf, size_t size, const char *key)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(buf);
+	unsigned char c;
+
+	for (; *key; key++) {
+		c = *key;
+		if (len + 4 > size)
+			return -ENAMETOOLONG;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-_.~/", c)) {
+			buf[len++] = c;
+		} else {
+			buf[len++] = '%';
+			buf[len++] = hex[c >> 4];
+			buf[len++] = hex[c & 15];
+		}
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+/*
+ * One HTTP request; *status gets the HTTP status. Transport failures and
+ * answers no Consul would give (403, 5xx) become errors naming the store.
+ */
+static int request(struct store *s, const char *method, const char *path, const char *body,
+		   long *status, struct reply *rep, struct errbuf *eb)
+{
+	struct consul_store *c = s->priv;
+	char url[8192], err[CURL_ERROR_SIZE] = "";
+	CURLcode rc;
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->base, path) >= sizeof(url))
+		return errbuf_set(eb, -ENAMETOOLONG, "cluster store %s: key too long", s->url);
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L); /* forgets the body of the last call */
+	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+	if (body) {
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, rep);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, rep);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, err);
+	rc = curl_easy_perform(c->curl);
+	if (rc != CURLE_OK) {
+		r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : rc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO;
+		if (rep->too_big)
+			r = errbuf_set(eb, -EPROTO, "cluster store %s: reply to %s %s larger than %d MiB", s->url, method,
+				       path, REPLY_MAX >> 20);
+		else
+			r = errbuf_set(eb, r, "cluster store %s unreachable: %s", s->url, err[0] ? err : curl_easy_strerror(rc));
+		goto fail;
+	}
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+	if (*status == 403) {
+		r = errbuf_set(eb, -EACCES, "cluster store %s: permission denied (ACL token missing or not allowed; see --store-token-file)",
+			       s->url);
+		goto fail;
+	}
+	if (*status >= 500 || *status == 429) {
+		r = errbuf_set(eb, -EIO, "cluster store %s: HTTP %ld from %s %s: %.200s", s->url, *status, method, path,
+			       rep->body ? rep->body : "");
+		goto fail;
+	}
+	return 0;
+fail:
+	free(rep->body);
+	rep->body = NULL;
+	return r;
+}
+
+static int bad_reply(struct store *s, const char *what, struct reply *rep, long status, struct errbuf *eb)
+{
+	int r = errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s (HTTP %ld): %.120s", s->url, what,
+			   status, rep->body ? rep->body : "");
+
+	free(rep->body);
+	rep->body = NULL;
+	return r;
+}
+
+static int consul_open(struct store *s, const char *location, struct errbuf *eb)
+{
+	struct consul_store *c;
+	char hdr[4200];
+	size_t n = strcspn(location, "/");
+
+	if (n == 0 || n > 255 || (location[n] && strcmp(location + n, "/") != 0) || !strchr(location, ':'))
+		return errbuf_set(eb, -EINVAL, "expected %s://HOST:PORT", s->ops->scheme);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	c->https = strcmp(s->ops->scheme, "consul+https") == 0;
+	snprintf(c->base, sizeof(c->base), "%s://%.*s", c->https ? "https" : "http", (int)n, location);
+	c->curl = curl_easy_init();
+	c->headers = curl_slist_append(NULL, "Expect:");
+	if (c->headers && s->cfg.token) {
+		snprintf(hdr, sizeof(hdr), "X-Consul-Token: %s", s->cfg.token);
+		c->headers = curl_slist_append(c->headers, hdr);
+		explicit_bzero(hdr, sizeof(hdr));
+	}
+	if (!c->curl || !c->headers) {
+		curl_slist_free_all(c->headers);
+		curl_easy_cleanup(c->curl);
+		free(c);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long)(s->cfg.timeout_ms ? s->cfg.timeout_ms : DEFAULT_TIMEOUT_MS));
+	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, c->https ? "https" : "http");
+	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect means a malformed key */
+	curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (s->cfg.ca_file)
+		curl_easy_setopt(c->curl, CURLOPT_CAINFO, s->cfg.ca_file);
+	s->priv = c;
+	return 0;
+}
+
+static void consul_close(struct store *s)
+{
+	struct consul_store *c = s->priv;
+
+	if (!c)
+		return;
+	curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->headers);
+	free(c);
+	s->priv = NULL;
+}
+
+/* One entry of a KV reply (spec A.4): Key, Value (base64 or null), ModifyIndex. */
+static int entry_decode(json_t *e, struct store_kv *kv)
+{
+	json_t *k = json_object_get(e, "Key"), *v = json_object_get(e, "Value"), *mi = json_object_get(e, "ModifyIndex");
+	size_t n;
+
+	memset(kv, 0, sizeof(*kv));
+	if (!json_is_string(k) || !(json_is_null(v) || json_is_string(v)) || !json_is_integer(mi) ||
+	    json_integer_value(mi) <= 0)
+		return -EPROTO;
+	kv->key = strdup(json_string_value(k));
+	if (!kv->key)
+		return -ENOMEM;
+	kv->rev = json_integer_value(mi);
+	if (json_is_null(v))
+		kv->value = strdup("");
+	else if (base64_decode(json_string_value(v), &kv->value, &n) == 0 && strlen(kv->value) != n) {
+		free(kv->value); /* a NUL inside: not weft's */
+		kv->value = NULL;
+	}
+	if (!kv->value) {
+		free(kv->key);
+		kv->key = NULL;
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int kv_path(struct store *s, const char *key, const char *query, char *buf, size_t size, struct errbuf *eb)
+{
+	snprintf(buf, size, "/v1/kv/");
+	if (encode_key(buf, size - strlen(query) - 1, key) < 0)
+		return errbuf_set(eb, -ENAMETOOLONG, "cluster store %s: key too long", s->url);
+	strcat(buf, query);
+	return 0;
+}
+
+static int consul_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev,
+		      struct errbuf *eb)
+{
+	struct store_kv kv;
+	struct reply rep;
+	char path[4096];
+	json_t *a;
+	long st;
+	int r;
+
+	r = kv_path(s, key, "", path, sizeof(path), eb);
+	if (r == 0)
+		r = request(s, "GET", path, NULL, &st, &rep, eb);
+	if (r < 0)
+		return r;
+	if (st == 404) {
+		free(rep.body);
+		return -ENOENT;
+	}
+	a = st == 200 && rep.body ? json_loads(rep.body, 0, NULL) : NULL;
+	if (!json_is_array(a) || json_array_size(a) != 1 || entry_decode(json_array_get(a, 0), &kv) < 0) {
+		json_decref(a);
+		return bad_reply(s, "GET /v1/kv", &rep, st, eb);
+	}
+	json_decref(a);
+	free(rep.body);
+	free(kv.key);
+	if (ret_value)
+		*ret_value = kv.value;
+	else
+		free(kv.value);
+	if (ret_rev)
+		*ret_rev = kv.rev;
+	return 0;
+}
+
+static int consul_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb)
+{
+	struct store_list out = { 0 };
+	struct reply rep;
+	char path[4096];
+	size_t i;
+	json_t *a, *e;
+	long st;
+	int r;
+
+	r = kv_path(s, prefix, "?recurse", path, sizeof(path), eb);
+	if (r == 0)
+		r = request(s, "GET", path, NULL, &st, &rep, eb);
+	if (r < 0)
+		return r;
+	if (st == 404) { /* nothing under the prefix */
+		free(rep.body);
+		*ret = out;
+		return 0;
+	}
+	a = st == 200 && rep.body ? json_loads(rep.body, 0, NULL) : NULL;
+	if (!json_is_array(a) || !(out.kv = calloc(json_array_size(a) + 1, sizeof(*out.kv)))) {
+		json_decref(a);
+		return bad_reply(s, "GET /v1/kv?recurse", &rep, st, eb);
+	}
+	json_array_foreach(a, i, e) {
+		if (entry_decode(e, &out.kv[out.n]) < 0) {
+			json_decref(a);
+			store_list_free(&out);
+			return bad_reply(s, "GET /v1/kv?recurse", &rep, st, eb);
+		}
+		out.n++;
+	}
+	json_decref(a);
+	free(rep.body);
+	*ret = out;
+	return 0;
+}
+
+/* Appends {"KV": {...}} to the txn body. */
+static int txn_add(json_t *ops, const char *verb, const char *key, const char *value, uint64_t index,
+		   const char *session)
+{
+	json_t *kv = json_pack("{s:s, s:s}", "Verb", verb, "Key", key);
+	char *b64;
+
+	if (!kv)
+		return -ENOMEM;
+	if (value) {
+		b64 = base64_encode(value, strlen(value));
+		if (!b64 || json_object_set_new(kv, "Value", json_string(b64)) < 0) {
+			free(b64);
+			json_decref(kv);
+			return -ENOMEM;
+		}
+		free(b64);
+	}
+	if (index && json_object_set_new(kv, "Index", json_integer(index)) < 0)
+		goto oom;
+	if (session && json_object_set_new(kv, "Session", json_string(session)) < 0)
+		goto oom;
+	return json_array_append_new(ops, json_pack("{s:o}", "KV", kv)) < 0 ? -ENOMEM : 0;
+oom:
+	json_decref(kv);
+	return -ENOMEM;
+}
+
+/*
+ * Our op -> Consul txn ops; owner[] maps each Consul op back to ours. A
+ * guard (check-not-exists, check-index) comes first, then the write: "set",
+ * or "lock" to tie the key to a lease (session).
+ */
+static int txn_build(const struct store_op *ops, size_t n, json_t *out, size_t *owner)
+{
+	const struct store_op *op;
+	size_t i, m = 0;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		op = &ops[i];
+		switch (op->type) {
+		case STORE_OP_CREATE:
+			owner[m++] = i;
+			r = txn_add(out, "check-not-exists", op->key, NULL, 0, NULL);
+			break;
+		case STORE_OP_CAS:
+			if (!op->rev)
+				return -ESTALE;
+			owner[m++] = i;
+			r = txn_add(out, "check-index", op->key, NULL, op->rev, NULL);
+			break;
+		case STORE_OP_DEL:
+			if (op->rev) {
+				owner[m++] = i;
+				r = txn_add(out, "check-index", op->key, NULL, op->rev, NULL);
+			}
+			if (r == 0) {
+				owner[m++] = i;
+				r = txn_add(out, "delete", op->key, NULL, 0, NULL);
+			}
+			continue;
+		case STORE_OP_PUT:
+			break;
+		}
+		if (r == 0) {
+			owner[m++] = i;
+			r = op->lease ? txn_add(out, "lock", op->key, op->value, 0, op->lease) :
+					txn_add(out, "set", op->key, op->value, 0, NULL);
+		}
+	}
+	return r;
+}
+
+/* A 409 names the failed ops; the first one decides the error. */
+static int txn_conflict(struct store *s, const struct store_op *ops, const size_t *owner, size_t m, json_t *reply,
+			struct errbuf *eb)
+{
+	json_t *err = json_array_get(json_object_get(reply, "Errors"), 0);
+	json_t *idx = json_object_get(err, "OpIndex");
+	const char *what = json_string_value(json_object_get(err, "What"));
+	const struct store_op *op;
+	json_int_t i;
+
+	if (!json_is_integer(idx) || (i = json_integer_value(idx)) < 0 || (size_t)i >= m)
+		return errbuf_set(eb, -EPROTO, "cluster store %s: transaction failed: %.200s", s->url, what ? what : "?");
+	op = &ops[owner[i]];
+	if (what && strstr(what, "session"))
+		return errbuf_set(eb, -ENOENT, "cluster store %s: lease of key '%s' is gone: %.200s", s->url, op->key, what);
+	if (op->type == STORE_OP_CREATE)
+		return errbuf_set(eb, -EEXIST, "key '%s' exists", op->key);
+	if (op->type == STORE_OP_CAS || op->type == STORE_OP_DEL)
+		return errbuf_set(eb, -ESTALE, "key '%s' changed", op->key);
+	return errbuf_set(eb, -EIO, "cluster store %s: writing '%s' failed: %.200s", s->url, op->key, what ? what : "?");
+}
+
+static int consul_txn(struct store *s, const struct store_op *ops, size_t n, struct errbuf *eb)
+{
+	size_t owner[TXN_MAX_OPS], i;
+	json_t *body, *reply = NULL;
+	struct reply rep;
+	char *text;
+	long st;
+	int r;
+
+	for (i = 0; i < n; i++)
+		if (ops[i].type == STORE_OP_CAS && !ops[i].rev)
+			return errbuf_set(eb, -ESTALE, "key '%s' changed", ops[i].key);
+	if (n * 2 > TXN_MAX_OPS)
+		return errbuf_set(eb, -E2BIG, "cluster store %s: transaction of %zu writes is too large", s->url, n);
+	body = json_array();
+	if (!body || txn_build(ops, n, body, owner) < 0 || !(text = json_dumps(body, JSON_COMPACT))) {
+		json_decref(body);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	r = request(s, "PUT", "/v1/txn", text, &st, &rep, eb);
+	free(text);
+	if (r == 0 && st == 200) {
+		free(rep.body);
+	} else if (r == 0 && st == 409 && rep.body && (reply = json_loads(rep.body, 0, NULL))) {
+		r = txn_conflict(s, ops, owner, json_array_size(body), reply, eb);
+		free(rep.body);
+	} else if (r == 0) {
+		r = bad_reply(s, "PUT /v1/txn", &rep, st, eb);
+	}
+	json_decref(reply);
+	json_decref(body);
+	return r;
+}
+
+static int consul_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
+{
+	struct reply rep;
+	char body[256];
+	json_t *o = NULL, *id;
+	long st;
+	int r;
+
+	/* Only the TTL decides (no node checks); the keys go with the session. */
+	snprintf(body, sizeof(body), "{\"Name\":\"weft\",\"TTL\":\"%us\",\"Behavior\":\"delete\",\"LockDelay\":\"1ms\",\"NodeChecks\":[]}",
+		 ttl);
+	r = request(s, "PUT", "/v1/session/create", body, &st, &rep, eb);
+	if (r < 0)
+		return r;
+	if (st == 200 && rep.body)
+		o = json_loads(rep.body, 0, NULL);
+	id = json_object_get(o, "ID");
+	if (!json_is_string(id) || strlen(json_string_value(id)) >= STORE_LEASE_MAX) {
+		json_decref(o);
+		return bad_reply(s, "PUT /v1/session/create", &rep, st, eb);
+	}
+	snprintf(ret_id, STORE_LEASE_MAX, "%s", json_string_value(id));
+	json_decref(o);
+	free(rep.body);
+	return 0;
+}
+
+static int session_call(struct store *s, const char *verb, const char *id, long *st, struct errbuf *eb)
+{
+	struct reply rep;
+	char path[256];
+	int r;
+
+	snprintf(path, sizeof(path), "/v1/session/%s/", verb);
+	if (encode_key(path, sizeof(path), id) < 0)
+		return errbuf_set(eb, -EINVAL, "lease ID '%.64s' is not valid", id);
+	r = request(s, "PUT", path, "", st, &rep, eb);
+	free(rep.body);
+	return r;
+}
+
+static int consul_lease_keepalive(struct store *s, const char *id, struct errbuf *eb)
+{
+	long st;
+	int r;
+
+	r = session_call(s, "renew", id, &st, eb);
+	if (r == 0 && st == 404)
+		return errbuf_set(eb, -ENOENT, "cluster store %s: lease %s expired", s->url, id);
+	if (r == 0 && st != 200)
+		return errbuf_set(eb, -EPROTO, "cluster store %s: unexpected HTTP %ld renewing lease %s", s->url, st, id);
+	return r;
+}
+
+static int consul_lease_revoke(struct store *s, const char *id, struct errbuf *eb)
+{
+	long st;
+	int r;
+
+	r = session_call(s, "destroy", id, &st, eb);
+	if (r == 0 && st != 200)
+		return errbuf_set(eb, -EPROTO, "cluster store %s: unexpected HTTP %ld revoking lease %s", s->url, st, id);
+	return r;
+}
+
+const struct store_ops store_consul_ops = {
+	.scheme = "consul",
+	.open = consul_open,
+	.close = consul_close,
+	.get = consul_get,
+	.list = consul_list,
+	.txn = consul_txn,
+	.lease_grant = consul_lease_grant,
+	.lease_keepalive = consul_lease_keepalive,
+	.lease_revoke = consul_lease_revoke,
+};
+
+const struct store_ops store_consul_https_ops = {
+	.scheme = "consul+https",
+	.open = consul_open,
+	.close = consul_close,
+	.get = consul_get,
+	.list = consul_list,
+	.txn = consul_txn,
+	.lease_grant = consul_lease_grant,
+	.lease_keepalive = consul_lease_keepalive,
+	.lease_revoke = consul_lease_revoke,
+};

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * check_contract.c - the store contract, one suite for every backend.
+ *
+ * WEFT_TEST_STORE       store URL (default: a fresh LMDB file under /tmp)
+ * WEFT_TEST_STORE_TOKEN ACL token the store wants (remote stores); the suite
+ *                       also checks that a missing token is refused
+ * WEFT_TEST_LEASE_TTL   seconds of the leases it grants (default 1); the
+ *                       store must expire a lease within 2 x TTL + 2 s
+ * tests/store/run-contract starts the stores and runs this once per backend.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+static char url[512], dir[64];
+static const char *token;
+static unsigned int ttl;
+static struct store *s;
+static char prefix[64]; /* per test, so runs never see each other's keys */
+static int seq;
+
+static bool remote(void)
+{
+	return strncmp(url, "lmdb://", 7) != 0;
+}
+
+static struct store *open_store(const char *u, const char *tok, unsigned int timeout_ms)
+{
+	struct store_config cfg = { .token = tok, .timeout_ms = timeout_ms };
+	struct errbuf eb = { 0 };
+	struct store *st = NULL;
+
+	ck_assert_msg(store_open_with(u, &cfg, &st, &eb) == 0, "open %s: %s", u, eb.msg);
+	return st;
+}
+
+static void setup(void)
+{
+	s = open_store(url, token, 0);
+	snprintf(prefix, sizeof(prefix), "weft-test/%d-%d-%ld/", getpid(), ++seq, (long)time(NULL));
+}
+
+static void teardown(void)
+{
+	store_free(s);
+	s = NULL;
+}
+
+static const char *k(const char *name)
+{
+	static char buf[16][128];
+	static int i;
+
+	i = (i + 1) % 16;
+	snprintf(buf[i], sizeof(buf[i]), "%s%s", prefix, name);
+	return buf[i];
+}
+
+static uint64_t rev_of(const char *key)
+{
+	struct errbuf eb = { 0 };
+	uint64_t rev = 0;
+
+	ck_assert_msg(store_get(s, key, NULL, &rev, &eb) == 0, "get %s: %s", key, eb.msg);
+	return rev;
+}
+
+static bool exists(const char *key)
+{
+	struct errbuf eb = { 0 };
+	int r = store_get(s, key, NULL, NULL, &eb);
+
+	ck_assert_msg(r == 0 || r == -ENOENT, "get %s: %d %s", key, r, eb.msg);
+	return r == 0;
+}
+
+START_TEST(test_get_put_list)
+{
+	struct store_list l = { 0 };
+	struct errbuf eb = { 0 };
+	uint64_t r1, r2;
+	char *v = NULL;
+
+	ck_assert_int_eq(store_get(s, k("a"), &v, NULL, &eb), -ENOENT);
+	ck_assert_int_eq(store_put(s, k("a"), "{\"x\":1}", &eb), 0);
+	ck_assert_int_eq(store_get(s, k("a"), &v, &r1, &eb), 0);
+	ck_assert_str_eq(v, "{\"x\":1}");
+	free(v);
+	ck_assert_int_eq(store_put(s, k("a"), "", &eb), 0); /* empty values come back empty */
+	ck_assert_int_eq(store_get(s, k("a"), &v, &r2, &eb), 0);
+	ck_assert_str_eq(v, "");
+	free(v);
+	ck_assert_msg(r2 > r1, "revision did not grow: %llu then %llu", (unsigned long long)r1, (unsigned long long)r2);
+	ck_assert_int_eq(store_put(s, k("b/1"), "1", &eb), 0);
+	ck_assert_int_eq(store_put(s, k("b/2"), "2", &eb), 0);
+	ck_assert_int_eq(store_put(s, k("bb"), "3", &eb), 0);
+	ck_assert_int_eq(store_list(s, k("b/"), &l, &eb), 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_str_eq(l.kv[0].key, k("b/1"));
+	ck_assert_str_eq(l.kv[1].value, "2");
+	ck_assert_uint_eq(l.kv[1].rev, rev_of(k("b/2")));
+	store_list_free(&l);
+	ck_assert_int_eq(store_list(s, k("none/"), &l, &eb), 0);
+	ck_assert_uint_eq(l.n, 0);
+	store_list_free(&l);
+}
+END_TEST
+
+START_TEST(test_conditional)
+{
+	struct errbuf eb = { 0 };
+	uint64_t r1;
+
+	ck_assert_int_eq(store_create(s, k("c"), "1", &eb), 0);
+	ck_assert_int_eq(store_create(s, k("c"), "2", &eb), -EEXIST);
+	r1 = rev_of(k("c"));
+	ck_assert_int_eq(store_cas(s, k("c"), "3", r1, &eb), 0);
+	ck_assert_int_eq(store_cas(s, k("c"), "4", r1, &eb), -ESTALE); /* r1 is old now */
+	ck_assert_int_eq(store_cas(s, k("nope"), "4", r1, &eb), -ESTALE);
+	ck_assert_int_eq(store_del(s, k("c"), r1, &eb), -ESTALE);
+	ck_assert(exists(k("c")));
+	ck_assert_int_eq(store_del(s, k("c"), rev_of(k("c")), &eb), 0);
+	ck_assert(!exists(k("c")));
+	ck_assert_int_eq(store_del(s, k("c"), 0, &eb), 0); /* a missing key is deleted */
+	ck_assert_int_eq(store_del(s, k("c"), r1, &eb), -ESTALE);
+}
+END_TEST
+
+START_TEST(test_txn_all_or_nothing)
+{
+	struct store_op ops[] = {
+		{ .type = STORE_OP_CREATE, .key = k("t1"), .value = "1" },
+		{ .type = STORE_OP_CREATE, .key = k("t2"), .value = "2" },
+	};
+	struct errbuf eb = { 0 };
+
+	ck_assert_int_eq(store_put(s, k("t2"), "old", &eb), 0);
+	ck_assert_int_eq(store_txn(s, ops, 2, &eb), -EEXIST);
+	ck_assert_msg(strstr(eb.msg, "t2"), "'%s' does not name the key", eb.msg);
+	ck_assert(!exists(k("t1")));
+	ck_assert_int_eq(store_del(s, k("t2"), 0, &eb), 0);
+	ck_assert_int_eq(store_txn(s, ops, 2, &eb), 0);
+	ck_assert(exists(k("t1")) && exists(k("t2")));
+}
+END_TEST
+
+/* Several processes create the same key at once: exactly one wins. */
+START_TEST(test_create_race)
+{
+	enum { N = 8 };
+	int wins = 0, i, st;
+	pid_t pids[N];
+
+	for (i = 0; i < N; i++) {
+		pids[i] = fork();
+		ck_assert_int_ge(pids[i], 0);
+		if (pids[i] == 0) {
+			struct store *c = open_store(url, token, 0);
+			char v[16];
+			int r;
+
+			snprintf(v, sizeof(v), "%d", i);
+			r = store_create(c, k("race"), v, NULL);
+			store_free(c);
+			_exit(r == 0 ? 0 : r == -EEXIST ? 1 : 2);
+		}
+	}
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &st, 0), pids[i]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) < 2, "child %d failed with %d", i, st);
+		wins += WEXITSTATUS(st) == 0;
+	}
+	ck_assert_int_eq(wins, 1);
+}
+END_TEST
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+START_TEST(test_lease)
+{
+	char id[STORE_LEASE_MAX], gone[STORE_LEASE_MAX];
+	struct errbuf eb = { 0 };
+	long i, limit = (2 * ttl + 2) * 10;
+
+	ck_assert_msg(store_lease_grant(s, ttl, id, &eb) == 0, "grant: %s", eb.msg);
+	ck_assert_int_eq(store_create_leased(s, k("l"), "host", id, &eb), 0);
+	ck_assert_int_eq(store_create_leased(s, k("l"), "host", id, &eb), -EEXIST);
+	/* Kept alive past its TTL, the key stays. */
+	for (i = 0; i < 3; i++) {
+		sleep_ms(ttl * 1000 / 2);
+		ck_assert_msg(store_lease_keepalive(s, id, &eb) == 0, "keepalive: %s", eb.msg);
+	}
+	ck_assert(exists(k("l")));
+	/* Without keepalive it goes, and the lease with it. */
+	for (i = 0; i < limit && exists(k("l")); i++)
+		sleep_ms(100);
+	ck_assert_msg(i < limit, "key of an expired lease still there after %ld s", limit / 10);
+	ck_assert_int_eq(store_lease_keepalive(s, id, &eb), -ENOENT);
+	ck_assert_int_eq(store_create_leased(s, k("l2"), "x", id, &eb), -ENOENT);
+	ck_assert(!exists(k("l2")));
+	/* Revoking removes its keys at once; other keys stay. */
+	ck_assert_int_eq(store_lease_grant(s, 60, id, &eb), 0);
+	ck_assert_int_eq(store_create_leased(s, k("m1"), "1", id, &eb), 0);
+	ck_assert_int_eq(store_create_leased(s, k("m2"), "2", id, &eb), 0);
+	ck_assert_int_eq(store_put(s, k("plain"), "3", &eb), 0);
+	ck_assert_int_eq(store_lease_revoke(s, id, &eb), 0);
+	ck_assert(!exists(k("m1")) && !exists(k("m2")) && exists(k("plain")));
+	/* A key rewritten without the lease is no longer tied to it. */
+	ck_assert_int_eq(store_lease_grant(s, 60, gone, &eb), 0);
+	ck_assert_int_eq(store_create_leased(s, k("n"), "1", gone, &eb), 0);
+	ck_assert_int_eq(store_del(s, k("n"), 0, &eb), 0);
+	ck_assert_int_eq(store_put(s, k("n"), "2", &eb), 0);
+	ck_assert_int_eq(store_lease_revoke(s, gone, &eb), 0);
+	ck_assert(exists(k("n")));
+}
+END_TEST
+
+/* A remote store that refuses, hangs or answers garbage: bounded errors naming the URL. */
+
+struct fake {
+	int fd, port;
+	const char *reply; /* NULL: accept and never answer */
+	pthread_t thread;
+};
+
+static void *fake_serve(void *arg)
+{
+	struct fake *f = arg;
+	char buf[65536];
+	int c;
+
+	while ((c = accept(f->fd, NULL, NULL)) >= 0) {
+		if (!f->reply) {
+			sleep(30); /* the client must give up first */
+			close(c);
+			continue;
+		}
+		if (read(c, buf, sizeof(buf)) > 0 && write(c, f->reply, strlen(f->reply)) < 0)
+			perror("fake store");
+		close(c);
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake *f, const char *reply)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+
+	f->reply = reply;
+	f->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(f->fd, 0);
+	ck_assert_int_eq(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(f->fd, 8), 0);
+	ck_assert_int_eq(getsockname(f->fd, (struct sockaddr *)&sa, &len), 0);
+	f->port = ntohs(sa.sin_port);
+	ck_assert_int_eq(pthread_create(&f->thread, NULL, fake_serve, f), 0);
+	pthread_detach(f->thread);
+}
+
+static void expect_failure(const char *u, unsigned int timeout_ms, int want, const char *msg)
+{
+	struct store *st = open_store(u, NULL, timeout_ms);
+	struct errbuf eb = { 0 };
+	struct timespec t0, t1;
+	long ms;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = store_get(st, "weft/v1/x", NULL, NULL, &eb);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_msg(r == want && strstr(eb.msg, u) && strstr(eb.msg, msg),
+		      "%s: got %d '%s', want %d with '%s'", u, r, eb.msg, want, msg);
+	/* Bounded: the timeout plus the connect timeout, never a hang. */
+	ck_assert_msg(ms < (long)timeout_ms + 3000, "%s: took %ld ms", u, ms);
+	store_free(st);
+}
+
+START_TEST(test_remote_failures)
+{
+	const char *scheme = strncmp(url, "consul", 6) == 0 ? "consul" : NULL;
+	struct fake hung, garbage, leaderless;
+	char u[128];
+	int fd;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+
+	if (!scheme)
+		return;
+	/* A port nobody listens on (bound, not listening). */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, ntohs(sa.sin_port));
+	expect_failure(u, 1000, -ECONNREFUSED, "unreachable");
+	close(fd);
+
+	fake_start(&hung, NULL);
+	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, hung.port);
+	expect_failure(u, 500, -ETIMEDOUT, "unreachable");
+
+	fake_start(&garbage, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\n[{\"Key\":");
+	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, garbage.port);
+	expect_failure(u, 1000, -EPROTO, "unexpected reply");
+
+	fake_start(&leaderless, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 17\r\nConnection: close\r\n\r\nNo cluster leader");
+	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, leaderless.port);
+	expect_failure(u, 1000, -EIO, "No cluster leader");
+}
+END_TEST
+
+START_TEST(test_acl)
+{
+	struct store *st;
+	struct errbuf eb = { 0 };
+
+	if (!remote() || !token)
+		return;
+	st = open_store(url, NULL, 0);
+	ck_assert_int_eq(store_get(st, k("x"), NULL, NULL, &eb), -EACCES);
+	ck_assert_msg(strstr(eb.msg, "permission denied") && strstr(eb.msg, url) && !strstr(eb.msg, token),
+		      "'%s'", eb.msg);
+	store_free(st);
+	st = open_store(url, "wrong-token", 0);
+	ck_assert_int_eq(store_put(st, k("x"), "1", &eb), -EACCES);
+	store_free(st);
+	ck_assert(!exists(k("x")));
+}
+END_TEST
+
+int main(void)
+{
+	const char *u = getenv("WEFT_TEST_STORE"), *t = getenv("WEFT_TEST_LEASE_TTL");
+	Suite *su = suite_create("store contract");
+	TCase *tc = tcase_create("contract");
+	SRunner *sr;
+	int failed;
+
+	token = getenv("WEFT_TEST_STORE_TOKEN");
+	ttl = t ? (unsigned int)atoi(t) : 1;
+	if (!ttl)
+		ttl = 1;
+	if (u) {
+		snprintf(url, sizeof(url), "%s", u);
+	} else {
+		snprintf(dir, sizeof(dir), "/tmp/weft-contract-XXXXXX");
+		if (!mkdtemp(dir))
+			return 99;
+		snprintf(url, sizeof(url), "lmdb://%s/weft.db", dir);
+	}
+	printf("store contract on %s (lease TTL %u s)\n", url, ttl);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_get_put_list);
+	tcase_add_test(tc, test_conditional);
+	tcase_add_test(tc, test_txn_all_or_nothing);
+	tcase_add_test(tc, test_create_race);
+	tcase_add_test(tc, test_lease);
+	tcase_add_test(tc, test_remote_failures);
+	tcase_add_test(tc, test_acl);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(su, tc);
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (!u) {
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/weft.db", dir);
+		unlink(p);
+		strcat(p, "-lock");
+		unlink(p);
+		rmdir(dir);
+	}
+	return failed ? 1 : 0;
+}
