@@ -2,8 +2,11 @@
 /* weftd.c - the daemon: flags, start-up, the event loop, clean stop on SIGTERM. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include "api.h"
 #include "driver.h"
 #include "log.h"
+#include "cluster.h"
 #include "loop.h"
 #include "netlink.h"
 #include "options.h"
@@ -29,6 +33,10 @@ struct config {
 	const char *host_id;
 	const char *default_pool;
 	unsigned int default_pool_size;
+	const char *token_file;
+	const char *ca_file;
+	const char *advertise;
+	unsigned int lease_ttl;
 	bool debug;
 };
 
@@ -50,6 +58,14 @@ static const struct flag {
 	  "where networks without --subnet get their subnet (default 10.200.0.0/16)" },
 	{ { "default-pool-size", required_argument, NULL, 'P' }, "LEN",
 	  "prefix length of those subnets (default 24)" },
+	{ { "store-token-file", required_argument, NULL, 't' }, "FILE",
+	  "file holding the cluster store's ACL token (Consul)" },
+	{ { "store-ca", required_argument, NULL, 'c' }, "FILE",
+	  "CA certificates for a consul+https:// store (default: the system's)" },
+	{ { "advertise", required_argument, NULL, 'a' }, "ADDR",
+	  "this host's IPv4 address as other hosts reach it (default: toward the store)" },
+	{ { "lease-ttl", required_argument, NULL, 'L' }, "SECONDS",
+	  "how long the host's record outlives weftd in the cluster store (default 15)" },
 	{ { "debug", no_argument, NULL, 'd' }, NULL, "log every request" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help" },
 	{ { "version", no_argument, NULL, 'V' }, NULL, "show the version" },
@@ -107,6 +123,15 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case 'P':
 			if (parse_uint(optarg, 8, 30, &c->default_pool_size) < 0) {
 				fprintf(stderr, "weftd: --default-pool-size '%s': expected a prefix length 8..30\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 't': c->token_file = optarg; break;
+		case 'c': c->ca_file = optarg; break;
+		case 'a': c->advertise = optarg; break;
+		case 'L':
+			if (parse_uint(optarg, 10, 3600, &c->lease_ttl) < 0) {
+				fprintf(stderr, "weftd: --lease-ttl '%s': expected seconds, 10..3600\n", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -199,6 +224,72 @@ static void on_signal(void *data, uint32_t events)
 	loop_quit(s->loop, 0);
 }
 
+/* The token, from a file that only root should read; trailing newlines and spaces dropped. */
+static int load_token(const char *path, char *buf, size_t size)
+{
+	struct stat st;
+	size_t n;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		log_err("--store-token-file '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		log_warn("--store-token-file '%s' is readable by others than its owner", path);
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n && strchr(" \t\r\n", buf[n - 1]))
+		buf[--n] = '\0';
+	if (!n || n == size - 1 || strpbrk(buf, "\r\n")) {
+		explicit_bzero(buf, size);
+		log_err("--store-token-file '%s': expected one line holding the token", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The local address the kernel would use toward the store's host (connect() on UDP sends nothing). */
+static int address_toward(const char *url, char *buf, size_t size)
+{
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *ai = NULL;
+	const char *h = strstr(url, "://");
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	char host[256], *colon;
+	int fd, r;
+
+	if (!h)
+		return -EINVAL;
+	snprintf(host, sizeof(host), "%.*s", (int)strcspn(h + 3, "/"), h + 3);
+	colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	r = getaddrinfo(host, colon ? colon + 1 : "80", &hints, &ai);
+	if (r) {
+		log_err("cannot resolve the store's host '%s' (%s): give --advertise", host, gai_strerror(r));
+		return -EHOSTUNREACH;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	r = fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	if (r < 0 || !inet_ntop(AF_INET, &sa.sin_addr, buf, size)) {
+		log_err("no route toward the store's host '%s' to find this host's address: give --advertise", host);
+		return r < 0 ? r : -EINVAL;
+	}
+	return 0;
+}
+
+static void on_cluster(void *data, uint32_t events)
+{
+	cluster_tick(data);
+}
+
 static void on_links(void *data, uint32_t events)
 {
 	if (netlink_monitor_read())
@@ -212,7 +303,12 @@ int main(int argc, char **argv)
 		.socket = "/run/docker/plugins/weft.sock",
 		.default_pool = "10.200.0.0/16",
 		.default_pool_size = 24,
+		.lease_ttl = 15,
 	};
+	struct store_config sc = { 0 };
+	struct cluster *cl = NULL;
+	char token[4096], advertise[INET_ADDRSTRLEN];
+	struct in_addr adv;
 	struct driver_config dc = { 0 };
 	struct store *local = NULL, *shared = NULL;
 	struct driver *drv = NULL;
@@ -260,10 +356,31 @@ int main(int argc, char **argv)
 		c.store_url = local_url;
 	if (store_open(local_url, &local, &eb) < 0)
 		goto fail;
+	if (c.token_file) {
+		if (load_token(c.token_file, token, sizeof(token)) < 0)
+			goto fail_local;
+		sc.token = token;
+	}
+	sc.ca_file = c.ca_file;
 	if (strcmp(local_url, c.store_url) == 0)
 		shared = local;
-	else if (store_open(c.store_url, &shared, &eb) < 0)
+	else if (store_open_with(c.store_url, &sc, &shared, &eb) < 0)
 		goto fail_local;
+	/* A cluster store: this host is registered there for as long as weftd lives. */
+	if (strncmp(c.store_url, "lmdb:", 5) != 0) {
+		if (c.advertise && inet_pton(AF_INET, c.advertise, &adv) != 1) {
+			errbuf_set(&eb, -EINVAL, "--advertise '%s': expected an IPv4 address of this host", c.advertise);
+			goto fail_shared;
+		}
+		if (c.advertise)
+			snprintf(advertise, sizeof(advertise), "%s", c.advertise);
+		else if (address_toward(c.store_url, advertise, sizeof(advertise)) < 0)
+			goto fail_shared;
+		if (cluster_new(&(struct cluster_config){ .shared = shared, .local = local, .host_id = host_id,
+							  .advertise = advertise, .ttl = c.lease_ttl },
+				&cl, &eb) < 0)
+			goto fail_shared;
+	}
 	if (netlink_open(&eb) < 0)
 		goto fail_shared;
 	dc.host_id = host_id;
@@ -293,6 +410,8 @@ int main(int argc, char **argv)
 	/* Docker's bridges come and go: weft keeps its isolation from them current. */
 	if (netlink_monitor_open(&mon_fd, &eb) < 0 || loop_add(loop, mon_fd, on_links, NULL, drv, &eb) < 0)
 		goto fail_loop;
+	if (cl && loop_add(loop, cluster_fd(cl), on_cluster, NULL, cl, &eb) < 0)
+		goto fail_loop;
 	if (loop_add(loop, sig.fd, on_signal, NULL, &sig, &eb) < 0 ||
 	    loop_add(loop, api_fd(api), on_api, api_timeout_cb, api, &eb) < 0)
 		goto fail_loop;
@@ -310,8 +429,10 @@ fail_driver:
 fail_netlink:
 	netlink_close();
 fail_shared:
+	cluster_free(cl);
 	if (shared != local)
 		store_free(shared);
+	explicit_bzero(token, sizeof(token));
 fail_local:
 	store_free(local);
 fail:

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cluster.c - the host record under a lease, and the timer that keeps it alive. */
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "log.h"
+
+#define HOSTS STORE_PREFIX "hosts/"
+#define LEASE_KEY STORE_PREFIX "local/lease"
+
+struct cluster {
+	struct cluster_config cfg;
+	char lease[STORE_LEASE_MAX]; /* "" until granted */
+	bool registered;
+	bool failing; /* the last attempt failed: log the next failure only when it changes */
+	char last_err[256];
+	int tfd;
+};
+
+static void note_failure(struct cluster *c, const char *what, const struct errbuf *eb)
+{
+	if (!c->failing || strcmp(c->last_err, eb->msg) != 0)
+		log_err("%s: %s (retrying every %u s)", what, eb->msg, c->cfg.ttl / 3 ? c->cfg.ttl / 3 : 1);
+	c->failing = true;
+	snprintf(c->last_err, sizeof(c->last_err), "%s", eb->msg);
+}
+
+static void note_success(struct cluster *c, const char *what)
+{
+	if (c->failing)
+		log_info("%s: the cluster store answers again", what);
+	c->failing = false;
+	c->last_err[0] = '\0';
+}
+
+/* A lease: the one remembered from the last run if it lives, else a new one. */
+static int lease_get(struct cluster *c, struct errbuf *eb)
+{
+	char *old = NULL;
+	int r;
+
+	if (c->lease[0])
+		return 0;
+	if (store_get(c->cfg.local, LEASE_KEY, &old, NULL, eb) == 0 && strlen(old) < STORE_LEASE_MAX &&
+	    store_lease_keepalive(c->cfg.shared, old, eb) == 0) {
+		snprintf(c->lease, sizeof(c->lease), "%s", old);
+		free(old);
+		return 0;
+	}
+	free(old);
+	errbuf_clear(eb);
+	r = store_lease_grant(c->cfg.shared, c->cfg.ttl, c->lease, eb);
+	if (r < 0) {
+		c->lease[0] = '\0';
+		return r;
+	}
+	/* Losing this only costs the reuse after a restart. */
+	if (store_put(c->cfg.local, LEASE_KEY, c->lease, eb) < 0)
+		log_warn("cannot remember the lease: %s", eb->msg);
+	errbuf_clear(eb);
+	return 0;
+}
+
+static int host_register(struct cluster *c, struct errbuf *eb)
+{
+	char key[128], *val;
+	struct store_op op = { .type = STORE_OP_PUT, .lease = c->lease };
+	json_t *o;
+	int r;
+
+	o = json_pack("{s:s, s:s, s:s}", "host", c->cfg.host_id, "addr", c->cfg.advertise, "version", PACKAGE_VERSION);
+	val = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	if (!val)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	snprintf(key, sizeof(key), HOSTS "%s", c->cfg.host_id);
+	op.key = key;
+	op.value = val;
+	r = store_txn(c->cfg.shared, &op, 1, eb);
+	free(val);
+	return r;
+}
+
+static int attempt(struct cluster *c, struct errbuf *eb)
+{
+	int r;
+
+	if (c->registered) {
+		r = store_lease_keepalive(c->cfg.shared, c->lease, eb);
+		if (r != -ENOENT)
+			return r;
+		log_warn("the lease of host '%s' expired (was the cluster store unreachable for long?): registering again",
+			 c->cfg.host_id);
+		c->lease[0] = '\0';
+		c->registered = false;
+		errbuf_clear(eb);
+	}
+	r = lease_get(c, eb);
+	if (r == 0)
+		r = host_register(c, eb);
+	if (r == -ENOENT) /* the lease went between the two calls */
+		c->lease[0] = '\0';
+	if (r == 0) {
+		c->registered = true;
+		log_info("registered host '%s' (%s) in %s", c->cfg.host_id, c->cfg.advertise, c->cfg.shared->url);
+	}
+	return r;
+}
+
+void cluster_tick(struct cluster *c)
+{
+	struct errbuf eb = { 0 };
+	uint64_t n;
+
+	if (read(c->tfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("timerfd: %s", strerror(errno));
+	if (attempt(c, &eb) < 0)
+		note_failure(c, c->registered ? "keeping the host lease alive" : "registering this host", &eb);
+	else
+		note_success(c, "host lease");
+}
+
+int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct errbuf *eb)
+{
+	struct itimerspec its = { 0 };
+	struct cluster *c;
+	unsigned int every;
+
+	if (cfg->ttl < 3)
+		return errbuf_set(eb, -EINVAL, "host lease TTL must be at least 3 s");
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	c->cfg = *cfg;
+	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (c->tfd < 0) {
+		free(c);
+		return errbuf_set(eb, -errno, "timerfd_create: %s", strerror(errno));
+	}
+	/* Three keepalives per TTL: one lost or slow call does not lose the lease. */
+	every = cfg->ttl / 3;
+	its.it_interval.tv_sec = every;
+	its.it_value.tv_nsec = 1; /* the first attempt at once, from the loop */
+	if (timerfd_settime(c->tfd, 0, &its, NULL) < 0) {
+		close(c->tfd);
+		free(c);
+		return errbuf_set(eb, -errno, "timerfd_settime: %s", strerror(errno));
+	}
+	*ret = c;
+	return 0;
+}
+
+int cluster_fd(struct cluster *c)
+{
+	return c->tfd;
+}
+
+void cluster_free(struct cluster *c)
+{
+	if (!c)
+		return;
+	close(c->tfd);
+	free(c);
+}
