@@ -26,9 +26,15 @@
 #define REPLY_MAX (64 << 20)
 #define TXN_MAX_OPS 64
 
-struct consul_store {
+/* One connection: the store's own, or a watch thread's. */
+struct conn {
 	CURL *curl;
 	struct curl_slist *headers;
+	const volatile int *stop; /* watches: abort the transfer when set */
+};
+
+struct consul_store {
+	struct conn conn;
 	char base[300]; /* http://host:port */
 	bool https;
 };
@@ -103,10 +109,11 @@ static int encode_key(char *buf, size_t size, const char *key)
  * One HTTP request; *status gets the HTTP status. Transport failures and
  * answers no Consul would give (403, 5xx) become errors naming the store.
  */
-static int request(struct store *s, const char *method, const char *path, const char *body,
-		   long *status, struct reply *rep, struct errbuf *eb)
+static int request_on(struct store *s, struct conn *conn, const char *method, const char *path, const char *body,
+		      long *status, struct reply *rep, struct errbuf *eb)
 {
 	struct consul_store *c = s->priv;
+	CURL *curl = conn->curl;
 	char url[8192], err[CURL_ERROR_SIZE] = "";
 	CURLcode rc;
 	int r;
@@ -114,17 +121,22 @@ static int request(struct store *s, const char *method, const char *path, const 
 	memset(rep, 0, sizeof(*rep));
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->base, path) >= sizeof(url))
 		return errbuf_set(eb, -ENAMETOOLONG, "cluster store %s: key too long", s->url);
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L); /* forgets the body of the last call */
-	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L); /* forgets the body of the last call */
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 	if (body) {
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, rep);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, rep);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, err);
-	rc = curl_easy_perform(c->curl);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, rep);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, rep);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
+	rc = curl_easy_perform(curl);
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		free(rep->body);
+		rep->body = NULL;
+		return -ECANCELED;
+	}
 	if (rc != CURLE_OK) {
 		r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : rc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO;
 		if (rep->too_big)
@@ -134,7 +146,7 @@ static int request(struct store *s, const char *method, const char *path, const 
 			r = errbuf_set(eb, r, "cluster store %s unreachable: %s", s->url, err[0] ? err : curl_easy_strerror(rc));
 		goto fail;
 	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
 	if (*status == 403) {
 		r = errbuf_set(eb, -EACCES, "cluster store %s: permission denied (ACL token missing or not allowed; see --store-token-file)",
 			       s->url);
@@ -152,6 +164,14 @@ fail:
 	return r;
 }
 
+static int request(struct store *s, const char *method, const char *path, const char *body, long *status,
+		   struct reply *rep, struct errbuf *eb)
+{
+	struct consul_store *c = s->priv;
+
+	return request_on(s, &c->conn, method, path, body, status, rep, eb);
+}
+
 static int bad_reply(struct store *s, const char *what, struct reply *rep, long status, struct errbuf *eb)
 {
 	int r = errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s (HTTP %ld): %.120s", s->url, what,
@@ -162,10 +182,57 @@ static int bad_reply(struct store *s, const char *what, struct reply *rep, long 
 	return r;
 }
 
+static int on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	const volatile int *stop = data;
+
+	return stop && *stop;
+}
+
+/* A connection with the store's token and CA; timeout_ms bounds every request on it. */
+static int conn_init(struct store *s, struct conn *conn, long timeout_ms)
+{
+	struct consul_store *c = s->priv;
+	char hdr[4200];
+
+	conn->curl = curl_easy_init();
+	conn->headers = curl_slist_append(NULL, "Expect:");
+	if (conn->headers && s->cfg.token) {
+		snprintf(hdr, sizeof(hdr), "X-Consul-Token: %s", s->cfg.token);
+		conn->headers = curl_slist_append(conn->headers, hdr);
+		explicit_bzero(hdr, sizeof(hdr));
+	}
+	if (!conn->curl || !conn->headers) {
+		curl_slist_free_all(conn->headers);
+		curl_easy_cleanup(conn->curl);
+		return -ENOMEM;
+	}
+	curl_easy_setopt(conn->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(conn->curl, CURLOPT_HTTPHEADER, conn->headers);
+	curl_easy_setopt(conn->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(conn->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(conn->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(conn->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(conn->curl, CURLOPT_PROTOCOLS_STR, c->https ? "https" : "http");
+	curl_easy_setopt(conn->curl, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect means a malformed key */
+	curl_easy_setopt(conn->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(conn->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(conn->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(conn->curl, CURLOPT_XFERINFODATA, (void *)conn->stop);
+	if (s->cfg.ca_file)
+		curl_easy_setopt(conn->curl, CURLOPT_CAINFO, s->cfg.ca_file);
+	return 0;
+}
+
+static void conn_free(struct conn *conn)
+{
+	curl_easy_cleanup(conn->curl);
+	curl_slist_free_all(conn->headers);
+}
+
 static int consul_open(struct store *s, const char *location, struct errbuf *eb)
 {
 	struct consul_store *c;
-	char hdr[4200];
 	size_t n = strcspn(location, "/");
 
 	if (n == 0 || n > 255 || (location[n] && strcmp(location + n, "/") != 0) || !strchr(location, ':'))
@@ -175,31 +242,12 @@ static int consul_open(struct store *s, const char *location, struct errbuf *eb)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	c->https = strcmp(s->ops->scheme, "consul+https") == 0;
 	snprintf(c->base, sizeof(c->base), "%s://%.*s", c->https ? "https" : "http", (int)n, location);
-	c->curl = curl_easy_init();
-	c->headers = curl_slist_append(NULL, "Expect:");
-	if (c->headers && s->cfg.token) {
-		snprintf(hdr, sizeof(hdr), "X-Consul-Token: %s", s->cfg.token);
-		c->headers = curl_slist_append(c->headers, hdr);
-		explicit_bzero(hdr, sizeof(hdr));
-	}
-	if (!c->curl || !c->headers) {
-		curl_slist_free_all(c->headers);
-		curl_easy_cleanup(c->curl);
+	s->priv = c;
+	if (conn_init(s, &c->conn, s->cfg.timeout_ms ? s->cfg.timeout_ms : DEFAULT_TIMEOUT_MS) < 0) {
 		free(c);
+		s->priv = NULL;
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long)(s->cfg.timeout_ms ? s->cfg.timeout_ms : DEFAULT_TIMEOUT_MS));
-	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, c->https ? "https" : "http");
-	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect means a malformed key */
-	curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	if (s->cfg.ca_file)
-		curl_easy_setopt(c->curl, CURLOPT_CAINFO, s->cfg.ca_file);
-	s->priv = c;
 	return 0;
 }
 
@@ -209,8 +257,7 @@ static void consul_close(struct store *s)
 
 	if (!c)
 		return;
-	curl_easy_cleanup(c->curl);
-	curl_slist_free_all(c->headers);
+	conn_free(&c->conn);
 	free(c);
 	s->priv = NULL;
 }
@@ -288,43 +335,48 @@ static int consul_get(struct store *s, const char *key, char **ret_value, uint64
 	return 0;
 }
 
-static int consul_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb)
+/* A recurse reply: 404 is an empty prefix. Frees rep's body. */
+static int list_decode(struct store *s, struct reply *rep, long st, struct store_list *ret, struct errbuf *eb)
 {
 	struct store_list out = { 0 };
-	struct reply rep;
-	char path[4096];
 	size_t i;
 	json_t *a, *e;
+
+	if (st == 404) {
+		free(rep->body);
+		*ret = out;
+		return 0;
+	}
+	a = st == 200 && rep->body ? json_loads(rep->body, 0, NULL) : NULL;
+	if (!json_is_array(a) || !(out.kv = calloc(json_array_size(a) + 1, sizeof(*out.kv)))) {
+		json_decref(a);
+		return bad_reply(s, "GET /v1/kv?recurse", rep, st, eb);
+	}
+	json_array_foreach(a, i, e) {
+		if (entry_decode(e, &out.kv[out.n]) < 0) {
+			json_decref(a);
+			store_list_free(&out);
+			return bad_reply(s, "GET /v1/kv?recurse", rep, st, eb);
+		}
+		out.n++;
+	}
+	json_decref(a);
+	free(rep->body);
+	*ret = out;
+	return 0;
+}
+
+static int consul_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb)
+{
+	struct reply rep;
+	char path[4096];
 	long st;
 	int r;
 
 	r = kv_path(s, prefix, "?recurse", path, sizeof(path), eb);
 	if (r == 0)
 		r = request(s, "GET", path, NULL, &st, &rep, eb);
-	if (r < 0)
-		return r;
-	if (st == 404) { /* nothing under the prefix */
-		free(rep.body);
-		*ret = out;
-		return 0;
-	}
-	a = st == 200 && rep.body ? json_loads(rep.body, 0, NULL) : NULL;
-	if (!json_is_array(a) || !(out.kv = calloc(json_array_size(a) + 1, sizeof(*out.kv)))) {
-		json_decref(a);
-		return bad_reply(s, "GET /v1/kv?recurse", &rep, st, eb);
-	}
-	json_array_foreach(a, i, e) {
-		if (entry_decode(e, &out.kv[out.n]) < 0) {
-			json_decref(a);
-			store_list_free(&out);
-			return bad_reply(s, "GET /v1/kv?recurse", &rep, st, eb);
-		}
-		out.n++;
-	}
-	json_decref(a);
-	free(rep.body);
-	*ret = out;
-	return 0;
+	return r < 0 ? r : list_decode(s, &rep, st, ret, eb);
 }
 
 /* Appends {"KV": {...}} to the txn body. */
@@ -522,6 +574,54 @@ static int consul_lease_revoke(struct store *s, const char *id, struct errbuf *e
 	return r;
 }
 
+/* Watches: blocking queries (spec A.10) on a connection of the watch's own. */
+
+static int consul_watch_open(struct store *s, void **ret_state, struct errbuf *eb)
+{
+	struct conn *conn = calloc(1, sizeof(*conn));
+
+	if (!conn)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	*ret_state = conn;
+	return 0;
+}
+
+static int consul_watch_wait(struct store *s, void *state, const char *prefix, uint64_t index, unsigned int wait_ms,
+			     const volatile int *stop, struct store_list *ret, uint64_t *ret_index, struct errbuf *eb)
+{
+	struct conn *conn = state;
+	struct reply rep;
+	char path[4200], query[96];
+	long st;
+	int r;
+
+	if (!conn->curl) {
+		conn->stop = stop;
+		/* The server may hold the answer for wait + wait/16 (its jitter). */
+		if (conn_init(s, conn, (long)wait_ms + wait_ms / 16 + 10000) < 0)
+			return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	snprintf(query, sizeof(query), "?recurse&index=%llu&wait=%ums", (unsigned long long)index, wait_ms);
+	r = kv_path(s, prefix, index ? query : "?recurse", path, sizeof(path), eb);
+	if (r == 0)
+		r = request_on(s, conn, "GET", path, NULL, &st, &rep, eb);
+	if (r < 0)
+		return r;
+	if (!rep.index && (st == 200 || st == 404))
+		return bad_reply(s, "a blocking query (no X-Consul-Index)", &rep, st, eb);
+	*ret_index = rep.index;
+	return list_decode(s, &rep, st, ret, eb);
+}
+
+static void consul_watch_close(struct store *s, void *state)
+{
+	struct conn *conn = state;
+
+	if (conn && conn->curl)
+		conn_free(conn);
+	free(conn);
+}
+
 const struct store_ops store_consul_ops = {
 	.scheme = "consul",
 	.open = consul_open,
@@ -532,6 +632,9 @@ const struct store_ops store_consul_ops = {
 	.lease_grant = consul_lease_grant,
 	.lease_keepalive = consul_lease_keepalive,
 	.lease_revoke = consul_lease_revoke,
+	.watch_open = consul_watch_open,
+	.watch_wait = consul_watch_wait,
+	.watch_close = consul_watch_close,
 };
 
 const struct store_ops store_consul_https_ops = {
@@ -544,4 +647,7 @@ const struct store_ops store_consul_https_ops = {
 	.lease_grant = consul_lease_grant,
 	.lease_keepalive = consul_lease_keepalive,
 	.lease_revoke = consul_lease_revoke,
+	.watch_open = consul_watch_open,
+	.watch_wait = consul_watch_wait,
+	.watch_close = consul_watch_close,
 };

@@ -207,8 +207,28 @@ static int lease_drop(struct lmdb_store *l, MDB_txn *txn, const char *id, struct
 	return r;
 }
 
-/* Drops every expired lease; *changed tells whether there was one. */
-static int lease_purge(struct lmdb_store *l, MDB_txn *txn, bool *changed, struct errbuf *eb)
+static uint64_t rev_get(struct lmdb_store *l, MDB_txn *txn)
+{
+	MDB_val k = { strlen(META_REV), META_REV }, v;
+	uint64_t rev = 0;
+
+	if (mdb_get(txn, l->meta, &k, &v) == 0 && v.mv_size == sizeof(rev))
+		memcpy(&rev, v.mv_data, sizeof(rev));
+	return rev;
+}
+
+static int rev_bump(struct lmdb_store *l, MDB_txn *txn, struct errbuf *eb)
+{
+	uint64_t rev = rev_get(l, txn) + 1;
+
+	return meta_put(l, txn, META_REV, &rev, sizeof(rev), eb);
+}
+
+/*
+ * Drops every expired lease; *changed tells whether there was one. in_write:
+ * called from a write that bumps the revision itself.
+ */
+static int lease_purge(struct lmdb_store *l, MDB_txn *txn, bool in_write, bool *changed, struct errbuf *eb)
 {
 	char ids[16][STORE_LEASE_MAX];
 	struct lease_rec rec;
@@ -236,6 +256,9 @@ static int lease_purge(struct lmdb_store *l, MDB_txn *txn, bool *changed, struct
 	mdb_cursor_close(cur);
 	for (i = 0; i < n && r == 0; i++)
 		r = lease_drop(l, txn, ids[i], eb);
+	/* Deleting keys is a change: watchers must see the revision move. */
+	if (r == 0 && n && !in_write)
+		r = rev_bump(l, txn, eb);
 	if (changed)
 		*changed = n > 0;
 	return r;
@@ -261,6 +284,34 @@ static int decode(const MDB_val *v, char **ret_value, uint64_t *ret_rev)
 	return 0;
 }
 
+/* Whether a lease has expired (a read transaction: cheap, no writer lock). */
+static bool lease_expired(struct lmdb_store *l)
+{
+	MDB_val k = { 6, "lease/" }, v;
+	struct lease_rec rec;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	uint64_t now = now_ms();
+	bool found = false;
+	int rc;
+
+	if (mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn))
+		return true; /* let the write transaction find out */
+	if (mdb_cursor_open(txn, l->meta, &cur) == 0)
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && !found;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (k.mv_size < 6 || memcmp(k.mv_data, "lease/", 6) != 0)
+				break;
+			if (v.mv_size == sizeof(rec)) {
+				memcpy(&rec, v.mv_data, sizeof(rec));
+				found = rec.expiry_ms <= now;
+			}
+		}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return found;
+}
+
 /* Purges expired leases in a write transaction of its own (before a read). */
 static int purge(struct lmdb_store *l, struct errbuf *eb)
 {
@@ -268,10 +319,12 @@ static int purge(struct lmdb_store *l, struct errbuf *eb)
 	bool changed = false;
 	int rc, r;
 
+	if (!lease_expired(l))
+		return 0;
 	rc = mdb_txn_begin(l->env, NULL, 0, &txn);
 	if (rc)
 		return lmdb_fail(eb, rc, "begin");
-	r = lease_purge(l, txn, &changed, eb);
+	r = lease_purge(l, txn, false, &changed, eb);
 	if (r < 0 || !changed) {
 		mdb_txn_abort(txn);
 		return r;
@@ -438,7 +491,7 @@ static int lmdb_txn(struct store *s, const struct store_op *ops, size_t n, struc
 	if (!rc && mv.mv_size == sizeof(rev))
 		memcpy(&rev, mv.mv_data, sizeof(rev));
 	rev++;
-	r = lease_purge(l, txn, NULL, eb);
+	r = lease_purge(l, txn, true, NULL, eb);
 	for (i = 0; i < n && r == 0; i++)
 		r = apply(l, txn, &ops[i], rev, eb);
 	if (r == 0) {
@@ -500,7 +553,7 @@ static int lmdb_lease_keepalive(struct store *s, const char *id, struct errbuf *
 	rc = mdb_txn_begin(l->env, NULL, 0, &txn);
 	if (rc)
 		return lmdb_fail(eb, rc, "begin");
-	r = lease_purge(l, txn, NULL, eb);
+	r = lease_purge(l, txn, false, NULL, eb);
 	if (r == 0 && lease_get(l, txn, id, &rec) < 0)
 		r = errbuf_set(eb, -ENOENT, "lease %s expired", id);
 	if (r == 0) {
@@ -535,6 +588,49 @@ static int lmdb_lease_revoke(struct store *s, const char *id, struct errbuf *eb)
 	return rc ? lmdb_fail(eb, rc, "commit") : 0;
 }
 
+/* Watches: a single host, maybe several processes: poll the revision. */
+#define WATCH_POLL_MS 50
+
+static int lmdb_watch_open(struct store *s, void **ret_state, struct errbuf *eb)
+{
+	*ret_state = NULL;
+	return 0;
+}
+
+static int lmdb_watch_wait(struct store *s, void *state, const char *prefix, uint64_t index, unsigned int wait_ms,
+			   const volatile int *stop, struct store_list *ret, uint64_t *ret_index, struct errbuf *eb)
+{
+	struct lmdb_store *l = s->priv;
+	struct timespec nap = { 0, WATCH_POLL_MS * 1000000L };
+	uint64_t rev = index, deadline = now_ms() + wait_ms;
+	MDB_txn *txn;
+	int r;
+
+	for (;;) {
+		r = purge(l, eb); /* expiring leases are changes too */
+		if (r < 0)
+			return r;
+		if (mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn) == 0) {
+			rev = rev_get(l, txn);
+			mdb_txn_abort(txn);
+		}
+		if (!rev)
+			rev = 1; /* an empty file: index 1, as Consul's clamp */
+		if (rev != index || !index || *stop || now_ms() >= deadline)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	if (*stop)
+		return -ECANCELED;
+	/* The revision is read before the list: a write in between shows again next time, never not at all. */
+	*ret_index = rev;
+	return lmdb_list(s, prefix, ret, eb);
+}
+
+static void lmdb_watch_close(struct store *s, void *state)
+{
+}
+
 const struct store_ops store_lmdb_ops = {
 	.scheme = "lmdb",
 	.open = lmdb_open,
@@ -545,4 +641,7 @@ const struct store_ops store_lmdb_ops = {
 	.lease_grant = lmdb_lease_grant,
 	.lease_keepalive = lmdb_lease_keepalive,
 	.lease_revoke = lmdb_lease_revoke,
+	.watch_open = lmdb_watch_open,
+	.watch_wait = lmdb_watch_wait,
+	.watch_close = lmdb_watch_close,
 };

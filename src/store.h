@@ -53,6 +53,17 @@ struct store_ops {
 	int (*lease_grant)(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb);
 	int (*lease_keepalive)(struct store *s, const char *id, struct errbuf *eb);
 	int (*lease_revoke)(struct store *s, const char *id, struct errbuf *eb);
+	/*
+	 * Watches, from a thread of their own: watch_wait blocks until the
+	 * keys under prefix may have changed since index (or about wait_ms
+	 * passed, or *stop), then returns all of them and the store's index
+	 * for that view. state is per watch (watch_open/watch_close), so the
+	 * call never shares a connection with the loop thread.
+	 */
+	int (*watch_open)(struct store *s, void **ret_state, struct errbuf *eb);
+	int (*watch_wait)(struct store *s, void *state, const char *prefix, uint64_t index, unsigned int wait_ms,
+			  const volatile int *stop, struct store_list *ret, uint64_t *ret_index, struct errbuf *eb);
+	void (*watch_close)(struct store *s, void *state);
 };
 
 /* How to reach a remote store; ignored by the embedded one. */
@@ -104,6 +115,38 @@ int store_txn(struct store *s, const struct store_op *ops, size_t n, struct errb
 int store_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb);
 int store_lease_keepalive(struct store *s, const char *id, struct errbuf *eb);
 int store_lease_revoke(struct store *s, const char *id, struct errbuf *eb);
+/*
+ * Watches: every change under a prefix, once, in the order of the store's
+ * revisions. The first events are a PUT for every key already there; when
+ * the store's index goes backwards (a snapshot restore, an etcd
+ * compaction) or the store was unreachable, the prefix is listed again and
+ * only the differences are delivered. Events are queued by a thread and
+ * delivered by store_watch_dispatch() in the caller's (loop) thread, when
+ * store_watch_fd() is readable.
+ */
+enum store_event_type {
+	STORE_EVENT_PUT,
+	STORE_EVENT_DEL,
+};
+
+struct store_event {
+	enum store_event_type type;
+	const char *key;
+	const char *value; /* NULL for DEL */
+	uint64_t rev;
+};
+
+typedef void (*store_watch_cb)(void *data, const struct store_event *ev);
+
+struct store_watch;
+
+int store_watch_start(struct store *s, const char *prefix, store_watch_cb cb, void *data, struct store_watch **ret,
+		      struct errbuf *eb);
+int store_watch_fd(struct store_watch *w);
+void store_watch_dispatch(struct store_watch *w);
+/* Stops the thread (within about a second) and frees w; undelivered events are dropped. */
+void store_watch_stop(struct store_watch *w);
+
 /* store_create() under a lease. */
 int store_create_leased(struct store *s, const char *key, const char *value, const char *lease,
 			struct errbuf *eb);

@@ -14,6 +14,7 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -235,6 +236,87 @@ START_TEST(test_lease)
 }
 END_TEST
 
+/* Watches */
+
+struct seen {
+	int n;
+	char line[64][160]; /* "PUT key=value" or "DEL key" */
+	uint64_t rev[64];
+};
+
+static void on_event(void *data, const struct store_event *ev)
+{
+	struct seen *s = data;
+	const char *key = ev->key + strlen(prefix) + 2; /* the test's keys are under "w/" */
+
+	if (s->n == 64)
+		return;
+	if (ev->type == STORE_EVENT_PUT)
+		snprintf(s->line[s->n], sizeof(s->line[0]), "PUT %s=%s", key, ev->value);
+	else
+		snprintf(s->line[s->n], sizeof(s->line[0]), "DEL %s", key);
+	s->rev[s->n++] = ev->rev;
+}
+
+/* Dispatches until n events were seen or timeout_ms passed. */
+static void wait_events(struct store_watch *w, struct seen *seen, int n, long timeout_ms)
+{
+	struct pollfd pfd = { .fd = store_watch_fd(w), .events = POLLIN };
+	long waited = 0;
+
+	while (seen->n < n && waited < timeout_ms) {
+		if (poll(&pfd, 1, 100) > 0)
+			store_watch_dispatch(w);
+		waited += 100;
+	}
+}
+
+static void expect_seen(const struct seen *seen, int from, const char *const want[], int n)
+{
+	int i;
+
+	ck_assert_msg(seen->n >= from + n, "saw %d events, want %d", seen->n, from + n);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(strcmp(seen->line[from + i], want[i]) == 0, "event %d: '%s', want '%s'", from + i,
+			      seen->line[from + i], want[i]);
+}
+
+START_TEST(test_watch)
+{
+	static const char *const first[] = { "PUT a=1", "PUT b=2" };
+	static const char *const then[] = { "PUT c=3", "PUT a=4", "DEL b" };
+	static const char *const lease[] = { "PUT l=x", "DEL l" };
+	struct store_watch *w = NULL;
+	struct errbuf eb = { 0 };
+	char id[STORE_LEASE_MAX];
+	struct seen seen = { 0 };
+
+	ck_assert_int_eq(store_put(s, k("w/a"), "1", &eb), 0);
+	ck_assert_int_eq(store_put(s, k("w/b"), "2", &eb), 0);
+	ck_assert_int_eq(store_put(s, k("wx"), "not under the prefix", &eb), 0);
+	ck_assert_msg(store_watch_start(s, k("w/"), on_event, &seen, &w, &eb) == 0, "%s", eb.msg);
+	/* What is there comes first, as PUTs in revision order. */
+	wait_events(w, &seen, 2, 5000);
+	expect_seen(&seen, 0, first, 2);
+	ck_assert(seen.rev[0] < seen.rev[1]);
+	/* Then each change once, in order; a delete after the writes. */
+	ck_assert_int_eq(store_create(s, k("w/c"), "3", &eb), 0);
+	ck_assert_int_eq(store_put(s, k("w/a"), "4", &eb), 0);
+	ck_assert_int_eq(store_del(s, k("w/b"), 0, &eb), 0);
+	ck_assert_int_eq(store_put(s, k("wx"), "still not", &eb), 0);
+	wait_events(w, &seen, 5, 5000);
+	/* One answer may hold all three or each: order by revision either way. */
+	expect_seen(&seen, 2, then, 3);
+	/* A key of an expired lease is deleted, for the watcher too. */
+	ck_assert_int_eq(store_lease_grant(s, ttl, id, &eb), 0);
+	ck_assert_int_eq(store_create_leased(s, k("w/l"), "x", id, &eb), 0);
+	wait_events(w, &seen, 7, (2 * ttl + 4) * 1000);
+	expect_seen(&seen, 5, lease, 2);
+	ck_assert_int_eq(seen.n, 7); /* nothing twice, nothing from outside the prefix */
+	store_watch_stop(w);
+}
+END_TEST
+
 /* A remote store that refuses, hangs or answers garbage: bounded errors naming the URL. */
 
 struct fake {
@@ -376,6 +458,7 @@ int main(void)
 	tcase_add_test(tc, test_txn_all_or_nothing);
 	tcase_add_test(tc, test_create_race);
 	tcase_add_test(tc, test_lease);
+	tcase_add_test(tc, test_watch);
 	tcase_add_test(tc, test_remote_failures);
 	tcase_add_test(tc, test_acl);
 	tcase_set_timeout(tc, 60);
