@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -19,68 +18,17 @@
 #include <strings.h>
 
 #include "base64.h"
+#include "http.h"
 #include "store.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
-#define CONNECT_TIMEOUT_MS 2000
-#define REPLY_MAX (64 << 20)
 #define TXN_MAX_OPS 64
 
-/* One connection: the store's own, or a watch thread's. */
-struct conn {
-	CURL *curl;
-	struct curl_slist *headers;
-	const volatile int *stop; /* watches: abort the transfer when set */
-};
-
 struct consul_store {
-	struct conn conn;
+	struct http_conn conn;
 	char base[300]; /* http://host:port */
 	bool https;
 };
-
-struct reply {
-	char *body;
-	size_t len;
-	bool too_big;
-	uint64_t index;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *data)
-{
-	struct reply *r = data;
-	size_t len = size * n;
-	char *b;
-
-	if (r->len + len > REPLY_MAX) {
-		r->too_big = true;
-		return 0;
-	}
-	b = realloc(r->body, r->len + len + 1);
-	if (!b)
-		return 0;
-	memcpy(b + r->len, p, len);
-	r->body = b;
-	r->len += len;
-	b[r->len] = '\0';
-	return len;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *data)
-{
-	static const char name[] = "X-Consul-Index:";
-	struct reply *r = data;
-	size_t len = size * n;
-	char buf[32];
-
-	if (len > sizeof(name) - 1 && len - (sizeof(name) - 1) < sizeof(buf) &&
-	    strncasecmp(p, name, sizeof(name) - 1) == 0) {
-		memcpy(buf, p + sizeof(name) - 1, len - (sizeof(name) - 1));
-		buf[len - (sizeof(name) - 1)] = '\0';
-		r->index = strtoull(buf, NULL, 10);
-	}
-	return len;
-}
 
 /* Appends key to buf percent-encoded, keeping '/' (Consul keys are paths). */
 static int encode_key(char *buf, size_t size, const char *key)
@@ -107,72 +55,43 @@ static int encode_key(char *buf, size_t size, const char *key)
 
 /*
  * One HTTP request; *status gets the HTTP status. Transport failures and
- * answers no Consul would give (403, 5xx) become errors naming the store.
+ * answers no Consul would give (403, 429, 5xx) become errors naming the store.
  */
-static int request_on(struct store *s, struct conn *conn, const char *method, const char *path, const char *body,
-		      long *status, struct reply *rep, struct errbuf *eb)
+static int request_on(struct store *s, struct http_conn *conn, const char *method, const char *path, const char *body,
+		      long *status, struct http_reply *rep, struct errbuf *eb)
 {
 	struct consul_store *c = s->priv;
-	CURL *curl = conn->curl;
-	char url[8192], err[CURL_ERROR_SIZE] = "";
-	CURLcode rc;
+	char url[8192];
 	int r;
 
-	memset(rep, 0, sizeof(*rep));
+	rep->max_lines = 0;
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->base, path) >= sizeof(url))
 		return errbuf_set(eb, -ENAMETOOLONG, "cluster store %s: key too long", s->url);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L); /* forgets the body of the last call */
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	if (body) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, rep);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, rep);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
-	rc = curl_easy_perform(curl);
-	if (rc == CURLE_ABORTED_BY_CALLBACK) {
-		free(rep->body);
-		rep->body = NULL;
-		return -ECANCELED;
-	}
-	if (rc != CURLE_OK) {
-		r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : rc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO;
-		if (rep->too_big)
-			r = errbuf_set(eb, -EPROTO, "cluster store %s: reply to %s %s larger than %d MiB", s->url, method,
-				       path, REPLY_MAX >> 20);
-		else
-			r = errbuf_set(eb, r, "cluster store %s unreachable: %s", s->url, err[0] ? err : curl_easy_strerror(rc));
-		goto fail;
-	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-	if (*status == 403) {
+	r = http_request(conn, url, method, body, false, status, rep, s->url, eb);
+	if (r < 0)
+		return r;
+	if (*status == 403)
 		r = errbuf_set(eb, -EACCES, "cluster store %s: permission denied (ACL token missing or not allowed; see --store-token-file)",
 			       s->url);
-		goto fail;
-	}
-	if (*status >= 500 || *status == 429) {
+	else if (*status >= 500 || *status == 429)
 		r = errbuf_set(eb, -EIO, "cluster store %s: HTTP %ld from %s %s: %.200s", s->url, *status, method, path,
 			       rep->body ? rep->body : "");
-		goto fail;
+	if (r < 0) {
+		free(rep->body);
+		rep->body = NULL;
 	}
-	return 0;
-fail:
-	free(rep->body);
-	rep->body = NULL;
 	return r;
 }
 
 static int request(struct store *s, const char *method, const char *path, const char *body, long *status,
-		   struct reply *rep, struct errbuf *eb)
+		   struct http_reply *rep, struct errbuf *eb)
 {
 	struct consul_store *c = s->priv;
 
 	return request_on(s, &c->conn, method, path, body, status, rep, eb);
 }
 
-static int bad_reply(struct store *s, const char *what, struct reply *rep, long status, struct errbuf *eb)
+static int bad_reply(struct store *s, const char *what, struct http_reply *rep, long status, struct errbuf *eb)
 {
 	int r = errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s (HTTP %ld): %.120s", s->url, what,
 			   status, rep->body ? rep->body : "");
@@ -182,52 +101,21 @@ static int bad_reply(struct store *s, const char *what, struct reply *rep, long 
 	return r;
 }
 
-static int on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-	const volatile int *stop = data;
-
-	return stop && *stop;
-}
-
 /* A connection with the store's token and CA; timeout_ms bounds every request on it. */
-static int conn_init(struct store *s, struct conn *conn, long timeout_ms)
+static int conn_init(struct store *s, struct http_conn *conn, long timeout_ms)
 {
 	struct consul_store *c = s->priv;
 	char hdr[4200];
+	const char *headers[] = { hdr, NULL };
+	int r;
 
-	conn->curl = curl_easy_init();
-	conn->headers = curl_slist_append(NULL, "Expect:");
-	if (conn->headers && s->cfg.token) {
+	if (s->cfg.token)
 		snprintf(hdr, sizeof(hdr), "X-Consul-Token: %s", s->cfg.token);
-		conn->headers = curl_slist_append(conn->headers, hdr);
-		explicit_bzero(hdr, sizeof(hdr));
-	}
-	if (!conn->curl || !conn->headers) {
-		curl_slist_free_all(conn->headers);
-		curl_easy_cleanup(conn->curl);
-		return -ENOMEM;
-	}
-	curl_easy_setopt(conn->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(conn->curl, CURLOPT_HTTPHEADER, conn->headers);
-	curl_easy_setopt(conn->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(conn->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(conn->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(conn->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(conn->curl, CURLOPT_PROTOCOLS_STR, c->https ? "https" : "http");
-	curl_easy_setopt(conn->curl, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect means a malformed key */
-	curl_easy_setopt(conn->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(conn->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(conn->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(conn->curl, CURLOPT_XFERINFODATA, (void *)conn->stop);
-	if (s->cfg.ca_file)
-		curl_easy_setopt(conn->curl, CURLOPT_CAINFO, s->cfg.ca_file);
-	return 0;
-}
-
-static void conn_free(struct conn *conn)
-{
-	curl_easy_cleanup(conn->curl);
-	curl_slist_free_all(conn->headers);
+	conn->index_header = "X-Consul-Index";
+	r = http_conn_init(conn, s->cfg.token ? headers : NULL, s->cfg.ca_file, c->https ? "https" : "http",
+			   timeout_ms);
+	explicit_bzero(hdr, sizeof(hdr));
+	return r;
 }
 
 static int consul_open(struct store *s, const char *location, struct errbuf *eb)
@@ -257,7 +145,7 @@ static void consul_close(struct store *s)
 
 	if (!c)
 		return;
-	conn_free(&c->conn);
+	http_conn_free(&c->conn);
 	free(c);
 	s->priv = NULL;
 }
@@ -303,7 +191,7 @@ static int consul_get(struct store *s, const char *key, char **ret_value, uint64
 		      struct errbuf *eb)
 {
 	struct store_kv kv;
-	struct reply rep;
+	struct http_reply rep;
 	char path[4096];
 	json_t *a;
 	long st;
@@ -336,7 +224,7 @@ static int consul_get(struct store *s, const char *key, char **ret_value, uint64
 }
 
 /* A recurse reply: 404 is an empty prefix. Frees rep's body. */
-static int list_decode(struct store *s, struct reply *rep, long st, struct store_list *ret, struct errbuf *eb)
+static int list_decode(struct store *s, struct http_reply *rep, long st, struct store_list *ret, struct errbuf *eb)
 {
 	struct store_list out = { 0 };
 	size_t i;
@@ -368,7 +256,7 @@ static int list_decode(struct store *s, struct reply *rep, long st, struct store
 
 static int consul_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb)
 {
-	struct reply rep;
+	struct http_reply rep;
 	char path[4096];
 	long st;
 	int r;
@@ -479,7 +367,7 @@ static int consul_txn(struct store *s, const struct store_op *ops, size_t n, str
 {
 	size_t owner[TXN_MAX_OPS], i;
 	json_t *body, *reply = NULL;
-	struct reply rep;
+	struct http_reply rep;
 	char *text;
 	long st;
 	int r;
@@ -511,7 +399,7 @@ static int consul_txn(struct store *s, const struct store_op *ops, size_t n, str
 
 static int consul_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
 {
-	struct reply rep;
+	struct http_reply rep;
 	char body[256];
 	json_t *o = NULL, *id;
 	long st;
@@ -538,7 +426,7 @@ static int consul_lease_grant(struct store *s, unsigned int ttl, char ret_id[STO
 
 static int session_call(struct store *s, const char *verb, const char *id, long *st, struct errbuf *eb)
 {
-	struct reply rep;
+	struct http_reply rep;
 	char path[256];
 	int r;
 
@@ -578,7 +466,7 @@ static int consul_lease_revoke(struct store *s, const char *id, struct errbuf *e
 
 static int consul_watch_open(struct store *s, void **ret_state, struct errbuf *eb)
 {
-	struct conn *conn = calloc(1, sizeof(*conn));
+	struct http_conn *conn = calloc(1, sizeof(*conn));
 
 	if (!conn)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
@@ -589,8 +477,8 @@ static int consul_watch_open(struct store *s, void **ret_state, struct errbuf *e
 static int consul_watch_wait(struct store *s, void *state, const char *prefix, uint64_t index, unsigned int wait_ms,
 			     const volatile int *stop, struct store_list *ret, uint64_t *ret_index, struct errbuf *eb)
 {
-	struct conn *conn = state;
-	struct reply rep;
+	struct http_conn *conn = state;
+	struct http_reply rep;
 	char path[4200], query[96];
 	long st;
 	int r;
@@ -615,10 +503,10 @@ static int consul_watch_wait(struct store *s, void *state, const char *prefix, u
 
 static void consul_watch_close(struct store *s, void *state)
 {
-	struct conn *conn = state;
+	struct http_conn *conn = state;
 
 	if (conn && conn->curl)
-		conn_free(conn);
+		http_conn_free(conn);
 	free(conn);
 }
 

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* http.c - libcurl easy handles for the remote stores. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+
+#define CONNECT_TIMEOUT_MS 2000
+#define REPLY_MAX (64 << 20)
+
+static size_t on_body(char *p, size_t size, size_t n, void *data)
+{
+	struct http_reply *r = data;
+	size_t len = size * n, i;
+	char *b;
+
+	if (r->len + len > REPLY_MAX) {
+		r->too_big = true;
+		return 0;
+	}
+	b = realloc(r->body, r->len + len + 1);
+	if (!b)
+		return 0;
+	memcpy(b + r->len, p, len);
+	r->body = b;
+	r->len += len;
+	b[r->len] = '\0';
+	if (r->max_lines) {
+		for (i = 0; i < len; i++)
+			r->lines += p[i] == '\n';
+		if (r->lines >= r->max_lines)
+			return 0; /* enough: end the stream here */
+	}
+	return len;
+}
+
+struct header_ctx {
+	struct http_reply *rep;
+	const char *name;
+};
+
+static size_t on_header(char *p, size_t size, size_t n, void *data)
+{
+	struct header_ctx *h = data;
+	size_t len = size * n, nl = h->name ? strlen(h->name) : 0;
+	char buf[32];
+
+	if (nl && len > nl + 1 && len - nl - 1 < sizeof(buf) && strncasecmp(p, h->name, nl) == 0 && p[nl] == ':') {
+		memcpy(buf, p + nl + 1, len - nl - 1);
+		buf[len - nl - 1] = '\0';
+		h->rep->index = strtoull(buf, NULL, 10);
+	}
+	return len;
+}
+
+static int on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	const volatile int *stop = data;
+
+	return stop && *stop;
+}
+
+int http_conn_init(struct http_conn *c, const char *const headers[], const char *ca_file, const char *protocol,
+		   long timeout_ms)
+{
+	size_t i;
+
+	c->curl = curl_easy_init();
+	c->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
+	for (i = 0; c->headers && headers && headers[i]; i++)
+		c->headers = curl_slist_append(c->headers, headers[i]);
+	if (!c->curl || !c->headers) {
+		curl_slist_free_all(c->headers);
+		curl_easy_cleanup(c->curl);
+		c->curl = NULL;
+		c->headers = NULL;
+		return -ENOMEM;
+	}
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, protocol);
+	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, (void *)c->stop);
+	if (ca_file)
+		curl_easy_setopt(c->curl, CURLOPT_CAINFO, ca_file);
+	return 0;
+}
+
+void http_conn_free(struct http_conn *c)
+{
+	curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->headers);
+	c->curl = NULL;
+	c->headers = NULL;
+}
+
+int http_request(struct http_conn *c, const char *url, const char *method, const char *body, bool allow_timeout,
+		 long *status, struct http_reply *rep, const char *store_url, struct errbuf *eb)
+{
+	struct header_ctx hc = { rep, c->index_header };
+	char err[CURL_ERROR_SIZE] = "";
+	size_t max_lines = rep->max_lines;
+	CURLcode rc;
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->max_lines = max_lines;
+	*status = 0;
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L); /* forgets the body of the last request */
+	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+	if (body) {
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, rep);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &hc);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, err);
+	rc = curl_easy_perform(c->curl);
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && rep->max_lines && rep->lines >= rep->max_lines))
+		return 0;
+	if (rc == CURLE_OPERATION_TIMEDOUT && allow_timeout && *status) {
+		rep->timed_out = true;
+		return 0;
+	}
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		r = -ECANCELED;
+	else if (rep->too_big)
+		r = errbuf_set(eb, -EPROTO, "cluster store %s: reply to %s larger than %d MiB", store_url, method,
+			       REPLY_MAX >> 20);
+	else
+		r = errbuf_set(eb, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : rc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO,
+			       "cluster store %s unreachable: %s", store_url, err[0] ? err : curl_easy_strerror(rc));
+	free(rep->body);
+	rep->body = NULL;
+	return r;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* http.h - the HTTP client of the remote stores (libcurl): bounded, no redirects, no signals. */
+#ifndef WEFT_HTTP_H
+#define WEFT_HTTP_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errbuf.h"
+
+struct http_conn {
+	CURL *curl;
+	struct curl_slist *headers;
+	const volatile int *stop; /* aborts a transfer when set (watch threads) */
+	const char *index_header; /* "X-Consul-Index": parsed into http_reply.index */
+};
+
+struct http_reply {
+	char *body; /* NUL-terminated; NULL if empty */
+	size_t len;
+	uint64_t index;
+	size_t max_lines; /* streams: stop after this many lines (0: read to the end) */
+	size_t lines;
+	bool too_big;
+	bool timed_out; /* only with allow_timeout: the time ran out, the body is what came */
+};
+
+/*
+ * A connection (kept alive between requests). headers: "Name: value"
+ * strings, NULL-terminated (copied); ca_file may be NULL; protocol "http"
+ * or "https"; timeout_ms bounds each request.
+ */
+int http_conn_init(struct http_conn *c, const char *const headers[], const char *ca_file, const char *protocol,
+		   long timeout_ms);
+void http_conn_free(struct http_conn *c);
+
+/*
+ * One request (body NULL: none). 0 with *status and rep filled (free
+ * rep->body), or an error naming store_url: -ECONNREFUSED, -ETIMEDOUT, -EIO
+ * "unreachable: ...", -EPROTO (reply too large), -ECANCELED (stopped).
+ * allow_timeout: running out of time is not an error (long polls, streams).
+ */
+int http_request(struct http_conn *c, const char *url, const char *method, const char *body, bool allow_timeout,
+		 long *status, struct http_reply *rep, const char *store_url, struct errbuf *eb);
+
+#endif
