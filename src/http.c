@@ -85,7 +85,7 @@ int http_conn_init(struct http_conn *c, const char *const headers[], const char 
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	c->timeout_ms = timeout_ms;
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, protocol);
 	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -118,6 +118,7 @@ int http_request(struct http_conn *c, const char *url, const char *method, const
 	rep->max_lines = max_lines;
 	*status = 0;
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L); /* forgets the body of the last request */
 	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
 	if (body) {

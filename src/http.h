@@ -15,6 +15,7 @@ struct http_conn {
 	struct curl_slist *headers;
 	const volatile int *stop; /* aborts a transfer when set (watch threads) */
 	const char *index_header; /* "X-Consul-Index": parsed into http_reply.index */
+	long timeout_ms;          /* of each request; may change between requests */
 };
 
 struct http_reply {

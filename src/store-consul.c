@@ -510,32 +510,21 @@ static void consul_watch_close(struct store *s, void *state)
 	free(conn);
 }
 
-const struct store_ops store_consul_ops = {
-	.scheme = "consul",
-	.open = consul_open,
-	.close = consul_close,
-	.get = consul_get,
-	.list = consul_list,
-	.txn = consul_txn,
-	.lease_grant = consul_lease_grant,
-	.lease_keepalive = consul_lease_keepalive,
-	.lease_revoke = consul_lease_revoke,
-	.watch_open = consul_watch_open,
-	.watch_wait = consul_watch_wait,
-	.watch_close = consul_watch_close,
-};
+#define CONSUL_OPS(name)                                   \
+	{                                                  \
+		.scheme = name,                            \
+		.open = consul_open,                       \
+		.close = consul_close,                     \
+		.get = consul_get,                         \
+		.list = consul_list,                       \
+		.txn = consul_txn,                         \
+		.lease_grant = consul_lease_grant,         \
+		.lease_keepalive = consul_lease_keepalive, \
+		.lease_revoke = consul_lease_revoke,       \
+		.watch_open = consul_watch_open,           \
+		.watch_wait = consul_watch_wait,           \
+		.watch_close = consul_watch_close,         \
+	}
 
-const struct store_ops store_consul_https_ops = {
-	.scheme = "consul+https",
-	.open = consul_open,
-	.close = consul_close,
-	.get = consul_get,
-	.list = consul_list,
-	.txn = consul_txn,
-	.lease_grant = consul_lease_grant,
-	.lease_keepalive = consul_lease_keepalive,
-	.lease_revoke = consul_lease_revoke,
-	.watch_open = consul_watch_open,
-	.watch_wait = consul_watch_wait,
-	.watch_close = consul_watch_close,
-};
+const struct store_ops store_consul_ops = CONSUL_OPS("consul");
+const struct store_ops store_consul_https_ops = CONSUL_OPS("consul+https");

@@ -12,6 +12,8 @@ static const struct store_ops *const backends[] = {
 	&store_lmdb_ops,
 	&store_consul_ops,
 	&store_consul_https_ops,
+	&store_etcd_ops,
+	&store_etcd_https_ops,
 };
 
 int store_open(const char *url, struct store **ret, struct errbuf *eb)
@@ -28,7 +30,7 @@ int store_open_with(const char *url, const struct store_config *cfg, struct stor
 
 	if (!sep)
 		return errbuf_set(eb, -EINVAL,
-				  "store URL '%s' has no scheme (expected lmdb:///PATH, consul://HOST:PORT or consul+https://HOST:PORT)",
+				  "store URL '%s' has no scheme (expected lmdb:///PATH, consul://HOST:PORT or etcd://HOST:PORT)",
 				  url);
 	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
 		if (strlen(backends[i]->scheme) == (size_t)(sep - url) &&
@@ -36,7 +38,7 @@ int store_open_with(const char *url, const struct store_config *cfg, struct stor
 			break;
 	}
 	if (i == sizeof(backends) / sizeof(backends[0]))
-		return errbuf_set(eb, -EPROTONOSUPPORT, "store URL '%s': unknown scheme (supported: lmdb, consul, consul+https)",
+		return errbuf_set(eb, -EPROTONOSUPPORT, "store URL '%s': unknown scheme (supported: lmdb, consul, consul+https, etcd, etcd+https)",
 				  url);
 	s = calloc(1, sizeof(*s));
 	if (!s)

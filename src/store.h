@@ -154,5 +154,7 @@ int store_create_leased(struct store *s, const char *key, const char *value, con
 extern const struct store_ops store_lmdb_ops;
 extern const struct store_ops store_consul_ops;
 extern const struct store_ops store_consul_https_ops;
+extern const struct store_ops store_etcd_ops;
+extern const struct store_ops store_etcd_https_ops;
 
 #endif

@@ -381,7 +381,7 @@ static void expect_failure(const char *u, unsigned int timeout_ms, int want, con
 
 START_TEST(test_remote_failures)
 {
-	const char *scheme = strncmp(url, "consul", 6) == 0 ? "consul" : NULL;
+	const char *scheme = strncmp(url, "consul", 6) == 0 ? "consul" : strncmp(url, "etcd", 4) == 0 ? "etcd" : NULL;
 	struct fake hung, garbage, leaderless;
 	char u[128];
 	int fd;

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * store-etcd.c - cluster store backend: etcd v3 through its JSON gateway
+ * (spec/kv-stores.md part B). Keys and values are base64, 64-bit numbers
+ * come as strings, zero values are left out. A value's revision is its
+ * mod_revision; conditional writes are one /v3/kv/txn; leases are etcd's.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "http.h"
+#include "store.h"
+
+#define DEFAULT_TIMEOUT_MS 5000
+#define TXN_MAX_OPS 128
+
+struct etcd_store {
+	struct http_conn conn;
+	char base[300];
+	bool https;
+};
+
+/* A 64-bit number etcd sent as a string (or, tolerated, a number); absent is 0. */
+static uint64_t num(json_t *v)
+{
+	if (json_is_string(v))
+		return strtoull(json_string_value(v), NULL, 10);
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static json_t *b64(const char *s, size_t n)
+{
+	char *e = base64_encode(s, n);
+	json_t *j = e ? json_string(e) : NULL;
+
+	free(e);
+	return j;
+}
+
+/* The end of the range of keys starting with prefix: its last byte plus one. */
+static json_t *range_end(const char *prefix)
+{
+	size_t n = strlen(prefix);
+	char *e = strdup(prefix);
+	json_t *j;
+
+	if (!e)
+		return NULL;
+	while (n && (unsigned char)e[n - 1] == 0xff)
+		n--;
+	if (!n) {
+		free(e);
+		return b64("", 1); /* "\0": every key from prefix on */
+	}
+	e[n - 1]++;
+	j = b64(e, n);
+	free(e);
+	return j;
+}
+
+/*
+ * POST path with body (stolen); *ret gets the parsed reply of a 200, or the
+ * call fails naming the store: not found (gRPC code 5) is -ENOENT.
+ */
+static int call(struct store *s, struct http_conn *conn, const char *path, json_t *body, bool stream, json_t **ret,
+		struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	struct http_reply rep = { 0 };
+	char url[512], *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_t *o = NULL, *code;
+	long st;
+	int r;
+
+	json_decref(body);
+	if (!text)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	snprintf(url, sizeof(url), "%s%s", e->base, path);
+	rep.max_lines = stream ? 1 : 0;
+	r = http_request(conn, url, "POST", text, false, &st, &rep, s->url, eb);
+	free(text);
+	if (r < 0)
+		return r;
+	if (rep.body)
+		o = json_loadb(rep.body, strcspn(rep.body, "\n"), 0, NULL);
+	code = json_object_get(o, "code");
+	if (st == 200 && json_is_object(o)) {
+		free(rep.body);
+		*ret = o;
+		return 0;
+	}
+	if (json_integer_value(code) == 5 || st == 404)
+		r = errbuf_set(eb, -ENOENT, "cluster store %s: %s", s->url, json_string_value(json_object_get(o, "message")) ?: "not found");
+	else if (st == 401 || st == 403)
+		r = errbuf_set(eb, -EACCES, "cluster store %s: permission denied: %.200s", s->url, rep.body ? rep.body : "");
+	else if (st >= 500 || st == 429 || st == 412)
+		r = errbuf_set(eb, -EIO, "cluster store %s: HTTP %ld from %s: %.200s", s->url, st, path, rep.body ? rep.body : "");
+	else
+		r = errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s (HTTP %ld): %.120s", s->url, path, st,
+			       rep.body ? rep.body : "");
+	json_decref(o);
+	free(rep.body);
+	return r;
+}
+
+static int bad(struct store *s, const char *what, json_t *o, struct errbuf *eb)
+{
+	json_decref(o);
+	return errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s", s->url, what);
+}
+
+static int etcd_open(struct store *s, const char *location, struct errbuf *eb)
+{
+	struct etcd_store *e;
+	size_t n = strcspn(location, "/");
+
+	if (n == 0 || n > 255 || (location[n] && strcmp(location + n, "/") != 0) || !strchr(location, ':'))
+		return errbuf_set(eb, -EINVAL, "expected %s://HOST:PORT", s->ops->scheme);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	e->https = strcmp(s->ops->scheme, "etcd+https") == 0;
+	snprintf(e->base, sizeof(e->base), "%s://%.*s", e->https ? "https" : "http", (int)n, location);
+	if (http_conn_init(&e->conn, NULL, s->cfg.ca_file, e->https ? "https" : "http",
+			   s->cfg.timeout_ms ? s->cfg.timeout_ms : DEFAULT_TIMEOUT_MS) < 0) {
+		free(e);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	s->priv = e;
+	return 0;
+}
+
+static void etcd_close(struct store *s)
+{
+	struct etcd_store *e = s->priv;
+
+	if (!e)
+		return;
+	http_conn_free(&e->conn);
+	free(e);
+	s->priv = NULL;
+}
+
+/* One KeyValue of a range reply. */
+static int kv_decode(json_t *kv, struct store_kv *ret)
+{
+	json_t *k = json_object_get(kv, "key"), *v = json_object_get(kv, "value");
+	size_t n;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!json_is_string(k) || (v && !json_is_string(v)))
+		return -EPROTO;
+	if (base64_decode(json_string_value(k), &ret->key, &n) < 0 || strlen(ret->key) != n)
+		goto fail;
+	if (!v)
+		ret->value = strdup("");
+	else if (base64_decode(json_string_value(v), &ret->value, &n) == 0 && strlen(ret->value) != n) {
+		free(ret->value); /* a NUL inside: not weft's */
+		ret->value = NULL;
+	}
+	ret->rev = num(json_object_get(kv, "mod_revision"));
+	if (ret->value && ret->rev)
+		return 0;
+fail:
+	free(ret->key);
+	free(ret->value);
+	memset(ret, 0, sizeof(*ret));
+	return -EPROTO;
+}
+
+/* Every key from key to end (end NULL: key alone), sorted, and the store's revision. */
+static int range(struct store *s, struct http_conn *conn, const char *key, bool prefix, struct store_list *ret,
+		 uint64_t *ret_rev, struct errbuf *eb)
+{
+	struct store_list out = { 0 };
+	json_t *req, *o = NULL, *kvs, *kv;
+	size_t i;
+	int r;
+
+	req = json_pack("{s:o, s:s, s:s}", "key", b64(key, strlen(key)), "sort_order", "ASCEND", "sort_target", "KEY");
+	if (req && prefix)
+		json_object_set_new(req, "range_end", range_end(key));
+	r = call(s, conn, "/v3/kv/range", req, false, &o, eb);
+	if (r < 0)
+		return r;
+	kvs = json_object_get(o, "kvs");
+	if ((kvs && !json_is_array(kvs)) || !(out.kv = calloc(json_array_size(kvs) + 1, sizeof(*out.kv))))
+		return bad(s, "/v3/kv/range", o, eb);
+	json_array_foreach(kvs, i, kv) {
+		if (kv_decode(kv, &out.kv[out.n]) < 0) {
+			store_list_free(&out);
+			return bad(s, "/v3/kv/range", o, eb);
+		}
+		out.n++;
+	}
+	if (ret_rev)
+		*ret_rev = num(json_object_get(json_object_get(o, "header"), "revision"));
+	json_decref(o);
+	*ret = out;
+	return 0;
+}
+
+static int etcd_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev, struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	struct store_list l = { 0 };
+	int r;
+
+	r = range(s, &e->conn, key, false, &l, NULL, eb);
+	if (r < 0)
+		return r;
+	if (!l.n) {
+		store_list_free(&l);
+		return -ENOENT;
+	}
+	if (ret_value) {
+		*ret_value = l.kv[0].value;
+		l.kv[0].value = NULL;
+	}
+	if (ret_rev)
+		*ret_rev = l.kv[0].rev;
+	store_list_free(&l);
+	return 0;
+}
+
+static int etcd_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+
+	return range(s, &e->conn, prefix, true, ret, NULL, eb);
+}
+
+static json_t *compare(const struct store_op *op)
+{
+	char rev[24];
+
+	snprintf(rev, sizeof(rev), "%" PRIu64, op->rev);
+	if (op->type == STORE_OP_CREATE)
+		return json_pack("{s:o, s:s, s:s, s:s}", "key", b64(op->key, strlen(op->key)), "target", "CREATE",
+				 "result", "EQUAL", "create_revision", "0");
+	return json_pack("{s:o, s:s, s:s, s:s}", "key", b64(op->key, strlen(op->key)), "target", "MOD", "result",
+			 "EQUAL", "mod_revision", rev);
+}
+
+static json_t *write_op(const struct store_op *op)
+{
+	json_t *put;
+
+	if (op->type == STORE_OP_DEL)
+		return json_pack("{s:{s:o}}", "request_delete_range", "key", b64(op->key, strlen(op->key)));
+	put = json_pack("{s:o, s:o}", "key", b64(op->key, strlen(op->key)), "value", b64(op->value, strlen(op->value)));
+	/* A put without the lease would detach the key from it (spec B.5). */
+	if (put && op->lease)
+		json_object_set_new(put, "lease", json_string(op->lease));
+	return json_pack("{s:o}", "request_put", put);
+}
+
+static int etcd_txn(struct store *s, const struct store_op *ops, size_t n, struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	json_t *cmp = json_array(), *succ = json_array(), *fail = json_array(), *o = NULL, *resp;
+	size_t i, guarded[TXN_MAX_OPS], ng = 0;
+	uint64_t cur;
+	int r;
+
+	if (n > TXN_MAX_OPS)
+		return errbuf_set(eb, -E2BIG, "cluster store %s: transaction of %zu writes is too large", s->url, n);
+	for (i = 0; i < n && cmp && succ && fail; i++) {
+		const struct store_op *op = &ops[i];
+
+		if (op->type == STORE_OP_CREATE || op->type == STORE_OP_CAS || (op->type == STORE_OP_DEL && op->rev)) {
+			if (op->type == STORE_OP_CAS && !op->rev) {
+				json_decref(cmp);
+				json_decref(succ);
+				json_decref(fail);
+				return errbuf_set(eb, -ESTALE, "key '%s' changed", op->key);
+			}
+			guarded[ng++] = i;
+			json_array_append_new(cmp, compare(op));
+			/* On failure, read the guarded keys back to tell which guard failed. */
+			json_array_append_new(fail, json_pack("{s:{s:o}}", "request_range", "key",
+							      b64(op->key, strlen(op->key))));
+		}
+		json_array_append_new(succ, write_op(op));
+	}
+	r = call(s, &e->conn, "/v3/kv/txn", json_pack("{s:o, s:o, s:o}", "compare", cmp, "success", succ, "failure", fail),
+		 false, &o, eb);
+	if (r == -ENOENT)
+		return errbuf_set(eb, -ENOENT, "cluster store %s: the lease of a key is gone", s->url);
+	if (r < 0)
+		return r;
+	if (json_is_true(json_object_get(o, "succeeded"))) {
+		json_decref(o);
+		return 0;
+	}
+	resp = json_object_get(o, "responses");
+	for (i = 0; i < ng; i++) {
+		const struct store_op *op = &ops[guarded[i]];
+		json_t *kvs = json_object_get(json_object_get(json_array_get(resp, i), "response_range"), "kvs");
+
+		cur = num(json_object_get(json_array_get(kvs, 0), "mod_revision"));
+		if (op->type == STORE_OP_CREATE && json_array_size(kvs)) {
+			json_decref(o);
+			return errbuf_set(eb, -EEXIST, "key '%s' exists", op->key);
+		}
+		if (op->type != STORE_OP_CREATE && cur != op->rev) {
+			json_decref(o);
+			return errbuf_set(eb, -ESTALE, "key '%s' changed", op->key);
+		}
+	}
+	/* Every guard holds now: a change came and went; the caller reads again. */
+	json_decref(o);
+	return errbuf_set(eb, -ESTALE, "cluster store %s: a key changed during the transaction", s->url);
+}
+
+static int etcd_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	char t[16];
+	json_t *o = NULL;
+	uint64_t id;
+	int r;
+
+	snprintf(t, sizeof(t), "%u", ttl);
+	r = call(s, &e->conn, "/v3/lease/grant", json_pack("{s:s}", "TTL", t), false, &o, eb);
+	if (r < 0)
+		return r;
+	id = num(json_object_get(o, "ID"));
+	if (!id)
+		return bad(s, "/v3/lease/grant", o, eb);
+	snprintf(ret_id, STORE_LEASE_MAX, "%" PRIu64, id);
+	json_decref(o);
+	return 0;
+}
+
+static int etcd_lease_keepalive(struct store *s, const char *id, struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	json_t *o = NULL;
+	int r;
+
+	/* One POST per refresh (spec B.9): a one-line stream. */
+	r = call(s, &e->conn, "/v3/lease/keepalive", json_pack("{s:s}", "ID", id), true, &o, eb);
+	if (r < 0)
+		return r;
+	/* A missing TTL means the lease is gone. */
+	r = num(json_object_get(json_object_get(o, "result"), "TTL")) ?
+		    0 : errbuf_set(eb, -ENOENT, "cluster store %s: lease %s expired", s->url, id);
+	json_decref(o);
+	return r;
+}
+
+static int etcd_lease_revoke(struct store *s, const char *id, struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	json_t *o = NULL;
+	int r;
+
+	r = call(s, &e->conn, "/v3/lease/revoke", json_pack("{s:s}", "ID", id), false, &o, eb);
+	json_decref(o);
+	if (r == -ENOENT) { /* already gone */
+		errbuf_clear(eb);
+		return 0;
+	}
+	return r;
+}
+
+/* Watches: wait for the first event after index with a watch stream, then list. */
+
+static int etcd_watch_open(struct store *s, void **ret_state, struct errbuf *eb)
+{
+	struct http_conn *conn = calloc(1, sizeof(*conn));
+
+	if (!conn)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	*ret_state = conn;
+	return 0;
+}
+
+static int etcd_watch_wait(struct store *s, void *state, const char *prefix, uint64_t index, unsigned int wait_ms,
+			   const volatile int *stop, struct store_list *ret, uint64_t *ret_index, struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	struct http_conn *conn = state;
+	struct http_reply rep = { .max_lines = 2 };
+	char url[512], start[24], *text;
+	json_t *req;
+	long st;
+	int r;
+
+	if (!conn->curl) {
+		conn->stop = stop;
+		if (http_conn_init(conn, NULL, s->cfg.ca_file, e->https ? "https" : "http", DEFAULT_TIMEOUT_MS) < 0)
+			return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	if (index && wait_ms) {
+		/* "created", then the first batch of events (or a cancel after a compaction): a change. */
+		snprintf(start, sizeof(start), "%" PRIu64, index + 1);
+		req = json_pack("{s:{s:o, s:o, s:s}}", "create_request", "key", b64(prefix, strlen(prefix)), "range_end",
+				range_end(prefix), "start_revision", start);
+		text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+		json_decref(req);
+		if (!text)
+			return errbuf_set(eb, -ENOMEM, "out of memory");
+		snprintf(url, sizeof(url), "%s/v3/watch", e->base);
+		conn->timeout_ms = wait_ms;
+		r = http_request(conn, url, "POST", text, true, &st, &rep, s->url, eb);
+		conn->timeout_ms = DEFAULT_TIMEOUT_MS;
+		free(text);
+		free(rep.body);
+		if (r < 0)
+			return r;
+		if (st != 200)
+			return errbuf_set(eb, -EIO, "cluster store %s: HTTP %ld from /v3/watch", s->url, st);
+	}
+	return range(s, conn, prefix, true, ret, ret_index, eb);
+}
+
+static void etcd_watch_close(struct store *s, void *state)
+{
+	struct http_conn *conn = state;
+
+	if (conn && conn->curl)
+		http_conn_free(conn);
+	free(conn);
+}
+
+#define ETCD_OPS(name)                                   \
+	{                                                \
+		.scheme = name,                          \
+		.open = etcd_open,                       \
+		.close = etcd_close,                     \
+		.get = etcd_get,                         \
+		.list = etcd_list,                       \
+		.txn = etcd_txn,                         \
+		.lease_grant = etcd_lease_grant,         \
+		.lease_keepalive = etcd_lease_keepalive, \
+		.lease_revoke = etcd_lease_revoke,       \
+		.watch_open = etcd_watch_open,           \
+		.watch_wait = etcd_watch_wait,           \
+		.watch_close = etcd_watch_close,         \
+	}
+
+const struct store_ops store_etcd_ops = ETCD_OPS("etcd");
+const struct store_ops store_etcd_https_ops = ETCD_OPS("etcd+https");
