@@ -4,12 +4,12 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "cluster.h"
 #include "log.h"
@@ -19,11 +19,15 @@
 
 struct cluster {
 	struct cluster_config cfg;
+	struct store *shared; /* the thread's own connection to the cluster store */
 	char lease[STORE_LEASE_MAX]; /* "" until granted */
 	bool registered;
 	bool failing; /* the last attempt failed: log the next failure only when it changes */
 	char last_err[256];
-	int tfd;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool stop;
 };
 
 static void note_failure(struct cluster *c, const char *what, const struct errbuf *eb)
@@ -51,14 +55,14 @@ static int lease_get(struct cluster *c, struct errbuf *eb)
 	if (c->lease[0])
 		return 0;
 	if (store_get(c->cfg.local, LEASE_KEY, &old, NULL, eb) == 0 && strlen(old) < STORE_LEASE_MAX &&
-	    store_lease_keepalive(c->cfg.shared, old, eb) == 0) {
+	    store_lease_keepalive(c->shared, old, eb) == 0) {
 		snprintf(c->lease, sizeof(c->lease), "%s", old);
 		free(old);
 		return 0;
 	}
 	free(old);
 	errbuf_clear(eb);
-	r = store_lease_grant(c->cfg.shared, c->cfg.ttl, c->lease, eb);
+	r = store_lease_grant(c->shared, c->cfg.ttl, c->lease, eb);
 	if (r < 0) {
 		c->lease[0] = '\0';
 		return r;
@@ -85,7 +89,7 @@ static int host_register(struct cluster *c, struct errbuf *eb)
 	snprintf(key, sizeof(key), HOSTS "%s", c->cfg.host_id);
 	op.key = key;
 	op.value = val;
-	r = store_txn(c->cfg.shared, &op, 1, eb);
+	r = store_txn(c->shared, &op, 1, eb);
 	free(val);
 	return r;
 }
@@ -95,7 +99,7 @@ static int attempt(struct cluster *c, struct errbuf *eb)
 	int r;
 
 	if (c->registered) {
-		r = store_lease_keepalive(c->cfg.shared, c->lease, eb);
+		r = store_lease_keepalive(c->shared, c->lease, eb);
 		if (r != -ENOENT)
 			return r;
 		log_warn("the lease of host '%s' expired (was the cluster store unreachable for long?): registering again",
@@ -111,29 +115,41 @@ static int attempt(struct cluster *c, struct errbuf *eb)
 		c->lease[0] = '\0';
 	if (r == 0) {
 		c->registered = true;
-		log_info("registered host '%s' (%s) in %s", c->cfg.host_id, c->cfg.advertise, c->cfg.shared->url);
+		log_info("registered host '%s' (%s) in %s", c->cfg.host_id, c->cfg.advertise, c->shared->url);
 	}
 	return r;
 }
 
-void cluster_tick(struct cluster *c)
+static void *cluster_thread(void *arg)
 {
-	struct errbuf eb = { 0 };
-	uint64_t n;
+	struct cluster *c = arg;
+	struct errbuf eb;
+	struct timespec until;
 
-	if (read(c->tfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_warn("timerfd: %s", strerror(errno));
-	if (attempt(c, &eb) < 0)
-		note_failure(c, c->registered ? "keeping the host lease alive" : "registering this host", &eb);
-	else
-		note_success(c, "host lease");
+	pthread_mutex_lock(&c->mu);
+	while (!c->stop) {
+		pthread_mutex_unlock(&c->mu);
+		errbuf_clear(&eb);
+		if (attempt(c, &eb) < 0)
+			note_failure(c, c->registered ? "keeping the host lease alive" : "registering this host", &eb);
+		else
+			note_success(c, "host lease");
+		/* Three keepalives per TTL: one lost or slow call does not lose the lease. */
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += c->cfg.ttl / 3;
+		pthread_mutex_lock(&c->mu);
+		while (!c->stop && pthread_cond_timedwait(&c->cond, &c->mu, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
 }
 
 int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct errbuf *eb)
 {
-	struct itimerspec its = { 0 };
+	pthread_condattr_t attr;
 	struct cluster *c;
-	unsigned int every;
+	int r;
 
 	if (cfg->ttl < 3)
 		return errbuf_set(eb, -EINVAL, "host lease TTL must be at least 3 s");
@@ -141,33 +157,39 @@ int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct e
 	if (!c)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	c->cfg = *cfg;
-	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (c->tfd < 0) {
+	r = store_open_with(cfg->url, cfg->store, &c->shared, eb);
+	if (r < 0) {
 		free(c);
-		return errbuf_set(eb, -errno, "timerfd_create: %s", strerror(errno));
+		return r;
 	}
-	/* Three keepalives per TTL: one lost or slow call does not lose the lease. */
-	every = cfg->ttl / 3;
-	its.it_interval.tv_sec = every;
-	its.it_value.tv_nsec = 1; /* the first attempt at once, from the loop */
-	if (timerfd_settime(c->tfd, 0, &its, NULL) < 0) {
-		close(c->tfd);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	r = pthread_create(&c->thread, NULL, cluster_thread, c);
+	if (r) {
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->mu);
+		store_free(c->shared);
 		free(c);
-		return errbuf_set(eb, -errno, "timerfd_settime: %s", strerror(errno));
+		return errbuf_set(eb, -r, "cannot start the cluster thread: %s", strerror(r));
 	}
 	*ret = c;
 	return 0;
-}
-
-int cluster_fd(struct cluster *c)
-{
-	return c->tfd;
 }
 
 void cluster_free(struct cluster *c)
 {
 	if (!c)
 		return;
-	close(c->tfd);
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL); /* at most one store call (bounded) away */
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->mu);
+	store_free(c->shared);
 	free(c);
 }

@@ -7,8 +7,9 @@
 #include "store.h"
 
 struct cluster_config {
-	struct store *shared;  /* the cluster store */
-	struct store *local;   /* remembers the lease across restarts of weftd */
+	const char *url;                   /* the cluster store, opened again for the cluster's thread */
+	const struct store_config *store;  /* its credentials */
+	struct store *local;               /* remembers the lease across restarts of weftd (thread-safe: LMDB) */
 	const char *host_id;
 	const char *advertise; /* this host's underlay address, as peers reach it */
 	unsigned int ttl;      /* seconds; the record goes this long (Consul: up to twice) after weftd dies */
@@ -17,16 +18,14 @@ struct cluster_config {
 struct cluster;
 
 /*
- * Registers weft/v1/hosts/<host-id> under a lease (reusing the lease of the
- * previous run if it is still alive, so a restart does not drop the record).
- * A store that is down is not an error: the timer retries.
+ * Starts a thread that registers weft/v1/hosts/<host-id> under a lease
+ * (reusing the lease of the previous run if it is still alive, so that a
+ * restart does not drop the record) and keeps it alive, three times per TTL.
+ * It has a connection of its own: a slow or hung store never holds up the
+ * event loop. A store that is down is not an error: the thread retries.
  */
 int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct errbuf *eb);
-/* A timerfd for the event loop; call cluster_tick() when it is readable. */
-int cluster_fd(struct cluster *c);
-/* Keeps the lease alive, and registers again when it was lost. */
-void cluster_tick(struct cluster *c);
-/* Stops keeping the lease alive; the record stays until the lease expires. */
+/* Stops the thread; the record stays until the lease expires. */
 void cluster_free(struct cluster *c);
 
 #endif

@@ -285,11 +285,6 @@ static int address_toward(const char *url, char *buf, size_t size)
 	return 0;
 }
 
-static void on_cluster(void *data, uint32_t events)
-{
-	cluster_tick(data);
-}
-
 static void on_links(void *data, uint32_t events)
 {
 	if (netlink_monitor_read())
@@ -376,8 +371,8 @@ int main(int argc, char **argv)
 			snprintf(advertise, sizeof(advertise), "%s", c.advertise);
 		else if (address_toward(c.store_url, advertise, sizeof(advertise)) < 0)
 			goto fail_shared;
-		if (cluster_new(&(struct cluster_config){ .shared = shared, .local = local, .host_id = host_id,
-							  .advertise = advertise, .ttl = c.lease_ttl },
+		if (cluster_new(&(struct cluster_config){ .url = c.store_url, .store = &sc, .local = local,
+							  .host_id = host_id, .advertise = advertise, .ttl = c.lease_ttl },
 				&cl, &eb) < 0)
 			goto fail_shared;
 	}
@@ -409,8 +404,6 @@ int main(int argc, char **argv)
 		goto fail_loop;
 	/* Docker's bridges come and go: weft keeps its isolation from them current. */
 	if (netlink_monitor_open(&mon_fd, &eb) < 0 || loop_add(loop, mon_fd, on_links, NULL, drv, &eb) < 0)
-		goto fail_loop;
-	if (cl && loop_add(loop, cluster_fd(cl), on_cluster, NULL, cl, &eb) < 0)
 		goto fail_loop;
 	if (loop_add(loop, sig.fd, on_signal, NULL, &sig, &eb) < 0 ||
 	    loop_add(loop, api_fd(api), on_api, api_timeout_cb, api, &eb) < 0)

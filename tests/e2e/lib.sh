@@ -22,6 +22,10 @@
 #   lab_exec N CMD...      run CMD in host N's net + mount namespaces
 #   lab_start_weftd N [ARGS]  weftd in host N (pid in WEFTD_PID_N, log $LABDIR/hN/weftd.log)
 #   lab_stop_weftd N [SIG]    lab_stop_dockerd N [SIG]    lab_start_dockerd N
+#   lab_store KIND [ARGS]  a cluster store in $LAB-out, at 192.0.2.254: KIND etcd (real etcd,
+#                          port 2379) or consul (tests/consul-emu, port 8500; ARGS go to it);
+#                          sets LAB_STORE_URL, STORE_PID; needs lab_outside
+#   lab_store_exec CMD...  run CMD in $LAB-out (etcdctl, curl against the store)
 #   lab_down               teardown (automatic on exit)    lab_adopt LAB  take over a leftover lab
 #   ok/fail DESC, expect_ok DESC CMD..., expect_fail_msg DESC ERE CMD..., lab_summary
 #   lab_log MSG, lab_skip MSG (exit 77), lab_bail MSG (exit 99)
@@ -349,6 +353,46 @@ lab_outside() {
 }
 
 # lab__hd N: run dir of host N
+lab_store() {
+	local kind=$1 i url
+	shift
+	case $kind in
+	etcd)
+		command -v etcd >/dev/null || lab_skip "etcd not installed (etcd-server)"
+		mkdir -p "$DATADIR/store"
+		url=etcd://192.0.2.254:2379
+		lab__spawn store out "$LABDIR/store.log" env -i PATH="$PATH" \
+			ip netns exec "$LAB-out" etcd --name lab --data-dir "$DATADIR/store/etcd" \
+			--listen-client-urls http://192.0.2.254:2379 --advertise-client-urls http://192.0.2.254:2379 \
+			--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+			--initial-cluster lab=http://127.0.0.1:2380 --initial-cluster-state new \
+			--heartbeat-interval 10 --election-timeout 100 --logger zap --log-level error \
+			--log-outputs stderr "$@" || lab_bail "cannot start etcd"
+		;;
+	consul)
+		command -v python3 >/dev/null || lab_skip "python3 not installed (the Consul emulator needs it)"
+		url=consul://192.0.2.254:8500
+		lab__spawn store out "$LABDIR/store.log" ip netns exec "$LAB-out" \
+			python3 "$LAB_LIBDIR/../consul-emu/consul-emu" --listen 192.0.2.254:8500 "$@" ||
+			lab_bail "cannot start the Consul emulator"
+		;;
+	*) lab_bail "lab_store: unknown kind '$kind' (etcd or consul)" ;;
+	esac
+	STORE_PID=$LAB_SPAWNED
+	LAB_STORE_URL=$url
+	export STORE_PID LAB_STORE_URL
+	for ((i = 0; i < 100; i++)); do
+		case $kind in
+		etcd) lab_store_exec curl -s -m 1 http://192.0.2.254:2379/health | grep -q true && return 0 ;;
+		consul) lab_store_exec curl -s -m 1 -o /dev/null -w '%{http_code}' http://192.0.2.254:8500/v1/status/leader |
+			grep -q 200 && return 0 ;;
+		esac
+		sleep 0.1
+	done
+	tail -n 20 "$LABDIR/store.log" | sed 's/^/#   /'
+	lab_bail "the $kind store did not come up"
+}
+lab_store_exec() { ip netns exec "$LAB-out" "$@"; }
 lab__hd() { printf '%s\n' "$LABDIR/h$1"; }
 
 # lab_host N: namespace $LAB-hN with 192.0.2.N on the underlay, private mount namespace,
