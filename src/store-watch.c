@@ -86,8 +86,11 @@ static int by_rev(const void *a, const void *b)
 	return x->ev.rev < y->ev.rev ? -1 : x->ev.rev > y->ev.rev;
 }
 
-/* The changes from the cache to now (both sorted by key), queued in revision order; now becomes the cache. */
-static void diff(struct store_watch *w, struct store_list *now, uint64_t index)
+/*
+ * The changes from the cache to now (both sorted by key), queued in revision
+ * order; now becomes the cache. Returns how many there were.
+ */
+static size_t diff(struct store_watch *w, struct store_list *now, uint64_t index)
 {
 	struct store_list *old = &w->cache;
 	struct queued *list = NULL, **v, *q;
@@ -115,7 +118,7 @@ static void diff(struct store_watch *w, struct store_list *now, uint64_t index)
 	for (q = list; q; q = q->next)
 		n++;
 	if (!n)
-		return;
+		return 0;
 	v = calloc(n, sizeof(*v));
 	if (v) {
 		for (k = 0, q = list; q; q = q->next)
@@ -140,6 +143,7 @@ static void diff(struct store_watch *w, struct store_list *now, uint64_t index)
 	free(v);
 	if (eventfd_write(w->efd, 1) < 0)
 		log_err("watch of '%s': eventfd: %s", w->prefix, strerror(errno));
+	return n;
 }
 
 static long now_ms(void)
@@ -190,10 +194,10 @@ static void *watch_thread(void *arg)
 		if (got < index)
 			log_warn("watch of '%s': the store's index went back from %llu to %llu, listing again", w->prefix,
 				 (unsigned long long)index, (unsigned long long)got);
-		diff(w, &now, got);
-		index = got ? got : 1;
-		if (now_ms() - t0 < MIN_INTERVAL_MS)
+		/* Never spin on a store that answers at once with nothing new (spec A.10 rule 7). */
+		if (!diff(w, &now, got) && now_ms() - t0 < MIN_INTERVAL_MS)
 			nap_ms(w, MIN_INTERVAL_MS);
+		index = got ? got : 1;
 	}
 	store_list_free(&now);
 	return NULL;

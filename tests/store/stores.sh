@@ -1,0 +1,72 @@
+# shellcheck shell=sh
+# tests/store/stores.sh - start throw-away stores on loopback, for run-contract and
+# bench/run-store (sourced). Every process started is killed, and every directory removed,
+# by stores_cleanup (installed as an EXIT trap by stores_init).
+#
+#   stores_init                   trap + state
+#   start_etcd                    real etcd (etcd-server) on free loopback ports; sets ETCD_URL
+#   start_consul_emu SRCDIR ARGS  the Consul emulator (python3); sets CONSUL_URL
+# Both return 77 when the server is not installed, 1 when it does not come up.
+
+stores_init() {
+	STORES_PIDS=
+	STORES_DIRS=
+	trap stores_cleanup EXIT INT TERM
+}
+
+# shellcheck disable=SC2317 # called by the trap
+stores_cleanup() {
+	for p in $STORES_PIDS; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for d in $STORES_DIRS; do rm -rf "$d"; done
+}
+
+# stores_free_port N: a TCP port nothing listens on now
+stores_free_port() {
+	p=$((20000 + ($$ * 7 + $1) % 20000))
+	while ss -Hltn "sport = :$p" | grep -q .; do p=$((p + 3)); done
+	echo "$p"
+}
+
+start_etcd() {
+	command -v etcd >/dev/null 2>&1 || return 77
+	d=$(mktemp -d /tmp/weft-etcd.XXXXXX)
+	STORES_DIRS="$STORES_DIRS $d"
+	cport=$(stores_free_port 0)
+	pport=$(stores_free_port 1)
+	# spec/kv-stores.md B.14; short timings make the minimum lease TTL 1 s
+	env -i PATH="$PATH" etcd --name t1 --data-dir "$d/data" \
+		--listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
+		--listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+		--initial-cluster "t1=http://127.0.0.1:$pport" --initial-cluster-state new \
+		--heartbeat-interval 10 --election-timeout 100 \
+		--logger zap --log-level error --log-outputs stderr >"$d/etcd.log" 2>&1 &
+	STORES_PIDS="$STORES_PIDS $!"
+	i=0
+	until curl -s -m 1 "http://127.0.0.1:$cport/health" | grep -q true; do
+		i=$((i + 1))
+		[ $i -ge 100 ] && { cat "$d/etcd.log"; return 1; }
+		sleep 0.1
+	done
+	export ETCD_URL=etcd://127.0.0.1:$cport
+}
+
+start_consul_emu() {
+	emu=$1/tests/consul-emu/consul-emu
+	shift
+	command -v python3 >/dev/null 2>&1 && [ -f "$emu" ] || return 77
+	d=$(mktemp -d /tmp/weft-consul-emu.XXXXXX)
+	STORES_DIRS="$STORES_DIRS $d"
+	python3 "$emu" --listen 127.0.0.1:0 --port-file "$d/port" "$@" >"$d/emu.log" 2>&1 &
+	STORES_PIDS="$STORES_PIDS $!"
+	i=0
+	until [ -s "$d/port" ]; do
+		i=$((i + 1))
+		[ $i -ge 100 ] && { cat "$d/emu.log"; return 1; }
+		sleep 0.1
+	done
+	CONSUL_URL=consul://127.0.0.1:$(cat "$d/port")
+	export CONSUL_URL
+}
