@@ -46,7 +46,7 @@ struct header_ctx {
 static size_t on_header(char *p, size_t size, size_t n, void *data)
 {
 	struct header_ctx *h = data;
-	size_t len = size * n, nl = h->name ? strlen(h->name) : 0;
+	size_t len = size * n, nl = h && h->name ? strlen(h->name) : 0;
 	char buf[32];
 
 	if (nl && len > nl + 1 && len - nl - 1 < sizeof(buf) && strncasecmp(p, h->name, nl) == 0 && p[nl] == ':') {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base64.h"
 #include "http.h"
@@ -373,64 +374,160 @@ static int etcd_lease_revoke(struct store *s, const char *id, struct errbuf *eb)
 	return r;
 }
 
-/* Watches: wait for the first event after index with a watch stream, then list. */
+/*
+ * Watches: one long-lived watch stream per watch (a watcher that starts in
+ * the past is only served at etcd's next 100 ms sync, so streams are not
+ * opened per change), read with a curl multi handle; each batch of events
+ * newer than the caller's index ends the wait, then the prefix is listed.
+ */
+struct etcd_watch {
+	struct http_conn list;   /* ranges */
+	CURLM *multi;
+	struct http_conn stream; /* the watch stream, when open */
+	struct http_reply buf;   /* its bytes */
+	size_t done;             /* bytes of buf already looked at */
+	bool open;
+	char *req;               /* the stream's request body */
+};
 
 static int etcd_watch_open(struct store *s, void **ret_state, struct errbuf *eb)
 {
-	struct http_conn *conn = calloc(1, sizeof(*conn));
+	struct etcd_watch *w = calloc(1, sizeof(*w));
 
-	if (!conn)
+	if (!w || !(w->multi = curl_multi_init())) {
+		free(w);
 		return errbuf_set(eb, -ENOMEM, "out of memory");
-	*ret_state = conn;
+	}
+	*ret_state = w;
 	return 0;
+}
+
+static void stream_close(struct etcd_watch *w)
+{
+	if (w->open) {
+		curl_multi_remove_handle(w->multi, w->stream.curl);
+		http_conn_free(&w->stream);
+	}
+	free(w->buf.body);
+	memset(&w->buf, 0, sizeof(w->buf));
+	free(w->req);
+	w->req = NULL;
+	w->done = 0;
+	w->open = false;
+}
+
+static int stream_open(struct store *s, struct etcd_watch *w, const char *prefix, uint64_t from, struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	char url[512], start[24];
+	json_t *req;
+
+	snprintf(start, sizeof(start), "%" PRIu64, from);
+	req = json_pack("{s:{s:o, s:o, s:s}}", "create_request", "key", b64(prefix, strlen(prefix)), "range_end",
+			range_end(prefix), "start_revision", start);
+	w->req = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	/* No time limit: a healthy watch never ends; TCP keepalive notices a vanished peer. */
+	if (!w->req || http_conn_init(&w->stream, NULL, s->cfg.ca_file, e->https ? "https" : "http", 0) < 0) {
+		free(w->req);
+		w->req = NULL;
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	snprintf(url, sizeof(url), "%s/v3/watch", e->base);
+	curl_easy_setopt(w->stream.curl, CURLOPT_URL, url);
+	curl_easy_setopt(w->stream.curl, CURLOPT_POSTFIELDS, w->req);
+	curl_easy_setopt(w->stream.curl, CURLOPT_WRITEDATA, &w->buf);
+	curl_easy_setopt(w->stream.curl, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(w->stream.curl, CURLOPT_NOPROGRESS, 1L);
+	curl_multi_add_handle(w->multi, w->stream.curl);
+	w->open = true;
+	return 0;
+}
+
+/*
+ * Reads complete lines that came since the last look: whether one holds
+ * events newer than index, or ends the watch (canceled after a compaction,
+ * an error); then the stream must be opened again.
+ */
+static void stream_scan(struct etcd_watch *w, uint64_t index, bool *changed, bool *broken)
+{
+	char *line, *nl;
+	json_t *o, *res;
+
+	while (w->buf.body && (nl = memchr(w->buf.body + w->done, '\n', w->buf.len - w->done))) {
+		line = w->buf.body + w->done;
+		o = json_loadb(line, nl - line, 0, NULL);
+		w->done = nl + 1 - w->buf.body;
+		res = json_object_get(o, "result");
+		if (!res || json_is_true(json_object_get(res, "canceled")))
+			*broken = true;
+		else if (json_array_size(json_object_get(res, "events")) &&
+			 num(json_object_get(json_object_get(res, "header"), "revision")) > index)
+			*changed = true;
+		json_decref(o);
+	}
+	/* Keep the buffer small: drop what was read. */
+	if (w->done && w->done == w->buf.len) {
+		w->buf.len = 0;
+		w->done = 0;
+	}
 }
 
 static int etcd_watch_wait(struct store *s, void *state, const char *prefix, uint64_t index, unsigned int wait_ms,
 			   const volatile int *stop, struct store_list *ret, uint64_t *ret_index, struct errbuf *eb)
 {
 	struct etcd_store *e = s->priv;
-	struct http_conn *conn = state;
-	struct http_reply rep = { .max_lines = 2 };
-	char url[512], start[24], *text;
-	json_t *req;
-	long st;
-	int r;
+	struct etcd_watch *w = state;
+	bool changed = false, broken = false;
+	struct timespec t0, t;
+	CURLMsg *msg;
+	int running, left, r;
 
-	if (!conn->curl) {
-		conn->stop = stop;
-		if (http_conn_init(conn, NULL, s->cfg.ca_file, e->https ? "https" : "http", DEFAULT_TIMEOUT_MS) < 0)
+	if (!w->list.curl) {
+		w->list.stop = stop;
+		if (http_conn_init(&w->list, NULL, s->cfg.ca_file, e->https ? "https" : "http", DEFAULT_TIMEOUT_MS) < 0)
 			return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
-	if (index && wait_ms) {
-		/* "created", then the first batch of events (or a cancel after a compaction): a change. */
-		snprintf(start, sizeof(start), "%" PRIu64, index + 1);
-		req = json_pack("{s:{s:o, s:o, s:s}}", "create_request", "key", b64(prefix, strlen(prefix)), "range_end",
-				range_end(prefix), "start_revision", start);
-		text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-		json_decref(req);
-		if (!text)
-			return errbuf_set(eb, -ENOMEM, "out of memory");
-		snprintf(url, sizeof(url), "%s/v3/watch", e->base);
-		conn->timeout_ms = wait_ms;
-		r = http_request(conn, url, "POST", text, true, &st, &rep, s->url, eb);
-		conn->timeout_ms = DEFAULT_TIMEOUT_MS;
-		free(text);
-		free(rep.body);
-		if (r < 0)
+	if (!index) /* a fresh list: the stream starts after it */
+		stream_close(w);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (index && wait_ms && !changed && !*stop) {
+		if (!w->open && (r = stream_open(s, w, prefix, index + 1, eb)) < 0)
 			return r;
-		if (st != 200)
-			return errbuf_set(eb, -EIO, "cluster store %s: HTTP %ld from /v3/watch", s->url, st);
+		curl_multi_perform(w->multi, &running);
+		stream_scan(w, index, &changed, &broken);
+		while ((msg = curl_multi_info_read(w->multi, &left)))
+			if (msg->msg == CURLMSG_DONE)
+				broken = true; /* the stream ended: EOF, an error, a reset */
+		if (broken) {
+			/* List again, and open a new stream from there. */
+			stream_close(w);
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (changed || (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= wait_ms)
+			break;
+		curl_multi_poll(w->multi, NULL, 0, 100, NULL);
 	}
-	return range(s, conn, prefix, true, ret, ret_index, eb);
+	if (*stop)
+		return -ECANCELED;
+	r = range(s, &w->list, prefix, true, ret, ret_index, eb);
+	if (r < 0)
+		stream_close(w);
+	return r;
 }
 
 static void etcd_watch_close(struct store *s, void *state)
 {
-	struct http_conn *conn = state;
+	struct etcd_watch *w = state;
 
-	if (conn && conn->curl)
-		http_conn_free(conn);
-	free(conn);
+	if (!w)
+		return;
+	stream_close(w);
+	if (w->list.curl)
+		http_conn_free(&w->list);
+	curl_multi_cleanup(w->multi);
+	free(w);
 }
 
 #define ETCD_OPS(name)                                   \
