@@ -106,7 +106,11 @@ static size_t diff(struct store_watch *w, struct store_list *now, uint64_t index
 			enqueue(w, &list, STORE_EVENT_PUT, &now->kv[j], now->kv[j].rev);
 			j++;
 		} else {
-			if (old->kv[i].rev != now->kv[j].rev || strcmp(old->kv[i].value, now->kv[j].value) != 0)
+			/*
+			 * Content decides: after an index reset revisions are not
+			 * comparable, and a write of the same value changes nothing.
+			 */
+			if (strcmp(old->kv[i].value, now->kv[j].value) != 0)
 				enqueue(w, &list, STORE_EVENT_PUT, &now->kv[j], now->kv[j].rev);
 			i++;
 			j++;

@@ -116,7 +116,8 @@ int store_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE
 int store_lease_keepalive(struct store *s, const char *id, struct errbuf *eb);
 int store_lease_revoke(struct store *s, const char *id, struct errbuf *eb);
 /*
- * Watches: every change under a prefix, once, in the order of the store's
+ * Watches: every change of content under a prefix (a key's value written
+ * again unchanged is no change), once, in the order of the store's
  * revisions. The first events are a PUT for every key already there; when
  * the store's index goes backwards (a snapshot restore, an etcd
  * compaction) or the store was unreachable, the prefix is listed again and

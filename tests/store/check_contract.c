@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "store.h"
 
 static char url[512], dir[64];
@@ -317,11 +318,56 @@ START_TEST(test_watch)
 }
 END_TEST
 
+/*
+ * A watch lives through a store restart (WEFT_TEST_STORE_RESTART: a command
+ * that restarts it on the same data) or an index that goes back
+ * (WEFT_TEST_INDEX_RESET: a URL to PUT, the Consul emulator's hook): it lists
+ * again and goes on, delivering what changed, nothing twice.
+ */
+START_TEST(test_watch_resume)
+{
+	static const char *const before[] = { "PUT a=1" };
+	static const char *const after[] = { "PUT b=2", "PUT a=3" };
+	const char *restart = getenv("WEFT_TEST_STORE_RESTART"), *reset = getenv("WEFT_TEST_INDEX_RESET");
+	struct store_watch *w = NULL;
+	struct errbuf eb = { 0 };
+	struct seen seen = { 0 };
+
+	ck_assert_int_eq(store_put(s, k("w/a"), "1", &eb), 0);
+	ck_assert_msg(store_watch_start(s, k("w/"), on_event, &seen, &w, &eb) == 0, "%s", eb.msg);
+	wait_events(w, &seen, 1, 5000);
+	expect_seen(&seen, 0, before, 1);
+	if (restart)
+		ck_assert_msg(system(restart) == 0, "'%s' failed", restart);
+	if (reset) {
+		struct http_conn c = { 0 };
+		struct http_reply rep = { 0 };
+		long st = 0;
+
+		ck_assert_int_eq(http_conn_init(&c, NULL, NULL, "http", 5000), 0);
+		ck_assert_int_eq(http_request(&c, reset, "PUT", "", false, &st, &rep, reset, &eb), 0);
+		ck_assert_int_eq(st, 200);
+		free(rep.body);
+		http_conn_free(&c);
+	}
+	/* The writes may meet the store before or after the watch noticed. */
+	ck_assert_int_eq(store_put(s, k("w/b"), "2", &eb), 0);
+	ck_assert_int_eq(store_put(s, k("w/a"), "3", &eb), 0);
+	wait_events(w, &seen, 3, 15000);
+	expect_seen(&seen, 1, after, 2);
+	sleep_ms(500);
+	wait_events(w, &seen, 4, 500);
+	ck_assert_msg(seen.n == 3, "%d events, the 4th '%s'", seen.n, seen.line[3]);
+	store_watch_stop(w);
+}
+END_TEST
+
 /* A remote store that refuses, hangs or answers garbage: bounded errors naming the URL. */
 
 struct fake {
 	int fd, port;
-	const char *reply; /* NULL: accept and never answer */
+	const char *reply; /* NULL: accept and never answer (or, with huge, answer without end) */
+	bool huge;
 	pthread_t thread;
 };
 
@@ -332,6 +378,17 @@ static void *fake_serve(void *arg)
 	int c;
 
 	while ((c = accept(f->fd, NULL, NULL)) >= 0) {
+		if (f->huge) {
+			static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n[";
+			static char zeros[1 << 16];
+
+			memset(zeros, ' ', sizeof(zeros));
+			if (read(c, buf, sizeof(buf)) > 0 && write(c, head, strlen(head)) > 0)
+				while (write(c, zeros, sizeof(zeros)) > 0)
+					;
+			close(c);
+			continue;
+		}
 		if (!f->reply) {
 			sleep(30); /* the client must give up first */
 			close(c);
@@ -382,7 +439,7 @@ static void expect_failure(const char *u, unsigned int timeout_ms, int want, con
 START_TEST(test_remote_failures)
 {
 	const char *scheme = strncmp(url, "consul", 6) == 0 ? "consul" : strncmp(url, "etcd", 4) == 0 ? "etcd" : NULL;
-	struct fake hung, garbage, leaderless;
+	struct fake hung = { 0 }, garbage = { 0 }, leaderless = { 0 }, huge = { 0 };
 	char u[128];
 	int fd;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -405,6 +462,11 @@ START_TEST(test_remote_failures)
 	fake_start(&garbage, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\n[{\"Key\":");
 	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, garbage.port);
 	expect_failure(u, 1000, -EPROTO, "unexpected reply");
+
+	huge.huge = true;
+	fake_start(&huge, NULL);
+	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, huge.port);
+	expect_failure(u, 5000, -EPROTO, "larger than");
 
 	fake_start(&leaderless, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 17\r\nConnection: close\r\n\r\nNo cluster leader");
 	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, leaderless.port);
@@ -459,6 +521,7 @@ int main(void)
 	tcase_add_test(tc, test_create_race);
 	tcase_add_test(tc, test_lease);
 	tcase_add_test(tc, test_watch);
+	tcase_add_test(tc, test_watch_resume);
 	tcase_add_test(tc, test_remote_failures);
 	tcase_add_test(tc, test_acl);
 	tcase_set_timeout(tc, 60);

@@ -16,6 +16,9 @@ stores_init() {
 
 # shellcheck disable=SC2317 # called by the trap
 stores_cleanup() {
+	for f in ${STORES_PIDFILES:-}; do
+		[ -f "$f" ] && STORES_PIDS="$STORES_PIDS $(cat "$f")"
+	done
 	for p in $STORES_PIDS; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
@@ -30,27 +33,43 @@ stores_free_port() {
 	echo "$p"
 }
 
+# start_etcd: also writes $ETCD_DIR/restart, a script that stops etcd and starts it again
+# on the same data and ports (for tests of watches across a store restart)
 start_etcd() {
 	command -v etcd >/dev/null 2>&1 || return 77
 	d=$(mktemp -d /tmp/weft-etcd.XXXXXX)
 	STORES_DIRS="$STORES_DIRS $d"
+	STORES_PIDFILES="${STORES_PIDFILES:-} $d/pid"
 	cport=$(stores_free_port 0)
 	pport=$(stores_free_port 1)
 	# spec/kv-stores.md B.14; short timings make the minimum lease TTL 1 s
-	env -i PATH="$PATH" etcd --name t1 --data-dir "$d/data" \
-		--listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
-		--listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
-		--initial-cluster "t1=http://127.0.0.1:$pport" --initial-cluster-state new \
-		--heartbeat-interval 10 --election-timeout 100 \
-		--logger zap --log-level error --log-outputs stderr >"$d/etcd.log" 2>&1 &
-	STORES_PIDS="$STORES_PIDS $!"
-	i=0
-	until curl -s -m 1 "http://127.0.0.1:$cport/health" | grep -q true; do
-		i=$((i + 1))
-		[ $i -ge 100 ] && { cat "$d/etcd.log"; return 1; }
-		sleep 0.1
-	done
-	export ETCD_URL=etcd://127.0.0.1:$cport
+	cat >"$d/start" <<EOS
+#!/bin/sh
+env -i PATH="$PATH" etcd --name t1 --data-dir "$d/data" \\
+	--listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \\
+	--listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \\
+	--initial-cluster "t1=http://127.0.0.1:$pport" --initial-cluster-state new \\
+	--heartbeat-interval 10 --election-timeout 100 \\
+	--logger zap --log-level error --log-outputs stderr >>"$d/etcd.log" 2>&1 &
+echo \$! >"$d/pid"
+i=0
+until curl -s -m 1 "http://127.0.0.1:$cport/health" | grep -q true; do
+	i=\$((i + 1))
+	[ \$i -ge 100 ] && exit 1
+	sleep 0.05
+done
+EOS
+	cat >"$d/restart" <<EOS
+#!/bin/sh
+p=\$(cat "$d/pid")
+kill "\$p"
+while kill -0 "\$p" 2>/dev/null; do sleep 0.05; done
+exec sh "$d/start"
+EOS
+	chmod +x "$d/start" "$d/restart"
+	sh "$d/start" || { cat "$d/etcd.log"; return 1; }
+	ETCD_DIR=$d
+	export ETCD_URL="etcd://127.0.0.1:$cport" ETCD_DIR
 }
 
 start_consul_emu() {
