@@ -12,6 +12,7 @@ Suite *options_suite(void);
 Suite *store_suite(void);
 Suite *ipam_suite(void);
 Suite *api_suite(void);
+Suite *base64_suite(void);
 
 /* A fresh LMDB store in a temporary directory; test_store_free() removes it. */
 struct store *test_store_new(void);
