@@ -5,6 +5,8 @@
  * WEFT_TEST_STORE       store URL (default: a fresh LMDB file under /tmp)
  * WEFT_TEST_STORE_TOKEN ACL token the store wants (remote stores); the suite
  *                       also checks that a missing token is refused
+ * WEFT_TEST_STORE_CA    CA file of an https store; the suite also checks that
+ *                       the store is refused without it
  * WEFT_TEST_LEASE_TTL   seconds of the leases it grants (default 1); the
  *                       store must expire a lease within 2 x TTL + 2 s
  * tests/store/run-contract starts the stores and runs this once per backend.
@@ -40,9 +42,11 @@ static bool remote(void)
 	return strncmp(url, "lmdb://", 7) != 0;
 }
 
+static const char *ca_file;
+
 static struct store *open_store(const char *u, const char *tok, unsigned int timeout_ms)
 {
-	struct store_config cfg = { .token = tok, .timeout_ms = timeout_ms };
+	struct store_config cfg = { .token = tok, .timeout_ms = timeout_ms, .ca_file = ca_file };
 	struct errbuf eb = { 0 };
 	struct store *st = NULL;
 
@@ -474,6 +478,24 @@ START_TEST(test_remote_failures)
 }
 END_TEST
 
+/* An https store whose certificate does not chain to a trusted CA is refused. */
+START_TEST(test_tls_untrusted)
+{
+	const char *ca = ca_file;
+	struct errbuf eb = { 0 };
+	struct store *st;
+
+	if (!ca)
+		return;
+	ca_file = NULL; /* the system's CAs do not know the test CA */
+	st = open_store(url, token, 0);
+	ca_file = ca;
+	ck_assert_int_lt(store_get(st, k("x"), NULL, NULL, &eb), 0);
+	ck_assert_msg(strstr(eb.msg, url) && strstr(eb.msg, "certificate"), "'%s'", eb.msg);
+	store_free(st);
+}
+END_TEST
+
 START_TEST(test_acl)
 {
 	struct store *st;
@@ -502,6 +524,7 @@ int main(void)
 	int failed;
 
 	token = getenv("WEFT_TEST_STORE_TOKEN");
+	ca_file = getenv("WEFT_TEST_STORE_CA");
 	ttl = t ? (unsigned int)atoi(t) : 1;
 	if (!ttl)
 		ttl = 1;
@@ -524,6 +547,7 @@ int main(void)
 	tcase_add_test(tc, test_watch_resume);
 	tcase_add_test(tc, test_remote_failures);
 	tcase_add_test(tc, test_acl);
+	tcase_add_test(tc, test_tls_untrusted);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
