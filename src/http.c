@@ -22,11 +22,19 @@ static size_t on_body(char *p, size_t size, size_t n, void *data)
 		r->too_big = true;
 		return 0;
 	}
-	b = realloc(r->body, r->len + len + 1);
-	if (!b)
-		return 0;
+	if (r->len + len + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 4096;
+
+		while (cap < r->len + len + 1) /* doubling: long replies cost linear time */
+			cap *= 2;
+		b = realloc(r->body, cap);
+		if (!b)
+			return 0;
+		r->body = b;
+		r->cap = cap;
+	}
+	b = r->body;
 	memcpy(b + r->len, p, len);
-	r->body = b;
 	r->len += len;
 	b[r->len] = '\0';
 	if (r->max_lines) {

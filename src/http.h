@@ -20,7 +20,7 @@ struct http_conn {
 
 struct http_reply {
 	char *body; /* NUL-terminated; NULL if empty */
-	size_t len;
+	size_t len, cap;
 	uint64_t index;
 	size_t max_lines; /* streams: stop after this many lines (0: read to the end) */
 	size_t lines;

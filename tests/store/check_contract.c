@@ -470,7 +470,7 @@ START_TEST(test_remote_failures)
 	huge.huge = true;
 	fake_start(&huge, NULL);
 	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, huge.port);
-	expect_failure(u, 5000, -EPROTO, "larger than");
+	expect_failure(u, 20000, -EPROTO, "larger than");
 
 	fake_start(&leaderless, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 17\r\nConnection: close\r\n\r\nNo cluster leader");
 	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, leaderless.port);
