@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cluster.c - the host record under a lease, and the timer that keeps it alive. */
+/* cluster.c - the host record under a lease, and the thread that keeps it alive. */
 #include "config.h"
 
 #include <errno.h>
@@ -54,13 +54,17 @@ static int lease_get(struct cluster *c, struct errbuf *eb)
 
 	if (c->lease[0])
 		return 0;
-	if (store_get(c->cfg.local, LEASE_KEY, &old, NULL, eb) == 0 && strlen(old) < STORE_LEASE_MAX &&
-	    store_lease_keepalive(c->shared, old, eb) == 0) {
-		snprintf(c->lease, sizeof(c->lease), "%s", old);
+	if (store_get(c->cfg.local, LEASE_KEY, &old, NULL, eb) == 0 && strlen(old) < STORE_LEASE_MAX) {
+		r = store_lease_keepalive(c->shared, old, eb);
+		if (r == 0)
+			snprintf(c->lease, sizeof(c->lease), "%s", old);
 		free(old);
-		return 0;
+		/* Only a lease that is gone is replaced: a store that does not answer is asked again. */
+		if (r != -ENOENT)
+			return r;
+	} else {
+		free(old);
 	}
-	free(old);
 	errbuf_clear(eb);
 	r = store_lease_grant(c->shared, c->cfg.ttl, c->lease, eb);
 	if (r < 0) {
