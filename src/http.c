@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -70,6 +71,26 @@ static int on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_of
 	const volatile int *stop = data;
 
 	return stop && *stop;
+}
+
+int http_base_url(const char *location, bool https, char *buf, size_t size)
+{
+	size_t n = strcspn(location, "/"), h;
+	char port[8];
+
+	if (n == 0 || n > 255 || (location[n] && strcmp(location + n, "/") != 0))
+		return -EINVAL;
+	for (h = n; h && location[h - 1] != ':'; h--)
+		;
+	/* HOST (a name, an address, or [an IPv6 address]) ':' PORT */
+	if (h < 2 || n - h < 1 || n - h > 5)
+		return -EINVAL;
+	memcpy(port, location + h, n - h);
+	port[n - h] = '\0';
+	if (strspn(port, "0123456789") != n - h || atoi(port) < 1 || atoi(port) > 65535)
+		return -EINVAL;
+	snprintf(buf, size, "%s://%.*s", https ? "https" : "http", (int)n, location);
+	return 0;
 }
 
 int http_conn_init(struct http_conn *c, const char *const headers[], const char *ca_file, const char *protocol,

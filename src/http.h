@@ -29,6 +29,12 @@ struct http_reply {
 };
 
 /*
+ * The base URL "http[s]://HOST:PORT" of a store URL's location "HOST:PORT"
+ * (a trailing "/" is allowed); -EINVAL if it is not of that form.
+ */
+int http_base_url(const char *location, bool https, char *buf, size_t size);
+
+/*
  * A connection (kept alive between requests). headers: "Name: value"
  * strings, NULL-terminated (copied); ca_file may be NULL; protocol "http"
  * or "https"; timeout_ms bounds each request.

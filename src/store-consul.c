@@ -119,16 +119,15 @@ static int conn_init(struct store *s, struct http_conn *conn, long timeout_ms)
 
 static int consul_open(struct store *s, const char *location, struct errbuf *eb)
 {
-	struct consul_store *c;
-	size_t n = strcspn(location, "/");
+	struct consul_store *c = calloc(1, sizeof(*c));
 
-	if (n == 0 || n > 255 || (location[n] && strcmp(location + n, "/") != 0) || !strchr(location, ':'))
-		return errbuf_set(eb, -EINVAL, "expected %s://HOST:PORT", s->ops->scheme);
-	c = calloc(1, sizeof(*c));
 	if (!c)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	c->https = strcmp(s->ops->scheme, "consul+https") == 0;
-	snprintf(c->base, sizeof(c->base), "%s://%.*s", c->https ? "https" : "http", (int)n, location);
+	if (http_base_url(location, c->https, c->base, sizeof(c->base)) < 0) {
+		free(c);
+		return errbuf_set(eb, -EINVAL, "expected %s://HOST:PORT", s->ops->scheme);
+	}
 	s->priv = c;
 	if (conn_init(s, &c->conn, s->cfg.timeout_ms ? s->cfg.timeout_ms : DEFAULT_TIMEOUT_MS) < 0) {
 		free(c);

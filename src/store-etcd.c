@@ -120,16 +120,15 @@ static int bad(struct store *s, const char *what, json_t *o, struct errbuf *eb)
 
 static int etcd_open(struct store *s, const char *location, struct errbuf *eb)
 {
-	struct etcd_store *e;
-	size_t n = strcspn(location, "/");
+	struct etcd_store *e = calloc(1, sizeof(*e));
 
-	if (n == 0 || n > 255 || (location[n] && strcmp(location + n, "/") != 0) || !strchr(location, ':'))
-		return errbuf_set(eb, -EINVAL, "expected %s://HOST:PORT", s->ops->scheme);
-	e = calloc(1, sizeof(*e));
 	if (!e)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	e->https = strcmp(s->ops->scheme, "etcd+https") == 0;
-	snprintf(e->base, sizeof(e->base), "%s://%.*s", e->https ? "https" : "http", (int)n, location);
+	if (http_base_url(location, e->https, e->base, sizeof(e->base)) < 0) {
+		free(e);
+		return errbuf_set(eb, -EINVAL, "expected %s://HOST:PORT", s->ops->scheme);
+	}
 	if (http_conn_init(&e->conn, NULL, s->cfg.ca_file, e->https ? "https" : "http",
 			   s->cfg.timeout_ms ? s->cfg.timeout_ms : DEFAULT_TIMEOUT_MS) < 0) {
 		free(e);

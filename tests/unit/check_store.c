@@ -111,6 +111,29 @@ START_TEST(test_store_bad_url)
 }
 END_TEST
 
+/* Remote store URLs: HOST:PORT and nothing else; opening never connects. */
+START_TEST(test_store_remote_urls)
+{
+	static const char *const bad[] = { "consul://", "consul://host", "consul://h:1/kv", "etcd://:2379x/",
+					   "etcd+https://", "consul+https://h/" };
+	static const char *const good[] = { "consul://127.0.0.1:1", "consul+https://store.example:8501/",
+					    "etcd://[::1]:2379", "etcd+https://h:2379" };
+	struct errbuf eb = { 0 };
+	struct store *x = NULL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		errbuf_clear(&eb);
+		ck_assert_msg(store_open(bad[i], &x, &eb) == -EINVAL, "'%s' was accepted", bad[i]);
+		ck_assert_msg(strstr(eb.msg, "HOST:PORT") && strstr(eb.msg, bad[i]), "'%s'", eb.msg);
+	}
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		ck_assert_msg(store_open(good[i], &x, &eb) == 0, "'%s': %s", good[i], eb.msg);
+		store_free(x);
+	}
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *su = suite_create("store");
@@ -121,6 +144,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_store_list_prefix);
 	tcase_add_test(tc, test_store_txn_all_or_nothing);
 	tcase_add_test(tc, test_store_bad_url);
+	tcase_add_test(tc, test_store_remote_urls);
 	suite_add_tcase(su, tc);
 	return su;
 }
