@@ -153,8 +153,8 @@ static int pool_create(struct ipam *ipam, const struct cidr *pool, bool automati
 	json_t *o;
 	int r;
 
-	o = json_pack("{s:s, s:s, s:b}", "cidr", cidr_format(pool, '/', c), "host",
-		      ipam->cfg.host_id, "auto", automatic);
+	o = json_pack("{s:s, s:s, s:b, s:[s]}", "cidr", cidr_format(pool, '/', c), "host", ipam->cfg.host_id, "auto",
+		      automatic, "hosts", ipam->cfg.host_id);
 	val = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!val)
@@ -163,6 +163,73 @@ static int pool_create(struct ipam *ipam, const struct cidr *pool, bool automati
 	r = store_create(ipam->store, key, val, eb);
 	free(val);
 	return r;
+}
+
+/*
+ * A pool is shared by every host that asked for it (its "hosts"; a record
+ * without them belongs to its creator alone). Adds this host, or removes it;
+ * *left gets how many hosts remain. When this host was the last one, nothing
+ * is written: *rev is the revision read, at which the caller deletes the
+ * pool. -ENOENT if the pool is gone.
+ */
+static int pool_member(struct ipam *ipam, const struct cidr *pool, bool join, size_t *left, uint64_t *rev,
+		       struct errbuf *eb)
+{
+	const char *me = ipam->cfg.host_id, *creator = NULL;
+	char key[KEY_LEN], *val = NULL, *nval;
+	json_t *o, *hosts, *h;
+	size_t i, mine;
+	int r, tries;
+
+	pool_key(pool, key);
+	for (tries = 0; tries < 20; tries++) {
+		r = store_get(ipam->store, key, &val, rev, eb);
+		if (r < 0)
+			return r;
+		o = json_loads(val, 0, NULL);
+		free(val);
+		if (!json_is_object(o)) {
+			json_decref(o);
+			return errbuf_set(eb, -EIO, "pool record '%s' is corrupt", key);
+		}
+		hosts = json_object_get(o, "hosts");
+		if (!json_is_array(hosts)) {
+			creator = json_string_value(json_object_get(o, "host"));
+			hosts = json_array();
+			if (creator)
+				json_array_append_new(hosts, json_string(creator));
+			json_object_set_new(o, "hosts", hosts);
+		}
+		mine = json_array_size(hosts);
+		json_array_foreach(hosts, i, h)
+			if (json_is_string(h) && strcmp(json_string_value(h), me) == 0)
+				mine = i;
+		if (join == (mine < json_array_size(hosts))) { /* nothing to change */
+			*left = json_array_size(hosts);
+			json_decref(o);
+			return 0;
+		}
+		if (join)
+			json_array_append_new(hosts, json_string(me));
+		else
+			json_array_remove(hosts, mine);
+		*left = json_array_size(hosts);
+		nval = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		if (!nval)
+			return errbuf_set(eb, -ENOMEM, "out of memory");
+		if (!*left && !join) {
+			/* The last one: the caller deletes the pool at the revision it read. */
+			free(nval);
+			return 0;
+		}
+		errbuf_clear(eb);
+		r = store_cas(ipam->store, key, nval, *rev, eb);
+		free(nval);
+		if (r != -ESTALE)
+			return r;
+	}
+	return errbuf_set(eb, -EBUSY, "pool %s: too many concurrent changes, try again", key + strlen(POOLS));
 }
 
 static int pool_auto(struct ipam *ipam, const struct cidr *avoid, size_t navoid,
@@ -227,10 +294,11 @@ int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool,
 		      struct errbuf *eb)
 {
 	struct cidr *held = NULL;
-	const struct cidr *o;
+	const struct cidr *o = NULL;
 	struct ipam_pool p = { 0 };
 	char key[KEY_LEN], a[CIDR_STRLEN];
-	size_t nheld = 0;
+	size_t nheld = 0, left;
+	uint64_t rev;
 	int r;
 
 	if (!*pool) {
@@ -251,25 +319,34 @@ int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool,
 			return errbuf_set(eb, -EINVAL, "--ip-range %s is not inside --subnet %s", subpool, pool);
 		p.has_range = true;
 	}
+	/*
+	 * The same subnet on several hosts is one pool: join it (a replay of
+	 * this host's request changes nothing). A different subnet that
+	 * overlaps a held one is refused.
+	 */
 	pool_key(&p.pool, key);
-	r = store_get(ipam->store, key, NULL, NULL, eb);
-	if (r == 0)
-		goto done; /* held already: a replay, or a second network the driver refuses */
-	if (r != -ENOENT)
-		return r;
-	r = held_pools(ipam, &held, &nheld, eb);
+	r = pool_member(ipam, &p.pool, true, &left, &rev, eb);
+	if (r == -ENOENT) {
+		errbuf_clear(eb);
+		r = held_pools(ipam, &held, &nheld, eb);
+		if (r < 0)
+			return r;
+		o = find_overlap(&p.pool, held, nheld);
+		if (o && cidr_equal(o, &p.pool))
+			r = -EEXIST; /* another host created it meanwhile */
+		else if (o)
+			r = errbuf_set(eb, -EEXIST, "--subnet %s overlaps %s, the subnet of another weft network", pool,
+				       cidr_format(o, '/', a));
+		else
+			r = pool_create(ipam, &p.pool, false, eb);
+		if (r == -EEXIST && (!o || cidr_equal(o, &p.pool))) { /* join the one just created */
+			errbuf_clear(eb);
+			r = pool_member(ipam, &p.pool, true, &left, &rev, eb);
+		}
+		free(held);
+	}
 	if (r < 0)
 		return r;
-	o = find_overlap(&p.pool, held, nheld);
-	if (o)
-		r = errbuf_set(eb, -EEXIST, "--subnet %s overlaps %s, the subnet of another weft network", pool,
-			       cidr_format(o, '/', a));
-	else
-		r = pool_create(ipam, &p.pool, false, eb);
-	free(held);
-	if (r < 0)
-		return r;
-done:
 	*ret = p;
 	return 0;
 }
@@ -282,16 +359,17 @@ int ipam_pool_get(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)
 	return store_get(ipam->store, key, NULL, NULL, eb);
 }
 
-int ipam_pool_release(struct ipam *ipam, const struct ipam_pool *p, struct errbuf *eb)
+/* Deletes the pool key at rev and every address key under it (in chunks: stores limit a txn). */
+#define RELEASE_CHUNK 30
+static int pool_delete(struct ipam *ipam, const struct cidr *pool, uint64_t rev, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
 	struct store_op *ops;
 	char key[KEY_LEN];
-	size_t i, n = 0;
+	size_t i, n = 0, done;
 	int r;
 
-	/* The range shares the pool: only the pool's own release frees it. */
-	pool_key(&p->pool, key);
+	pool_key(pool, key);
 	r = store_list(ipam->store, key, &l, eb);
 	if (r < 0)
 		return r;
@@ -300,18 +378,44 @@ int ipam_pool_release(struct ipam *ipam, const struct ipam_pool *p, struct errbu
 		store_list_free(&l);
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
+	/* The pool key first, guarded: a host that joined meanwhile stops the release. */
+	ops[n++] = (struct store_op){ .type = STORE_OP_DEL, .key = key, .rev = rev };
 	/* The list holds "<pool>" and "<pool>/addr/..."; skip longer pools sharing the text prefix. */
 	for (i = 0; i < l.n; i++) {
 		const char *rest = l.kv[i].key + strlen(key);
 
-		if (*rest && *rest != '/')
+		if (*rest != '/')
 			continue;
 		ops[n].type = STORE_OP_DEL;
 		ops[n++].key = l.kv[i].key;
 	}
-	r = n ? store_txn(ipam->store, ops, n, eb) : 0;
+	for (done = 0, r = 0; done < n && r == 0; done += RELEASE_CHUNK)
+		r = store_txn(ipam->store, ops + done, n - done < RELEASE_CHUNK ? n - done : RELEASE_CHUNK, eb);
 	free(ops);
 	store_list_free(&l);
+	return r;
+}
+
+int ipam_pool_release(struct ipam *ipam, const struct ipam_pool *p, struct errbuf *eb)
+{
+	size_t left;
+	uint64_t rev;
+	int r, tries;
+
+	/* The range shares the pool: only the pool's own release frees it. */
+	for (tries = 0; tries < 10; tries++) {
+		r = pool_member(ipam, &p->pool, false, &left, &rev, eb);
+		if (r == -ENOENT) {
+			errbuf_clear(eb);
+			return 0;
+		}
+		if (r < 0 || left)
+			return r; /* other hosts still use it */
+		r = pool_delete(ipam, &p->pool, rev, eb);
+		if (r != -ESTALE)
+			return r;
+		errbuf_clear(eb); /* joined meanwhile: look again */
+	}
 	return r;
 }
 
@@ -341,7 +445,10 @@ static int addr_check_replay(struct ipam *ipam, const struct ipam_pool *p, const
 		return r;
 	o = json_loads(val, 0, NULL);
 	json_unpack(o, "{s?s, s?s}", "host", &host, "owner", &what);
-	if (strcmp(host, ipam->cfg.host_id) != 0)
+	/* The gateway and aux addresses of a shared pool belong to the pool, whoever claimed them. */
+	if (owner != IPAM_OWNER_ENDPOINT && strcmp(what, ipam_owner_to_string(owner)) == 0)
+		r = 0;
+	else if (strcmp(host, ipam->cfg.host_id) != 0)
 		r = errbuf_set(eb, -EADDRINUSE, "address %s is in use by host '%s'", cidr_addr_format(a, s), host);
 	else if (strcmp(what, ipam_owner_to_string(owner)) != 0)
 		r = errbuf_set(eb, -EADDRINUSE, "address %s is in use as %s address of this network",
@@ -457,6 +564,34 @@ out:
 	return rc;
 }
 
+/* The address of pool held as its gateway, if one is. */
+static int gateway_of(struct ipam *ipam, const struct cidr *pool, struct ipaddr *ret, struct errbuf *eb)
+{
+	struct store_list l = { 0 };
+	char key[KEY_LEN];
+	const char *what;
+	json_t *o;
+	size_t i, plen;
+	int r;
+
+	pool_key(pool, key);
+	strcat(key, "/addr/");
+	plen = strlen(key);
+	r = store_list(ipam->store, key, &l, eb);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (i = 0; i < l.n && r == -ENOENT; i++) {
+		o = json_loads(l.kv[i].value, 0, NULL);
+		what = json_string_value(json_object_get(o, "owner"));
+		if (what && strcmp(what, "gateway") == 0 && cidr_addr_parse(l.kv[i].key + plen, ret) == 0)
+			r = 0;
+		json_decref(o);
+	}
+	store_list_free(&l);
+	return r;
+}
+
 int ipam_addr_request(struct ipam *ipam, const struct ipam_pool *p, const char *want,
 		      enum ipam_owner owner, struct ipaddr *ret, struct errbuf *eb)
 {
@@ -470,6 +605,12 @@ int ipam_addr_request(struct ipam *ipam, const struct ipam_pool *p, const char *
 				  cidr_format(&p->pool, '/', s));
 	if (r < 0)
 		return r;
+	if (!*want && owner == IPAM_OWNER_GATEWAY) {
+		r = gateway_of(ipam, &p->pool, ret, eb);
+		if (r != -ENOENT)
+			return r; /* the pool's gateway, claimed by whichever host came first */
+		errbuf_clear(eb);
+	}
 	if (!*want)
 		return addr_pick(ipam, p, owner, ret, eb);
 	if (cidr_addr_parse(want, &a) < 0)
@@ -500,7 +641,7 @@ int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct
 		      struct errbuf *eb)
 {
 	char key[KEY_LEN], *val = NULL;
-	const char *host = "";
+	const char *host = "", *what = "";
 	uint64_t rev = 0;
 	json_t *o;
 	int r;
@@ -512,9 +653,14 @@ int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct
 	if (r < 0)
 		return r;
 	o = json_loads(val, 0, NULL);
-	json_unpack(o, "{s?s}", "host", &host);
-	/* Never free another host's address; delete only the revision we looked at. */
-	r = strcmp(host, ipam->cfg.host_id) == 0 ? store_del(ipam->store, key, rev, eb) : 0;
+	json_unpack(o, "{s?s, s?s}", "host", &host, "owner", &what);
+	/*
+	 * Never free another host's address; delete only the revision we
+	 * looked at. The gateway and aux addresses stay while the pool lives
+	 * (other hosts may share them); the pool's release frees them.
+	 */
+	if (strcmp(what, "endpoint") == 0 && strcmp(host, ipam->cfg.host_id) == 0)
+		r = store_del(ipam->store, key, rev, eb);
 	json_decref(o);
 	free(val);
 	return r;

@@ -97,8 +97,46 @@ START_TEST(test_ipam_pool_overlap_and_replay)
 	ck_assert_int_eq(ipam_pool_request(other, "10.9.0.0/16", "", NULL, 0, &p, NULL), 0); /* shared */
 	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.3.0/24", "", NULL, 0, &p, &eb), -EEXIST);
 	ck_assert_str_eq(eb.msg, "--subnet 10.9.3.0/24 overlaps 10.9.0.0/16, the subnet of another weft network");
+	/* One host leaving a shared pool leaves it to the other. */
 	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_get(ipam, &p.pool, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.3.0/24", "", NULL, 0, &p, NULL), -EEXIST);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/16", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_release(other, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_release(other, &p, NULL), 0); /* a repeat is harmless */
+	ck_assert_int_eq(ipam_pool_get(ipam, &p.pool, NULL), 0);
+	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_get(ipam, &p.pool, NULL), -ENOENT);
 	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.3.0/24", "", NULL, 0, &p, NULL), 0);
+}
+END_TEST
+
+/* The gateway of a shared pool is claimed once; every host gets the same one. */
+START_TEST(test_ipam_shared_gateway)
+{
+	struct ipaddr g1, g2, a;
+	struct errbuf eb = { 0 };
+	struct ipam_pool p;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &g1, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "", IPAM_OWNER_GATEWAY, &g2, NULL), 0);
+	ck_assert(cidr_addr_equal(&g1, &g2));
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.8.0.1", IPAM_OWNER_GATEWAY, &g2, NULL), 0);
+	/* An address another host holds is refused, naming the host. */
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.8.0.9", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.8.0.9", IPAM_OWNER_ENDPOINT, &a, &eb), -EADDRINUSE);
+	ck_assert_str_eq(eb.msg, "address 10.8.0.9 is in use by host 'h1'");
+	/* ... and the gateway cannot be taken as an endpoint address by anyone. */
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.8.0.1", IPAM_OWNER_ENDPOINT, &a, &eb), -EADDRINUSE);
+	/* A host releasing the gateway does not take it from the others. */
+	ck_assert_int_eq(ipam_addr_release(ipam, &p, &g1, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "", IPAM_OWNER_GATEWAY, &g2, NULL), 0);
+	ck_assert(cidr_addr_equal(&g1, &g2));
+	/* Free addresses are shared: one released by h1 can go to h2. */
+	ck_assert_int_eq(ipam_addr_release(ipam, &p, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.8.0.9", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
 }
 END_TEST
 
@@ -135,12 +173,13 @@ START_TEST(test_ipam_addresses)
 	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
 	ck_assert_str_eq(cidr_addr_format(&gw, buf), "10.9.0.1");
-	/* Replays of what this host holds succeed; other owners or hosts do not. */
+	/* Replays of what this host holds succeed; other owners do not; the gateway is the pool's. */
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.9.0.1", IPAM_OWNER_GATEWAY, &a, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.9.0.1", IPAM_OWNER_ENDPOINT, &a, &eb), -EADDRINUSE);
 	ck_assert_str_eq(eb.msg, "address 10.9.0.1 is in use as gateway address of this network");
 	errbuf_clear(&eb);
-	ck_assert_int_eq(ipam_addr_request(other, &p, "10.9.0.1", IPAM_OWNER_GATEWAY, &a, &eb), -EADDRINUSE);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.9.0.1", IPAM_OWNER_GATEWAY, &a, &eb), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.9.0.1", IPAM_OWNER_AUX, &a, &eb), -EADDRINUSE);
 	ck_assert_str_eq(eb.msg, "address 10.9.0.1 is in use by host 'h1'");
 	errbuf_clear(&eb);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.9.0.7", IPAM_OWNER_ENDPOINT, &a, &eb), -EINVAL);
@@ -162,9 +201,12 @@ START_TEST(test_ipam_addresses)
 	/* A host frees only its own addresses: a (the last, i == 4) is h1's. */
 	ck_assert_int_eq(ipam_addr_release(other, &p, &a, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &b, NULL), -ENOSPC);
+	/* The gateway stays with the pool (another host may use it) until the pool goes. */
 	ck_assert_int_eq(ipam_addr_release(ipam, &p, &gw, NULL), 0);
-	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &b, NULL), 0);
-	ck_assert(cidr_addr_equal(&b, &gw));
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &b, NULL), -ENOSPC);
+	ck_assert_int_eq(ipam_addr_release(ipam, &p, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "", IPAM_OWNER_ENDPOINT, &b, NULL), 0);
+	ck_assert(cidr_addr_equal(&b, &a));
 }
 END_TEST
 
@@ -214,6 +256,7 @@ Suite *ipam_suite(void)
 	tcase_add_test(tc, test_ipam_pool_id_roundtrip);
 	tcase_add_loop_test(tc, test_ipam_pool_request, 0, ARRAY_SIZE(pool_cases));
 	tcase_add_test(tc, test_ipam_pool_overlap_and_replay);
+	tcase_add_test(tc, test_ipam_shared_gateway);
 	tcase_add_test(tc, test_ipam_pool_auto);
 	tcase_add_test(tc, test_ipam_addresses);
 	tcase_add_test(tc, test_ipam_range);
