@@ -38,6 +38,7 @@ struct driver {
 
 static const struct mode_ops *const modes[_NET_MODE_MAX] = {
 	[NET_MODE_BRIDGE] = &bridge_mode,
+	[NET_MODE_MACVLAN] = &macvlan_mode,
 };
 
 bool driver_id_valid(const char *s)
@@ -168,15 +169,25 @@ static json_t *net_to_json(const struct net *n)
 		      "pool", cidr_format(&n->pool, '/', p), "gateway", cidr_format(&n->gateway, '/', g), "aux",
 		      aux, "pool_released", n->pool_released, "mtu", (int)n->opts.mtu, "masquerade",
 		      n->opts.masquerade, "icc", n->opts.icc, "host_binding_ipv4", h);
+	if (o && n->opts.mode == NET_MODE_MACVLAN) {
+		json_t *mv = json_pack("{s:s, s:s, s:b}", "parent", n->opts.parent, "macvlan_mode", n->opts.macvlan_mode,
+				       "vlan_made", n->vlan_made);
+
+		if (!mv || json_object_update(o, mv) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		json_decref(mv);
+	}
 	return o;
 }
 
 static int net_from_json(const char *val, struct net *ret)
 {
-	const char *id, *mode, *bridge, *pool, *gw, *hb = "0.0.0.0";
+	const char *id, *mode, *bridge, *pool, *gw, *hb = "0.0.0.0", *parent = "", *mvmode = "bridge";
 	struct net n = { 0 };
 	json_t *o, *aux = NULL, *e;
-	int mtu = 0, internal = 0, released = 0, masq = 1, icc = 1, r = -EIO;
+	int mtu = 0, internal = 0, released = 0, masq = 1, icc = 1, vlan_made = 0, r = -EIO;
 	size_t i;
 
 	o = json_loads(val, 0, NULL);
@@ -187,6 +198,11 @@ static int net_from_json(const char *val, struct net *ret)
 		goto out;
 	if (cidr_addr_parse(hb, &n.opts.host_binding) < 0 || n.opts.host_binding.family != AF_INET)
 		goto out;
+	if (json_unpack(o, "{s?s, s?s, s?b}", "parent", &parent, "macvlan_mode", &mvmode, "vlan_made", &vlan_made) < 0)
+		goto out;
+	snprintf(n.opts.parent, sizeof(n.opts.parent), "%s", parent);
+	snprintf(n.opts.macvlan_mode, sizeof(n.opts.macvlan_mode), "%s", mvmode);
+	n.vlan_made = vlan_made;
 	cidr_addr_any_to_unspec(&n.opts.host_binding);
 	snprintf(n.id, sizeof(n.id), "%s", id);
 	snprintf(n.bridge, sizeof(n.bridge), "%s", bridge);
@@ -430,7 +446,7 @@ static bool bridge_is_ours(const char *name, void *data)
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		if (strcmp(l->nets[i].bridge, name) == 0)
+		if (l->nets[i].bridge[0] && strcmp(l->nets[i].bridge, name) == 0)
 			return true;
 	return false;
 }
@@ -508,22 +524,25 @@ static int firewall_update(struct driver *d, struct errbuf *eb)
 		r = errbuf_set(eb, -ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		memcpy(fw[i].bridge, nets[i].bridge, sizeof(fw[i].bridge));
-		fw[i].subnet = nets[i].pool;
-		fw[i].internal = nets[i].internal;
-		fw[i].masquerade = nets[i].opts.masquerade;
-		fw[i].icc = nets[i].opts.icc;
-		for (j = 0; j < neps && !fw[i].published; j++)
-			fw[i].published = eps[j].nports && strcmp(eps[j].net_id, nets[i].id) == 0;
+	for (i = 0, k = 0; i < n; i++) {
+		if (nets[i].opts.mode != NET_MODE_BRIDGE)
+			continue; /* macvlan: the LAN's business, not the host's firewall */
+		memcpy(fw[k].bridge, nets[i].bridge, sizeof(fw[k].bridge));
+		fw[k].subnet = nets[i].pool;
+		fw[k].internal = nets[i].internal;
+		fw[k].masquerade = nets[i].opts.masquerade;
+		fw[k].icc = nets[i].opts.icc;
+		for (j = 0; j < neps && !fw[k].published; j++)
+			fw[k].published = eps[j].nports && strcmp(eps[j].net_id, nets[i].id) == 0;
+		k++;
 	}
+	st.nnets = k;
 	for (i = 0, k = 0; i < neps; i++)
 		for (j = 0; j < eps[i].nports; j++, k++) {
 			fp[k].map = eps[i].ports[j];
 			fp[k].addr = eps[i].addr.addr;
 		}
 	st.nets = fw;
-	st.nnets = n;
 	st.ports = fp;
 	st.nports = nports;
 	st.foreign = foreign;
@@ -537,6 +556,22 @@ out:
 	eps_free(eps, neps);
 	free(nets);
 	return r;
+}
+
+int driver_nets_on_parent(struct driver *d, const char *parent, const char *except_id)
+{
+	struct errbuf eb = { 0 };
+	struct net *nets = NULL;
+	size_t i, n = 0;
+	int cnt = 0;
+
+	if (nets_load(d, &nets, &n, &eb) < 0)
+		return 1; /* unknown: keep the parent */
+	for (i = 0; i < n; i++)
+		cnt += nets[i].opts.mode == NET_MODE_MACVLAN && strcmp(nets[i].opts.parent, parent) == 0 &&
+		       strcmp(nets[i].id, except_id) != 0;
+	free(nets);
+	return cnt;
 }
 
 /* IpamDriver */
@@ -723,9 +758,17 @@ static int check_new_net(struct driver *d, const struct net *n, struct errbuf *e
 		if (cidr_overlaps(&nets[i].pool, &n->pool))
 			r = errbuf_set(eb, -EEXIST, "subnet %s is already used by weft network %.12s on this host",
 				       cidr_format(&n->pool, '/', s), nets[i].id);
-		else if (strcmp(nets[i].bridge, n->bridge) == 0)
+		else if (n->opts.mode == NET_MODE_BRIDGE && strcmp(nets[i].bridge, n->bridge) == 0)
 			r = errbuf_set(eb, -EEXIST, "bridge '%s' is already used by weft network %.12s", n->bridge,
 				       nets[i].id);
+		else if (n->opts.mode == NET_MODE_MACVLAN && nets[i].opts.mode == NET_MODE_MACVLAN &&
+			 strcmp(nets[i].opts.parent, n->opts.parent) == 0 &&
+			 (strcmp(nets[i].opts.macvlan_mode, n->opts.macvlan_mode) != 0 ||
+			  strcmp(n->opts.macvlan_mode, "passthru") == 0))
+			r = errbuf_set(eb, -EEXIST,
+				       "parent '%s' is already used by weft network %.12s in macvlan_mode %s (one mode per parent, "
+				       "and passthru alone)",
+				       n->opts.parent, nets[i].id, nets[i].opts.macvlan_mode);
 	}
 	free(nets);
 	return r;
@@ -762,6 +805,8 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 		n->aux[i] = req->aux[i].addr;
 	n->naux = req->naux;
 	n->internal = req->internal;
+	if (n->opts.mode != NET_MODE_BRIDGE)
+		return 0;
 	if (n->opts.bridge_name[0])
 		memcpy(n->bridge, n->opts.bridge_name, sizeof(n->bridge));
 	else
@@ -799,7 +844,7 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 	r = net_put(d, &n, eb);
 	if (r == 0)
 		r = firewall_update(d, eb);
-	if (r == 0 && !n.internal)
+	if (r == 0 && !n.internal && n.opts.mode == NET_MODE_BRIDGE)
 		r = firewall_forwarding_enable(eb);
 	if (r < 0) {
 		/* Leave nothing behind: record, kernel objects, firewall. */
@@ -809,7 +854,8 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 		firewall_update(d, &ignore);
 		return r;
 	}
-	log_info("created %s network %.12s on '%s'", net_mode_to_string(n.opts.mode), n.id, n.bridge);
+	log_info("created %s network %.12s on '%s'", net_mode_to_string(n.opts.mode), n.id,
+		 n.opts.mode == NET_MODE_BRIDGE ? n.bridge : n.opts.parent);
 	return 0;
 }
 
@@ -1078,6 +1124,12 @@ int driver_program(struct driver *d, const char *net_id, const char *id, const s
 		r = errbuf_set(eb, -EINVAL, "network %.12s is internal: no port can be published on it", net_id);
 		goto out;
 	}
+	if (n && net.opts.mode != NET_MODE_BRIDGE) {
+		r = errbuf_set(eb, -EOPNOTSUPP,
+			       "publishing ports (-p/-P) is not supported on %s networks: the container has its own address on the LAN",
+			       net_mode_to_string(net.opts.mode));
+		goto out;
+	}
 	if (n && !(want = calloc(n, sizeof(*want)))) {
 		r = errbuf_set(eb, -ENOMEM, "out of memory");
 		goto out;
@@ -1149,11 +1201,24 @@ int driver_revoke(struct driver *d, const char *net_id, const char *id, struct e
  * the container end is not in the host's namespace (Docker moves it back
  * when it tears a container down, or it is gone with the container).
  */
-static bool ep_in_container(const struct endpoint *ep)
+static bool ep_in_container(const struct endpoint *ep, enum net_mode mode)
 {
 	struct errbuf ignore;
 
+	/* macvlan has no host end: only an interface back in the host tells (one gone with its namespace does not). */
+	if (mode == NET_MODE_MACVLAN)
+		return netlink_link_get(ep->peer, NULL, &ignore) == -ENODEV;
 	return netlink_link_get(ep->veth, NULL, &ignore) == 0 && netlink_link_get(ep->peer, NULL, &ignore) == -ENODEV;
+}
+
+static enum net_mode mode_of(const struct net *nets, size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(nets[i].id, id) == 0)
+			return nets[i].opts.mode;
+	return NET_MODE_BRIDGE;
 }
 
 /*
@@ -1212,7 +1277,7 @@ int driver_restore(struct driver *d, struct errbuf *eb)
 	for (i = 0; i < neps; i++) {
 		size_t j;
 
-		if (eps[i].joined && !ep_in_container(&eps[i])) {
+		if (eps[i].joined && !ep_in_container(&eps[i], mode_of(nets, n, eps[i].net_id))) {
 			errbuf_clear(&e);
 			if (reap(d, &eps[i], &e) < 0)
 				log_err("endpoint %.12s: %s", eps[i].id, e.msg);

@@ -37,6 +37,7 @@ struct net {
 	size_t naux;
 	struct ipaddr aux[DRIVER_MAX_AUX];
 	bool pool_released; /* Docker released the pool while the network lived */
+	bool vlan_made;     /* macvlan: weft made the parent (an 802.1Q interface) */
 };
 
 struct endpoint {
@@ -96,6 +97,10 @@ struct mode_ops {
 };
 
 extern const struct mode_ops bridge_mode;
+extern const struct mode_ops macvlan_mode;
+
+/* How many weft macvlan networks other than except_id use parent. */
+int driver_nets_on_parent(struct driver *d, const char *parent, const char *except_id);
 
 int driver_new(const struct driver_config *cfg, struct driver **ret, struct errbuf *eb);
 void driver_free(struct driver *d);

@@ -9,6 +9,8 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/macvlan.h>
+#include <netlink/route/link/vlan.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 #include <stdio.h>
@@ -101,6 +103,22 @@ int netlink_link_get(const char *name, char *ret_kind, struct errbuf *eb)
 		kind = rtnl_link_get_type(link);
 		snprintf(ret_kind, 16, "%s", kind ? kind : "");
 	}
+	rtnl_link_put(link);
+	return 0;
+}
+
+int netlink_link_info(const char *name, bool *ret_up, unsigned int *ret_mtu, struct errbuf *eb)
+{
+	struct rtnl_link *link = NULL;
+	int r;
+
+	r = get_link(name, &link);
+	if (r < 0)
+		return nle_to_errno(r) == -ENODEV ? -ENODEV : nle_fail(eb, r, "get link '%s'", name);
+	if (ret_up)
+		*ret_up = rtnl_link_get_flags(link) & IFF_UP;
+	if (ret_mtu)
+		*ret_mtu = rtnl_link_get_mtu(link);
 	rtnl_link_put(link);
 	return 0;
 }
@@ -533,4 +551,60 @@ void netlink_monitor_close(void)
 {
 	nl_socket_free(mon);
 	mon = NULL;
+}
+
+int netlink_macvlan_add(const char *name, const char *parent, const char *mode, unsigned int mtu,
+			const uint8_t *mac, struct errbuf *eb)
+{
+	struct rtnl_link *link;
+	unsigned int idx = if_nametoindex(parent);
+	int r, m = rtnl_link_macvlan_str2mode(mode);
+
+	if (!idx)
+		return errbuf_set(eb, -ENODEV, "create macvlan '%s': parent '%s' does not exist", name, parent);
+	if (m < 0)
+		return errbuf_set(eb, -EINVAL, "create macvlan '%s': unknown mode '%s'", name, mode);
+	link = rtnl_link_macvlan_alloc();
+	if (!link)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	rtnl_link_set_name(link, name);
+	rtnl_link_set_link(link, idx);
+	r = rtnl_link_macvlan_set_mode(link, m);
+	if (r == 0 && mtu)
+		rtnl_link_set_mtu(link, mtu);
+	if (r == 0)
+		r = set_mac(link, mac);
+	if (r == 0)
+		r = rtnl_link_add(sock, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(link);
+	if (r == -NLE_EXIST)
+		return check_existing(name, "macvlan", eb);
+	return r < 0 ? nle_fail(eb, r, "create macvlan '%s'", name) : 0;
+}
+
+int netlink_vlan_add(const char *name, const char *parent, unsigned int id, struct errbuf *eb)
+{
+	struct rtnl_link *link;
+	unsigned int idx = if_nametoindex(parent);
+	int r;
+
+	if (!idx)
+		return errbuf_set(eb, -ENODEV, "create VLAN '%s': '%s' does not exist", name, parent);
+	link = rtnl_link_vlan_alloc();
+	if (!link)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	rtnl_link_set_name(link, name);
+	rtnl_link_set_link(link, idx);
+	r = rtnl_link_vlan_set_id(link, id);
+	if (r == 0)
+		r = rtnl_link_add(sock, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(link);
+	if (r == -NLE_EXIST)
+		return check_existing(name, "vlan", eb);
+	if (r == -NLE_OPNOTSUPP || r == -NLE_NODEV || r == -NLE_INVAL)
+		return errbuf_set(eb, -EOPNOTSUPP,
+				  "cannot create the 802.1Q interface '%s': this kernel has no 802.1Q VLAN support "
+				  "(CONFIG_VLAN_8021Q, module 8021q): %s",
+				  name, nl_geterror(r));
+	return r < 0 ? nle_fail(eb, r, "create VLAN '%s'", name) : 0;
 }

@@ -33,6 +33,13 @@ int netlink_link_del(const char *name, struct errbuf *eb);
 /* 0 if the link exists; -ENODEV if not. ret_kind (16 bytes, may be NULL) gets "bridge", "veth", ... */
 int netlink_link_get(const char *name, char *ret_kind, struct errbuf *eb);
 int netlink_addr_add(const char *name, const struct cidr *addr, struct errbuf *eb);
+/* 0 and whether the link is up and its MTU (either may be NULL); -ENODEV if it does not exist. */
+int netlink_link_info(const char *name, bool *ret_up, unsigned int *ret_mtu, struct errbuf *eb);
+/* A macvlan on parent, mode "bridge", "private", "vepa" or "passthru"; mtu 0 and mac NULL: the defaults. */
+int netlink_macvlan_add(const char *name, const char *parent, const char *mode, unsigned int mtu,
+			const uint8_t *mac, struct errbuf *eb);
+/* The 802.1Q interface name on parent with VLAN id; -EOPNOTSUPP if the kernel cannot. */
+int netlink_vlan_add(const char *name, const char *parent, unsigned int id, struct errbuf *eb);
 
 /* Every IPv4 destination in every routing table except the default route; caller frees *ret. */
 int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb);

@@ -16,7 +16,7 @@
 #define ALL_MODES (MODE_BIT(_NET_MODE_MAX) - 1)
 
 /* Modes this build implements; the others are refused with a clear message. */
-#define BUILT_MODES MODE_BIT(NET_MODE_BRIDGE)
+#define BUILT_MODES (MODE_BIT(NET_MODE_BRIDGE) | MODE_BIT(NET_MODE_MACVLAN))
 
 struct option_row;
 typedef int (*option_parser)(const struct option_row *row, const char *value, void *field,
@@ -122,6 +122,20 @@ static int parse_ipv4(const struct option_row *row, const char *v, void *field, 
 	return 0;
 }
 
+static int parse_macvlan_mode(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
+{
+	static const char *const modes[] = { "bridge", "private", "vepa", "passthru" };
+	size_t i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(v, modes[i]) == 0) {
+			snprintf(field, 16, "%s", v);
+			return 0;
+		}
+	return errbuf_set(eb, -EINVAL, "option '%s': '%s' is not a macvlan mode (allowed: bridge, private, vepa, passthru)",
+			  row->key, v);
+}
+
 static int parse_mode(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
 {
 	enum net_mode m;
@@ -130,13 +144,14 @@ static int parse_mode(const struct option_row *row, const char *v, void *field, 
 		return errbuf_set(eb, -EINVAL, "option 'mode': '%s' is not a mode (allowed: bridge, overlay, routed, macvlan)",
 				  v);
 	if (!(BUILT_MODES & MODE_BIT(m)))
-		return errbuf_set(eb, -EOPNOTSUPP, "option 'mode': mode '%s' is not available in weft %s yet (available: bridge)",
+		return errbuf_set(eb, -EOPNOTSUPP, "option 'mode': mode '%s' is not available in weft %s yet (available: bridge, macvlan)",
 				  v, PACKAGE_VERSION);
 	*(enum net_mode *)field = m;
 	return 0;
 }
 
 #define BR MODE_BIT(NET_MODE_BRIDGE)
+#define MV MODE_BIT(NET_MODE_MACVLAN)
 #define F(x) offsetof(struct net_options, x)
 
 static const struct option_row rows[] = {
@@ -151,6 +166,8 @@ static const struct option_row rows[] = {
 	{ "com.docker.network.bridge.enable_icc", BR, parse_bool, F(icc), 0, 0 },
 	{ "host_binding_ipv4", BR, parse_ipv4, F(host_binding), 0, 0 },
 	{ "com.docker.network.bridge.host_binding_ipv4", BR, parse_ipv4, F(host_binding), 0, 0 },
+	{ "parent", MV, parse_ifname, F(parent), 0, 0 },
+	{ "macvlan_mode", MV, parse_macvlan_mode, F(macvlan_mode), 0, 0 },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -191,7 +208,7 @@ static const char *keys_of(enum net_mode m, char *buf, size_t size)
 
 int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret, struct errbuf *eb)
 {
-	struct net_options o = { .mode = NET_MODE_BRIDGE, .masquerade = true, .icc = true };
+	struct net_options o = { .mode = NET_MODE_BRIDGE, .masquerade = true, .icc = true, .macvlan_mode = "bridge" };
 	char keys[256];
 	const struct option_row *row;
 	size_t i;
@@ -219,6 +236,8 @@ int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret,
 		if (r < 0)
 			return r;
 	}
+	if (o.mode == NET_MODE_MACVLAN && !o.parent[0])
+		return errbuf_set(eb, -EINVAL, "mode macvlan needs -o parent=INTERFACE (the host's interface on the LAN, e.g. eth1 or eth1.10)");
 	*ret = o;
 	return 0;
 }

@@ -24,6 +24,8 @@ struct net_options {
 	bool masquerade;
 	bool icc;                      /* containers of the network reach each other directly */
 	struct ipaddr host_binding;    /* -p without a host IP binds here; family 0: every address */
+	char parent[16];               /* macvlan: the host interface ("eth1", "eth1.10") */
+	char macvlan_mode[16];         /* macvlan: bridge, private, vepa, passthru */
 };
 
 struct option_kv {

@@ -15,9 +15,11 @@ static const struct opt_case {
 	const char *msg; /* substring of the error, or NULL */
 } opt_cases[] = {
 	{ "mode", "bridge", 0, NULL },
-	{ "mode", "overlay", -EOPNOTSUPP, "mode 'overlay' is not available" },
+	{ "mode", "overlay", -EOPNOTSUPP, "mode 'overlay' is not available in weft 0.1.0 yet (available: bridge, macvlan)" },
 	{ "mode", "routed", -EOPNOTSUPP, "mode 'routed' is not available" },
-	{ "mode", "macvlan", -EOPNOTSUPP, "mode 'macvlan' is not available" },
+	{ "mode", "macvlan", -EINVAL, "mode macvlan needs -o parent=INTERFACE" },
+	{ "parent", "eth0", -EINVAL, "option 'parent' does not apply to mode bridge" },
+	{ "macvlan_mode", "vepa", -EINVAL, "option 'macvlan_mode' does not apply to mode bridge" },
 	{ "mode", "Bridge", -EINVAL, "'Bridge' is not a mode (allowed: bridge, overlay, routed, macvlan)" },
 	{ "mtu", "1400", 0, NULL },
 	{ "mtu", "68", 0, NULL },
@@ -70,6 +72,34 @@ START_TEST(test_options_parse)
 }
 END_TEST
 
+START_TEST(test_options_macvlan)
+{
+	const struct option_kv ok[] = { { "mode", "macvlan" }, { "parent", "eth1.10" }, { "macvlan_mode", "private" },
+					{ "mtu", "1400" } };
+	const struct option_kv def[] = { { "parent", "eth0" }, { "mode", "macvlan" } };
+	const struct option_kv bad_mode[] = { { "mode", "macvlan" }, { "parent", "eth0" }, { "macvlan_mode", "l2" } };
+	const struct option_kv bad_key[] = { { "mode", "macvlan" }, { "parent", "eth0" }, { "bridge_name", "x" } };
+	const struct option_kv bad_parent[] = { { "mode", "macvlan" }, { "parent", "eth0/1" } };
+	struct errbuf eb = { 0 };
+	struct net_options o;
+
+	ck_assert_int_eq(options_parse(ok, ARRAY_SIZE(ok), &o, NULL), 0);
+	ck_assert_int_eq(o.mode, NET_MODE_MACVLAN);
+	ck_assert_str_eq(o.parent, "eth1.10");
+	ck_assert_str_eq(o.macvlan_mode, "private");
+	ck_assert_int_eq(options_parse(def, ARRAY_SIZE(def), &o, NULL), 0); /* mode first, whatever the order */
+	ck_assert_str_eq(o.macvlan_mode, "bridge");
+	ck_assert_int_eq(options_parse(bad_mode, ARRAY_SIZE(bad_mode), &o, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "option 'macvlan_mode': 'l2' is not a macvlan mode (allowed: bridge, private, vepa, passthru)");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(options_parse(bad_key, ARRAY_SIZE(bad_key), &o, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "option 'bridge_name' does not apply to mode macvlan");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(options_parse(bad_parent, ARRAY_SIZE(bad_parent), &o, &eb), -EINVAL);
+	ck_assert(strstr(eb.msg, "is not a valid interface name"));
+}
+END_TEST
+
 START_TEST(test_options_values)
 {
 	const struct option_kv kv[] = { { "mtu", "1400" }, { "bridge_name", "br-x" }, { "masquerade", "false" },
@@ -115,6 +145,7 @@ Suite *options_suite(void)
 
 	tcase_add_loop_test(tc, test_options_parse, 0, ARRAY_SIZE(opt_cases));
 	tcase_add_test(tc, test_options_values);
+	tcase_add_test(tc, test_options_macvlan);
 	tcase_add_test(tc, test_options_mode_roundtrip);
 	suite_add_tcase(s, tc);
 	return s;

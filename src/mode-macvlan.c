@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * mode-macvlan.c - containers straight on the LAN: a macvlan sub-interface
+ * of the parent per endpoint; the gateway is the LAN's router (--gateway).
+ * "-o parent=eth1.10" makes the 802.1Q interface when it is missing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "netlink.h"
+
+/* "eth1.10" -> "eth1" and 10; false if parent is not of that form. */
+static bool vlan_of(const char *parent, char base[16], unsigned int *id)
+{
+	const char *dot = strrchr(parent, '.');
+	char *end;
+	unsigned long v;
+
+	if (!dot || dot == parent || !dot[1])
+		return false;
+	v = strtoul(dot + 1, &end, 10);
+	if (*end || v < 1 || v > 4094)
+		return false;
+	snprintf(base, 16, "%.*s", (int)(dot - parent), parent);
+	*id = v;
+	return true;
+}
+
+/* The parent, made if it is a VLAN of an existing interface (*made tells); it must be up. */
+static int parent_ready(const struct net *net, unsigned int *mtu, bool *made, struct errbuf *eb)
+{
+	const char *parent = net->opts.parent;
+	char base[16];
+	unsigned int id;
+	bool up;
+	int r;
+
+	r = netlink_link_info(parent, &up, mtu, eb);
+	if (r == -ENODEV && vlan_of(parent, base, &id)) {
+		errbuf_clear(eb);
+		r = netlink_link_info(base, NULL, NULL, eb);
+		if (r == -ENODEV)
+			return errbuf_set(eb, r, "parent '%s': interface '%s' does not exist", parent, base);
+		if (r == 0)
+			r = netlink_vlan_add(parent, base, id, eb);
+		if (r == 0 && made)
+			*made = true;
+		if (r == 0)
+			r = netlink_link_set_up(parent, eb);
+		if (r == 0)
+			r = netlink_link_info(parent, &up, mtu, eb);
+	}
+	if (r == -ENODEV)
+		return errbuf_set(eb, r, "parent interface '%s' does not exist", parent);
+	if (r < 0)
+		return r;
+	if (!up)
+		return errbuf_set(eb, -ENETDOWN, "parent interface '%s' is down", parent);
+	return 0;
+}
+
+static unsigned int mtu_of(const struct net *net, unsigned int parent_mtu)
+{
+	return net->opts.mtu ? net->opts.mtu : parent_mtu;
+}
+
+static int macvlan_create_network(struct driver *d, struct net *net, struct errbuf *eb)
+{
+	struct errbuf ignore = { 0 };
+	unsigned int mtu = 0;
+	bool made = false;
+	int r;
+
+	if (net->internal)
+		return errbuf_set(eb, -EOPNOTSUPP, "an --internal macvlan network is not supported by weft");
+	r = parent_ready(net, &mtu, &made, eb);
+	if (r == 0 && net->opts.mtu > mtu)
+		r = errbuf_set(eb, -EINVAL, "option 'mtu': %u is larger than the MTU %u of parent '%s'", net->opts.mtu, mtu,
+			       net->opts.parent);
+	if (r < 0 && made)
+		netlink_link_del(net->opts.parent, &ignore); /* leave nothing behind */
+	net->vlan_made = made;
+	return r;
+}
+
+static int macvlan_delete_network(struct driver *d, const struct net *net, struct errbuf *eb)
+{
+	/* A VLAN interface weft made goes with the last weft network on it. */
+	if (!net->vlan_made || driver_nets_on_parent(d, net->opts.parent, net->id) > 0)
+		return 0;
+	return netlink_link_del(net->opts.parent, eb);
+}
+
+static int macvlan_restore_network(struct driver *d, const struct net *net, struct errbuf *eb)
+{
+	unsigned int mtu;
+
+	return parent_ready(net, &mtu, NULL, eb);
+}
+
+static int macvlan_join(struct driver *d, const struct net *net, const struct endpoint *ep, struct join_reply *ret,
+			struct errbuf *eb)
+{
+	unsigned int mtu = 0;
+	int r;
+
+	r = parent_ready(net, &mtu, NULL, eb);
+	if (r == 0)
+		r = netlink_macvlan_add(ep->peer, net->opts.parent, net->opts.macvlan_mode, mtu_of(net, mtu), ep->mac, eb);
+	if (r < 0)
+		return r;
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret->src_name, ep->peer, sizeof(ret->src_name));
+	ret->dst_prefix = "eth";
+	ret->has_gateway = true;
+	ret->gateway = net->gateway.addr;
+	return 0;
+}
+
+static int macvlan_delete_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
+				   struct errbuf *eb)
+{
+	/* Back in the host after Leave, or gone with the container's namespace. */
+	return netlink_link_del(ep->peer, eb);
+}
+
+const struct mode_ops macvlan_mode = {
+	.create_network = macvlan_create_network,
+	.delete_network = macvlan_delete_network,
+	.join = macvlan_join,
+	.delete_endpoint = macvlan_delete_endpoint,
+	.restore_network = macvlan_restore_network,
+};

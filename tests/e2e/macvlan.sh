@@ -1,0 +1,95 @@
+#!/bin/bash
+# macvlan.sh - macvlan mode on two lab hosts sharing a cluster store (LAB_STORE=etcd, default,
+# or consul): the same `docker network create` on both hosts gives one subnet whose addresses
+# never collide, containers on different hosts reach each other over the LAN (the lab's wan),
+# --ip held on another host is refused naming it, bad parents and options are refused with a
+# clear message and leave nothing, and after docker rm / network rm on both hosts no device
+# and no store key is left.
+set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+KIND=${LAB_STORE:-etcd}
+lab_require
+lab_init "macvlan-$KIND"
+lab_outside
+lab_store "$KIND"
+lab_host 1
+lab_host 2
+lab_image 1
+lab_image 2
+IMG=weft-test:local
+lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL"
+lab_start_weftd 2 --host-id h2 --store "$LAB_STORE_URL"
+MV=(-d weft --ipam-driver weft --subnet 10.60.0.0/24 --gateway 10.60.0.1 -o mode=macvlan -o parent=eth0)
+
+kv_keys() {
+	case $KIND in
+	etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 get "$1" --prefix --keys-only | grep . ;;
+	consul) lab_store_exec curl -s -m 3 "http://192.0.2.254:8500/v1/kv/$1?keys" | tr ',' '\n' | tr -d '[]"' | grep . ;;
+	esac
+}
+no_keys() { ! kv_keys "$1"; }
+ip_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
+weft_devices() { ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc)'; }
+no_devices() { ! weft_devices "$1"; }
+
+# ---------------------------------------------------------------- bad input, nothing left
+expect_fail_msg "a missing parent is refused" "parent interface 'eth9' does not exist" \
+	dk 1 network create -d weft --ipam-driver weft --subnet 10.61.0.0/24 -o mode=macvlan -o parent=eth9 bad1
+expect_fail_msg "a VLAN parent needs 802.1Q, which this kernel lacks: said so" \
+	"cannot create the 802.1Q interface 'eth0.10': this kernel has no 802.1Q VLAN support" \
+	dk 1 network create -d weft --ipam-driver weft --subnet 10.61.0.0/24 -o mode=macvlan -o parent=eth0.10 bad2
+expect_fail_msg "macvlan without a parent is refused" "mode macvlan needs -o parent=INTERFACE" \
+	dk 1 network create -d weft --ipam-driver weft --subnet 10.61.0.0/24 -o mode=macvlan bad3
+expect_fail_msg "a bridge option on macvlan is refused" "option 'bridge_name' does not apply to mode macvlan" \
+	dk 1 network create -d weft --ipam-driver weft --subnet 10.61.0.0/24 -o mode=macvlan -o parent=eth0 \
+	-o bridge_name=x bad4
+expect_fail_msg "an MTU above the parent's is refused" "option 'mtu': 9000 is larger than the MTU 1500 of parent 'eth0'" \
+	dk 1 network create -d weft --ipam-driver weft --subnet 10.61.0.0/24 -o mode=macvlan -o parent=eth0 \
+	-o mtu=9000 bad5
+expect_ok "... and none of them left a device" no_devices 1
+expect_ok "... or a key" no_keys weft/v1/pools/10.61.0.0-24
+
+# ---------------------------------------------------------------- one network on two hosts
+expect_ok "h1: create the macvlan network" dk 1 network create "${MV[@]}" mv
+expect_ok "h2: the same command" dk 2 network create "${MV[@]}" mv
+expect_fail_msg "h1: another macvlan_mode on the same parent is refused" \
+	"parent 'eth0' is already used by weft network .* in macvlan_mode bridge" \
+	dk 1 network create -d weft --ipam-driver weft --subnet 10.62.0.0/24 -o mode=macvlan -o parent=eth0 \
+	-o macvlan_mode=private mv2
+expect_ok "h1: run a1" dk 1 run -d --name a1 --network mv $IMG sleep 600
+expect_ok "h1: run a2" dk 1 run -d --name a2 --network mv $IMG sleep 600
+expect_ok "h2: run b1" dk 2 run -d --name b1 --network mv $IMG sleep 600
+expect_ok "h2: run b2 with --ip 10.60.0.50" dk 2 run -d --name b2 --network mv --ip 10.60.0.50 $IMG sleep 600
+a1=$(ip_of 1 a1 mv)
+a2=$(ip_of 1 a2 mv)
+b1=$(ip_of 2 b1 mv)
+distinct() { [ "$(printf '%s\n' "$@" | sort -u | grep -c '^10\.60\.0\.')" = 4 ] && ! printf '%s\n' "$@" | grep -qx 10.60.0.1; }
+expect_ok "four different addresses of 10.60.0.0/24 ($a1 $a2 $b1 10.60.0.50), none the gateway" \
+	distinct "$a1" "$a2" "$b1" 10.60.0.50
+expect_ok "a1 (h1) pings b1 (h2) across the LAN" dk 1 exec a1 ping -c2 -W2 "$b1"
+expect_ok "b2 (h2) pings a2 (h1)" dk 2 exec b2 ping -c2 -W2 "$a2"
+expect_ok "a1 pings a2 on the same host (macvlan bridge mode)" dk 1 exec a1 ping -c2 -W2 "$a2"
+expect_ok "the container's default route is the LAN's gateway" bash -c "dk 1 exec a1 ip route | grep -q 'default via 10.60.0.1'"
+expect_fail_msg "h1: --ip held by h2 is refused, naming h2" "address 10.60.0.50 is in use by host 'h2'" \
+	dk 1 run --rm --network mv --ip 10.60.0.50 $IMG true
+expect_fail_msg "-p is refused on macvlan" "publishing ports \\(-p/-P\\) is not supported on macvlan networks" \
+	dk 1 run --rm --network mv -p 8080:80 $IMG true
+
+# ---------------------------------------------------------------- a released address goes to the other host
+expect_ok "h2: rm b2 (releases 10.60.0.50)" dk 2 rm -f b2
+expect_ok "h1: --ip 10.60.0.50 now works" dk 1 run -d --name a3 --network mv --ip 10.60.0.50 $IMG sleep 600
+expect_ok "... and a3 (h1) pings b1 (h2)" dk 1 exec a3 ping -c2 -W2 "$b1"
+
+# ---------------------------------------------------------------- cleanup leaves nothing
+expect_ok "h1: docker rm -f a1 a2 a3" dk 1 rm -f a1 a2 a3
+expect_ok "h1: network rm" dk 1 network rm mv
+expect_ok "the pool is still there for h2" kv_keys weft/v1/pools/10.60.0.0-24
+expect_ok "h2: docker rm -f b1" dk 2 rm -f b1
+expect_ok "h2: network rm" dk 2 network rm mv
+expect_ok "no key of the pool is left in the store" no_keys weft/v1/pools/10.60.0.0-24
+expect_ok "no weft device is left on h1" no_devices 1
+expect_ok "no weft device is left on h2" no_devices 2
+
+lab_summary
