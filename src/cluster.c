@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cluster.h"
+#include "ipam.h"
 #include "log.h"
 
 #define HOSTS STORE_PREFIX "hosts/"
@@ -28,6 +29,14 @@ struct cluster {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	bool stop;
+	struct ipam *ipam; /* for reclaiming, on the thread's connection */
+	/* Hosts seen holding addresses without a record, and since when (monotonic seconds). */
+	struct dead {
+		char host[128];
+		time_t since;
+		bool seen; /* in this round */
+	} dead[64];
+	size_t ndead;
 };
 
 static void note_failure(struct cluster *c, const char *what, const struct errbuf *eb)
@@ -124,6 +133,89 @@ static int attempt(struct cluster *c, struct errbuf *eb)
 	return r;
 }
 
+static time_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static struct dead *dead_find(struct cluster *c, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndead; i++)
+		if (strcmp(c->dead[i].host, host) == 0)
+			return &c->dead[i];
+	if (c->ndead == sizeof(c->dead) / sizeof(c->dead[0]))
+		return NULL;
+	snprintf(c->dead[c->ndead].host, sizeof(c->dead[0].host), "%s", host);
+	c->dead[c->ndead].since = mono_now();
+	return &c->dead[c->ndead++];
+}
+
+static bool listed(const struct store_list *l, size_t prefix_len, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->kv[i].key + prefix_len, host) == 0)
+			return true;
+	return false;
+}
+
+/* One round of garbage collection (see cluster.h). */
+static int gc(struct cluster *c, struct errbuf *eb)
+{
+	struct store_list hosts = { 0 }, addrs = { 0 };
+	const char *h;
+	struct dead *d;
+	size_t i, n;
+	json_t *o;
+	int r;
+
+	r = store_list(c->shared, HOSTS, &hosts, eb);
+	if (r == 0)
+		r = store_list(c->shared, STORE_PREFIX "pools/", &addrs, eb);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < c->ndead; i++)
+		c->dead[i].seen = false;
+	for (i = 0; i < addrs.n; i++) {
+		if (!strstr(addrs.kv[i].key, "/addr/"))
+			continue;
+		o = json_loads(addrs.kv[i].value, 0, NULL);
+		h = json_string_value(json_object_get(o, "host"));
+		if (h && strcmp(h, c->cfg.host_id) != 0 && !listed(&hosts, strlen(HOSTS), h) && (d = dead_find(c, h)))
+			d->seen = true;
+		json_decref(o);
+	}
+	/* Forget hosts that came back or hold nothing any more; reclaim those gone long enough. */
+	for (i = 0; i < c->ndead;) {
+		d = &c->dead[i];
+		if (!d->seen) {
+			*d = c->dead[--c->ndead];
+			continue;
+		}
+		if (mono_now() - d->since >= (time_t)c->cfg.gc_grace) {
+			errbuf_clear(eb);
+			r = ipam_reclaim_host(c->ipam, d->host, &n, eb);
+			if (r < 0)
+				goto out;
+			log_info("reclaimed %zu address%s of host '%s' (no record in the cluster store for %ld s)", n,
+				 n == 1 ? "" : "es", d->host, (long)(mono_now() - d->since));
+			*d = c->dead[--c->ndead];
+			continue;
+		}
+		i++;
+	}
+out:
+	store_list_free(&hosts);
+	store_list_free(&addrs);
+	return r;
+}
+
 static void *cluster_thread(void *arg)
 {
 	struct cluster *c = arg;
@@ -134,10 +226,14 @@ static void *cluster_thread(void *arg)
 	while (!c->stop) {
 		pthread_mutex_unlock(&c->mu);
 		errbuf_clear(&eb);
-		if (attempt(c, &eb) < 0)
+		if (attempt(c, &eb) < 0) {
 			note_failure(c, c->registered ? "keeping the host lease alive" : "registering this host", &eb);
-		else
+		} else {
 			note_success(c, "host lease");
+			errbuf_clear(&eb);
+			if (gc(c, &eb) < 0)
+				log_err("garbage collection: %s", eb.msg);
+		}
 		/* Three keepalives per TTL: one lost or slow call does not lose the lease. */
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += c->cfg.ttl / 3;
@@ -162,7 +258,10 @@ int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct e
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	c->cfg = *cfg;
 	r = store_open_with(cfg->url, cfg->store, &c->shared, eb);
+	if (r == 0)
+		r = ipam_new(c->shared, &(struct ipam_config){ .host_id = cfg->host_id }, &c->ipam, eb);
 	if (r < 0) {
+		store_free(c->shared);
 		free(c);
 		return r;
 	}
@@ -175,6 +274,7 @@ int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct e
 	if (r) {
 		pthread_cond_destroy(&c->cond);
 		pthread_mutex_destroy(&c->mu);
+		ipam_free(c->ipam);
 		store_free(c->shared);
 		free(c);
 		return errbuf_set(eb, -r, "cannot start the cluster thread: %s", strerror(r));
@@ -194,6 +294,7 @@ void cluster_free(struct cluster *c)
 	pthread_join(c->thread, NULL); /* at most one store call (bounded) away */
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->mu);
+	ipam_free(c->ipam);
 	store_free(c->shared);
 	free(c);
 }

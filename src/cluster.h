@@ -13,6 +13,7 @@ struct cluster_config {
 	const char *host_id;
 	const char *advertise; /* this host's underlay address, as peers reach it */
 	unsigned int ttl;      /* seconds; the record goes this long (Consul: up to twice) after weftd dies */
+	unsigned int gc_grace; /* seconds a host stays without a record before its addresses are reclaimed */
 };
 
 struct cluster;
@@ -25,6 +26,11 @@ struct cluster;
  * event loop. A store that is down is not an error: the thread retries.
  */
 int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct errbuf *eb);
+/*
+ * The thread also collects garbage: a host that holds addresses but has had
+ * no record (its lease expired) for gc_grace seconds, as this host's clock
+ * counts, loses them; every action is logged.
+ */
 /* Stops the thread; the record stays until the lease expires. */
 void cluster_free(struct cluster *c);
 

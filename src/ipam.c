@@ -172,10 +172,10 @@ static int pool_create(struct ipam *ipam, const struct cidr *pool, bool automati
  * is written: *rev is the revision read, at which the caller deletes the
  * pool. -ENOENT if the pool is gone.
  */
-static int pool_member(struct ipam *ipam, const struct cidr *pool, bool join, size_t *left, uint64_t *rev,
-		       struct errbuf *eb)
+static int pool_member_of(struct ipam *ipam, const char *me, const struct cidr *pool, bool join, size_t *left,
+			  uint64_t *rev, struct errbuf *eb)
 {
-	const char *me = ipam->cfg.host_id, *creator = NULL;
+	const char *creator = NULL;
 	char key[KEY_LEN], *val = NULL, *nval;
 	json_t *o, *hosts, *h;
 	size_t i, mine;
@@ -230,6 +230,12 @@ static int pool_member(struct ipam *ipam, const struct cidr *pool, bool join, si
 			return r;
 	}
 	return errbuf_set(eb, -EBUSY, "pool %s: too many concurrent changes, try again", key + strlen(POOLS));
+}
+
+static int pool_member(struct ipam *ipam, const struct cidr *pool, bool join, size_t *left, uint64_t *rev,
+		       struct errbuf *eb)
+{
+	return pool_member_of(ipam, ipam->cfg.host_id, pool, join, left, rev, eb);
 }
 
 static int pool_auto(struct ipam *ipam, const struct cidr *avoid, size_t navoid,
@@ -663,5 +669,62 @@ int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct
 		r = store_del(ipam->store, key, rev, eb);
 	json_decref(o);
 	free(val);
+	return r;
+}
+
+int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct errbuf *eb)
+{
+	struct store_list l = { 0 };
+	const char *owner, *h, *rest;
+	struct cidr pool;
+	size_t i, n = 0, left;
+	uint64_t rev;
+	json_t *o;
+	int r, tries;
+
+	r = store_list(ipam->store, POOLS, &l, eb);
+	if (r < 0)
+		return r;
+	/* Its own addresses first (endpoints; the gateway and aux are the pool's). */
+	for (i = 0; i < l.n && r == 0; i++) {
+		rest = strstr(l.kv[i].key + strlen(POOLS), "/addr/");
+		if (!rest)
+			continue;
+		o = json_loads(l.kv[i].value, 0, NULL);
+		h = json_string_value(json_object_get(o, "host"));
+		owner = json_string_value(json_object_get(o, "owner"));
+		if (h && owner && strcmp(h, host) == 0 && strcmp(owner, "endpoint") == 0) {
+			r = store_del(ipam->store, l.kv[i].key, l.kv[i].rev, eb);
+			if (r == -ESTALE) { /* taken by someone else meanwhile: not the dead host's any more */
+				errbuf_clear(eb);
+				r = 0;
+			} else if (r == 0) {
+				n++;
+			}
+		}
+		json_decref(o);
+	}
+	/* Then its place in the pools; the last one out frees the pool. */
+	for (i = 0; i < l.n && r == 0; i++) {
+		const char *k = l.kv[i].key + strlen(POOLS);
+
+		if (strchr(k, '/') || cidr_parse(k, '-', &pool, NULL) < 0)
+			continue;
+		for (tries = 0; tries < 10; tries++) {
+			r = pool_member_of(ipam, host, &pool, false, &left, &rev, eb);
+			if (r < 0 || left)
+				break;
+			r = pool_delete(ipam, &pool, rev, eb);
+			if (r != -ESTALE)
+				break;
+			errbuf_clear(eb);
+		}
+		if (r == -ENOENT) {
+			errbuf_clear(eb);
+			r = 0;
+		}
+	}
+	store_list_free(&l);
+	*ret_n = n;
 	return r;
 }

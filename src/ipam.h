@@ -69,6 +69,13 @@ int ipam_addr_request(struct ipam *ipam, const struct ipam_pool *p, const char *
 int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a,
 		      struct errbuf *eb);
 
+/*
+ * Garbage collection: frees every address host holds and takes host out of
+ * every pool (the last one out frees the pool). For a host that is dead;
+ * *ret_n gets how many addresses were freed.
+ */
+int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct errbuf *eb);
+
 const char *ipam_owner_to_string(enum ipam_owner o);
 
 #endif

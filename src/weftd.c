@@ -37,6 +37,7 @@ struct config {
 	const char *ca_file;
 	const char *advertise;
 	unsigned int lease_ttl;
+	unsigned int gc_grace;
 	bool debug;
 };
 
@@ -66,6 +67,8 @@ static const struct flag {
 	  "this host's IPv4 address as other hosts reach it (default: toward the store)" },
 	{ { "lease-ttl", required_argument, NULL, 'L' }, "SECONDS",
 	  "how long the host's record outlives weftd in the cluster store (default 15)" },
+	{ { "gc-grace", required_argument, NULL, 'g' }, "SECONDS",
+	  "reclaim the addresses of a host without a record for this long (default 600)" },
 	{ { "debug", no_argument, NULL, 'd' }, NULL, "log every request" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help" },
 	{ { "version", no_argument, NULL, 'V' }, NULL, "show the version" },
@@ -132,6 +135,12 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case 'L':
 			if (parse_uint(optarg, 10, 3600, &c->lease_ttl) < 0) {
 				fprintf(stderr, "weftd: --lease-ttl '%s': expected seconds, 10..3600\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'g':
+			if (parse_uint(optarg, 0, 30 * 86400, &c->gc_grace) < 0) {
+				fprintf(stderr, "weftd: --gc-grace '%s': expected seconds, 0..2592000\n", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -299,6 +308,7 @@ int main(int argc, char **argv)
 		.default_pool = "10.200.0.0/16",
 		.default_pool_size = 24,
 		.lease_ttl = 15,
+		.gc_grace = 600,
 	};
 	struct store_config sc = { 0 };
 	struct cluster *cl = NULL;
@@ -372,7 +382,8 @@ int main(int argc, char **argv)
 		else if (address_toward(c.store_url, advertise, sizeof(advertise)) < 0)
 			goto fail_shared;
 		if (cluster_new(&(struct cluster_config){ .url = c.store_url, .store = &sc, .local = local,
-							  .host_id = host_id, .advertise = advertise, .ttl = c.lease_ttl },
+							  .host_id = host_id, .advertise = advertise, .ttl = c.lease_ttl,
+							  .gc_grace = c.gc_grace },
 				&cl, &eb) < 0)
 			goto fail_shared;
 	}

@@ -163,6 +163,36 @@ START_TEST(test_ipam_pool_auto)
 }
 END_TEST
 
+/* Reclaiming a dead host: its endpoint addresses and its place in the pools go, nothing else. */
+START_TEST(test_ipam_reclaim)
+{
+	struct ipaddr gw, a1, a2;
+	struct ipam_pool p, q;
+	size_t n = 99;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.7.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.7.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.7.1.0/24", "", NULL, 0, &q, NULL), 0); /* h2's alone */
+	ck_assert_int_eq(ipam_addr_request(other, &p, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.7.0.5", IPAM_OWNER_ENDPOINT, &a1, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.7.0.6", IPAM_OWNER_ENDPOINT, &a2, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &q, "10.7.1.6", IPAM_OWNER_ENDPOINT, &a2, NULL), 0);
+	/* h1 reclaims h2 ("other"). */
+	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, NULL), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.7.0.6", IPAM_OWNER_ENDPOINT, &a2, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &a2, NULL), 0); /* still the pool's */
+	ck_assert(cidr_addr_equal(&a2, &gw));
+	ck_assert_int_eq(ipam_pool_get(ipam, &q.pool, NULL), -ENOENT); /* h2 was its only host */
+	ck_assert_int_eq(ipam_pool_get(ipam, &p.pool, NULL), 0);
+	/* h1 leaving now frees the shared pool entirely. */
+	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_get(ipam, &p.pool, NULL), -ENOENT);
+	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, NULL), 0); /* again: nothing */
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 START_TEST(test_ipam_addresses)
 {
 	struct errbuf eb = { 0 };
@@ -257,6 +287,7 @@ Suite *ipam_suite(void)
 	tcase_add_loop_test(tc, test_ipam_pool_request, 0, ARRAY_SIZE(pool_cases));
 	tcase_add_test(tc, test_ipam_pool_overlap_and_replay);
 	tcase_add_test(tc, test_ipam_shared_gateway);
+	tcase_add_test(tc, test_ipam_reclaim);
 	tcase_add_test(tc, test_ipam_pool_auto);
 	tcase_add_test(tc, test_ipam_addresses);
 	tcase_add_test(tc, test_ipam_range);
