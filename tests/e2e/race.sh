@@ -1,0 +1,88 @@
+#!/bin/bash
+# race.sh - four lab hosts, one cluster store (LAB_STORE=etcd, default, or consul), one macvlan
+# /24 created on every host, and 25 containers started at once on each host: every container
+# gets an address, no address twice, and after removing everything no key is left in the store.
+#   RACE_HOSTS (4), RACE_PER_HOST (25)
+set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+KIND=${LAB_STORE:-etcd}
+HOSTS=${RACE_HOSTS:-4}
+PER=${RACE_PER_HOST:-25}
+lab_require
+lab_init "race-$KIND"
+lab_outside
+lab_store "$KIND"
+for ((h = 1; h <= HOSTS; h++)); do
+	lab_host "$h"
+	lab_image "$h"
+	lab_start_weftd "$h" --host-id "h$h" --store "$LAB_STORE_URL"
+done
+IMG=weft-test:local
+MV=(-d weft --ipam-driver weft --subnet 10.70.0.0/24 --gateway 10.70.0.1 -o mode=macvlan -o parent=eth0)
+
+kv_keys() {
+	case $KIND in
+	etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 get "$1" --prefix --keys-only | grep . ;;
+	consul) lab_store_exec curl -s -m 3 "http://192.0.2.254:8500/v1/kv/$1?keys" | tr ',' '\n' | tr -d '[]"' | grep . ;;
+	esac
+}
+no_keys() { ! kv_keys "$1"; }
+
+# create_all: the same network on every host, at once
+create_all() {
+	local h pids=() rc=0
+	for ((h = 1; h <= HOSTS; h++)); do
+		dk "$h" network create "${MV[@]}" race >/dev/null &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	return $rc
+}
+# run_all: PER containers on every host, all started at once
+run_all() {
+	local h i pids=() rc=0
+	for ((h = 1; h <= HOSTS; h++)); do
+		for ((i = 1; i <= PER; i++)); do
+			dk "$h" run -d --name "c$h-$i" --network race $IMG sleep 600 >/dev/null &
+			pids+=($!)
+		done
+	done
+	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	return $rc
+}
+addresses() {
+	local h
+	for ((h = 1; h <= HOSTS; h++)); do
+		dk "$h" ps -q | xargs -r -n 50 docker -H "unix://$LABDIR/h$h/docker.sock" inspect \
+			-f '{{.NetworkSettings.Networks.race.IPAddress}}'
+	done
+}
+all_distinct() {
+	local a n u
+	a=$(addresses)
+	n=$(printf '%s\n' "$a" | grep -c '^10\.70\.0\.')
+	u=$(printf '%s\n' "$a" | grep '^10\.70\.0\.' | sort -u | wc -l)
+	echo "$n containers with an address, $u distinct"
+	printf '%s\n' "$a" | sort | uniq -d | sed 's/^/duplicate: /'
+	[ "$n" = $((HOSTS * PER)) ] && [ "$u" = "$n" ]
+}
+rm_all() {
+	local h pids=() rc=0
+	for ((h = 1; h <= HOSTS; h++)); do
+		# shellcheck disable=SC2046
+		(dk "$h" rm -f $(dk "$h" ps -aq) >/dev/null && dk "$h" network rm race >/dev/null) &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	return $rc
+}
+
+expect_ok "the macvlan network on $HOSTS hosts at once" create_all
+expect_ok "$PER containers on each host, all at once" run_all
+expect_ok "$((HOSTS * PER)) containers, $((HOSTS * PER)) different addresses" all_distinct
+expect_ok "remove every container and the network on every host, at once" rm_all
+expect_ok "no key of the pool is left in the store" no_keys weft/v1/pools/10.70.0.0-24
+
+lab_summary
