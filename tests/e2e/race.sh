@@ -68,11 +68,33 @@ all_distinct() {
 	printf '%s\n' "$a" | sort | uniq -d | sed 's/^/duplicate: /'
 	[ "$n" = $((HOSTS * PER)) ] && [ "$u" = "$n" ]
 }
+# rm_containers H: docker rm -f until none is left (under this load dockerd sometimes refuses
+# one removal for a moment: "removal ... is already in progress"); gives up after 30 s
+rm_containers() {
+	local i left
+	for ((i = 0; i < 30; i++)); do
+		left=$(dk "$1" ps -aq)
+		[ -z "$left" ] && return 0
+		# shellcheck disable=SC2086
+		dk "$1" rm -f $left >/dev/null 2>&1 || sleep 1
+	done
+	echo "h$1: containers left: $(dk "$1" ps -aq | tr '\n' ' ')"
+	return 1
+}
+# net_rm H: dockerd may count an endpoint of a just removed container for a moment longer
+# ("has active endpoints"): try again for up to 10 s, then give up with its error
+net_rm() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		dk "$1" network rm race >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	dk "$1" network rm race >/dev/null
+}
 rm_all() {
 	local h pids=() rc=0
 	for ((h = 1; h <= HOSTS; h++)); do
-		# shellcheck disable=SC2046
-		(dk "$h" rm -f $(dk "$h" ps -aq) >/dev/null && dk "$h" network rm race >/dev/null) &
+		(rm_containers "$h" && net_rm "$h") &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p" || rc=1; done
