@@ -3,6 +3,9 @@
 # /24 created on every host, and 25 containers started at once on each host: every container
 # gets an address, no address twice, and after removing everything no key is left in the store.
 #   RACE_HOSTS (4), RACE_PER_HOST (25)
+# Not in make e2e yet: in CI (sanitizer build) dockerd sometimes kept an endpoint after all
+# containers were gone ("has active endpoints"); the cause is not known. Run it by hand:
+#   WEFTD=src/weftd LAB_STORE=etcd tests/e2e/race.sh
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -89,7 +92,11 @@ net_rm() {
 		dk "$1" network rm race >/dev/null 2>&1 && return 0
 		sleep 0.5
 	done
-	dk "$1" network rm race >/dev/null
+	dk "$1" network rm race >/dev/null && return 0
+	# what dockerd still counts, and what weftd said about endpoints: for the next one to look at
+	echo "h$1: dockerd still lists: $(dk "$1" network inspect race -f '{{json .Containers}}' 2>&1)"
+	grep -h 'Endpoint\|Leave\|<3>' "$LABDIR/h$1/weftd.log" | tail -n 20
+	return 1
 }
 rm_all() {
 	local h pids=() rc=0
