@@ -486,21 +486,29 @@ static int cmp_u128(const void *a, const void *b)
 	return *x < *y ? -1 : *x > *y;
 }
 
+/* Every address key of pool; *ret_plen: where the address starts in a key. */
+static int pool_addrs(struct ipam *ipam, const struct cidr *pool, struct store_list *ret, size_t *ret_plen,
+		      struct errbuf *eb)
+{
+	char key[KEY_LEN];
+
+	pool_key(pool, key);
+	strcat(key, "/addr/");
+	*ret_plen = strlen(key);
+	return store_list(ipam->store, key, ret, eb);
+}
+
 /* Offsets (inside the pool) of every address held in it, sorted. */
 static int used_offsets(struct ipam *ipam, const struct cidr *pool, cidr_u128 **ret, size_t *ret_n,
 			struct errbuf *eb)
 {
-	char key[KEY_LEN];
 	struct store_list l = { 0 };
 	struct ipaddr a;
 	cidr_u128 *v;
 	size_t i, n = 0, plen;
 	int r;
 
-	pool_key(pool, key);
-	strcat(key, "/addr/");
-	plen = strlen(key);
-	r = store_list(ipam->store, key, &l, eb);
+	r = pool_addrs(ipam, pool, &l, &plen, eb);
 	if (r < 0)
 		return r;
 	v = calloc(l.n + 1, sizeof(*v));
@@ -574,16 +582,12 @@ out:
 static int gateway_of(struct ipam *ipam, const struct cidr *pool, struct ipaddr *ret, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
-	char key[KEY_LEN];
 	const char *what;
 	json_t *o;
 	size_t i, plen;
 	int r;
 
-	pool_key(pool, key);
-	strcat(key, "/addr/");
-	plen = strlen(key);
-	r = store_list(ipam->store, key, &l, eb);
+	r = pool_addrs(ipam, pool, &l, &plen, eb);
 	if (r < 0)
 		return r;
 	r = -ENOENT;

@@ -26,6 +26,9 @@
 #                          port 2379) or consul (tests/consul-emu, port 8500; ARGS go to it);
 #                          sets LAB_STORE_URL, STORE_PID; needs lab_outside
 #   lab_store_exec CMD...  run CMD in $LAB-out (etcdctl, curl against the store)
+#   lab_store_value KEY    a key's value in the lab store, empty if absent (LAB_STORE_TOKEN if set)
+#   lab_store_keys PREFIX  the keys under PREFIX, one per line; fails if there is none
+#   lab_wait_for FN SECS   call FN until it succeeds, for up to SECS seconds
 #   lab_down               teardown (automatic on exit)    lab_adopt LAB  take over a leftover lab
 #   ok/fail DESC, expect_ok DESC CMD..., expect_fail_msg DESC ERE CMD..., lab_summary
 #   lab_log MSG, lab_skip MSG (exit 77), lab_bail MSG (exit 99)
@@ -380,7 +383,8 @@ lab_store() {
 	esac
 	STORE_PID=$LAB_SPAWNED
 	LAB_STORE_URL=$url
-	export STORE_PID LAB_STORE_URL
+	LAB_STORE_KIND=$kind
+	export STORE_PID LAB_STORE_URL LAB_STORE_KIND
 	for ((i = 0; i < 100; i++)); do
 		case $kind in
 		etcd) lab_store_exec curl -s -m 1 http://192.0.2.254:2379/health | grep -q true && return 0 ;;
@@ -393,6 +397,28 @@ lab_store() {
 	lab_bail "the $kind store did not come up"
 }
 lab_store_exec() { ip netns exec "$LAB-out" "$@"; }
+lab_store_value() {
+	case $LAB_STORE_KIND in
+	etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 get "$1" --print-value-only ;;
+	consul) lab_store_exec curl -s -m 3 -H "X-Consul-Token: ${LAB_STORE_TOKEN:-}" \
+		"http://192.0.2.254:8500/v1/kv/$1?raw" ;;
+	esac
+}
+lab_store_keys() {
+	case $LAB_STORE_KIND in
+	etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 get "$1" --prefix --keys-only | grep . ;;
+	consul) lab_store_exec curl -s -m 3 -H "X-Consul-Token: ${LAB_STORE_TOKEN:-}" \
+		"http://192.0.2.254:8500/v1/kv/$1?keys" | tr ',' '\n' | tr -d '[]"' | grep . ;;
+	esac
+}
+lab_wait_for() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		"$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 lab__hd() { printf '%s\n' "$LABDIR/h$1"; }
 
 # lab_host N: namespace $LAB-hN with 192.0.2.N on the underlay, private mount namespace,

@@ -25,24 +25,10 @@ lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --lease-ttl $TTL --gc-gr
 lab_start_weftd 2 --host-id h2 --store "$LAB_STORE_URL" --lease-ttl $TTL --gc-grace $GRACE
 MV=(-d weft --ipam-driver weft --subnet 10.60.0.0/24 --gateway 10.60.0.1 -o mode=macvlan -o parent=eth0)
 
-kv_keys() {
-	case $KIND in
-	etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 get "$1" --prefix --keys-only | grep . ;;
-	consul) lab_store_exec curl -s -m 3 "http://192.0.2.254:8500/v1/kv/$1?keys" | tr ',' '\n' | tr -d '[]"' | grep . ;;
-	esac
-}
-no_keys() { ! kv_keys "$1"; }
+no_keys() { ! lab_store_keys "$1"; }
 ip_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
 weft_devices() { ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc)'; }
 no_devices() { ! weft_devices "$1"; }
-wait_for() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		"$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # ---------------------------------------------------------------- bad input, nothing left
 expect_fail_msg "a missing parent is refused" "parent interface 'eth9' does not exist" \
@@ -95,7 +81,7 @@ expect_ok "... and a3 (h1) pings b1 (h2)" dk 1 exec a3 ping -c2 -W2 "$b1"
 # ---------------------------------------------------------------- cleanup leaves nothing
 expect_ok "h1: docker rm -f a1 a2 a3" dk 1 rm -f a1 a2 a3
 expect_ok "h1: network rm" dk 1 network rm mv
-expect_ok "the pool is still there for h2" kv_keys weft/v1/pools/10.60.0.0-24
+expect_ok "the pool is still there for h2" lab_store_keys weft/v1/pools/10.60.0.0-24
 expect_ok "h2: docker rm -f b1" dk 2 rm -f b1
 expect_ok "h2: network rm" dk 2 network rm mv
 expect_ok "no key of the pool is left in the store" no_keys weft/v1/pools/10.60.0.0-24
@@ -112,7 +98,7 @@ expect_fail_msg "h1: $b3 is still h2's while h2's lease lives" "address $b3 is i
 dk 2 rm -f b3 >/dev/null 2>&1 # Docker cannot tell the dead weftd: h2's claim on $b3 stays
 reclaimed() { grep -q "reclaimed 1 address of host 'h2'" "$LABDIR/h1/weftd.log"; }
 expect_ok "h1 reclaims it once h2's lease expired and ${GRACE} s passed (<= 2 x ${TTL} + ${GRACE} + 10 s)" \
-	wait_for reclaimed $((2 * TTL + GRACE + 10))
+	lab_wait_for reclaimed $((2 * TTL + GRACE + 10))
 expect_ok "h1: --ip $b3 works now" dk 1 run -d --name a4 --network mv --ip "$b3" $IMG sleep 600
 expect_ok "h1: docker rm a4, network rm" bash -c "dk 1 rm -f a4 && dk 1 network rm mv"
 expect_ok "h2 left the pool with its lease: no key of it is left" no_keys weft/v1/pools/10.60.0.0-24

@@ -25,13 +25,7 @@ done
 IMG=weft-test:local
 MV=(-d weft --ipam-driver weft --subnet 10.70.0.0/24 --gateway 10.70.0.1 -o mode=macvlan -o parent=eth0)
 
-kv_keys() {
-	case $KIND in
-	etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 get "$1" --prefix --keys-only | grep . ;;
-	consul) lab_store_exec curl -s -m 3 "http://192.0.2.254:8500/v1/kv/$1?keys" | tr ',' '\n' | tr -d '[]"' | grep . ;;
-	esac
-}
-no_keys() { ! kv_keys "$1"; }
+no_keys() { ! lab_store_keys "$1"; }
 
 # create_all: the same network on every host, at once
 create_all() {

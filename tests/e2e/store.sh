@@ -17,6 +17,7 @@ lab_outside
 TOKEN=
 if [ "$KIND" = consul ]; then
 	TOKEN=weft-e2e-$$-token
+	LAB_STORE_TOKEN=$TOKEN
 	lab_store consul --acl-token "$TOKEN"
 	printf '%s\n' "$TOKEN" >"$LABDIR/token"
 	chmod 600 "$LABDIR/token"
@@ -31,39 +32,16 @@ W=(-d weft --ipam-driver weft)
 ARGS=(--host-id h1 --store "$LAB_STORE_URL" --lease-ttl "$TTL")
 [ -n "$TOKEN" ] && ARGS+=(--store-token-file "$LABDIR/token")
 
-# kv_get KEY: the value in the store, as weft wrote it (empty if absent)
-kv_get() {
-	case $KIND in
-	etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 get "$1" --print-value-only ;;
-	consul) lab_store_exec curl -s -m 3 -H "X-Consul-Token: $TOKEN" "http://192.0.2.254:8500/v1/kv/$1?raw" ;;
-	esac
-}
-kv_has() { [ -n "$(kv_get "$1")" ]; }
-kv_lacks() { [ -z "$(kv_get "$1")" ]; }
-kv_keys() {
-	case $KIND in
-	etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 get "$1" --prefix --keys-only | grep . ;;
-	consul) lab_store_exec curl -s -m 3 -H "X-Consul-Token: $TOKEN" "http://192.0.2.254:8500/v1/kv/$1?keys" |
-		tr ',' '\n' | tr -d '[]"' | grep . ;;
-	esac
-}
-# waits up to $2 seconds for "$1" (a function name) to succeed
-wait_for() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		"$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+kv_has() { [ -n "$(lab_store_value "$1")" ]; }
+kv_lacks() { [ -z "$(lab_store_value "$1")" ]; }
 host_gone() { kv_lacks weft/v1/hosts/h1; }
 host_record_ok() {
 	local v
-	v=$(kv_get weft/v1/hosts/h1)
+	v=$(lab_store_value weft/v1/hosts/h1)
 	echo "$v"
 	[[ $v == *'"addr":"192.0.2.1"'* && $v == *'"version":'* ]]
 }
-no_pools() { ! kv_keys weft/v1/pools/; }
+no_pools() { ! lab_store_keys weft/v1/pools/; }
 logged() { grep -q -- "$1" "$LOG"; }
 weft_answers() {
 	lab_exec 1 curl -s -m 5 --unix-socket /run/docker/plugins/weft.sock -X POST -d '{}' \
@@ -78,7 +56,7 @@ if [ "$KIND" = consul ]; then
 	printf 'not-the-token\n' >"$LABDIR/badtoken"
 	chmod 600 "$LABDIR/badtoken"
 	lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --store-token-file "$LABDIR/badtoken"
-	expect_ok "a wrong ACL token: weftd logs 'permission denied' and names the store" wait_for denied_logged 5
+	expect_ok "a wrong ACL token: weftd logs 'permission denied' and names the store" lab_wait_for denied_logged 5
 	expect_ok "... and never logs a token" secrets_not_logged
 	expect_fail_msg "... Docker's calls that need the store fail naming it" "cluster store $LAB_STORE_URL: permission denied" \
 		dk 1 network create "${W[@]}" --subnet 10.250.1.0/24 nope
@@ -87,7 +65,7 @@ fi
 
 # ---------------------------------------------------------------- registration
 lab_start_weftd 1 "${ARGS[@]}"
-expect_ok "weftd registered weft/v1/hosts/h1 with its address and version" wait_for host_record_ok 5
+expect_ok "weftd registered weft/v1/hosts/h1 with its address and version" lab_wait_for host_record_ok 5
 expect_ok "create a weft network with the cluster store" dk 1 network create "${W[@]}" --subnet 10.250.0.0/24 sn
 expect_ok "its pool and gateway are keys in the store" kv_has weft/v1/pools/10.250.0.0-24/addr/10.250.0.1
 expect_ok "run c1 on it" dk 1 run -d --name c1 --network sn $IMG sleep 600
@@ -110,13 +88,13 @@ expect_ok "... and nothing of the failed create was left in the store" kv_lacks 
 lab_stop_weftd 1
 lab_start_weftd 1 "${ARGS[@]}"
 expect_ok "after a clean restart the host record is still there" kv_has weft/v1/hosts/h1
-expect_ok "... and weftd registered again" wait_for registered_twice 5
+expect_ok "... and weftd registered again" lab_wait_for registered_twice 5
 expect_ok "docker rm c1 releases its address in the store" dk 1 rm -f c1
 expect_ok "... gone: $c1" kv_lacks "weft/v1/pools/10.250.0.0-24/addr/$c1"
 expect_ok "network rm releases the pools" dk 1 network rm sn back
 expect_ok "... no pool key left" no_pools
 lab_stop_weftd 1 KILL
 expect_ok "after kill -9 the host record goes when the lease expires (<= 2 x ${TTL} s + 5 s)" \
-	wait_for host_gone $((2 * TTL + 5))
+	lab_wait_for host_gone $((2 * TTL + 5))
 
 lab_summary
