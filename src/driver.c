@@ -170,8 +170,13 @@ static json_t *net_to_json(const struct net *n)
 		      aux, "pool_released", n->pool_released, "mtu", (int)n->opts.mtu, "masquerade",
 		      n->opts.masquerade, "icc", n->opts.icc, "host_binding_ipv4", h);
 	if (o && n->opts.mode == NET_MODE_MACVLAN) {
-		json_t *mv = json_pack("{s:s, s:s, s:b}", "parent", n->opts.parent, "macvlan_mode", n->opts.macvlan_mode,
-				       "vlan_made", n->vlan_made);
+		char sh[CIDR_STRLEN] = "";
+		json_t *mv;
+
+		if (n->shim_addr.family)
+			cidr_addr_format(&n->shim_addr, sh);
+		mv = json_pack("{s:s, s:s, s:b, s:s}", "parent", n->opts.parent, "macvlan_mode", n->opts.macvlan_mode,
+			       "vlan_made", n->vlan_made, "shim_addr", sh);
 
 		if (!mv || json_object_update(o, mv) < 0) {
 			json_decref(o);
@@ -184,7 +189,7 @@ static json_t *net_to_json(const struct net *n)
 
 static int net_from_json(const char *val, struct net *ret)
 {
-	const char *id, *mode, *bridge, *pool, *gw, *hb = "0.0.0.0", *parent = "", *mvmode = "bridge";
+	const char *id, *mode, *bridge, *pool, *gw, *hb = "0.0.0.0", *parent = "", *mvmode = "bridge", *sh = "";
 	struct net n = { 0 };
 	json_t *o, *aux = NULL, *e;
 	int mtu = 0, internal = 0, released = 0, masq = 1, icc = 1, vlan_made = 0, r = -EIO;
@@ -198,8 +203,12 @@ static int net_from_json(const char *val, struct net *ret)
 		goto out;
 	if (cidr_addr_parse(hb, &n.opts.host_binding) < 0 || n.opts.host_binding.family != AF_INET)
 		goto out;
-	if (json_unpack(o, "{s?s, s?s, s?b}", "parent", &parent, "macvlan_mode", &mvmode, "vlan_made", &vlan_made) < 0)
+	if (json_unpack(o, "{s?s, s?s, s?b, s?s}", "parent", &parent, "macvlan_mode", &mvmode, "vlan_made", &vlan_made,
+			"shim_addr", &sh) < 0)
 		goto out;
+	if (*sh && cidr_addr_parse(sh, &n.shim_addr) < 0)
+		goto out;
+	n.opts.host_shim = n.shim_addr.family != 0;
 	snprintf(n.opts.parent, sizeof(n.opts.parent), "%s", parent);
 	snprintf(n.opts.macvlan_mode, sizeof(n.opts.macvlan_mode), "%s", mvmode);
 	n.vlan_made = vlan_made;
@@ -572,6 +581,33 @@ int driver_nets_on_parent(struct driver *d, const char *parent, const char *exce
 		       strcmp(nets[i].id, except_id) != 0;
 	free(nets);
 	return cnt;
+}
+
+int driver_host_addr_claim(struct driver *d, const struct net *net, const struct ipaddr *want, struct ipaddr *ret,
+			   struct errbuf *eb)
+{
+	struct ipam_pool p = { .pool = net->pool };
+	char w[CIDR_STRLEN] = "", s[CIDR_STRLEN];
+	int r;
+
+	if (want)
+		cidr_addr_format(want, w);
+	r = ipam_pool_get(d->ipam, &p.pool, eb);
+	if (r == -ENOENT)
+		return errbuf_set(eb, r,
+				  "the host's own address comes from weft's IPAM, which does not hold subnet %s: create the "
+				  "network with --ipam-driver weft",
+				  cidr_format(&p.pool, '/', s));
+	if (r == 0)
+		r = ipam_addr_request(d->ipam, &p, w, IPAM_OWNER_HOST, ret, eb);
+	return r;
+}
+
+int driver_host_addr_release(struct driver *d, const struct net *net, const struct ipaddr *a, struct errbuf *eb)
+{
+	struct ipam_pool p = { .pool = net->pool };
+
+	return ipam_addr_release(d->ipam, &p, a, eb);
 }
 
 /* IpamDriver */
@@ -1211,14 +1247,14 @@ static bool ep_in_container(const struct endpoint *ep, enum net_mode mode)
 	return netlink_link_get(ep->veth, NULL, &ignore) == 0 && netlink_link_get(ep->peer, NULL, &ignore) == -ENODEV;
 }
 
-static enum net_mode mode_of(const struct net *nets, size_t n, const char *id)
+static const struct net *net_in(const struct net *nets, size_t n, const char *id)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (strcmp(nets[i].id, id) == 0)
-			return nets[i].opts.mode;
-	return NET_MODE_BRIDGE;
+			return &nets[i];
+	return NULL;
 }
 
 /*
@@ -1229,14 +1265,18 @@ static int reap(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 {
 	struct ipam_pool p = { .pool = ep->addr };
 	char key[KEY_LEN], a[CIDR_STRLEN];
+	bool known;
 	struct net n;
 	int r;
 
 	cidr_mask(&p.pool);
-	if (net_get(d, ep->net_id, &n, eb) == 0)
+	known = net_get(d, ep->net_id, &n, eb) == 0;
+	if (known)
 		p.pool = n.pool;
 	errbuf_clear(eb);
 	r = unpublish(d, ep, eb);
+	if (r == 0 && known)
+		r = modes[n.opts.mode]->delete_endpoint(d, &n, ep, eb);
 	if (r == 0)
 		r = netlink_link_del(ep->veth, eb);
 	if (r == 0)
@@ -1275,14 +1315,19 @@ int driver_restore(struct driver *d, struct errbuf *eb)
 	}
 	/* Hold the published ports again (the traffic never stopped: the rules stayed). */
 	for (i = 0; i < neps; i++) {
+		const struct net *net = net_in(nets, n, eps[i].net_id);
 		size_t j;
 
-		if (eps[i].joined && !ep_in_container(&eps[i], mode_of(nets, n, eps[i].net_id))) {
+		if (eps[i].joined && !ep_in_container(&eps[i], net ? net->opts.mode : NET_MODE_BRIDGE)) {
 			errbuf_clear(&e);
 			if (reap(d, &eps[i], &e) < 0)
 				log_err("endpoint %.12s: %s", eps[i].id, e.msg);
 			continue;
 		}
+		errbuf_clear(&e);
+		if (eps[i].joined && net && modes[net->opts.mode]->restore_endpoint &&
+		    modes[net->opts.mode]->restore_endpoint(d, net, &eps[i], &e) < 0)
+			log_err("restore endpoint %.12s: %s", eps[i].id, e.msg);
 		for (j = 0; j < eps[i].nports; j++)
 			eps[i].ports[j].lo = eps[i].ports[j].hi = eps[i].ports[j].host_port;
 		errbuf_clear(&e);

@@ -38,6 +38,7 @@ struct net {
 	struct ipaddr aux[DRIVER_MAX_AUX];
 	bool pool_released; /* Docker released the pool while the network lived */
 	bool vlan_made;     /* macvlan: weft made the parent (an 802.1Q interface) */
+	struct ipaddr shim_addr; /* macvlan host_shim: the host's address on the segment (family 0: none) */
 };
 
 struct endpoint {
@@ -94,6 +95,9 @@ struct mode_ops {
 			       struct errbuf *eb);
 	/* Kernel state of net as recorded (after a reboot or a crash). */
 	int (*restore_network)(struct driver *d, const struct net *net, struct errbuf *eb);
+	/* The same for an endpoint that is still in its container (may be NULL: nothing to do). */
+	int (*restore_endpoint)(struct driver *d, const struct net *net, const struct endpoint *ep,
+				struct errbuf *eb);
 };
 
 extern const struct mode_ops bridge_mode;
@@ -101,6 +105,15 @@ extern const struct mode_ops macvlan_mode;
 
 /* How many weft macvlan networks other than except_id use parent. */
 int driver_nets_on_parent(struct driver *d, const char *parent, const char *except_id);
+
+/*
+ * An address of net's pool for the host itself (want: that one, a restart
+ * claiming it again; NULL: any free one), held by this host in weft's IPAM;
+ * and its release.
+ */
+int driver_host_addr_claim(struct driver *d, const struct net *net, const struct ipaddr *want, struct ipaddr *ret,
+			   struct errbuf *eb);
+int driver_host_addr_release(struct driver *d, const struct net *net, const struct ipaddr *a, struct errbuf *eb);
 
 int driver_new(const struct driver_config *cfg, struct driver **ret, struct errbuf *eb);
 void driver_free(struct driver *d);

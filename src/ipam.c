@@ -28,11 +28,18 @@ static const char *const owner_names[] = {
 	[IPAM_OWNER_GATEWAY] = "gateway",
 	[IPAM_OWNER_AUX] = "aux",
 	[IPAM_OWNER_ENDPOINT] = "endpoint",
+	[IPAM_OWNER_HOST] = "host",
 };
 
 const char *ipam_owner_to_string(enum ipam_owner o)
 {
 	return o < sizeof(owner_names) / sizeof(owner_names[0]) ? owner_names[o] : "?";
+}
+
+/* Addresses one host holds (a container's, the host's own); the gateway and aux belong to the pool. */
+static bool owned_by_host(const char *owner)
+{
+	return owner && (strcmp(owner, "endpoint") == 0 || strcmp(owner, "host") == 0);
 }
 
 int ipam_new(struct store *store, const struct ipam_config *cfg, struct ipam **ret,
@@ -452,13 +459,14 @@ static int addr_check_replay(struct ipam *ipam, const struct ipam_pool *p, const
 	o = json_loads(val, 0, NULL);
 	json_unpack(o, "{s?s, s?s}", "host", &host, "owner", &what);
 	/* The gateway and aux addresses of a shared pool belong to the pool, whoever claimed them. */
-	if (owner != IPAM_OWNER_ENDPOINT && strcmp(what, ipam_owner_to_string(owner)) == 0)
+	if ((owner == IPAM_OWNER_GATEWAY || owner == IPAM_OWNER_AUX) && strcmp(what, ipam_owner_to_string(owner)) == 0)
 		r = 0;
 	else if (strcmp(host, ipam->cfg.host_id) != 0)
 		r = errbuf_set(eb, -EADDRINUSE, "address %s is in use by host '%s'", cidr_addr_format(a, s), host);
 	else if (strcmp(what, ipam_owner_to_string(owner)) != 0)
 		r = errbuf_set(eb, -EADDRINUSE, "address %s is in use as %s address of this network",
-			       cidr_addr_format(a, s), strcmp(what, "endpoint") ? what : "a container");
+			       cidr_addr_format(a, s),
+			       strcmp(what, "endpoint") == 0 ? "a container" : strcmp(what, "host") == 0 ? "this host's shim" : what);
 	json_decref(o);
 	free(val);
 	return r;
@@ -669,7 +677,7 @@ int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct
 	 * looked at. The gateway and aux addresses stay while the pool lives
 	 * (other hosts may share them); the pool's release frees them.
 	 */
-	if (strcmp(what, "endpoint") == 0 && strcmp(host, ipam->cfg.host_id) == 0)
+	if (owned_by_host(what) && strcmp(host, ipam->cfg.host_id) == 0)
 		r = store_del(ipam->store, key, rev, eb);
 	json_decref(o);
 	free(val);
@@ -689,7 +697,7 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct
 	r = store_list(ipam->store, POOLS, &l, eb);
 	if (r < 0)
 		return r;
-	/* Its own addresses first (endpoints; the gateway and aux are the pool's). */
+	/* Its own addresses first (endpoints, its host address; the gateway and aux are the pool's). */
 	for (i = 0; i < l.n && r == 0; i++) {
 		rest = strstr(l.kv[i].key + strlen(POOLS), "/addr/");
 		if (!rest)
@@ -697,7 +705,7 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct
 		o = json_loads(l.kv[i].value, 0, NULL);
 		h = json_string_value(json_object_get(o, "host"));
 		owner = json_string_value(json_object_get(o, "owner"));
-		if (h && owner && strcmp(h, host) == 0 && strcmp(owner, "endpoint") == 0) {
+		if (h && strcmp(h, host) == 0 && owned_by_host(owner)) {
 			r = store_del(ipam->store, l.kv[i].key, l.kv[i].rev, eb);
 			if (r == -ESTALE) { /* taken by someone else meanwhile: not the dead host's any more */
 				errbuf_clear(eb);

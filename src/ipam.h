@@ -30,6 +30,7 @@ enum ipam_owner {
 	IPAM_OWNER_GATEWAY,
 	IPAM_OWNER_AUX,
 	IPAM_OWNER_ENDPOINT,
+	IPAM_OWNER_HOST, /* the host's own address on a segment (macvlan host_shim) */
 };
 
 struct ipam;

@@ -3,6 +3,13 @@
  * mode-macvlan.c - containers straight on the LAN: a macvlan sub-interface
  * of the parent per endpoint; the gateway is the LAN's router (--gateway).
  * "-o parent=eth1.10" makes the 802.1Q interface when it is missing.
+ *
+ * The kernel passes nothing between a parent and its macvlans, so the host
+ * cannot reach its own containers. "-o host_shim=true" gives the host one
+ * more macvlan on the parent, "wm<network id>", with an address of the
+ * network that weft's IPAM holds for the host: a /32 on it, a route per
+ * local container, and a fallback route to the whole subnet (metric
+ * SHIM_METRIC, so a route the host has to it already wins).
  */
 #include "config.h"
 
@@ -13,7 +20,10 @@
 #include <string.h>
 
 #include "driver.h"
+#include "log.h"
 #include "netlink.h"
+
+#define SHIM_METRIC 2000
 
 /* "eth1.10" -> "eth1" and 10; false if parent is not of that form. */
 static bool vlan_of(const char *parent, char base[16], unsigned int *id)
@@ -70,6 +80,78 @@ static unsigned int mtu_of(const struct net *net, unsigned int parent_mtu)
 	return net->opts.mtu ? net->opts.mtu : parent_mtu;
 }
 
+static void shim_name(const struct net *net, char name[16])
+{
+	snprintf(name, 16, "wm%.8s", net->id);
+}
+
+/* The shim as it should be; every step is a no-op when already done. */
+static int shim_up(const struct net *net, unsigned int mtu, struct errbuf *eb)
+{
+	struct cidr host = { .addr = net->shim_addr, .len = 32 };
+	char name[16];
+	int r;
+
+	shim_name(net, name);
+	r = netlink_macvlan_add(name, net->opts.parent, "bridge", mtu, NULL, eb);
+	if (r == 0)
+		r = netlink_link_set_up(name, eb);
+	if (r == 0)
+		r = netlink_addr_add(name, &host, eb);
+	if (r == 0)
+		r = netlink_route_add(&net->pool, name, &net->shim_addr, SHIM_METRIC, eb);
+	return r;
+}
+
+/* A route to a local container through the shim, or its removal. */
+static int shim_route(const struct net *net, const struct endpoint *ep, bool add, struct errbuf *eb)
+{
+	struct cidr c = { .addr = ep->addr.addr, .len = 32 };
+	char name[16];
+
+	if (!net->shim_addr.family)
+		return 0;
+	shim_name(net, name);
+	if (add)
+		return netlink_route_add(&c, name, &net->shim_addr, SHIM_METRIC, eb);
+	return netlink_route_del(&c, name, SHIM_METRIC, eb);
+}
+
+static int shim_create(struct driver *d, struct net *net, unsigned int mtu, struct errbuf *eb)
+{
+	struct errbuf ignore = { 0 };
+	char name[16], a[CIDR_STRLEN];
+	int r;
+
+	r = driver_host_addr_claim(d, net, NULL, &net->shim_addr, eb);
+	if (r < 0)
+		return errbuf_prefix(eb, "option 'host_shim'");
+	r = shim_up(net, mtu, eb);
+	shim_name(net, name);
+	if (r < 0) {
+		netlink_link_del(name, &ignore);
+		driver_host_addr_release(d, net, &net->shim_addr, &ignore);
+		memset(&net->shim_addr, 0, sizeof(net->shim_addr));
+		return r;
+	}
+	log_info("network %.12s: host shim '%s' has address %s", net->id, name, cidr_addr_format(&net->shim_addr, a));
+	return 0;
+}
+
+static int shim_delete(struct driver *d, const struct net *net, struct errbuf *eb)
+{
+	char name[16];
+	int r;
+
+	if (!net->shim_addr.family)
+		return 0;
+	shim_name(net, name);
+	r = netlink_link_del(name, eb);
+	if (r == 0)
+		r = driver_host_addr_release(d, net, &net->shim_addr, eb);
+	return r;
+}
+
 static int macvlan_create_network(struct driver *d, struct net *net, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
@@ -83,6 +165,8 @@ static int macvlan_create_network(struct driver *d, struct net *net, struct errb
 	if (r == 0 && net->opts.mtu > mtu)
 		r = errbuf_set(eb, -EINVAL, "option 'mtu': %u is larger than the MTU %u of parent '%s'", net->opts.mtu, mtu,
 			       net->opts.parent);
+	if (r == 0 && net->opts.host_shim)
+		r = shim_create(d, net, mtu_of(net, mtu), eb);
 	if (r < 0 && made)
 		netlink_link_del(net->opts.parent, &ignore); /* leave nothing behind */
 	net->vlan_made = made;
@@ -91,6 +175,11 @@ static int macvlan_create_network(struct driver *d, struct net *net, struct errb
 
 static int macvlan_delete_network(struct driver *d, const struct net *net, struct errbuf *eb)
 {
+	int r;
+
+	r = shim_delete(d, net, eb);
+	if (r < 0)
+		return r;
 	/* A VLAN interface weft made goes with the last weft network on it. */
 	if (!net->vlan_made || driver_nets_on_parent(d, net->opts.parent, net->id) > 0)
 		return 0;
@@ -99,9 +188,24 @@ static int macvlan_delete_network(struct driver *d, const struct net *net, struc
 
 static int macvlan_restore_network(struct driver *d, const struct net *net, struct errbuf *eb)
 {
+	struct ipaddr a;
 	unsigned int mtu;
+	int r;
 
-	return parent_ready(net, &mtu, NULL, eb);
+	r = parent_ready(net, &mtu, NULL, eb);
+	if (r < 0 || !net->shim_addr.family)
+		return r;
+	/* Still this host's (the store may have lost it, or a GC freed it while this host was away)? */
+	r = driver_host_addr_claim(d, net, &net->shim_addr, &a, eb);
+	if (r < 0)
+		return errbuf_prefix(eb, "host shim");
+	return shim_up(net, mtu_of(net, mtu), eb);
+}
+
+static int macvlan_restore_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
+				    struct errbuf *eb)
+{
+	return shim_route(net, ep, true, eb);
 }
 
 static int macvlan_join(struct driver *d, const struct net *net, const struct endpoint *ep, struct join_reply *ret,
@@ -113,6 +217,12 @@ static int macvlan_join(struct driver *d, const struct net *net, const struct en
 	r = parent_ready(net, &mtu, NULL, eb);
 	if (r == 0)
 		r = netlink_macvlan_add(ep->peer, net->opts.parent, net->opts.macvlan_mode, mtu_of(net, mtu), ep->mac, eb);
+	if (r == 0 && shim_route(net, ep, true, eb) < 0) {
+		struct errbuf ignore = { 0 };
+
+		r = eb->code;
+		netlink_link_del(ep->peer, &ignore);
+	}
 	if (r < 0)
 		return r;
 	memset(ret, 0, sizeof(*ret));
@@ -126,8 +236,13 @@ static int macvlan_join(struct driver *d, const struct net *net, const struct en
 static int macvlan_delete_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
 				   struct errbuf *eb)
 {
+	int r;
+
+	r = shim_route(net, ep, false, eb);
 	/* Back in the host after Leave, or gone with the container's namespace. */
-	return netlink_link_del(ep->peer, eb);
+	if (r == 0)
+		r = netlink_link_del(ep->peer, eb);
+	return r;
 }
 
 const struct mode_ops macvlan_mode = {
@@ -136,4 +251,5 @@ const struct mode_ops macvlan_mode = {
 	.join = macvlan_join,
 	.delete_endpoint = macvlan_delete_endpoint,
 	.restore_network = macvlan_restore_network,
+	.restore_endpoint = macvlan_restore_endpoint,
 };

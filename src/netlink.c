@@ -341,6 +341,94 @@ int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb)
 	return 0;
 }
 
+/* A main-table route to dst through dev (link scope, no gateway), from src if given. */
+static struct rtnl_route *route_build(const struct cidr *dst, const char *dev, const struct ipaddr *src,
+				      unsigned int metric, struct errbuf *eb)
+{
+	unsigned int idx = if_nametoindex(dev);
+	struct rtnl_nexthop *nh = NULL;
+	struct rtnl_route *rt = NULL;
+	struct nl_addr *d = NULL, *s = NULL;
+	int r = -NLE_NOMEM;
+
+	if (!idx) {
+		errbuf_set(eb, -ENODEV, "route via '%s': no such link", dev);
+		return NULL;
+	}
+	rt = rtnl_route_alloc();
+	nh = rtnl_route_nh_alloc();
+	d = nl_addr_build(AF_INET, dst->addr.b, 4);
+	if (src)
+		s = nl_addr_build(AF_INET, src->b, 4);
+	if (!rt || !nh || !d || (src && !s))
+		goto out;
+	nl_addr_set_prefixlen(d, dst->len);
+	rtnl_route_nh_set_ifindex(nh, idx);
+	rtnl_route_set_family(rt, AF_INET);
+	rtnl_route_set_table(rt, RT_TABLE_MAIN);
+	rtnl_route_set_scope(rt, RT_SCOPE_LINK);
+	rtnl_route_set_protocol(rt, RTPROT_STATIC);
+	rtnl_route_set_priority(rt, metric);
+	r = rtnl_route_set_dst(rt, d);
+	if (r == 0 && s)
+		r = rtnl_route_set_pref_src(rt, s);
+	if (r == 0) {
+		rtnl_route_add_nexthop(rt, nh);
+		nh = NULL; /* the route owns it now */
+	}
+out:
+	nl_addr_put(d);
+	nl_addr_put(s);
+	if (nh)
+		rtnl_route_nh_free(nh);
+	if (r < 0) {
+		rtnl_route_put(rt);
+		nle_fail(eb, r, "route via '%s'", dev);
+		return NULL;
+	}
+	return rt;
+}
+
+int netlink_route_add(const struct cidr *dst, const char *dev, const struct ipaddr *src, unsigned int metric,
+		      struct errbuf *eb)
+{
+	struct rtnl_route *rt = route_build(dst, dev, src, metric, eb);
+	char c[CIDR_STRLEN];
+	int r;
+
+	if (!rt)
+		return eb->code;
+	r = rtnl_route_add(sock, rt, NLM_F_EXCL);
+	rtnl_route_put(rt);
+	if (r == -NLE_EXIST)
+		r = 0; /* a retry, or a restart */
+	if (r < 0)
+		return errbuf_set(eb, nle_to_errno(r), "add route %s via '%s': %s", cidr_format(dst, '/', c), dev,
+				  nl_geterror(r));
+	return 0;
+}
+
+int netlink_route_del(const struct cidr *dst, const char *dev, unsigned int metric, struct errbuf *eb)
+{
+	struct rtnl_route *rt;
+	char c[CIDR_STRLEN];
+	int r;
+
+	if (!if_nametoindex(dev))
+		return 0; /* its routes went with it */
+	rt = route_build(dst, dev, NULL, metric, eb);
+	if (!rt)
+		return eb->code;
+	r = rtnl_route_delete(sock, rt, 0);
+	rtnl_route_put(rt);
+	if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
+		r = 0;
+	if (r < 0)
+		return errbuf_set(eb, nle_to_errno(r), "delete route %s via '%s': %s", cidr_format(dst, '/', c), dev,
+				  nl_geterror(r));
+	return 0;
+}
+
 struct name_acc {
 	const char *prefix;
 	char *buf;

@@ -44,6 +44,15 @@ int netlink_vlan_add(const char *name, const char *parent, unsigned int id, stru
 /* Every IPv4 destination in every routing table except the default route; caller frees *ret. */
 int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb);
 
+/*
+ * A route to dst straight through dev (on-link, main table, proto static),
+ * with source address src (may be NULL) and metric. Deleting a missing route,
+ * or one whose link is gone, succeeds.
+ */
+int netlink_route_add(const struct cidr *dst, const char *dev, const struct ipaddr *src, unsigned int metric,
+		      struct errbuf *eb);
+int netlink_route_del(const struct cidr *dst, const char *dev, unsigned int metric, struct errbuf *eb);
+
 /* Names of links starting with prefix, NUL-separated in *ret (caller frees), count in *ret_n. */
 int netlink_links_list(const char *prefix, char **ret, size_t *ret_n, struct errbuf *eb);
 

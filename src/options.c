@@ -168,6 +168,7 @@ static const struct option_row rows[] = {
 	{ "com.docker.network.bridge.host_binding_ipv4", BR, parse_ipv4, F(host_binding), 0, 0 },
 	{ "parent", MV, parse_ifname, F(parent), 0, 0 },
 	{ "macvlan_mode", MV, parse_macvlan_mode, F(macvlan_mode), 0, 0 },
+	{ "host_shim", MV, parse_bool, F(host_shim), 0, 0 },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -238,6 +239,11 @@ int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret,
 	}
 	if (o.mode == NET_MODE_MACVLAN && !o.parent[0])
 		return errbuf_set(eb, -EINVAL, "mode macvlan needs -o parent=INTERFACE (the host's interface on the LAN, e.g. eth1 or eth1.10)");
+	if (o.host_shim && strcmp(o.macvlan_mode, "bridge") != 0)
+		return errbuf_set(eb, -EINVAL,
+				  "option 'host_shim' needs macvlan_mode bridge (in %s mode the kernel passes nothing between the host's "
+				  "macvlan and the containers')",
+				  o.macvlan_mode);
 	*ret = o;
 	return 0;
 }

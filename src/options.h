@@ -26,6 +26,7 @@ struct net_options {
 	struct ipaddr host_binding;    /* -p without a host IP binds here; family 0: every address */
 	char parent[16];               /* macvlan: the host interface ("eth1", "eth1.10") */
 	char macvlan_mode[16];         /* macvlan: bridge, private, vepa, passthru */
+	bool host_shim;                /* macvlan: the host gets an address on the segment */
 };
 
 struct option_kv {

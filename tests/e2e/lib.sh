@@ -531,9 +531,16 @@ lab_start_dockerd() {
 
 # lab_stop_dockerd N [SIGNAL]: stop host N's dockerd (bounded wait, then KILL)
 lab_stop_dockerd() {
-	local n=$1 sig=${2:-TERM} v="DOCKERD_PID_$1"
+	local n=$1 sig=${2:-TERM} v="DOCKERD_PID_$1" cpid i
 	[ -n "${!v:-}" ] || return 0
+	cpid=$(cat "$(lab__hd "$n")/exec/containerd/containerd.pid" 2>/dev/null)
 	lab__stop_pids "$sig" 300 "${!v} $(lab__starttime "${!v}")"
+	# A killed dockerd's containerd dies with it, but stays a zombie until init reaps it;
+	# a dockerd started before that takes it for alive and waits for its socket in vain.
+	for ((i = 0; i < 100; i++)); do
+		[ -n "$cpid" ] && [ -e "/proc/$cpid" ] || break
+		sleep 0.1
+	done
 }
 
 # lab_image N: import the busybox test image weft-test:local into host N's dockerd

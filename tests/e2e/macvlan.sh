@@ -27,7 +27,7 @@ MV=(-d weft --ipam-driver weft --subnet 10.60.0.0/24 --gateway 10.60.0.1 -o mode
 
 no_keys() { ! lab_store_keys "$1"; }
 ip_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
-weft_devices() { ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc)'; }
+weft_devices() { ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc|wm)'; }
 no_devices() { ! weft_devices "$1"; }
 
 # ---------------------------------------------------------------- bad input, nothing left
@@ -87,6 +87,80 @@ expect_ok "h2: network rm" dk 2 network rm mv
 expect_ok "no key of the pool is left in the store" no_keys weft/v1/pools/10.60.0.0-24
 expect_ok "no weft device is left on h1" no_devices 1
 expect_ok "no weft device is left on h2" no_devices 2
+
+# ---------------------------------------------------------------- host shim: host <-> containers
+SH=(-d weft --ipam-driver weft --subnet 10.63.0.0/24 --gateway 10.63.0.1 -o mode=macvlan -o parent=eth0)
+hping() { ip netns exec "$LAB-h$1" busybox ping -c2 -W2 "$2"; }
+expect_ok "h1: mv again, run a5 on it (no shim)" bash -c "dk 1 network create ${MV[*]} mv && dk 1 run -d --name a5 --network mv $IMG sleep 600"
+expect_fail_msg "without host_shim, h1 cannot reach its own container (the kernel's macvlan rule)" "0 packets received|100% packet loss" \
+	hping 1 "$(ip_of 1 a5 mv)"
+expect_fail_msg "host_shim with macvlan_mode private is refused" "option 'host_shim' needs macvlan_mode bridge" \
+	dk 1 network create "${SH[@]}" -o host_shim=true -o macvlan_mode=private bad6
+expect_fail_msg "host_shim without weft's IPAM is refused" \
+	"the host's own address comes from weft's IPAM, which does not hold subnet 10.64.0.0/24: create the network with --ipam-driver weft" \
+	dk 1 network create -d weft --subnet 10.64.0.0/24 -o mode=macvlan -o parent=eth0 -o host_shim=true bad7
+expect_ok "... and neither left a device" no_devices 1
+expect_ok "h1: create a network with host_shim=true" dk 1 network create "${SH[@]}" -o host_shim=true mvs
+expect_ok "h2: the same" dk 2 network create "${SH[@]}" -o host_shim=true mvs
+shim_of() { printf 'wm%s' "$(dk "$1" network inspect -f '{{.Id}}' mvs | cut -c1-8)"; }
+shim_ip() { ip -n "$LAB-h$1" -4 -o addr show dev "$(shim_of "$1")" | awk '{print $4}' | cut -d/ -f1; }
+shim=$(shim_of 1)
+s1ip=$(shim_ip 1)
+s2ip=$(shim_ip 2)
+expect_ok "each host has its shim ($shim on h1) with an address of the subnet ($s1ip, $s2ip)" \
+	bash -c "[[ '$s1ip' == 10.63.0.* && '$s2ip' == 10.63.0.* && '$s1ip' != '$s2ip' ]]"
+shim_key() { lab_store_value "weft/v1/pools/10.63.0.0-24/addr/$1"; }
+held_by_h1() { shim_key "$s1ip" | grep -q '"host":"h1"' && shim_key "$s1ip" | grep -q '"owner":"host"'; }
+expect_ok "the store holds $s1ip for h1 as its host address" held_by_h1
+expect_ok "h1: run s1" dk 1 run -d --name s1 --network mvs $IMG sleep 600
+expect_ok "h2: run s2" dk 2 run -d --name s2 --network mvs $IMG sleep 600
+s1=$(ip_of 1 s1 mvs)
+s2=$(ip_of 2 s2 mvs)
+expect_ok "container addresses are not the shims' ($s1 $s2)" bash -c "[[ '$s1' != '$s1ip' && '$s1' != '$s2ip' && '$s2' != '$s1ip' && '$s2' != '$s2ip' ]]"
+expect_ok "h1 pings its own container s1 through the shim" hping 1 "$s1"
+expect_ok "h2 pings its own container s2" hping 2 "$s2"
+expect_ok "h1 pings s2 on h2 (the subnet route through the shim)" hping 1 "$s2"
+expect_ok "s1 pings h1's shim address" dk 1 exec s1 ping -c2 -W2 "$s1ip"
+expect_ok "s1 pings h2's shim address" dk 1 exec s1 ping -c2 -W2 "$s2ip"
+expect_fail_msg "h2: --ip of h1's shim address is refused, naming h1" "address $s1ip is in use by host 'h1'" \
+	dk 2 run --rm --network mvs --ip "$s1ip" $IMG true
+expect_ok "h1: a route to s1 through the shim" bash -c "ip -n $LAB-h1 route show $s1/32 | grep -q 'dev $shim'"
+lab_stop_weftd 1 KILL
+ip -n "$LAB-h1" link del "$shim"
+lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --lease-ttl $TTL --gc-grace $GRACE
+expect_ok "weftd restarted after its shim was deleted (as by a reboot): the shim has $s1ip again" \
+	bash -c "[ \"\$(ip -n $LAB-h1 -4 -o addr show dev $shim | awk '{print \$4}')\" = $s1ip/32 ]"
+expect_ok "... and h1 pings s1 again (the container's route is back)" hping 1 "$s1"
+expect_ok "h1: docker rm s1 removes its route" \
+	bash -c "dk 1 rm -f s1 >/dev/null && ! ip -n $LAB-h1 route show $s1/32 | grep -q ."
+expect_ok "h1: docker rm a5, network rm mv mvs" bash -c "dk 1 rm -f a5 && dk 1 network rm mv mvs"
+expect_ok "h1's shim is gone" bash -c "! ip -n $LAB-h1 link show $shim"
+expect_ok "h1's shim address is free in the store" no_keys "weft/v1/pools/10.63.0.0-24/addr/$s1ip"
+expect_ok "h2: docker rm s2, network rm mvs" bash -c "dk 2 rm -f s2 && dk 2 network rm mvs"
+expect_ok "no key of the shim network is left" no_keys weft/v1/pools/10.63.0.0-24
+expect_ok "no weft device is left on h1" no_devices 1
+expect_ok "no weft device is left on h2" no_devices 2
+
+# ---------------------------------------------------------------- a dockerd crash keeps addresses with their owner
+pool_addrs() { lab_store_keys weft/v1/pools/10.60.0.0-24/addr/ | sed 's|.*/||' | sort | tr '\n' ' '; }
+expect_ok "h1 and h2: mv again" bash -c "dk 1 network create ${MV[*]} mv && dk 2 network create ${MV[*]} mv"
+expect_ok "h1: run a6" dk 1 run -d --name a6 --network mv $IMG sleep 600
+expect_ok "h2: run b5 --restart always --ip 10.60.0.60" \
+	dk 2 run -d --name b5 --restart always --network mv --ip 10.60.0.60 $IMG sleep 600
+a6=$(ip_of 1 a6 mv)
+before=$(pool_addrs)
+lab_stop_dockerd 2 KILL
+expect_fail_msg "h2's dockerd killed (-9): h1 still cannot take b5's address" "address 10.60.0.60 is in use by host 'h2'" \
+	dk 1 run --rm --network mv --ip 10.60.0.60 $IMG true
+lab_start_dockerd 2
+b5_up() { [ "$(dk 2 inspect -f '{{.State.Running}}' b5 2>/dev/null)" = true ]; }
+expect_ok "h2's dockerd is back and restarts b5" lab_wait_for b5_up 30
+expect_ok "b5 has 10.60.0.60 again and pings a6 on h1" bash -c "dk 2 exec b5 ip -4 addr | grep -q 10.60.0.60/24 && dk 2 exec b5 ping -c2 -W2 $a6"
+expect_ok "the pool holds the same addresses as before the crash ($before)" bash -c "[ '$(pool_addrs)' = '$before' ]"
+expect_ok "h2 has no stray macvlan left by the old b5" bash -c "! ip -n $LAB-h2 -o link show | grep -q ': wc'"
+expect_ok "h1, h2: docker rm a6 b5, network rm mv" \
+	bash -c "dk 1 rm -f a6 && dk 2 rm -f b5 && dk 1 network rm mv && dk 2 network rm mv"
+expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.60.0.0-24
 
 # ---------------------------------------------------------------- a dead host's addresses come back
 expect_ok "h1 and h2: the network again" bash -c "dk 1 network create ${MV[*]} mv && dk 2 network create ${MV[*]} mv"

@@ -163,6 +163,38 @@ START_TEST(test_ipam_pool_auto)
 }
 END_TEST
 
+/* A host's own address (macvlan host_shim): held by that host like a container's, never shared. */
+START_TEST(test_ipam_host_address)
+{
+	struct errbuf eb = { 0 };
+	struct ipaddr h, a;
+	struct ipam_pool p;
+	size_t n = 99;
+	char s[CIDR_STRLEN];
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.6.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.6.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_HOST, &h, NULL), 0);
+	cidr_addr_format(&h, s);
+	/* h1 asking again for it (a restart) is fine; h2 asking for it is not, nor h1 as a container. */
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, s, IPAM_OWNER_HOST, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, s, IPAM_OWNER_HOST, &a, &eb), -EADDRINUSE);
+	ck_assert_msg(strstr(eb.msg, "is in use by host 'h1'"), "%s", eb.msg);
+	errbuf_clear(&eb);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, s, IPAM_OWNER_ENDPOINT, &a, &eb), -EADDRINUSE);
+	ck_assert_msg(strstr(eb.msg, "is in use as this host's shim address of this network"), "%s", eb.msg);
+	/* Only its host releases it... */
+	ck_assert_int_eq(ipam_addr_release(other, &p, &h, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, s, IPAM_OWNER_ENDPOINT, &a, NULL), -EADDRINUSE);
+	ck_assert_int_eq(ipam_addr_release(ipam, &p, &h, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, s, IPAM_OWNER_HOST, &a, NULL), 0);
+	/* ... or the garbage collection of a dead host. */
+	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, NULL), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, s, IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+}
+END_TEST
+
 /* Reclaiming a dead host: its endpoint addresses and its place in the pools go, nothing else. */
 START_TEST(test_ipam_reclaim)
 {
@@ -288,6 +320,7 @@ Suite *ipam_suite(void)
 	tcase_add_test(tc, test_ipam_pool_overlap_and_replay);
 	tcase_add_test(tc, test_ipam_shared_gateway);
 	tcase_add_test(tc, test_ipam_reclaim);
+	tcase_add_test(tc, test_ipam_host_address);
 	tcase_add_test(tc, test_ipam_pool_auto);
 	tcase_add_test(tc, test_ipam_addresses);
 	tcase_add_test(tc, test_ipam_range);

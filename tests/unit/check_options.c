@@ -80,6 +80,10 @@ START_TEST(test_options_macvlan)
 	const struct option_kv bad_mode[] = { { "mode", "macvlan" }, { "parent", "eth0" }, { "macvlan_mode", "l2" } };
 	const struct option_kv bad_key[] = { { "mode", "macvlan" }, { "parent", "eth0" }, { "bridge_name", "x" } };
 	const struct option_kv bad_parent[] = { { "mode", "macvlan" }, { "parent", "eth0/1" } };
+	const struct option_kv shim[] = { { "mode", "macvlan" }, { "parent", "eth0" }, { "host_shim", "true" } };
+	const struct option_kv bad_shim[] = { { "mode", "macvlan" }, { "parent", "eth0" }, { "host_shim", "true" },
+					      { "macvlan_mode", "vepa" } };
+	const struct option_kv shim_bridge[] = { { "host_shim", "1" } };
 	struct errbuf eb = { 0 };
 	struct net_options o;
 
@@ -97,6 +101,17 @@ START_TEST(test_options_macvlan)
 	errbuf_clear(&eb);
 	ck_assert_int_eq(options_parse(bad_parent, ARRAY_SIZE(bad_parent), &o, &eb), -EINVAL);
 	ck_assert(strstr(eb.msg, "is not a valid interface name"));
+	ck_assert_int_eq(options_parse(ok, ARRAY_SIZE(ok), &o, NULL), 0);
+	ck_assert(!o.host_shim);
+	ck_assert_int_eq(options_parse(shim, ARRAY_SIZE(shim), &o, NULL), 0);
+	ck_assert(o.host_shim);
+	errbuf_clear(&eb);
+	ck_assert_int_eq(options_parse(bad_shim, ARRAY_SIZE(bad_shim), &o, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "option 'host_shim' needs macvlan_mode bridge (in vepa mode the kernel passes nothing between "
+				 "the host's macvlan and the containers')");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(options_parse(shim_bridge, ARRAY_SIZE(shim_bridge), &o, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "option 'host_shim' does not apply to mode bridge");
 }
 END_TEST
 
