@@ -33,6 +33,10 @@ no_devices() { ! weft_devices "$1"; }
 # ---------------------------------------------------------------- bad input, nothing left
 expect_fail_msg "a missing parent is refused" "parent interface 'eth9' does not exist" \
 	dk 1 network create -d weft --ipam-driver weft --subnet 10.61.0.0/24 -o mode=macvlan -o parent=eth9 bad1
+ip -n "$LAB-h1" link add dn0 type veth peer name dn1 # both down
+expect_fail_msg "a parent that is down is refused" "parent interface 'dn0' is down" \
+	dk 1 network create -d weft --ipam-driver weft --subnet 10.61.0.0/24 -o mode=macvlan -o parent=dn0 bad0
+ip -n "$LAB-h1" link del dn0
 expect_fail_msg "a VLAN parent needs 802.1Q, which this kernel lacks: said so" \
 	"cannot create the 802.1Q interface 'eth0.10': this kernel has no 802.1Q VLAN support" \
 	dk 1 network create -d weft --ipam-driver weft --subnet 10.61.0.0/24 -o mode=macvlan -o parent=eth0.10 bad2
