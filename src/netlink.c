@@ -12,6 +12,8 @@
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/vlan.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -668,6 +670,173 @@ int netlink_macvlan_add(const char *name, const char *parent, const char *mode, 
 	if (r == -NLE_EXIST)
 		return check_existing(name, "macvlan", eb);
 	return r < 0 ? nle_fail(eb, r, "create macvlan '%s'", name) : 0;
+}
+
+int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *local, const char *dev,
+		      unsigned int port, unsigned int mtu, struct errbuf *eb)
+{
+	unsigned int idx = dev && *dev ? if_nametoindex(dev) : 0;
+	struct rtnl_link *link;
+	struct nl_addr *a;
+	int r;
+
+	if (dev && *dev && !idx)
+		return errbuf_set(eb, -ENODEV, "create VXLAN '%s': underlay interface '%s' does not exist", name, dev);
+	link = rtnl_link_vxlan_alloc();
+	a = nl_addr_build(AF_INET, local->b, 4);
+	if (!link || !a) {
+		rtnl_link_put(link);
+		nl_addr_put(a);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	rtnl_link_set_name(link, name);
+	if (mtu)
+		rtnl_link_set_mtu(link, mtu);
+	/* Peers are programmed, never learnt: no learning, ARP answered from the neighbour table. */
+	r = rtnl_link_vxlan_set_id(link, vni);
+	if (r == 0)
+		r = rtnl_link_vxlan_set_local(link, a);
+	if (r == 0 && idx)
+		r = rtnl_link_vxlan_set_link(link, idx);
+	if (r == 0)
+		r = rtnl_link_vxlan_set_port(link, port);
+	if (r == 0)
+		r = rtnl_link_vxlan_set_learning(link, 0);
+	if (r == 0)
+		r = rtnl_link_vxlan_set_proxy(link, 1);
+	if (r == 0)
+		r = rtnl_link_add(sock, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(link);
+	nl_addr_put(a);
+	if (r == -NLE_EXIST)
+		return check_existing(name, "vxlan", eb);
+	return r < 0 ? nle_fail(eb, r, "create VXLAN '%s'", name) : 0;
+}
+
+/* A permanent neighbour entry of dev: family AF_BRIDGE (FDB: mac -> VTEP ip) or AF_INET (ip -> mac). */
+static struct rtnl_neigh *neigh_build(int family, const char *dev, const uint8_t mac[6], const struct ipaddr *ip,
+				      struct errbuf *eb)
+{
+	unsigned int idx = if_nametoindex(dev);
+	struct rtnl_neigh *n;
+	struct nl_addr *ll, *dst;
+
+	if (!idx) {
+		errbuf_set(eb, -ENODEV, "neighbour entry on '%s': no such link", dev);
+		return NULL;
+	}
+	n = rtnl_neigh_alloc();
+	ll = nl_addr_build(AF_LLC, mac, 6);
+	dst = nl_addr_build(AF_INET, ip->b, 4);
+	if (!n || !ll || !dst) {
+		rtnl_neigh_put(n);
+		n = NULL;
+		errbuf_set(eb, -ENOMEM, "out of memory");
+	} else {
+		rtnl_neigh_set_family(n, family);
+		rtnl_neigh_set_ifindex(n, idx);
+		rtnl_neigh_set_lladdr(n, ll);
+		rtnl_neigh_set_dst(n, dst);
+		rtnl_neigh_set_state(n, NUD_PERMANENT);
+		if (family == AF_BRIDGE)
+			rtnl_neigh_set_flags(n, NTF_SELF);
+	}
+	nl_addr_put(ll);
+	nl_addr_put(dst);
+	return n;
+}
+
+static int neigh_change(int family, const char *dev, const uint8_t mac[6], const struct ipaddr *ip, bool add,
+			struct errbuf *eb)
+{
+	/* The all-zero MAC is flooding: one entry per VTEP, appended; others replace. */
+	static const uint8_t zero[6];
+	int flags = family == AF_BRIDGE && memcmp(mac, zero, 6) == 0 ? NLM_F_APPEND : NLM_F_REPLACE;
+	struct rtnl_neigh *n = neigh_build(family, dev, mac, ip, eb);
+	char s[CIDR_STRLEN];
+	int r;
+
+	if (!n)
+		return eb->code;
+	r = add ? rtnl_neigh_add(sock, n, NLM_F_CREATE | flags) : rtnl_neigh_delete(sock, n, 0);
+	rtnl_neigh_put(n);
+	if (r == -NLE_EXIST || (!add && (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)))
+		r = 0;
+	if (r < 0)
+		return errbuf_set(eb, nle_to_errno(r), "%s %s entry %02x:%02x:%02x:%02x:%02x:%02x %s on '%s': %s",
+				  add ? "add" : "delete", family == AF_BRIDGE ? "FDB" : "neighbour", mac[0], mac[1], mac[2],
+				  mac[3], mac[4], mac[5], cidr_addr_format(ip, s), dev, nl_geterror(r));
+	return 0;
+}
+
+int netlink_fdb_set(const char *dev, const uint8_t mac[6], const struct ipaddr *vtep, bool add, struct errbuf *eb)
+{
+	return neigh_change(AF_BRIDGE, dev, mac, vtep, add, eb);
+}
+
+int netlink_neigh_set(const char *dev, const struct ipaddr *ip, const uint8_t mac[6], bool add, struct errbuf *eb)
+{
+	return neigh_change(AF_INET, dev, mac, ip, add, eb);
+}
+
+struct neigh_acc {
+	int ifindex, family;
+	struct netlink_neigh *v;
+	size_t n, cap;
+	int err;
+};
+
+static void neigh_cb(struct nl_object *obj, void *arg)
+{
+	struct rtnl_neigh *n = (struct rtnl_neigh *)obj;
+	struct neigh_acc *acc = arg;
+	struct nl_addr *ll = rtnl_neigh_get_lladdr(n), *dst = rtnl_neigh_get_dst(n);
+	struct netlink_neigh *e;
+
+	if (rtnl_neigh_get_ifindex(n) != acc->ifindex || rtnl_neigh_get_family(n) != acc->family ||
+	    !(rtnl_neigh_get_state(n) & NUD_PERMANENT) || !ll || nl_addr_get_len(ll) != 6 || !dst ||
+	    nl_addr_get_family(dst) != AF_INET || nl_addr_get_len(dst) != 4)
+		return;
+	if (acc->n == acc->cap) {
+		size_t cap = acc->cap ? acc->cap * 2 : 32;
+
+		e = realloc(acc->v, cap * sizeof(*e));
+		if (!e) {
+			acc->err = -ENOMEM;
+			return;
+		}
+		acc->v = e;
+		acc->cap = cap;
+	}
+	e = &acc->v[acc->n++];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->mac, nl_addr_get_binary_addr(ll), 6);
+	e->ip.family = AF_INET;
+	memcpy(e->ip.b, nl_addr_get_binary_addr(dst), 4);
+}
+
+int netlink_neigh_list(const char *dev, bool fdb, struct netlink_neigh **ret, size_t *ret_n, struct errbuf *eb)
+{
+	struct neigh_acc acc = { .ifindex = if_nametoindex(dev), .family = fdb ? AF_BRIDGE : AF_INET };
+	struct nl_cache *cache = NULL;
+	int r;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!acc.ifindex)
+		return errbuf_set(eb, -ENODEV, "list entries of '%s': no such link", dev);
+	r = rtnl_neigh_alloc_cache_flags(sock, &cache, NL_CACHE_AF_ITER);
+	if (r < 0)
+		return nle_fail(eb, r, "list neighbour entries of '%s'", dev);
+	nl_cache_foreach(cache, neigh_cb, &acc);
+	nl_cache_free(cache);
+	if (acc.err) {
+		free(acc.v);
+		return errbuf_set(eb, acc.err, "out of memory");
+	}
+	*ret = acc.v;
+	*ret_n = acc.n;
+	return 0;
 }
 
 int netlink_vlan_add(const char *name, const char *parent, unsigned int id, struct errbuf *eb)

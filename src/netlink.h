@@ -41,6 +41,24 @@ int netlink_macvlan_add(const char *name, const char *parent, const char *mode, 
 /* The 802.1Q interface name on parent with VLAN id; -EOPNOTSUPP if the kernel cannot. */
 int netlink_vlan_add(const char *name, const char *parent, unsigned int id, struct errbuf *eb);
 
+/*
+ * A VXLAN device for vni with local (underlay) address, over dev (NULL or "":
+ * any), UDP port, learning off and ARP answered from its neighbour table.
+ */
+int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *local, const char *dev,
+		      unsigned int port, unsigned int mtu, struct errbuf *eb);
+/* A permanent FDB entry of a VXLAN device: mac is behind the VTEP (all-zero mac: flood to it, appended). */
+int netlink_fdb_set(const char *dev, const uint8_t mac[6], const struct ipaddr *vtep, bool add, struct errbuf *eb);
+/* A permanent neighbour (ARP) entry of dev: ip has mac. */
+int netlink_neigh_set(const char *dev, const struct ipaddr *ip, const uint8_t mac[6], bool add, struct errbuf *eb);
+
+struct netlink_neigh {
+	uint8_t mac[6];
+	struct ipaddr ip; /* FDB: the VTEP; neighbour: the address */
+};
+/* The permanent FDB entries with a destination (fdb) or IPv4 neighbour entries of dev; caller frees *ret. */
+int netlink_neigh_list(const char *dev, bool fdb, struct netlink_neigh **ret, size_t *ret_n, struct errbuf *eb);
+
 /* Every IPv4 destination in every routing table except the default route; caller frees *ret. */
 int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb);
 
