@@ -16,6 +16,7 @@
 #include "firewall.h"
 #include "log.h"
 #include "netlink.h"
+#include "peers.h"
 
 #define NETS STORE_PREFIX "local/nets/"
 #define EPS STORE_PREFIX "local/eps/"
@@ -34,10 +35,13 @@ struct driver {
 	struct held_port *held;
 	char *foreign; /* the foreign bridges last written to the firewall */
 	size_t foreign_len;
+	struct peers *peers; /* other hosts and their overlay endpoints */
+	bool peers_dirty;
 };
 
 static const struct mode_ops *const modes[_NET_MODE_MAX] = {
 	[NET_MODE_BRIDGE] = &bridge_mode,
+	[NET_MODE_OVERLAY] = &overlay_mode,
 	[NET_MODE_MACVLAN] = &macvlan_mode,
 };
 
@@ -69,8 +73,14 @@ int driver_new(const struct driver_config *cfg, struct driver **ret, struct errb
 	if (!d)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	d->cfg = *cfg;
+	d->peers = peers_new(cfg->host_id);
+	if (!d->peers) {
+		free(d);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
 	r = ipam_new(cfg->shared, &ic, &d->ipam, eb);
 	if (r < 0) {
+		peers_free(d->peers);
 		free(d);
 		return r;
 	}
@@ -136,6 +146,7 @@ void driver_free(struct driver *d)
 	held_release(d, NULL);
 	free(d->foreign);
 	ipam_free(d->ipam);
+	peers_free(d->peers);
 	free(d);
 }
 
@@ -184,6 +195,16 @@ static json_t *net_to_json(const struct net *n)
 		}
 		json_decref(mv);
 	}
+	if (o && n->opts.mode == NET_MODE_OVERLAY) {
+		json_t *ov = json_pack("{s:s, s:I, s:i, s:b}", "parent", n->opts.parent, "vni", (json_int_t)n->opts.vni,
+				       "vxlan_port", (int)n->opts.vxlan_port, "flood", n->opts.flood);
+
+		if (!ov || json_object_update(o, ov) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		json_decref(ov);
+	}
 	return o;
 }
 
@@ -192,7 +213,8 @@ static int net_from_json(const char *val, struct net *ret)
 	const char *id, *mode, *bridge, *pool, *gw, *hb = "0.0.0.0", *parent = "", *mvmode = "bridge", *sh = "";
 	struct net n = { 0 };
 	json_t *o, *aux = NULL, *e;
-	int mtu = 0, internal = 0, released = 0, masq = 1, icc = 1, vlan_made = 0, r = -EIO;
+	int mtu = 0, internal = 0, released = 0, masq = 1, icc = 1, vlan_made = 0, flood = 0, port = 4789, r = -EIO;
+	json_int_t vni = 0;
 	size_t i;
 
 	o = json_loads(val, 0, NULL);
@@ -208,6 +230,11 @@ static int net_from_json(const char *val, struct net *ret)
 		goto out;
 	if (*sh && cidr_addr_parse(sh, &n.shim_addr) < 0)
 		goto out;
+	if (json_unpack(o, "{s?I, s?i, s?b}", "vni", &vni, "vxlan_port", &port, "flood", &flood) < 0)
+		goto out;
+	n.opts.vni = vni;
+	n.opts.vxlan_port = port;
+	n.opts.flood = flood;
 	n.opts.host_shim = n.shim_addr.family != 0;
 	snprintf(n.opts.parent, sizeof(n.opts.parent), "%s", parent);
 	snprintf(n.opts.macvlan_mode, sizeof(n.opts.macvlan_mode), "%s", mvmode);
@@ -534,12 +561,13 @@ static int firewall_update(struct driver *d, struct errbuf *eb)
 		goto out;
 	}
 	for (i = 0, k = 0; i < n; i++) {
-		if (nets[i].opts.mode != NET_MODE_BRIDGE)
+		if (nets[i].opts.mode != NET_MODE_BRIDGE && nets[i].opts.mode != NET_MODE_OVERLAY)
 			continue; /* macvlan: the LAN's business, not the host's firewall */
 		memcpy(fw[k].bridge, nets[i].bridge, sizeof(fw[k].bridge));
 		fw[k].subnet = nets[i].pool;
 		fw[k].internal = nets[i].internal;
-		fw[k].masquerade = nets[i].opts.masquerade;
+		/* An overlay bridge only bridges (the way out is docker_gwbridge's): accepts and isolation. */
+		fw[k].masquerade = nets[i].opts.mode == NET_MODE_BRIDGE && nets[i].opts.masquerade;
 		fw[k].icc = nets[i].opts.icc;
 		for (j = 0; j < neps && !fw[k].published; j++)
 			fw[k].published = eps[j].nports && strcmp(eps[j].net_id, nets[i].id) == 0;
@@ -565,6 +593,43 @@ out:
 	eps_free(eps, neps);
 	free(nets);
 	return r;
+}
+
+void driver_peer_event(void *data, const struct store_event *ev)
+{
+	struct driver *d = data;
+	bool changed;
+
+	if (strncmp(ev->key, STORE_PREFIX "hosts/", strlen(STORE_PREFIX "hosts/")) == 0)
+		changed = peers_host_event(d->peers, ev);
+	else
+		changed = peers_addr_event(d->peers, ev);
+	d->peers_dirty |= changed;
+}
+
+void driver_peers_sync(struct driver *d)
+{
+	struct net *nets = NULL;
+	struct errbuf e = { 0 };
+	size_t i, n = 0;
+
+	if (!d->peers_dirty)
+		return;
+	if (nets_load(d, &nets, &n, &e) < 0) {
+		log_err("overlay peers: %s", e.msg);
+		return;
+	}
+	d->peers_dirty = false;
+	for (i = 0; i < n; i++) {
+		if (nets[i].opts.mode != NET_MODE_OVERLAY)
+			continue;
+		errbuf_clear(&e);
+		if (overlay_sync(&nets[i], d->peers, &e) < 0) {
+			log_err("overlay network %.12s: %s", nets[i].id, e.msg);
+			d->peers_dirty = true; /* try again with the next event */
+		}
+	}
+	free(nets);
 }
 
 int driver_nets_on_parent(struct driver *d, const char *parent, const char *except_id)
@@ -608,6 +673,25 @@ int driver_host_addr_release(struct driver *d, const struct net *net, const stru
 	struct ipam_pool p = { .pool = net->pool };
 
 	return ipam_addr_release(d->ipam, &p, a, eb);
+}
+
+const struct driver_config *driver_cfg(struct driver *d)
+{
+	return &d->cfg;
+}
+
+int driver_pool_held(struct driver *d, const struct cidr *pool, struct errbuf *eb)
+{
+	return ipam_pool_get(d->ipam, pool, eb);
+}
+
+int driver_addr_set_mac(struct driver *d, const struct net *net, const struct endpoint *ep, struct errbuf *eb)
+{
+	struct ipam_pool p = { .pool = net->pool };
+	char mac[18];
+
+	format_mac(ep->mac, mac);
+	return ipam_addr_set_mac(d->ipam, &p, &ep->addr.addr, mac, eb);
 }
 
 /* IpamDriver */
@@ -882,6 +966,10 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 		r = firewall_update(d, eb);
 	if (r == 0 && !n.internal && n.opts.mode == NET_MODE_BRIDGE)
 		r = firewall_forwarding_enable(eb);
+	if (r == 0 && n.opts.mode == NET_MODE_OVERLAY) {
+		d->peers_dirty = true; /* peers known already get their entries now */
+		driver_peers_sync(d);
+	}
 	if (r < 0) {
 		/* Leave nothing behind: record, kernel objects, firewall. */
 		snprintf(key, sizeof(key), NETS "%s", n.id);
@@ -1006,6 +1094,12 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	}
 	snprintf(key, sizeof(key), EPS "%s", ep.id);
 	r = put_json(d->cfg.local, key, ep_to_json(&ep), eb);
+	if (r == 0 && modes[n.opts.mode]->create_endpoint && modes[n.opts.mode]->create_endpoint(d, &n, &ep, eb) < 0) {
+		struct errbuf ignore = { 0 };
+
+		r = eb->code;
+		store_del(d->cfg.local, key, 0, &ignore);
+	}
 	if (r < 0)
 		return r;
 	*ret_mac_set = !req->has_mac;

@@ -24,6 +24,7 @@ struct driver_config {
 	struct store *shared; /* pools and addresses (== local on a single host) */
 	struct cidr default_pool;
 	unsigned int default_pool_len;
+	struct ipaddr advertise; /* this host's underlay address (family 0: none, a single host) */
 };
 
 /* A network as weft records it. */
@@ -95,13 +96,30 @@ struct mode_ops {
 			       struct errbuf *eb);
 	/* Kernel state of net as recorded (after a reboot or a crash). */
 	int (*restore_network)(struct driver *d, const struct net *net, struct errbuf *eb);
+	/* After the endpoint's record is written (may be NULL). */
+	int (*create_endpoint)(struct driver *d, const struct net *net, const struct endpoint *ep, struct errbuf *eb);
 	/* The same for an endpoint that is still in its container (may be NULL: nothing to do). */
 	int (*restore_endpoint)(struct driver *d, const struct net *net, const struct endpoint *ep,
 				struct errbuf *eb);
 };
 
 extern const struct mode_ops bridge_mode;
+extern const struct mode_ops overlay_mode;
 extern const struct mode_ops macvlan_mode;
+
+/* A veth pair for ep, its host end up on bridge (mode-bridge.c; the overlay uses it too). */
+int mode_veth_attach(const struct endpoint *ep, const char *bridge, unsigned int mtu, struct errbuf *eb);
+
+struct peers;
+/* Makes the FDB and neighbour entries of an overlay network's VXLAN device those of its peers. */
+int overlay_sync(const struct net *net, const struct peers *p, struct errbuf *eb);
+
+/* For the modes: what the driver was configured with. */
+const struct driver_config *driver_cfg(struct driver *d);
+/* 0 if weft's IPAM holds pool (the network was created with --ipam-driver weft), -ENOENT if not. */
+int driver_pool_held(struct driver *d, const struct cidr *pool, struct errbuf *eb);
+/* Writes ep's MAC into its address record in the cluster store, for the peers of an overlay. */
+int driver_addr_set_mac(struct driver *d, const struct net *net, const struct endpoint *ep, struct errbuf *eb);
 
 /* How many weft macvlan networks other than except_id use parent. */
 int driver_nets_on_parent(struct driver *d, const char *parent, const char *except_id);
@@ -123,6 +141,11 @@ int driver_restore(struct driver *d, struct errbuf *eb);
 
 /* Links came or went: updates the set of foreign bridges weft isolates from, if it changed. */
 void driver_links_changed(struct driver *d);
+
+/* A watch event of the cluster store's weft/v1/hosts/ or weft/v1/pools/ (overlay peers). */
+void driver_peer_event(void *d, const struct store_event *ev);
+/* After a batch of events: brings the overlay networks' peer entries up to date, if anything changed. */
+void driver_peers_sync(struct driver *d);
 
 /* IpamDriver */
 int driver_pool_request(struct driver *d, const char *pool, const char *subpool, bool v6,

@@ -374,25 +374,61 @@ int ipam_pool_get(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)
 
 /* Deletes the pool key at rev and every address key under it (in chunks: stores limit a txn). */
 #define RELEASE_CHUNK 30
+/*
+ * The key weft/v1/vnis/<vni> of the overlay network record among the pool's
+ * keys l, and its revision, if that VNI is still claimed for this pool.
+ */
+static int vni_claim_of(struct ipam *ipam, const struct cidr *pool, const struct store_list *l, char vkey[KEY_LEN],
+			uint64_t *vrev)
+{
+	char c[CIDR_STRLEN], pkey[KEY_LEN], *val = NULL;
+	struct errbuf ignore = { 0 };
+	json_int_t vni = 0;
+	size_t i;
+	json_t *o;
+	int r = -ENOENT;
+
+	pool_key(pool, pkey);
+	for (i = 0; i < l->n && r == -ENOENT; i++) {
+		if (strncmp(l->kv[i].key, pkey, strlen(pkey)) != 0 ||
+		    strcmp(l->kv[i].key + strlen(pkey), "/net") != 0)
+			continue;
+		o = json_loads(l->kv[i].value, 0, NULL);
+		if (json_unpack(o, "{s:I}", "vni", &vni) == 0) {
+			snprintf(vkey, KEY_LEN, STORE_PREFIX "vnis/%lld", (long long)vni);
+			if (store_get(ipam->store, vkey, &val, vrev, &ignore) == 0 &&
+			    strcmp(val, cidr_format(pool, '/', c)) == 0)
+				r = 0;
+			free(val);
+		}
+		json_decref(o);
+	}
+	return r;
+}
+
 static int pool_delete(struct ipam *ipam, const struct cidr *pool, uint64_t rev, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
 	struct store_op *ops;
-	char key[KEY_LEN];
+	char key[KEY_LEN], vkey[KEY_LEN];
 	size_t i, n = 0, done;
+	uint64_t vrev = 0;
 	int r;
 
 	pool_key(pool, key);
 	r = store_list(ipam->store, key, &l, eb);
 	if (r < 0)
 		return r;
-	ops = calloc(l.n + 1, sizeof(*ops));
+	ops = calloc(l.n + 2, sizeof(*ops));
 	if (!ops) {
 		store_list_free(&l);
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
 	/* The pool key first, guarded: a host that joined meanwhile stops the release. */
 	ops[n++] = (struct store_op){ .type = STORE_OP_DEL, .key = key, .rev = rev };
+	/* An overlay network's VNI is claimed for as long as the pool lives. */
+	if (vni_claim_of(ipam, pool, &l, vkey, &vrev) == 0)
+		ops[n++] = (struct store_op){ .type = STORE_OP_DEL, .key = vkey, .rev = vrev };
 	/* The list holds "<pool>" and "<pool>/addr/..."; skip longer pools sharing the text prefix. */
 	for (i = 0; i < l.n; i++) {
 		const char *rest = l.kv[i].key + strlen(key);
@@ -681,6 +717,43 @@ int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct
 		r = store_del(ipam->store, key, rev, eb);
 	json_decref(o);
 	free(val);
+	return r;
+}
+
+int ipam_addr_set_mac(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a, const char *mac,
+		      struct errbuf *eb)
+{
+	char key[KEY_LEN], s[CIDR_STRLEN], *val = NULL, *nv = NULL;
+	const char *host, *what, *old;
+	uint64_t rev = 0;
+	json_t *o;
+	int r = 0, tries;
+
+	addr_key(&p->pool, a, key);
+	for (tries = 0; tries < 5; tries++) {
+		host = what = old = "";
+		r = store_get(ipam->store, key, &val, &rev, eb);
+		if (r < 0)
+			return r == -ENOENT ? errbuf_set(eb, r, "address %s is not held in weft's IPAM", cidr_addr_format(a, s)) : r;
+		o = json_loads(val, 0, NULL);
+		free(val);
+		json_unpack(o, "{s?s, s?s, s?s}", "host", &host, "owner", &what, "mac", &old);
+		if (strcmp(host, ipam->cfg.host_id) != 0 || strcmp(what, "endpoint") != 0) {
+			r = errbuf_set(eb, -EADDRINUSE, "address %s is not held by this host for a container",
+				       cidr_addr_format(a, s));
+		} else if (strcmp(old, mac) == 0) {
+			r = 0;
+		} else {
+			json_object_set_new(o, "mac", json_string(mac));
+			nv = json_dumps(o, JSON_COMPACT);
+			r = nv ? store_cas(ipam->store, key, nv, rev, eb) : errbuf_set(eb, -ENOMEM, "out of memory");
+			free(nv);
+		}
+		json_decref(o);
+		if (r != -ESTALE)
+			return r;
+		errbuf_clear(eb);
+	}
 	return r;
 }
 

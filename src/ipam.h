@@ -71,6 +71,13 @@ int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct
 		      struct errbuf *eb);
 
 /*
+ * Writes mac ("02:42:...") into the record of an address this host holds
+ * for a container, for overlay peers to find; -ENOENT if it holds none.
+ */
+int ipam_addr_set_mac(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a, const char *mac,
+		      struct errbuf *eb);
+
+/*
  * Garbage collection: frees every address host holds and takes host out of
  * every pool (the last one out frees the pool). For a host that is dead;
  * *ret_n gets how many addresses were freed.

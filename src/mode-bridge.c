@@ -86,15 +86,29 @@ static int bridge_restore_network(struct driver *d, const struct net *net, struc
 	return bridge_setup(net, eb);
 }
 
+int mode_veth_attach(const struct endpoint *ep, const char *bridge, unsigned int mtu, struct errbuf *eb)
+{
+	struct errbuf ignore = { 0 };
+	int r;
+
+	r = netlink_veth_add(ep->veth, ep->peer, mtu, ep->mac, eb);
+	if (r == 0)
+		r = netlink_link_set_master(ep->veth, bridge, eb);
+	/* Up before replying: Docker 28+ waits for the bridge port to forward before its ARP. */
+	if (r == 0)
+		r = netlink_link_set_up(ep->veth, eb);
+	if (r < 0)
+		netlink_link_del(ep->veth, &ignore);
+	return r;
+}
+
 static int bridge_join(struct driver *d, const struct net *net, const struct endpoint *ep,
 		       struct join_reply *ret, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
 	int r;
 
-	r = netlink_veth_add(ep->veth, ep->peer, mtu_of(net), ep->mac, eb);
-	if (r == 0)
-		r = netlink_link_set_master(ep->veth, net->bridge, eb);
+	r = mode_veth_attach(ep, net->bridge, mtu_of(net), eb);
 	/*
 	 * icc=false: weft's nftables drop bridged traffic between the ports,
 	 * but only while br_netfilter hands it to them; without it, isolate
@@ -103,9 +117,6 @@ static int bridge_join(struct driver *d, const struct net *net, const struct end
 	 */
 	if (r == 0 && !net->opts.icc && !br_netfilter_active())
 		r = netlink_port_isolate(ep->veth, eb);
-	/* Up before replying: Docker 28+ waits for the bridge port to forward before its ARP. */
-	if (r == 0)
-		r = netlink_link_set_up(ep->veth, eb);
 	if (r < 0) {
 		netlink_link_del(ep->veth, &ignore);
 		return r;

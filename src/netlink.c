@@ -323,6 +323,40 @@ static void route_cb(struct nl_object *obj, void *arg)
 	cidr_mask(c);
 }
 
+struct addr_find {
+	const struct ipaddr *want;
+	int ifindex;
+};
+
+static void addr_cb(struct nl_object *obj, void *arg)
+{
+	struct addr_find *f = arg;
+	struct nl_addr *local = rtnl_addr_get_local((struct rtnl_addr *)obj);
+
+	if (!f->ifindex && local && nl_addr_get_family(local) == f->want->family &&
+	    nl_addr_get_len(local) == (f->want->family == AF_INET ? 4 : 16) &&
+	    memcmp(nl_addr_get_binary_addr(local), f->want->b, nl_addr_get_len(local)) == 0)
+		f->ifindex = rtnl_addr_get_ifindex((struct rtnl_addr *)obj);
+}
+
+int netlink_link_of_addr(const struct ipaddr *a, char name[16], struct errbuf *eb)
+{
+	struct addr_find f = { .want = a };
+	struct nl_cache *cache = NULL;
+	char s[CIDR_STRLEN];
+	int r;
+
+	r = rtnl_addr_alloc_cache(sock, &cache);
+	if (r < 0)
+		return nle_fail(eb, r, "list %s addresses", "the host's");
+	nl_cache_foreach(cache, addr_cb, &f);
+	nl_cache_free(cache);
+	if (!f.ifindex || !if_indextoname(f.ifindex, name))
+		return errbuf_set(eb, -ENODEV, "no interface of this host has the address %s (see --advertise)",
+				  cidr_addr_format(a, s));
+	return 0;
+}
+
 int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb)
 {
 	struct route_acc acc = { 0 };
@@ -733,10 +767,11 @@ static struct rtnl_neigh *neigh_build(int family, const char *dev, const uint8_t
 		n = NULL;
 		errbuf_set(eb, -ENOMEM, "out of memory");
 	} else {
+		/* The destination first: libnl refuses an AF_INET one for an AF_BRIDGE entry, not the reverse. */
+		rtnl_neigh_set_dst(n, dst);
 		rtnl_neigh_set_family(n, family);
 		rtnl_neigh_set_ifindex(n, idx);
 		rtnl_neigh_set_lladdr(n, ll);
-		rtnl_neigh_set_dst(n, dst);
 		rtnl_neigh_set_state(n, NUD_PERMANENT);
 		if (family == AF_BRIDGE)
 			rtnl_neigh_set_flags(n, NTF_SELF);

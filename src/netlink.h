@@ -59,6 +59,9 @@ struct netlink_neigh {
 /* The permanent FDB entries with a destination (fdb) or IPv4 neighbour entries of dev; caller frees *ret. */
 int netlink_neigh_list(const char *dev, bool fdb, struct netlink_neigh **ret, size_t *ret_n, struct errbuf *eb);
 
+/* The link holding address a (name in 16 bytes); -ENODEV if none does. */
+int netlink_link_of_addr(const struct ipaddr *a, char name[16], struct errbuf *eb);
+
 /* Every IPv4 destination in every routing table except the default route; caller frees *ret. */
 int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb);
 

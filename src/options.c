@@ -16,7 +16,7 @@
 #define ALL_MODES (MODE_BIT(_NET_MODE_MAX) - 1)
 
 /* Modes this build implements; the others are refused with a clear message. */
-#define BUILT_MODES (MODE_BIT(NET_MODE_BRIDGE) | MODE_BIT(NET_MODE_MACVLAN))
+#define BUILT_MODES (MODE_BIT(NET_MODE_BRIDGE) | MODE_BIT(NET_MODE_OVERLAY) | MODE_BIT(NET_MODE_MACVLAN))
 
 struct option_row;
 typedef int (*option_parser)(const struct option_row *row, const char *value, void *field,
@@ -144,7 +144,7 @@ static int parse_mode(const struct option_row *row, const char *v, void *field, 
 		return errbuf_set(eb, -EINVAL, "option 'mode': '%s' is not a mode (allowed: bridge, overlay, routed, macvlan)",
 				  v);
 	if (!(BUILT_MODES & MODE_BIT(m)))
-		return errbuf_set(eb, -EOPNOTSUPP, "option 'mode': mode '%s' is not available in weft %s yet (available: bridge, macvlan)",
+		return errbuf_set(eb, -EOPNOTSUPP, "option 'mode': mode '%s' is not available in weft %s yet (available: bridge, overlay, macvlan)",
 				  v, PACKAGE_VERSION);
 	*(enum net_mode *)field = m;
 	return 0;
@@ -152,6 +152,7 @@ static int parse_mode(const struct option_row *row, const char *v, void *field, 
 
 #define BR MODE_BIT(NET_MODE_BRIDGE)
 #define MV MODE_BIT(NET_MODE_MACVLAN)
+#define OV MODE_BIT(NET_MODE_OVERLAY)
 #define F(x) offsetof(struct net_options, x)
 
 static const struct option_row rows[] = {
@@ -166,9 +167,12 @@ static const struct option_row rows[] = {
 	{ "com.docker.network.bridge.enable_icc", BR, parse_bool, F(icc), 0, 0 },
 	{ "host_binding_ipv4", BR, parse_ipv4, F(host_binding), 0, 0 },
 	{ "com.docker.network.bridge.host_binding_ipv4", BR, parse_ipv4, F(host_binding), 0, 0 },
-	{ "parent", MV, parse_ifname, F(parent), 0, 0 },
+	{ "parent", MV | OV, parse_ifname, F(parent), 0, 0 },
 	{ "macvlan_mode", MV, parse_macvlan_mode, F(macvlan_mode), 0, 0 },
 	{ "host_shim", MV, parse_bool, F(host_shim), 0, 0 },
+	{ "vni", OV, parse_uint, F(vni), 1, 16777215 },
+	{ "vxlan_port", OV, parse_uint, F(vxlan_port), 1, 65535 },
+	{ "flood", OV, parse_bool, F(flood), 0, 0 },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -209,7 +213,9 @@ static const char *keys_of(enum net_mode m, char *buf, size_t size)
 
 int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret, struct errbuf *eb)
 {
-	struct net_options o = { .mode = NET_MODE_BRIDGE, .masquerade = true, .icc = true, .macvlan_mode = "bridge" };
+	struct net_options o = {
+		.mode = NET_MODE_BRIDGE, .masquerade = true, .icc = true, .macvlan_mode = "bridge", .vxlan_port = 4789,
+	};
 	char keys[256];
 	const struct option_row *row;
 	size_t i;

@@ -300,6 +300,20 @@ static void on_links(void *data, uint32_t events)
 		driver_links_changed(data);
 }
 
+/* The cluster store's hosts and addresses: overlay peers. */
+struct peer_watch {
+	struct store_watch *w;
+	struct driver *drv;
+};
+
+static void on_peers(void *data, uint32_t events)
+{
+	struct peer_watch *pw = data;
+
+	store_watch_dispatch(pw->w);
+	driver_peers_sync(pw->drv);
+}
+
 int main(int argc, char **argv)
 {
 	struct config c = {
@@ -316,6 +330,9 @@ int main(int argc, char **argv)
 	struct in_addr adv;
 	struct driver_config dc = { 0 };
 	struct store *local = NULL, *shared = NULL;
+	struct peer_watch pw[2] = { { 0 } };
+	static const char *const peer_prefixes[2] = { STORE_PREFIX "hosts/", STORE_PREFIX "pools/" };
+	size_t i;
 	struct driver *drv = NULL;
 	struct api *api = NULL;
 	struct loop *loop = NULL;
@@ -381,6 +398,7 @@ int main(int argc, char **argv)
 			snprintf(advertise, sizeof(advertise), "%s", c.advertise);
 		else if (address_toward(c.store_url, advertise, sizeof(advertise)) < 0)
 			goto fail_shared;
+		cidr_addr_parse(advertise, &dc.advertise);
 		if (cluster_new(&(struct cluster_config){ .url = c.store_url, .store = &sc, .local = local,
 							  .host_id = host_id, .advertise = advertise, .ttl = c.lease_ttl,
 							  .gc_grace = c.gc_grace },
@@ -419,10 +437,20 @@ int main(int argc, char **argv)
 	if (loop_add(loop, sig.fd, on_signal, NULL, &sig, &eb) < 0 ||
 	    loop_add(loop, api_fd(api), on_api, api_timeout_cb, api, &eb) < 0)
 		goto fail_loop;
+	/* Overlay peers come and go in the cluster store. */
+	for (i = 0; cl && i < 2; i++) {
+		pw[i].drv = drv;
+		if (store_watch_start(shared, peer_prefixes[i], driver_peer_event, drv, &pw[i].w, &eb) < 0 ||
+		    loop_add(loop, store_watch_fd(pw[i].w), on_peers, NULL, &pw[i], &eb) < 0)
+			goto fail_loop;
+	}
 	log_info("weftd %s serving %s (host '%s', store %s)", PACKAGE_VERSION, c.socket, host_id, c.store_url);
 	r = loop_run(loop) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	log_info("stopped");
 fail_loop:
+	for (i = 0; i < 2; i++)
+		if (pw[i].w)
+			store_watch_stop(pw[i].w);
 	netlink_monitor_close();
 	api_free(api);
 	loop_free(loop);

@@ -130,7 +130,7 @@ bad() { # bad DESC REGEX ARGS... : network create must fail with REGEX and chang
 	dk 1 network rm bad >/dev/null 2>&1
 }
 bad "unknown option" "unknown option 'colour'" "${W[@]}" --subnet 10.240.0.0/24 -o colour=blue
-bad "mode not built yet" "mode 'overlay' is not available" "${W[@]}" --subnet 10.240.0.0/24 -o mode=overlay
+bad "mode not built yet" "mode 'routed' is not available" "${W[@]}" --subnet 10.240.0.0/24 -o mode=routed
 bad "unknown mode" "'ring' is not a mode \(allowed: bridge, overlay, routed, macvlan\)" "${W[@]}" --subnet 10.240.0.0/24 -o mode=ring
 bad "mtu not a number" "option 'mtu': 'big' is not a number \(allowed: 68..65535\)" "${W[@]}" --subnet 10.240.0.0/24 -o mtu=big
 bad "mtu out of range" "option 'mtu': 70000 is out of range" "${W[@]}" --subnet 10.240.0.0/24 -o mtu=70000

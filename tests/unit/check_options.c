@@ -15,7 +15,7 @@ static const struct opt_case {
 	const char *msg; /* substring of the error, or NULL */
 } opt_cases[] = {
 	{ "mode", "bridge", 0, NULL },
-	{ "mode", "overlay", -EOPNOTSUPP, "mode 'overlay' is not available in weft 0.1.0 yet (available: bridge, macvlan)" },
+	{ "mode", "routed", -EOPNOTSUPP, "mode 'routed' is not available in weft 0.1.0 yet (available: bridge, overlay, macvlan)" },
 	{ "mode", "routed", -EOPNOTSUPP, "mode 'routed' is not available" },
 	{ "mode", "macvlan", -EINVAL, "mode macvlan needs -o parent=INTERFACE" },
 	{ "parent", "eth0", -EINVAL, "option 'parent' does not apply to mode bridge" },

@@ -13,6 +13,7 @@ Suite *store_suite(void);
 Suite *ipam_suite(void);
 Suite *api_suite(void);
 Suite *base64_suite(void);
+Suite *peers_suite(void);
 
 /* A fresh LMDB store in a temporary directory; test_store_free() removes it. */
 struct store *test_store_new(void);

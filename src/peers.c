@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* peers.c - remote hosts and endpoints from the store's watch events; small arrays, linear search. */
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "peers.h"
+
+#define HOSTS STORE_PREFIX "hosts/"
+#define POOLS STORE_PREFIX "pools/"
+#define HOST_ID_MAX 128
+
+struct host {
+	char id[HOST_ID_MAX];
+	struct ipaddr addr;
+};
+
+struct ep {
+	struct cidr pool;
+	struct ipaddr ip;
+	char host[HOST_ID_MAX];
+	uint8_t mac[6];
+};
+
+struct peers {
+	char self[HOST_ID_MAX];
+	struct host *hosts;
+	size_t nhosts, caphosts;
+	struct ep *eps;
+	size_t neps, capeps;
+};
+
+struct peers *peers_new(const char *self)
+{
+	struct peers *p = calloc(1, sizeof(*p));
+
+	if (p)
+		snprintf(p->self, sizeof(p->self), "%s", self);
+	return p;
+}
+
+void peers_free(struct peers *p)
+{
+	if (!p)
+		return;
+	free(p->hosts);
+	free(p->eps);
+	free(p);
+}
+
+/* Room for one more element of size in *v (capacity *cap); false when out of memory. */
+static bool grow(void **v, size_t n, size_t *cap, size_t size)
+{
+	void *nv;
+	size_t c;
+
+	if (n < *cap)
+		return true;
+	c = *cap ? *cap * 2 : 16;
+	nv = realloc(*v, c * size);
+	if (!nv)
+		return false;
+	*v = nv;
+	*cap = c;
+	return true;
+}
+
+static struct host *host_find(const struct peers *p, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < p->nhosts; i++)
+		if (strcmp(p->hosts[i].id, id) == 0)
+			return &p->hosts[i];
+	return NULL;
+}
+
+bool peers_host_event(struct peers *p, const struct store_event *ev)
+{
+	const char *id = ev->key + strlen(HOSTS), *addr = NULL;
+	struct host *h = host_find(p, id);
+	struct ipaddr a = { 0 };
+	json_t *o;
+
+	if (strncmp(ev->key, HOSTS, strlen(HOSTS)) != 0 || !*id || strlen(id) >= HOST_ID_MAX || strchr(id, '/'))
+		return false;
+	if (ev->type == STORE_EVENT_PUT) {
+		o = json_loads(ev->value, 0, NULL);
+		if (json_unpack(o, "{s:s}", "addr", &addr) < 0 || cidr_addr_parse(addr, &a) < 0 || a.family != AF_INET)
+			a.family = 0; /* a record without a usable address: as good as none */
+		json_decref(o);
+	}
+	if (a.family) {
+		if (h) {
+			if (cidr_addr_equal(&h->addr, &a))
+				return false;
+			h->addr = a;
+			return true;
+		}
+		if (!grow((void **)&p->hosts, p->nhosts, &p->caphosts, sizeof(*p->hosts)))
+			return false;
+		h = &p->hosts[p->nhosts++];
+		snprintf(h->id, sizeof(h->id), "%s", id);
+		h->addr = a;
+		return true;
+	}
+	if (!h)
+		return false;
+	*h = p->hosts[--p->nhosts];
+	return true;
+}
+
+/* "weft/v1/pools/<cidr>/addr/<ip>" -> pool, ip. */
+static int parse_addr_key(const char *key, struct cidr *pool, struct ipaddr *ip)
+{
+	char buf[CIDR_STRLEN];
+	const char *k = key + strlen(POOLS), *slash;
+
+	if (strncmp(key, POOLS, strlen(POOLS)) != 0 || !(slash = strchr(k, '/')) || strncmp(slash, "/addr/", 6) != 0 ||
+	    (size_t)(slash - k) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%.*s", (int)(slash - k), k);
+	if (cidr_parse(buf, '-', pool, NULL) < 0 || cidr_addr_parse(slash + 6, ip) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int m[6];
+	char end;
+	int i;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &end) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		mac[i] = m[i];
+	return 0;
+}
+
+static struct ep *ep_find(const struct peers *p, const struct cidr *pool, const struct ipaddr *ip)
+{
+	size_t i;
+
+	for (i = 0; i < p->neps; i++)
+		if (cidr_addr_equal(&p->eps[i].ip, ip) && cidr_equal(&p->eps[i].pool, pool))
+			return &p->eps[i];
+	return NULL;
+}
+
+bool peers_addr_event(struct peers *p, const struct store_event *ev)
+{
+	const char *host = NULL, *owner = NULL, *mac = NULL;
+	struct ep e = { 0 }, *old;
+	bool keep = false;
+	json_t *o;
+
+	if (parse_addr_key(ev->key, &e.pool, &e.ip) < 0)
+		return false;
+	old = ep_find(p, &e.pool, &e.ip);
+	if (ev->type == STORE_EVENT_PUT) {
+		o = json_loads(ev->value, 0, NULL);
+		/* Only containers' addresses whose host wrote their MAC (overlay endpoints) of other hosts. */
+		keep = json_unpack(o, "{s:s, s:s, s:s}", "host", &host, "owner", &owner, "mac", &mac) == 0 &&
+		       strcmp(owner, "endpoint") == 0 && strcmp(host, p->self) != 0 && strlen(host) < HOST_ID_MAX &&
+		       parse_mac(mac, e.mac) == 0;
+		if (keep)
+			snprintf(e.host, sizeof(e.host), "%s", host);
+		json_decref(o);
+	}
+	if (keep) {
+		if (old) {
+			if (memcmp(old, &e, sizeof(e)) == 0)
+				return false;
+			*old = e;
+			return true;
+		}
+		if (!grow((void **)&p->eps, p->neps, &p->capeps, sizeof(*p->eps)))
+			return false;
+		p->eps[p->neps++] = e;
+		return true;
+	}
+	if (!old)
+		return false;
+	*old = p->eps[--p->neps];
+	return true;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct peer_entry *)a)->ip.b, ((const struct peer_entry *)b)->ip.b, 16);
+}
+
+int peers_of_pool(const struct peers *p, const struct cidr *pool, struct peer_entry **ret, size_t *ret_n,
+		  struct ipaddr **ret_vteps, size_t *ret_nvteps)
+{
+	struct peer_entry *v = calloc(p->neps + 1, sizeof(*v));
+	struct ipaddr *vt = calloc(p->nhosts + 1, sizeof(*vt));
+	size_t i, j, n = 0, nvt = 0;
+	const struct host *h;
+
+	if (!v || !vt) {
+		free(v);
+		free(vt);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->neps; i++) {
+		if (!cidr_equal(&p->eps[i].pool, pool) || !(h = host_find(p, p->eps[i].host)))
+			continue;
+		v[n].ip = p->eps[i].ip;
+		memcpy(v[n].mac, p->eps[i].mac, 6);
+		v[n++].vtep = h->addr;
+		for (j = 0; j < nvt && !cidr_addr_equal(&vt[j], &h->addr); j++)
+			;
+		if (j == nvt)
+			vt[nvt++] = h->addr;
+	}
+	qsort(v, n, sizeof(*v), entry_cmp);
+	*ret = v;
+	*ret_n = n;
+	if (ret_vteps) {
+		*ret_vteps = vt;
+		*ret_nvteps = nvt;
+	} else {
+		free(vt);
+	}
+	return 0;
+}

@@ -1,0 +1,107 @@
+#!/bin/bash
+# overlay.sh - overlay mode on three lab hosts sharing a cluster store (LAB_STORE=etcd, default,
+# or consul): the same `docker network create -o mode=overlay` on every host gives one L2
+# network over VXLAN; containers on every pair of hosts reach each other; each host programs
+# the others' containers as static FDB and neighbour entries, and removes them when the
+# container goes; the way out is Docker's docker_gwbridge; a different -o on another host, a
+# VNI used by another network and a network without weft's IPAM are refused with a clear
+# message; after everything is removed no device and no key is left.
+set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+KIND=${LAB_STORE:-etcd}
+lab_require
+lab_init "overlay-$KIND"
+lab_outside
+lab_store "$KIND"
+for h in 1 2 3; do
+	lab_host $h
+	lab_image $h
+	lab_start_weftd $h --host-id h$h --store "$LAB_STORE_URL"
+done
+IMG=weft-test:local
+OV=(-d weft --ipam-driver weft --subnet 10.90.0.0/24 -o mode=overlay)
+
+no_keys() { ! lab_store_keys "$1"; }
+ip_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
+mac_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").MacAddress}}" "$2"; }
+weft_devices() { ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc|wm)'; }
+no_devices() { ! weft_devices "$1"; }
+# fdb_has H DEV MAC VTEP / neigh_has H DEV IP MAC: H's entry for a remote container
+fdb_has() { bridge -n "$LAB-h$1" fdb show dev "$2" | grep -q "^$3 dst $4 self permanent"; }
+neigh_has() { ip -n "$LAB-h$1" neigh show dev "$2" | grep -q "^$3 lladdr $4 PERMANENT"; }
+
+# ---------------------------------------------------------------- bad input, nothing left
+expect_fail_msg "overlay without weft's IPAM is refused" \
+	"mode overlay needs --ipam-driver weft: subnet 10.91.0.0/24 is the network's name across hosts" \
+	dk 1 network create -d weft --subnet 10.91.0.0/24 -o mode=overlay bad1
+expect_fail_msg "a missing underlay parent is refused" "parent interface 'eth9' does not exist" \
+	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o parent=eth9 bad2
+expect_fail_msg "a VNI out of range is refused" "option 'vni': 16777216 is out of range \(allowed: 1..16777215\)" \
+	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o vni=16777216 bad3
+expect_fail_msg "a macvlan option on overlay is refused" "option 'macvlan_mode' does not apply to mode overlay" \
+	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o macvlan_mode=vepa bad4
+expect_ok "... and none of them left a device" no_devices 1
+expect_ok "... or a key" no_keys weft/v1/pools/10.91.0.0-24
+expect_ok "... or a VNI" no_keys weft/v1/vnis/
+
+# ---------------------------------------------------------------- one network on three hosts
+expect_ok "h1: create the overlay network" dk 1 network create "${OV[@]}" ov
+vni=$(lab_store_value weft/v1/pools/10.90.0.0-24/net | sed -n 's/.*"vni":\([0-9]*\).*/\1/p')
+expect_ok "the cluster store records it with a VNI ($vni)" test -n "$vni"
+expect_ok "... weft/v1/vnis/$vni holds the subnet" bash -c "[ '$(lab_store_value "weft/v1/vnis/$vni")' = 10.90.0.0/24 ]"
+expect_fail_msg "h2: another -o for the same subnet is refused, naming the conflict" \
+	"overlay network 10.90.0.0/24 exists in the cluster with vni=$vni vxlan_port=4789 flood=false; this host asked for vni=$vni vxlan_port=4789 flood=true" \
+	dk 2 network create "${OV[@]}" -o flood=true ov
+expect_ok "h2: the same command as h1" dk 2 network create "${OV[@]}" ov
+expect_ok "h3: the same command with -o vni=$vni" dk 3 network create "${OV[@]}" -o vni="$vni" ov
+expect_fail_msg "h1: vni $vni for another subnet is refused" "vni $vni is already used by overlay network 10.90.0.0/24" \
+	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o vni="$vni" bad5
+expect_ok "every host has weft-o$vni and weft-v$vni (VXLAN $vni, port 4789, learning off)" bash -c "
+	for h in 1 2 3; do
+		ip -n $LAB-h\$h -d link show weft-v$vni | grep -q 'vxlan id $vni .*dstport 4789 .*nolearning' &&
+		ip -n $LAB-h\$h -d link show weft-v$vni | grep -q 'master weft-o$vni' || exit 1
+	done"
+expect_ok "the overlay MTU is the underlay's minus 50" bash -c "ip -n $LAB-h1 link show weft-v$vni | grep -q 'mtu 1450'"
+for h in 1 2 3; do
+	expect_ok "h$h: run c$h" dk $h run -d --name c$h --network ov $IMG sleep 600
+done
+c1=$(ip_of 1 c1 ov) c2=$(ip_of 2 c2 ov) c3=$(ip_of 3 c3 ov)
+m2=$(mac_of 2 c2 ov) m3=$(mac_of 3 c3 ov)
+expect_ok "three different addresses ($c1 $c2 $c3)" bash -c "[ \$(printf '%s\n' $c1 $c2 $c3 | sort -u | grep -c '^10\.90\.0\.') = 3 ]"
+entries() { fdb_has 1 "weft-v$vni" "$m2" 192.0.2.2 && neigh_has 1 "weft-v$vni" "$c2" "$m2" &&
+	fdb_has 1 "weft-v$vni" "$m3" 192.0.2.3 && neigh_has 1 "weft-v$vni" "$c3" "$m3"; }
+expect_ok "h1 has FDB and neighbour entries for c2 (h2) and c3 (h3)" lab_wait_for entries 10
+expect_ok "c1 (h1) pings c2 (h2)" dk 1 exec c1 ping -c2 -W2 "$c2"
+expect_ok "c1 (h1) pings c3 (h3)" dk 1 exec c1 ping -c2 -W2 "$c3"
+expect_ok "c2 (h2) pings c3 (h3)" dk 2 exec c2 ping -c2 -W2 "$c3"
+expect_ok "c3 (h3) pings c1 (h1)" dk 3 exec c3 ping -c2 -W2 "$c1"
+expect_ok "the container's MTU is 1450" bash -c "dk 1 exec c1 ip link show eth0 | grep -q 'mtu 1450'"
+expect_ok "no flooding: h1's VXLAN device has no all-zero FDB entry" \
+	bash -c "! bridge -n $LAB-h1 fdb show dev weft-v$vni | grep -q '^00:00:00:00:00:00'"
+expect_ok "the way out is docker_gwbridge: c1 has eth1 with the default route" \
+	bash -c "dk 1 exec c1 ip route | grep -q 'default via .* dev eth1'"
+expect_ok "c1 reaches the outside namespace through it" dk 1 exec c1 ping -c2 -W2 192.0.2.254
+
+# ---------------------------------------------------------------- a container goes: its entries go
+expect_ok "h3: docker rm c3" dk 3 rm -f c3
+gone() { ! fdb_has 1 "weft-v$vni" "$m3" 192.0.2.3 && ! neigh_has 1 "weft-v$vni" "$c3" "$m3" &&
+	! fdb_has 2 "weft-v$vni" "$m3" 192.0.2.3; }
+expect_ok "h1 and h2 remove c3's entries" lab_wait_for gone 10
+c2_kept() { fdb_has 1 "weft-v$vni" "$m2" 192.0.2.2 && neigh_has 1 "weft-v$vni" "$c2" "$m2"; }
+expect_ok "... and h1 keeps c2's" c2_kept
+expect_ok "c1 still pings c2" dk 1 exec c1 ping -c2 -W2 "$c2"
+
+# ---------------------------------------------------------------- cleanup leaves nothing
+expect_ok "h1, h2: docker rm" bash -c "dk 1 rm -f c1 && dk 2 rm -f c2"
+for h in 1 2 3; do
+	expect_ok "h$h: network rm" dk $h network rm ov
+done
+expect_ok "no key of the pool is left in the store" no_keys weft/v1/pools/10.90.0.0-24
+expect_ok "no VNI is claimed any more" no_keys weft/v1/vnis/
+for h in 1 2 3; do
+	expect_ok "no weft device is left on h$h" no_devices $h
+done
+
+lab_summary

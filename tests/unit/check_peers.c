@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* check_peers.c - overlay peers from watch events: which hosts and endpoints count. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "peers.h"
+#include "suites.h"
+
+static struct store_event ev(enum store_event_type t, const char *key, const char *value)
+{
+	return (struct store_event){ .type = t, .key = key, .value = value };
+}
+
+#define PUT(k, v) ev(STORE_EVENT_PUT, (k), (v))
+#define DEL(k) ev(STORE_EVENT_DEL, (k), NULL)
+#define A(n) "weft/v1/pools/10.90.0.0-24/addr/10.90.0." #n
+
+static const char *fmt(const struct ipaddr *a)
+{
+	static char buf[CIDR_STRLEN];
+
+	return cidr_addr_format(a, buf);
+}
+
+START_TEST(test_peers_events)
+{
+	struct peers *p = peers_new("h1");
+	struct peer_entry *e = NULL;
+	struct ipaddr *vt = NULL;
+	struct cidr pool, other;
+	size_t n = 99, nvt = 99;
+	struct store_event x;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(cidr_parse("10.90.0.0/24", '/', &pool, NULL), 0);
+	ck_assert_int_eq(cidr_parse("10.91.0.0/24", '/', &other, NULL), 0);
+	/* Hosts: a record with an address is alive; the same again is no change. */
+	x = PUT("weft/v1/hosts/h2", "{\"host\":\"h2\",\"addr\":\"192.0.2.2\",\"version\":\"0.1.0\"}");
+	ck_assert(peers_host_event(p, &x));
+	ck_assert(!peers_host_event(p, &x));
+	x = PUT("weft/v1/hosts/h3", "{\"addr\":\"192.0.2.3\"}");
+	ck_assert(peers_host_event(p, &x));
+	x = PUT("weft/v1/hosts/h4", "{\"addr\":\"not an address\"}");
+	ck_assert(!peers_host_event(p, &x));
+	/* Addresses: only containers' with a MAC, of other hosts. */
+	x = PUT(A(5), "{\"host\":\"h2\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:05\"}");
+	ck_assert(peers_addr_event(p, &x));
+	ck_assert(!peers_addr_event(p, &x));
+	x = PUT(A(3), "{\"host\":\"h3\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:03\"}");
+	ck_assert(peers_addr_event(p, &x));
+	x = PUT(A(4), "{\"host\":\"h3\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:04\"}");
+	ck_assert(peers_addr_event(p, &x));
+	x = PUT(A(6), "{\"host\":\"h1\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:06\"}"); /* ours */
+	ck_assert(!peers_addr_event(p, &x));
+	x = PUT(A(1), "{\"host\":\"h2\",\"owner\":\"gateway\"}");
+	ck_assert(!peers_addr_event(p, &x));
+	x = PUT(A(7), "{\"host\":\"h2\",\"owner\":\"endpoint\"}"); /* no MAC yet: bridge or macvlan, or not yet */
+	ck_assert(!peers_addr_event(p, &x));
+	x = PUT(A(8), "{\"host\":\"h9\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:08\"}"); /* no live host */
+	ck_assert(peers_addr_event(p, &x));
+	x = PUT("weft/v1/pools/10.90.0.0-24", "{\"hosts\":[\"h1\"]}");
+	ck_assert(!peers_addr_event(p, &x));
+	x = PUT("weft/v1/pools/10.90.0.0-24/net", "{\"vni\":4096}");
+	ck_assert(!peers_addr_event(p, &x));
+
+	ck_assert_int_eq(peers_of_pool(p, &pool, &e, &n, &vt, &nvt), 0);
+	ck_assert_uint_eq(n, 3); /* .3 .4 .5, sorted; .8's host h9 has no record */
+	ck_assert_str_eq(fmt(&e[0].ip), "10.90.0.3");
+	ck_assert_str_eq(fmt(&e[0].vtep), "192.0.2.3");
+	ck_assert_int_eq(e[0].mac[5], 0x03);
+	ck_assert_str_eq(fmt(&e[2].ip), "10.90.0.5");
+	ck_assert_str_eq(fmt(&e[2].vtep), "192.0.2.2");
+	ck_assert_uint_eq(nvt, 2);
+	free(e);
+	free(vt);
+	ck_assert_int_eq(peers_of_pool(p, &other, &e, &n, NULL, NULL), 0);
+	ck_assert_uint_eq(n, 0);
+	free(e);
+
+	/* A container goes; a host's record goes (its lease expired): its endpoints with it. */
+	x = DEL(A(4));
+	ck_assert(peers_addr_event(p, &x));
+	ck_assert(!peers_addr_event(p, &x));
+	x = DEL("weft/v1/hosts/h2");
+	ck_assert(peers_host_event(p, &x));
+	ck_assert_int_eq(peers_of_pool(p, &pool, &e, &n, &vt, &nvt), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(fmt(&e[0].ip), "10.90.0.3");
+	ck_assert_uint_eq(nvt, 1);
+	free(e);
+	free(vt);
+	/* A record rewritten without its MAC drops the endpoint. */
+	x = PUT(A(3), "{\"host\":\"h3\",\"owner\":\"endpoint\"}");
+	ck_assert(peers_addr_event(p, &x));
+	ck_assert_int_eq(peers_of_pool(p, &pool, &e, &n, NULL, NULL), 0);
+	ck_assert_uint_eq(n, 0);
+	free(e);
+	peers_free(p);
+}
+END_TEST
+
+Suite *peers_suite(void)
+{
+	Suite *s = suite_create("peers");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_peers_events);
+	suite_add_tcase(s, tc);
+	return s;
+}
