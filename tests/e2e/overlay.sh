@@ -11,6 +11,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 KIND=${LAB_STORE:-etcd}
+TTL=10
 lab_require
 lab_init "overlay-$KIND"
 lab_outside
@@ -18,7 +19,7 @@ lab_store "$KIND"
 for h in 1 2 3; do
 	lab_host $h
 	lab_image $h
-	lab_start_weftd $h --host-id h$h --store "$LAB_STORE_URL"
+	lab_start_weftd $h --host-id h$h --store "$LAB_STORE_URL" --lease-ttl $TTL
 done
 IMG=weft-test:local
 OV=(-d weft --ipam-driver weft --subnet 10.90.0.0/24 -o mode=overlay)
@@ -83,6 +84,44 @@ expect_ok "no flooding: h1's VXLAN device has no all-zero FDB entry" \
 expect_ok "the way out is docker_gwbridge: c1 has eth1 with the default route" \
 	bash -c "dk 1 exec c1 ip route | grep -q 'default via .* dev eth1'"
 expect_ok "c1 reaches the outside namespace through it" dk 1 exec c1 ping -c2 -W2 192.0.2.254
+expect_ok "h1: run w1 on ov with -p 8088:80 (busybox httpd)" dk 1 run -d --name w1 --network ov -p 8088:80 $IMG \
+	sh -c 'mkdir -p /www && echo hello-w1 >/www/index.html && httpd -p 80 -h /www && exec sleep 600'
+web_ok() { [ "$(ip netns exec "$LAB-out" curl -sS -m 3 http://192.0.2.1:8088/)" = hello-w1 ]; }
+expect_ok "outside -> h1:8088 reaches w1 (published by docker_gwbridge)" lab_wait_for web_ok 5
+expect_ok "c2 (h2) reaches w1's port 80 over the overlay" \
+	bash -c "dk 2 exec c2 sh -c 'printf \"GET / HTTP/1.0\r\n\r\n\" | nc $(ip_of 1 w1 ov) 80' | grep -q hello-w1"
+expect_ok "h1: docker rm w1" dk 1 rm -f w1
+
+# ---------------------------------------------------------------- flood=true carries broadcasts
+OF=(-d weft --ipam-driver weft --subnet 10.92.0.0/24 -o mode=overlay -o flood=true)
+for h in 1 2; do
+	expect_ok "h$h: an overlay network with flood=true" dk $h network create "${OF[@]}" of
+	expect_ok "h$h: run f$h on it, answering broadcast pings" dk $h run -d --name f$h --network of \
+		--sysctl net.ipv4.icmp_echo_ignore_broadcasts=0 $IMG sleep 600
+done
+vnf=$(lab_store_value weft/v1/pools/10.92.0.0-24/net | sed -n 's/.*"vni":\([0-9]*\).*/\1/p')
+flood_entry() { bridge -n "$LAB-h1" fdb show dev "weft-v$vnf" | grep -q '^00:00:00:00:00:00 dst 192.0.2.2 self permanent'; }
+expect_ok "h1 floods to h2: an all-zero FDB entry toward 192.0.2.2" lab_wait_for flood_entry 10
+expect_ok "a broadcast ping from f1 (h1) is answered by f2 (h2)" \
+	bash -c "dk 1 exec f1 ping -c2 -W2 10.92.0.255 | grep -q 'from $(ip_of 2 f2 of)'"
+expect_ok "h2: run b2 on ov, answering broadcast pings" \
+	dk 2 run -d --name b2 --network ov --sysctl net.ipv4.icmp_echo_ignore_broadcasts=0 $IMG sleep 600
+expect_fail_msg "without flood, a broadcast ping from c1 gets no answer from h2" "0 packets received" \
+	dk 1 exec c1 ping -c2 -W2 10.90.0.255
+expect_ok "h1, h2: docker rm, network rm of" \
+	bash -c "dk 1 rm -f f1 && dk 2 rm -f f2 b2 && dk 1 network rm of && dk 2 network rm of"
+
+# ---------------------------------------------------------------- weftd restarts do not stop traffic
+dk 1 exec c1 ping -c 12 -W1 "$c2" >"$LABDIR/ping.out" 2>&1 &
+pingpid=$!
+sleep 2
+lab_stop_weftd 1 KILL
+sleep 2
+lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --lease-ttl $TTL
+wait $pingpid
+expect_ok "kill -9 and restart of h1's weftd while c1 pings c2: no packet lost ($(grep -o '[0-9]* packets received' "$LABDIR/ping.out"))" \
+	grep -q ' 0% packet loss' "$LABDIR/ping.out"
+expect_ok "... and h1's entries are still right" lab_wait_for entries 10
 
 # ---------------------------------------------------------------- a container goes: its entries go
 expect_ok "h3: docker rm c3" dk 3 rm -f c3
@@ -92,6 +131,32 @@ expect_ok "h1 and h2 remove c3's entries" lab_wait_for gone 10
 c2_kept() { fdb_has 1 "weft-v$vni" "$m2" 192.0.2.2 && neigh_has 1 "weft-v$vni" "$c2" "$m2"; }
 expect_ok "... and h1 keeps c2's" c2_kept
 expect_ok "c1 still pings c2" dk 1 exec c1 ping -c2 -W2 "$c2"
+
+# ---------------------------------------------------------------- changes while a weftd is down
+expect_ok "h3: run c4" dk 3 run -d --name c4 --network ov $IMG sleep 600
+c4=$(ip_of 3 c4 ov) m4=$(mac_of 3 c4 ov)
+c4_on_h1() { fdb_has 1 "weft-v$vni" "$m4" 192.0.2.3 && neigh_has 1 "weft-v$vni" "$c4" "$m4"; }
+expect_ok "h1 gets c4's entries" lab_wait_for c4_on_h1 10
+lab_stop_weftd 1 TERM
+expect_ok "h1's weftd stopped; h3: docker rm c4" dk 3 rm -f c4
+lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --lease-ttl $TTL
+c4_gone() { ! fdb_has 1 "weft-v$vni" "$m4" 192.0.2.3 && ! neigh_has 1 "weft-v$vni" "$c4" "$m4"; }
+expect_ok "h1's weftd, back, removes c4's entries (gone meanwhile)" lab_wait_for c4_gone 10
+expect_ok "... and keeps c2's" c2_kept
+
+# ---------------------------------------------------------------- a host dies: its entries go with its lease
+expect_ok "h3: run c5" dk 3 run -d --name c5 --network ov $IMG sleep 600
+c5=$(ip_of 3 c5 ov) m5=$(mac_of 3 c5 ov)
+c5_on_h1() { fdb_has 1 "weft-v$vni" "$m5" 192.0.2.3; }
+expect_ok "h1 gets c5's entries" lab_wait_for c5_on_h1 10
+lab_stop_weftd 3 KILL
+c5_gone() { ! fdb_has 1 "weft-v$vni" "$m5" 192.0.2.3 && ! neigh_has 1 "weft-v$vni" "$c5" "$m5"; }
+expect_ok "h3's weftd killed: h1 removes c5's entries once h3's lease expired (<= 2 x ${TTL} + 5 s)" \
+	lab_wait_for c5_gone $((2 * TTL + 5))
+lab_start_weftd 3 --host-id h3 --store "$LAB_STORE_URL" --lease-ttl $TTL
+expect_ok "h3's weftd back: h1 has c5's entries again" lab_wait_for c5_on_h1 $((TTL + 5))
+expect_ok "c1 pings c5" dk 1 exec c1 ping -c2 -W2 "$c5"
+expect_ok "h3: docker rm c5" dk 3 rm -f c5
 
 # ---------------------------------------------------------------- cleanup leaves nothing
 expect_ok "h1, h2: docker rm" bash -c "dk 1 rm -f c1 && dk 2 rm -f c2"
