@@ -640,6 +640,9 @@ int api_handle(struct api *api, const char *path, const char *body, size_t len, 
 		r = errbuf_set(&eb, -ENOMEM, "out of memory");
 	if (r < 0)
 		status = 500;
+	/* Every failure must say something: a path that forgot gets its errno named (and is a bug). */
+	if (status != 200 && !eb.msg[0])
+		snprintf(eb.msg, sizeof(eb.msg), "%s failed: %s (weft bug: no message)", path + 1, strerror(-r));
 out:
 	if (status != 200) {
 		log_warn("%s: %s", path, eb.msg);

@@ -289,6 +289,29 @@ out:
 	return r < 0 ? nle_fail(eb, r, "add address to '%s'", name) : 0;
 }
 
+/* A new zeroed element at the end of *v (n elements of size, room for *cap); NULL and *err when out of memory. */
+static void *acc_slot(void **v, size_t *n, size_t *cap, size_t size, int *err)
+{
+	void *nv;
+
+	if (*err)
+		return NULL;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 32;
+
+		nv = realloc(*v, c * size);
+		if (!nv) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		*v = nv;
+		*cap = c;
+	}
+	nv = (char *)*v + (*n)++ * size;
+	memset(nv, 0, size);
+	return nv;
+}
+
 struct route_acc {
 	struct cidr *v;
 	size_t n, cap;
@@ -304,19 +327,9 @@ static void route_cb(struct nl_object *obj, void *arg)
 	if (!dst || nl_addr_get_family(dst) != AF_INET || nl_addr_get_prefixlen(dst) == 0 ||
 	    nl_addr_get_len(dst) != 4)
 		return;
-	if (acc->n == acc->cap) {
-		size_t cap = acc->cap ? acc->cap * 2 : 32;
-
-		c = realloc(acc->v, cap * sizeof(*c));
-		if (!c) {
-			acc->err = -ENOMEM;
-			return;
-		}
-		acc->v = c;
-		acc->cap = cap;
-	}
-	c = &acc->v[acc->n++];
-	memset(c, 0, sizeof(*c));
+	c = acc_slot((void **)&acc->v, &acc->n, &acc->cap, sizeof(*c), &acc->err);
+	if (!c)
+		return;
 	c->addr.family = AF_INET;
 	memcpy(c->addr.b, nl_addr_get_binary_addr(dst), 4);
 	c->len = nl_addr_get_prefixlen(dst);
@@ -832,19 +845,9 @@ static void neigh_cb(struct nl_object *obj, void *arg)
 	    !(rtnl_neigh_get_state(n) & NUD_PERMANENT) || !ll || nl_addr_get_len(ll) != 6 || !dst ||
 	    nl_addr_get_family(dst) != AF_INET || nl_addr_get_len(dst) != 4)
 		return;
-	if (acc->n == acc->cap) {
-		size_t cap = acc->cap ? acc->cap * 2 : 32;
-
-		e = realloc(acc->v, cap * sizeof(*e));
-		if (!e) {
-			acc->err = -ENOMEM;
-			return;
-		}
-		acc->v = e;
-		acc->cap = cap;
-	}
-	e = &acc->v[acc->n++];
-	memset(e, 0, sizeof(*e));
+	e = acc_slot((void **)&acc->v, &acc->n, &acc->cap, sizeof(*e), &acc->err);
+	if (!e)
+		return;
 	memcpy(e->mac, nl_addr_get_binary_addr(ll), 6);
 	e->ip.family = AF_INET;
 	memcpy(e->ip.b, nl_addr_get_binary_addr(dst), 4);
