@@ -272,6 +272,10 @@ static int overlay_create_network(struct driver *d, struct net *net, struct errb
 	unsigned int mtu;
 	int r;
 
+	if (driver_cfg(d)->shared == driver_cfg(d)->local)
+		return errbuf_set(eb, -EINVAL,
+				  "mode overlay joins hosts through a cluster store, and this weftd has none: start it with "
+				  "--store etcd://HOST:2379 or consul://HOST:8500");
 	r = driver_pool_held(d, &net->pool, eb);
 	if (r == -ENOENT) {
 		errbuf_clear(eb);

@@ -131,6 +131,8 @@ bad() { # bad DESC REGEX ARGS... : network create must fail with REGEX and chang
 }
 bad "unknown option" "unknown option 'colour'" "${W[@]}" --subnet 10.240.0.0/24 -o colour=blue
 bad "mode not built yet" "mode 'routed' is not available" "${W[@]}" --subnet 10.240.0.0/24 -o mode=routed
+bad "overlay without a cluster store" "mode overlay joins hosts through a cluster store, and this weftd has none" \
+	"${W[@]}" --subnet 10.240.0.0/24 -o mode=overlay
 bad "unknown mode" "'ring' is not a mode \(allowed: bridge, overlay, routed, macvlan\)" "${W[@]}" --subnet 10.240.0.0/24 -o mode=ring
 bad "mtu not a number" "option 'mtu': 'big' is not a number \(allowed: 68..65535\)" "${W[@]}" --subnet 10.240.0.0/24 -o mtu=big
 bad "mtu out of range" "option 'mtu': 70000 is out of range" "${W[@]}" --subnet 10.240.0.0/24 -o mtu=70000
