@@ -254,6 +254,13 @@ static int setup(struct driver *d, const struct net *net, struct errbuf *eb)
 		return r;
 	mtu = net->opts.mtu;
 	r = netlink_bridge_add(br, mtu, NULL, eb);
+	/*
+	 * The bridge only bridges (no address, the way out is docker_gwbridge):
+	 * no rule applies to its frames, so they skip netfilter, as on Docker's
+	 * overlay, whose bridge lives in a namespace without rules.
+	 */
+	if (r == 0)
+		r = netlink_bridge_nf_off(br, eb);
 	if (r == 0)
 		r = netlink_vxlan_add(vx, net->opts.vni, adv->family ? adv : NULL, dev, net->opts.vxlan_port, mtu, eb);
 	if (r == 0)

@@ -625,6 +625,42 @@ static int brport_set(const char *name, int attr, uint8_t value, const char *wha
 	return r < 0 ? nle_fail(eb, r, fmt, name) : 0;
 }
 
+int netlink_bridge_nf_off(const char *name, struct errbuf *eb)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct nlattr *info = NULL, *data = NULL;
+	struct nl_msg *msg;
+	int r;
+
+	ifi.ifi_index = if_nametoindex(name);
+	if (!ifi.ifi_index)
+		return errbuf_set(eb, -ENODEV, "bridge '%s': no such interface", name);
+	msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST);
+	if (!msg)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	r = nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
+	if (r == 0 && !(info = nla_nest_start(msg, IFLA_LINKINFO)))
+		r = -NLE_NOMEM;
+	if (r == 0)
+		r = nla_put_string(msg, IFLA_INFO_KIND, "bridge");
+	if (r == 0 && !(data = nla_nest_start(msg, IFLA_INFO_DATA)))
+		r = -NLE_NOMEM;
+	if (r == 0)
+		r = nla_put_u8(msg, IFLA_BR_NF_CALL_IPTABLES, 0);
+	if (r == 0)
+		r = nla_put_u8(msg, IFLA_BR_NF_CALL_IP6TABLES, 0);
+	if (r == 0)
+		r = nla_put_u8(msg, IFLA_BR_NF_CALL_ARPTABLES, 0);
+	if (r == 0) {
+		nla_nest_end(msg, data);
+		nla_nest_end(msg, info);
+		r = nl_send_sync(sock, msg); /* frees msg */
+		msg = NULL;
+	}
+	nlmsg_free(msg);
+	return r < 0 ? nle_fail(eb, r, "turn off netfilter calls of bridge '%s'", name) : 0;
+}
+
 int netlink_port_isolate(const char *name, struct errbuf *eb)
 {
 	return brport_set(name, IFLA_BRPORT_ISOLATED, 1, "isolate bridge port", eb);

@@ -85,6 +85,12 @@ int netlink_links_list(const char *prefix, char **ret, size_t *ret_n, struct err
 int netlink_foreign_bridges(bool (*ours)(const char *name, void *data), void *data, char **ret,
 			    size_t *ret_n, struct errbuf *eb);
 
+/*
+ * Bridged frames of this bridge no longer pass iptables/nftables or
+ * arptables when br_netfilter is loaded (per-bridge nf_call_iptables=0).
+ */
+int netlink_bridge_nf_off(const char *name, struct errbuf *eb);
+
 /* Sets the isolated flag of a bridge port: it reaches only non-isolated ports and the bridge itself. */
 int netlink_port_isolate(const char *name, struct errbuf *eb);
 /* Hairpin mode: frames may leave by the port they came in (a container reaching its own published port). */

@@ -64,6 +64,8 @@ expect_ok "every host has weft-o$vni and weft-v$vni (VXLAN $vni, port 4789, lear
 		ip -n $LAB-h\$h -d link show weft-v$vni | grep -q 'vxlan id $vni .*dstport 4789 .*nolearning' &&
 		ip -n $LAB-h\$h -d link show weft-v$vni | grep -q 'master weft-o$vni' || exit 1
 	done"
+expect_ok "its bridged frames skip netfilter (nf_call_iptables 0)" \
+	bash -c "ip -n $LAB-h1 -d link show weft-o$vni | grep -q 'nf_call_iptables 0'"
 expect_ok "the overlay MTU is the underlay's minus 50" bash -c "ip -n $LAB-h1 link show weft-v$vni | grep -q 'mtu 1450'"
 for h in 1 2 3; do
 	expect_ok "h$h: run c$h" dk $h run -d --name c$h --network ov $IMG sleep 600
