@@ -23,7 +23,8 @@
 #include "peers.h"
 
 #define VXLAN_OVERHEAD 50
-#define VNI_FIRST 4096
+/* Docker swarm's overlays take VNIs from 4096 up on the same UDP port: start far above. */
+#define VNI_FIRST 1048576
 #define VNI_MAX 16777215
 #define KEY_LEN 256
 

@@ -132,6 +132,9 @@ static int check_existing(const char *name, const char *kind, struct errbuf *eb)
 	int r;
 
 	r = netlink_link_get(name, have, eb);
+	if (r == -ENODEV)
+		return errbuf_set(eb, -EEXIST, "cannot create %s '%s': the kernel has a device it conflicts with", kind,
+				  name);
 	if (r < 0)
 		return r;
 	if (strcmp(have, kind) != 0)
@@ -791,6 +794,11 @@ int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *l
 		r = rtnl_link_add(sock, link, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(link);
 	nl_addr_put(a);
+	if (r == -NLE_EXIST && !if_nametoindex(name))
+		return errbuf_set(eb, -EEXIST,
+				  "cannot create VXLAN '%s': another VXLAN device of this host uses VNI %u on UDP port %u "
+				  "(another overlay, such as Docker swarm's: give -o vni or -o vxlan_port)",
+				  name, vni, port);
 	if (r == -NLE_EXIST)
 		return check_existing(name, "vxlan", eb);
 	return r < 0 ? nle_fail(eb, r, "create VXLAN '%s'", name) : 0;

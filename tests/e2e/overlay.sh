@@ -43,6 +43,11 @@ expect_fail_msg "a VNI out of range is refused" "option 'vni': 16777216 is out o
 	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o vni=16777216 bad3
 expect_fail_msg "a macvlan option on overlay is refused" "option 'macvlan_mode' does not apply to mode overlay" \
 	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o macvlan_mode=vepa bad4
+ip -n "$LAB-h1" link add hx type vxlan id 1048600 dstport 4789 local 192.0.2.1 dev eth0 # another overlay's
+expect_fail_msg "a VNI and port another VXLAN device of the host uses is refused" \
+	"cannot create VXLAN 'weft-v1048600': another VXLAN device of this host uses VNI 1048600 on UDP port 4789" \
+	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o vni=1048600 bad6
+ip -n "$LAB-h1" link del hx
 expect_ok "... and none of them left a device" no_devices 1
 expect_ok "... or a key" no_keys weft/v1/pools/10.91.0.0-24
 expect_ok "... or a VNI" no_keys weft/v1/vnis/
