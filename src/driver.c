@@ -657,14 +657,15 @@ int driver_host_addr_claim(struct driver *d, const struct net *net, const struct
 
 	if (want)
 		cidr_addr_format(want, w);
-	r = ipam_pool_get(d->ipam, &p.pool, eb);
-	if (r == -ENOENT)
+	/* ipam_addr_request() fails -ENOENT only for a pool it does not hold. */
+	r = ipam_addr_request(d->ipam, &p, w, IPAM_OWNER_HOST, ret, eb);
+	if (r == -ENOENT) {
+		errbuf_clear(eb);
 		return errbuf_set(eb, r,
 				  "the host's own address comes from weft's IPAM, which does not hold subnet %s: create the "
 				  "network with --ipam-driver weft",
 				  cidr_format(&p.pool, '/', s));
-	if (r == 0)
-		r = ipam_addr_request(d->ipam, &p, w, IPAM_OWNER_HOST, ret, eb);
+	}
 	return r;
 }
 
@@ -1195,6 +1196,10 @@ int driver_join(struct driver *d, const char *net_id, const char *id, struct joi
 	r = ep_net_get(d, net_id, id, &ep, &n, eb);
 	if (r < 0)
 		return r;
+	/* Every mode hands over the same interface; the mode says whether there is a gateway. */
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret->src_name, ep.peer, sizeof(ret->src_name));
+	ret->dst_prefix = "eth";
 	r = modes[n.opts.mode]->join(d, &n, &ep, ret, eb);
 	if (r == 0 && !ep.joined) {
 		ep.joined = true;

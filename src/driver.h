@@ -90,6 +90,7 @@ struct driver;
 struct mode_ops {
 	int (*create_network)(struct driver *d, struct net *net, struct errbuf *eb);
 	int (*delete_network)(struct driver *d, const struct net *net, struct errbuf *eb);
+	/* ret arrives with the interface filled in (ep->peer, "eth") and no gateway. */
 	int (*join)(struct driver *d, const struct net *net, const struct endpoint *ep,
 		    struct join_reply *ret, struct errbuf *eb);
 	int (*delete_endpoint)(struct driver *d, const struct net *net, const struct endpoint *ep,

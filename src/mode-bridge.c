@@ -121,9 +121,6 @@ static int bridge_join(struct driver *d, const struct net *net, const struct end
 		netlink_link_del(ep->veth, &ignore);
 		return r;
 	}
-	memset(ret, 0, sizeof(*ret));
-	memcpy(ret->src_name, ep->peer, sizeof(ret->src_name));
-	ret->dst_prefix = "eth";
 	/* An internal network has no way out: no default route at all. */
 	ret->has_gateway = !net->internal;
 	ret->gateway = net->gateway.addr;

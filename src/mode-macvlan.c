@@ -225,9 +225,6 @@ static int macvlan_join(struct driver *d, const struct net *net, const struct en
 	}
 	if (r < 0)
 		return r;
-	memset(ret, 0, sizeof(*ret));
-	memcpy(ret->src_name, ep->peer, sizeof(ret->src_name));
-	ret->dst_prefix = "eth";
 	ret->has_gateway = true;
 	ret->gateway = net->gateway.addr;
 	return 0;

@@ -340,16 +340,8 @@ static int overlay_create_endpoint(struct driver *d, const struct net *net, cons
 static int overlay_join(struct driver *d, const struct net *net, const struct endpoint *ep, struct join_reply *ret,
 			struct errbuf *eb)
 {
-	int r;
-
-	r = mode_veth_attach(ep, net->bridge, net->opts.mtu, eb);
-	if (r < 0)
-		return r;
 	/* No gateway: Docker adds docker_gwbridge for the way out (NAT, -p), as for its own overlay. */
-	memset(ret, 0, sizeof(*ret));
-	memcpy(ret->src_name, ep->peer, sizeof(ret->src_name));
-	ret->dst_prefix = "eth";
-	return 0;
+	return mode_veth_attach(ep, net->bridge, net->opts.mtu, eb);
 }
 
 static int overlay_delete_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
