@@ -222,10 +222,16 @@ static int cluster_join(struct driver *d, struct net *net, struct errbuf *eb)
 	return errbuf_set(eb, -EAGAIN, "overlay network %s: the cluster store keeps changing under weft; try again", c);
 }
 
-/* The underlay: -o parent, else the interface holding the advertised address (none: a single host). */
-static int underlay(struct driver *d, const struct net *net, char dev[16], unsigned int *mtu, struct errbuf *eb)
+/*
+ * The underlay: -o parent, else the interface holding the advertised address
+ * (none: a single host). A parent that is down is refused when the network
+ * is created (up true), not when weftd restores it.
+ */
+static int underlay(struct driver *d, const struct net *net, bool up, char dev[16], unsigned int *mtu,
+		    struct errbuf *eb)
 {
 	const struct ipaddr *adv = &driver_cfg(d)->advertise;
+	bool is_up;
 	int r;
 
 	dev[0] = '\0';
@@ -236,24 +242,23 @@ static int underlay(struct driver *d, const struct net *net, char dev[16], unsig
 		return r;
 	if (!dev[0])
 		return 0;
-	r = netlink_link_info(dev, NULL, mtu, eb);
+	r = netlink_link_info(dev, &is_up, mtu, eb);
 	if (r == -ENODEV)
 		return errbuf_set(eb, r, "parent interface '%s' does not exist", dev);
+	if (r == 0 && up && !is_up && net->opts.parent[0])
+		return errbuf_set(eb, -ENETDOWN, "parent interface '%s' is down", dev);
 	return r;
 }
 
-static int setup(struct driver *d, const struct net *net, struct errbuf *eb)
+/* Builds the bridge and the VXLAN device over the underlay dev ("": none, a single host). */
+static int setup(struct driver *d, const struct net *net, const char *dev, struct errbuf *eb)
 {
 	const struct ipaddr *adv = &driver_cfg(d)->advertise;
-	char br[16], vx[16], dev[16];
-	unsigned int mtu;
+	unsigned int mtu = net->opts.mtu;
+	char br[16], vx[16];
 	int r;
 
 	overlay_names(net->opts.vni, br, vx);
-	r = underlay(d, net, dev, &mtu, eb);
-	if (r < 0)
-		return r;
-	mtu = net->opts.mtu;
 	r = netlink_bridge_add(br, mtu, NULL, eb);
 	/*
 	 * The bridge only bridges (no address, the way out is docker_gwbridge):
@@ -266,8 +271,12 @@ static int setup(struct driver *d, const struct net *net, struct errbuf *eb)
 		r = netlink_vxlan_add(vx, net->opts.vni, adv->family ? adv : NULL, dev, net->opts.vxlan_port, mtu, eb);
 	if (r == 0)
 		r = netlink_link_set_master(vx, br, eb);
-	if (r == 0)
-		r = netlink_link_set_up(vx, eb);
+	if (r == 0 && (r = netlink_link_set_up(vx, eb)) == -EEXIST) {
+		/* The kernel's EADDRINUSE, which libnl reports as "exists". */
+		errbuf_clear(eb);
+		r = errbuf_set(eb, -EADDRINUSE, "cannot open UDP port %u for VXLAN '%s': another program of this host "
+						"uses it (give -o vxlan_port)", net->opts.vxlan_port, vx);
+	}
 	if (r == 0)
 		r = netlink_link_set_up(br, eb);
 	return r;
@@ -294,17 +303,21 @@ static int overlay_create_network(struct driver *d, struct net *net, struct errb
 	}
 	/* The underlay first: a bad parent is refused before anything is written. */
 	if (r == 0)
-		r = underlay(d, net, dev, &mtu, eb);
+		r = underlay(d, net, true, dev, &mtu, eb);
 	if (r < 0)
 		return r;
 	if (!net->opts.mtu)
 		net->opts.mtu = mtu - VXLAN_OVERHEAD;
+	else if (net->opts.mtu > mtu - VXLAN_OVERHEAD)
+		return errbuf_set(eb, -EINVAL,
+				  "option 'mtu': %u is larger than the MTU %u of the underlay '%s' minus %u for VXLAN (at most %u)",
+				  net->opts.mtu, mtu, dev[0] ? dev : "(none)", VXLAN_OVERHEAD, mtu - VXLAN_OVERHEAD);
 	r = cluster_join(d, net, eb);
 	if (r < 0)
 		return r;
 	overlay_names(net->opts.vni, br, vx);
 	snprintf(net->bridge, sizeof(net->bridge), "%s", br);
-	r = setup(d, net, eb);
+	r = setup(d, net, dev, eb);
 	if (r < 0) {
 		netlink_link_del(vx, &ignore);
 		netlink_link_del(br, &ignore);
@@ -327,7 +340,12 @@ static int overlay_delete_network(struct driver *d, const struct net *net, struc
 
 static int overlay_restore_network(struct driver *d, const struct net *net, struct errbuf *eb)
 {
-	return setup(d, net, eb);
+	char dev[16];
+	unsigned int mtu;
+	int r;
+
+	r = underlay(d, net, false, dev, &mtu, eb);
+	return r < 0 ? r : setup(d, net, dev, eb);
 }
 
 static int overlay_create_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,

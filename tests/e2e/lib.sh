@@ -534,11 +534,13 @@ lab_stop_dockerd() {
 	local n=$1 sig=${2:-TERM} v="DOCKERD_PID_$1" cpid i
 	[ -n "${!v:-}" ] || return 0
 	cpid=$(cat "$(lab__hd "$n")/exec/containerd/containerd.pid" 2>/dev/null)
+	# With live-restore, containerd (and the containers) outlive dockerd on purpose.
+	grep -Eq '"live-restore": *true' "$(lab__hd "$n")/daemon.json" 2>/dev/null && cpid=
 	lab__stop_pids "$sig" 300 "${!v} $(lab__starttime "${!v}")"
 	# A killed dockerd's containerd dies with it, but stays a zombie until init reaps it;
 	# a dockerd started before that takes it for alive and waits for its socket in vain.
 	for ((i = 0; i < 100; i++)); do
-		[ -n "$cpid" ] && [ -e "/proc/$cpid" ] || break
+		{ [ -n "$cpid" ] && [ -e "/proc/$cpid" ]; } || break
 		sleep 0.1
 	done
 }

@@ -39,6 +39,10 @@ expect_fail_msg "overlay without weft's IPAM is refused" \
 	dk 1 network create -d weft --subnet 10.91.0.0/24 -o mode=overlay bad1
 expect_fail_msg "a missing underlay parent is refused" "parent interface 'eth9' does not exist" \
 	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o parent=eth9 bad2
+ip -n "$LAB-h1" link add hy type veth peer name hz # down
+expect_fail_msg "an underlay parent that is down is refused" "parent interface 'hy' is down" \
+	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o parent=hy bad2
+ip -n "$LAB-h1" link del hy
 expect_fail_msg "a VNI out of range is refused" "option 'vni': 16777216 is out of range \(allowed: 1..16777215\)" \
 	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o vni=16777216 bad3
 expect_fail_msg "a macvlan option on overlay is refused" "option 'macvlan_mode' does not apply to mode overlay" \
@@ -48,6 +52,21 @@ expect_fail_msg "a VNI and port another VXLAN device of the host uses is refused
 	"cannot create VXLAN 'weft-v1048600': another VXLAN device of this host uses VNI 1048600 on UDP port 4789" \
 	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o vni=1048600 bad6
 ip -n "$LAB-h1" link del hx
+expect_fail_msg "a vxlan_port out of range is refused" "option 'vxlan_port': 65536 is out of range \(allowed: 1..65535\)" \
+	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o vxlan_port=65536 bad7
+expect_fail_msg "an MTU the underlay cannot carry is refused" \
+	"option 'mtu': 1451 is larger than the MTU 1500 of the underlay 'eth0' minus 50 for VXLAN \(at most 1450\)" \
+	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o mtu=1451 bad8
+ip netns exec "$LAB-h1" python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 4800)); time.sleep(60)' &
+udppid=$!
+udp_bound() { ip netns exec "$LAB-h1" ss -Hlun 'sport = :4800' | grep -q .; }
+lab_wait_for udp_bound 5
+expect_fail_msg "a vxlan_port another program of the host holds is refused" \
+	"cannot open UDP port 4800 for VXLAN 'weft-v[0-9]*': another program of this host uses it \(give -o vxlan_port\)" \
+	dk 1 network create "${OV[@]/10.90.0.0/10.91.0.0}" -o vxlan_port=4800 bad9
+kill "$udppid"
+wait "$udppid" 2>/dev/null
 expect_ok "... and none of them left a device" no_devices 1
 expect_ok "... or a key" no_keys weft/v1/pools/10.91.0.0-24
 expect_ok "... or a VNI" no_keys weft/v1/vnis/
@@ -98,6 +117,21 @@ expect_ok "outside -> h1:8088 reaches w1 (published by docker_gwbridge)" lab_wai
 expect_ok "c2 (h2) reaches w1's port 80 over the overlay" \
 	bash -c "dk 2 exec c2 sh -c 'printf \"GET / HTTP/1.0\r\n\r\n\" | nc $(ip_of 1 w1 ov) 80' | grep -q hello-w1"
 expect_ok "h1: docker rm w1" dk 1 rm -f w1
+
+# ---------------------------------------------------------------- another port, an explicit parent, a smaller MTU
+OP=(-d weft --ipam-driver weft --subnet 10.93.0.0/24 -o mode=overlay -o vxlan_port=4790 -o parent=eth0 -o mtu=1400)
+for h in 1 2; do
+	expect_ok "h$h: an overlay network with vxlan_port=4790 parent=eth0 mtu=1400" dk $h network create "${OP[@]}" op
+	expect_ok "h$h: run p$h on it" dk $h run -d --name p$h --network op $IMG sleep 600
+done
+vnp=$(lab_store_value weft/v1/pools/10.93.0.0-24/net | sed -n 's/.*"vni":\([0-9]*\).*/\1/p')
+expect_ok "its VXLAN device uses port 4790 over eth0 with MTU 1400" \
+	bash -c "ip -n $LAB-h1 -d link show weft-v$vnp | grep -q 'mtu 1400 ' &&
+		ip -n $LAB-h1 -d link show weft-v$vnp | grep -q 'vxlan id $vnp local 192.0.2.1 dev eth0 .*dstport 4790 '"
+expect_ok "the containers' MTU is 1400" bash -c "dk 1 exec p1 ip link show eth0 | grep -q 'mtu 1400'"
+expect_ok "p1 (h1) pings p2 (h2) with 1400-byte packets" dk 1 exec p1 ping -c2 -W2 -s 1372 "$(ip_of 2 p2 op)"
+expect_ok "h1, h2: docker rm, network rm op" \
+	bash -c "dk 1 rm -f p1 && dk 2 rm -f p2 && dk 1 network rm op && dk 2 network rm op"
 
 # ---------------------------------------------------------------- flood=true carries broadcasts
 OF=(-d weft --ipam-driver weft --subnet 10.92.0.0/24 -o mode=overlay -o flood=true)
@@ -164,6 +198,38 @@ lab_start_weftd 3 --host-id h3 --store "$LAB_STORE_URL" --lease-ttl $TTL
 expect_ok "h3's weftd back: h1 has c5's entries again" lab_wait_for c5_on_h1 $((TTL + 5))
 expect_ok "c1 pings c5" dk 1 exec c1 ping -c2 -W2 "$c5"
 expect_ok "h3: docker rm c5" dk 3 rm -f c5
+
+# ---------------------------------------------------------------- dockerd restarts, live-restore off and on
+expect_ok "h2: run r2 --restart always --ip 10.90.0.77" \
+	dk 2 run -d --name r2 --restart always --network ov --ip 10.90.0.77 $IMG sleep 600
+r2_on_h1() { fdb_has 1 "weft-v$vni" "$(mac_of 2 r2 ov)" 192.0.2.2 && neigh_has 1 "weft-v$vni" 10.90.0.77 "$(mac_of 2 r2 ov)"; }
+expect_ok "h1 gets r2's entries" lab_wait_for r2_on_h1 10
+lab_stop_dockerd 2 TERM
+r2_gone() { ! ip -n "$LAB-h1" neigh show dev "weft-v$vni" | grep -q '^10\.90\.0\.77 '; }
+expect_ok "h2's dockerd stopped (live-restore off): its containers stop, h1 removes r2's entries" lab_wait_for r2_gone 10
+lab_start_dockerd 2
+r2_up() { [ "$(dk 2 inspect -f '{{.State.Running}}' r2 2>/dev/null)" = true ]; }
+expect_ok "h2's dockerd is back and restarts r2" lab_wait_for r2_up 30
+expect_ok "r2 has 10.90.0.77 again and h1 has its entries" lab_wait_for r2_on_h1 10
+expect_ok "c1 (h1) pings r2 (h2)" dk 1 exec c1 ping -c2 -W2 10.90.0.77
+echo '{"live-restore": true}' >"$LABDIR/h2/daemon.json"
+kill -HUP "$DOCKERD_PID_2"
+live() { [ "$(dk 2 info -f '{{.LiveRestoreEnabled}}')" = true ]; }
+expect_ok "h2's dockerd reloads with live-restore on" lab_wait_for live 10
+dk 1 exec c1 ping -c 12 -W1 10.90.0.77 >"$LABDIR/ping2.out" 2>&1 &
+pingpid=$!
+sleep 2
+lab_stop_dockerd 2 TERM
+sleep 2
+lab_start_dockerd 2
+wait $pingpid
+expect_ok "a restart of h2's dockerd with live-restore while c1 pings r2: no packet lost ($(grep -o '[0-9]* packets received' "$LABDIR/ping2.out"))" \
+	grep -q ' 0% packet loss' "$LABDIR/ping2.out"
+kept() { r2_up && r2_on_h1; }
+expect_ok "... r2 kept running and h1 kept its entries" kept
+expect_ok "h2: docker rm r2 after the live restore" dk 2 rm -f r2
+expect_ok "... h1 removes its entries" lab_wait_for r2_gone 10
+expect_ok "... and its veth on h2" bash -c "! ip -n $LAB-h2 -o link show | grep -q ': wv'"
 
 # ---------------------------------------------------------------- cleanup leaves nothing
 expect_ok "h1, h2: docker rm" bash -c "dk 1 rm -f c1 && dk 2 rm -f c2"
