@@ -32,6 +32,7 @@ struct held_port {
 struct driver {
 	struct driver_config cfg;
 	struct ipam *ipam;
+	struct ipam *slices; /* routed: this host's slices as pools of their own, in its own store */
 	struct held_port *held;
 	char *foreign; /* the foreign bridges last written to the firewall */
 	size_t foreign_len;
@@ -42,6 +43,7 @@ struct driver {
 static const struct mode_ops *const modes[_NET_MODE_MAX] = {
 	[NET_MODE_BRIDGE] = &bridge_mode,
 	[NET_MODE_OVERLAY] = &overlay_mode,
+	[NET_MODE_ROUTED] = &routed_mode,
 	[NET_MODE_MACVLAN] = &macvlan_mode,
 };
 
@@ -79,7 +81,12 @@ int driver_new(const struct driver_config *cfg, struct driver **ret, struct errb
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
 	r = ipam_new(cfg->shared, &ic, &d->ipam, eb);
+	if (r == 0) {
+		ic.prefix = STORE_PREFIX "local/slices/";
+		r = ipam_new(cfg->local, &ic, &d->slices, eb);
+	}
 	if (r < 0) {
+		ipam_free(d->ipam);
 		peers_free(d->peers);
 		free(d);
 		return r;
@@ -146,6 +153,7 @@ void driver_free(struct driver *d)
 	held_release(d, NULL);
 	free(d->foreign);
 	ipam_free(d->ipam);
+	ipam_free(d->slices);
 	peers_free(d->peers);
 	free(d);
 }
@@ -195,9 +203,15 @@ static json_t *net_to_json(const struct net *n)
 		}
 		json_decref(mv);
 	}
-	if (o && n->opts.mode == NET_MODE_OVERLAY) {
-		json_t *ov = json_pack("{s:s, s:I, s:i, s:b}", "parent", n->opts.parent, "vni", (json_int_t)n->opts.vni,
-				       "vxlan_port", (int)n->opts.vxlan_port, "flood", n->opts.flood);
+	if (o && (n->opts.mode == NET_MODE_OVERLAY || n->opts.mode == NET_MODE_ROUTED)) {
+		char sl[CIDR_STRLEN] = "";
+		json_t *ov;
+
+		if (n->slice.len)
+			cidr_format(&n->slice, '/', sl);
+		ov = json_pack("{s:s, s:I, s:i, s:b, s:s, s:i, s:s}", "parent", n->opts.parent, "vni",
+			       (json_int_t)n->opts.vni, "vxlan_port", (int)n->opts.vxlan_port, "flood", n->opts.flood,
+			       "backend", n->opts.backend, "host_prefix", (int)n->opts.host_prefix, "slice", sl);
 
 		if (!ov || json_object_update(o, ov) < 0) {
 			json_decref(o);
@@ -211,6 +225,8 @@ static json_t *net_to_json(const struct net *n)
 static int net_from_json(const char *val, struct net *ret)
 {
 	const char *id, *mode, *bridge, *pool, *gw, *hb = "0.0.0.0", *parent = "", *mvmode = "bridge", *sh = "";
+	const char *backend = "vxlan", *slice = "";
+	int host_prefix = 24;
 	struct net n = { 0 };
 	json_t *o, *aux = NULL, *e;
 	int mtu = 0, internal = 0, released = 0, masq = 1, icc = 1, vlan_made = 0, flood = 0, port = 4789, r = -EIO;
@@ -230,8 +246,13 @@ static int net_from_json(const char *val, struct net *ret)
 		goto out;
 	if (*sh && cidr_addr_parse(sh, &n.shim_addr) < 0)
 		goto out;
-	if (json_unpack(o, "{s?I, s?i, s?b}", "vni", &vni, "vxlan_port", &port, "flood", &flood) < 0)
+	if (json_unpack(o, "{s?I, s?i, s?b, s?s, s?i, s?s}", "vni", &vni, "vxlan_port", &port, "flood", &flood,
+			"backend", &backend, "host_prefix", &host_prefix, "slice", &slice) < 0)
 		goto out;
+	if (*slice && cidr_parse(slice, '/', &n.slice, NULL) < 0)
+		goto out;
+	snprintf(n.opts.backend, sizeof(n.opts.backend), "%s", backend);
+	n.opts.host_prefix = host_prefix;
 	n.opts.vni = vni;
 	n.opts.vxlan_port = port;
 	n.opts.flood = flood;
@@ -561,13 +582,18 @@ static int firewall_update(struct driver *d, struct errbuf *eb)
 		goto out;
 	}
 	for (i = 0, k = 0; i < n; i++) {
-		if (nets[i].opts.mode != NET_MODE_BRIDGE && nets[i].opts.mode != NET_MODE_OVERLAY)
-			continue; /* macvlan: the LAN's business, not the host's firewall */
+		if (nets[i].opts.mode == NET_MODE_MACVLAN)
+			continue; /* the LAN's business, not the host's firewall */
 		memcpy(fw[k].bridge, nets[i].bridge, sizeof(fw[k].bridge));
 		fw[k].subnet = nets[i].pool;
 		fw[k].internal = nets[i].internal;
 		/* An overlay bridge only bridges (the way out is docker_gwbridge's): accepts and isolation. */
-		fw[k].masquerade = nets[i].opts.mode == NET_MODE_BRIDGE && nets[i].opts.masquerade;
+		fw[k].masquerade = nets[i].opts.mode != NET_MODE_OVERLAY && nets[i].opts.masquerade;
+		/* Routed: the bridge holds this host's slice; the other slices come in routed, not NATed. */
+		if (nets[i].opts.mode == NET_MODE_ROUTED) {
+			fw[k].subnet = nets[i].slice;
+			fw[k].cluster = nets[i].pool;
+		}
 		fw[k].icc = nets[i].opts.icc;
 		for (j = 0; j < neps && !fw[k].published; j++)
 			fw[k].published = eps[j].nports && strcmp(eps[j].net_id, nets[i].id) == 0;
@@ -612,20 +638,25 @@ void driver_peers_sync(struct driver *d)
 	struct net *nets = NULL;
 	struct errbuf e = { 0 };
 	size_t i, n = 0;
+	int r;
 
 	if (!d->peers_dirty)
 		return;
 	if (nets_load(d, &nets, &n, &e) < 0) {
-		log_err("overlay peers: %s", e.msg);
+		log_err("peers: %s", e.msg);
 		return;
 	}
 	d->peers_dirty = false;
 	for (i = 0; i < n; i++) {
-		if (nets[i].opts.mode != NET_MODE_OVERLAY)
-			continue;
 		errbuf_clear(&e);
-		if (overlay_sync(&nets[i], d->peers, &e) < 0) {
-			log_err("overlay network %.12s: %s", nets[i].id, e.msg);
+		if (nets[i].opts.mode == NET_MODE_OVERLAY)
+			r = overlay_sync(&nets[i], d->peers, &e);
+		else if (nets[i].opts.mode == NET_MODE_ROUTED)
+			r = routed_sync(d, &nets[i], d->peers, &e);
+		else
+			continue;
+		if (r < 0) {
+			log_err("%s network %.12s: %s", net_mode_to_string(nets[i].opts.mode), nets[i].id, e.msg);
 			d->peers_dirty = true; /* try again with the next event */
 		}
 	}
@@ -684,6 +715,40 @@ const struct driver_config *driver_cfg(struct driver *d)
 int driver_pool_held(struct driver *d, const struct cidr *pool, struct errbuf *eb)
 {
 	return ipam_pool_get(d->ipam, pool, eb);
+}
+
+int driver_slice_claim(struct driver *d, struct net *net, struct errbuf *eb)
+{
+	struct errbuf ignore = { 0 };
+	struct ipam_pool sp = { 0 };
+	char c[CIDR_STRLEN];
+	int r;
+
+	r = ipam_slice_claim(d->ipam, &net->pool, net->opts.host_prefix, &net->slice, eb);
+	if (r < 0)
+		return r;
+	sp.pool = net->slice;
+	r = ipam_pool_request(d->slices, cidr_format(&net->slice, '/', c), "", NULL, 0, &sp, eb);
+	if (r == 0)
+		r = ipam_addr_request(d->slices, &sp, "", IPAM_OWNER_GATEWAY, &net->gateway.addr, eb);
+	if (r < 0) {
+		ipam_slice_release(d->ipam, &net->pool, &ignore);
+		return r;
+	}
+	net->gateway.len = net->slice.len;
+	return 0;
+}
+
+int driver_slice_release(struct driver *d, const struct net *net, struct errbuf *eb)
+{
+	int r;
+
+	if (!net->slice.len)
+		return 0;
+	r = ipam_pool_release(d->slices, &(struct ipam_pool){ .pool = net->slice }, eb);
+	if (r == 0)
+		r = ipam_slice_release(d->ipam, &net->pool, eb);
+	return r;
 }
 
 int driver_addr_set_mac(struct driver *d, const struct net *net, const struct endpoint *ep, struct errbuf *eb)
@@ -776,18 +841,36 @@ int driver_pool_release(struct driver *d, const char *pool_id, struct errbuf *eb
 int driver_addr_request(struct driver *d, const char *pool_id, const char *addr, bool gateway,
 			struct cidr *ret, struct errbuf *eb)
 {
+	char s1[CIDR_STRLEN], s2[CIDR_STRLEN];
 	struct ipam_pool p;
+	struct net net;
 	struct cidr c;
 	int r;
 
 	r = ipam_pool_id_parse(pool_id, &p, eb);
 	if (r < 0)
 		return r;
-	/* Docker calls gateway and aux requests the same way but for the type option. */
-	r = ipam_addr_request(d->ipam, &p, addr, gateway ? IPAM_OWNER_GATEWAY : IPAM_OWNER_ENDPOINT, &c.addr, eb);
+	/* A routed network's containers take their addresses from this host's slice, in its own store. */
+	if (!gateway && net_by_pool(d, &p.pool, &net, eb) == 0 && net.slice.len) {
+		r = ipam_addr_request(d->slices, &(struct ipam_pool){ .pool = net.slice }, addr, IPAM_OWNER_ENDPOINT,
+				      &c.addr, eb);
+		if (r == -EINVAL && *addr && cidr_addr_parse(addr, &c.addr) == 0 && cidr_contains(&p.pool, &c.addr) &&
+		    !cidr_contains(&net.slice, &c.addr)) {
+			errbuf_clear(eb);
+			r = errbuf_set(eb, -EINVAL,
+				       "address %s is not in this host's slice %s of routed network %s (--ip must be in it)",
+				       addr, cidr_format(&net.slice, '/', s1), cidr_format(&p.pool, '/', s2));
+		}
+		c.len = net.slice.len;
+	} else {
+		errbuf_clear(eb);
+		/* Docker calls gateway and aux requests the same way but for the type option. */
+		r = ipam_addr_request(d->ipam, &p, addr, gateway ? IPAM_OWNER_GATEWAY : IPAM_OWNER_ENDPOINT, &c.addr,
+				      eb);
+		c.len = p.pool.len;
+	}
 	if (r < 0)
 		return r;
-	c.len = p.pool.len;
 	*ret = c;
 	return 0;
 }
@@ -860,6 +943,8 @@ int driver_addr_release(struct driver *d, const char *pool_id, const char *addr,
 	if (r < 0 && r != -ENOENT)
 		return r;
 	errbuf_clear(eb);
+	if (r == 0 && net.slice.len && cidr_contains(&net.slice, &a))
+		return ipam_addr_release(d->slices, &(struct ipam_pool){ .pool = net.slice }, &a, eb);
 	return ipam_addr_release(d->ipam, &p, &a, eb);
 }
 
@@ -926,7 +1011,7 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 		n->aux[i] = req->aux[i].addr;
 	n->naux = req->naux;
 	n->internal = req->internal;
-	if (n->opts.mode != NET_MODE_BRIDGE)
+	if (n->opts.mode != NET_MODE_BRIDGE && n->opts.mode != NET_MODE_ROUTED)
 		return 0;
 	if (n->opts.bridge_name[0])
 		memcpy(n->bridge, n->opts.bridge_name, sizeof(n->bridge));
@@ -965,9 +1050,9 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 	r = net_put(d, &n, eb);
 	if (r == 0)
 		r = firewall_update(d, eb);
-	if (r == 0 && !n.internal && n.opts.mode == NET_MODE_BRIDGE)
+	if (r == 0 && !n.internal && (n.opts.mode == NET_MODE_BRIDGE || n.opts.mode == NET_MODE_ROUTED))
 		r = firewall_forwarding_enable(eb);
-	if (r == 0 && n.opts.mode == NET_MODE_OVERLAY) {
+	if (r == 0 && (n.opts.mode == NET_MODE_OVERLAY || n.opts.mode == NET_MODE_ROUTED)) {
 		d->peers_dirty = true; /* peers known already get their entries now */
 		driver_peers_sync(d);
 	}
@@ -980,7 +1065,7 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 		return r;
 	}
 	log_info("created %s network %.12s on '%s'", net_mode_to_string(n.opts.mode), n.id,
-		 n.opts.mode == NET_MODE_BRIDGE ? n.bridge : n.opts.parent);
+		 n.opts.mode == NET_MODE_BRIDGE || n.opts.mode == NET_MODE_ROUTED ? n.bridge : n.opts.parent);
 	return 0;
 }
 

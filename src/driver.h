@@ -40,6 +40,7 @@ struct net {
 	bool pool_released; /* Docker released the pool while the network lived */
 	bool vlan_made;     /* macvlan: weft made the parent (an 802.1Q interface) */
 	struct ipaddr shim_addr; /* macvlan host_shim: the host's address on the segment (family 0: none) */
+	struct cidr slice;       /* routed: this host's slice of the pool (len 0: none yet) */
 };
 
 struct endpoint {
@@ -107,13 +108,38 @@ struct mode_ops {
 extern const struct mode_ops bridge_mode;
 extern const struct mode_ops overlay_mode;
 extern const struct mode_ops macvlan_mode;
+extern const struct mode_ops routed_mode;
 
 /* A veth pair for ep, its host end up on bridge (mode-bridge.c; the overlay uses it too). */
 int mode_veth_attach(const struct endpoint *ep, const char *bridge, unsigned int mtu, struct errbuf *eb);
+/* net's bridge with its gateway address and a MAC derived from it, up (mode-bridge.c; routed too). */
+int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb);
+/*
+ * The underlay of an overlay or routed network (mode-overlay.c): -o parent,
+ * else the interface holding the advertised address ("": none, a single
+ * host), and its MTU. up: a parent that is down is refused (at create, not
+ * when weftd restores the network).
+ */
+int mode_underlay(struct driver *d, const struct net *net, bool up, char dev[16], unsigned int *mtu,
+		  struct errbuf *eb);
+struct netlink_neigh;
+/* Makes the FDB (fdb) or neighbour entries of dev exactly want: deletes the others, adds the missing. */
+int mode_entries_sync(const char *dev, bool fdb, const struct netlink_neigh *want, size_t nwant, struct errbuf *eb);
 
 struct peers;
 /* Makes the FDB and neighbour entries of an overlay network's VXLAN device those of its peers. */
 int overlay_sync(const struct net *net, const struct peers *p, struct errbuf *eb);
+/* Makes the routes (and VXLAN entries) of a routed network those to its peers' slices. */
+int routed_sync(struct driver *d, const struct net *net, const struct peers *p, struct errbuf *eb);
+
+/*
+ * Routed mode: claims this host's slice of net's pool (the one it held, after
+ * a restart) in the cluster store, and in this host's own store the slice as
+ * a pool of its own with its gateway; sets net->slice and net->gateway.
+ * The release frees both.
+ */
+int driver_slice_claim(struct driver *d, struct net *net, struct errbuf *eb);
+int driver_slice_release(struct driver *d, const struct net *net, struct errbuf *eb);
 
 /* For the modes: what the driver was configured with. */
 const struct driver_config *driver_cfg(struct driver *d);

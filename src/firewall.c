@@ -91,7 +91,7 @@ static void nft_publish(struct strbuf *b, const struct firewall_port *p)
 static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 {
 	const struct firewall_net *nets = st->nets;
-	char c[CIDR_STRLEN];
+	char c[CIDR_STRLEN], cl[CIDR_STRLEN];
 	size_t i, n = st->nnets;
 
 	/* Create-then-delete makes the delete valid whether or not the table existed. */
@@ -156,7 +156,10 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 		if (nets[i].published)
 			sb_printf(b, "\t\toifname \"%s\" ct status dnat ip saddr { %s, 127.0.0.0/8 } masquerade\n",
 				  nets[i].bridge, c);
-		if (nets[i].masquerade)
+		if (nets[i].masquerade && nets[i].cluster.len)
+			sb_printf(b, "\t\tip saddr %s ip daddr != %s oifname != \"%s\" masquerade\n", c,
+				  cidr_format(&nets[i].cluster, '/', cl), nets[i].bridge);
+		else if (nets[i].masquerade)
 			sb_printf(b, "\t\tip saddr %s oifname != \"%s\" masquerade\n", c, nets[i].bridge);
 	}
 	sb_printf(b, "\t}\n}\n");
@@ -229,19 +232,29 @@ static int run(const char *const argv[], char **out)
 }
 
 /*
- * The two rules each bridge needs in DOCKER-USER, as iptables argv after the
- * operation and chain: all that leaves the bridge (other containers, the
- * outside; weft's own nftables drops restrict it), and what enters it as a
- * reply or through a published port.
+ * The rules each bridge needs in DOCKER-USER, as iptables argv after the
+ * operation and chain (in the order iptables -S prints them): all that
+ * leaves the bridge (other containers, the outside; weft's own nftables
+ * drops restrict it), what enters it as a reply or through a published
+ * port, and (routed) what the other hosts' slices send it. Kind 0..2;
+ * false if net needs no rule of that kind. cidr: room for the text.
  */
 #define RULE_ARGS 12
-static void rule_args(const char *bridge, bool in, const char *argv[RULE_ARGS])
+#define RULE_KINDS 3
+static bool rule_args(const struct firewall_net *net, int kind, const char *argv[RULE_ARGS], char cidr[CIDR_STRLEN])
 {
-	const char *out_rule[RULE_ARGS] = { "-i", bridge, "-m", "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT" };
-	const char *in_rule[RULE_ARGS] = { "-o", bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED,DNAT",
+	const char *out_rule[RULE_ARGS] = { "-i", net->bridge, "-m", "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT" };
+	const char *in_rule[RULE_ARGS] = { "-o", net->bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED,DNAT",
 					   "-m", "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT" };
+	const char *peer_rule[RULE_ARGS] = { "-s", cidr, "-o", net->bridge, "-m", "comment", "--comment", RULE_COMMENT,
+					     "-j", "ACCEPT" };
 
-	memcpy(argv, in ? in_rule : out_rule, sizeof(in_rule));
+	if (kind == 2 && !net->cluster.len)
+		return false;
+	if (kind == 2)
+		cidr_format(&net->cluster, '/', cidr);
+	memcpy(argv, kind == 0 ? out_rule : kind == 1 ? in_rule : peer_rule, sizeof(in_rule));
+	return true;
 }
 
 /* Runs "iptables -w -t filter OP DOCKER-USER ARGS...". */
@@ -256,21 +269,20 @@ static int iptables(const char *op, const char *const args[], size_t nargs, char
 	return run(argv, out);
 }
 
-/* Adds the pair for bridge unless present; -I puts them before Docker's RETURN. */
-static int docker_user_add(const char *bridge, struct errbuf *eb)
+/* Adds net's rules unless present; -I puts them before Docker's RETURN. */
+static int docker_user_add(const struct firewall_net *net, struct errbuf *eb)
 {
 	const char *args[RULE_ARGS];
-	char *out = NULL;
+	char *out = NULL, cidr[CIDR_STRLEN];
 	int i, r = 0;
 
-	for (i = 0; i < 2 && r == 0; i++) {
-		rule_args(bridge, i, args);
-		if (iptables("-C", args, RULE_ARGS, NULL) == 0)
+	for (i = 0; i < RULE_KINDS && r == 0; i++) {
+		if (!rule_args(net, i, args, cidr) || iptables("-C", args, RULE_ARGS, NULL) == 0)
 			continue;
 		r = iptables("-I", args, RULE_ARGS, &out);
 		if (r != 0)
 			r = errbuf_set(eb, r < 0 ? r : -EIO, "iptables: accept rule for '%s' in DOCKER-USER: %.*s",
-				       bridge, (int)strcspn(out ? out : "", "\n"), out ? out : "");
+				       net->bridge, (int)strcspn(out ? out : "", "\n"), out ? out : "");
 		free(out);
 		out = NULL;
 	}
@@ -280,12 +292,14 @@ static int docker_user_add(const char *bridge, struct errbuf *eb)
 static bool rule_wanted(const char *const args[], size_t nargs, const struct firewall_state *st)
 {
 	const char *want[RULE_ARGS];
+	char cidr[CIDR_STRLEN];
 	size_t i, k;
-	int in;
+	int kind;
 
 	for (i = 0; i < st->nnets; i++)
-		for (in = 0; in < 2; in++) {
-			rule_args(st->nets[i].bridge, in, want);
+		for (kind = 0; kind < RULE_KINDS; kind++) {
+			if (!rule_args(&st->nets[i], kind, want, cidr))
+				continue;
 			for (k = 0; k < nargs && k < RULE_ARGS && want[k] && strcmp(args[k], want[k]) == 0; k++)
 				;
 			if (k == nargs && (k == RULE_ARGS || !want[k]))
@@ -373,7 +387,7 @@ int firewall_sync(const struct firewall_state *st, struct errbuf *eb)
 	if (st->nnets)
 		run(newchain, NULL);
 	for (i = 0; i < st->nnets && r == 0; i++)
-		r = docker_user_add(st->nets[i].bridge, eb);
+		r = docker_user_add(&st->nets[i], eb);
 	docker_user_prune(st);
 	return r;
 }

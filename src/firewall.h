@@ -13,6 +13,7 @@
 struct firewall_net {
 	char bridge[16];
 	struct cidr subnet;
+	struct cidr cluster; /* routed: the whole network (len 0: none); its other slices come in, unNATed */
 	bool internal;   /* nothing in or out of the bridge */
 	bool masquerade; /* outbound NAT for the subnet */
 	bool icc;        /* containers reach each other directly */

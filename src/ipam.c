@@ -13,7 +13,6 @@
 #include "ipam.h"
 #include "log.h"
 
-#define POOLS STORE_PREFIX "pools/"
 #define KEY_LEN 256
 
 /* Automatic pools are searched among at most this many candidates. */
@@ -22,6 +21,7 @@
 struct ipam {
 	struct store *store;
 	struct ipam_config cfg;
+	const char *pools; /* key prefix of the pools */
 };
 
 static const char *const owner_names[] = {
@@ -51,6 +51,7 @@ int ipam_new(struct store *store, const struct ipam_config *cfg, struct ipam **r
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	ipam->store = store;
 	ipam->cfg = *cfg;
+	ipam->pools = cfg->prefix ? cfg->prefix : IPAM_POOLS;
 	*ret = ipam;
 	return 0;
 }
@@ -60,18 +61,18 @@ void ipam_free(struct ipam *ipam)
 	free(ipam);
 }
 
-static void pool_key(const struct cidr *pool, char *buf)
+static void pool_key(const struct ipam *ipam, const struct cidr *pool, char *buf)
 {
 	char c[CIDR_STRLEN];
 
-	snprintf(buf, KEY_LEN, POOLS "%s", cidr_format(pool, '-', c));
+	snprintf(buf, KEY_LEN, "%s%s", ipam->pools, cidr_format(pool, '-', c));
 }
 
-static void addr_key(const struct cidr *pool, const struct ipaddr *a, char *buf)
+static void addr_key(const struct ipam *ipam, const struct cidr *pool, const struct ipaddr *a, char *buf)
 {
 	char c[CIDR_STRLEN], s[CIDR_STRLEN];
 
-	snprintf(buf, KEY_LEN, POOLS "%s/addr/%s", cidr_format(pool, '-', c), cidr_addr_format(a, s));
+	snprintf(buf, KEY_LEN, "%s%s/addr/%s", ipam->pools, cidr_format(pool, '-', c), cidr_addr_format(a, s));
 }
 
 const char *ipam_pool_id_format(const struct ipam_pool *p, char *buf)
@@ -121,7 +122,7 @@ static int held_pools(struct ipam *ipam, struct cidr **ret, size_t *ret_n, struc
 	size_t i, n = 0;
 	int r;
 
-	r = store_list(ipam->store, POOLS, &l, eb);
+	r = store_list(ipam->store, ipam->pools, &l, eb);
 	if (r < 0)
 		return r;
 	if (l.n) {
@@ -132,7 +133,7 @@ static int held_pools(struct ipam *ipam, struct cidr **ret, size_t *ret_n, struc
 		}
 	}
 	for (i = 0; i < l.n; i++) {
-		const char *k = l.kv[i].key + strlen(POOLS);
+		const char *k = l.kv[i].key + strlen(ipam->pools);
 
 		if (!strchr(k, '/') && cidr_parse(k, '-', &v[n], NULL) == 0)
 			n++;
@@ -166,7 +167,7 @@ static int pool_create(struct ipam *ipam, const struct cidr *pool, bool automati
 	json_decref(o);
 	if (!val)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
-	pool_key(pool, key);
+	pool_key(ipam, pool, key);
 	r = store_create(ipam->store, key, val, eb);
 	free(val);
 	return r;
@@ -188,7 +189,7 @@ static int pool_member_of(struct ipam *ipam, const char *me, const struct cidr *
 	size_t i, mine;
 	int r, tries;
 
-	pool_key(pool, key);
+	pool_key(ipam, pool, key);
 	for (tries = 0; tries < 20; tries++) {
 		r = store_get(ipam->store, key, &val, rev, eb);
 		if (r < 0)
@@ -236,7 +237,7 @@ static int pool_member_of(struct ipam *ipam, const char *me, const struct cidr *
 		if (r != -ESTALE)
 			return r;
 	}
-	return errbuf_set(eb, -EBUSY, "pool %s: too many concurrent changes, try again", key + strlen(POOLS));
+	return errbuf_set(eb, -EBUSY, "pool %s: too many concurrent changes, try again", key + strlen(ipam->pools));
 }
 
 static int pool_member(struct ipam *ipam, const struct cidr *pool, bool join, size_t *left, uint64_t *rev,
@@ -337,7 +338,7 @@ int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool,
 	 * this host's request changes nothing). A different subnet that
 	 * overlaps a held one is refused.
 	 */
-	pool_key(&p.pool, key);
+	pool_key(ipam, &p.pool, key);
 	r = pool_member(ipam, &p.pool, true, &left, &rev, eb);
 	if (r == -ENOENT) {
 		errbuf_clear(eb);
@@ -368,7 +369,7 @@ int ipam_pool_get(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)
 {
 	char key[KEY_LEN];
 
-	pool_key(pool, key);
+	pool_key(ipam, pool, key);
 	return store_get(ipam->store, key, NULL, NULL, eb);
 }
 
@@ -388,7 +389,7 @@ static int vni_claim_of(struct ipam *ipam, const struct cidr *pool, const struct
 	json_t *o;
 	int r = -ENOENT;
 
-	pool_key(pool, pkey);
+	pool_key(ipam, pool, pkey);
 	for (i = 0; i < l->n && r == -ENOENT; i++) {
 		if (strncmp(l->kv[i].key, pkey, strlen(pkey)) != 0 ||
 		    strcmp(l->kv[i].key + strlen(pkey), "/net") != 0)
@@ -415,7 +416,7 @@ static int pool_delete(struct ipam *ipam, const struct cidr *pool, uint64_t rev,
 	uint64_t vrev = 0;
 	int r;
 
-	pool_key(pool, key);
+	pool_key(ipam, pool, key);
 	r = store_list(ipam->store, key, &l, eb);
 	if (r < 0)
 		return r;
@@ -486,7 +487,7 @@ static int addr_check_replay(struct ipam *ipam, const struct ipam_pool *p, const
 	json_t *o = NULL;
 	int r;
 
-	addr_key(&p->pool, a, key);
+	addr_key(ipam, &p->pool, a, key);
 	r = store_get(ipam->store, key, &val, NULL, eb);
 	if (r == -ENOENT)
 		return -EAGAIN; /* released meanwhile */
@@ -517,7 +518,7 @@ static int addr_claim(struct ipam *ipam, const struct ipam_pool *p, const struct
 	r = addr_record(ipam, owner, &val);
 	if (r < 0)
 		return errbuf_set(eb, r, "out of memory");
-	addr_key(&p->pool, a, key);
+	addr_key(ipam, &p->pool, a, key);
 	r = store_create(ipam->store, key, val, eb);
 	free(val);
 	return r;
@@ -536,7 +537,7 @@ static int pool_addrs(struct ipam *ipam, const struct cidr *pool, struct store_l
 {
 	char key[KEY_LEN];
 
-	pool_key(pool, key);
+	pool_key(ipam, pool, key);
 	strcat(key, "/addr/");
 	*ret_plen = strlen(key);
 	return store_list(ipam->store, key, ret, eb);
@@ -700,7 +701,7 @@ int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct
 	json_t *o;
 	int r;
 
-	addr_key(&p->pool, a, key);
+	addr_key(ipam, &p->pool, a, key);
 	r = store_get(ipam->store, key, &val, &rev, eb);
 	if (r == -ENOENT)
 		return 0;
@@ -729,7 +730,7 @@ int ipam_addr_set_mac(struct ipam *ipam, const struct ipam_pool *p, const struct
 	json_t *o;
 	int r = 0, tries;
 
-	addr_key(&p->pool, a, key);
+	addr_key(ipam, &p->pool, a, key);
 	for (tries = 0; tries < 5; tries++) {
 		host = what = old = "";
 		r = store_get(ipam->store, key, &val, &rev, eb);
@@ -757,6 +758,127 @@ int ipam_addr_set_mac(struct ipam *ipam, const struct ipam_pool *p, const struct
 	return r;
 }
 
+static void slices_key(const struct ipam *ipam, const struct cidr *pool, char *buf)
+{
+	pool_key(ipam, pool, buf);
+	strcat(buf, "/slices/");
+}
+
+/* This host's slice among the listed ones (*ret, *ret_rev), or -ENOENT. */
+static int slice_mine(struct ipam *ipam, const struct store_list *l, size_t plen, struct cidr *ret,
+		      uint64_t *ret_rev)
+{
+	const char *host;
+	size_t i;
+	json_t *o;
+	int r = -ENOENT;
+
+	for (i = 0; i < l->n && r == -ENOENT; i++) {
+		o = json_loads(l->kv[i].value, 0, NULL);
+		host = json_string_value(json_object_get(o, "host"));
+		if (host && strcmp(host, ipam->cfg.host_id) == 0 && cidr_parse(l->kv[i].key + plen, '-', ret, NULL) == 0) {
+			*ret_rev = l->kv[i].rev;
+			r = 0;
+		}
+		json_decref(o);
+	}
+	return r;
+}
+
+static bool slice_listed(const struct store_list *l, size_t plen, const struct cidr *slice)
+{
+	struct cidr c;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (cidr_parse(l->kv[i].key + plen, '-', &c, NULL) == 0 && cidr_overlaps(&c, slice))
+			return true;
+	return false;
+}
+
+int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int len, struct cidr *ret,
+		     struct errbuf *eb)
+{
+	char prefix[KEY_LEN], key[KEY_LEN], c[CIDR_STRLEN], *val;
+	struct store_list l = { 0 };
+	cidr_u128 i, n;
+	struct cidr slice;
+	uint64_t rev;
+	json_t *o;
+	int r, tries;
+
+	if (len <= pool->len || len > cidr_addr_bits(&pool->addr) || len - pool->len > 24)
+		return errbuf_set(eb, -EINVAL, "slices of /%u do not fit in %s", len, cidr_format(pool, '/', c));
+	o = json_pack("{s:s}", "host", ipam->cfg.host_id);
+	val = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!val)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	slices_key(ipam, pool, prefix);
+	n = (cidr_u128)1 << (len - pool->len);
+	for (tries = 0; tries < 20; tries++) {
+		r = store_list(ipam->store, prefix, &l, eb);
+		if (r < 0)
+			break;
+		r = slice_mine(ipam, &l, strlen(prefix), ret, &rev);
+		if (r != -ENOENT)
+			break;
+		/* The lowest free slice: predictable, and a race costs one retry. */
+		for (i = 0; i < n; i++) {
+			cidr_nth(pool, i << (cidr_addr_bits(&pool->addr) - len), &slice.addr);
+			slice.len = len;
+			if (!slice_listed(&l, strlen(prefix), &slice))
+				break;
+		}
+		store_list_free(&l);
+		if (i == n) {
+			r = errbuf_set(eb, -ENOSPC, "every /%u slice of %s is taken (%llu hosts): give a longer host_prefix",
+				       len, cidr_format(pool, '/', c), (unsigned long long)n);
+			break;
+		}
+		snprintf(key, sizeof(key), "%s%s", prefix, cidr_format(&slice, '-', c));
+		errbuf_clear(eb);
+		r = store_create(ipam->store, key, val, eb);
+		if (r == 0)
+			*ret = slice;
+		if (r != -EEXIST)
+			break;
+	}
+	store_list_free(&l);
+	free(val);
+	if (r == -EEXIST)
+		r = errbuf_set(eb, -EBUSY, "the slices of %s keep changing under weft; try again", cidr_format(pool, '/', c));
+	return r;
+}
+
+int ipam_slice_release(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)
+{
+	char prefix[KEY_LEN], key[KEY_LEN], c[CIDR_STRLEN];
+	struct store_list l = { 0 };
+	struct cidr slice;
+	uint64_t rev;
+	int r;
+
+	slices_key(ipam, pool, prefix);
+	r = store_list(ipam->store, prefix, &l, eb);
+	if (r == 0)
+		r = slice_mine(ipam, &l, strlen(prefix), &slice, &rev);
+	store_list_free(&l);
+	if (r == -ENOENT) {
+		errbuf_clear(eb);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	snprintf(key, sizeof(key), "%s%s", prefix, cidr_format(&slice, '-', c));
+	r = store_del(ipam->store, key, rev, eb);
+	if (r == -ESTALE || r == -ENOENT) { /* gone or someone else's now */
+		errbuf_clear(eb);
+		r = 0;
+	}
+	return r;
+}
+
 int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
@@ -767,18 +889,19 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct
 	json_t *o;
 	int r, tries;
 
-	r = store_list(ipam->store, POOLS, &l, eb);
+	r = store_list(ipam->store, ipam->pools, &l, eb);
 	if (r < 0)
 		return r;
 	/* Its own addresses first (endpoints, its host address; the gateway and aux are the pool's). */
 	for (i = 0; i < l.n && r == 0; i++) {
-		rest = strstr(l.kv[i].key + strlen(POOLS), "/addr/");
-		if (!rest)
+		rest = strchr(l.kv[i].key + strlen(ipam->pools), '/');
+		if (!rest || (strncmp(rest, "/addr/", 6) != 0 && strncmp(rest, "/slices/", 8) != 0))
 			continue;
 		o = json_loads(l.kv[i].value, 0, NULL);
 		h = json_string_value(json_object_get(o, "host"));
 		owner = json_string_value(json_object_get(o, "owner"));
-		if (h && strcmp(h, host) == 0 && owned_by_host(owner)) {
+		/* A slice ("/slices/", no owner) is its host's, as are the host's addresses. */
+		if (h && strcmp(h, host) == 0 && (rest[1] == 's' || owned_by_host(owner))) {
 			r = store_del(ipam->store, l.kv[i].key, l.kv[i].rev, eb);
 			if (r == -ESTALE) { /* taken by someone else meanwhile: not the dead host's any more */
 				errbuf_clear(eb);
@@ -791,7 +914,7 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct
 	}
 	/* Then its place in the pools; the last one out frees the pool. */
 	for (i = 0; i < l.n && r == 0; i++) {
-		const char *k = l.kv[i].key + strlen(POOLS);
+		const char *k = l.kv[i].key + strlen(ipam->pools);
 
 		if (strchr(k, '/') || cidr_parse(k, '-', &pool, NULL) < 0)
 			continue;

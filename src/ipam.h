@@ -13,8 +13,12 @@
 /* "weft:" + CIDR + ":" + CIDR */
 #define IPAM_POOL_ID_LEN (6 + 2 * CIDR_STRLEN)
 
+/* Where the pools live in the store, unless ipam_config.prefix says otherwise. */
+#define IPAM_POOLS STORE_PREFIX "pools/"
+
 struct ipam_config {
 	const char *host_id;
+	const char *prefix;       /* key prefix of the pools; NULL: IPAM_POOLS */
 	struct cidr default_pool; /* automatic pools are carved from this */
 	unsigned int default_len; /* ... in prefixes of this length */
 };
@@ -76,6 +80,19 @@ int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct
  */
 int ipam_addr_set_mac(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a, const char *mac,
 		      struct errbuf *eb);
+
+/*
+ * Routed mode: this host's slice of pool, len bits long. The one it holds
+ * already (weftd restarted), else the lowest free one, claimed
+ * create-if-absent as <prefix><pool>/slices/<slice> {"host"}; the key is not
+ * bound to the host's lease: a slice goes with the pool, with
+ * ipam_slice_release(), or to garbage collection once its host is dead.
+ * -ENOSPC when every slice is taken.
+ */
+int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int len, struct cidr *ret,
+		     struct errbuf *eb);
+/* Frees this host's slice of pool, if it holds one. */
+int ipam_slice_release(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb);
 
 /*
  * Garbage collection: frees every address host holds and takes host out of

@@ -41,13 +41,13 @@ static bool br_netfilter_active(void)
 	return v == '1';
 }
 
-static int bridge_setup(const struct net *net, struct errbuf *eb)
+int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb)
 {
 	uint8_t mac[6];
 	int r;
 
 	bridge_mac(net, mac);
-	r = netlink_bridge_add(net->bridge, mtu_of(net), mac, eb);
+	r = netlink_bridge_add(net->bridge, mtu, mac, eb);
 	if (r == 0)
 		r = netlink_addr_add(net->bridge, &net->gateway, eb);
 	if (r == 0)
@@ -67,7 +67,7 @@ static int bridge_create_network(struct driver *d, struct net *net, struct errbu
 	if (r != -ENODEV)
 		return r;
 	errbuf_clear(eb);
-	r = bridge_setup(net, eb);
+	r = mode_bridge_setup(net, mtu_of(net), eb);
 	if (r < 0) {
 		struct errbuf ignore = { 0 };
 
@@ -83,7 +83,7 @@ static int bridge_delete_network(struct driver *d, const struct net *net, struct
 
 static int bridge_restore_network(struct driver *d, const struct net *net, struct errbuf *eb)
 {
-	return bridge_setup(net, eb);
+	return mode_bridge_setup(net, mtu_of(net), eb);
 }
 
 int mode_veth_attach(const struct endpoint *ep, const char *bridge, unsigned int mtu, struct errbuf *eb)

@@ -12,7 +12,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,206 +19,30 @@
 #include "driver.h"
 #include "log.h"
 #include "netlink.h"
+#include "netrec.h"
 #include "peers.h"
 
 #define VXLAN_OVERHEAD 50
-/* Docker swarm's overlays take VNIs from 4096 up on the same UDP port: start far above. */
-#define VNI_FIRST 1048576
-#define VNI_MAX 16777215
-#define KEY_LEN 256
-
-static void net_key(const struct cidr *pool, char key[KEY_LEN])
-{
-	char c[CIDR_STRLEN];
-
-	snprintf(key, KEY_LEN, STORE_PREFIX "pools/%s/net", cidr_format(pool, '-', c));
-}
-
-static void vni_key(unsigned int vni, char key[KEY_LEN])
-{
-	snprintf(key, KEY_LEN, STORE_PREFIX "vnis/%u", vni);
-}
-
 static void overlay_names(unsigned int vni, char bridge[16], char vxlan[16])
 {
 	snprintf(bridge, 16, "weft-o%u", vni);
 	snprintf(vxlan, 16, "weft-v%u", vni);
 }
 
-struct net_rec {
-	unsigned int vni, port;
-	bool flood;
-};
-
-static int rec_get(struct store *s, const struct cidr *pool, struct net_rec *ret, struct errbuf *eb)
-{
-	char key[KEY_LEN], *val = NULL;
-	json_int_t vni = 0;
-	int port = 0, flood = 0, r;
-	json_t *o;
-
-	net_key(pool, key);
-	r = store_get(s, key, &val, NULL, eb);
-	if (r < 0)
-		return r;
-	o = json_loads(val, 0, NULL);
-	free(val);
-	r = json_unpack(o, "{s:I, s:i, s:b}", "vni", &vni, "vxlan_port", &port, "flood", &flood);
-	json_decref(o);
-	if (r < 0 || vni < 1 || vni > VNI_MAX)
-		return errbuf_set(eb, -EIO, "the cluster store's record %s is not weft's: delete it", key);
-	*ret = (struct net_rec){ vni, port, flood };
-	return 0;
-}
-
-/* Whether vnis/<vni> is a leftover: the network it names is gone or has another VNI now. */
-static bool vni_stale(struct store *s, unsigned int vni, const char *cidr_text)
-{
-	struct errbuf ignore = { 0 };
-	struct net_rec rec;
-	struct cidr c;
-
-	if (cidr_parse(cidr_text, '/', &c, NULL) < 0)
-		return true;
-	return rec_get(s, &c, &rec, &ignore) == -ENOENT || (ignore.code == 0 && rec.vni != vni);
-}
-
-/* The lowest VNI from VNI_FIRST up that no live network holds. */
-static int vni_free(struct store *s, unsigned int *ret, struct errbuf *eb)
-{
-	struct store_list l = { 0 };
-	size_t i, plen = strlen(STORE_PREFIX "vnis/");
-	unsigned int vni;
-	bool used = true;
-	int r;
-
-	r = store_list(s, STORE_PREFIX "vnis/", &l, eb);
-	if (r < 0)
-		return r;
-	for (vni = VNI_FIRST; vni <= VNI_MAX && used; vni++)
-		for (i = 0, used = false; i < l.n && !used; i++)
-			used = strtoul(l.kv[i].key + plen, NULL, 10) == vni && !vni_stale(s, vni, l.kv[i].value);
-	store_list_free(&l);
-	if (used)
-		return errbuf_set(eb, -ENOSPC, "no free VNI left");
-	*ret = vni - 1;
-	return 0;
-}
-
-static void rec_describe(const struct net_rec *r, char *buf, size_t size)
-{
-	snprintf(buf, size, "vni=%u vxlan_port=%u flood=%s", r->vni, r->port, r->flood ? "true" : "false");
-}
-
-/* The record and the VNI's claim, created together (so no VNI is ever claimed without its network). */
-static int rec_create(struct store *s, const struct cidr *pool, const struct net_rec *rec, struct errbuf *eb)
-{
-	char nkey[KEY_LEN], vkey[KEY_LEN], c[CIDR_STRLEN], *val;
-	json_t *o;
-	int r;
-
-	o = json_pack("{s:s, s:I, s:i, s:b}", "mode", "overlay", "vni", (json_int_t)rec->vni, "vxlan_port",
-		      (int)rec->port, "flood", rec->flood);
-	val = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	if (!val)
-		return errbuf_set(eb, -ENOMEM, "out of memory");
-	net_key(pool, nkey);
-	vni_key(rec->vni, vkey);
-	r = store_txn(s,
-		      (struct store_op[]){
-			      { .type = STORE_OP_CREATE, .key = vkey, .value = cidr_format(pool, '/', c) },
-			      { .type = STORE_OP_CREATE, .key = nkey, .value = val },
-		      },
-		      2, eb);
-	free(val);
-	return r;
-}
-
 /*
- * After rec_create() found a key present: 0 to look again (the record
- * appeared, or a leftover claim of vni was removed), -EEXIST if a live
- * network other than pool holds vni (*other gets its CIDR).
- */
-static int vni_check(struct store *s, unsigned int vni, const struct cidr *pool, char other[CIDR_STRLEN],
-		     struct errbuf *eb)
-{
-	char key[KEY_LEN], c[CIDR_STRLEN], *val = NULL;
-	uint64_t rev;
-	int r;
-
-	vni_key(vni, key);
-	r = store_get(s, key, &val, &rev, eb);
-	if (r == -ENOENT) {
-		errbuf_clear(eb);
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	if (vni_stale(s, vni, val))
-		r = store_del(s, key, rev, eb);
-	else if (strcmp(val, cidr_format(pool, '/', c)) != 0)
-		r = -EEXIST;
-	snprintf(other, CIDR_STRLEN, "%s", val);
-	free(val);
-	if (r == -ESTALE) {
-		errbuf_clear(eb);
-		r = 0;
-	}
-	return r;
-}
-
-/*
- * The cluster's record of the network: read it and check this host's
- * options against it, or (first host) claim a VNI and write it. Sets
- * net->opts.vni.
+ * The cluster's record of the network (netrec.c): read it and check this
+ * host's options against it, or (first host) write it. Sets net->opts.vni.
  */
 static int cluster_join(struct driver *d, struct net *net, struct errbuf *eb)
 {
-	struct store *s = driver_cfg(d)->shared;
-	struct net_rec rec, want = { net->opts.vni, net->opts.vxlan_port, net->opts.flood };
-	char c[CIDR_STRLEN], other[CIDR_STRLEN], have[96], asked[96];
-	int r, tries;
+	struct net_rec want = { .mode = NET_MODE_OVERLAY, .vni = net->opts.vni, .port = net->opts.vxlan_port,
+				.flood = net->opts.flood };
+	int r;
 
-	cidr_format(&net->pool, '/', c);
-	for (tries = 0; tries < 20; tries++) {
-		r = rec_get(s, &net->pool, &rec, eb);
-		if (r == 0) {
-			if ((want.vni && want.vni != rec.vni) || want.port != rec.port || want.flood != rec.flood) {
-				rec_describe(&rec, have, sizeof(have));
-				want.vni = want.vni ? want.vni : rec.vni;
-				rec_describe(&want, asked, sizeof(asked));
-				return errbuf_set(eb, -EEXIST,
-						  "overlay network %s exists in the cluster with %s; this host asked for %s "
-						  "(give the same -o options on every host)",
-						  c, have, asked);
-			}
-			net->opts.vni = rec.vni;
-			return 0;
-		}
-		if (r != -ENOENT)
-			return r;
-		errbuf_clear(eb);
-		rec = want;
-		if (!rec.vni && (r = vni_free(s, &rec.vni, eb)) < 0)
-			return r;
-		r = rec_create(s, &net->pool, &rec, eb);
-		if (r == 0) {
-			net->opts.vni = rec.vni;
-			log_info("overlay network %s: vni %u", c, rec.vni);
-			return 0;
-		}
-		if (r != -EEXIST)
-			return r;
-		errbuf_clear(eb);
-		r = vni_check(s, rec.vni, &net->pool, other, eb);
-		if (r == -EEXIST && want.vni)
-			return errbuf_set(eb, r, "vni %u is already used by overlay network %s", want.vni, other);
-		if (r < 0 && r != -EEXIST)
-			return r;
-		/* Look again: the record is there now, or the VNI went to another network (pick again). */
-	}
-	return errbuf_set(eb, -EAGAIN, "overlay network %s: the cluster store keeps changing under weft; try again", c);
+	r = netrec_join(driver_cfg(d)->shared, &net->pool, &want, true, eb);
+	if (r == 0)
+		net->opts.vni = want.vni;
+	return r;
 }
 
 /*
@@ -227,8 +50,8 @@ static int cluster_join(struct driver *d, struct net *net, struct errbuf *eb)
  * (none: a single host). A parent that is down is refused when the network
  * is created (up true), not when weftd restores it.
  */
-static int underlay(struct driver *d, const struct net *net, bool up, char dev[16], unsigned int *mtu,
-		    struct errbuf *eb)
+int mode_underlay(struct driver *d, const struct net *net, bool up, char dev[16], unsigned int *mtu,
+		  struct errbuf *eb)
 {
 	const struct ipaddr *adv = &driver_cfg(d)->advertise;
 	bool is_up;
@@ -268,7 +91,7 @@ static int setup(struct driver *d, const struct net *net, const char *dev, struc
 	if (r == 0)
 		r = netlink_bridge_nf_off(br, eb);
 	if (r == 0)
-		r = netlink_vxlan_add(vx, net->opts.vni, adv->family ? adv : NULL, dev, net->opts.vxlan_port, mtu, eb);
+		r = netlink_vxlan_add(vx, net->opts.vni, adv->family ? adv : NULL, dev, net->opts.vxlan_port, mtu, NULL, eb);
 	if (r == 0)
 		r = netlink_link_set_master(vx, br, eb);
 	if (r == 0 && (r = netlink_link_set_up(vx, eb)) == -EEXIST) {
@@ -303,7 +126,7 @@ static int overlay_create_network(struct driver *d, struct net *net, struct errb
 	}
 	/* The underlay first: a bad parent is refused before anything is written. */
 	if (r == 0)
-		r = underlay(d, net, true, dev, &mtu, eb);
+		r = mode_underlay(d, net, true, dev, &mtu, eb);
 	if (r < 0)
 		return r;
 	if (!net->opts.mtu)
@@ -344,7 +167,7 @@ static int overlay_restore_network(struct driver *d, const struct net *net, stru
 	unsigned int mtu;
 	int r;
 
-	r = underlay(d, net, false, dev, &mtu, eb);
+	r = mode_underlay(d, net, false, dev, &mtu, eb);
 	return r < 0 ? r : setup(d, net, dev, eb);
 }
 
@@ -378,8 +201,7 @@ static bool neigh_in(const struct netlink_neigh *v, size_t n, const struct netli
 	return false;
 }
 
-/* Makes the entries of dev (FDB or neighbour) exactly want: deletes the others, adds the missing. */
-static int entries_sync(const char *dev, bool fdb, const struct netlink_neigh *want, size_t nwant, struct errbuf *eb)
+int mode_entries_sync(const char *dev, bool fdb, const struct netlink_neigh *want, size_t nwant, struct errbuf *eb)
 {
 	struct netlink_neigh *have = NULL;
 	size_t i, nhave = 0;
@@ -424,9 +246,9 @@ int overlay_sync(const struct net *net, const struct peers *p, struct errbuf *eb
 	}
 	for (i = 0; net->opts.flood && i < nv; i++)
 		fdb[nfdb++].ip = vteps[i]; /* the all-zero MAC: broadcast and multicast go to every peer */
-	r = entries_sync(vx, true, fdb, nfdb, eb);
+	r = mode_entries_sync(vx, true, fdb, nfdb, eb);
 	if (r == 0)
-		r = entries_sync(vx, false, nb, n, eb);
+		r = mode_entries_sync(vx, false, nb, n, eb);
 out:
 	free(fdb);
 	free(nb);

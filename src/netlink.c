@@ -393,14 +393,18 @@ int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb)
 	return 0;
 }
 
-/* A main-table route to dst through dev (link scope, no gateway), from src if given. */
-static struct rtnl_route *route_build(const struct cidr *dst, const char *dev, const struct ipaddr *src,
-				      unsigned int metric, struct errbuf *eb)
+/*
+ * A main-table route to dst through dev: link scope without gw, else via gw
+ * on-link (gw need not be on a subnet of dev); from src if given.
+ */
+static struct rtnl_route *route_build(const struct cidr *dst, const char *dev, const struct ipaddr *gw,
+				      const struct ipaddr *src, unsigned int metric, unsigned char proto,
+				      struct errbuf *eb)
 {
 	unsigned int idx = if_nametoindex(dev);
 	struct rtnl_nexthop *nh = NULL;
 	struct rtnl_route *rt = NULL;
-	struct nl_addr *d = NULL, *s = NULL;
+	struct nl_addr *d = NULL, *s = NULL, *g = NULL;
 	int r = -NLE_NOMEM;
 
 	if (!idx) {
@@ -412,14 +416,20 @@ static struct rtnl_route *route_build(const struct cidr *dst, const char *dev, c
 	d = nl_addr_build(AF_INET, dst->addr.b, 4);
 	if (src)
 		s = nl_addr_build(AF_INET, src->b, 4);
-	if (!rt || !nh || !d || (src && !s))
+	if (gw)
+		g = nl_addr_build(AF_INET, gw->b, 4);
+	if (!rt || !nh || !d || (src && !s) || (gw && !g))
 		goto out;
 	nl_addr_set_prefixlen(d, dst->len);
 	rtnl_route_nh_set_ifindex(nh, idx);
+	if (g) {
+		rtnl_route_nh_set_gateway(nh, g);
+		rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
+	}
 	rtnl_route_set_family(rt, AF_INET);
 	rtnl_route_set_table(rt, RT_TABLE_MAIN);
-	rtnl_route_set_scope(rt, RT_SCOPE_LINK);
-	rtnl_route_set_protocol(rt, RTPROT_STATIC);
+	rtnl_route_set_scope(rt, g ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+	rtnl_route_set_protocol(rt, proto);
 	rtnl_route_set_priority(rt, metric);
 	r = rtnl_route_set_dst(rt, d);
 	if (r == 0 && s)
@@ -431,6 +441,7 @@ static struct rtnl_route *route_build(const struct cidr *dst, const char *dev, c
 out:
 	nl_addr_put(d);
 	nl_addr_put(s);
+	nl_addr_put(g);
 	if (nh)
 		rtnl_route_nh_free(nh);
 	if (r < 0) {
@@ -444,7 +455,7 @@ out:
 int netlink_route_add(const struct cidr *dst, const char *dev, const struct ipaddr *src, unsigned int metric,
 		      struct errbuf *eb)
 {
-	struct rtnl_route *rt = route_build(dst, dev, src, metric, eb);
+	struct rtnl_route *rt = route_build(dst, dev, NULL, src, metric, RTPROT_STATIC, eb);
 	char c[CIDR_STRLEN];
 	int r;
 
@@ -468,7 +479,7 @@ int netlink_route_del(const struct cidr *dst, const char *dev, unsigned int metr
 
 	if (!if_nametoindex(dev))
 		return 0; /* its routes went with it */
-	rt = route_build(dst, dev, NULL, metric, eb);
+	rt = route_build(dst, dev, NULL, NULL, metric, RTPROT_STATIC, eb);
 	if (!rt)
 		return eb->code;
 	r = rtnl_route_delete(sock, rt, 0);
@@ -478,6 +489,80 @@ int netlink_route_del(const struct cidr *dst, const char *dev, unsigned int metr
 	if (r < 0)
 		return errbuf_set(eb, nle_to_errno(r), "delete route %s via '%s': %s", cidr_format(dst, '/', c), dev,
 				  nl_geterror(r));
+	return 0;
+}
+
+int netlink_route_via_set(const struct netlink_route *rt, bool add, struct errbuf *eb)
+{
+	struct rtnl_route *r4;
+	char c[CIDR_STRLEN], g[CIDR_STRLEN];
+	int r;
+
+	if (!add && !if_nametoindex(rt->dev))
+		return 0;
+	r4 = route_build(&rt->dst, rt->dev, &rt->gw, NULL, 0, NETLINK_RTPROT_WEFT, eb);
+	if (!r4)
+		return eb->code;
+	r = add ? rtnl_route_add(sock, r4, NLM_F_CREATE | NLM_F_REPLACE) : rtnl_route_delete(sock, r4, 0);
+	rtnl_route_put(r4);
+	if (!add && (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV))
+		r = 0;
+	if (r < 0)
+		return errbuf_set(eb, nle_to_errno(r), "%s route %s via %s dev '%s': %s", add ? "add" : "delete",
+				  cidr_format(&rt->dst, '/', c), cidr_addr_format(&rt->gw, g), rt->dev, nl_geterror(r));
+	return 0;
+}
+
+struct via_acc {
+	const struct cidr *within;
+	struct netlink_route *v;
+	size_t n, cap;
+	int err;
+};
+
+static void via_cb(struct nl_object *obj, void *arg)
+{
+	struct rtnl_route *rt = (struct rtnl_route *)obj;
+	struct via_acc *acc = arg;
+	struct nl_addr *dst = rtnl_route_get_dst(rt), *gw;
+	struct rtnl_nexthop *nh;
+	struct netlink_route e = { 0 }, *slot;
+
+	if (rtnl_route_get_protocol(rt) != NETLINK_RTPROT_WEFT || rtnl_route_get_table(rt) != RT_TABLE_MAIN || !dst ||
+	    nl_addr_get_family(dst) != AF_INET || nl_addr_get_len(dst) != 4 || rtnl_route_get_nnexthops(rt) != 1)
+		return;
+	nh = rtnl_route_nexthop_n(rt, 0);
+	gw = nh ? rtnl_route_nh_get_gateway(nh) : NULL;
+	if (!gw || nl_addr_get_len(gw) != 4 || !if_indextoname(rtnl_route_nh_get_ifindex(nh), e.dev))
+		return;
+	e.dst.addr.family = e.gw.family = AF_INET;
+	memcpy(e.dst.addr.b, nl_addr_get_binary_addr(dst), 4);
+	e.dst.len = nl_addr_get_prefixlen(dst);
+	memcpy(e.gw.b, nl_addr_get_binary_addr(gw), 4);
+	if (!cidr_contains_cidr(acc->within, &e.dst))
+		return;
+	slot = acc_slot((void **)&acc->v, &acc->n, &acc->cap, sizeof(*slot), &acc->err);
+	if (slot)
+		*slot = e;
+}
+
+int netlink_routes_via_list(const struct cidr *within, struct netlink_route **ret, size_t *ret_n, struct errbuf *eb)
+{
+	struct via_acc acc = { .within = within };
+	struct nl_cache *cache = NULL;
+	int r;
+
+	r = rtnl_route_alloc_cache(sock, AF_INET, 0, &cache);
+	if (r < 0)
+		return nle_fail(eb, r, "list %s routes", "IPv4");
+	nl_cache_foreach(cache, via_cb, &acc);
+	nl_cache_free(cache);
+	if (acc.err) {
+		free(acc.v);
+		return errbuf_set(eb, acc.err, "out of memory");
+	}
+	*ret = acc.v;
+	*ret_n = acc.n;
 	return 0;
 }
 
@@ -759,23 +844,28 @@ int netlink_macvlan_add(const char *name, const char *parent, const char *mode, 
 }
 
 int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *local, const char *dev,
-		      unsigned int port, unsigned int mtu, struct errbuf *eb)
+		      unsigned int port, unsigned int mtu, const uint8_t *mac, struct errbuf *eb)
 {
 	unsigned int idx = dev && *dev ? if_nametoindex(dev) : 0;
 	struct rtnl_link *link;
-	struct nl_addr *a;
+	struct nl_addr *a, *ll = NULL;
 	int r;
 
 	if (dev && *dev && !idx)
 		return errbuf_set(eb, -ENODEV, "create VXLAN '%s': underlay interface '%s' does not exist", name, dev);
 	link = rtnl_link_vxlan_alloc();
 	a = nl_addr_build(AF_INET, local->b, 4);
-	if (!link || !a) {
+	if (mac)
+		ll = nl_addr_build(AF_LLC, mac, 6);
+	if (!link || !a || (mac && !ll)) {
 		rtnl_link_put(link);
 		nl_addr_put(a);
+		nl_addr_put(ll);
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
 	rtnl_link_set_name(link, name);
+	if (ll)
+		rtnl_link_set_addr(link, ll);
 	if (mtu)
 		rtnl_link_set_mtu(link, mtu);
 	/* Peers are programmed, never learnt: no learning, ARP answered from the neighbour table. */
@@ -794,6 +884,7 @@ int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *l
 		r = rtnl_link_add(sock, link, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(link);
 	nl_addr_put(a);
+	nl_addr_put(ll);
 	if (r == -NLE_EXIST && !if_nametoindex(name))
 		return errbuf_set(eb, -EEXIST,
 				  "cannot create VXLAN '%s': another VXLAN device of this host uses VNI %u on UDP port %u "

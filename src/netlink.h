@@ -43,10 +43,11 @@ int netlink_vlan_add(const char *name, const char *parent, unsigned int id, stru
 
 /*
  * A VXLAN device for vni with local (underlay) address, over dev (NULL or "":
- * any), UDP port, learning off and ARP answered from its neighbour table.
+ * any), UDP port, learning off and ARP answered from its neighbour table;
+ * its MAC is mac (NULL: the kernel's choice).
  */
 int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *local, const char *dev,
-		      unsigned int port, unsigned int mtu, struct errbuf *eb);
+		      unsigned int port, unsigned int mtu, const uint8_t *mac, struct errbuf *eb);
 /* A permanent FDB entry of a VXLAN device: mac is behind the VTEP (all-zero mac: flood to it, appended). */
 int netlink_fdb_set(const char *dev, const uint8_t mac[6], const struct ipaddr *vtep, bool add, struct errbuf *eb);
 /* A permanent neighbour (ARP) entry of dev: ip has mac. */
@@ -73,6 +74,19 @@ int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb);
 int netlink_route_add(const struct cidr *dst, const char *dev, const struct ipaddr *src, unsigned int metric,
 		      struct errbuf *eb);
 int netlink_route_del(const struct cidr *dst, const char *dev, unsigned int metric, struct errbuf *eb);
+
+/* The routing protocol number that marks weft's routes to other hosts (routed mode). */
+#define NETLINK_RTPROT_WEFT 157
+
+struct netlink_route {
+	struct cidr dst;
+	struct ipaddr gw;
+	char dev[16];
+};
+/* A route to dst via gw on-link through dev, marked as weft's; add replaces one to the same dst. */
+int netlink_route_via_set(const struct netlink_route *rt, bool add, struct errbuf *eb);
+/* weft's routes to destinations inside within; caller frees *ret. */
+int netlink_routes_via_list(const struct cidr *within, struct netlink_route **ret, size_t *ret_n, struct errbuf *eb);
 
 /* Names of links starting with prefix, NUL-separated in *ret (caller frees), count in *ret_n. */
 int netlink_links_list(const char *prefix, char **ret, size_t *ret_n, struct errbuf *eb);

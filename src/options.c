@@ -15,9 +15,6 @@
 #define MODE_BIT(m) (1u << (m))
 #define ALL_MODES (MODE_BIT(_NET_MODE_MAX) - 1)
 
-/* Modes this build implements; the others are refused with a clear message. */
-#define BUILT_MODES (MODE_BIT(NET_MODE_BRIDGE) | MODE_BIT(NET_MODE_OVERLAY) | MODE_BIT(NET_MODE_MACVLAN))
-
 struct option_row;
 typedef int (*option_parser)(const struct option_row *row, const char *value, void *field,
 			     struct errbuf *eb);
@@ -136,6 +133,15 @@ static int parse_macvlan_mode(const struct option_row *row, const char *v, void 
 			  row->key, v);
 }
 
+static int parse_backend(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
+{
+	if (strcmp(v, "vxlan") != 0 && strcmp(v, "host-gw") != 0 && strcmp(v, "auto") != 0)
+		return errbuf_set(eb, -EINVAL, "option '%s': '%s' is not a backend (allowed: vxlan, host-gw, auto)", row->key,
+				  v);
+	snprintf(field, 8, "%s", v);
+	return 0;
+}
+
 static int parse_mode(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
 {
 	enum net_mode m;
@@ -143,9 +149,6 @@ static int parse_mode(const struct option_row *row, const char *v, void *field, 
 	if (net_mode_from_string(v, &m) < 0)
 		return errbuf_set(eb, -EINVAL, "option 'mode': '%s' is not a mode (allowed: bridge, overlay, routed, macvlan)",
 				  v);
-	if (!(BUILT_MODES & MODE_BIT(m)))
-		return errbuf_set(eb, -EOPNOTSUPP, "option 'mode': mode '%s' is not available in weft %s yet (available: bridge, overlay, macvlan)",
-				  v, PACKAGE_VERSION);
 	*(enum net_mode *)field = m;
 	return 0;
 }
@@ -153,6 +156,7 @@ static int parse_mode(const struct option_row *row, const char *v, void *field, 
 #define BR MODE_BIT(NET_MODE_BRIDGE)
 #define MV MODE_BIT(NET_MODE_MACVLAN)
 #define OV MODE_BIT(NET_MODE_OVERLAY)
+#define RT MODE_BIT(NET_MODE_ROUTED)
 #define F(x) offsetof(struct net_options, x)
 
 static const struct option_row rows[] = {
@@ -161,18 +165,20 @@ static const struct option_row rows[] = {
 	{ "com.docker.network.driver.mtu", ALL_MODES, parse_uint, F(mtu), 68, 65535 },
 	{ "bridge_name", BR, parse_ifname, F(bridge_name), 0, 0 },
 	{ "com.docker.network.bridge.name", BR, parse_ifname, F(bridge_name), 0, 0 },
-	{ "masquerade", BR, parse_bool, F(masquerade), 0, 0 },
-	{ "com.docker.network.bridge.enable_ip_masquerade", BR, parse_bool, F(masquerade), 0, 0 },
+	{ "masquerade", BR | RT, parse_bool, F(masquerade), 0, 0 },
+	{ "com.docker.network.bridge.enable_ip_masquerade", BR | RT, parse_bool, F(masquerade), 0, 0 },
 	{ "icc", BR, parse_bool, F(icc), 0, 0 },
 	{ "com.docker.network.bridge.enable_icc", BR, parse_bool, F(icc), 0, 0 },
-	{ "host_binding_ipv4", BR, parse_ipv4, F(host_binding), 0, 0 },
-	{ "com.docker.network.bridge.host_binding_ipv4", BR, parse_ipv4, F(host_binding), 0, 0 },
-	{ "parent", MV | OV, parse_ifname, F(parent), 0, 0 },
+	{ "host_binding_ipv4", BR | RT, parse_ipv4, F(host_binding), 0, 0 },
+	{ "com.docker.network.bridge.host_binding_ipv4", BR | RT, parse_ipv4, F(host_binding), 0, 0 },
+	{ "parent", MV | OV | RT, parse_ifname, F(parent), 0, 0 },
 	{ "macvlan_mode", MV, parse_macvlan_mode, F(macvlan_mode), 0, 0 },
 	{ "host_shim", MV, parse_bool, F(host_shim), 0, 0 },
-	{ "vni", OV, parse_uint, F(vni), 1, 16777215 },
-	{ "vxlan_port", OV, parse_uint, F(vxlan_port), 1, 65535 },
+	{ "vni", OV | RT, parse_uint, F(vni), 1, 16777215 },
+	{ "vxlan_port", OV | RT, parse_uint, F(vxlan_port), 1, 65535 },
 	{ "flood", OV, parse_bool, F(flood), 0, 0 },
+	{ "backend", RT, parse_backend, F(backend), 0, 0 },
+	{ "host_prefix", RT, parse_uint, F(host_prefix), 1, 30 },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -215,6 +221,7 @@ int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret,
 {
 	struct net_options o = {
 		.mode = NET_MODE_BRIDGE, .masquerade = true, .icc = true, .macvlan_mode = "bridge", .vxlan_port = 4789,
+		.backend = "vxlan", .host_prefix = 24,
 	};
 	char keys[256];
 	const struct option_row *row;
@@ -243,6 +250,8 @@ int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret,
 		if (r < 0)
 			return r;
 	}
+	if (o.mode == NET_MODE_ROUTED && o.vni && strcmp(o.backend, "host-gw") == 0)
+		return errbuf_set(eb, -EINVAL, "option 'vni' does not apply to backend host-gw (it routes without VXLAN)");
 	if (o.mode == NET_MODE_MACVLAN && !o.parent[0])
 		return errbuf_set(eb, -EINVAL, "mode macvlan needs -o parent=INTERFACE (the host's interface on the LAN, e.g. eth1 or eth1.10)");
 	if (o.host_shim && strcmp(o.macvlan_mode, "bridge") != 0)

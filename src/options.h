@@ -24,12 +24,14 @@ struct net_options {
 	bool masquerade;
 	bool icc;                      /* containers of the network reach each other directly */
 	struct ipaddr host_binding;    /* -p without a host IP binds here; family 0: every address */
-	char parent[16];               /* macvlan: the host interface ("eth1", "eth1.10"); overlay: the underlay */
+	char parent[16];               /* macvlan: the host interface ("eth1", "eth1.10"); overlay, routed: the underlay */
 	char macvlan_mode[16];         /* macvlan: bridge, private, vepa, passthru */
 	bool host_shim;                /* macvlan: the host gets an address on the segment */
-	unsigned int vni;              /* overlay: 0 = chosen by weft, the same on every host */
-	unsigned int vxlan_port;       /* overlay: UDP port of the VXLAN tunnel */
+	unsigned int vni;              /* overlay, routed: 0 = chosen by weft, the same on every host */
+	unsigned int vxlan_port;       /* overlay, routed: UDP port of the VXLAN tunnel */
 	bool flood;                    /* overlay: broadcast and multicast to every peer */
+	char backend[8];               /* routed: vxlan, host-gw, auto */
+	unsigned int host_prefix;      /* routed: prefix length of each host's slice */
 };
 
 struct option_kv {

@@ -20,9 +20,11 @@ struct host {
 	struct ipaddr addr;
 };
 
+/* An overlay endpoint (pools/<cidr>/addr/<ip>), or a routed host's slice (pools/<cidr>/slices/<slice>). */
 struct ep {
 	struct cidr pool;
 	struct ipaddr ip;
+	unsigned int slice_len; /* 0: an endpoint; else ip/slice_len is a slice */
 	char host[HOST_ID_MAX];
 	uint8_t mac[6];
 };
@@ -115,18 +117,26 @@ bool peers_host_event(struct peers *p, const struct store_event *ev)
 	return true;
 }
 
-/* "weft/v1/pools/<cidr>/addr/<ip>" -> pool, ip. */
-static int parse_addr_key(const char *key, struct cidr *pool, struct ipaddr *ip)
+/* "weft/v1/pools/<cidr>/addr/<ip>" -> pool, ip; "weft/v1/pools/<cidr>/slices/<slice>" -> pool, slice. */
+static int parse_key(const char *key, struct cidr *pool, struct ipaddr *ip, unsigned int *slice_len)
 {
 	char buf[CIDR_STRLEN];
 	const char *k = key + strlen(POOLS), *slash;
+	struct cidr c;
 
-	if (strncmp(key, POOLS, strlen(POOLS)) != 0 || !(slash = strchr(k, '/')) || strncmp(slash, "/addr/", 6) != 0 ||
-	    (size_t)(slash - k) >= sizeof(buf))
+	if (strncmp(key, POOLS, strlen(POOLS)) != 0 || !(slash = strchr(k, '/')) || (size_t)(slash - k) >= sizeof(buf))
 		return -EINVAL;
 	snprintf(buf, sizeof(buf), "%.*s", (int)(slash - k), k);
-	if (cidr_parse(buf, '-', pool, NULL) < 0 || cidr_addr_parse(slash + 6, ip) < 0)
+	if (cidr_parse(buf, '-', pool, NULL) < 0)
 		return -EINVAL;
+	*slice_len = 0;
+	if (strncmp(slash, "/addr/", 6) == 0)
+		return cidr_addr_parse(slash + 6, ip) < 0 ? -EINVAL : 0;
+	if (strncmp(slash, "/slices/", 8) != 0 || cidr_parse(slash + 8, '-', &c, NULL) < 0 ||
+	    !cidr_contains_cidr(pool, &c))
+		return -EINVAL;
+	*ip = c.addr;
+	*slice_len = c.len;
 	return 0;
 }
 
@@ -160,15 +170,21 @@ bool peers_addr_event(struct peers *p, const struct store_event *ev)
 	bool keep = false;
 	json_t *o;
 
-	if (parse_addr_key(ev->key, &e.pool, &e.ip) < 0)
+	if (parse_key(ev->key, &e.pool, &e.ip, &e.slice_len) < 0)
 		return false;
 	old = ep_find(p, &e.pool, &e.ip);
 	if (ev->type == STORE_EVENT_PUT) {
 		o = json_loads(ev->value, 0, NULL);
-		/* Only containers' addresses whose host wrote their MAC (overlay endpoints) of other hosts. */
-		keep = json_unpack(o, "{s:s, s:s, s:s}", "host", &host, "owner", &owner, "mac", &mac) == 0 &&
-		       strcmp(owner, "endpoint") == 0 && strcmp(host, p->self) != 0 && strlen(host) < HOST_ID_MAX &&
-		       parse_mac(mac, e.mac) == 0;
+		/*
+		 * Of other hosts: the containers' addresses whose host wrote
+		 * their MAC (overlay endpoints), and the slices (routed).
+		 */
+		if (e.slice_len)
+			keep = json_unpack(o, "{s:s}", "host", &host) == 0;
+		else
+			keep = json_unpack(o, "{s:s, s:s, s:s}", "host", &host, "owner", &owner, "mac", &mac) == 0 &&
+			       strcmp(owner, "endpoint") == 0 && parse_mac(mac, e.mac) == 0;
+		keep = keep && strcmp(host, p->self) != 0 && strlen(host) < HOST_ID_MAX;
 		if (keep)
 			snprintf(e.host, sizeof(e.host), "%s", host);
 		json_decref(o);
@@ -210,7 +226,7 @@ int peers_of_pool(const struct peers *p, const struct cidr *pool, struct peer_en
 		return -ENOMEM;
 	}
 	for (i = 0; i < p->neps; i++) {
-		if (!cidr_equal(&p->eps[i].pool, pool) || !(h = host_find(p, p->eps[i].host)))
+		if (p->eps[i].slice_len || !cidr_equal(&p->eps[i].pool, pool) || !(h = host_find(p, p->eps[i].host)))
 			continue;
 		v[n].ip = p->eps[i].ip;
 		memcpy(v[n].mac, p->eps[i].mac, 6);
@@ -229,5 +245,26 @@ int peers_of_pool(const struct peers *p, const struct cidr *pool, struct peer_en
 	} else {
 		free(vt);
 	}
+	return 0;
+}
+
+int peers_slices_of_pool(const struct peers *p, const struct cidr *pool, struct peer_slice **ret, size_t *ret_n)
+{
+	struct peer_slice *v = calloc(p->neps + 1, sizeof(*v));
+	const struct host *h;
+	size_t i, n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < p->neps; i++) {
+		if (!p->eps[i].slice_len || !cidr_equal(&p->eps[i].pool, pool) || !(h = host_find(p, p->eps[i].host)))
+			continue;
+		v[n].slice.addr = p->eps[i].ip;
+		v[n].slice.len = p->eps[i].slice_len;
+		v[n].host = h->addr;
+		snprintf(v[n++].host_id, sizeof(v->host_id), "%s", h->id);
+	}
+	*ret = v;
+	*ret_n = n;
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * peers.h - the other hosts and their overlay endpoints, as the cluster
- * store's watches tell: hosts/<id> (alive while its lease lives) and the
- * address records pools/<cidr>/addr/<ip> that carry a MAC.
+ * peers.h - the other hosts and what they hold, as the cluster store's
+ * watches tell: hosts/<id> (alive while its lease lives), the address
+ * records pools/<cidr>/addr/<ip> that carry a MAC (overlay endpoints) and
+ * the slices pools/<cidr>/slices/<slice> (routed networks).
  */
 #ifndef WEFT_PEERS_H
 #define WEFT_PEERS_H
@@ -21,6 +22,13 @@ struct peer_entry {
 	struct ipaddr vtep;
 };
 
+/* One remote host's slice of a routed network, and the host's underlay address. */
+struct peer_slice {
+	struct cidr slice;
+	struct ipaddr host;
+	char host_id[128];
+};
+
 struct peers;
 
 struct peers *peers_new(const char *self);
@@ -37,5 +45,8 @@ bool peers_addr_event(struct peers *p, const struct store_event *ev);
  */
 int peers_of_pool(const struct peers *p, const struct cidr *pool, struct peer_entry **ret, size_t *ret_n,
 		  struct ipaddr **ret_vteps, size_t *ret_nvteps);
+
+/* The slices in pool of other hosts that are alive; caller frees *ret. */
+int peers_slices_of_pool(const struct peers *p, const struct cidr *pool, struct peer_slice **ret, size_t *ret_n);
 
 #endif

@@ -99,7 +99,7 @@ static const struct bad_case {
 	{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"abc\",\"IPv4Data\":[]}", 500, "needs exactly one IPv4 subnet (got 0)" },
 	{ "/NetworkDriver.CreateNetwork",
 	  "{\"NetworkID\":\"abc\",\"Options\":{\"com.docker.network.generic\":{\"mode\":\"routed\"}},\"IPv4Data\":[{\"Pool\":\"10.1.0.0/24\",\"Gateway\":\"10.1.0.1/24\"}]}",
-	  500, "mode 'routed' is not available" },
+	  500, "mode routed needs --ipam-driver weft" },
 	{ "/NetworkDriver.CreateNetwork",
 	  "{\"NetworkID\":\"abc\",\"IPv4Data\":[{\"Pool\":\"10.1.0.0/24\",\"Gateway\":\"10.1.0.1/24\"}],\"IPv6Data\":[{\"Pool\":\"fd00::/64\"}]}",
 	  500, "IPv6 is not supported by weft yet" },

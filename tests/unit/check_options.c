@@ -15,8 +15,9 @@ static const struct opt_case {
 	const char *msg; /* substring of the error, or NULL */
 } opt_cases[] = {
 	{ "mode", "bridge", 0, NULL },
-	{ "mode", "routed", -EOPNOTSUPP, "mode 'routed' is not available in weft 0.1.0 yet (available: bridge, overlay, macvlan)" },
-	{ "mode", "routed", -EOPNOTSUPP, "mode 'routed' is not available" },
+	{ "mode", "routed", 0, NULL },
+	{ "backend", "host-gw", -EINVAL, "option 'backend' does not apply to mode bridge" },
+	{ "host_prefix", "24", -EINVAL, "option 'host_prefix' does not apply to mode bridge" },
 	{ "mode", "macvlan", -EINVAL, "mode macvlan needs -o parent=INTERFACE" },
 	{ "parent", "eth0", -EINVAL, "option 'parent' does not apply to mode bridge" },
 	{ "macvlan_mode", "vepa", -EINVAL, "option 'macvlan_mode' does not apply to mode bridge" },
@@ -115,6 +116,41 @@ START_TEST(test_options_macvlan)
 }
 END_TEST
 
+START_TEST(test_options_routed)
+{
+	const struct option_kv def[] = { { "mode", "routed" } };
+	const struct option_kv hg[] = { { "mode", "routed" }, { "backend", "host-gw" }, { "host_prefix", "26" },
+					{ "masquerade", "false" } };
+	const struct option_kv bad_backend[] = { { "mode", "routed" }, { "backend", "bgp" } };
+	const struct option_kv bad_prefix[] = { { "mode", "routed" }, { "host_prefix", "31" } };
+	const struct option_kv hg_vni[] = { { "mode", "routed" }, { "backend", "host-gw" }, { "vni", "5" } };
+	const struct option_kv flood[] = { { "mode", "routed" }, { "flood", "true" } };
+	struct errbuf eb = { 0 };
+	struct net_options o;
+
+	ck_assert_int_eq(options_parse(def, 1, &o, NULL), 0);
+	ck_assert_str_eq(o.backend, "vxlan");
+	ck_assert_uint_eq(o.host_prefix, 24);
+	ck_assert_uint_eq(o.vxlan_port, 4789);
+	ck_assert(o.masquerade);
+	ck_assert_int_eq(options_parse(hg, ARRAY_SIZE(hg), &o, NULL), 0);
+	ck_assert_str_eq(o.backend, "host-gw");
+	ck_assert_uint_eq(o.host_prefix, 26);
+	ck_assert(!o.masquerade);
+	ck_assert_int_eq(options_parse(bad_backend, 2, &o, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "option 'backend': 'bgp' is not a backend (allowed: vxlan, host-gw, auto)");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(options_parse(bad_prefix, 2, &o, &eb), -ERANGE);
+	ck_assert_str_eq(eb.msg, "option 'host_prefix': 31 is out of range (allowed: 1..30)");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(options_parse(hg_vni, 3, &o, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "option 'vni' does not apply to backend host-gw (it routes without VXLAN)");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(options_parse(flood, 2, &o, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "option 'flood' does not apply to mode routed");
+}
+END_TEST
+
 START_TEST(test_options_values)
 {
 	const struct option_kv kv[] = { { "mtu", "1400" }, { "bridge_name", "br-x" }, { "masquerade", "false" },
@@ -159,6 +195,7 @@ Suite *options_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_options_parse, 0, ARRAY_SIZE(opt_cases));
+	tcase_add_test(tc, test_options_routed);
 	tcase_add_test(tc, test_options_values);
 	tcase_add_test(tc, test_options_macvlan);
 	tcase_add_test(tc, test_options_mode_roundtrip);

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * mode-routed.c - flannel's model. Each host holds a slice of the network's
+ * CIDR (driver_slice_claim), its containers sit on a local bridge that has
+ * the slice's gateway, and the other hosts' slices are routed, not bridged:
+ *   host-gw  a route to the slice via the peer's underlay address;
+ *   vxlan    over one VXLAN device "weft-v<vni>" whose address is the
+ *            slice's network address (/32) and whose MAC is derived from it:
+ *            a route to the slice via the peer's VXLAN address on-link, a
+ *            neighbour entry (that address -> the peer's VXLAN MAC) and an
+ *            FDB entry (that MAC -> the peer's underlay address);
+ *   auto     (host-gw to peers on the underlay's own subnet, vxlan to others)
+ *            is refused in this version.
+ * The cluster's record (netrec.c) holds backend, host_prefix, vni, port.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "driver.h"
+#include "netlink.h"
+#include "netrec.h"
+#include "peers.h"
+
+#define VXLAN_OVERHEAD 50
+
+static bool uses_vxlan(const struct net *net)
+{
+	return strcmp(net->opts.backend, "host-gw") != 0;
+}
+
+static void vxlan_name(const struct net *net, char name[16])
+{
+	snprintf(name, 16, "weft-v%u", net->opts.vni);
+}
+
+/* The VXLAN address of a slice is its network address; the MAC follows from it, so no one publishes it. */
+static void vtep_mac(const struct cidr *slice, uint8_t mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0x57; /* 'W' */
+	memcpy(mac + 2, slice->addr.b, 4);
+}
+
+static int setup(struct driver *d, const struct net *net, const char *dev, struct errbuf *eb)
+{
+	const struct ipaddr *adv = &driver_cfg(d)->advertise;
+	struct cidr vaddr = { net->slice.addr, 32 };
+	char vx[16];
+	uint8_t mac[6];
+	int r;
+
+	r = mode_bridge_setup(net, net->opts.mtu, eb);
+	if (r < 0 || !uses_vxlan(net))
+		return r;
+	vxlan_name(net, vx);
+	vtep_mac(&net->slice, mac);
+	r = netlink_vxlan_add(vx, net->opts.vni, adv->family ? adv : NULL, dev, net->opts.vxlan_port, net->opts.mtu, mac,
+			      eb);
+	if (r == 0)
+		r = netlink_addr_add(vx, &vaddr, eb);
+	if (r == 0 && (r = netlink_link_set_up(vx, eb)) == -EEXIST) {
+		errbuf_clear(eb);
+		r = errbuf_set(eb, -EADDRINUSE, "cannot open UDP port %u for VXLAN '%s': another program of this host "
+						"uses it (give -o vxlan_port)", net->opts.vxlan_port, vx);
+	}
+	return r;
+}
+
+static int teardown(const struct net *net, struct errbuf *eb)
+{
+	struct netlink_route *have = NULL;
+	size_t i, n = 0;
+	char vx[16];
+	int r;
+
+	/* The routes to the other hosts' slices (host-gw's are on the underlay, they stay with it). */
+	r = netlink_routes_via_list(&net->pool, &have, &n, eb);
+	for (i = 0; i < n && r == 0; i++)
+		r = netlink_route_via_set(&have[i], false, eb);
+	free(have);
+	if (r == 0 && uses_vxlan(net)) {
+		vxlan_name(net, vx);
+		r = netlink_link_del(vx, eb);
+	}
+	if (r == 0)
+		r = netlink_link_del(net->bridge, eb);
+	return r;
+}
+
+static int routed_create_network(struct driver *d, struct net *net, struct errbuf *eb)
+{
+	struct errbuf ignore = { 0 };
+	char c[CIDR_STRLEN], g[CIDR_STRLEN], dev[16];
+	struct net_rec want;
+	unsigned int mtu, max;
+	int r;
+
+	cidr_format(&net->pool, '/', c);
+	r = driver_pool_held(d, &net->pool, eb);
+	if (r == -ENOENT) {
+		errbuf_clear(eb);
+		return errbuf_set(eb, r,
+				  "mode routed needs --ipam-driver weft: it hands each host a slice of subnet %s and the "
+				  "containers their addresses from it", c);
+	}
+	if (r < 0)
+		return r;
+	if (net->naux)
+		return errbuf_set(eb, -EINVAL, "mode routed takes no --aux-address (each host's slice is its own)");
+	if (cidr_offset(&net->pool, &net->gateway.addr) != 1)
+		return errbuf_set(eb, -EINVAL,
+				  "mode routed takes no --gateway (%s): each host's slice has its own, its first address",
+				  cidr_addr_format(&net->gateway.addr, g));
+	if (strcmp(net->opts.backend, "auto") == 0)
+		return errbuf_set(eb, -EOPNOTSUPP,
+				  "option 'backend': auto is not available in weft %s yet (available: vxlan, host-gw)",
+				  PACKAGE_VERSION);
+	if (net->opts.host_prefix <= net->pool.len || net->opts.host_prefix > 30)
+		return errbuf_set(eb, -EINVAL,
+				  "option 'host_prefix': /%u slices do not fit in %s (allowed: /%u to /30)",
+				  net->opts.host_prefix, c, net->pool.len + 1);
+	r = mode_underlay(d, net, true, dev, &mtu, eb);
+	if (r < 0)
+		return r;
+	/* A bridge we did not make is never taken over. */
+	r = netlink_link_get(net->bridge, NULL, eb);
+	if (r == 0)
+		return errbuf_set(eb, -EEXIST, "interface '%s' already exists", net->bridge);
+	if (r != -ENODEV)
+		return r;
+	errbuf_clear(eb);
+	max = uses_vxlan(net) ? mtu - VXLAN_OVERHEAD : mtu;
+	if (!net->opts.mtu)
+		net->opts.mtu = max;
+	else if (net->opts.mtu > max)
+		return errbuf_set(eb, -EINVAL, "option 'mtu': %u is larger than %u, the most the underlay '%s' carries%s",
+				  net->opts.mtu, max, dev[0] ? dev : "(none)",
+				  uses_vxlan(net) ? " with VXLAN" : "");
+	want = (struct net_rec){ .mode = NET_MODE_ROUTED, .vni = net->opts.vni, .port = net->opts.vxlan_port,
+				 .host_prefix = net->opts.host_prefix };
+	snprintf(want.backend, sizeof(want.backend), "%s", net->opts.backend);
+	r = netrec_join(driver_cfg(d)->shared, &net->pool, &want, uses_vxlan(net), eb);
+	if (r < 0)
+		return r;
+	net->opts.vni = want.vni;
+	r = driver_slice_claim(d, net, eb);
+	if (r < 0)
+		return r;
+	r = setup(d, net, dev, eb);
+	if (r < 0) {
+		teardown(net, &ignore);
+		driver_slice_release(d, net, &ignore);
+	}
+	return r;
+}
+
+static int routed_delete_network(struct driver *d, const struct net *net, struct errbuf *eb)
+{
+	int r;
+
+	r = teardown(net, eb);
+	if (r == 0)
+		r = driver_slice_release(d, net, eb);
+	return r;
+}
+
+static int routed_restore_network(struct driver *d, const struct net *net, struct errbuf *eb)
+{
+	struct net again = *net;
+	char dev[16], c[CIDR_STRLEN];
+	unsigned int mtu;
+	int r;
+
+	/* The slice again (the same one: this host holds it), should the store have lost it. */
+	r = driver_slice_claim(d, &again, eb);
+	if (r == 0 && !cidr_equal(&again.slice, &net->slice))
+		r = errbuf_set(eb, -EEXIST, "this host's slice %s of the network went to another host meanwhile",
+			       cidr_format(&net->slice, '/', c));
+	if (r == 0)
+		r = mode_underlay(d, net, false, dev, &mtu, eb);
+	return r < 0 ? r : setup(d, net, dev, eb);
+}
+
+static int routed_join(struct driver *d, const struct net *net, const struct endpoint *ep, struct join_reply *ret,
+		       struct errbuf *eb)
+{
+	int r;
+
+	r = mode_veth_attach(ep, net->bridge, net->opts.mtu, eb);
+	if (r < 0)
+		return r;
+	ret->has_gateway = !net->internal;
+	ret->gateway = net->gateway.addr;
+	return 0;
+}
+
+static int routed_delete_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
+				  struct errbuf *eb)
+{
+	return netlink_link_del(ep->veth, eb);
+}
+
+static bool route_in(const struct netlink_route *v, size_t n, const struct netlink_route *e)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cidr_equal(&v[i].dst, &e->dst) && cidr_addr_equal(&v[i].gw, &e->gw) && strcmp(v[i].dev, e->dev) == 0)
+			return true;
+	return false;
+}
+
+int routed_sync(struct driver *d, const struct net *net, const struct peers *p, struct errbuf *eb)
+{
+	struct netlink_route *want = NULL, *have = NULL;
+	struct netlink_neigh *fdb = NULL, *nb = NULL;
+	struct peer_slice *ps = NULL;
+	size_t i, n = 0, nhave = 0, nv = 0;
+	char vx[16], dev[16], c[CIDR_STRLEN];
+	unsigned int mtu;
+	int r;
+
+	vxlan_name(net, vx);
+	r = mode_underlay(d, net, false, dev, &mtu, eb);
+	if (r < 0)
+		return r;
+	if (peers_slices_of_pool(p, &net->pool, &ps, &n) < 0)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	want = calloc(n + 1, sizeof(*want));
+	fdb = calloc(n + 1, sizeof(*fdb));
+	nb = calloc(n + 1, sizeof(*nb));
+	if (!want || !fdb || !nb) {
+		r = errbuf_set(eb, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		want[i].dst = ps[i].slice;
+		if (!uses_vxlan(net)) {
+			want[i].gw = ps[i].host;
+			snprintf(want[i].dev, sizeof(want[i].dev), "%s", dev);
+			continue;
+		}
+		want[i].gw = ps[i].slice.addr;
+		snprintf(want[i].dev, sizeof(want[i].dev), "%s", vx);
+		vtep_mac(&ps[i].slice, fdb[nv].mac);
+		fdb[nv].ip = ps[i].host;
+		memcpy(nb[nv].mac, fdb[nv].mac, 6);
+		nb[nv++].ip = ps[i].slice.addr;
+	}
+	if (uses_vxlan(net)) {
+		r = mode_entries_sync(vx, true, fdb, nv, eb);
+		if (r == 0)
+			r = mode_entries_sync(vx, false, nb, nv, eb);
+		if (r < 0)
+			goto out;
+	}
+	r = netlink_routes_via_list(&net->pool, &have, &nhave, eb);
+	for (i = 0; i < nhave && r == 0; i++)
+		if (!route_in(want, n, &have[i]))
+			r = netlink_route_via_set(&have[i], false, eb);
+	for (i = 0; i < n && r == 0; i++)
+		if (!route_in(have, nhave, &want[i])) {
+			if (strcmp(want[i].dev, dev) == 0 && !dev[0])
+				r = errbuf_set(eb, -ENETUNREACH, "no underlay to reach host '%s' for slice %s", ps[i].host_id,
+					       cidr_format(&ps[i].slice, '/', c));
+			else
+				r = netlink_route_via_set(&want[i], true, eb);
+		}
+out:
+	free(want);
+	free(have);
+	free(fdb);
+	free(nb);
+	free(ps);
+	return r;
+}
+
+const struct mode_ops routed_mode = {
+	.create_network = routed_create_network,
+	.delete_network = routed_delete_network,
+	.join = routed_join,
+	.delete_endpoint = routed_delete_endpoint,
+	.restore_network = routed_restore_network,
+};

@@ -1,0 +1,117 @@
+#!/bin/bash
+# routed.sh - routed mode on three lab hosts sharing a cluster store (LAB_STORE=etcd, default,
+# or consul): the same `docker network create -o mode=routed` on every host gives each host a
+# slice of the subnet on a bridge of its own, the containers get the slice's prefix and its
+# gateway, and every host routes the others' slices: over VXLAN (backend vxlan, the default) or
+# straight to the other host (backend host-gw). Bad options are refused with a clear message and
+# leave nothing; when everything is removed no device, route or key is left.
+set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+KIND=${LAB_STORE:-etcd}
+TTL=10
+lab_require
+lab_init "routed-$KIND"
+lab_outside
+lab_store "$KIND"
+for h in 1 2 3; do
+	lab_host $h
+	lab_image $h
+	lab_start_weftd $h --host-id h$h --store "$LAB_STORE_URL" --lease-ttl $TTL
+done
+IMG=weft-test:local
+RT=(-d weft --ipam-driver weft --subnet 10.244.0.0/16 -o mode=routed)
+
+no_keys() { ! lab_store_keys "$1"; }
+ip_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
+weft_devices() { ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc|wm)'; }
+no_devices() { ! weft_devices "$1"; }
+weft_routes() { ip -n "$LAB-h$1" route show proto 157 | grep .; }
+no_routes() { ! weft_routes "$1"; }
+slice_of() { lab_store_keys weft/v1/pools/10.244.0.0-16/slices/ | while read -r k; do
+	lab_store_value "$k" | grep -q "\"host\":\"h$1\"" && echo "${k##*/}" | tr - /; done; }
+
+# ---------------------------------------------------------------- bad input, nothing left
+expect_fail_msg "routed without weft's IPAM is refused" "mode routed needs --ipam-driver weft" \
+	dk 1 network create -d weft --subnet 10.245.0.0/16 -o mode=routed bad1
+expect_fail_msg "a host_prefix that does not fit is refused" \
+	"option 'host_prefix': /16 slices do not fit in 10.245.0.0/16 \(allowed: /17 to /30\)" \
+	dk 1 network create "${RT[@]/10.244.0.0/10.245.0.0}" -o host_prefix=16 bad2
+expect_fail_msg "an unknown backend is refused" "option 'backend': 'bgp' is not a backend \(allowed: vxlan, host-gw, auto\)" \
+	dk 1 network create "${RT[@]/10.244.0.0/10.245.0.0}" -o backend=bgp bad3
+expect_fail_msg "--gateway is refused" "mode routed takes no --gateway \(10.245.9.9\)" \
+	dk 1 network create "${RT[@]/10.244.0.0/10.245.0.0}" --gateway 10.245.9.9 bad4
+expect_fail_msg "a vni with host-gw is refused" "option 'vni' does not apply to backend host-gw" \
+	dk 1 network create "${RT[@]/10.244.0.0/10.245.0.0}" -o backend=host-gw -o vni=77 bad5
+expect_ok "... and none of them left a device" no_devices 1
+expect_ok "... or a key" no_keys weft/v1/pools/10.245.0.0-16
+
+# ---------------------------------------------------------------- backend vxlan on three hosts
+expect_ok "h1: create the routed network" dk 1 network create "${RT[@]}" rt
+expect_fail_msg "h2: another backend for the same subnet is refused, naming the conflict" \
+	"routed network 10.244.0.0/16 exists in the cluster with backend=vxlan host_prefix=24 vni=[0-9]* vxlan_port=4789; this host asked for backend=host-gw host_prefix=24" \
+	dk 2 network create "${RT[@]}" -o backend=host-gw rt
+expect_fail_msg "h2: the same subnet as an overlay is refused, naming the mode" \
+	"network 10.244.0.0/16 exists in the cluster in mode routed; this host asked for mode overlay" \
+	dk 2 network create -d weft --ipam-driver weft --subnet 10.244.0.0/16 -o mode=overlay rt
+expect_ok "... which left no device on h2" no_devices 2
+for h in 2 3; do
+	expect_ok "h$h: create the routed network" dk $h network create "${RT[@]}" rt
+done
+s1=$(slice_of 1) s2=$(slice_of 2) s3=$(slice_of 3)
+expect_ok "each host holds its own /24 slice ($s1 $s2 $s3)" \
+	bash -c "[ \$(printf '%s\n' '$s1' '$s2' '$s3' | grep -c '^10\.244\.[0-9]*\.0/24$') = 3 ] && [ \$(printf '%s\n' '$s1' '$s2' '$s3' | sort -u | wc -l) = 3 ]"
+for h in 1 2 3; do
+	expect_ok "h$h: run r$h" dk $h run -d --name r$h --network rt $IMG sleep 600
+done
+r1=$(ip_of 1 r1 rt) r2=$(ip_of 2 r2 rt) r3=$(ip_of 3 r3 rt)
+expect_ok "each container's address is in its host's slice ($r1 $r2 $r3)" \
+	bash -c "[ '${r1%.*}.0/24' = '$s1' ] && [ '${r2%.*}.0/24' = '$s2' ] && [ '${r3%.*}.0/24' = '$s3' ]"
+expect_ok "r1 has the slice's prefix (/24) and its default route via the slice's gateway" \
+	bash -c "dk 1 exec r1 ip -4 addr show eth0 | grep -q '$r1/24' && dk 1 exec r1 ip route | grep -q 'default via ${s1%.*}.1 dev eth0'"
+expect_ok "docker network inspect still shows the user's subnet" \
+	bash -c "[ \"\$(dk 1 network inspect -f '{{(index .IPAM.Config 0).Subnet}}' rt)\" = 10.244.0.0/16 ]"
+routes_on_h1() { ip -n "$LAB-h1" route show proto 157 | grep -q "^$s2 via ${s2%/*} dev weft-v" &&
+	ip -n "$LAB-h1" route show proto 157 | grep -q "^$s3 via ${s3%/*} dev weft-v"; }
+expect_ok "h1 routes h2's and h3's slices over its VXLAN device" lab_wait_for routes_on_h1 10
+expect_ok "r1 (h1) pings r2 (h2)" dk 1 exec r1 ping -c2 -W2 "$r2"
+expect_ok "r1 (h1) pings r3 (h3)" dk 1 exec r1 ping -c2 -W2 "$r3"
+expect_ok "r2 (h2) pings r3 (h3)" dk 2 exec r2 ping -c2 -W2 "$r3"
+expect_ok "r3 (h3) pings r1 (h1)" dk 3 exec r3 ping -c2 -W2 "$r1"
+expect_ok "r1 reaches the outside namespace (masqueraded)" dk 1 exec r1 ping -c2 -W2 192.0.2.254
+expect_fail_msg "h2: --ip outside h2's slice is refused, naming the slice" \
+	"address ${s1%.*}.77 is not in this host's slice $s2 of routed network 10.244.0.0/16" \
+	dk 2 run --rm --network rt --ip "${s1%.*}.77" $IMG true
+expect_ok "h2: --ip inside h2's slice works" dk 2 run --rm --network rt --ip "${s2%.*}.77" $IMG true
+expect_ok "h3: docker rm r3, network rm" bash -c "dk 3 rm -f r3 && dk 3 network rm rt"
+gone3() { ! ip -n "$LAB-h1" route show proto 157 | grep -q "^$s3 "; }
+expect_ok "h3 left: h1 removes the route to its slice" lab_wait_for gone3 10
+expect_ok "... and h3's slice is free in the store" no_keys "weft/v1/pools/10.244.0.0-16/slices/${s3/\//-}"
+expect_ok "h3 has no weft device or route left" bash -c "! ip -n $LAB-h3 -o link show | grep -q ': weft' && ! ip -n $LAB-h3 route show proto 157 | grep -q ."
+expect_ok "h1, h2: docker rm, network rm" bash -c "dk 1 rm -f r1 && dk 2 rm -f r2 && dk 1 network rm rt && dk 2 network rm rt"
+for h in 1 2 3; do
+	expect_ok "no weft device or route is left on h$h" bash -c "! ip -n $LAB-h$h -o link show | grep -qE ': (weft|wv)' && ! ip -n $LAB-h$h route show proto 157 | grep -q ."
+done
+expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.244.0.0-16
+expect_ok "no VNI is claimed any more" no_keys weft/v1/vnis/
+
+# ---------------------------------------------------------------- backend host-gw
+HG=(-d weft --ipam-driver weft --subnet 10.246.0.0/16 -o mode=routed -o backend=host-gw -o host_prefix=26)
+for h in 1 2; do
+	expect_ok "h$h: a routed network with backend host-gw, /26 slices" dk $h network create "${HG[@]}" hg
+	expect_ok "h$h: run g$h" dk $h run -d --name g$h --network hg $IMG sleep 600
+done
+g1=$(ip_of 1 g1 hg) g2=$(ip_of 2 g2 hg)
+hg_route() { ip -n "$LAB-h1" route show proto 157 | grep -q "via 192.0.2.2 dev eth0"; }
+expect_ok "h1 routes h2's slice straight to h2 (192.0.2.2 on eth0)" lab_wait_for hg_route 10
+expect_ok "g1 has a /26 and the MTU of the underlay (1500)" \
+	bash -c "dk 1 exec g1 ip -4 addr show eth0 | grep -q '$g1/26' && dk 1 exec g1 ip link show eth0 | grep -q 'mtu 1500'"
+expect_ok "g1 (h1) pings g2 (h2)" dk 1 exec g1 ping -c2 -W2 "$g2"
+expect_ok "h1, h2: docker rm, network rm" bash -c "dk 1 rm -f g1 && dk 2 rm -f g2 && dk 1 network rm hg && dk 2 network rm hg"
+for h in 1 2; do
+	expect_ok "no weft device or route is left on h$h" bash -c "! ip -n $LAB-h$h -o link show | grep -qE ': (weft|wv)' && ! ip -n $LAB-h$h route show proto 157 | grep -q ."
+done
+expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.246.0.0-16
+
+lab_summary
