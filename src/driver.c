@@ -717,6 +717,11 @@ int driver_pool_held(struct driver *d, const struct cidr *pool, struct errbuf *e
 	return ipam_pool_get(d->ipam, pool, eb);
 }
 
+const struct peers *driver_peers(struct driver *d)
+{
+	return d->peers;
+}
+
 int driver_slice_claim(struct driver *d, struct net *net, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
@@ -724,7 +729,8 @@ int driver_slice_claim(struct driver *d, struct net *net, struct errbuf *eb)
 	char c[CIDR_STRLEN];
 	int r;
 
-	r = ipam_slice_claim(d->ipam, &net->pool, net->opts.host_prefix, &net->slice, eb);
+	r = ipam_slice_claim(d->ipam, &net->pool, net->opts.host_prefix, net->slice.len ? &net->slice : NULL,
+			     &net->slice, eb);
 	if (r < 0)
 		return r;
 	sp.pool = net->slice;
@@ -851,7 +857,10 @@ int driver_addr_request(struct driver *d, const char *pool_id, const char *addr,
 	if (r < 0)
 		return r;
 	/* A routed network's containers take their addresses from this host's slice, in its own store. */
-	if (!gateway && net_by_pool(d, &p.pool, &net, eb) == 0 && net.slice.len) {
+	r = gateway ? -ENOENT : net_by_pool(d, &p.pool, &net, eb);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == 0 && net.slice.len) {
 		r = ipam_addr_request(d->slices, &(struct ipam_pool){ .pool = net.slice }, addr, IPAM_OWNER_ENDPOINT,
 				      &c.addr, eb);
 		if (r == -EINVAL && *addr && cidr_addr_parse(addr, &c.addr) == 0 && cidr_contains(&p.pool, &c.addr) &&
@@ -1344,7 +1353,7 @@ int driver_program(struct driver *d, const char *net_id, const char *id, const s
 		r = errbuf_set(eb, -EINVAL, "network %.12s is internal: no port can be published on it", net_id);
 		goto out;
 	}
-	if (n && net.opts.mode != NET_MODE_BRIDGE) {
+	if (n && net.opts.mode != NET_MODE_BRIDGE && net.opts.mode != NET_MODE_ROUTED) {
 		r = errbuf_set(eb, -EOPNOTSUPP,
 			       "publishing ports (-p/-P) is not supported on %s networks: the container has its own address on the LAN",
 			       net_mode_to_string(net.opts.mode));

@@ -122,6 +122,8 @@ int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb
  */
 int mode_underlay(struct driver *d, const struct net *net, bool up, char dev[16], unsigned int *mtu,
 		  struct errbuf *eb);
+/* Sets VXLAN device vx up, which opens its UDP port: a port another program holds is said so. */
+int mode_vxlan_up(const char *vx, unsigned int port, struct errbuf *eb);
 struct netlink_neigh;
 /* Makes the FDB (fdb) or neighbour entries of dev exactly want: deletes the others, adds the missing. */
 int mode_entries_sync(const char *dev, bool fdb, const struct netlink_neigh *want, size_t nwant, struct errbuf *eb);
@@ -133,12 +135,14 @@ int overlay_sync(const struct net *net, const struct peers *p, struct errbuf *eb
 int routed_sync(struct driver *d, const struct net *net, const struct peers *p, struct errbuf *eb);
 
 /*
- * Routed mode: claims this host's slice of net's pool (the one it held, after
- * a restart) in the cluster store, and in this host's own store the slice as
- * a pool of its own with its gateway; sets net->slice and net->gateway.
+ * Routed mode: claims this host's slice of net's pool (net->slice if set: a
+ * restart) in the cluster store, and in this host's own store the slice as a
+ * pool of its own with its gateway; sets net->slice and net->gateway.
  * The release frees both.
  */
 int driver_slice_claim(struct driver *d, struct net *net, struct errbuf *eb);
+/* The other hosts as the cluster store's watch told so far. */
+const struct peers *driver_peers(struct driver *d);
 int driver_slice_release(struct driver *d, const struct net *net, struct errbuf *eb);
 
 /* For the modes: what the driver was configured with. */

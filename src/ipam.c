@@ -796,13 +796,14 @@ static bool slice_listed(const struct store_list *l, size_t plen, const struct c
 	return false;
 }
 
-int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int len, struct cidr *ret,
-		     struct errbuf *eb)
+int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int len, const struct cidr *want,
+		     struct cidr *ret, struct errbuf *eb)
 {
 	char prefix[KEY_LEN], key[KEY_LEN], c[CIDR_STRLEN], *val;
 	struct store_list l = { 0 };
 	cidr_u128 i, n;
 	struct cidr slice;
+	bool taken = false;
 	uint64_t rev;
 	json_t *o;
 	int r, tries;
@@ -824,11 +825,21 @@ int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int le
 		if (r != -ENOENT)
 			break;
 		/* The lowest free slice: predictable, and a race costs one retry. */
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < n && !want; i++) {
 			cidr_nth(pool, i << (cidr_addr_bits(&pool->addr) - len), &slice.addr);
 			slice.len = len;
 			if (!slice_listed(&l, strlen(prefix), &slice))
 				break;
+		}
+		if (want && slice_listed(&l, strlen(prefix), want)) {
+			taken = true;
+			r = errbuf_set(eb, -EEXIST, "slice %s of %s is another host's", cidr_format(want, '/', c),
+				       cidr_format(pool, '/', key));
+			break;
+		}
+		if (want) {
+			slice = *want;
+			i = 0;
 		}
 		store_list_free(&l);
 		if (i == n) {
@@ -846,7 +857,7 @@ int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int le
 	}
 	store_list_free(&l);
 	free(val);
-	if (r == -EEXIST)
+	if (r == -EEXIST && !taken)
 		r = errbuf_set(eb, -EBUSY, "the slices of %s keep changing under weft; try again", cidr_format(pool, '/', c));
 	return r;
 }

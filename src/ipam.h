@@ -83,14 +83,15 @@ int ipam_addr_set_mac(struct ipam *ipam, const struct ipam_pool *p, const struct
 
 /*
  * Routed mode: this host's slice of pool, len bits long. The one it holds
- * already (weftd restarted), else the lowest free one, claimed
+ * already (weftd restarted), else want if given (-EEXIST if another host
+ * holds it), else the lowest free one, claimed
  * create-if-absent as <prefix><pool>/slices/<slice> {"host"}; the key is not
  * bound to the host's lease: a slice goes with the pool, with
  * ipam_slice_release(), or to garbage collection once its host is dead.
  * -ENOSPC when every slice is taken.
  */
-int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int len, struct cidr *ret,
-		     struct errbuf *eb);
+int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int len, const struct cidr *want,
+		     struct cidr *ret, struct errbuf *eb);
 /* Frees this host's slice of pool, if it holds one. */
 int ipam_slice_release(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb);
 

@@ -73,6 +73,21 @@ int mode_underlay(struct driver *d, const struct net *net, bool up, char dev[16]
 	return r;
 }
 
+int mode_vxlan_up(const char *vx, unsigned int port, struct errbuf *eb)
+{
+	int r;
+
+	r = netlink_link_set_up(vx, eb);
+	if (r == -EEXIST) {
+		/* The kernel's EADDRINUSE, which libnl reports as "exists". */
+		errbuf_clear(eb);
+		r = errbuf_set(eb, -EADDRINUSE,
+			       "cannot open UDP port %u for VXLAN '%s': another program of this host uses it (give -o vxlan_port)",
+			       port, vx);
+	}
+	return r;
+}
+
 /* Builds the bridge and the VXLAN device over the underlay dev ("": none, a single host). */
 static int setup(struct driver *d, const struct net *net, const char *dev, struct errbuf *eb)
 {
@@ -94,12 +109,8 @@ static int setup(struct driver *d, const struct net *net, const char *dev, struc
 		r = netlink_vxlan_add(vx, net->opts.vni, adv->family ? adv : NULL, dev, net->opts.vxlan_port, mtu, NULL, eb);
 	if (r == 0)
 		r = netlink_link_set_master(vx, br, eb);
-	if (r == 0 && (r = netlink_link_set_up(vx, eb)) == -EEXIST) {
-		/* The kernel's EADDRINUSE, which libnl reports as "exists". */
-		errbuf_clear(eb);
-		r = errbuf_set(eb, -EADDRINUSE, "cannot open UDP port %u for VXLAN '%s': another program of this host "
-						"uses it (give -o vxlan_port)", net->opts.vxlan_port, vx);
-	}
+	if (r == 0)
+		r = mode_vxlan_up(vx, net->opts.vxlan_port, eb);
 	if (r == 0)
 		r = netlink_link_set_up(br, eb);
 	return r;

@@ -9,8 +9,7 @@
  *            a route to the slice via the peer's VXLAN address on-link, a
  *            neighbour entry (that address -> the peer's VXLAN MAC) and an
  *            FDB entry (that MAC -> the peer's underlay address);
- *   auto     (host-gw to peers on the underlay's own subnet, vxlan to others)
- *            is refused in this version.
+ *   auto     host-gw to peers on a subnet of the underlay, vxlan to others.
  * The cluster's record (netrec.c) holds backend, host_prefix, vni, port.
  */
 #include "config.h"
@@ -46,6 +45,23 @@ static void vtep_mac(const struct cidr *slice, uint8_t mac[6])
 	memcpy(mac + 2, slice->addr.b, 4);
 }
 
+/* Whether the route to a peer goes straight to its underlay address (1), over VXLAN (0), or nowhere (< 0). */
+static int direct(const struct net *net, const char *dev, const struct peer_slice *ps, struct errbuf *eb)
+{
+	char a[CIDR_STRLEN];
+	int r;
+
+	if (strcmp(net->opts.backend, "vxlan") == 0)
+		return 0;
+	r = dev[0] ? netlink_on_subnet(dev, &ps->host, eb) : 0;
+	if (r == 0 && strcmp(net->opts.backend, "host-gw") == 0)
+		r = errbuf_set(eb, -ENETUNREACH,
+			       "backend host-gw: host '%s' (%s) is not on a subnet of the underlay '%s', so no route can go "
+			       "straight to it (use backend vxlan or auto)",
+			       ps->host_id, cidr_addr_format(&ps->host, a), dev[0] ? dev : "(none)");
+	return r;
+}
+
 static int setup(struct driver *d, const struct net *net, const char *dev, struct errbuf *eb)
 {
 	const struct ipaddr *adv = &driver_cfg(d)->advertise;
@@ -63,11 +79,8 @@ static int setup(struct driver *d, const struct net *net, const char *dev, struc
 			      eb);
 	if (r == 0)
 		r = netlink_addr_add(vx, &vaddr, eb);
-	if (r == 0 && (r = netlink_link_set_up(vx, eb)) == -EEXIST) {
-		errbuf_clear(eb);
-		r = errbuf_set(eb, -EADDRINUSE, "cannot open UDP port %u for VXLAN '%s': another program of this host "
-						"uses it (give -o vxlan_port)", net->opts.vxlan_port, vx);
-	}
+	if (r == 0)
+		r = mode_vxlan_up(vx, net->opts.vxlan_port, eb);
 	return r;
 }
 
@@ -112,14 +125,12 @@ static int routed_create_network(struct driver *d, struct net *net, struct errbu
 		return r;
 	if (net->naux)
 		return errbuf_set(eb, -EINVAL, "mode routed takes no --aux-address (each host's slice is its own)");
+	if (net->internal)
+		return errbuf_set(eb, -EINVAL, "mode routed cannot be --internal: its containers are routed to other hosts");
 	if (cidr_offset(&net->pool, &net->gateway.addr) != 1)
 		return errbuf_set(eb, -EINVAL,
 				  "mode routed takes no --gateway (%s): each host's slice has its own, its first address",
 				  cidr_addr_format(&net->gateway.addr, g));
-	if (strcmp(net->opts.backend, "auto") == 0)
-		return errbuf_set(eb, -EOPNOTSUPP,
-				  "option 'backend': auto is not available in weft %s yet (available: vxlan, host-gw)",
-				  PACKAGE_VERSION);
 	if (net->opts.host_prefix <= net->pool.len || net->opts.host_prefix > 30)
 		return errbuf_set(eb, -EINVAL,
 				  "option 'host_prefix': /%u slices do not fit in %s (allowed: /%u to /30)",
@@ -148,6 +159,18 @@ static int routed_create_network(struct driver *d, struct net *net, struct errbu
 	if (r < 0)
 		return r;
 	net->opts.vni = want.vni;
+	if (!uses_vxlan(net)) {
+		struct peer_slice *ps = NULL;
+		size_t i, n = 0;
+
+		if (peers_slices_of_pool(driver_peers(d), &net->pool, &ps, &n) < 0)
+			return errbuf_set(eb, -ENOMEM, "out of memory");
+		for (i = 0, r = 0; i < n && r >= 0; i++)
+			r = direct(net, dev, &ps[i], eb);
+		free(ps);
+		if (r < 0)
+			return r;
+	}
 	r = driver_slice_claim(d, net, eb);
 	if (r < 0)
 		return r;
@@ -176,14 +199,19 @@ static int routed_restore_network(struct driver *d, const struct net *net, struc
 	unsigned int mtu;
 	int r;
 
-	/* The slice again (the same one: this host holds it), should the store have lost it. */
-	r = driver_slice_claim(d, &again, eb);
-	if (r == 0 && !cidr_equal(&again.slice, &net->slice))
-		r = errbuf_set(eb, -EEXIST, "this host's slice %s of the network went to another host meanwhile",
-			       cidr_format(&net->slice, '/', c));
+	/* The kernel's part first: it needs no store, and the containers need it. */
+	r = mode_underlay(d, net, false, dev, &mtu, eb);
 	if (r == 0)
-		r = mode_underlay(d, net, false, dev, &mtu, eb);
-	return r < 0 ? r : setup(d, net, dev, eb);
+		r = setup(d, net, dev, eb);
+	/* Then the slice again (the same one: this host holds it), should the store have lost it. */
+	if (r == 0 && (r = driver_slice_claim(d, &again, eb)) == -EEXIST) {
+		errbuf_clear(eb);
+		r = errbuf_set(eb, -EEXIST,
+			       "this host's slice %s went to another host while it was away: its containers' addresses "
+			       "may be used twice; remove the network here and create it again",
+			       cidr_format(&net->slice, '/', c));
+	}
+	return r;
 }
 
 static int routed_join(struct driver *d, const struct net *net, const struct endpoint *ep, struct join_reply *ret,
@@ -220,10 +248,11 @@ int routed_sync(struct driver *d, const struct net *net, const struct peers *p, 
 	struct netlink_route *want = NULL, *have = NULL;
 	struct netlink_neigh *fdb = NULL, *nb = NULL;
 	struct peer_slice *ps = NULL;
-	size_t i, n = 0, nhave = 0, nv = 0;
-	char vx[16], dev[16], c[CIDR_STRLEN];
+	struct errbuf err = { 0 };
+	size_t i, n = 0, nhave = 0, nv = 0, nw;
+	char vx[16], dev[16];
 	unsigned int mtu;
-	int r;
+	int r, dir;
 
 	vxlan_name(net, vx);
 	r = mode_underlay(d, net, false, dev, &mtu, eb);
@@ -238,15 +267,18 @@ int routed_sync(struct driver *d, const struct net *net, const struct peers *p, 
 		r = errbuf_set(eb, -ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		want[i].dst = ps[i].slice;
-		if (!uses_vxlan(net)) {
-			want[i].gw = ps[i].host;
-			snprintf(want[i].dev, sizeof(want[i].dev), "%s", dev);
+	for (i = 0, nw = 0; i < n; i++) {
+		dir = direct(net, dev, &ps[i], err.code ? &(struct errbuf){ 0 } : &err);
+		if (dir < 0)
+			continue; /* the others still get their routes; the first error is returned */
+		want[nw].dst = ps[i].slice;
+		if (dir) {
+			want[nw].gw = ps[i].host;
+			snprintf(want[nw++].dev, sizeof(want->dev), "%s", dev);
 			continue;
 		}
-		want[i].gw = ps[i].slice.addr;
-		snprintf(want[i].dev, sizeof(want[i].dev), "%s", vx);
+		want[nw].gw = ps[i].slice.addr;
+		snprintf(want[nw++].dev, sizeof(want->dev), "%s", vx);
 		vtep_mac(&ps[i].slice, fdb[nv].mac);
 		fdb[nv].ip = ps[i].host;
 		memcpy(nb[nv].mac, fdb[nv].mac, 6);
@@ -261,16 +293,13 @@ int routed_sync(struct driver *d, const struct net *net, const struct peers *p, 
 	}
 	r = netlink_routes_via_list(&net->pool, &have, &nhave, eb);
 	for (i = 0; i < nhave && r == 0; i++)
-		if (!route_in(want, n, &have[i]))
+		if (!route_in(want, nw, &have[i]))
 			r = netlink_route_via_set(&have[i], false, eb);
-	for (i = 0; i < n && r == 0; i++)
-		if (!route_in(have, nhave, &want[i])) {
-			if (strcmp(want[i].dev, dev) == 0 && !dev[0])
-				r = errbuf_set(eb, -ENETUNREACH, "no underlay to reach host '%s' for slice %s", ps[i].host_id,
-					       cidr_format(&ps[i].slice, '/', c));
-			else
-				r = netlink_route_via_set(&want[i], true, eb);
-		}
+	for (i = 0; i < nw && r == 0; i++)
+		if (!route_in(have, nhave, &want[i]))
+			r = netlink_route_via_set(&want[i], true, eb);
+	if (r == 0 && err.code)
+		r = errbuf_set(eb, err.code, "%s", err.msg);
 out:
 	free(want);
 	free(have);

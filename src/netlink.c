@@ -373,20 +373,68 @@ int netlink_link_of_addr(const struct ipaddr *a, char name[16], struct errbuf *e
 	return 0;
 }
 
-int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb)
+struct subnet_find {
+	const struct ipaddr *peer;
+	int ifindex;
+	bool found;
+};
+
+static void subnet_cb(struct nl_object *obj, void *arg)
 {
-	struct route_acc acc = { 0 };
+	struct rtnl_addr *ra = (struct rtnl_addr *)obj;
+	struct nl_addr *local = rtnl_addr_get_local(ra);
+	struct subnet_find *f = arg;
+	struct cidr c;
+
+	if (f->found || rtnl_addr_get_ifindex(ra) != f->ifindex || !local || nl_addr_get_family(local) != AF_INET ||
+	    nl_addr_get_len(local) != 4)
+		return;
+	c.addr.family = AF_INET;
+	memcpy(c.addr.b, nl_addr_get_binary_addr(local), 4);
+	c.len = rtnl_addr_get_prefixlen(ra);
+	cidr_mask(&c);
+	f->found = c.len < 32 && cidr_contains(&c, f->peer);
+}
+
+int netlink_on_subnet(const char *dev, const struct ipaddr *a, struct errbuf *eb)
+{
+	struct subnet_find f = { .peer = a, .ifindex = (int)if_nametoindex(dev) };
+	struct nl_cache *cache = NULL;
+	int r;
+
+	if (!f.ifindex)
+		return errbuf_set(eb, -ENODEV, "interface '%s' does not exist", dev);
+	r = rtnl_addr_alloc_cache(sock, &cache);
+	if (r < 0)
+		return nle_fail(eb, r, "list %s addresses", "the host's");
+	nl_cache_foreach(cache, subnet_cb, &f);
+	nl_cache_free(cache);
+	return f.found;
+}
+
+/* Calls cb for every IPv4 route; *err is the callbacks' (out of memory). */
+static int routes_walk(void (*cb)(struct nl_object *, void *), void *arg, const int *err, struct errbuf *eb)
+{
 	struct nl_cache *cache = NULL;
 	int r;
 
 	r = rtnl_route_alloc_cache(sock, AF_INET, 0, &cache);
 	if (r < 0)
 		return nle_fail(eb, r, "list %s routes", "IPv4");
-	nl_cache_foreach(cache, route_cb, &acc);
+	nl_cache_foreach(cache, cb, arg);
 	nl_cache_free(cache);
-	if (acc.err) {
+	return *err ? errbuf_set(eb, *err, "out of memory") : 0;
+}
+
+int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb)
+{
+	struct route_acc acc = { 0 };
+	int r;
+
+	r = routes_walk(route_cb, &acc, &acc.err, eb);
+	if (r < 0) {
 		free(acc.v);
-		return errbuf_set(eb, acc.err, "out of memory");
+		return r;
 	}
 	*ret = acc.v;
 	*ret_n = acc.n;
@@ -549,17 +597,12 @@ static void via_cb(struct nl_object *obj, void *arg)
 int netlink_routes_via_list(const struct cidr *within, struct netlink_route **ret, size_t *ret_n, struct errbuf *eb)
 {
 	struct via_acc acc = { .within = within };
-	struct nl_cache *cache = NULL;
 	int r;
 
-	r = rtnl_route_alloc_cache(sock, AF_INET, 0, &cache);
-	if (r < 0)
-		return nle_fail(eb, r, "list %s routes", "IPv4");
-	nl_cache_foreach(cache, via_cb, &acc);
-	nl_cache_free(cache);
-	if (acc.err) {
+	r = routes_walk(via_cb, &acc, &acc.err, eb);
+	if (r < 0) {
 		free(acc.v);
-		return errbuf_set(eb, acc.err, "out of memory");
+		return r;
 	}
 	*ret = acc.v;
 	*ret_n = acc.n;

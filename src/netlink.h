@@ -63,6 +63,9 @@ int netlink_neigh_list(const char *dev, bool fdb, struct netlink_neigh **ret, si
 /* The link holding address a (name in 16 bytes); -ENODEV if none does. */
 int netlink_link_of_addr(const struct ipaddr *a, char name[16], struct errbuf *eb);
 
+/* 1 if a is on the subnet of an IPv4 address of dev (reached on its link, no router between), else 0. */
+int netlink_on_subnet(const char *dev, const struct ipaddr *a, struct errbuf *eb);
+
 /* Every IPv4 destination in every routing table except the default route; caller frees *ret. */
 int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb);
 

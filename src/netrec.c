@@ -106,11 +106,13 @@ static void rec_describe(const struct net_rec *r, char *buf, size_t size)
 
 static bool rec_same(const struct net_rec *have, const struct net_rec *want)
 {
-	if ((want->vni && want->vni != have->vni) || want->port != have->port)
+	if (want->vni && want->vni != have->vni)
 		return false;
 	if (want->mode == NET_MODE_OVERLAY)
-		return want->flood == have->flood;
-	return strcmp(want->backend, have->backend) == 0 && want->host_prefix == have->host_prefix;
+		return want->port == have->port && want->flood == have->flood;
+	/* host-gw has no VXLAN: its port does not matter. */
+	return strcmp(want->backend, have->backend) == 0 && want->host_prefix == have->host_prefix &&
+	       (want->port == have->port || strcmp(want->backend, "host-gw") == 0);
 }
 
 /* The record and the VNI's claim, created together (so no VNI is ever claimed without its network). */

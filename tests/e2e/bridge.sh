@@ -130,8 +130,8 @@ bad() { # bad DESC REGEX ARGS... : network create must fail with REGEX and chang
 	dk 1 network rm bad >/dev/null 2>&1
 }
 bad "unknown option" "unknown option 'colour'" "${W[@]}" --subnet 10.240.0.0/24 -o colour=blue
-bad "routed backend not built yet" "option 'backend': auto is not available in weft [0-9.]* yet \(available: vxlan, host-gw\)" \
-	"${W[@]}" --subnet 10.240.0.0/24 -o mode=routed -o backend=auto
+bad "routed and --internal" "mode routed cannot be --internal: its containers are routed to other hosts" \
+	"${W[@]}" --internal --subnet 10.240.0.0/16 -o mode=routed
 bad "overlay without a cluster store" "mode overlay joins hosts through a cluster store, and this weftd has none" \
 	"${W[@]}" --subnet 10.240.0.0/24 -o mode=overlay
 bad "unknown mode" "'ring' is not a mode \(allowed: bridge, overlay, routed, macvlan\)" "${W[@]}" --subnet 10.240.0.0/24 -o mode=ring

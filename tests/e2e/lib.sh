@@ -398,10 +398,12 @@ lab_store() {
 }
 lab_store_exec() { ip netns exec "$LAB-out" "$@"; }
 lab_store_value() {
+	local v
 	case $LAB_STORE_KIND in
 	etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 get "$1" --print-value-only ;;
-	consul) lab_store_exec curl -s -m 3 -H "X-Consul-Token: ${LAB_STORE_TOKEN:-}" \
-		"http://192.0.2.254:8500/v1/kv/$1?raw" ;;
+	consul) # ?raw has no newline at the end (etcdctl has one): values one per line either way
+		v=$(lab_store_exec curl -s -m 3 -H "X-Consul-Token: ${LAB_STORE_TOKEN:-}" \
+			"http://192.0.2.254:8500/v1/kv/$1?raw") && [ -n "$v" ] && printf '%s\n' "$v" ;;
 	esac
 }
 lab_store_keys() {

@@ -80,12 +80,56 @@ expect_ok "r1 (h1) pings r3 (h3)" dk 1 exec r1 ping -c2 -W2 "$r3"
 expect_ok "r2 (h2) pings r3 (h3)" dk 2 exec r2 ping -c2 -W2 "$r3"
 expect_ok "r3 (h3) pings r1 (h1)" dk 3 exec r3 ping -c2 -W2 "$r1"
 expect_ok "r1 reaches the outside namespace (masqueraded)" dk 1 exec r1 ping -c2 -W2 192.0.2.254
+dk 2 exec -d r2 sh -c 'mkdir -p /www && echo hi >/www/index.html && httpd -f -v -p 8080 -h /www 2>/tmp/httpd.log'
+seen_from_r1() { dk 1 exec r1 sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc $r2 8080" | grep -q hi &&
+	dk 2 exec r2 grep -qF "[::ffff:$r1]:" /tmp/httpd.log; } # busybox httpd logs "[::ffff:IP]:PORT: ..."
+expect_ok "r1 (h1) opens a connection to r2 (h2), which sees r1's own address (no NAT inside the subnet)" \
+	lab_wait_for seen_from_r1 5
+if dk 1 exec r1 sh -c 'command -v iperf3' >/dev/null 2>&1; then
+	dk 2 exec -d r2 iperf3 -s -1 >/dev/null
+	sleep 1
+	mbps=$(dk 1 exec r1 iperf3 -c "$r2" -t 2 -f m 2>&1 | awk '/receiver/ { print $(NF - 2) }')
+	expect_ok "iperf3 from r1 (h1) to r2 (h2) over VXLAN: ${mbps:-no} Mbit/s" bash -c "[ '${mbps:-0}' != 0 ]"
+else
+	lab_log "iperf3 not installed: no throughput check"
+fi
+expect_ok "h1: run w1 with -p 8089:80 (busybox httpd)" dk 1 run -d --name w1 --network rt -p 8089:80 $IMG \
+	sh -c 'mkdir -p /www && echo hello-w1 >/www/index.html && httpd -p 80 -h /www && exec sleep 600'
+web_ok() { [ "$(ip netns exec "$LAB-out" curl -sS -m 3 http://192.0.2.1:8089/)" = hello-w1 ]; }
+expect_ok "outside -> h1:8089 reaches w1 (-p as in bridge mode)" lab_wait_for web_ok 5
+expect_ok "h1: docker rm w1" dk 1 rm -f w1
+# ---------------------------------------------------------------- restarts and dead hosts
+dk 1 exec r1 ping -c 12 -W1 "$r2" >"$LABDIR/ping.out" 2>&1 &
+pingpid=$!
+sleep 2
+lab_stop_weftd 1 KILL
+sleep 2
+lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --lease-ttl $TTL
+wait $pingpid
+expect_ok "kill -9 and restart of h1's weftd while r1 pings r2: no packet lost ($(grep -o '[0-9]* packets received' "$LABDIR/ping.out"))" \
+	grep -q ' 0% packet loss' "$LABDIR/ping.out"
+expect_ok "... h1 keeps its slice ($s1)" bash -c "[ '$(slice_of 1)' = '$s1' ]"
+expect_ok "... and its routes" routes_on_h1
+lab_stop_weftd 1 KILL
+ip -n "$LAB-h1" link del "weft-v$(lab_store_value weft/v1/pools/10.244.0.0-16/net | sed -n 's/.*"vni":\([0-9]*\).*/\1/p')"
+lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --lease-ttl $TTL
+expect_ok "weftd restarted after its VXLAN device was deleted (as by a reboot): h1 routes to h2's slice again" \
+	lab_wait_for routes_on_h1 10
+expect_ok "... and r1 pings r2" dk 1 exec r1 ping -c2 -W2 "$r2"
+lab_stop_weftd 3 KILL
+gone3() { ! ip -n "$LAB-h1" route show proto 157 | grep -q "^$s3 "; }
+expect_ok "h3's weftd killed: h1 drops its route to h3's slice once h3's lease expired (<= 2 x ${TTL} + 5 s)" \
+	lab_wait_for gone3 $((2 * TTL + 5))
+expect_ok "... while h3 still holds its slice in the store (until garbage collection)" bash -c "[ '$(slice_of 3)' = '$s3' ]"
+lab_start_weftd 3 --host-id h3 --store "$LAB_STORE_URL" --lease-ttl $TTL
+expect_ok "h3's weftd back: h1 routes to h3's slice again" lab_wait_for routes_on_h1 $((TTL + 5))
+expect_ok "r1 pings r3" dk 1 exec r1 ping -c2 -W2 "$r3"
+
 expect_fail_msg "h2: --ip outside h2's slice is refused, naming the slice" \
 	"address ${s1%.*}.77 is not in this host's slice $s2 of routed network 10.244.0.0/16" \
 	dk 2 run --rm --network rt --ip "${s1%.*}.77" $IMG true
 expect_ok "h2: --ip inside h2's slice works" dk 2 run --rm --network rt --ip "${s2%.*}.77" $IMG true
 expect_ok "h3: docker rm r3, network rm" bash -c "dk 3 rm -f r3 && dk 3 network rm rt"
-gone3() { ! ip -n "$LAB-h1" route show proto 157 | grep -q "^$s3 "; }
 expect_ok "h3 left: h1 removes the route to its slice" lab_wait_for gone3 10
 expect_ok "... and h3's slice is free in the store" no_keys "weft/v1/pools/10.244.0.0-16/slices/${s3/\//-}"
 expect_ok "h3 has no weft device or route left" bash -c "! ip -n $LAB-h3 -o link show | grep -q ': weft' && ! ip -n $LAB-h3 route show proto 157 | grep -q ."
@@ -95,6 +139,20 @@ for h in 1 2 3; do
 done
 expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.244.0.0-16
 expect_ok "no VNI is claimed any more" no_keys weft/v1/vnis/
+
+# ---------------------------------------------------------------- three hosts at once
+CC=(-d weft --ipam-driver weft --subnet 10.248.0.0/24 -o mode=routed -o host_prefix=28)
+for h in 1 2 3; do dk $h network create "${CC[@]}" cc >"$LABDIR/cc$h.out" 2>&1 & done
+wait
+expect_ok "the same routed network created on three hosts at once: all succeed" \
+	bash -c "for h in 1 2 3; do dk \$h network inspect cc >/dev/null || exit 1; done"
+cc_slices=$(lab_store_keys weft/v1/pools/10.248.0.0-24/slices/ | sed 's|.*/||' | sort -u | tr '\n' ' ')
+cc_hosts=$(lab_store_keys weft/v1/pools/10.248.0.0-24/slices/ | while read -r k; do lab_store_value "$k"; done | sort -u | wc -l)
+expect_ok "... with three different slices (${cc_slices% }), one per host" \
+	bash -c "[ $(wc -w <<<"$cc_slices") = 3 ] && [ $cc_hosts = 3 ]"
+expect_ok "... and one VNI" bash -c "[ $(lab_store_keys weft/v1/vnis/ | wc -l) = 1 ]"
+expect_ok "network rm on the three hosts" bash -c "for h in 1 2 3; do dk \$h network rm cc || exit 1; done"
+expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.248.0.0-24
 
 # ---------------------------------------------------------------- backend host-gw
 HG=(-d weft --ipam-driver weft --subnet 10.246.0.0/16 -o mode=routed -o backend=host-gw -o host_prefix=26)
@@ -113,5 +171,42 @@ for h in 1 2; do
 	expect_ok "no weft device or route is left on h$h" bash -c "! ip -n $LAB-h$h -o link show | grep -qE ': (weft|wv)' && ! ip -n $LAB-h$h route show proto 157 | grep -q ."
 done
 expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.246.0.0-16
+
+# ---------------------------------------------------------------- a host off the underlay's subnet
+# h3 moves to 198.51.100.3: the same wire, but no subnet in common with h1 and h2, which
+# reach it (and it them, and the store) through on-link routes, as if a router were between.
+lab_stop_weftd 3 TERM
+ip -n "$LAB-h3" addr add 198.51.100.3/24 dev eth0
+ip -n "$LAB-h3" addr del 192.0.2.3/24 dev eth0
+ip -n "$LAB-h3" route add 192.0.2.0/24 dev eth0 src 198.51.100.3
+ip -n "$LAB-h3" route replace default via 192.0.2.254 dev eth0 onlink 2>/dev/null
+for ns in h1 h2 out; do ip -n "$LAB-$ns" route add 198.51.100.0/24 dev eth0; done
+lab_start_weftd 3 --host-id h3 --store "$LAB_STORE_URL" --lease-ttl $TTL --advertise 198.51.100.3
+AU=(-d weft --ipam-driver weft --subnet 10.247.0.0/16 -o mode=routed -o backend=auto)
+for h in 1 2 3; do
+	expect_ok "h$h: a routed network with backend auto" dk $h network create "${AU[@]}" au
+	expect_ok "h$h: run a$h" dk $h run -d --name a$h --network au $IMG sleep 600
+done
+a1=$(ip_of 1 a1 au) a2=$(ip_of 2 a2 au) a3=$(ip_of 3 a3 au)
+auto_routes() { ip -n "$LAB-h1" route show proto 157 | grep -q "via 192.0.2.2 dev eth0" &&
+	ip -n "$LAB-h1" route show proto 157 | grep -q "^${a3%.*}.0/24 via ${a3%.*}.0 dev weft-v"; }
+expect_ok "h1 routes h2's slice straight to h2 and h3's over VXLAN" lab_wait_for auto_routes 10
+expect_ok "a1 (h1) pings a2 (h2)" dk 1 exec a1 ping -c2 -W2 "$a2"
+expect_ok "a1 (h1) pings a3 (h3, off the subnet)" dk 1 exec a1 ping -c2 -W2 "$a3"
+expect_ok "a3 (h3) pings a2 (h2)" dk 3 exec a3 ping -c2 -W2 "$a2"
+expect_ok "a3 (h3) pings a1 (h1)" dk 3 exec a3 ping -c2 -W2 "$a1"
+expect_ok "h1, h2: a host-gw network" bash -c "dk 1 network create ${HG[*]} hg && dk 2 network create ${HG[*]} hg"
+expect_fail_msg "h3: host-gw with hosts that are not on its subnet is refused, naming one" \
+	"backend host-gw: host 'h[12]' \(192.0.2.[12]\) is not on a subnet of the underlay 'eth0', so no route can go straight to it \(use backend vxlan or auto\)" \
+	dk 3 network create "${HG[@]}" hg
+expect_ok "... and left no device on h3 (only the bridge of au)" \
+	bash -c "[ \$(ip -n $LAB-h3 -o link show type bridge | grep -c ': weft-b') = 1 ]"
+expect_ok "everything removed" bash -c "dk 1 rm -f a1 && dk 2 rm -f a2 && dk 3 rm -f a3 &&
+	dk 1 network rm au hg && dk 2 network rm au hg && dk 3 network rm au"
+for h in 1 2 3; do
+	expect_ok "no weft device or route is left on h$h" bash -c "! ip -n $LAB-h$h -o link show | grep -qE ': (weft|wv)' && ! ip -n $LAB-h$h route show proto 157 | grep -q ."
+done
+expect_ok "no key of a pool is left" no_keys weft/v1/pools/
+expect_ok "no VNI is claimed any more" no_keys weft/v1/vnis/
 
 lab_summary

@@ -235,43 +235,57 @@ START_TEST(test_ipam_slices)
 	ck_assert_int_eq(ipam_pool_request(ipam, "10.244.0.0/22", "", NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_pool_request(other, "10.244.0.0/22", "", NULL, 0, &p, NULL), 0);
 	/* The lowest free slice each; the same one again for the same host. */
-	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, &s1, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, NULL, &s1, NULL), 0);
 	ck_assert_str_eq(fmt(&s1), "10.244.0.0/24");
-	ck_assert_int_eq(ipam_slice_claim(other, &p.pool, 24, &s2, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(other, &p.pool, 24, NULL, &s2, NULL), 0);
 	ck_assert_str_eq(fmt(&s2), "10.244.1.0/24");
-	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, &again, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, NULL, &again, NULL), 0);
 	ck_assert(cidr_equal(&again, &s1));
 	/* Released: the next host takes it. */
 	ck_assert_int_eq(ipam_slice_release(ipam, &p.pool, NULL), 0);
 	ck_assert_int_eq(ipam_slice_release(ipam, &p.pool, NULL), 0); /* nothing held: fine */
-	ck_assert_int_eq(ipam_slice_claim(other, &p.pool, 24, &again, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(other, &p.pool, 24, NULL, &again, NULL), 0);
 	ck_assert(cidr_equal(&again, &s2)); /* h2 keeps its own */
-	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, &again, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, NULL, &again, NULL), 0);
+	ck_assert(cidr_equal(&again, &s1));
+	/* A restart asks for the slice it had: refused if another host holds it, else claimed again. */
+	ck_assert_int_eq(ipam_slice_release(ipam, &p.pool, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, &s2, &t, &eb), -EEXIST);
+	ck_assert_str_eq(eb.msg, "slice 10.244.1.0/24 of 10.244.0.0/22 is another host's");
+	errbuf_clear(&eb);
+	t = s1;
+	t.addr.b[2] = 3;
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, &t, &again, NULL), 0);
+	ck_assert_str_eq(fmt(&again), "10.244.3.0/24");
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, NULL, &again, NULL), 0); /* held: the same */
+	ck_assert_str_eq(fmt(&again), "10.244.3.0/24");
+	ck_assert_int_eq(ipam_slice_release(ipam, &p.pool, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, NULL, &again, NULL), 0);
 	ck_assert(cidr_equal(&again, &s1));
 	/* Lengths that do not fit. */
-	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 22, &t, &eb), -EINVAL);
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 22, NULL, &t, &eb), -EINVAL);
 	ck_assert_str_eq(eb.msg, "slices of /22 do not fit in 10.244.0.0/22");
 	errbuf_clear(&eb);
-	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 33, &t, &eb), -EINVAL);
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 33, NULL, &t, &eb), -EINVAL);
 	errbuf_clear(&eb);
 	/* A dead host's slice goes to garbage collection with its addresses. */
 	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, NULL), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(ipam_slice_release(ipam, &p.pool, NULL), 0);
 	ck_assert_int_eq(ipam_pool_request(ipam, "10.245.0.0/23", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, &t, NULL), 0);
-	ck_assert_int_eq(ipam_slice_claim(other, &p.pool, 24, &t, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, NULL, &t, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(other, &p.pool, 24, NULL, &t, NULL), 0);
 	ck_assert_str_eq(fmt(&t), "10.245.1.0/24");
 	/* Exhausted: a message that says what to do. */
 	ck_assert_int_eq(ipam_slice_release(other, &p.pool, NULL), 0);
-	ck_assert_int_eq(ipam_slice_claim(other, &p.pool, 24, &t, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(other, &p.pool, 24, NULL, &t, NULL), 0);
 	ck_assert_int_eq(ipam_reclaim_host(ipam, "h3", &n, NULL), 0);
 	{
 		struct ipam_config c3 = { .host_id = "h3" };
 		struct ipam *third;
 
 		ck_assert_int_eq(ipam_new(s, &c3, &third, NULL), 0);
-		ck_assert_int_eq(ipam_slice_claim(third, &p.pool, 24, &t, &eb), -ENOSPC);
+		ck_assert_int_eq(ipam_slice_claim(third, &p.pool, 24, NULL, &t, &eb), -ENOSPC);
 		ck_assert_str_eq(eb.msg, "every /24 slice of 10.245.0.0/23 is taken (2 hosts): give a longer host_prefix");
 		ipam_free(third);
 	}
@@ -279,7 +293,7 @@ START_TEST(test_ipam_slices)
 	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
 	ck_assert_int_eq(ipam_pool_release(other, &p, NULL), 0);
 	ck_assert_int_eq(ipam_pool_request(ipam, "10.245.0.0/23", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, &t, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, NULL, &t, NULL), 0);
 	ck_assert_str_eq(fmt(&t), "10.245.0.0/24");
 }
 END_TEST
