@@ -1370,9 +1370,14 @@ int driver_program(struct driver *d, const char *net_id, const char *id, const s
 			want[i].has_host_ip = true;
 		}
 	}
-	/* Docker 29 may program an endpoint again without a revoke: keep what holds. */
+	/*
+	 * Docker 29 may program an endpoint again without a revoke: keep what
+	 * holds (and make sure its rules are there). Nothing to publish, and
+	 * nothing published before: the firewall has nothing to change, and
+	 * rewriting it costs every container start a few iptables runs.
+	 */
 	if (same_ports(&ep, want, n) && (n == 0 || held_any(d, id))) {
-		r = firewall_update(d, eb);
+		r = n ? firewall_update(d, eb) : 0;
 		goto out;
 	}
 	r = unpublish(d, &ep, eb);
