@@ -153,12 +153,13 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-static struct ep *ep_find(const struct peers *p, const struct cidr *pool, const struct ipaddr *ip)
+static struct ep *ep_find(const struct peers *p, const struct ep *e)
 {
 	size_t i;
 
 	for (i = 0; i < p->neps; i++)
-		if (cidr_addr_equal(&p->eps[i].ip, ip) && cidr_equal(&p->eps[i].pool, pool))
+		if (cidr_addr_equal(&p->eps[i].ip, &e->ip) && p->eps[i].slice_len == e->slice_len &&
+		    cidr_equal(&p->eps[i].pool, &e->pool))
 			return &p->eps[i];
 	return NULL;
 }
@@ -172,7 +173,7 @@ bool peers_addr_event(struct peers *p, const struct store_event *ev)
 
 	if (parse_key(ev->key, &e.pool, &e.ip, &e.slice_len) < 0)
 		return false;
-	old = ep_find(p, &e.pool, &e.ip);
+	old = ep_find(p, &e);
 	if (ev->type == STORE_EVENT_PUT) {
 		o = json_loads(ev->value, 0, NULL);
 		/*

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* check_peers.c - overlay peers from watch events: which hosts and endpoints count. */
+/* check_peers.c - peers from watch events: which hosts, overlay endpoints and routed slices count. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -101,12 +101,66 @@ START_TEST(test_peers_events)
 }
 END_TEST
 
+#define S(c) "weft/v1/pools/10.244.0.0-16/slices/" c
+
+START_TEST(test_peers_slices)
+{
+	struct peers *p = peers_new("h1");
+	struct peer_slice *v = NULL;
+	struct cidr pool;
+	size_t n = 99;
+	struct store_event x;
+	char c[CIDR_STRLEN];
+
+	ck_assert_int_eq(cidr_parse("10.244.0.0/16", '/', &pool, NULL), 0);
+	x = PUT("weft/v1/hosts/h2", "{\"addr\":\"192.0.2.2\"}");
+	ck_assert(peers_host_event(p, &x));
+	/* Slices of other hosts count; this host's own, a key outside the pool, or no host do not. */
+	x = PUT(S("10.244.1.0-24"), "{\"host\":\"h2\"}");
+	ck_assert(peers_addr_event(p, &x));
+	ck_assert(!peers_addr_event(p, &x));
+	x = PUT(S("10.244.0.0-24"), "{\"host\":\"h1\"}");
+	ck_assert(!peers_addr_event(p, &x));
+	x = PUT(S("10.245.0.0-24"), "{\"host\":\"h2\"}");
+	ck_assert(!peers_addr_event(p, &x));
+	x = PUT(S("10.244.5.0-24"), "{}");
+	ck_assert(!peers_addr_event(p, &x));
+	x = PUT(S("10.244.3.0-24"), "{\"host\":\"h3\"}"); /* h3 has no record: not alive */
+	ck_assert(peers_addr_event(p, &x));
+	ck_assert_int_eq(peers_slices_of_pool(p, &pool, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(cidr_format(&v[0].slice, '/', c), "10.244.1.0/24");
+	ck_assert_str_eq(fmt(&v[0].host), "192.0.2.2");
+	ck_assert_str_eq(v[0].host_id, "h2");
+	free(v);
+	/* A slice is not an overlay endpoint. */
+	{
+		struct peer_entry *e = NULL;
+
+		ck_assert_int_eq(peers_of_pool(p, &pool, &e, &n, NULL, NULL), 0);
+		ck_assert_uint_eq(n, 0);
+		free(e);
+	}
+	/* h3 comes alive; h2's slice goes. */
+	x = PUT("weft/v1/hosts/h3", "{\"addr\":\"192.0.2.3\"}");
+	ck_assert(peers_host_event(p, &x));
+	x = DEL(S("10.244.1.0-24"));
+	ck_assert(peers_addr_event(p, &x));
+	ck_assert_int_eq(peers_slices_of_pool(p, &pool, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].host_id, "h3");
+	free(v);
+	peers_free(p);
+}
+END_TEST
+
 Suite *peers_suite(void)
 {
 	Suite *s = suite_create("peers");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_peers_events);
+	tcase_add_test(tc, test_peers_slices);
 	suite_add_tcase(s, tc);
 	return s;
 }
