@@ -183,7 +183,8 @@ static int gc(struct cluster *c, struct errbuf *eb)
 	for (i = 0; i < c->ndead; i++)
 		c->dead[i].seen = false;
 	for (i = 0; i < addrs.n; i++) {
-		if (!strstr(addrs.kv[i].key, "/addr/"))
+		/* Addresses, and routed networks' slices: both name their host. */
+		if (!strstr(addrs.kv[i].key, "/addr/") && !strstr(addrs.kv[i].key, "/slices/"))
 			continue;
 		o = json_loads(addrs.kv[i].value, 0, NULL);
 		h = json_string_value(json_object_get(o, "host"));

@@ -917,6 +917,8 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct
 			if (r == -ESTALE) { /* taken by someone else meanwhile: not the dead host's any more */
 				errbuf_clear(eb);
 				r = 0;
+			} else if (r == 0 && rest[1] == 's') {
+				log_info("freed slice %s of host '%s'", rest + strlen("/slices/"), host);
 			} else if (r == 0) {
 				n++;
 			}

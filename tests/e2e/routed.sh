@@ -172,6 +172,25 @@ for h in 1 2; do
 done
 expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.246.0.0-16
 
+# ---------------------------------------------------------------- a dead host's slice
+GRACE=5
+lab_stop_weftd 1 TERM
+lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --lease-ttl $TTL --gc-grace $GRACE
+expect_ok "h1, h2: the routed network again" bash -c "dk 1 network create ${RT[*]} rt && dk 2 network create ${RT[*]} rt"
+s2=$(slice_of 2)
+lab_stop_weftd 2 KILL
+reclaimed() { no_keys "weft/v1/pools/10.244.0.0-16/slices/${s2/\//-}"; }
+expect_ok "h2's weftd killed: h1 frees h2's slice $s2 once h2's lease expired and ${GRACE} s passed" \
+	lab_wait_for reclaimed $((2 * TTL + GRACE + 10))
+expect_ok "h3: the network gets the freed slice" dk 3 network create "${RT[@]}" rt
+expect_ok "... $s2" bash -c "[ '$(slice_of 3)' = '$s2' ]"
+lab_start_weftd 2 --host-id h2 --store "$LAB_STORE_URL" --lease-ttl $TTL
+refused_back() { grep -q "this host's slice $s2 went to another host while it was away" "$LABDIR/h2/weftd.log" &&
+	[ "$(lab_store_value "weft/v1/pools/10.244.0.0-16/slices/${s2/\//-}")" = '{"host":"h3"}' ]; }
+expect_ok "h2's weftd back: it says its slice went to another host, and does not take it" refused_back
+expect_ok "h1, h2, h3: network rm" bash -c "dk 1 network rm rt && dk 2 network rm rt && dk 3 network rm rt"
+expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.244.0.0-16
+
 # ---------------------------------------------------------------- a host off the underlay's subnet
 # h3 moves to 198.51.100.3: the same wire, but no subnet in common with h1 and h2, which
 # reach it (and it them, and the store) through on-link routes, as if a router were between.
