@@ -112,6 +112,8 @@ extern const struct mode_ops routed_mode;
 
 /* A veth pair for ep, its host end up on bridge (mode-bridge.c; the overlay uses it too). */
 int mode_veth_attach(const struct endpoint *ep, const char *bridge, unsigned int mtu, struct errbuf *eb);
+/* Deletes ep's veth pair (mode-bridge.c; the delete_endpoint of every veth mode). */
+int mode_veth_delete(struct driver *d, const struct net *net, const struct endpoint *ep, struct errbuf *eb);
 /* net's bridge with its gateway address and a MAC derived from it, up (mode-bridge.c; routed too). */
 int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb);
 /*

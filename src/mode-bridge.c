@@ -127,8 +127,7 @@ static int bridge_join(struct driver *d, const struct net *net, const struct end
 	return 0;
 }
 
-static int bridge_delete_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
-				  struct errbuf *eb)
+int mode_veth_delete(struct driver *d, const struct net *net, const struct endpoint *ep, struct errbuf *eb)
 {
 	/* Deleting one end deletes the pair, wherever the other end is. */
 	return netlink_link_del(ep->veth, eb);
@@ -138,6 +137,6 @@ const struct mode_ops bridge_mode = {
 	.create_network = bridge_create_network,
 	.delete_network = bridge_delete_network,
 	.join = bridge_join,
-	.delete_endpoint = bridge_delete_endpoint,
+	.delete_endpoint = mode_veth_delete,
 	.restore_network = bridge_restore_network,
 };

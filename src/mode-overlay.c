@@ -196,12 +196,6 @@ static int overlay_join(struct driver *d, const struct net *net, const struct en
 	return mode_veth_attach(ep, net->bridge, net->opts.mtu, eb);
 }
 
-static int overlay_delete_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
-				   struct errbuf *eb)
-{
-	return netlink_link_del(ep->veth, eb);
-}
-
 static bool neigh_in(const struct netlink_neigh *v, size_t n, const struct netlink_neigh *e)
 {
 	size_t i;
@@ -273,6 +267,6 @@ const struct mode_ops overlay_mode = {
 	.delete_network = overlay_delete_network,
 	.create_endpoint = overlay_create_endpoint,
 	.join = overlay_join,
-	.delete_endpoint = overlay_delete_endpoint,
+	.delete_endpoint = mode_veth_delete,
 	.restore_network = overlay_restore_network,
 };

@@ -227,12 +227,6 @@ static int routed_join(struct driver *d, const struct net *net, const struct end
 	return 0;
 }
 
-static int routed_delete_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
-				  struct errbuf *eb)
-{
-	return netlink_link_del(ep->veth, eb);
-}
-
 static bool route_in(const struct netlink_route *v, size_t n, const struct netlink_route *e)
 {
 	size_t i;
@@ -313,6 +307,6 @@ const struct mode_ops routed_mode = {
 	.create_network = routed_create_network,
 	.delete_network = routed_delete_network,
 	.join = routed_join,
-	.delete_endpoint = routed_delete_endpoint,
+	.delete_endpoint = mode_veth_delete,
 	.restore_network = routed_restore_network,
 };

@@ -27,8 +27,8 @@ no_keys() { ! lab_store_keys "$1"; }
 ip_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
 weft_devices() { ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc|wm)'; }
 no_devices() { ! weft_devices "$1"; }
-weft_routes() { ip -n "$LAB-h$1" route show proto 157 | grep .; }
-no_routes() { ! weft_routes "$1"; }
+# clean H: no weft device (bridge, VXLAN, veth) and no weft route (proto 157) on host H
+clean() { ! ip -n "$LAB-h$1" -o link show | grep -qE ': (weft|wv)' && ! ip -n "$LAB-h$1" route show proto 157 | grep -q .; }
 slice_of() { lab_store_keys weft/v1/pools/10.244.0.0-16/slices/ | while read -r k; do
 	lab_store_value "$k" | grep -q "\"host\":\"h$1\"" && echo "${k##*/}" | tr - /; done; }
 
@@ -135,7 +135,7 @@ expect_ok "... and h3's slice is free in the store" no_keys "weft/v1/pools/10.24
 expect_ok "h3 has no weft device or route left" bash -c "! ip -n $LAB-h3 -o link show | grep -q ': weft' && ! ip -n $LAB-h3 route show proto 157 | grep -q ."
 expect_ok "h1, h2: docker rm, network rm" bash -c "dk 1 rm -f r1 && dk 2 rm -f r2 && dk 1 network rm rt && dk 2 network rm rt"
 for h in 1 2 3; do
-	expect_ok "no weft device or route is left on h$h" bash -c "! ip -n $LAB-h$h -o link show | grep -qE ': (weft|wv)' && ! ip -n $LAB-h$h route show proto 157 | grep -q ."
+	expect_ok "no weft device or route is left on h$h" clean $h
 done
 expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.244.0.0-16
 expect_ok "no VNI is claimed any more" no_keys weft/v1/vnis/
@@ -168,7 +168,7 @@ expect_ok "g1 has a /26 and the MTU of the underlay (1500)" \
 expect_ok "g1 (h1) pings g2 (h2)" dk 1 exec g1 ping -c2 -W2 "$g2"
 expect_ok "h1, h2: docker rm, network rm" bash -c "dk 1 rm -f g1 && dk 2 rm -f g2 && dk 1 network rm hg && dk 2 network rm hg"
 for h in 1 2; do
-	expect_ok "no weft device or route is left on h$h" bash -c "! ip -n $LAB-h$h -o link show | grep -qE ': (weft|wv)' && ! ip -n $LAB-h$h route show proto 157 | grep -q ."
+	expect_ok "no weft device or route is left on h$h" clean $h
 done
 expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.246.0.0-16
 
@@ -223,7 +223,7 @@ expect_ok "... and left no device on h3 (only the bridge of au)" \
 expect_ok "everything removed" bash -c "dk 1 rm -f a1 && dk 2 rm -f a2 && dk 3 rm -f a3 &&
 	dk 1 network rm au hg && dk 2 network rm au hg && dk 3 network rm au"
 for h in 1 2 3; do
-	expect_ok "no weft device or route is left on h$h" bash -c "! ip -n $LAB-h$h -o link show | grep -qE ': (weft|wv)' && ! ip -n $LAB-h$h route show proto 157 | grep -q ."
+	expect_ok "no weft device or route is left on h$h" clean $h
 done
 expect_ok "no key of a pool is left" no_keys weft/v1/pools/
 expect_ok "no VNI is claimed any more" no_keys weft/v1/vnis/
