@@ -44,6 +44,11 @@ expect_fail_msg "--gateway is refused" "mode routed takes no --gateway \(10.245.
 	dk 1 network create "${RT[@]/10.244.0.0/10.245.0.0}" --gateway 10.245.9.9 bad4
 expect_fail_msg "a vni with host-gw is refused" "option 'vni' does not apply to backend host-gw" \
 	dk 1 network create "${RT[@]/10.244.0.0/10.245.0.0}" -o backend=host-gw -o vni=77 bad5
+expect_fail_msg "--aux-address is refused" "mode routed takes no --aux-address" \
+	dk 1 network create "${RT[@]/10.244.0.0/10.245.0.0}" --aux-address a=10.245.0.9 bad6
+expect_fail_msg "an MTU the underlay cannot carry with VXLAN is refused" \
+	"option 'mtu': 1451 is larger than 1450, the most the underlay 'eth0' carries with VXLAN" \
+	dk 1 network create "${RT[@]/10.244.0.0/10.245.0.0}" -o mtu=1451 bad7
 expect_ok "... and none of them left a device" no_devices 1
 expect_ok "... or a key" no_keys weft/v1/pools/10.245.0.0-16
 
@@ -153,6 +158,15 @@ expect_ok "... with three different slices (${cc_slices% }), one per host" \
 expect_ok "... and one VNI" bash -c "[ $(lab_store_keys weft/v1/vnis/ | wc -l) = 1 ]"
 expect_ok "network rm on the three hosts" bash -c "for h in 1 2 3; do dk \$h network rm cc || exit 1; done"
 expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.248.0.0-24
+
+# ---------------------------------------------------------------- no slice left
+EX=(-d weft --ipam-driver weft --subnet 10.249.0.0/29 -o mode=routed -o host_prefix=30)
+expect_ok "h1, h2: a /29 in /30 slices (two of them)" bash -c "dk 1 network create ${EX[*]} ex && dk 2 network create ${EX[*]} ex"
+expect_fail_msg "h3: no slice left, said so" "every /30 slice of 10.249.0.0/29 is taken \(2 hosts\): give a longer host_prefix" \
+	dk 3 network create "${EX[@]}" ex
+expect_ok "... and h3 has no weft device or route" clean 3
+expect_ok "h1, h2: network rm" bash -c "dk 1 network rm ex && dk 2 network rm ex"
+expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.249.0.0-29
 
 # ---------------------------------------------------------------- backend host-gw
 HG=(-d weft --ipam-driver weft --subnet 10.246.0.0/16 -o mode=routed -o backend=host-gw -o host_prefix=26)
