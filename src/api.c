@@ -2,6 +2,7 @@
 /* api.c - the only module that knows HTTP and Docker's JSON. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -239,17 +240,22 @@ static int h_allocate_network(struct api *api, json_t *req, json_t **ret, struct
 	return errbuf_set(eb, -EOPNOTSUPP, "weft networks are local-scope: swarm allocation is not supported");
 }
 
+/* "xx:xx:xx:xx:xx:xx", two hex digits each (sscanf's %x would also take signs and spaces). */
 static int parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned int m[6];
-	char end;
+	static const char hex[] = "0123456789abcdef";
+	const char *h, *l;
 	int i;
 
-	if (strlen(s) != 17 ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &end) != 6)
+	if (strlen(s) != 17)
 		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = m[i];
+	for (i = 0; i < 6; i++, s += 3) {
+		h = s[0] ? strchr(hex, tolower((unsigned char)s[0])) : NULL;
+		l = s[1] ? strchr(hex, tolower((unsigned char)s[1])) : NULL;
+		if (!h || !l || (i < 5 && s[2] != ':'))
+			return -EINVAL;
+		mac[i] = (h - hex) << 4 | (l - hex);
+	}
 	return 0;
 }
 
