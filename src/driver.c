@@ -1005,6 +1005,9 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 	if (req->npools != 1 || !req->has_pool)
 		return errbuf_set(eb, -EINVAL, "a weft %s network needs exactly one IPv4 subnet (got %zu)",
 				  net_mode_to_string(n->opts.mode), req->npools);
+	if (req->pool.addr.family != AF_INET)
+		return errbuf_set(eb, -EINVAL, "subnet %s is not IPv4 (IPv6 is not supported by weft yet)",
+				  cidr_format(&req->pool, '/', s));
 	if (!req->has_gateway)
 		return errbuf_set(eb, -EINVAL, "network has no gateway address: use --ipam-driver weft, or give --gateway");
 	n->pool = req->pool;
@@ -1016,8 +1019,12 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 				  cidr_addr_format(&req->gateway.addr, g), cidr_format(&n->pool, '/', s));
 	if (req->naux > DRIVER_MAX_AUX)
 		return errbuf_set(eb, -EINVAL, "too many --aux-address (at most %d)", DRIVER_MAX_AUX);
-	for (i = 0; i < req->naux; i++)
+	for (i = 0; i < req->naux; i++) {
+		if (!cidr_is_host(&n->pool, &req->aux[i].addr))
+			return errbuf_set(eb, -EINVAL, "--aux-address %s is not a host address of subnet %s",
+					  cidr_addr_format(&req->aux[i].addr, g), cidr_format(&n->pool, '/', s));
 		n->aux[i] = req->aux[i].addr;
+	}
 	n->naux = req->naux;
 	n->internal = req->internal;
 	if (n->opts.mode != NET_MODE_BRIDGE && n->opts.mode != NET_MODE_ROUTED)
@@ -1040,15 +1047,18 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 	r = check_id("NetworkID", req->id, eb);
 	if (r < 0)
 		return r;
+	r = net_from_req(req, &n, eb);
+	if (r < 0)
+		return r;
 	r = net_get(d, req->id, &old, eb);
+	if (r == 0 && (!cidr_equal(&old.pool, &n.pool) || old.opts.mode != n.opts.mode))
+		return errbuf_set(eb, -EEXIST, "network %.12s exists already, as %s network %s", old.id,
+				  net_mode_to_string(old.opts.mode), cidr_format(&old.pool, '/', key));
 	if (r == 0)
 		return 0; /* a retry of a network we made */
 	if (r != -ENOENT)
 		return r;
 	errbuf_clear(eb);
-	r = net_from_req(req, &n, eb);
-	if (r < 0)
-		return r;
 	r = check_new_net(d, &n, eb);
 	if (r < 0)
 		return r;
@@ -1146,6 +1156,13 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	if (r < 0)
 		return r;
 	r = ep_get(d, req->id, &ep, eb);
+	if (r == 0 && (strcmp(ep.net_id, req->net_id) != 0 || !req->has_addr || !cidr_equal(&ep.addr, &req->addr) ||
+		       (req->has_mac && memcmp(ep.mac, req->mac, 6) != 0))) {
+		r = errbuf_set(eb, -EEXIST, "endpoint %.12s exists already, with address %s on network %.12s", ep.id,
+			       cidr_format(&ep.addr, '/', s), ep.net_id);
+		ep_clear(&ep);
+		return r;
+	}
 	if (r == 0) {
 		/* A retry: answer as the first time. */
 		*ret_mac_set = !req->has_mac;
@@ -1378,6 +1395,20 @@ int driver_program(struct driver *d, const char *net_id, const char *id, const s
 	 */
 	if (same_ports(&ep, want, n) && (n == 0 || held_any(d, id))) {
 		r = n ? firewall_update(d, eb) : 0;
+		goto out;
+	}
+	/*
+	 * Docker revokes before it publishes other ports (and cannot change a
+	 * container's bindings anyway): what an endpoint publishes goes only
+	 * with Revoke, Leave or DeleteEndpoint, never with a failed Program.
+	 */
+	if (ep.nports && n == 0) {
+		r = 0;
+		goto out;
+	}
+	if (ep.nports && !same_ports(&ep, want, n)) {
+		r = errbuf_set(eb, -EBUSY, "endpoint %.12s publishes %s already: other ports need a revoke first", ep.id,
+			       ports_format(&ep.ports[0], hs));
 		goto out;
 	}
 	r = unpublish(d, &ep, eb);

@@ -20,13 +20,10 @@ IMG=weft-test:local
 W=(-d weft --ipam-driver weft)
 
 # What weft owns on the host: devices, firewall rules, store keys. Compared before and after.
-weft_devices() { ip -n "$H" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc)' | sort; }
-weft_rules() {
-	ip netns exec "$H" nft list table inet weft 2>/dev/null | grep -E 'iifname|oifname|saddr'
-	lab_exec 1 iptables -S DOCKER-USER 2>/dev/null | grep -- '--comment weft'
-}
-weft_keys() { mdb_dump -n -p -s data "$DB" 2>/dev/null | grep '^ weft/' | sed 's/^ //' | sort; }
-snapshot() { { weft_devices; weft_rules; weft_keys; } 2>&1; }
+weft_devices() { lab_weft_devices 1; }
+# Records by key only: Docker's rollback of a refused network with n1's subnet releases the pool,
+# which n1's record notes (pool_released) and finishes when n1 goes.
+snapshot() { lab_weft_state 1 2>&1 | sed 's/\t.*//'; }
 in_c() { dk 1 exec "$1" "${@:2}"; }
 ip_of() { dk 1 inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" "$1"; }
 

@@ -29,6 +29,9 @@
 #   lab_store_value KEY    a key's value in the lab store, empty if absent (LAB_STORE_TOKEN if set)
 #   lab_store_keys PREFIX  the keys under PREFIX, one per line; fails if there is none
 #   lab_wait_for FN SECS   call FN until it succeeds, for up to SECS seconds
+#   lab_weft_devices N     the names of weft's devices on host N, sorted; fails if none
+#   lab_weft_state N       what weft owns on host N (devices, their addresses, rules, records
+#                          in its embedded store), sorted: compare it before and after
 #   lab_down               teardown (automatic on exit)    lab_adopt LAB  take over a leftover lab
 #   ok/fail DESC, expect_ok DESC CMD..., expect_fail_msg DESC ERE CMD..., lab_summary
 #   lab_log MSG, lab_skip MSG (exit 77), lab_bail MSG (exit 99)
@@ -412,6 +415,19 @@ lab_store_keys() {
 	consul) lab_store_exec curl -s -m 3 -H "X-Consul-Token: ${LAB_STORE_TOKEN:-}" \
 		"http://192.0.2.254:8500/v1/kv/$1?keys" | tr ',' '\n' | tr -d '[]"' | grep . ;;
 	esac
+}
+lab_weft_devices() {
+	ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc|wm)' | sort
+}
+lab_weft_state() {
+	local h=$LAB-h$1
+	lab_weft_devices "$1"
+	ip -n "$h" -o addr show | awk '$2 ~ /^(weft|wm)/ { print $2, $4 }' | sort
+	ip netns exec "$h" nft list table inet weft 2>/dev/null | grep -E 'iifname|oifname|saddr|daddr'
+	lab_exec "$1" iptables -S 2>/dev/null | grep -- '--comment weft'
+	mdb_dump -n -p -s data "$DATADIR/h$1/weft/weft.db" 2>/dev/null | sed -n '/^HEADER=END/,/^DATA=END/p' |
+		sed '1d;$d' | paste - - | grep '^ weft/' | sed 's/^ //' | sort
+	return 0
 }
 lab_wait_for() {
 	local i

@@ -27,7 +27,7 @@ MV=(-d weft --ipam-driver weft --subnet 10.60.0.0/24 --gateway 10.60.0.1 -o mode
 
 no_keys() { ! lab_store_keys "$1"; }
 ip_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
-weft_devices() { ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc|wm)'; }
+weft_devices() { lab_weft_devices "$1"; }
 no_devices() { ! weft_devices "$1"; }
 
 # ---------------------------------------------------------------- bad input, nothing left

@@ -27,7 +27,7 @@ OV=(-d weft --ipam-driver weft --subnet 10.90.0.0/24 -o mode=overlay)
 no_keys() { ! lab_store_keys "$1"; }
 ip_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
 mac_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").MacAddress}}" "$2"; }
-weft_devices() { ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc|wm)'; }
+weft_devices() { lab_weft_devices "$1"; }
 no_devices() { ! weft_devices "$1"; }
 # fdb_has H DEV MAC VTEP / neigh_has H DEV IP MAC: H's entry for a remote container
 fdb_has() { bridge -n "$LAB-h$1" fdb show dev "$2" | grep -q "^$3 dst $4 self permanent"; }

@@ -25,7 +25,7 @@ RT=(-d weft --ipam-driver weft --subnet 10.244.0.0/16 -o mode=routed)
 
 no_keys() { ! lab_store_keys "$1"; }
 ip_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
-weft_devices() { ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc|wm)'; }
+weft_devices() { lab_weft_devices "$1"; }
 no_devices() { ! weft_devices "$1"; }
 # clean H: no weft device (bridge, VXLAN, veth) and no weft route (proto 157) on host H
 clean() { ! ip -n "$LAB-h$1" -o link show | grep -qE ': (weft|wv)' && ! ip -n "$LAB-h$1" route show proto 157 | grep -q .; }
