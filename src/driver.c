@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "crash.h"
+#include "docker.h"
 #include "driver.h"
 #include "firewall.h"
 #include "log.h"
@@ -38,6 +40,8 @@ struct driver {
 	size_t foreign_len;
 	struct peers *peers; /* other hosts and their overlay endpoints */
 	bool peers_dirty;
+	char *suspects; /* reconcile: what Docker did not know of last time, "\0"-separated */
+	size_t suspects_len;
 };
 
 static const struct mode_ops *const modes[_NET_MODE_MAX] = {
@@ -151,6 +155,7 @@ void driver_free(struct driver *d)
 	if (!d)
 		return;
 	held_release(d, NULL);
+	free(d->suspects);
 	free(d->foreign);
 	ipam_free(d->ipam);
 	ipam_free(d->slices);
@@ -796,6 +801,8 @@ int driver_pool_request(struct driver *d, const char *pool, const char *subpool,
 	}
 	r = ipam_pool_request(d->ipam, pool, subpool, routes, nroutes, ret, eb);
 	free(routes);
+	if (r == 0)
+		crash_point("pool_request");
 	return r;
 }
 
@@ -828,6 +835,7 @@ int driver_pool_release(struct driver *d, const char *pool_id, struct errbuf *eb
 	r = ipam_pool_id_parse(pool_id, &p, eb);
 	if (r < 0)
 		return r;
+	crash_point("pool_release");
 	/*
 	 * Docker 20.10.23+ releases the pool before DeleteNetwork, and the
 	 * rollback of a refused second network with the same subnet releases
@@ -880,6 +888,7 @@ int driver_addr_request(struct driver *d, const char *pool_id, const char *addr,
 	}
 	if (r < 0)
 		return r;
+	crash_point(gateway ? "addr_request.gateway" : "addr_request");
 	*ret = c;
 	return 0;
 }
@@ -934,6 +943,7 @@ int driver_addr_release(struct driver *d, const char *pool_id, const char *addr,
 		return r;
 	if (cidr_addr_parse(addr, &a) < 0)
 		return errbuf_set(eb, -EINVAL, "'%.64s' is not an IP address", addr);
+	crash_point("addr_release");
 	/*
 	 * Rollbacks release addresses that a live endpoint or network still
 	 * uses (a refused duplicate --ip or --subnet): keep those. The gateway
@@ -1066,9 +1076,12 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 	r = ops->create_network(d, &n, eb);
 	if (r < 0)
 		return r;
+	crash_point("net_create.kernel");
 	r = net_put(d, &n, eb);
-	if (r == 0)
+	if (r == 0) {
+		crash_point("net_create.record");
 		r = firewall_update(d, eb);
+	}
 	if (r == 0 && !n.internal && (n.opts.mode == NET_MODE_BRIDGE || n.opts.mode == NET_MODE_ROUTED))
 		r = firewall_forwarding_enable(eb);
 	if (r == 0 && (n.opts.mode == NET_MODE_OVERLAY || n.opts.mode == NET_MODE_ROUTED)) {
@@ -1106,6 +1119,7 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 	r = modes[n.opts.mode]->delete_network(d, &n, eb);
 	if (r < 0)
 		return r;
+	crash_point("net_delete.kernel");
 	snprintf(key, sizeof(key), NETS "%s", id);
 	r = store_del(d->cfg.local, key, 0, eb);
 	if (r == 0)
@@ -1206,6 +1220,8 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	}
 	snprintf(key, sizeof(key), EPS "%s", ep.id);
 	r = put_json(d->cfg.local, key, ep_to_json(&ep), eb);
+	if (r == 0)
+		crash_point("ep_create.record");
 	if (r == 0 && modes[n.opts.mode]->create_endpoint && modes[n.opts.mode]->create_endpoint(d, &n, &ep, eb) < 0) {
 		struct errbuf ignore = { 0 };
 
@@ -1264,6 +1280,8 @@ int driver_ep_delete(struct driver *d, const char *net_id, const char *id, struc
 		r = modes[n.opts.mode]->delete_endpoint(d, &n, &ep, eb);
 	else if (r == -ENOENT)
 		r = netlink_link_del(ep.veth, eb);
+	if (r == 0)
+		crash_point("ep_delete.kernel");
 	if (r == 0) {
 		snprintf(key, sizeof(key), EPS "%s", id);
 		r = store_del(d->cfg.local, key, 0, eb);
@@ -1312,6 +1330,8 @@ int driver_join(struct driver *d, const char *net_id, const char *id, struct joi
 	memcpy(ret->src_name, ep.peer, sizeof(ret->src_name));
 	ret->dst_prefix = "eth";
 	r = modes[n.opts.mode]->join(d, &n, &ep, ret, eb);
+	if (r == 0)
+		crash_point("join.kernel");
 	if (r == 0 && !ep.joined) {
 		ep.joined = true;
 		snprintf(key, sizeof(key), EPS "%s", ep.id);
@@ -1566,4 +1586,287 @@ int driver_restore(struct driver *d, struct errbuf *eb)
 	eps_free(eps, neps);
 	free(nets);
 	return firewall_update(d, eb);
+}
+
+/* ---------------------------------------------------------------- reconcile with Docker */
+
+struct recon {
+	struct driver *d;
+	const struct docker_view *v;
+	struct net *nets;
+	size_t nnets;
+	struct endpoint *eps;
+	size_t neps;
+	char *now; /* this round's suspects, "\0"-separated */
+	size_t now_len;
+	int err;
+};
+
+/* Records key as suspect in this round; true if it was suspect in the last round too. */
+static bool suspect(struct recon *rc, const char *key)
+{
+	size_t l = strlen(key) + 1, off;
+	char *b;
+
+	b = realloc(rc->now, rc->now_len + l);
+	if (!b) {
+		rc->err = -ENOMEM;
+		return false;
+	}
+	memcpy(b + rc->now_len, key, l);
+	rc->now = b;
+	rc->now_len += l;
+	for (off = 0; off < rc->d->suspects_len; off += strlen(rc->d->suspects + off) + 1)
+		if (strcmp(rc->d->suspects + off, key) == 0)
+			return true;
+	return false;
+}
+
+/* Docker's networks worth a look at their endpoints: weft's own, and those on a pool weft holds. */
+static bool want_net(void *data, const struct docker_net *n)
+{
+	struct recon *rc = data;
+	size_t i;
+
+	if (net_in(rc->nets, rc->nnets, n->id))
+		return true;
+	for (i = 0; i < n->nsubnets; i++)
+		if (ipam_pool_get(rc->d->ipam, &n->subnets[i], NULL) == 0)
+			return true;
+	return false;
+}
+
+static bool ep_known_to_docker(const struct docker_net *dn, const char *id)
+{
+	size_t i;
+
+	for (i = 0; dn && i < dn->neps; i++)
+		if (strcmp(dn->eps[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+static void recon_eps(struct recon *rc)
+{
+	char key[KEY_LEN];
+	struct errbuf e;
+	size_t i;
+
+	for (i = 0; i < rc->neps; i++) {
+		const struct docker_net *dn = docker_net_find(rc->v, rc->eps[i].net_id);
+
+		if ((dn && (!dn->inspected || ep_known_to_docker(dn, rc->eps[i].id))))
+			continue;
+		snprintf(key, sizeof(key), "ep %s", rc->eps[i].id);
+		if (!suspect(rc, key))
+			continue;
+		errbuf_clear(&e);
+		if (reap(rc->d, &rc->eps[i], &e) < 0)
+			log_err("reconcile: endpoint %.12s, unknown to Docker: %s", rc->eps[i].id, e.msg);
+		else
+			log_info("reconcile: removed endpoint %.12s: Docker has no such endpoint (a call of its never reached weftd)",
+				 rc->eps[i].id);
+	}
+}
+
+static void recon_nets(struct recon *rc)
+{
+	struct ipam_pool p = { 0 };
+	char key[KEY_LEN];
+	struct errbuf e;
+	size_t i;
+
+	for (i = 0; i < rc->nnets; i++) {
+		if (docker_net_find(rc->v, rc->nets[i].id))
+			continue;
+		snprintf(key, sizeof(key), "net %s", rc->nets[i].id);
+		if (!suspect(rc, key))
+			continue;
+		errbuf_clear(&e);
+		if (driver_net_delete(rc->d, rc->nets[i].id, &e) == 0 && !docker_has_subnet(rc->v, &rc->nets[i].pool)) {
+			p.pool = rc->nets[i].pool;
+			ipam_pool_release(rc->d->ipam, &p, &e);
+		}
+		if (e.msg[0])
+			log_err("reconcile: network %.12s, unknown to Docker: %s", rc->nets[i].id, e.msg);
+		else
+			log_info("reconcile: removed network %.12s: Docker has no such network (a call of its never reached weftd)",
+				 rc->nets[i].id);
+	}
+}
+
+static bool addr_of_ep(const struct recon *rc, const struct ipaddr *a)
+{
+	size_t i;
+
+	for (i = 0; i < rc->neps; i++)
+		if (cidr_addr_equal(&rc->eps[i].addr.addr, a))
+			return true;
+	return false;
+}
+
+static bool pool_of_net(const struct recon *rc, const struct cidr *pool)
+{
+	size_t i;
+
+	for (i = 0; i < rc->nnets; i++)
+		if (cidr_equal(&rc->nets[i].pool, pool) || cidr_equal(&rc->nets[i].slice, pool))
+			return true;
+	return false;
+}
+
+/* This host's container addresses and pools that neither weft's records nor Docker use. */
+static void recon_ipam(struct recon *rc, struct ipam *ipam, const char *what)
+{
+	struct ipam_held h = { 0 };
+	struct ipam_pool p = { 0 };
+	char key[KEY_LEN], a[CIDR_STRLEN], c[CIDR_STRLEN];
+	struct errbuf e = { 0 };
+	size_t i;
+
+	if (ipam_held_get(ipam, &h, &e) < 0) {
+		log_err("reconcile: %s", e.msg);
+		return;
+	}
+	for (i = 0; i < h.naddrs; i++) {
+		const struct ipam_addr *x = &h.addrs[i];
+
+		if (addr_of_ep(rc, &x->addr) || docker_has_addr(rc->v, &x->pool, &x->addr))
+			continue;
+		snprintf(key, sizeof(key), "addr %s %s", cidr_format(&x->pool, '/', c), cidr_addr_format(&x->addr, a));
+		if (!suspect(rc, key))
+			continue;
+		p.pool = x->pool;
+		errbuf_clear(&e);
+		if (ipam_addr_release(ipam, &p, &x->addr, &e) < 0)
+			log_err("reconcile: address %s: %s", a, e.msg);
+		else
+			log_info("reconcile: freed %saddress %s of %s: no container of Docker's has it", what, a, c);
+	}
+	for (i = 0; i < h.npools; i++) {
+		if (pool_of_net(rc, &h.pools[i]) || docker_has_subnet(rc->v, &h.pools[i]))
+			continue;
+		snprintf(key, sizeof(key), "pool %s %s", what, cidr_format(&h.pools[i], '/', c));
+		if (!suspect(rc, key))
+			continue;
+		p.pool = h.pools[i];
+		errbuf_clear(&e);
+		if (ipam_pool_release(ipam, &p, &e) < 0)
+			log_err("reconcile: pool %s: %s", c, e.msg);
+		else
+			log_info("reconcile: released %spool %s: no network of Docker's or weft's uses it", what, c);
+	}
+	ipam_held_free(&h);
+}
+
+/* Links with weft's names ("weft-b<id>", "weft-o<vni>", "weft-v<vni>", "wv<id>", "wc<id>", "wm<id>"). */
+static bool weft_link_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (strncmp(s, "weft-b", 6) == 0)
+		return n == 14 && strspn(s + 6, "0123456789abcdefghijklmnopqrstuvwxyz") == 8;
+	if (strncmp(s, "weft-o", 6) == 0 || strncmp(s, "weft-v", 6) == 0)
+		return n > 6 && strspn(s + 6, "0123456789") == n - 6;
+	if (strncmp(s, "wv", 2) == 0 || strncmp(s, "wc", 2) == 0)
+		return n == 12 && strspn(s + 2, "0123456789abcdefghijklmnopqrstuvwxyz") == 10;
+	if (strncmp(s, "wm", 2) == 0)
+		return n == 10 && strspn(s + 2, "0123456789abcdefghijklmnopqrstuvwxyz") == 8;
+	return false;
+}
+
+static bool link_owned(const struct recon *rc, const char *s)
+{
+	char a[16], b[16];
+	size_t i;
+
+	for (i = 0; i < rc->neps; i++)
+		if (strcmp(rc->eps[i].veth, s) == 0 || strcmp(rc->eps[i].peer, s) == 0)
+			return true;
+	for (i = 0; i < rc->nnets; i++) {
+		const struct net *n = &rc->nets[i];
+
+		snprintf(a, sizeof(a), "weft-o%u", n->opts.vni);
+		snprintf(b, sizeof(b), "weft-v%u", n->opts.vni);
+		if (strcmp(n->bridge, s) == 0 || (n->opts.vni && (strcmp(a, s) == 0 || strcmp(b, s) == 0)))
+			return true;
+		snprintf(a, sizeof(a), "wm%.8s", n->id);
+		if (strcmp(a, s) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Devices with weft's names that no record owns (made just before a crash). */
+static void recon_links(struct recon *rc)
+{
+	char key[KEY_LEN], *names = NULL, *s;
+	struct errbuf e = { 0 };
+	size_t i, n = 0;
+
+	if (netlink_links_list("w", &names, &n, &e) < 0) {
+		log_err("reconcile: %s", e.msg);
+		return;
+	}
+	for (i = 0, s = names; i < n; i++, s += strlen(s) + 1) {
+		if (!weft_link_name(s) || link_owned(rc, s))
+			continue;
+		snprintf(key, sizeof(key), "link %s", s);
+		if (!suspect(rc, key))
+			continue;
+		errbuf_clear(&e);
+		if (netlink_link_del(s, &e) < 0)
+			log_err("reconcile: %s", e.msg);
+		else
+			log_info("reconcile: deleted device '%s': no network or endpoint of weft's owns it", s);
+	}
+	free(names);
+}
+
+int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *eb)
+{
+	struct docker_view v = { 0 };
+	struct recon rc = { .d = d, .v = &v };
+	int r;
+
+	r = nets_load(d, &rc.nets, &rc.nnets, eb);
+	if (r == 0)
+		r = eps_load(d, &rc.eps, &rc.neps, eb);
+	if (r == 0)
+		r = docker_view_get(docker_sock, want_net, &rc, &v, eb);
+	if (r < 0)
+		goto out;
+	/*
+	 * Only what Docker did not know of in two looks in a row goes: a call
+	 * on its way (RequestAddress before CreateEndpoint, CreateNetwork
+	 * before Docker stores the network) is over by the second.
+	 */
+	recon_eps(&rc);
+	recon_nets(&rc);
+	/* What the removals above changed is seen again from scratch. */
+	free(rc.nets);
+	eps_free(rc.eps, rc.neps);
+	rc.nets = NULL;
+	rc.eps = NULL;
+	r = nets_load(d, &rc.nets, &rc.nnets, eb);
+	if (r == 0)
+		r = eps_load(d, &rc.eps, &rc.neps, eb);
+	if (r < 0)
+		goto out;
+	recon_ipam(&rc, d->ipam, "");
+	recon_ipam(&rc, d->slices, "slice ");
+	recon_links(&rc);
+	r = rc.err ? errbuf_set(eb, rc.err, "out of memory") : 0;
+	if (r == 0) {
+		free(d->suspects);
+		d->suspects = rc.now;
+		d->suspects_len = rc.now_len;
+		rc.now = NULL;
+	}
+out:
+	free(rc.now);
+	free(rc.nets);
+	eps_free(rc.eps, rc.neps);
+	docker_view_free(&v);
+	return r;
 }

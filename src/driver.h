@@ -172,6 +172,14 @@ void driver_free(struct driver *d);
 /* Brings the kernel and firewall in line with the records; logs each action once. */
 int driver_restore(struct driver *d, struct errbuf *eb);
 
+/*
+ * Compares weft's records, the kernel and the IPAM with what Docker's API
+ * on docker_sock says exists, and removes what Docker did not know of in
+ * this look and the one before (networks and endpoints whose removal never
+ * reached weftd, addresses, pools and devices of calls cut by a crash).
+ */
+int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *eb);
+
 /* Links came or went: updates the set of foreign bridges weft isolates from, if it changed. */
 void driver_links_changed(struct driver *d);
 

@@ -949,3 +949,72 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct
 	*ret_n = n;
 	return r;
 }
+
+static bool in_hosts(json_t *hosts, const char *host)
+{
+	json_t *h;
+	size_t i;
+
+	json_array_foreach(hosts, i, h)
+		if (json_is_string(h) && strcmp(json_string_value(h), host) == 0)
+			return true;
+	return false;
+}
+
+int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb)
+{
+	struct store_list l = { 0 };
+	struct ipam_held h = { 0 };
+	const char *k, *rest, *host, *owner;
+	struct cidr pool;
+	json_t *o;
+	size_t i;
+	int r;
+
+	r = store_list(ipam->store, ipam->pools, &l, eb);
+	if (r < 0)
+		return r;
+	if (l.n && (!(h.pools = calloc(l.n, sizeof(*h.pools))) || !(h.addrs = calloc(l.n, sizeof(*h.addrs))))) {
+		ipam_held_free(&h);
+		store_list_free(&l);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	for (i = 0; i < l.n; i++) {
+		k = l.kv[i].key + strlen(ipam->pools);
+		rest = strchr(k, '/');
+		if (rest && strncmp(rest, "/addr/", 6) != 0)
+			continue;
+		{
+			char c[CIDR_STRLEN];
+			size_t len = rest ? (size_t)(rest - k) : strlen(k);
+
+			if (len >= sizeof(c))
+				continue;
+			memcpy(c, k, len);
+			c[len] = '\0';
+			if (cidr_parse(c, '-', &pool, NULL) < 0)
+				continue;
+		}
+		o = json_loads(l.kv[i].value, 0, NULL);
+		if (!rest && in_hosts(json_object_get(o, "hosts"), ipam->cfg.host_id)) {
+			h.pools[h.npools++] = pool;
+		} else if (rest) {
+			host = json_string_value(json_object_get(o, "host"));
+			owner = json_string_value(json_object_get(o, "owner"));
+			if (host && owner && strcmp(host, ipam->cfg.host_id) == 0 && strcmp(owner, "endpoint") == 0 &&
+			    cidr_addr_parse(rest + 6, &h.addrs[h.naddrs].addr) == 0)
+				h.addrs[h.naddrs++].pool = pool;
+		}
+		json_decref(o);
+	}
+	store_list_free(&l);
+	*ret = h;
+	return 0;
+}
+
+void ipam_held_free(struct ipam_held *h)
+{
+	free(h->pools);
+	free(h->addrs);
+	memset(h, 0, sizeof(*h));
+}

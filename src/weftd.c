@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,8 @@ struct config {
 	const char *advertise;
 	unsigned int lease_ttl;
 	unsigned int gc_grace;
+	const char *docker_socket;
+	unsigned int reconcile_interval;
 	bool debug;
 };
 
@@ -69,6 +72,10 @@ static const struct flag {
 	  "how long the host's record outlives weftd in the cluster store (default 15)" },
 	{ { "gc-grace", required_argument, NULL, 'g' }, "SECONDS",
 	  "reclaim the addresses of a host without a record for this long (default 600)" },
+	{ { "docker-socket", required_argument, NULL, 'k' }, "PATH",
+	  "Docker's API, asked what exists (default /var/run/docker.sock; none: never ask)" },
+	{ { "reconcile-interval", required_argument, NULL, 'R' }, "SECONDS",
+	  "how often weft's state is compared with Docker's (default 30)" },
 	{ { "debug", no_argument, NULL, 'd' }, NULL, "log every request" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help" },
 	{ { "version", no_argument, NULL, 'V' }, NULL, "show the version" },
@@ -141,6 +148,13 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case 'g':
 			if (parse_uint(optarg, 0, 30 * 86400, &c->gc_grace) < 0) {
 				fprintf(stderr, "weftd: --gc-grace '%s': expected seconds, 0..2592000\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'k': c->docker_socket = optarg; break;
+		case 'R':
+			if (parse_uint(optarg, 1, 3600, &c->reconcile_interval) < 0) {
+				fprintf(stderr, "weftd: --reconcile-interval '%s': expected seconds, 1..3600\n", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -294,6 +308,33 @@ static int address_toward(const char *url, char *buf, size_t size)
 	return 0;
 }
 
+/* Every --reconcile-interval: weft's state against Docker's. */
+struct reconciler {
+	int fd;
+	struct driver *drv;
+	const char *sock;
+	bool failing;
+};
+
+static void on_reconcile(void *data, uint32_t events)
+{
+	struct reconciler *rc = data;
+	struct errbuf eb = { 0 };
+	uint64_t n;
+
+	if (read(rc->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_err("reconcile timer: %s", strerror(errno));
+	if (driver_reconcile(rc->drv, rc->sock, &eb) < 0) {
+		if (!rc->failing)
+			log_warn("reconcile: %s (weft cannot see what Docker removed while weftd was down; "
+				 "trying again every interval)", eb.msg);
+		rc->failing = true;
+	} else if (rc->failing) {
+		log_info("reconcile: Docker's API on %s answers again", rc->sock);
+		rc->failing = false;
+	}
+}
+
 static void on_links(void *data, uint32_t events)
 {
 	if (netlink_monitor_read())
@@ -323,7 +364,10 @@ int main(int argc, char **argv)
 		.default_pool_size = 24,
 		.lease_ttl = 15,
 		.gc_grace = 600,
+		.docker_socket = "/var/run/docker.sock",
+		.reconcile_interval = 30,
 	};
+	struct reconciler recon = { .fd = -1 };
 	struct store_config sc = { 0 };
 	struct cluster *cl = NULL;
 	char token[4096], advertise[INET_ADDRSTRLEN];
@@ -437,6 +481,21 @@ int main(int argc, char **argv)
 	if (loop_add(loop, sig.fd, on_signal, NULL, &sig, &eb) < 0 ||
 	    loop_add(loop, api_fd(api), on_api, api_timeout_cb, api, &eb) < 0)
 		goto fail_loop;
+	/* Docker's calls that never reached weftd (it was down, or died halfway): found by asking Docker. */
+	if (strcmp(c.docker_socket, "none") != 0) {
+		struct itimerspec its = { .it_interval.tv_sec = c.reconcile_interval,
+					  .it_value.tv_sec = c.reconcile_interval };
+
+		recon.drv = drv;
+		recon.sock = c.docker_socket;
+		recon.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (recon.fd < 0 || timerfd_settime(recon.fd, 0, &its, NULL) < 0) {
+			errbuf_set(&eb, -errno, "reconcile timer: %s", strerror(errno));
+			goto fail_loop;
+		}
+		if (loop_add(loop, recon.fd, on_reconcile, NULL, &recon, &eb) < 0)
+			goto fail_loop;
+	}
 	/* Overlay peers come and go in the cluster store. */
 	for (i = 0; cl && i < 2; i++) {
 		pw[i].drv = drv;
@@ -452,6 +511,8 @@ fail_loop:
 		if (pw[i].w)
 			store_watch_stop(pw[i].w);
 	netlink_monitor_close();
+	if (recon.fd >= 0)
+		close(recon.fd);
 	api_free(api);
 	loop_free(loop);
 fail_sig:

@@ -422,7 +422,7 @@ lab_weft_devices() {
 lab_weft_state() {
 	local h=$LAB-h$1
 	lab_weft_devices "$1"
-	ip -n "$h" -o addr show | awk '$2 ~ /^(weft|wm)/ { print $2, $4 }' | sort
+	ip -n "$h" -o addr show | awk '$2 ~ /^(weft|wm)/ && $4 !~ /^fe80:/ { print $2, $4 }' | sort
 	ip netns exec "$h" nft list table inet weft 2>/dev/null | grep -E 'iifname|oifname|saddr|daddr'
 	lab_exec "$1" iptables -S 2>/dev/null | grep -- '--comment weft'
 	mdb_dump -n -p -s data "$DATADIR/h$1/weft/weft.db" 2>/dev/null | sed -n '/^HEADER=END/,/^DATA=END/p' |
@@ -611,7 +611,7 @@ lab_start_weftd() {
 	lab__spawn weftd "$n" "$hd/weftd.log" \
 		nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" -- \
 		$LAB_WEFTD_WRAPPER "$WEFTD" --socket /run/docker/plugins/weft.sock --state-dir "$DATADIR/h$n/weft" \
-		--store "lmdb://$DATADIR/h$n/weft/weft.db" "$@" ||
+		--store "lmdb://$DATADIR/h$n/weft/weft.db" --docker-socket "$hd/docker.sock" "$@" ||
 		lab_bail "cannot start weftd for h$n"
 	pid=$LAB_SPAWNED
 	printf -v "WEFTD_PID_$n" '%s' "$pid"
@@ -645,9 +645,11 @@ lab__listening() {
 # lab_stop_weftd N [SIGNAL]: signal host N's weftd (default TERM) and wait for it (10 s,
 # then KILL). With SIGNAL=KILL the socket file stays behind, as after a crash.
 lab_stop_weftd() {
-	local v="WEFTD_PID_$1" sig=${2:-TERM}
+	local v="WEFTD_PID_$1" sig=${2:-TERM} st
 	[ -n "${!v:-}" ] || return 0
-	lab__stop_pids "$sig" 100 "${!v} $(lab__starttime "${!v}")"
+	st=$(lab__starttime "${!v}")
+	[ -n "$st" ] || { wait "${!v}" 2>/dev/null; return 0; } # gone already (killed, crashed)
+	lab__stop_pids "$sig" 100 "${!v} $st"
 }
 
 # lab_down: tear everything down. Idempotent, never fails.
