@@ -11,7 +11,7 @@
 #include "docker.h"
 #include "http.h"
 
-#define DOCKER_TIMEOUT_MS 5000
+#define DOCKER_TIMEOUT_MS 2000
 
 static int get_json(struct http_conn *c, const char *sock, const char *path, json_t **ret, struct errbuf *eb)
 {
