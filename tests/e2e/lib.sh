@@ -417,11 +417,13 @@ lab_store_keys() {
 	esac
 }
 lab_weft_devices() {
-	ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc|wm)' | sort
+	local l
+	l=$(ip -n "$LAB-h$1" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(weft|wv|wc|wm)' | sort)
+	[ -n "$l" ] && printf '%s\n' "$l"
 }
 lab_weft_state() {
 	local h=$LAB-h$1
-	lab_weft_devices "$1"
+	lab_weft_devices "$1" || true
 	ip -n "$h" -o addr show | awk '$2 ~ /^(weft|wm)/ && $4 !~ /^fe80:/ { print $2, $4 }' | sort
 	ip netns exec "$h" nft list table inet weft 2>/dev/null | grep -E 'iifname|oifname|saddr|daddr'
 	lab_exec "$1" iptables -S 2>/dev/null | grep -- '--comment weft'
