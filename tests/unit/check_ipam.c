@@ -385,6 +385,38 @@ START_TEST(test_ipam_release_pool_frees_addresses)
 }
 END_TEST
 
+/* What the reconcile sees of this host: its pools, and its containers' addresses only. */
+START_TEST(test_ipam_held)
+{
+	struct ipaddr g, a, b, c, x;
+	struct ipam_held h = { 0 };
+	struct ipam_pool p, q;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.9.0.0/24", "", NULL, 0, &q, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &g, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.8.0.5", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.8.0.6", IPAM_OWNER_HOST, &b, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.8.0.7", IPAM_OWNER_ENDPOINT, &c, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &q, "10.9.0.7", IPAM_OWNER_ENDPOINT, &x, NULL), 0);
+	ck_assert_int_eq(ipam_held_get(ipam, &h, NULL), 0);
+	ck_assert_uint_eq(h.npools, 1);
+	ck_assert_str_eq(fmt(&h.pools[0]), "10.8.0.0/24");
+	ck_assert_uint_eq(h.naddrs, 1);
+	ck_assert_str_eq(fmt(&h.addrs[0].pool), "10.8.0.0/24");
+	ck_assert(cidr_addr_equal(&h.addrs[0].addr, &a));
+	ipam_held_free(&h);
+	/* After its pool release, h1 holds nothing, though h2 still uses the pool. */
+	ck_assert_int_eq(ipam_addr_release(ipam, &p, &a, NULL), 0);
+	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	ck_assert_int_eq(ipam_held_get(ipam, &h, NULL), 0);
+	ck_assert_uint_eq(h.npools, 0);
+	ck_assert_uint_eq(h.naddrs, 0);
+	ipam_held_free(&h);
+}
+END_TEST
+
 Suite *ipam_suite(void)
 {
 	Suite *su = suite_create("ipam");
@@ -402,6 +434,7 @@ Suite *ipam_suite(void)
 	tcase_add_test(tc, test_ipam_addresses);
 	tcase_add_test(tc, test_ipam_range);
 	tcase_add_test(tc, test_ipam_release_pool_frees_addresses);
+	tcase_add_test(tc, test_ipam_held);
 	suite_add_tcase(su, tc);
 	return su;
 }
