@@ -139,7 +139,9 @@ expect_ok "h1: docker rm s1 removes its route" \
 	bash -c "dk 1 rm -f s1 >/dev/null && ! ip -n $LAB-h1 route show $s1/32 | grep -q ."
 expect_ok "h1: docker rm a5, network rm mv mvs" bash -c "dk 1 rm -f a5 && dk 1 network rm mv mvs"
 expect_ok "h1's shim is gone" bash -c "! ip -n $LAB-h1 link show $shim"
-expect_ok "h1's shim address is free in the store" no_keys "weft/v1/pools/10.63.0.0-24/addr/$s1ip"
+# (the exact key: a prefix of 10.63.0.2 would also match 10.63.0.2xx)
+no_key() { ! lab_store_keys "$1" | grep -qx "$1"; }
+expect_ok "h1's shim address is free in the store" no_key "weft/v1/pools/10.63.0.0-24/addr/$s1ip"
 expect_ok "h2: docker rm s2, network rm mvs" bash -c "dk 2 rm -f s2 && dk 2 network rm mvs"
 expect_ok "no key of the shim network is left" no_keys weft/v1/pools/10.63.0.0-24
 expect_ok "no weft device is left on h1" no_devices 1
