@@ -1786,11 +1786,10 @@ static bool link_owned(const struct recon *rc, const char *s)
 	for (i = 0; i < rc->nnets; i++) {
 		const struct net *n = &rc->nets[i];
 
-		snprintf(a, sizeof(a), "weft-o%u", n->opts.vni);
-		snprintf(b, sizeof(b), "weft-v%u", n->opts.vni);
+		mode_overlay_names(n->opts.vni, a, b);
 		if (strcmp(n->bridge, s) == 0 || (n->opts.vni && (strcmp(a, s) == 0 || strcmp(b, s) == 0)))
 			return true;
-		snprintf(a, sizeof(a), "wm%.8s", n->id);
+		mode_shim_name(n, a);
 		if (strcmp(a, s) == 0)
 			return true;
 	}

@@ -124,6 +124,9 @@ int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb
  */
 int mode_underlay(struct driver *d, const struct net *net, bool up, char dev[16], unsigned int *mtu,
 		  struct errbuf *eb);
+/* The devices' names: an overlay's bridge and VXLAN device (routed: the VXLAN device), a macvlan host shim. */
+void mode_overlay_names(unsigned int vni, char bridge[16], char vxlan[16]);
+void mode_shim_name(const struct net *net, char name[16]);
 /* Sets VXLAN device vx up, which opens its UDP port: a port another program holds is said so. */
 int mode_vxlan_up(const char *vx, unsigned int port, struct errbuf *eb);
 struct netlink_neigh;

@@ -80,7 +80,7 @@ static unsigned int mtu_of(const struct net *net, unsigned int parent_mtu)
 	return net->opts.mtu ? net->opts.mtu : parent_mtu;
 }
 
-static void shim_name(const struct net *net, char name[16])
+void mode_shim_name(const struct net *net, char name[16])
 {
 	snprintf(name, 16, "wm%.8s", net->id);
 }
@@ -92,7 +92,7 @@ static int shim_up(const struct net *net, unsigned int mtu, struct errbuf *eb)
 	char name[16];
 	int r;
 
-	shim_name(net, name);
+	mode_shim_name(net, name);
 	r = netlink_macvlan_add(name, net->opts.parent, "bridge", mtu, NULL, eb);
 	if (r == 0)
 		r = netlink_link_set_up(name, eb);
@@ -111,7 +111,7 @@ static int shim_route(const struct net *net, const struct endpoint *ep, bool add
 
 	if (!net->shim_addr.family)
 		return 0;
-	shim_name(net, name);
+	mode_shim_name(net, name);
 	if (add)
 		return netlink_route_add(&c, name, &net->shim_addr, SHIM_METRIC, eb);
 	return netlink_route_del(&c, name, SHIM_METRIC, eb);
@@ -127,7 +127,7 @@ static int shim_create(struct driver *d, struct net *net, unsigned int mtu, stru
 	if (r < 0)
 		return errbuf_prefix(eb, "option 'host_shim'");
 	r = shim_up(net, mtu, eb);
-	shim_name(net, name);
+	mode_shim_name(net, name);
 	if (r < 0) {
 		netlink_link_del(name, &ignore);
 		driver_host_addr_release(d, net, &net->shim_addr, &ignore);
@@ -145,7 +145,7 @@ static int shim_delete(struct driver *d, const struct net *net, struct errbuf *e
 
 	if (!net->shim_addr.family)
 		return 0;
-	shim_name(net, name);
+	mode_shim_name(net, name);
 	r = netlink_link_del(name, eb);
 	if (r == 0)
 		r = driver_host_addr_release(d, net, &net->shim_addr, eb);

@@ -23,7 +23,7 @@
 #include "peers.h"
 
 #define VXLAN_OVERHEAD 50
-static void overlay_names(unsigned int vni, char bridge[16], char vxlan[16])
+void mode_overlay_names(unsigned int vni, char bridge[16], char vxlan[16])
 {
 	snprintf(bridge, 16, "weft-o%u", vni);
 	snprintf(vxlan, 16, "weft-v%u", vni);
@@ -96,7 +96,7 @@ static int setup(struct driver *d, const struct net *net, const char *dev, struc
 	char br[16], vx[16];
 	int r;
 
-	overlay_names(net->opts.vni, br, vx);
+	mode_overlay_names(net->opts.vni, br, vx);
 	r = netlink_bridge_add(br, mtu, NULL, eb);
 	/*
 	 * The bridge only bridges (no address, the way out is docker_gwbridge):
@@ -149,7 +149,7 @@ static int overlay_create_network(struct driver *d, struct net *net, struct errb
 	r = cluster_join(d, net, eb);
 	if (r < 0)
 		return r;
-	overlay_names(net->opts.vni, br, vx);
+	mode_overlay_names(net->opts.vni, br, vx);
 	snprintf(net->bridge, sizeof(net->bridge), "%s", br);
 	r = setup(d, net, dev, eb);
 	if (r < 0) {
@@ -165,7 +165,7 @@ static int overlay_delete_network(struct driver *d, const struct net *net, struc
 	int r;
 
 	/* The cluster's record stays for the other hosts; it goes with the pool. */
-	overlay_names(net->opts.vni, br, vx);
+	mode_overlay_names(net->opts.vni, br, vx);
 	r = netlink_link_del(vx, eb);
 	if (r == 0)
 		r = netlink_link_del(br, eb);
@@ -234,7 +234,7 @@ int overlay_sync(const struct net *net, const struct peers *p, struct errbuf *eb
 	size_t i, n = 0, nv = 0, nfdb = 0;
 	int r;
 
-	overlay_names(net->opts.vni, br, vx);
+	mode_overlay_names(net->opts.vni, br, vx);
 	if (peers_of_pool(p, &net->pool, &pe, &n, &vteps, &nv) < 0)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	fdb = calloc(n + nv + 1, sizeof(*fdb));
