@@ -24,7 +24,7 @@ struct cluster {
 	char lease[STORE_LEASE_MAX]; /* "" until granted */
 	bool registered;
 	bool failing; /* the last attempt failed: log the next failure only when it changes */
-	char last_err[256];
+	int last_err; /* the code of the failure last logged */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -41,10 +41,11 @@ struct cluster {
 
 static void note_failure(struct cluster *c, const char *what, const struct errbuf *eb)
 {
-	if (!c->failing || strcmp(c->last_err, eb->msg) != 0)
+	/* Once per kind of failure: messages differ in details ("after 3 ms"). */
+	if (!c->failing || c->last_err != eb->code)
 		log_err("%s: %s (retrying every %u s)", what, eb->msg, c->cfg.ttl / 3 ? c->cfg.ttl / 3 : 1);
 	c->failing = true;
-	snprintf(c->last_err, sizeof(c->last_err), "%s", eb->msg);
+	c->last_err = eb->code;
 }
 
 static void note_success(struct cluster *c, const char *what)
@@ -52,7 +53,7 @@ static void note_success(struct cluster *c, const char *what)
 	if (c->failing)
 		log_info("%s: the cluster store answers again", what);
 	c->failing = false;
-	c->last_err[0] = '\0';
+	c->last_err = 0;
 }
 
 /* A lease: the one remembered from the last run if it lives, else a new one. */

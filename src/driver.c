@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crash.h"
@@ -79,7 +80,7 @@ int driver_new(const struct driver_config *cfg, struct driver **ret, struct errb
 	if (!d)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	d->cfg = *cfg;
-	d->peers = peers_new(cfg->host_id);
+	d->peers = peers_new(cfg->host_id, cfg->peer_hold_ms);
 	if (!d->peers) {
 		free(d);
 		return errbuf_set(eb, -ENOMEM, "out of memory");
@@ -626,16 +627,34 @@ out:
 	return r;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 void driver_peer_event(void *data, const struct store_event *ev)
 {
 	struct driver *d = data;
 	bool changed;
 
 	if (strncmp(ev->key, STORE_PREFIX "hosts/", strlen(STORE_PREFIX "hosts/")) == 0)
-		changed = peers_host_event(d->peers, ev);
+		changed = peers_host_event(d->peers, ev, now_ms());
 	else
 		changed = peers_addr_event(d->peers, ev);
 	d->peers_dirty |= changed;
+}
+
+int driver_peers_expire(struct driver *d)
+{
+	int next;
+
+	if (!peers_expire(d->peers, now_ms(), &next))
+		return next;
+	d->peers_dirty = true;
+	return 0; /* at once: driver_peers_sync() */
 }
 
 void driver_peers_sync(struct driver *d)
@@ -1127,6 +1146,12 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 	if (r == 0 && n.pool_released) {
 		p.pool = n.pool;
 		r = ipam_pool_release(d->ipam, &p, eb);
+		/* The network is gone all the same: the reconcile frees the pool once the store answers. */
+		if (r == -ETIMEDOUT || r == -ECONNREFUSED || r == -EHOSTUNREACH) {
+			log_warn("network %.12s: its pool stays held until the store answers: %s", id, eb->msg);
+			errbuf_clear(eb);
+			r = 0;
+		}
 	}
 	if (r == 0)
 		log_info("deleted network %.12s", id);
@@ -1716,18 +1741,18 @@ static bool pool_of_net(const struct recon *rc, const struct cidr *pool)
 }
 
 /* This host's container addresses and pools that neither weft's records nor Docker use. */
-static void recon_ipam(struct recon *rc, struct ipam *ipam, const char *what)
+static int recon_ipam(struct recon *rc, struct ipam *ipam, const char *what, struct errbuf *eb)
 {
 	struct ipam_held h = { 0 };
 	struct ipam_pool p = { 0 };
 	char key[KEY_LEN], a[CIDR_STRLEN], c[CIDR_STRLEN];
 	struct errbuf e = { 0 };
 	size_t i;
+	int r;
 
-	if (ipam_held_get(ipam, &h, &e) < 0) {
-		log_err("reconcile: %s", e.msg);
-		return;
-	}
+	r = ipam_held_get(ipam, &h, eb);
+	if (r < 0)
+		return r;
 	for (i = 0; i < h.naddrs; i++) {
 		const struct ipam_addr *x = &h.addrs[i];
 
@@ -1757,6 +1782,7 @@ static void recon_ipam(struct recon *rc, struct ipam *ipam, const char *what)
 			log_info("reconcile: released %spool %s: no network of Docker's or weft's uses it", what, c);
 	}
 	ipam_held_free(&h);
+	return 0;
 }
 
 /* Links with weft's names ("weft-b<id>", "weft-o<vni>", "weft-v<vni>", "wv<id>", "wc<id>", "wm<id>"). */
@@ -1828,6 +1854,10 @@ int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *e
 	struct recon rc = { .d = d, .v = &v };
 	int r;
 
+	/* Not now: a call would only wait for a store that is not there. */
+	r = store_down(d->cfg.shared, eb);
+	if (r < 0)
+		return r;
 	r = nets_load(d, &rc.nets, &rc.nnets, eb);
 	if (r == 0)
 		r = eps_load(d, &rc.eps, &rc.neps, eb);
@@ -1852,8 +1882,11 @@ int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *e
 		r = eps_load(d, &rc.eps, &rc.neps, eb);
 	if (r < 0)
 		goto out;
-	recon_ipam(&rc, d->ipam, "");
-	recon_ipam(&rc, d->slices, "slice ");
+	r = recon_ipam(&rc, d->ipam, "", eb);
+	if (r == 0)
+		r = recon_ipam(&rc, d->slices, "slice ", eb);
+	if (r < 0)
+		goto out;
 	recon_links(&rc);
 	r = rc.err ? errbuf_set(eb, rc.err, "out of memory") : 0;
 	if (r == 0) {

@@ -25,6 +25,7 @@ struct driver_config {
 	struct cidr default_pool;
 	unsigned int default_pool_len;
 	struct ipaddr advertise; /* this host's underlay address (family 0: none, a single host) */
+	unsigned int peer_hold_ms; /* how long another host's containers outlive its record */
 };
 
 /* A network as weft records it. */
@@ -190,6 +191,8 @@ void driver_links_changed(struct driver *d);
 void driver_peer_event(void *d, const struct store_event *ev);
 /* After a batch of events: brings the overlay networks' peer entries up to date, if anything changed. */
 void driver_peers_sync(struct driver *d);
+/* Forgets hosts whose record went long enough ago; ms until the next is due (-1: none, 0: sync now). */
+int driver_peers_expire(struct driver *d);
 
 /* IpamDriver */
 int driver_pool_request(struct driver *d, const char *pool, const char *subpool, bool v6,

@@ -171,7 +171,8 @@ int http_request(struct http_conn *c, const char *url, const char *method, const
 		r = errbuf_set(eb, -EPROTO, "cluster store %s: reply to %s larger than %d MiB", store_url, method,
 			       REPLY_MAX >> 20);
 	else
-		r = errbuf_set(eb, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : rc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO,
+		r = errbuf_set(eb, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT :
+				       rc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EHOSTUNREACH,
 			       "cluster store %s unreachable: %s", store_url, err[0] ? err : curl_easy_strerror(rc));
 	free(rep->body);
 	rep->body = NULL;

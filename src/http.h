@@ -45,8 +45,9 @@ void http_conn_free(struct http_conn *c);
 
 /*
  * One request (body NULL: none). 0 with *status and rep filled (free
- * rep->body), or an error naming store_url: -ECONNREFUSED, -ETIMEDOUT, -EIO
- * "unreachable: ...", -EPROTO (reply too large), -ECANCELED (stopped).
+ * rep->body), or an error naming store_url: -ECONNREFUSED, -ETIMEDOUT,
+ * -EHOSTUNREACH (any other transport failure) "unreachable: ...", -EPROTO
+ * (reply too large), -ECANCELED (stopped).
  * allow_timeout: running out of time is not an error (long polls, streams).
  */
 int http_request(struct http_conn *c, const char *url, const char *method, const char *body, bool allow_timeout,

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 struct host {
 	char id[HOST_ID_MAX];
 	struct ipaddr addr;
+	long long gone_at; /* when its record vanished (CLOCK_MONOTONIC ms); 0 while it has one */
 };
 
 /* An overlay endpoint (pools/<cidr>/addr/<ip>), or a routed host's slice (pools/<cidr>/slices/<slice>). */
@@ -31,18 +33,21 @@ struct ep {
 
 struct peers {
 	char self[HOST_ID_MAX];
+	unsigned int hold_ms;
 	struct host *hosts;
 	size_t nhosts, caphosts;
 	struct ep *eps;
 	size_t neps, capeps;
 };
 
-struct peers *peers_new(const char *self)
+struct peers *peers_new(const char *self, unsigned int hold_ms)
 {
 	struct peers *p = calloc(1, sizeof(*p));
 
-	if (p)
+	if (p) {
 		snprintf(p->self, sizeof(p->self), "%s", self);
+		p->hold_ms = hold_ms;
+	}
 	return p;
 }
 
@@ -82,7 +87,7 @@ static struct host *host_find(const struct peers *p, const char *id)
 	return NULL;
 }
 
-bool peers_host_event(struct peers *p, const struct store_event *ev)
+bool peers_host_event(struct peers *p, const struct store_event *ev, long long now_ms)
 {
 	const char *id = ev->key + strlen(HOSTS), *addr = NULL;
 	struct host *h = host_find(p, id);
@@ -99,6 +104,7 @@ bool peers_host_event(struct peers *p, const struct store_event *ev)
 	}
 	if (a.family) {
 		if (h) {
+			h->gone_at = 0; /* back within the hold: nothing changed for its containers */
 			if (cidr_addr_equal(&h->addr, &a))
 				return false;
 			h->addr = a;
@@ -109,12 +115,43 @@ bool peers_host_event(struct peers *p, const struct store_event *ev)
 		h = &p->hosts[p->nhosts++];
 		snprintf(h->id, sizeof(h->id), "%s", id);
 		h->addr = a;
+		h->gone_at = 0;
 		return true;
 	}
 	if (!h)
 		return false;
+	if (p->hold_ms) {
+		if (!h->gone_at)
+			h->gone_at = now_ms ? now_ms : 1;
+		return false;
+	}
 	*h = p->hosts[--p->nhosts];
 	return true;
+}
+
+bool peers_expire(struct peers *p, long long now_ms, int *ret_next_ms)
+{
+	long long next = -1, due;
+	bool changed = false;
+	size_t i;
+
+	for (i = 0; i < p->nhosts;) {
+		if (!p->hosts[i].gone_at) {
+			i++;
+			continue;
+		}
+		due = p->hosts[i].gone_at + p->hold_ms;
+		if (due <= now_ms) {
+			p->hosts[i] = p->hosts[--p->nhosts];
+			changed = true;
+			continue;
+		}
+		if (next < 0 || due - now_ms < next)
+			next = due - now_ms;
+		i++;
+	}
+	*ret_next_ms = next > INT_MAX ? INT_MAX : (int)next;
+	return changed;
 }
 
 /* "weft/v1/pools/<cidr>/addr/<ip>" -> pool, ip; "weft/v1/pools/<cidr>/slices/<slice>" -> pool, slice. */

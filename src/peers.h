@@ -31,22 +31,35 @@ struct peer_slice {
 
 struct peers;
 
-struct peers *peers_new(const char *self);
+/*
+ * A host whose record vanishes is kept for hold_ms more (0: none): a store
+ * that lost every lease during an outage must not take every other host's
+ * containers off the network while their weftds register again.
+ */
+struct peers *peers_new(const char *self, unsigned int hold_ms);
 void peers_free(struct peers *p);
 
-/* Apply one watch event of weft/v1/hosts/ or of weft/v1/pools/; true if anything changed. */
-bool peers_host_event(struct peers *p, const struct store_event *ev);
+/*
+ * Apply one watch event of weft/v1/hosts/ or of weft/v1/pools/ that came at
+ * now_ms (CLOCK_MONOTONIC); true if anything changed.
+ */
+bool peers_host_event(struct peers *p, const struct store_event *ev, long long now_ms);
 bool peers_addr_event(struct peers *p, const struct store_event *ev);
+/*
+ * Forgets the hosts whose record went hold_ms or longer before now_ms; true
+ * if there were any. *ret_next_ms: how long until the next one is due (-1: none).
+ */
+bool peers_expire(struct peers *p, long long now_ms, int *ret_next_ms);
 
 /*
  * The endpoints in pool of other hosts that are alive (have a record with an
- * address), sorted by ip; caller frees *ret. ret_vteps (may be NULL) gets
+ * address, or had one less than hold_ms ago), sorted by ip; caller frees *ret. ret_vteps (may be NULL) gets
  * the distinct VTEPs among them, for flooding.
  */
 int peers_of_pool(const struct peers *p, const struct cidr *pool, struct peer_entry **ret, size_t *ret_n,
 		  struct ipaddr **ret_vteps, size_t *ret_nvteps);
 
-/* The slices in pool of other hosts that are alive; caller frees *ret. */
+/* The slices in pool of other hosts that are alive (as above); caller frees *ret. */
 int peers_slices_of_pool(const struct peers *p, const struct cidr *pool, struct peer_slice **ret, size_t *ret_n);
 
 #endif

@@ -165,7 +165,7 @@ static void *watch_thread(void *arg)
 	uint64_t index = 0, got;
 	long backoff = 0, t0;
 	bool failing = false;
-	char last[256] = "";
+	int last = 0;
 	unsigned int seed = (unsigned int)(uintptr_t)w ^ (unsigned int)time(NULL);
 	struct errbuf eb;
 	int r;
@@ -179,10 +179,11 @@ static void *watch_thread(void *arg)
 		if (w->stop)
 			break;
 		if (r < 0) {
-			if (!failing || strcmp(last, eb.msg) != 0)
+			/* Once per kind of failure: messages differ in details ("after 3 ms"). */
+			if (!failing || last != r)
 				log_err("watch of '%s': %s (retrying)", w->prefix, eb.msg);
 			failing = true;
-			snprintf(last, sizeof(last), "%s", eb.msg);
+			last = r;
 			/* Exponential, with jitter so that hosts do not come back in step. */
 			backoff = backoff ? backoff * 2 : BACKOFF_MIN_MS;
 			if (backoff > BACKOFF_MAX_MS)
@@ -191,6 +192,7 @@ static void *watch_thread(void *arg)
 			index = 0; /* after an outage, list again */
 			continue;
 		}
+		store_answered(w->s); /* the loop's calls need not wait for their own try */
 		if (failing)
 			log_info("watch of '%s': the store answers again, listing again", w->prefix);
 		failing = false;

@@ -3,8 +3,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -44,6 +46,7 @@ int store_open_with(const char *url, const struct store_config *cfg, struct stor
 	if (!s)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	s->ops = backends[i];
+	pthread_mutex_init(&s->mu, NULL);
 	if (cfg)
 		s->cfg = *cfg;
 	s->url = strdup(url);
@@ -54,6 +57,7 @@ int store_open_with(const char *url, const struct store_config *cfg, struct stor
 	r = s->ops->open(s, sep + 3, eb);
 	if (r < 0) {
 		errbuf_prefix(eb, "store '%s'", url);
+		pthread_mutex_destroy(&s->mu);
 		free(s->url);
 		free(s);
 		return r;
@@ -67,19 +71,84 @@ void store_free(struct store *s)
 	if (!s)
 		return;
 	s->ops->close(s);
+	pthread_mutex_destroy(&s->mu);
 	free(s->url);
 	free(s);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int store_down(struct store *s, struct errbuf *eb)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->down)
+		r = errbuf_set(eb, s->down_err, "%s", s->down_msg);
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+/* Before a call: fails it at once while the store is known unreachable, but lets one through every STORE_RETRY_MS. */
+static int guard(struct store *s, struct errbuf *eb)
+{
+	long long now = now_ms();
+	int r = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->down && now < s->retry_at)
+		r = errbuf_set(eb, s->down_err, "%s", s->down_msg);
+	else if (s->down)
+		s->retry_at = now + STORE_RETRY_MS; /* this call tries; the others wait for its outcome */
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+void store_answered(struct store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->down = false;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* After a call: what it found. */
+static int note(struct store *s, int r, const struct errbuf *eb)
+{
+	pthread_mutex_lock(&s->mu);
+	if (r == -ETIMEDOUT || r == -ECONNREFUSED || r == -EHOSTUNREACH) {
+		s->down = true;
+		s->down_err = r;
+		s->retry_at = now_ms() + STORE_RETRY_MS;
+		if (eb && eb->msg[0])
+			snprintf(s->down_msg, sizeof(s->down_msg), "%s", eb->msg);
+		else /* a caller that wanted no message */
+			snprintf(s->down_msg, sizeof(s->down_msg), "cluster store %s unreachable", s->url);
+	} else if (r != -ECANCELED) {
+		s->down = false;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
 }
 
 int store_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev,
 	      struct errbuf *eb)
 {
-	return s->ops->get(s, key, ret_value, ret_rev, eb);
+	int r = guard(s, eb);
+
+	return r < 0 ? r : note(s, s->ops->get(s, key, ret_value, ret_rev, eb), eb);
 }
 
 int store_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb)
 {
-	return s->ops->list(s, prefix, ret, eb);
+	int r = guard(s, eb);
+
+	return r < 0 ? r : note(s, s->ops->list(s, prefix, ret, eb), eb);
 }
 
 void store_list_free(struct store_list *l)
@@ -102,7 +171,7 @@ static int one(struct store *s, enum store_op_type type, const char *key, const 
 {
 	struct store_op op = { .type = type, .key = key, .value = value, .rev = rev };
 
-	return s->ops->txn(s, &op, 1, eb);
+	return store_txn(s, &op, 1, eb);
 }
 
 int store_create_leased(struct store *s, const char *key, const char *value, const char *lease,
@@ -110,7 +179,7 @@ int store_create_leased(struct store *s, const char *key, const char *value, con
 {
 	struct store_op op = { .type = STORE_OP_CREATE, .key = key, .value = value, .lease = lease };
 
-	return s->ops->txn(s, &op, 1, eb);
+	return store_txn(s, &op, 1, eb);
 }
 
 int store_put(struct store *s, const char *key, const char *value, struct errbuf *eb)
@@ -136,20 +205,28 @@ int store_del(struct store *s, const char *key, uint64_t rev, struct errbuf *eb)
 
 int store_txn(struct store *s, const struct store_op *ops, size_t n, struct errbuf *eb)
 {
-	return s->ops->txn(s, ops, n, eb);
+	int r = guard(s, eb);
+
+	return r < 0 ? r : note(s, s->ops->txn(s, ops, n, eb), eb);
 }
 
 int store_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
 {
-	return s->ops->lease_grant(s, ttl, ret_id, eb);
+	int r = guard(s, eb);
+
+	return r < 0 ? r : note(s, s->ops->lease_grant(s, ttl, ret_id, eb), eb);
 }
 
 int store_lease_keepalive(struct store *s, const char *id, struct errbuf *eb)
 {
-	return s->ops->lease_keepalive(s, id, eb);
+	int r = guard(s, eb);
+
+	return r < 0 ? r : note(s, s->ops->lease_keepalive(s, id, eb), eb);
 }
 
 int store_lease_revoke(struct store *s, const char *id, struct errbuf *eb)
 {
-	return s->ops->lease_revoke(s, id, eb);
+	int r = guard(s, eb);
+
+	return r < 0 ? r : note(s, s->ops->lease_revoke(s, id, eb), eb);
 }

@@ -3,6 +3,8 @@
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,7 +80,15 @@ struct store {
 	char *url;
 	struct store_config cfg;
 	void *priv;
+	/* Unreachable: the calls after one that found it so fail at once, but one every STORE_RETRY_MS. */
+	pthread_mutex_t mu;
+	bool down;
+	int down_err;
+	long long retry_at; /* CLOCK_MONOTONIC ms */
+	char down_msg[256];
 };
+
+#define STORE_RETRY_MS 2000
 
 /*
  * Opens the backend named by url's scheme. Returns 0 and *ret (free with
@@ -92,6 +102,16 @@ void store_free(struct store *s);
 /* 0 and a malloc'd value (caller frees) or -ENOENT. ret_rev may be NULL. */
 int store_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev,
 	      struct errbuf *eb);
+/*
+ * A remote store that did not answer (-ETIMEDOUT, -ECONNREFUSED,
+ * -EHOSTUNREACH) is not asked again for STORE_RETRY_MS: the calls meanwhile
+ * fail at once with the same error, so that a request of Docker's that needs
+ * several calls waits for one timeout, not for each. Any answer (even an
+ * error reply) ends it. store_down() is that error while it lasts, else 0.
+ */
+int store_down(struct store *s, struct errbuf *eb);
+/* A call made straight to the store's ops (a watch's) got an answer: ends the above. */
+void store_answered(struct store *s);
 /* All keys starting with prefix, sorted; free with store_list_free(). */
 int store_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb);
 void store_list_free(struct store_list *l);

@@ -313,7 +313,7 @@ struct reconciler {
 	int fd;
 	struct driver *drv;
 	const char *sock;
-	bool failing;
+	int failing; /* the code of the failure last logged, 0 if the last round worked */
 };
 
 static void on_reconcile(void *data, uint32_t events)
@@ -325,13 +325,14 @@ static void on_reconcile(void *data, uint32_t events)
 	if (read(rc->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_err("reconcile timer: %s", strerror(errno));
 	if (driver_reconcile(rc->drv, rc->sock, &eb) < 0) {
-		if (!rc->failing)
-			log_warn("reconcile: %s (weft cannot see what Docker removed while weftd was down; "
+		/* Once per kind of failure: messages differ in details ("after 3 ms"). */
+		if (rc->failing != eb.code)
+			log_warn("reconcile: %s (nothing Docker removed meanwhile is freed until this works; "
 				 "trying again every interval)", eb.msg);
-		rc->failing = true;
+		rc->failing = eb.code;
 	} else if (rc->failing) {
-		log_info("reconcile: Docker's API on %s answers again", rc->sock);
-		rc->failing = false;
+		log_info("reconcile: works again");
+		rc->failing = 0;
 	}
 }
 
@@ -351,8 +352,18 @@ static void on_peers(void *data, uint32_t events)
 {
 	struct peer_watch *pw = data;
 
-	store_watch_dispatch(pw->w);
+	if (events)
+		store_watch_dispatch(pw->w);
+	driver_peers_expire(pw->drv);
 	driver_peers_sync(pw->drv);
+}
+
+/* When a host whose record went is due to be forgotten. */
+static int peers_due(void *data)
+{
+	struct peer_watch *pw = data;
+
+	return driver_peers_expire(pw->drv);
 }
 
 int main(int argc, char **argv)
@@ -452,6 +463,8 @@ int main(int argc, char **argv)
 	if (netlink_open(&eb) < 0)
 		goto fail_shared;
 	dc.host_id = host_id;
+	/* One more TTL: hosts whose lease ran out during a store outage register again meanwhile. */
+	dc.peer_hold_ms = c.lease_ttl * 1000;
 	dc.local = local;
 	dc.shared = shared;
 	if (driver_new(&dc, &drv, &eb) < 0)
@@ -500,7 +513,7 @@ int main(int argc, char **argv)
 	for (i = 0; cl && i < 2; i++) {
 		pw[i].drv = drv;
 		if (store_watch_start(shared, peer_prefixes[i], driver_peer_event, drv, &pw[i].w, &eb) < 0 ||
-		    loop_add(loop, store_watch_fd(pw[i].w), on_peers, NULL, &pw[i], &eb) < 0)
+		    loop_add(loop, store_watch_fd(pw[i].w), on_peers, i ? NULL : peers_due, &pw[i], &eb) < 0)
 			goto fail_loop;
 	}
 	log_info("weftd %s serving %s (host '%s', store %s)", PACKAGE_VERSION, c.socket, host_id, c.store_url);

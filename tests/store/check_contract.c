@@ -440,6 +440,42 @@ static void expect_failure(const char *u, unsigned int timeout_ms, int want, con
 	store_free(st);
 }
 
+static long get_ms(struct store *st, int want, const char *u)
+{
+	struct errbuf eb = { 0 };
+	struct timespec t0, t1;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = store_get(st, "weft/v1/x", NULL, NULL, &eb);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_msg(r == want && strstr(eb.msg, u) && strstr(eb.msg, "unreachable"), "%s: got %d '%s', want %d",
+		      u, r, eb.msg, want);
+	return (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+}
+
+/*
+ * A store that hangs costs one timeout, not one per call: the calls after
+ * it fail at once with its message, until STORE_RETRY_MS is over and one
+ * call tries again.
+ */
+static void expect_fail_fast(const char *u, unsigned int timeout_ms)
+{
+	struct store *st = open_store(u, NULL, timeout_ms);
+	long ms;
+
+	ck_assert_int_eq(store_down(st, NULL), 0);
+	ms = get_ms(st, -ETIMEDOUT, u);
+	ck_assert_msg(ms >= (long)timeout_ms, "%s: the first call gave up after %ld ms", u, ms);
+	ck_assert_int_eq(store_down(st, NULL), -ETIMEDOUT);
+	ms = get_ms(st, -ETIMEDOUT, u);
+	ck_assert_msg(ms < (long)timeout_ms / 2, "%s: the second call waited %ld ms", u, ms);
+	sleep_ms(STORE_RETRY_MS + 100);
+	ms = get_ms(st, -ETIMEDOUT, u);
+	ck_assert_msg(ms >= (long)timeout_ms, "%s: the call after STORE_RETRY_MS did not try (%ld ms)", u, ms);
+	store_free(st);
+}
+
 START_TEST(test_remote_failures)
 {
 	const char *scheme = strncmp(url, "consul", 6) == 0 ? "consul" : strncmp(url, "etcd", 4) == 0 ? "etcd" : NULL;
@@ -462,6 +498,7 @@ START_TEST(test_remote_failures)
 	fake_start(&hung, NULL);
 	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, hung.port);
 	expect_failure(u, 500, -ETIMEDOUT, "unreachable");
+	expect_fail_fast(u, 500);
 
 	fake_start(&garbage, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\n[{\"Key\":");
 	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, garbage.port);

@@ -26,7 +26,7 @@ static const char *fmt(const struct ipaddr *a)
 
 START_TEST(test_peers_events)
 {
-	struct peers *p = peers_new("h1");
+	struct peers *p = peers_new("h1", 0);
 	struct peer_entry *e = NULL;
 	struct ipaddr *vt = NULL;
 	struct cidr pool, other;
@@ -38,12 +38,12 @@ START_TEST(test_peers_events)
 	ck_assert_int_eq(cidr_parse("10.91.0.0/24", '/', &other, NULL), 0);
 	/* Hosts: a record with an address is alive; the same again is no change. */
 	x = PUT("weft/v1/hosts/h2", "{\"host\":\"h2\",\"addr\":\"192.0.2.2\",\"version\":\"0.1.0\"}");
-	ck_assert(peers_host_event(p, &x));
-	ck_assert(!peers_host_event(p, &x));
+	ck_assert(peers_host_event(p, &x, 1));
+	ck_assert(!peers_host_event(p, &x, 1));
 	x = PUT("weft/v1/hosts/h3", "{\"addr\":\"192.0.2.3\"}");
-	ck_assert(peers_host_event(p, &x));
+	ck_assert(peers_host_event(p, &x, 1));
 	x = PUT("weft/v1/hosts/h4", "{\"addr\":\"not an address\"}");
-	ck_assert(!peers_host_event(p, &x));
+	ck_assert(!peers_host_event(p, &x, 1));
 	/* Addresses: only containers' with a MAC, of other hosts. */
 	x = PUT(A(5), "{\"host\":\"h2\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:05\"}");
 	ck_assert(peers_addr_event(p, &x));
@@ -84,7 +84,7 @@ START_TEST(test_peers_events)
 	ck_assert(peers_addr_event(p, &x));
 	ck_assert(!peers_addr_event(p, &x));
 	x = DEL("weft/v1/hosts/h2");
-	ck_assert(peers_host_event(p, &x));
+	ck_assert(peers_host_event(p, &x, 1));
 	ck_assert_int_eq(peers_of_pool(p, &pool, &e, &n, &vt, &nvt), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(fmt(&e[0].ip), "10.90.0.3");
@@ -105,7 +105,7 @@ END_TEST
 
 START_TEST(test_peers_slices)
 {
-	struct peers *p = peers_new("h1");
+	struct peers *p = peers_new("h1", 0);
 	struct peer_slice *v = NULL;
 	struct cidr pool;
 	size_t n = 99;
@@ -114,7 +114,7 @@ START_TEST(test_peers_slices)
 
 	ck_assert_int_eq(cidr_parse("10.244.0.0/16", '/', &pool, NULL), 0);
 	x = PUT("weft/v1/hosts/h2", "{\"addr\":\"192.0.2.2\"}");
-	ck_assert(peers_host_event(p, &x));
+	ck_assert(peers_host_event(p, &x, 1));
 	/* Slices of other hosts count; this host's own, a key outside the pool, or no host do not. */
 	x = PUT(S("10.244.1.0-24"), "{\"host\":\"h2\"}");
 	ck_assert(peers_addr_event(p, &x));
@@ -143,13 +143,61 @@ START_TEST(test_peers_slices)
 	}
 	/* h3 comes alive; h2's slice goes. */
 	x = PUT("weft/v1/hosts/h3", "{\"addr\":\"192.0.2.3\"}");
-	ck_assert(peers_host_event(p, &x));
+	ck_assert(peers_host_event(p, &x, 1));
 	x = DEL(S("10.244.1.0-24"));
 	ck_assert(peers_addr_event(p, &x));
 	ck_assert_int_eq(peers_slices_of_pool(p, &pool, &v, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(v[0].host_id, "h3");
 	free(v);
+	peers_free(p);
+}
+END_TEST
+
+/* A host whose record goes is kept for the hold: a store outage that lost every lease takes nobody off the network. */
+START_TEST(test_peers_hold)
+{
+	struct peers *p = peers_new("h1", 10000);
+	struct peer_entry *e = NULL;
+	struct cidr pool;
+	struct store_event x;
+	size_t n = 99;
+	int next = 99;
+
+	ck_assert_int_eq(cidr_parse("10.90.0.0/24", '/', &pool, NULL), 0);
+	x = PUT("weft/v1/hosts/h2", "{\"addr\":\"192.0.2.2\"}");
+	ck_assert(peers_host_event(p, &x, 1000));
+	x = PUT(A(5), "{\"host\":\"h2\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:05\"}");
+	ck_assert(peers_addr_event(p, &x));
+	ck_assert(!peers_expire(p, 1000, &next));
+	ck_assert_int_eq(next, -1);
+	/* The record goes at 2000: no change yet, due at 12000. */
+	x = DEL("weft/v1/hosts/h2");
+	ck_assert(!peers_host_event(p, &x, 2000));
+	ck_assert(!peers_host_event(p, &x, 3000)); /* listed again as gone: still due at 12000 */
+	ck_assert(!peers_expire(p, 5000, &next));
+	ck_assert_int_eq(next, 7000);
+	ck_assert_int_eq(peers_of_pool(p, &pool, &e, &n, NULL, NULL), 0);
+	ck_assert_uint_eq(n, 1);
+	free(e);
+	/* It registers again at the same address: nothing changes, nothing is due. */
+	x = PUT("weft/v1/hosts/h2", "{\"addr\":\"192.0.2.2\"}");
+	ck_assert(!peers_host_event(p, &x, 6000));
+	ck_assert(!peers_expire(p, 20000, &next));
+	ck_assert_int_eq(next, -1);
+	/* It goes for good: forgotten once the hold is over, with its containers. */
+	x = DEL("weft/v1/hosts/h2");
+	ck_assert(!peers_host_event(p, &x, 30000));
+	ck_assert(!peers_expire(p, 39999, &next));
+	ck_assert_int_eq(next, 1);
+	ck_assert(peers_expire(p, 40000, &next));
+	ck_assert_int_eq(next, -1);
+	ck_assert_int_eq(peers_of_pool(p, &pool, &e, &n, NULL, NULL), 0);
+	ck_assert_uint_eq(n, 0);
+	free(e);
+	/* A host that comes back after that is new. */
+	x = PUT("weft/v1/hosts/h2", "{\"addr\":\"192.0.2.2\"}");
+	ck_assert(peers_host_event(p, &x, 41000));
 	peers_free(p);
 }
 END_TEST
@@ -161,6 +209,7 @@ Suite *peers_suite(void)
 
 	tcase_add_test(tc, test_peers_events);
 	tcase_add_test(tc, test_peers_slices);
+	tcase_add_test(tc, test_peers_hold);
 	suite_add_tcase(s, tc);
 	return s;
 }
