@@ -431,6 +431,20 @@ lab_weft_state() {
 		sed '1d;$d' | paste - - | grep '^ weft/' | sed 's/^ //' | sort
 	return 0
 }
+# lab_no_loss FILE: a ping's output in FILE says it sent packets and every one was answered
+# (busybox rounds 1 lost of 500 down to "0% packet loss", so the counts are compared)
+lab_no_loss() {
+	local t r
+	read -r t r < <(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/\1 \2/p' "$1")
+	[ -n "$t" ] && [ "$t" -gt 0 ] && [ "$t" = "$r" ] && return 0
+	# which ones went unanswered
+	grep -o 'seq=[0-9]*' "$1" | cut -d= -f2 | sort -n |
+		awk -v t="${t:-0}" '{ while (n < $1) printf "no answer to seq %d\n", n++; n = $1 + 1 }
+			END { while (n < t) printf "no answer to seq %d\n", n++ }'
+	return 1
+}
+# lab_loss FILE: "N packets transmitted, M packets received" of a ping's output, for a test's title
+lab_loss() { grep -o '[0-9]* packets transmitted, [0-9]* packets received' "$1"; }
 lab_wait_for() {
 	local i
 	for ((i = 0; i < $2 * 10; i++)); do
