@@ -22,7 +22,7 @@
 
 #define WAIT_MS 30000      /* one blocking query; the server may add wait/16 */
 #define BACKOFF_MIN_MS 500
-#define BACKOFF_MAX_MS 30000
+#define BACKOFF_MAX_MS 5000 /* a store that is back is seen within 5 s */
 #define MIN_INTERVAL_MS 20 /* never spin on a store that answers at once */
 
 struct queued {

@@ -8,8 +8,10 @@
 # change nothing, calls that need it only to free something succeed (docker rm, network rm).
 # When it is back: both hosts are registered, watches resync (a container started afterwards
 # is reached from the other host), and what could not be freed meanwhile is freed (the removed
-# container's address and overlay entries, the removed network's pool). At the end nothing is
-# left in the store or the kernel.
+# container's address and overlay entries, the removed network's pool). Then h1's lease is
+# revoked in the store (as a store that comes back without its leases does): h1 registers
+# again and h2 keeps reaching h1's container meanwhile. At the end nothing is left in the
+# store or the kernel.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -121,6 +123,8 @@ mark "the $KIND store is back after $(($(date +%s) - t0)) s"
 
 # ---------------------------------------------------------------- after
 h1_noticed() { logged 1 'answers again'; }
+resynced() { logged 1 "watch of 'weft/v1/pools/': the store answers again" &&
+	logged 2 "watch of 'weft/v1/pools/': the store answers again"; }
 x1_freed() { kv_lacks "weft/v1/pools/10.93.0.0-24/addr/$x1"; }
 x1_fdb_gone() { ! fdb_has 2 "$x1mac"; }
 gone_freed() { no_keys weft/v1/pools/10.96.0.0-24/; }
@@ -130,6 +134,7 @@ for h in 1 2; do
 	logged $h "lease of host 'h$h' expired" && lab_log "h$h's lease expired during the outage: it registered again"
 done
 expect_ok "h1 noticed the store answers again" lab_wait_for h1_noticed 30
+expect_ok "both hosts' watches listed the store again" lab_wait_for resynced 30
 expect_ok "x1's address $x1 is freed" lab_wait_for x1_freed 30
 expect_ok "h2 removed x1's FDB entry" lab_wait_for x1_fdb_gone 30
 expect_ok "gone's pool is freed" lab_wait_for gone_freed 30
@@ -147,6 +152,35 @@ for n in ov rt; do
 	expect_ok "$n: no packet lost during the outage ($(lab_loss "$LABDIR/ping-$n.out"))" \
 		lab_no_loss "$LABDIR/ping-$n.out"
 done
+
+# ---------------------------------------------------------------- a lease lost, the host alive
+# As when a store comes back without its leases: h1's record goes, h1 registers again within a
+# third of the TTL, and h2 holds h1's containers meanwhile.
+revoke_h1() {
+	local id
+	case $KIND in
+	etcd)
+		id=$(lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 get weft/v1/hosts/h1 -w json |
+			python3 -c 'import json,sys; print("%x" % json.load(sys.stdin)["kvs"][0]["lease"])') &&
+			lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 lease revoke "$id" ;;
+	consul)
+		id=$(lab_store_exec curl -s -m 3 -H "X-Consul-Token: ${LAB_STORE_TOKEN:-}" \
+			http://192.0.2.254:8500/v1/kv/weft/v1/hosts/h1 |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Session"])') &&
+			lab_store_exec curl -s -m 3 -X PUT -H "X-Consul-Token: ${LAB_STORE_TOKEN:-}" \
+				"http://192.0.2.254:8500/v1/session/destroy/$id" | grep -q true ;;
+	esac
+}
+h1_again() { [ "$(grep -c "registered host 'h1'" "$LABDIR/h1/weftd.log")" -gt "$before" ]; }
+before=$(grep -c "registered host 'h1'" "$LABDIR/h1/weftd.log")
+dk 2 exec c2 ping -i 0.2 -c $((TTL * 10)) -W1 "$c1" >"$LABDIR/ping-lease.out" 2>&1 &
+ping_lease=$!
+sleep 2
+expect_ok "h1's lease revoked in the store: its record is gone" revoke_h1
+expect_ok "h1 registers again" lab_wait_for h1_again $TTL
+wait $ping_lease
+expect_ok "c2 (h2) kept reaching c1 (h1) meanwhile ($(lab_loss "$LABDIR/ping-lease.out"))" \
+	lab_no_loss "$LABDIR/ping-lease.out"
 
 # ---------------------------------------------------------------- nothing left
 expect_ok "remove every container" bash -c "dk 1 rm -f c1 r1 s1 x3 >/dev/null && dk 2 rm -f c2 r2 x4 >/dev/null"
