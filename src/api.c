@@ -641,6 +641,7 @@ int api_handle(struct api *api, const char *path, const char *body, size_t len, 
 			goto out;
 		}
 	}
+	driver_request_begin(api->d);
 	r = rt->fn(api, req, &reply, &eb);
 	if (r == 0 && !reply)
 		r = errbuf_set(&eb, -ENOMEM, "out of memory");

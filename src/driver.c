@@ -790,6 +790,11 @@ int driver_addr_set_mac(struct driver *d, const struct net *net, const struct en
 	return ipam_addr_set_mac(d->ipam, &p, &ep->addr.addr, mac, eb);
 }
 
+void driver_request_begin(struct driver *d)
+{
+	store_retry_now(d->cfg.shared);
+}
+
 /* IpamDriver */
 
 static int check_ipam_opts(const struct option_kv *opts, size_t nopts, struct errbuf *eb)
@@ -1275,6 +1280,8 @@ static int unpublish(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 	snprintf(key, sizeof(key), EPS "%s", ep->id);
 	r = put_json(d->cfg.local, key, ep_to_json(ep), eb);
 	if (r == 0)
+		crash_point("unpublish.record");
+	if (r == 0)
 		r = firewall_update(d, eb);
 	if (r == 0)
 		log_info("endpoint %.12s: unpublished its ports", ep->id);
@@ -1467,6 +1474,8 @@ int driver_program(struct driver *d, const char *net_id, const char *id, const s
 		goto out;
 	snprintf(key, sizeof(key), EPS "%s", ep.id);
 	r = put_json(d->cfg.local, key, ep_to_json(&ep), eb);
+	if (r == 0)
+		crash_point("program.record");
 	if (r == 0)
 		r = firewall_update(d, eb);
 	/* A container reaching its own published port: the DNATed frame goes back out of its port. */
@@ -1780,6 +1789,18 @@ static int recon_ipam(struct recon *rc, struct ipam *ipam, const char *what, str
 			log_err("reconcile: pool %s: %s", c, e.msg);
 		else
 			log_info("reconcile: released %spool %s: no network of Docker's or weft's uses it", what, c);
+	}
+	for (i = 0; i < h.nsliced; i++) {
+		if (pool_of_net(rc, &h.sliced[i]) || docker_has_subnet(rc->v, &h.sliced[i]))
+			continue;
+		snprintf(key, sizeof(key), "slice %s", cidr_format(&h.sliced[i], '/', c));
+		if (!suspect(rc, key))
+			continue;
+		errbuf_clear(&e);
+		if (ipam_slice_release(ipam, &h.sliced[i], &e) < 0)
+			log_err("reconcile: this host's slice of %s: %s", c, e.msg);
+		else
+			log_info("reconcile: freed this host's slice of %s: no network of Docker's or weft's uses it", c);
 	}
 	ipam_held_free(&h);
 	return 0;

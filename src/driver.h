@@ -194,6 +194,9 @@ void driver_peers_sync(struct driver *d);
 /* Forgets hosts whose record went long enough ago; ms until the next is due (-1: none, 0: sync now). */
 int driver_peers_expire(struct driver *d);
 
+/* Before each of Docker's requests: it may ask a store that was unreachable before (once). */
+void driver_request_begin(struct driver *d);
+
 /* IpamDriver */
 int driver_pool_request(struct driver *d, const char *pool, const char *subpool, bool v6,
 			const struct option_kv *opts, size_t nopts, struct ipam_pool *ret,

@@ -974,7 +974,8 @@ int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb)
 	r = store_list(ipam->store, ipam->pools, &l, eb);
 	if (r < 0)
 		return r;
-	if (l.n && (!(h.pools = calloc(l.n, sizeof(*h.pools))) || !(h.addrs = calloc(l.n, sizeof(*h.addrs))))) {
+	if (l.n && (!(h.pools = calloc(l.n, sizeof(*h.pools))) || !(h.addrs = calloc(l.n, sizeof(*h.addrs))) ||
+		    !(h.sliced = calloc(l.n, sizeof(*h.sliced))))) {
 		ipam_held_free(&h);
 		store_list_free(&l);
 		return errbuf_set(eb, -ENOMEM, "out of memory");
@@ -982,7 +983,7 @@ int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb)
 	for (i = 0; i < l.n; i++) {
 		k = l.kv[i].key + strlen(ipam->pools);
 		rest = strchr(k, '/');
-		if (rest && strncmp(rest, "/addr/", 6) != 0)
+		if (rest && strncmp(rest, "/addr/", 6) != 0 && strncmp(rest, "/slices/", 8) != 0)
 			continue;
 		{
 			char c[CIDR_STRLEN];
@@ -998,6 +999,10 @@ int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb)
 		o = json_loads(l.kv[i].value, 0, NULL);
 		if (!rest && in_hosts(json_object_get(o, "hosts"), ipam->cfg.host_id)) {
 			h.pools[h.npools++] = pool;
+		} else if (rest && rest[1] == 's') {
+			host = json_string_value(json_object_get(o, "host"));
+			if (host && strcmp(host, ipam->cfg.host_id) == 0)
+				h.sliced[h.nsliced++] = pool;
 		} else if (rest) {
 			host = json_string_value(json_object_get(o, "host"));
 			owner = json_string_value(json_object_get(o, "owner"));
@@ -1016,5 +1021,6 @@ void ipam_held_free(struct ipam_held *h)
 {
 	free(h->pools);
 	free(h->addrs);
+	free(h->sliced);
 	memset(h, 0, sizeof(*h));
 }

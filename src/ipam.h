@@ -105,15 +105,19 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct
 
 const char *ipam_owner_to_string(enum ipam_owner o);
 
-/* What this host holds: the pools it is a member of, and its containers' addresses. */
+/*
+ * What this host holds: the pools it is a member of, its containers'
+ * addresses, and the pools it holds a slice of (routed networks).
+ */
 struct ipam_addr {
 	struct cidr pool;
 	struct ipaddr addr;
 };
 struct ipam_held {
-	size_t npools, naddrs;
+	size_t npools, naddrs, nsliced;
 	struct cidr *pools;
 	struct ipam_addr *addrs;
+	struct cidr *sliced;
 };
 int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb);
 void ipam_held_free(struct ipam_held *h);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crash.h"
 #include "driver.h"
 #include "log.h"
 #include "netlink.h"
@@ -126,6 +127,7 @@ static int shim_create(struct driver *d, struct net *net, unsigned int mtu, stru
 	r = driver_host_addr_claim(d, net, NULL, &net->shim_addr, eb);
 	if (r < 0)
 		return errbuf_prefix(eb, "option 'host_shim'");
+	crash_point("net_create.shim");
 	r = shim_up(net, mtu, eb);
 	mode_shim_name(net, name);
 	if (r < 0) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crash.h"
 #include "driver.h"
 #include "log.h"
 #include "netlink.h"
@@ -185,8 +186,13 @@ static int overlay_restore_network(struct driver *d, const struct net *net, stru
 static int overlay_create_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
 				   struct errbuf *eb)
 {
+	int r;
+
 	/* The peers find the container by its address record: MAC there, host there. */
-	return driver_addr_set_mac(d, net, ep, eb);
+	r = driver_addr_set_mac(d, net, ep, eb);
+	if (r == 0)
+		crash_point("ep_create.mac");
+	return r;
 }
 
 static int overlay_join(struct driver *d, const struct net *net, const struct endpoint *ep, struct join_reply *ret,

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "crash.h"
 #include "driver.h"
 #include "netlink.h"
 #include "netrec.h"
@@ -174,6 +175,7 @@ static int routed_create_network(struct driver *d, struct net *net, struct errbu
 	r = driver_slice_claim(d, net, eb);
 	if (r < 0)
 		return r;
+	crash_point("net_create.slice");
 	r = setup(d, net, dev, eb);
 	if (r < 0) {
 		teardown(net, &ignore);

@@ -117,6 +117,13 @@ void store_answered(struct store *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+void store_retry_now(struct store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->retry_at = 0;
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* After a call: what it found. */
 static int note(struct store *s, int r, const struct errbuf *eb)
 {

@@ -104,14 +104,16 @@ int store_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_
 	      struct errbuf *eb);
 /*
  * A remote store that did not answer (-ETIMEDOUT, -ECONNREFUSED,
- * -EHOSTUNREACH) is not asked again for STORE_RETRY_MS: the calls meanwhile
- * fail at once with the same error, so that a request of Docker's that needs
- * several calls waits for one timeout, not for each. Any answer (even an
- * error reply) ends it. store_down() is that error while it lasts, else 0.
+ * -EHOSTUNREACH) is not asked again for STORE_RETRY_MS (or until
+ * store_retry_now()): the calls meanwhile fail at once with the same error,
+ * so that a request of Docker's that needs several calls waits for one
+ * timeout, not for each. Any answer (even an error reply) ends it. store_down() is that error while it lasts, else 0.
  */
 int store_down(struct store *s, struct errbuf *eb);
 /* A call made straight to the store's ops (a watch's) got an answer: ends the above. */
 void store_answered(struct store *s);
+/* The next call tries the store, whatever the last one found: a new request of Docker's. */
+void store_retry_now(struct store *s);
 /* All keys starting with prefix, sorted; free with store_list_free(). */
 int store_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb);
 void store_list_free(struct store_list *l);

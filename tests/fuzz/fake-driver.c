@@ -47,6 +47,10 @@ static void cidr_sane(const struct cidr *c)
 	must(c->len <= cidr_addr_bits(&c->addr));
 }
 
+void driver_request_begin(struct driver *d)
+{
+}
+
 int driver_net_create(struct driver *d, const struct net_create_req *req, struct errbuf *eb)
 {
 	struct net_options o;

@@ -400,19 +400,37 @@ START_TEST(test_ipam_held)
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.8.0.6", IPAM_OWNER_HOST, &b, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(other, &p, "10.8.0.7", IPAM_OWNER_ENDPOINT, &c, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(other, &q, "10.9.0.7", IPAM_OWNER_ENDPOINT, &x, NULL), 0);
+	/* Slices (routed): h1's of 10.20.0.0/16 counts, h2's of 10.21.0.0/16 does not. */
+	{
+		struct cidr r1, r2, s1, s2;
+
+		ck_assert_int_eq(cidr_parse("10.20.0.0/16", '/', &r1, NULL), 0);
+		ck_assert_int_eq(cidr_parse("10.21.0.0/16", '/', &r2, NULL), 0);
+		ck_assert_int_eq(ipam_slice_claim(ipam, &r1, 24, NULL, &s1, NULL), 0);
+		ck_assert_int_eq(ipam_slice_claim(other, &r2, 24, NULL, &s2, NULL), 0);
+	}
 	ck_assert_int_eq(ipam_held_get(ipam, &h, NULL), 0);
 	ck_assert_uint_eq(h.npools, 1);
 	ck_assert_str_eq(fmt(&h.pools[0]), "10.8.0.0/24");
 	ck_assert_uint_eq(h.naddrs, 1);
 	ck_assert_str_eq(fmt(&h.addrs[0].pool), "10.8.0.0/24");
 	ck_assert(cidr_addr_equal(&h.addrs[0].addr, &a));
+	ck_assert_uint_eq(h.nsliced, 1);
+	ck_assert_str_eq(fmt(&h.sliced[0]), "10.20.0.0/16");
 	ipam_held_free(&h);
 	/* After its pool release, h1 holds nothing, though h2 still uses the pool. */
 	ck_assert_int_eq(ipam_addr_release(ipam, &p, &a, NULL), 0);
 	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	{
+		struct cidr r1;
+
+		ck_assert_int_eq(cidr_parse("10.20.0.0/16", '/', &r1, NULL), 0);
+		ck_assert_int_eq(ipam_slice_release(ipam, &r1, NULL), 0);
+	}
 	ck_assert_int_eq(ipam_held_get(ipam, &h, NULL), 0);
 	ck_assert_uint_eq(h.npools, 0);
 	ck_assert_uint_eq(h.naddrs, 0);
+	ck_assert_uint_eq(h.nsliced, 0);
 	ipam_held_free(&h);
 }
 END_TEST
