@@ -4,7 +4,9 @@
 # again: Docker gave up on the call and never repeats it, so weftd must find out by itself.
 # After each crash: Docker's view, weft's records, the kernel and the store agree, nothing is
 # leaked (devices, addresses, rules, records, pool and address keys), nothing is lost (the
-# same command works again), and running containers kept their traffic.
+# same command works again), and running containers kept their traffic. Bridge mode on the
+# embedded store first (with -p: Program, Revoke), then with etcd the steps of routed
+# (the host's slice), macvlan (the host shim's address) and overlay (the MAC in the store).
 #   WEFTD=src/weftd tests/e2e/crash.sh
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -37,11 +39,17 @@ restart() {
 	lab_stop_weftd 1
 	lab_start_weftd 1 "${ARGS[@]}"
 }
+# state: weft's devices, addresses, rules and records, and its keys in the cluster store if
+# any; not the host's lease (a weftd started again may take a new one: it is no leak)
+state() {
+	lab_weft_state 1 | grep -v '^weft/v1/local/lease'
+	[ -z "${LAB_STORE_URL:-}" ] || lab_store_keys weft/v1/pools/ || true
+}
 # agrees WANT: within 20 s, weft's state is WANT (reconcile runs every 2 s, acts on the 2nd look)
 agrees() {
 	local i now
 	for ((i = 0; i < 40; i++)); do
-		now=$(lab_weft_state 1)
+		now=$(state)
 		[ "$now" = "$1" ] && return 0
 		sleep 0.5
 	done
@@ -78,16 +86,27 @@ for p in addr_request ep_create.record join.kernel; do
 	expect_ok "$p: k1 still reaches k2" survivors
 done
 
+p=program.record
+crash "$p"
+expect_fail_msg "$p: docker run -p fails" "." dk 1 run --rm --network cn -p 18080:80 $IMG true
+expect_ok "$p: weftd died there" died
+restart
+expect_ok "$p: weft holds nothing of the container" agrees "$withnet"
+expect_ok "$p: the same container runs, publishing the same port" \
+	dk 1 run --rm --network cn -p 18080:80 $IMG true
+expect_ok "$p: k1 still reaches k2" survivors
+
 # ---------------------------------------------------------------- docker rm
-for p in addr_release ep_delete.kernel; do
-	dk 1 run -d --name victim --network cn --ip 10.242.0.60 $IMG sleep 3600 >/dev/null
+for p in addr_release ep_delete.kernel unpublish.record; do
+	dk 1 run -d --name victim --network cn --ip 10.242.0.60 -p 18081:80 $IMG sleep 3600 >/dev/null
 	crash "$p"
 	dk 1 rm -f victim >/dev/null 2>&1
 	expect_ok "$p: docker rm -f removed the container" bash -c "! dk 1 inspect victim >/dev/null 2>&1"
 	expect_ok "$p: weftd died there" died
 	restart
 	expect_ok "$p: weft holds nothing of the container" agrees "$withnet"
-	expect_ok "$p: its --ip can be used again" dk 1 run --rm --network cn --ip 10.242.0.60 $IMG true
+	expect_ok "$p: its --ip and its port can be used again" \
+		dk 1 run --rm --network cn --ip 10.242.0.60 -p 18081:80 $IMG true
 	expect_ok "$p: k1 still reaches k2" survivors
 done
 
@@ -108,6 +127,45 @@ done
 
 expect_ok "remove everything" bash -c "dk 1 rm -f k1 k2 >/dev/null && dk 1 network rm cn keep >/dev/null"
 expect_ok "no weft device, address, rule or record is left" agrees ""
+
+# ---------------------------------------------------------------- routed, overlay, macvlan (etcd)
+lab_outside
+lab_store etcd
+ARGS+=(--store "$LAB_STORE_URL")
+restart
+expect_ok "with etcd: a network and a container that live through every crash" bash -c \
+	"dk 1 network create ${W[*]} --subnet 10.241.0.0/24 keep >/dev/null && dk 1 run -d --name k1 --network keep $IMG sleep 3600 >/dev/null && dk 1 run -d --name k2 --network keep $IMG sleep 3600 >/dev/null"
+K2=$(dk 1 inspect -f '{{.NetworkSettings.Networks.keep.IPAddress}}' k2)
+base=$(state)
+# p ARGS...: network create with ARGS fails at p; afterwards nothing of it is left, and it works
+net_crash() {
+	local p=$1
+	shift
+	crash "$p"
+	expect_fail_msg "$p: docker network create fails" "." dk 1 network create "${W[@]}" "$@" mn
+	expect_ok "$p: weftd died there" died
+	restart
+	expect_ok "$p: Docker has no network mn" bash -c "! dk 1 network inspect mn >/dev/null 2>&1"
+	expect_ok "$p: weft holds nothing of it, here or in the store" agrees "$base"
+	expect_ok "$p: the same network can be created, and removed" bash -c \
+		"dk 1 network create ${W[*]} $* mn >/dev/null && dk 1 network rm mn >/dev/null"
+	expect_ok "$p: k1 still reaches k2" survivors
+}
+net_crash net_create.slice --subnet 10.244.0.0/16 -o mode=routed
+net_crash net_create.shim --subnet 10.61.0.0/24 -o mode=macvlan -o parent=eth0 -o host_shim=true
+expect_ok "an overlay network for the container crash" dk 1 network create "${W[@]}" --subnet 10.90.0.0/24 -o mode=overlay ov
+withnet=$(state)
+p=ep_create.mac
+crash "$p"
+expect_fail_msg "$p: docker run fails" "." dk 1 run --rm --network ov --ip 10.90.0.50 $IMG true
+expect_ok "$p: weftd died there" died
+restart
+expect_ok "$p: weft holds nothing of the container, here or in the store" agrees "$withnet"
+expect_ok "$p: the same container runs, with the same --ip" dk 1 run --rm --network ov --ip 10.90.0.50 $IMG true
+expect_ok "$p: k1 still reaches k2" survivors
+
+expect_ok "remove everything" bash -c "dk 1 rm -f k1 k2 >/dev/null && dk 1 network rm ov keep >/dev/null"
+expect_ok "no weft device, address, rule, record or key is left" agrees ""
 # what weftd found and mended after the crashes, for the reader of the log
 grep -h 'reconcile:\|WEFT_CRASH_AT' "$LABDIR/h1/weftd.log" | sed 's/^<[0-9]>/# /'
 lab_summary
