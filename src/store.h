@@ -107,7 +107,8 @@ int store_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_
  * -EHOSTUNREACH) is not asked again for STORE_RETRY_MS (or until
  * store_retry_now()): the calls meanwhile fail at once with the same error,
  * so that a request of Docker's that needs several calls waits for one
- * timeout, not for each. Any answer (even an error reply) ends it. store_down() is that error while it lasts, else 0.
+ * timeout, not for each. Any answer (even an error reply) ends it.
+ * store_down() is that error while it lasts, else 0.
  */
 int store_down(struct store *s, struct errbuf *eb);
 /* A call made straight to the store's ops (a watch's) got an answer: ends the above. */
