@@ -1152,7 +1152,7 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 		p.pool = n.pool;
 		r = ipam_pool_release(d->ipam, &p, eb);
 		/* The network is gone all the same: the reconcile frees the pool once the store answers. */
-		if (r == -ETIMEDOUT || r == -ECONNREFUSED || r == -EHOSTUNREACH) {
+		if (store_err_unreachable(r)) {
 			log_warn("network %.12s: its pool stays held until the store answers: %s", id, eb->msg);
 			errbuf_clear(eb);
 			r = 0;

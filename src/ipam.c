@@ -999,7 +999,7 @@ int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb)
 		o = json_loads(l.kv[i].value, 0, NULL);
 		if (!rest && in_hosts(json_object_get(o, "hosts"), ipam->cfg.host_id)) {
 			h.pools[h.npools++] = pool;
-		} else if (rest && rest[1] == 's') {
+		} else if (rest && strncmp(rest, "/slices/", 8) == 0) {
 			host = json_string_value(json_object_get(o, "host"));
 			if (host && strcmp(host, ipam->cfg.host_id) == 0)
 				h.sliced[h.nsliced++] = pool;

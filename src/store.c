@@ -128,7 +128,7 @@ void store_retry_now(struct store *s)
 static int note(struct store *s, int r, const struct errbuf *eb)
 {
 	pthread_mutex_lock(&s->mu);
-	if (r == -ETIMEDOUT || r == -ECONNREFUSED || r == -EHOSTUNREACH) {
+	if (store_err_unreachable(r)) {
 		s->down = true;
 		s->down_err = r;
 		s->retry_at = now_ms() + STORE_RETRY_MS;

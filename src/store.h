@@ -3,6 +3,7 @@
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -111,6 +112,11 @@ int store_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_
  * store_down() is that error while it lasts, else 0.
  */
 int store_down(struct store *s, struct errbuf *eb);
+/* Whether a store call's result r means the store did not answer (as above). */
+static inline bool store_err_unreachable(int r)
+{
+	return r == -ETIMEDOUT || r == -ECONNREFUSED || r == -EHOSTUNREACH;
+}
 /* A call made straight to the store's ops (a watch's) got an answer: ends the above. */
 void store_answered(struct store *s);
 /* The next call tries the store, whatever the last one found: a new request of Docker's. */

@@ -39,17 +39,11 @@ restart() {
 	lab_stop_weftd 1
 	lab_start_weftd 1 "${ARGS[@]}"
 }
-# state: weft's devices, addresses, rules and records, and its keys in the cluster store if
-# any; not the host's lease (a weftd started again may take a new one: it is no leak)
-state() {
-	lab_weft_state 1 | grep -v '^weft/v1/local/lease'
-	[ -z "${LAB_STORE_URL:-}" ] || lab_store_keys weft/v1/pools/ || true
-}
 # agrees WANT: within 20 s, weft's state is WANT (reconcile runs every 2 s, acts on the 2nd look)
 agrees() {
 	local i now
 	for ((i = 0; i < 40; i++)); do
-		now=$(state)
+		now=$(lab_weft_cluster_state 1)
 		[ "$now" = "$1" ] && return 0
 		sleep 0.5
 	done
@@ -136,7 +130,7 @@ restart
 expect_ok "with etcd: a network and a container that live through every crash" bash -c \
 	"dk 1 network create ${W[*]} --subnet 10.241.0.0/24 keep >/dev/null && dk 1 run -d --name k1 --network keep $IMG sleep 3600 >/dev/null && dk 1 run -d --name k2 --network keep $IMG sleep 3600 >/dev/null"
 K2=$(dk 1 inspect -f '{{.NetworkSettings.Networks.keep.IPAddress}}' k2)
-base=$(state)
+base=$(lab_weft_cluster_state 1)
 # p ARGS...: network create with ARGS fails at p; afterwards nothing of it is left, and it works
 net_crash() {
 	local p=$1
@@ -154,7 +148,7 @@ net_crash() {
 net_crash net_create.slice --subnet 10.244.0.0/16 -o mode=routed
 net_crash net_create.shim --subnet 10.61.0.0/24 -o mode=macvlan -o parent=eth0 -o host_shim=true
 expect_ok "an overlay network for the container crash" dk 1 network create "${W[@]}" --subnet 10.90.0.0/24 -o mode=overlay ov
-withnet=$(state)
+withnet=$(lab_weft_cluster_state 1)
 p=ep_create.mac
 crash "$p"
 expect_fail_msg "$p: docker run fails" "." dk 1 run --rm --network ov --ip 10.90.0.50 $IMG true

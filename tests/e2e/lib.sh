@@ -31,7 +31,9 @@
 #   lab_wait_for FN SECS   call FN until it succeeds, for up to SECS seconds
 #   lab_weft_devices N     the names of weft's devices on host N, sorted; fails if none
 #   lab_weft_state N       what weft owns on host N (devices, their addresses, rules, records
-#                          in its embedded store), sorted: compare it before and after
+#                          in its embedded store but the host's lease), sorted: compare it
+#                          before and after; lab_weft_cluster_state N adds its keys in the
+#                          cluster store (LAB_STORE_URL), if any
 #   lab_down               teardown (automatic on exit)    lab_adopt LAB  take over a leftover lab
 #   ok/fail DESC, expect_ok DESC CMD..., expect_fail_msg DESC ERE CMD..., lab_summary
 #   lab_log MSG, lab_skip MSG (exit 77), lab_bail MSG (exit 99)
@@ -423,13 +425,19 @@ lab_weft_devices() {
 }
 lab_weft_state() {
 	local h=$LAB-h$1
+	# the host's lease record is its registration, not state of a network: left out
 	lab_weft_devices "$1" || true
 	ip -n "$h" -o addr show | awk '$2 ~ /^(weft|wm)/ && $4 !~ /^fe80:/ { print $2, $4 }' | sort
 	ip netns exec "$h" nft list table inet weft 2>/dev/null | grep -E 'iifname|oifname|saddr|daddr'
 	lab_exec "$1" iptables -S 2>/dev/null | grep -- '--comment weft'
 	mdb_dump -n -p -s data "$DATADIR/h$1/weft/weft.db" 2>/dev/null | sed -n '/^HEADER=END/,/^DATA=END/p' |
-		sed '1d;$d' | paste - - | grep '^ weft/' | sed 's/^ //' | sort
+		sed '1d;$d' | paste - - | grep '^ weft/' | grep -v '^ weft/v1/local/lease' | sed 's/^ //' | sort
 	return 0
+}
+# lab_weft_cluster_state N: lab_weft_state N, and weft's keys in the cluster store if there is one
+lab_weft_cluster_state() {
+	lab_weft_state "$1"
+	[ -z "${LAB_STORE_URL:-}" ] || lab_store_keys weft/v1/pools/ || true
 }
 # lab_no_loss FILE: a ping's output in FILE says it sent packets and every one was answered
 # (busybox rounds 1 lost of 500 down to "0% packet loss", so the counts are compared)

@@ -35,11 +35,9 @@ addrs() {
 			"$(dk 1 inspect -f "{{(index .NetworkSettings.Networks \"$n\").Gateway}}" "${n}a")"
 	done
 }
-# state: weft's devices, addresses, rules, records and keys (not the host's lease)
-state() { lab_weft_state 1 | grep -v '^weft/v1/local/lease'; lab_store_keys weft/v1/pools/; }
 # shape: the same with IDs, container addresses and record revisions made alike
 shape() {
-	state | sed -E 's/[0-9a-f]{12,64}/ID/g; s/w([vcm])[0-9a-f]{10}/w\1ID/g; s/([0-9a-f]{2}:){5}[0-9a-f]{2}/MAC/g
+	lab_weft_cluster_state 1 | sed -E 's/[0-9a-f]{12,64}/ID/g; s/w([vcm])[0-9a-f]{10}/w\1ID/g; s/([0-9a-f]{2}:){5}[0-9a-f]{2}/MAC/g
 		s/10\.7[1-4]\.[0-9]+\.[0-9]+/ADDR/g; s/^([^\t]*\t) .{1,32}\{"/\1REV{"/' | sort
 }
 # talk: on every network, a pings b
@@ -94,8 +92,8 @@ echo '{"live-restore": true}' >"$LABDIR/h1/daemon.json"
 kill -HUP "$DOCKERD_PID_1"
 live() { [ "$(dk 1 info -f '{{.LiveRestoreEnabled}}')" = true ]; }
 expect_ok "dockerd reloads with live-restore on" lab_wait_for live 10
-before=$(state)
-same() { [ "$(state)" = "$before" ]; }
+before=$(lab_weft_cluster_state 1)
+same() { [ "$(lab_weft_cluster_state 1)" = "$before" ]; }
 # pinged from the host's busybox in the container's namespace: docker exec would end with dockerd
 pids=()
 for n in "${NETS[@]}"; do
@@ -116,13 +114,13 @@ expect_ok "every container kept running" running
 expect_ok "... with its address" lab_wait_for same_addrs 10
 same_addrs || addrs | sed 's/^/#   now: /'
 expect_ok "weft's state did not change" lab_wait_for same 10
-same || diff <(printf '%s\n' "$before") <(state) | sed 's/^/#   /'
+same || diff <(printf '%s\n' "$before") <(lab_weft_cluster_state 1) | sed 's/^/#   /'
 expect_ok "on every network the two still talk" talk
 
 # ---------------------------------------------------------------- nothing left
 all=$(for n in "${NETS[@]}"; do printf '%sa %sb ' "$n" "$n"; done)
 expect_ok "remove every container and network" bash -c "dk 1 rm -f $all >/dev/null && dk 1 network rm ${NETS[*]} >/dev/null"
-nothing() { [ -z "$(state)" ]; }
+nothing() { [ -z "$(lab_weft_cluster_state 1)" ]; }
 expect_ok "no weft device, address, rule, record or key is left" lab_wait_for nothing 10
-nothing || state | sed 's/^/#   /'
+nothing || lab_weft_cluster_state 1 | sed 's/^/#   /'
 lab_summary
