@@ -543,9 +543,26 @@ static int pool_addrs(struct ipam *ipam, const struct cidr *pool, struct store_l
 	return store_list(ipam->store, key, ret, eb);
 }
 
-/* Offsets (inside the pool) of every address held in it, sorted. */
+/* An address key's value names the pool's gateway. */
+static bool is_gateway(const char *value)
+{
+	const char *what;
+	json_t *o;
+	bool r;
+
+	o = json_loads(value, 0, NULL);
+	what = json_string_value(json_object_get(o, "owner"));
+	r = what && strcmp(what, "gateway") == 0;
+	json_decref(o);
+	return r;
+}
+
+/*
+ * Offsets (inside the pool) of every address held in it, sorted; with gw,
+ * the pool's gateway too (-ENOENT in *gw_found if none), from the same look.
+ */
 static int used_offsets(struct ipam *ipam, const struct cidr *pool, cidr_u128 **ret, size_t *ret_n,
-			struct errbuf *eb)
+			struct ipaddr *gw, int *gw_found, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
 	struct ipaddr a;
@@ -561,9 +578,17 @@ static int used_offsets(struct ipam *ipam, const struct cidr *pool, cidr_u128 **
 		store_list_free(&l);
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
-	for (i = 0; i < l.n; i++)
-		if (cidr_addr_parse(l.kv[i].key + plen, &a) == 0 && cidr_contains(pool, &a))
-			v[n++] = cidr_offset(pool, &a);
+	if (gw)
+		*gw_found = -ENOENT;
+	for (i = 0; i < l.n; i++) {
+		if (cidr_addr_parse(l.kv[i].key + plen, &a) < 0 || !cidr_contains(pool, &a))
+			continue;
+		v[n++] = cidr_offset(pool, &a);
+		if (gw && *gw_found == -ENOENT && is_gateway(l.kv[i].value)) {
+			*gw = a;
+			*gw_found = 0;
+		}
+	}
 	store_list_free(&l);
 	qsort(v, n, sizeof(*v), cmp_u128);
 	*ret = v;
@@ -588,11 +613,13 @@ static int addr_pick(struct ipam *ipam, const struct ipam_pool *p, enum ipam_own
 	char s[CIDR_STRLEN];
 	struct ipaddr a;
 	size_t nused = 0;
-	int rc;
+	int rc, gw = -ENOENT;
 
-	rc = used_offsets(ipam, &p->pool, &used, &nused, eb);
+	rc = used_offsets(ipam, &p->pool, &used, &nused, owner == IPAM_OWNER_GATEWAY ? ret : NULL, &gw, eb);
 	if (rc < 0)
 		return rc;
+	if (gw == 0)
+		goto out; /* the pool's gateway, claimed by whichever host came first */
 	/* The gateway is conventionally the lowest address; endpoints start anywhere to avoid contention. */
 	start = owner == IPAM_OWNER_GATEWAY || size == 0 ? 0 : random_u128() % size;
 	/* Among nused + 3 consecutive addresses one is free unless the range is full. */
@@ -609,6 +636,8 @@ static int addr_pick(struct ipam *ipam, const struct ipam_pool *p, enum ipam_own
 			continue;
 		errbuf_clear(eb);
 		rc = addr_claim(ipam, p, &a, owner, eb);
+		if (rc == -EEXIST && owner == IPAM_OWNER_GATEWAY)
+			goto out; /* another host's gateway, perhaps: gateway_request() looks again */
 		if (rc == -EEXIST)
 			continue; /* another request won it */
 		if (rc < 0)
@@ -623,28 +652,21 @@ out:
 	return rc;
 }
 
-/* The address of pool held as its gateway, if one is. */
-static int gateway_of(struct ipam *ipam, const struct cidr *pool, struct ipaddr *ret, struct errbuf *eb)
+/* A shared pool has one gateway, claimed by whichever host came first: a host that loses the race takes it. */
+static int gateway_request(struct ipam *ipam, const struct ipam_pool *p, struct ipaddr *ret, struct errbuf *eb)
 {
-	struct store_list l = { 0 };
-	const char *what;
-	json_t *o;
-	size_t i, plen;
-	int r;
+	char s[CIDR_STRLEN];
+	int r, tries;
 
-	r = pool_addrs(ipam, pool, &l, &plen, eb);
-	if (r < 0)
-		return r;
-	r = -ENOENT;
-	for (i = 0; i < l.n && r == -ENOENT; i++) {
-		o = json_loads(l.kv[i].value, 0, NULL);
-		what = json_string_value(json_object_get(o, "owner"));
-		if (what && strcmp(what, "gateway") == 0 && cidr_addr_parse(l.kv[i].key + plen, ret) == 0)
-			r = 0;
-		json_decref(o);
+	for (tries = 0; tries < 3; tries++) {
+		errbuf_clear(eb);
+		r = addr_pick(ipam, p, IPAM_OWNER_GATEWAY, ret, eb);
+		if (r != -EEXIST)
+			return r;
 	}
-	store_list_free(&l);
-	return r;
+	errbuf_clear(eb);
+	return errbuf_set(eb, -EBUSY, "the gateway of pool %s keeps changing under weft; try again",
+			  cidr_format(&p->pool, '/', s));
 }
 
 int ipam_addr_request(struct ipam *ipam, const struct ipam_pool *p, const char *want,
@@ -660,12 +682,8 @@ int ipam_addr_request(struct ipam *ipam, const struct ipam_pool *p, const char *
 				  cidr_format(&p->pool, '/', s));
 	if (r < 0)
 		return r;
-	if (!*want && owner == IPAM_OWNER_GATEWAY) {
-		r = gateway_of(ipam, &p->pool, ret, eb);
-		if (r != -ENOENT)
-			return r; /* the pool's gateway, claimed by whichever host came first */
-		errbuf_clear(eb);
-	}
+	if (!*want && owner == IPAM_OWNER_GATEWAY)
+		return gateway_request(ipam, p, ret, eb);
 	if (!*want)
 		return addr_pick(ipam, p, owner, ret, eb);
 	if (cidr_addr_parse(want, &a) < 0)

@@ -147,11 +147,21 @@ expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.244.0.0-16
 expect_ok "no VNI is claimed any more" no_keys weft/v1/vnis/
 
 # ---------------------------------------------------------------- three hosts at once
+# (three times: the hosts race for the pool, its gateway, its VNI and the slices)
 CC=(-d weft --ipam-driver weft --subnet 10.248.0.0/24 -o mode=routed -o host_prefix=28)
-for h in 1 2 3; do dk $h network create "${CC[@]}" cc >"$LABDIR/cc$h.out" 2>&1 & done
-wait
-expect_ok "the same routed network created on three hosts at once: all succeed" \
-	bash -c "for h in 1 2 3; do dk \$h network inspect cc >/dev/null || exit 1; done"
+cc_create() {
+	local h
+	for h in 1 2 3; do dk $h network create "${CC[@]}" cc >"$LABDIR/cc$h.out" 2>&1 & done
+	wait
+	for h in 1 2 3; do dk $h network inspect cc >/dev/null 2>&1 || { echo "h$h:"; cat "$LABDIR/cc$h.out"; }; done
+	for h in 1 2 3; do dk $h network inspect cc >/dev/null 2>&1 || return 1; done
+}
+for round in 1 2; do
+	expect_ok "the same routed network created on three hosts at once (round $round): all succeed" cc_create
+	expect_ok "... network rm on the three hosts" bash -c "for h in 1 2 3; do dk \$h network rm cc || exit 1; done"
+	expect_ok "... no key of the pool is left" no_keys weft/v1/pools/10.248.0.0-24
+done
+expect_ok "the same routed network created on three hosts at once (round 3): all succeed" cc_create
 cc_slices=$(lab_store_keys weft/v1/pools/10.248.0.0-24/slices/ | sed 's|.*/||' | sort -u | tr '\n' ' ')
 cc_hosts=$(lab_store_keys weft/v1/pools/10.248.0.0-24/slices/ | while read -r k; do lab_store_value "$k"; done | sort -u | wc -l)
 expect_ok "... with three different slices (${cc_slices% }), one per host" \
