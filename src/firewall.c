@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* firewall.c - the nftables table "inet weft" and weft's accept rules in DOCKER-USER. */
+/* firewall.c - the nftables table "inet weft" and weft's accept rules in iptables (WEFT-FORWARD). */
 #include "config.h"
 
 #include <errno.h>
@@ -21,6 +21,8 @@
 /* Marks weft's iptables rules, so a restarted weftd can find and remove stale ones. */
 #define RULE_COMMENT "weft"
 #define OUT_MAX (1 << 20)
+#define XTABLES_WAIT "5" /* seconds iptables waits for the xtables lock */
+#define WEFT_CHAIN "WEFT-FORWARD" /* iptables filter chain of weft's accepts */
 
 struct strbuf {
 	char *s;
@@ -125,7 +127,7 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 	/*
 	 * Only drops live here: an accept in our own base chain cannot
 	 * override a drop in Docker's (every base chain must accept), so
-	 * the accepts go to DOCKER-USER instead. An accept here only ends
+	 * the accepts go to iptables instead (chain_sync()). An accept here only ends
 	 * this chain: published ports are reachable from every network.
 	 */
 	sb_printf(b, "\tchain forward {\n\t\ttype filter hook forward priority filter - 1; policy accept;\n");
@@ -232,7 +234,7 @@ static int run(const char *const argv[], char **out)
 }
 
 /*
- * The rules each bridge needs in DOCKER-USER, as iptables argv after the
+ * The rules each bridge needs in weft's chain, as iptables argv after the
  * operation and chain (in the order iptables -S prints them): all that
  * leaves the bridge (other containers, the outside; weft's own nftables
  * drops restrict it), what enters it as a reply or through a published
@@ -257,36 +259,53 @@ static bool rule_args(const struct firewall_net *net, int kind, const char *argv
 	return true;
 }
 
-/* Runs "iptables -w -t filter OP DOCKER-USER ARGS...". */
-static int iptables(const char *op, const char *const args[], size_t nargs, char **out)
+/*
+ * Runs "iptables -w 5 -t filter OP CHAIN ARGS...": a bare -w would wait for
+ * the xtables lock (iptables-legacy) without end, and Docker with it.
+ */
+static int iptables(const char *op, const char *chain, const char *const args[], size_t nargs, char **out)
 {
-	const char *argv[8 + RULE_ARGS + 1] = { "iptables", "-w", "-t", "filter", op, "DOCKER-USER" };
+	const char *argv[8 + RULE_ARGS + 1] = { "iptables", "-w", XTABLES_WAIT, "-t", "filter", op, chain };
 	size_t i;
 
 	for (i = 0; i < nargs && i < RULE_ARGS && args[i]; i++)
-		argv[6 + i] = args[i];
-	argv[6 + i] = NULL;
+		argv[7 + i] = args[i];
+	argv[7 + i] = NULL;
 	return run(argv, out);
 }
 
-/* Adds net's rules unless present; -I puts them before Docker's RETURN. */
-static int docker_user_add(const struct firewall_net *net, struct errbuf *eb)
+static int iptables_fail(int r, const char *what, const char *out, struct errbuf *eb)
 {
-	const char *args[RULE_ARGS];
-	char *out = NULL, cidr[CIDR_STRLEN];
-	int i, r = 0;
+	return errbuf_set(eb, r < 0 ? r : -EIO, "iptables: %s: %.*s", what, (int)strcspn(out ? out : "", "\n"),
+			  out ? out : "");
+}
 
-	for (i = 0; i < RULE_KINDS && r == 0; i++) {
-		if (!rule_args(net, i, args, cidr) || iptables("-C", args, RULE_ARGS, NULL) == 0)
-			continue;
-		r = iptables("-I", args, RULE_ARGS, &out);
-		if (r != 0)
-			r = errbuf_set(eb, r < 0 ? r : -EIO, "iptables: accept rule for '%s' in DOCKER-USER: %.*s",
-				       net->bridge, (int)strcspn(out ? out : "", "\n"), out ? out : "");
-		free(out);
-		out = NULL;
-	}
+/* Adds rule (args) to chain with op (-I or -A) unless it is there. */
+static int rule_ensure(const char *op, const char *chain, const char *const args[], const char *what,
+		       struct errbuf *eb)
+{
+	char *out = NULL;
+	int r;
+
+	if (iptables("-C", chain, args, RULE_ARGS, NULL) == 0)
+		return 0;
+	r = iptables(op, chain, args, RULE_ARGS, &out);
+	if (r != 0)
+		r = iptables_fail(r, what, out, eb);
+	free(out);
 	return r;
+}
+
+/* The jumps to weft's chain, as iptables -S prints them after "-A CHAIN". */
+static const char *const jump_args[RULE_ARGS] = { "-m", "comment", "--comment", RULE_COMMENT, "-j", WEFT_CHAIN };
+
+static bool is_jump(const char *const args[], size_t nargs)
+{
+	size_t k;
+
+	for (k = 0; k < nargs && jump_args[k] && strcmp(args[k], jump_args[k]) == 0; k++)
+		;
+	return k == nargs && !jump_args[k];
 }
 
 static bool rule_wanted(const char *const args[], size_t nargs, const struct firewall_state *st)
@@ -309,33 +328,84 @@ static bool rule_wanted(const char *const args[], size_t nargs, const struct fir
 }
 
 /*
- * Deletes every weft rule of DOCKER-USER that st does not want: rules of
- * gone bridges and rules in an older form. The rule is deleted by its own
- * words as iptables -S printed them (never from request data).
+ * Deletes every weft rule of chain that st does not want: in weft's chain
+ * the rules of gone bridges, in DOCKER-USER and FORWARD the jumps when weft
+ * has no network, and rules in an older form (weft's accepts used to be in
+ * DOCKER-USER itself). A rule is deleted by its own words as iptables -S
+ * printed them (never from request data).
  */
-static void docker_user_prune(const struct firewall_state *st)
+static void chain_prune(const char *chain, const struct firewall_state *st)
 {
-	const char *list[] = { "iptables", "-w", "-t", "filter", "-S", "DOCKER-USER", NULL };
-	char *out = NULL, *line, *save = NULL, *w, *wsave;
+	const char *list[] = { "iptables", "-w", XTABLES_WAIT, "-t", "filter", "-S", chain, NULL };
+	char *out = NULL, *line, *save = NULL, *w, *wsave, head[32];
 	const char *args[RULE_ARGS + 1];
+	bool ours = strcmp(chain, WEFT_CHAIN) == 0;
 	size_t n;
 
 	if (run(list, &out) != 0) {
 		free(out);
 		return;
 	}
+	snprintf(head, sizeof(head), "-A %s ", chain);
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, "-A DOCKER-USER ", 15) != 0 || !strstr(line, " --comment " RULE_COMMENT " "))
+		if (strncmp(line, head, strlen(head)) != 0 || !strstr(line, " --comment " RULE_COMMENT " "))
 			continue;
 		n = 0;
-		for (w = strtok_r(line + 15, " ", &wsave); w && n <= RULE_ARGS; w = strtok_r(NULL, " ", &wsave))
+		for (w = strtok_r(line + strlen(head), " ", &wsave); w && n <= RULE_ARGS; w = strtok_r(NULL, " ", &wsave))
 			args[n++] = w;
-		if (n > RULE_ARGS || rule_wanted(args, n, st))
+		if (n > RULE_ARGS || (ours ? rule_wanted(args, n, st) : st->nnets && is_jump(args, n)))
 			continue;
-		if (iptables("-D", args, n, NULL) == 0)
-			log_info("removed weft's rule from DOCKER-USER: -i/-o %s", n > 1 ? args[1] : "?");
+		if (iptables("-D", chain, args, n, NULL) == 0 && !is_jump(args, n))
+			log_info("removed weft's rule from %s: -i/-o %s", chain, n > 1 ? args[1] : "?");
 	}
 	free(out);
+}
+
+/*
+ * weft's accepts live in a chain of its own, jumped to first thing in
+ * DOCKER-USER (where Docker wants its users' rules) and again last thing in
+ * FORWARD: dockerd deletes and inserts its jump to DOCKER-USER again on every
+ * network create, and the packets forwarded in between would meet the DROP
+ * policy without it.
+ */
+static int chain_sync(const struct firewall_state *st, struct errbuf *eb)
+{
+	const char *newchain[] = { "iptables", "-w", XTABLES_WAIT, "-t", "filter", "-N", NULL, NULL };
+	const char *args[RULE_ARGS];
+	char cidr[CIDR_STRLEN], what[64];
+	size_t i;
+	int kind, r = 0;
+
+	if (!st->nnets) {
+		chain_prune("DOCKER-USER", st);
+		chain_prune("FORWARD", st);
+		chain_prune(WEFT_CHAIN, st);
+		newchain[5] = "-X";
+		newchain[6] = WEFT_CHAIN;
+		run(newchain, NULL);
+		return 0;
+	}
+	/*
+	 * When weftd starts before dockerd, DOCKER-USER may not exist yet:
+	 * create it; dockerd adopts it and adds its jump from FORWARD.
+	 */
+	newchain[6] = "DOCKER-USER";
+	run(newchain, NULL);
+	newchain[6] = WEFT_CHAIN;
+	run(newchain, NULL);
+	for (i = 0; i < st->nnets && r == 0; i++)
+		for (kind = 0; kind < RULE_KINDS && r == 0; kind++) {
+			snprintf(what, sizeof(what), "accept rule for '%s'", st->nets[i].bridge);
+			if (rule_args(&st->nets[i], kind, args, cidr))
+				r = rule_ensure("-A", WEFT_CHAIN, args, what, eb);
+		}
+	if (r == 0)
+		r = rule_ensure("-I", "DOCKER-USER", jump_args, "jump from DOCKER-USER", eb);
+	if (r == 0)
+		r = rule_ensure("-A", "FORWARD", jump_args, "jump from FORWARD", eb);
+	chain_prune(WEFT_CHAIN, st);
+	chain_prune("DOCKER-USER", st);
+	return r;
 }
 
 /* Lets the host's own 127.0.0.1 reach published ports: loopback sources routed out of the bridge. */
@@ -370,7 +440,6 @@ static int nft_build_apply(const struct firewall_state *st, struct errbuf *eb)
 
 int firewall_sync(const struct firewall_state *st, struct errbuf *eb)
 {
-	const char *newchain[] = { "iptables", "-w", "-t", "filter", "-N", "DOCKER-USER", NULL };
 	size_t i;
 	int r;
 
@@ -380,16 +449,7 @@ int firewall_sync(const struct firewall_state *st, struct errbuf *eb)
 	r = nft_build_apply(st, eb);
 	if (r < 0)
 		return r;
-	/*
-	 * When weftd starts before dockerd the chain may not exist yet:
-	 * create it; dockerd adopts it and adds its jump from FORWARD.
-	 */
-	if (st->nnets)
-		run(newchain, NULL);
-	for (i = 0; i < st->nnets && r == 0; i++)
-		r = docker_user_add(&st->nets[i], eb);
-	docker_user_prune(st);
-	return r;
+	return chain_sync(st, eb);
 }
 
 int firewall_set_foreign(const char *foreign, size_t nforeign, struct errbuf *eb)

@@ -39,9 +39,10 @@ struct firewall_state {
  * Makes the kernel match st exactly: the nftables table "inet weft"
  * (published ports, isolation from other weft bridges and from foreign
  * bridges, internal networks, masquerade) is replaced atomically, and the
- * accept pair each bridge needs in iptables' DOCKER-USER chain is added,
- * while weft's pairs for bridges not in st are removed. Rules that are not
- * weft's are never touched.
+ * accepts each bridge needs are added to iptables' chain WEFT-FORWARD
+ * (jumped to from DOCKER-USER and FORWARD), while weft's accepts for
+ * bridges not in st are removed; with no network, the chain and the jumps
+ * go. Rules that are not weft's are never touched.
  */
 int firewall_sync(const struct firewall_state *st, struct errbuf *eb);
 

@@ -429,7 +429,7 @@ lab_weft_state() {
 	lab_weft_devices "$1" || true
 	ip -n "$h" -o addr show | awk '$2 ~ /^(weft|wm)/ && $4 !~ /^fe80:/ { print $2, $4 }' | sort
 	ip netns exec "$h" nft list table inet weft 2>/dev/null | grep -E 'iifname|oifname|saddr|daddr'
-	lab_exec "$1" iptables -S 2>/dev/null | grep -- '--comment weft'
+	lab_exec "$1" iptables -S 2>/dev/null | grep -e '--comment weft' -e '^-N WEFT-FORWARD'
 	mdb_dump -n -p -s data "$DATADIR/h$1/weft/weft.db" 2>/dev/null | sed -n '/^HEADER=END/,/^DATA=END/p' |
 		sed '1d;$d' | paste - - | grep '^ weft/' | grep -v '^ weft/v1/local/lease' | sed 's/^ //' | sort
 	return 0

@@ -99,15 +99,22 @@ records_match_containers() {
 # shellcheck disable=SC2046
 rm_all() { dk 1 rm -f $(dk 1 ps -aq) >/dev/null; }
 # the hosts' own iptables (nft or legacy backend, LAB_IPTABLES) in their mount namespace
-weft_iptables() { lab_exec 1 iptables-save | grep -- '--comment weft'; }
+weft_iptables() { lab_exec 1 iptables-save | grep -e '--comment weft' -e '^:WEFT-FORWARD'; }
 no_weft_iptables() { ! weft_iptables; }
+# weft's accepts in its chain, jumped to first in DOCKER-USER and last in FORWARD
+weft_chain() {
+	lab_exec 1 iptables -S WEFT-FORWARD | grep -q -- '-i weft-b.* --comment weft -j ACCEPT' &&
+		lab_exec 1 iptables -S DOCKER-USER | sed -n 2p | grep -q -- '--comment weft -j WEFT-FORWARD' &&
+		lab_exec 1 iptables -S FORWARD | tail -n 1 | grep -q -- '--comment weft -j WEFT-FORWARD'
+}
 weft_rules() {
 	ip netns exec "$H" nft list ruleset 2>/dev/null | grep -c 'weft'
 	lab_exec 1 iptables-save 2>/dev/null | grep -c -- '--comment weft'
 }
 
 expect_ok "create weft network p1" dk 1 network create "${W[@]}" --subnet 10.241.0.0/24 p1
-expect_ok "weft's accept rules are in DOCKER-USER (iptables backend: $LAB_IPTABLES)" weft_iptables
+expect_ok "weft's accept rules are in WEFT-FORWARD, jumped to first in DOCKER-USER and last in FORWARD (iptables backend: $LAB_IPTABLES)" \
+	weft_chain
 
 # ---------------------------------------------------------------- -p HOST:CONTAINER
 expect_ok "run w1 with -p 8080:80" web w1 p1 -p 8080:80
