@@ -643,6 +643,7 @@ int api_handle(struct api *api, const char *path, const char *body, size_t len, 
 	}
 	driver_request_begin(api->d);
 	r = rt->fn(api, req, &reply, &eb);
+	driver_request_end(api->d);
 	if (r == 0 && !reply)
 		r = errbuf_set(&eb, -ENOMEM, "out of memory");
 	if (r < 0)

@@ -16,20 +16,15 @@
 static int get_json(struct http_conn *c, const char *sock, const char *path, json_t **ret, struct errbuf *eb)
 {
 	struct http_reply rep = { 0 };
-	char url[256];
+	char url[256], name[256];
 	long status;
 	int r;
 
 	snprintf(url, sizeof(url), "http://docker%s", path);
-	r = http_request(c, url, "GET", NULL, false, &status, &rep, sock, eb);
-	if (r < 0) {
-		/* http.c speaks of cluster stores: say which server this was */
-		char msg[sizeof(eb->msg)];
-
-		snprintf(msg, sizeof(msg), "%s", eb ? eb->msg : "");
-		errbuf_clear(eb);
-		return errbuf_set(eb, r, "Docker's API on %s: %s", sock, msg);
-	}
+	snprintf(name, sizeof(name), "Docker's API on %s", sock);
+	r = http_request(c, url, "GET", NULL, false, &status, &rep, name, eb);
+	if (r < 0)
+		return r;
 	if (status != 200) {
 		r = errbuf_set(eb, status == 404 ? -ENOENT : -EIO, "Docker's API on %s: GET %s: status %ld", sock, path,
 			       status);

@@ -24,6 +24,7 @@
 #define NETS STORE_PREFIX "local/nets/"
 #define EPS STORE_PREFIX "local/eps/"
 #define KEY_LEN 128
+#define RECONCILE_BUDGET_MS 3000 /* of store calls per round (see store_budget_set()) */
 
 /* A socket that reserves a published host port, for as long as its endpoint publishes it. */
 struct held_port {
@@ -793,6 +794,13 @@ int driver_addr_set_mac(struct driver *d, const struct net *net, const struct en
 void driver_request_begin(struct driver *d)
 {
 	store_retry_now(d->cfg.shared);
+	store_budget_set(STORE_BUDGET_MS);
+}
+
+void driver_request_end(struct driver *d)
+{
+	(void)d;
+	store_budget_set(0);
 }
 
 /* IpamDriver */
@@ -1879,6 +1887,8 @@ int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *e
 	r = store_down(d->cfg.shared, eb);
 	if (r < 0)
 		return r;
+	/* Docker's requests wait for it: a slow store holds them 3 s at most. */
+	store_budget_set(RECONCILE_BUDGET_MS);
 	r = nets_load(d, &rc.nets, &rc.nnets, eb);
 	if (r == 0)
 		r = eps_load(d, &rc.eps, &rc.neps, eb);
@@ -1917,6 +1927,7 @@ int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *e
 		rc.now = NULL;
 	}
 out:
+	store_budget_set(0);
 	free(rc.now);
 	free(rc.nets);
 	eps_free(rc.eps, rc.neps);

@@ -194,8 +194,12 @@ void driver_peers_sync(struct driver *d);
 /* Forgets hosts whose record went long enough ago; ms until the next is due (-1: none, 0: sync now). */
 int driver_peers_expire(struct driver *d);
 
-/* Before each of Docker's requests: it may ask a store that was unreachable before (once). */
+/*
+ * Around each of Docker's requests: it may ask a store that was unreachable
+ * before (once), and its store calls may take STORE_BUDGET_MS in all.
+ */
 void driver_request_begin(struct driver *d);
+void driver_request_end(struct driver *d);
 
 /* IpamDriver */
 int driver_pool_request(struct driver *d, const char *pool, const char *subpool, bool v6,

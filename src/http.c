@@ -7,11 +7,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "http.h"
 
 #define CONNECT_TIMEOUT_MS 2000
 #define REPLY_MAX (64 << 20)
+
+static __thread long long deadline;
+
+void http_deadline_set(long long end_ms)
+{
+	deadline = end_ms;
+}
+
+/* c's timeout, or what is left until this thread's deadline if less (never 0: curl's "none"). */
+static long timeout_of(const struct http_conn *c, bool allow_timeout)
+{
+	struct timespec ts;
+	long long left;
+
+	if (!deadline || allow_timeout)
+		return c->timeout_ms;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	left = deadline - (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000);
+	if (left < 1)
+		left = 1;
+	return c->timeout_ms && c->timeout_ms < left ? c->timeout_ms : (long)left;
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *data)
 {
@@ -135,7 +158,7 @@ void http_conn_free(struct http_conn *c)
 }
 
 int http_request(struct http_conn *c, const char *url, const char *method, const char *body, bool allow_timeout,
-		 long *status, struct http_reply *rep, const char *store_url, struct errbuf *eb)
+		 long *status, struct http_reply *rep, const char *server, struct errbuf *eb)
 {
 	struct header_ctx hc = { rep, c->index_header };
 	char err[CURL_ERROR_SIZE] = "";
@@ -147,7 +170,7 @@ int http_request(struct http_conn *c, const char *url, const char *method, const
 	rep->max_lines = max_lines;
 	*status = 0;
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_of(c, allow_timeout));
 	curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L); /* forgets the body of the last request */
 	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
 	if (body) {
@@ -168,12 +191,12 @@ int http_request(struct http_conn *c, const char *url, const char *method, const
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		r = -ECANCELED;
 	else if (rep->too_big)
-		r = errbuf_set(eb, -EPROTO, "cluster store %s: reply to %s larger than %d MiB", store_url, method,
+		r = errbuf_set(eb, -EPROTO, "%s: reply to %s larger than %d MiB", server, method,
 			       REPLY_MAX >> 20);
 	else
 		r = errbuf_set(eb, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT :
 				       rc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EHOSTUNREACH,
-			       "cluster store %s unreachable: %s", store_url, err[0] ? err : curl_easy_strerror(rc));
+			       "%s unreachable: %s", server, err[0] ? err : curl_easy_strerror(rc));
 	free(rep->body);
 	rep->body = NULL;
 	return r;

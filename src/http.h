@@ -45,12 +45,19 @@ void http_conn_free(struct http_conn *c);
 
 /*
  * One request (body NULL: none). 0 with *status and rep filled (free
- * rep->body), or an error naming store_url: -ECONNREFUSED, -ETIMEDOUT,
+ * rep->body), or an error naming server ("cluster store URL", say):
+ * -ECONNREFUSED, -ETIMEDOUT,
  * -EHOSTUNREACH (any other transport failure) "unreachable: ...", -EPROTO
  * (reply too large), -ECANCELED (stopped).
  * allow_timeout: running out of time is not an error (long polls, streams).
  */
 int http_request(struct http_conn *c, const char *url, const char *method, const char *body, bool allow_timeout,
-		 long *status, struct http_reply *rep, const char *store_url, struct errbuf *eb);
+		 long *status, struct http_reply *rep, const char *server, struct errbuf *eb);
+/*
+ * No request of this thread (but long polls and streams) runs past end_ms
+ * (CLOCK_MONOTONIC ms) until this is called again with 0. store.c sets it
+ * around each call of a request with a budget (store_budget_set()).
+ */
+void http_deadline_set(long long end_ms);
 
 #endif

@@ -60,13 +60,14 @@ static int request_on(struct store *s, struct http_conn *conn, const char *metho
 		      long *status, struct http_reply *rep, struct errbuf *eb)
 {
 	struct consul_store *c = s->priv;
-	char url[8192];
+	char url[8192], name[512];
 	int r;
 
 	rep->max_lines = 0;
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->base, path) >= sizeof(url))
 		return errbuf_set(eb, -ENAMETOOLONG, "cluster store %s: key too long", s->url);
-	r = http_request(conn, url, method, body, false, status, rep, s->url, eb);
+	snprintf(name, sizeof(name), "cluster store %s", s->url);
+	r = http_request(conn, url, method, body, false, status, rep, name, eb);
 	if (r < 0)
 		return r;
 	if (*status == 403)

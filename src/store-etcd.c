@@ -76,7 +76,7 @@ static int call(struct store *s, struct http_conn *conn, const char *path, json_
 {
 	struct etcd_store *e = s->priv;
 	struct http_reply rep = { 0 };
-	char url[512], *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char url[512], name[512], *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_t *o = NULL, *code;
 	long st;
 	int r;
@@ -86,7 +86,8 @@ static int call(struct store *s, struct http_conn *conn, const char *path, json_
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	snprintf(url, sizeof(url), "%s%s", e->base, path);
 	rep.max_lines = stream ? 1 : 0;
-	r = http_request(conn, url, "POST", text, false, &st, &rep, s->url, eb);
+	snprintf(name, sizeof(name), "cluster store %s", s->url);
+	r = http_request(conn, url, "POST", text, false, &st, &rep, name, eb);
 	free(text);
 	if (r < 0)
 		return r;

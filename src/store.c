@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "http.h"
 #include "store.h"
 
 static const struct store_ops *const backends[] = {
@@ -95,18 +96,47 @@ int store_down(struct store *s, struct errbuf *eb)
 	return r;
 }
 
-/* Before a call: fails it at once while the store is known unreachable, but lets one through every STORE_RETRY_MS. */
+/* This thread's store_budget_set(): when it ends, and how long it was. */
+static __thread long long budget_end;
+static __thread unsigned int budget_ms;
+
+void store_budget_set(unsigned int ms)
+{
+	budget_ms = ms;
+	budget_end = ms ? now_ms() + ms : 0;
+}
+
+/* Whether this call is over this thread's budget (the embedded store never waits: it has none). */
+static bool over_budget(const struct store *s)
+{
+	return budget_end && s->ops != &store_lmdb_ops && now_ms() >= budget_end;
+}
+
+static int too_slow(struct store *s, struct errbuf *eb)
+{
+	return errbuf_set(eb, -ETIME, "cluster store %s too slow: gave up after %.1f s of calls for one request",
+			  s->url, budget_ms / 1000.0);
+}
+
+/*
+ * Before a call: fails it at once when this thread's budget is spent, and
+ * while the store is known unreachable, but lets one through every STORE_RETRY_MS.
+ */
 static int guard(struct store *s, struct errbuf *eb)
 {
 	long long now = now_ms();
 	int r = 0;
 
+	if (over_budget(s))
+		return too_slow(s, eb);
 	pthread_mutex_lock(&s->mu);
 	if (s->down && now < s->retry_at)
 		r = errbuf_set(eb, s->down_err, "%s", s->down_msg);
 	else if (s->down)
 		s->retry_at = now + STORE_RETRY_MS; /* this call tries; the others wait for its outcome */
 	pthread_mutex_unlock(&s->mu);
+	if (r == 0)
+		http_deadline_set(budget_end); /* for this call only: note() ends it */
 	return r;
 }
 
@@ -125,8 +155,15 @@ void store_retry_now(struct store *s)
 }
 
 /* After a call: what it found. */
-static int note(struct store *s, int r, const struct errbuf *eb)
+static int note(struct store *s, int r, struct errbuf *eb)
 {
+	http_deadline_set(0);
+	/* Cut short by the budget (the store may well be there): only this request gives up. */
+	if (r == -ETIMEDOUT && over_budget(s)) {
+		if (eb && eb->code == -ETIMEDOUT)
+			errbuf_clear(eb); /* the call's "unreachable: timed out" */
+		return too_slow(s, eb);
+	}
 	pthread_mutex_lock(&s->mu);
 	if (store_err_unreachable(r)) {
 		s->down = true;

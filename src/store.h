@@ -90,6 +90,7 @@ struct store {
 };
 
 #define STORE_RETRY_MS 2000
+#define STORE_BUDGET_MS 10000 /* for one request of Docker's: two store timeouts */
 
 /*
  * Opens the backend named by url's scheme. Returns 0 and *ret (free with
@@ -121,6 +122,13 @@ static inline bool store_err_unreachable(int r)
 void store_answered(struct store *s);
 /* The next call tries the store, whatever the last one found: a new request of Docker's. */
 void store_retry_now(struct store *s);
+/*
+ * The time the store calls of this thread may take in all from now on (a
+ * request of Docker's, a reconcile round), so that a store that answers,
+ * but slowly, cannot hold them for long: no call waits past it, and once
+ * it is over the calls fail at once with -ETIME ("too slow"). 0 ends it.
+ */
+void store_budget_set(unsigned int ms);
 /* All keys starting with prefix, sorted; free with store_list_free(). */
 int store_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb);
 void store_list_free(struct store_list *l);

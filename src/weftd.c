@@ -308,19 +308,32 @@ static int address_toward(const char *url, char *buf, size_t size)
 	return 0;
 }
 
-/* Every --reconcile-interval: weft's state against Docker's. */
+/*
+ * Every --reconcile-interval: weft's state against Docker's. The timer is
+ * armed again after each round, so that a slow round (a slow store) still
+ * leaves the loop an interval for Docker's requests before the next.
+ */
 struct reconciler {
 	int fd;
+	unsigned int interval;
 	struct driver *drv;
 	const char *sock;
 	int failing; /* the code of the failure last logged, 0 if the last round worked */
 };
+
+static int reconcile_arm(struct reconciler *rc)
+{
+	struct itimerspec its = { .it_value.tv_sec = rc->interval };
+
+	return timerfd_settime(rc->fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
 
 static void on_reconcile(void *data, uint32_t events)
 {
 	struct reconciler *rc = data;
 	struct errbuf eb = { 0 };
 	uint64_t n;
+	int r;
 
 	if (read(rc->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_err("reconcile timer: %s", strerror(errno));
@@ -334,6 +347,9 @@ static void on_reconcile(void *data, uint32_t events)
 		log_info("reconcile: works again");
 		rc->failing = 0;
 	}
+	r = reconcile_arm(rc);
+	if (r < 0)
+		log_err("reconcile timer: %s (no more rounds until weftd restarts)", strerror(-r));
 }
 
 static void on_links(void *data, uint32_t events)
@@ -496,13 +512,11 @@ int main(int argc, char **argv)
 		goto fail_loop;
 	/* Docker's calls that never reached weftd (it was down, or died halfway): found by asking Docker. */
 	if (strcmp(c.docker_socket, "none") != 0) {
-		struct itimerspec its = { .it_interval.tv_sec = c.reconcile_interval,
-					  .it_value.tv_sec = c.reconcile_interval };
-
 		recon.drv = drv;
 		recon.sock = c.docker_socket;
+		recon.interval = c.reconcile_interval;
 		recon.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		if (recon.fd < 0 || timerfd_settime(recon.fd, 0, &its, NULL) < 0) {
+		if (recon.fd < 0 || reconcile_arm(&recon) < 0) {
 			errbuf_set(&eb, -errno, "reconcile timer: %s", strerror(errno));
 			goto fail_loop;
 		}

@@ -3,8 +3,9 @@
 # default) or LAB_STORE=consul (the Consul emulator, with an ACL token). The host record is
 # there while weftd runs and survives a clean restart (the lease is taken over), pools and
 # addresses live in the store, a hung store gives Docker an error naming it while weftd keeps
-# serving and running containers keep their traffic, the store coming back is noticed, and
-# after kill -9 the host record goes when its lease expires.
+# serving and running containers keep their traffic, the store coming back is noticed, a slow
+# store (the emulator's) costs a request of Docker's 10 s at most and leaves nothing behind,
+# and after kill -9 the host record goes when its lease expires.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -29,7 +30,7 @@ lab_image 1
 IMG=weft-test:local
 LOG=$LABDIR/h1/weftd.log
 W=(-d weft --ipam-driver weft)
-ARGS=(--host-id h1 --store "$LAB_STORE_URL" --lease-ttl "$TTL")
+ARGS=(--host-id h1 --store "$LAB_STORE_URL" --lease-ttl "$TTL" --reconcile-interval 2)
 [ -n "$TOKEN" ] && ARGS+=(--store-token-file "$LABDIR/token")
 
 kv_has() { [ -n "$(lab_store_value "$1")" ]; }
@@ -83,6 +84,27 @@ kill -CONT "$STORE_PID"
 expect_ok "the store is back: a network can be created again" \
 	dk 1 network create "${W[@]}" --subnet 10.250.2.0/24 back
 expect_ok "... and nothing of the failed create was left in the store" kv_lacks weft/v1/pools/10.250.2.0-24/addr/10.250.2.2
+
+# ---------------------------------------------------------------- a slow store
+# The emulator answers every call after 4 s, under the 5 s timeout: a request of Docker's gives
+# up once its store calls took 10 s in all, and says so; what the store applied after weft gave
+# up (the address it was claiming) is freed by the reconcile once the store is fast again.
+if [ "$KIND" = consul ]; then
+	emu_fault() { lab_store_exec curl -s -m 3 -X "$1" -H "X-Consul-Token: $TOKEN" \
+		"http://192.0.2.254:8500/_emu/fault$2" >/dev/null; }
+	before=$(lab_weft_cluster_state 1)
+	emu_fault PUT "?mode=slow&delay_ms=4000&path=/v1/"
+	expect_fail_msg "with every store call taking 4 s, docker run fails: the store is too slow" \
+		"cluster store $LAB_STORE_URL too slow: gave up after 10.0 s of calls for one request" \
+		dk 1 run -d --name slow1 --network sn $IMG sleep 60
+	expect_ok "... weftd answers what needs no store" weft_answers
+	emu_fault DELETE ""
+	dk 1 rm -f slow1 >/dev/null 2>&1
+	as_before() { [ "$(lab_weft_cluster_state 1)" = "$before" ]; }
+	expect_ok "the store is fast again: nothing of the failed run is left (devices, records, keys)" \
+		lab_wait_for as_before 20
+	expect_ok "... and c1 kept its traffic" dk 1 exec c1 ping -c2 -W2 10.250.0.1
+fi
 
 # ---------------------------------------------------------------- restart and kill -9
 lab_stop_weftd 1

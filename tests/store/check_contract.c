@@ -372,6 +372,7 @@ struct fake {
 	int fd, port;
 	const char *reply; /* NULL: accept and never answer (or, with huge, answer without end) */
 	bool huge;
+	unsigned int delay_ms; /* before each answer */
 	pthread_t thread;
 };
 
@@ -398,8 +399,11 @@ static void *fake_serve(void *arg)
 			close(c);
 			continue;
 		}
-		if (read(c, buf, sizeof(buf)) > 0 && write(c, f->reply, strlen(f->reply)) < 0)
-			perror("fake store");
+		if (read(c, buf, sizeof(buf)) > 0) {
+			sleep_ms(f->delay_ms);
+			if (write(c, f->reply, strlen(f->reply)) < 0)
+				perror("fake store");
+		}
 		close(c);
 	}
 	return NULL;
@@ -476,10 +480,46 @@ static void expect_fail_fast(const char *u, unsigned int timeout_ms)
 	store_free(st);
 }
 
+static long get_ms_budget(struct store *st, int want, const char *u)
+{
+	struct errbuf eb = { 0 };
+	struct timespec t0, t1;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = store_get(st, "weft/v1/x", NULL, NULL, &eb);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_msg(r == want && (r != -ETIME || (strstr(eb.msg, u) && strstr(eb.msg, "too slow"))),
+		      "%s: got %d '%s', want %d", u, r, eb.msg, want);
+	return (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+}
+
+/*
+ * A store that answers, but slowly, holds a request no longer than its
+ * budget: the call that would pass it is cut short, the calls after it fail
+ * at once, and the store is not taken for unreachable.
+ */
+static void expect_budget(const char *u)
+{
+	struct store *st = open_store(u, NULL, 2000);
+	long ms;
+
+	store_budget_set(1200);
+	ck_assert_int_ge(get_ms_budget(st, -ENOENT, u), 500);
+	get_ms_budget(st, -ENOENT, u);
+	ms = get_ms_budget(st, -ETIME, u);
+	ck_assert_msg(ms < 450, "%s: the call past the budget waited %ld ms", u, ms);
+	ck_assert_msg(get_ms_budget(st, -ETIME, u) < 100, "%s: a call after the budget waited", u);
+	ck_assert_int_eq(store_down(st, NULL), 0);
+	store_budget_set(0);
+	get_ms_budget(st, -ENOENT, u);
+	store_free(st);
+}
+
 START_TEST(test_remote_failures)
 {
 	const char *scheme = strncmp(url, "consul", 6) == 0 ? "consul" : strncmp(url, "etcd", 4) == 0 ? "etcd" : NULL;
-	struct fake hung = { 0 }, garbage = { 0 }, leaderless = { 0 }, huge = { 0 };
+	struct fake hung = { 0 }, garbage = { 0 }, leaderless = { 0 }, huge = { 0 }, slow = { .delay_ms = 500 };
 	char u[128];
 	int fd;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -499,6 +539,12 @@ START_TEST(test_remote_failures)
 	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, hung.port);
 	expect_failure(u, 500, -ETIMEDOUT, "unreachable");
 	expect_fail_fast(u, 500);
+
+	fake_start(&slow, strcmp(scheme, "consul") == 0 ?
+				  "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nX-Consul-Index: 1\r\nConnection: close\r\n\r\n" :
+				  "HTTP/1.1 200 OK\r\nContent-Length: 27\r\nConnection: close\r\n\r\n{\"header\":{\"revision\":\"1\"}}");
+	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, slow.port);
+	expect_budget(u);
 
 	fake_start(&garbage, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\n[{\"Key\":");
 	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, garbage.port);
