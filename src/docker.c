@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "docker.h"
 #include "http.h"
 
-#define DOCKER_TIMEOUT_MS 2000
+#define DOCKER_TIMEOUT_MS 2000 /* each request */
+#define DOCKER_VIEW_MS 5000    /* no request starts after this (weftd's requests wait meanwhile) */
 
 static int get_json(struct http_conn *c, const char *sock, const char *path, json_t **ret, struct errbuf *eb)
 {
@@ -84,6 +86,7 @@ int docker_view_get(const char *sock, bool (*want)(void *data, const struct dock
 	struct docker_view v = { 0 };
 	struct http_conn c = { 0 };
 	json_t *list = NULL, *e, *o;
+	long long t0 = clock_ms();
 	char path[128];
 	size_t i;
 	int r;
@@ -110,6 +113,11 @@ int docker_view_get(const char *sock, bool (*want)(void *data, const struct dock
 		v.n++;
 		if (!want(data, n))
 			continue;
+		if (clock_ms() - t0 > DOCKER_VIEW_MS) {
+			r = errbuf_set(eb, -ETIME, "Docker's API on %s too slow: %zu networks looked at in %d s", sock,
+				       i, DOCKER_VIEW_MS / 1000);
+			break;
+		}
 		snprintf(path, sizeof(path), "/networks/%s", n->id);
 		o = NULL;
 		r = get_json(&c, sock, path, &o, eb);

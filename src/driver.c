@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crash.h"
 #include "docker.h"
 #include "driver.h"
@@ -628,21 +628,13 @@ out:
 	return r;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 void driver_peer_event(void *data, const struct store_event *ev)
 {
 	struct driver *d = data;
 	bool changed;
 
 	if (strncmp(ev->key, STORE_PREFIX "hosts/", strlen(STORE_PREFIX "hosts/")) == 0)
-		changed = peers_host_event(d->peers, ev, now_ms());
+		changed = peers_host_event(d->peers, ev, clock_ms());
 	else
 		changed = peers_addr_event(d->peers, ev);
 	d->peers_dirty |= changed;
@@ -652,7 +644,7 @@ int driver_peers_expire(struct driver *d)
 {
 	int next;
 
-	if (!peers_expire(d->peers, now_ms(), &next))
+	if (!peers_expire(d->peers, clock_ms(), &next))
 		return next;
 	d->peers_dirty = true;
 	return 0; /* at once: driver_peers_sync() */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "clock.h"
 #include "http.h"
 
 #define CONNECT_TIMEOUT_MS 2000
@@ -24,13 +24,11 @@ void http_deadline_set(long long end_ms)
 /* c's timeout, or what is left until this thread's deadline if less (never 0: curl's "none"). */
 static long timeout_of(const struct http_conn *c, bool allow_timeout)
 {
-	struct timespec ts;
 	long long left;
 
 	if (!deadline || allow_timeout)
 		return c->timeout_ms;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	left = deadline - (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000);
+	left = deadline - clock_ms();
 	if (left < 1)
 		left = 1;
 	return c->timeout_ms && c->timeout_ms < left ? c->timeout_ms : (long)left;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "store.h"
 
@@ -150,14 +151,6 @@ static size_t diff(struct store_watch *w, struct store_list *now, uint64_t index
 	return n;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *watch_thread(void *arg)
 {
 	struct store_watch *w = arg;
@@ -173,7 +166,7 @@ static void *watch_thread(void *arg)
 	while (!w->stop) {
 		errbuf_clear(&eb);
 		got = 0;
-		t0 = now_ms();
+		t0 = clock_ms();
 		r = w->s->ops->watch_wait(w->s, w->state, w->prefix, index, index ? WAIT_MS : 0, &w->stop, &now, &got,
 					  &eb);
 		if (w->stop)
@@ -201,7 +194,7 @@ static void *watch_thread(void *arg)
 			log_warn("watch of '%s': the store's index went back from %llu to %llu, listing again", w->prefix,
 				 (unsigned long long)index, (unsigned long long)got);
 		/* Never spin on a store that answers at once with nothing new (spec A.10 rule 7). */
-		if (!diff(w, &now, got) && now_ms() - t0 < MIN_INTERVAL_MS)
+		if (!diff(w, &now, got) && clock_ms() - t0 < MIN_INTERVAL_MS)
 			nap_ms(w, MIN_INTERVAL_MS);
 		index = got ? got : 1;
 	}

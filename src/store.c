@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "http.h"
 #include "store.h"
 
@@ -77,14 +77,6 @@ void store_free(struct store *s)
 	free(s);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 int store_down(struct store *s, struct errbuf *eb)
 {
 	int r = 0;
@@ -103,13 +95,13 @@ static __thread unsigned int budget_ms;
 void store_budget_set(unsigned int ms)
 {
 	budget_ms = ms;
-	budget_end = ms ? now_ms() + ms : 0;
+	budget_end = ms ? clock_ms() + ms : 0;
 }
 
 /* Whether this call is over this thread's budget (the embedded store never waits: it has none). */
 static bool over_budget(const struct store *s)
 {
-	return budget_end && s->ops != &store_lmdb_ops && now_ms() >= budget_end;
+	return budget_end && s->ops != &store_lmdb_ops && clock_ms() >= budget_end;
 }
 
 static int too_slow(struct store *s, struct errbuf *eb)
@@ -124,7 +116,7 @@ static int too_slow(struct store *s, struct errbuf *eb)
  */
 static int guard(struct store *s, struct errbuf *eb)
 {
-	long long now = now_ms();
+	long long now = clock_ms();
 	int r = 0;
 
 	if (over_budget(s))
@@ -168,7 +160,7 @@ static int note(struct store *s, int r, struct errbuf *eb)
 	if (store_err_unreachable(r)) {
 		s->down = true;
 		s->down_err = r;
-		s->retry_at = now_ms() + STORE_RETRY_MS;
+		s->retry_at = clock_ms() + STORE_RETRY_MS;
 		if (eb && eb->msg[0])
 			snprintf(s->down_msg, sizeof(s->down_msg), "%s", eb->msg);
 		else /* a caller that wanted no message */

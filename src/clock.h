@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* clock.h - milliseconds of CLOCK_MONOTONIC, for timeouts, budgets and holds. */
+#ifndef WEFT_CLOCK_H
+#define WEFT_CLOCK_H
+
+#include <time.h>
+
+static inline long long clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+#endif
