@@ -34,7 +34,8 @@ struct docker_view {
 /*
  * Docker's networks through the Engine API on the unix socket sock (GET
  * /networks), and the endpoints of those for which want() says true (GET
- * /networks/ID). Every request is bounded by a few seconds.
+ * /networks/ID). Each request gets 2 s, and none starts 5 s after the first:
+ * a slower Docker fails it with -ETIME.
  */
 int docker_view_get(const char *sock, bool (*want)(void *data, const struct docker_net *n), void *data,
 		    struct docker_view *ret, struct errbuf *eb);

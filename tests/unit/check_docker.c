@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* check_docker.c - the reconcile's look at Docker, against a fake Engine API on a unix socket. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker.h"
+#include "suites.h"
+
+#define NETS 10
+
+/* Answers GET /networks with NETS networks, and GET /networks/ID after delay_ms, one connection at a time. */
+struct fake_docker {
+	char path[108];
+	int fd;
+	unsigned int delay_ms;
+	pthread_t thread;
+};
+
+static void answer(int c, const char *body)
+{
+	char head[128];
+
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		 strlen(body));
+	if (write(c, head, strlen(head)) < 0 || write(c, body, strlen(body)) < 0)
+		perror("fake docker");
+}
+
+static void *fake_serve(void *arg)
+{
+	struct fake_docker *f = arg;
+	char req[4096], list[NETS * 32 + 8], one[128];
+	struct timespec ts;
+	ssize_t n;
+	int c, i;
+
+	strcpy(list, "[");
+	for (i = 0; i < NETS; i++)
+		sprintf(list + strlen(list), "%s{\"Id\":\"net%02d\"}", i ? "," : "", i);
+	strcat(list, "]");
+	while ((c = accept(f->fd, NULL, NULL)) >= 0) {
+		n = read(c, req, sizeof(req) - 1);
+		req[n > 0 ? n : 0] = '\0';
+		if (strncmp(req, "GET /networks ", 14) == 0) {
+			answer(c, list);
+		} else {
+			ts.tv_sec = f->delay_ms / 1000;
+			ts.tv_nsec = (f->delay_ms % 1000) * 1000000L;
+			nanosleep(&ts, NULL);
+			snprintf(one, sizeof(one), "{\"Id\":\"%.5s\",\"Containers\":{}}", req + strlen("GET /networks/"));
+			answer(c, one);
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake_docker *f, unsigned int delay_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(f->path, sizeof(f->path), "/tmp/weft-fake-docker-%d-%u.sock", getpid(), delay_ms);
+	unlink(f->path);
+	strcpy(sa.sun_path, f->path);
+	f->delay_ms = delay_ms;
+	f->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(f->fd, 0);
+	ck_assert_int_eq(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(f->fd, 8), 0);
+	ck_assert_int_eq(pthread_create(&f->thread, NULL, fake_serve, f), 0);
+	pthread_detach(f->thread);
+}
+
+static bool want_all(void *data, const struct docker_net *n)
+{
+	(void)data;
+	(void)n;
+	return true;
+}
+
+START_TEST(test_docker_view)
+{
+	struct fake_docker f = { 0 };
+	struct docker_view v = { 0 };
+	struct errbuf eb = { 0 };
+	size_t i;
+
+	fake_start(&f, 0);
+	ck_assert_msg(docker_view_get(f.path, want_all, NULL, &v, &eb) == 0, "%s", eb.msg);
+	ck_assert_uint_eq(v.n, NETS);
+	for (i = 0; i < v.n; i++)
+		ck_assert(v.nets[i].inspected);
+	docker_view_free(&v);
+	unlink(f.path);
+}
+END_TEST
+
+/* A dockerd that answers each inspect in 0.7 s: the look gives up after 5 s, saying why, instead of taking 7. */
+START_TEST(test_docker_view_slow)
+{
+	struct fake_docker f = { 0 };
+	struct docker_view v = { 0 };
+	struct errbuf eb = { 0 };
+
+	fake_start(&f, 700);
+	ck_assert_int_eq(docker_view_get(f.path, want_all, NULL, &v, &eb), -ETIME);
+	ck_assert_msg(strstr(eb.msg, f.path) && strstr(eb.msg, "too slow"), "'%s'", eb.msg);
+	unlink(f.path);
+}
+END_TEST
+
+Suite *docker_suite(void)
+{
+	Suite *s = suite_create("docker");
+	TCase *tc = tcase_create("view");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_docker_view);
+	tcase_add_test(tc, test_docker_view_slow);
+	suite_add_tcase(s, tc);
+	return s;
+}
