@@ -6,7 +6,8 @@
 # leaked (devices, addresses, rules, records, pool and address keys), nothing is lost (the
 # same command works again), and running containers kept their traffic. Bridge mode on the
 # embedded store first (with -p: Program, Revoke), then with etcd the steps of routed
-# (the host's slice), macvlan (the host shim's address) and overlay (the MAC in the store).
+# (the host's slice), macvlan (the host shim's address) and overlay (the MAC in the store),
+# and the kernel steps of docker run and rm on a network of each of them.
 #   WEFTD=src/weftd tests/e2e/crash.sh
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -157,6 +158,42 @@ restart
 expect_ok "$p: weft holds nothing of the container, here or in the store" agrees "$withnet"
 expect_ok "$p: the same container runs, with the same --ip" dk 1 run --rm --network ov --ip 10.90.0.50 $IMG true
 expect_ok "$p: k1 still reaches k2" survivors
+
+
+# the kernel steps of docker run, rm and network rm on a network of each mode
+expect_ok "a routed and a macvlan network for the container crashes" bash -c \
+	"dk 1 network create ${W[*]} --subnet 10.245.0.0/16 -o mode=routed rt >/dev/null &&
+	dk 1 network create ${W[*]} --subnet 10.62.0.0/24 -o mode=macvlan -o parent=eth0 mv >/dev/null"
+withnets=$(lab_weft_cluster_state 1)
+for net in ov:10.90.0.51 rt:10.245.0.51 mv:10.62.0.51; do
+	ip=${net#*:} net=${net%:*}
+	p=join.kernel
+	crash "$p"
+	expect_fail_msg "$p ($net): docker run fails" "." dk 1 run --rm --network "$net" --ip "$ip" $IMG true
+	expect_ok "$p ($net): weftd died there" died
+	restart
+	expect_ok "$p ($net): weft holds nothing of the container, here or in the store" agrees "$withnets"
+	p=ep_delete.kernel
+	expect_ok "$p ($net): the same container runs, with the same --ip" \
+		dk 1 run -d --name victim --network "$net" --ip "$ip" $IMG sleep 3600
+	crash "$p"
+	dk 1 rm -f victim >/dev/null 2>&1
+	expect_ok "$p ($net): docker rm -f removed the container" bash -c "! dk 1 inspect victim >/dev/null 2>&1"
+	expect_ok "$p ($net): weftd died there" died
+	restart
+	expect_ok "$p ($net): weft holds nothing of the container, here or in the store" agrees "$withnets"
+	expect_ok "$p ($net): its --ip can be used again" dk 1 run --rm --network "$net" --ip "$ip" $IMG true
+	expect_ok "$p ($net): k1 still reaches k2" survivors
+done
+expect_ok "network rm mv" dk 1 network rm mv
+p=net_delete.kernel
+crash "$p"
+dk 1 network rm rt >/dev/null 2>&1
+expect_ok "$p (routed): weftd died there" died
+restart
+dk 1 network rm rt >/dev/null 2>&1
+expect_ok "$p (routed): Docker has no network rt" bash -c "! dk 1 network inspect rt >/dev/null 2>&1"
+expect_ok "$p (routed): weft holds nothing of it, here or in the store (its slice is free)" agrees "$withnet"
 
 expect_ok "remove everything" bash -c "dk 1 rm -f k1 k2 >/dev/null && dk 1 network rm ov keep >/dev/null"
 expect_ok "no weft device, address, rule, record or key is left" agrees ""
