@@ -33,9 +33,12 @@ static bool uses_vxlan(const struct net *net)
 	return strcmp(net->opts.backend, "host-gw") != 0;
 }
 
+/* The VXLAN device is named as an overlay's of the same VNI (the VNIs are one space). */
 static void vxlan_name(const struct net *net, char name[16])
 {
-	snprintf(name, 16, "weft-v%u", net->opts.vni);
+	char bridge[16];
+
+	mode_overlay_names(net->opts.vni, bridge, name);
 }
 
 /* The VXLAN address of a slice is its network address; the MAC follows from it, so no one publishes it. */
