@@ -138,8 +138,11 @@ bad "masquerade not a boolean" "'maybe' is not a boolean" "${W[@]}" --subnet 10.
 bad "bridge_name too long" "is not a valid interface name" "${W[@]}" --subnet 10.240.0.0/24 -o bridge_name=averyveryverylongname
 bad "bridge_name with a slash" "is not a valid interface name" "${W[@]}" --subnet 10.240.0.0/24 -o bridge_name=a/b
 bad "bridge_name of an existing device" "interface 'docker0' already exists" "${W[@]}" --subnet 10.240.0.0/24 -o bridge_name=docker0
-bad "subnet with host bits" "has host bits set; did you mean 10.240.0.0/24" "${W[@]}" --subnet 10.240.0.9/24
-bad "prefix length 33" "invalid CIDR address|not a valid CIDR" "${W[@]}" --subnet 10.240.0.0/33
+# (weft's messages on Docker 20.10; Docker 25+ checks subnets and --ip itself, in its own words)
+bad "subnet with host bits" "has host bits set; did you mean 10.240.0.0/24|it should be 10.240.0.0/24" \
+	"${W[@]}" --subnet 10.240.0.9/24
+bad "prefix length 33" "invalid CIDR address|not a valid CIDR|invalid CIDR block notation" \
+	"${W[@]}" --subnet 10.240.0.0/33
 bad "subnet too small" "too small: weft needs at least a /30" "${W[@]}" --subnet 10.240.0.0/31
 bad "subnet overlapping n1" "overlaps 10.231.0.0/24|already used by weft network" "${W[@]}" --subnet 10.231.0.0/16
 bad "same subnet as n1" "subnet 10.231.0.0/24 is already used by weft network" "${W[@]}" --subnet 10.231.0.0/24
@@ -149,7 +152,7 @@ bad "gateway = network address" "network or broadcast address" "${W[@]}" --subne
 bad "IPv6" "IPv6 is not supported by weft yet" "${W[@]}" --ipv6 --subnet 10.240.0.0/24 --subnet fd00:1::/64
 bad "--ipam-opt" "unknown --ipam-opt 'size'" "${W[@]}" --subnet 10.240.0.0/24 --ipam-opt size=8
 bad "two subnets" "exactly one IPv4 subnet" "${W[@]}" --subnet 10.240.0.0/24 --subnet 10.241.0.0/24
-expect_fail_msg "--ip outside the subnet is refused" 'does not belong|not in' \
+expect_fail_msg "--ip outside the subnet is refused" 'does not belong|not in|no configured subnet or ip-range contain' \
 	dk 1 run --rm --network n1 --ip 10.9.9.9 $IMG true
 expect_state "... and leaves nothing" "$before"
 

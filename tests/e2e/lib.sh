@@ -55,6 +55,10 @@
 #   LAB_IPTABLES=legacy  the hosts' iptables (dockerd's and weftd's) is the legacy backend:
 #                        xtables-legacy-multi is bind-mounted over xtables-nft-multi in
 #                        each host's mount namespace only
+#   LAB_DOCKERD_ROOT=DIR dockerd (and its containerd, runc, iptables) run chrooted into DIR,
+#                        a Debian root with another engine, e.g. trixie's docker.io (26.1):
+#                        tests/e2e/engine-root.sh DIR makes it (debootstrap); weftd and
+#                        the CLI stay the machine's; no such root: the suite is skipped
 
 : "${DOCKER:=docker}"
 : "${DOCKERD:=dockerd}"
@@ -63,6 +67,7 @@
 : "${LAB_DEFAULT_ROUTE:=1}"
 : "${LAB_KEEP:=0}"
 : "${LAB_IPTABLES:=nft}"
+: "${LAB_DOCKERD_ROOT:=}"
 
 LAB_LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_TOP=$(cd "$LAB_LIBDIR/../.." && pwd)
@@ -280,6 +285,11 @@ lab_require() {
 	for c in "$DOCKER" "$DOCKERD" ip nsenter unshare setsid mount umount; do
 		command -v "$c" >/dev/null 2>&1 || lab_skip "$c not found"
 	done
+	if [ -n "$LAB_DOCKERD_ROOT" ]; then
+		[ -x "$LAB_DOCKERD_ROOT/usr/sbin/dockerd" ] ||
+			lab_skip "LAB_DOCKERD_ROOT: no $LAB_DOCKERD_ROOT/usr/sbin/dockerd (tests/e2e/engine-root.sh makes it)"
+		[ "$LAB_IPTABLES" = nft ] || lab_bail "LAB_DOCKERD_ROOT: the root's own iptables is used (nft)"
+	fi
 }
 
 # lab_init NAME: name the lab, create its dirs, install the teardown trap
@@ -517,6 +527,20 @@ mount -t tmpfs -o mode=755 containerd-run /run/containerd
 mount --bind "$hd/etc-docker" /etc/docker
 if [ -f /etc/machine-id ]; then mount --bind "$hd/machine-id" /etc/machine-id; fi
 if [ "$3" = legacy ]; then mount --bind /usr/sbin/xtables-legacy-multi /usr/sbin/xtables-nft-multi; fi
+# another engine's root: what dockerd needs of this host, at the same paths inside it
+if [ -n "$4" ]; then
+	root=$4
+	mount --bind "$root" "$root"
+	mount --rbind /sys "$root/sys"
+	mount --rbind /dev "$root/dev"
+	mount -t proc proc "$root/proc"
+	for d in /run/docker /run/containerd /etc/docker "$hd" "$5"; do
+		mkdir -p "$root$d"
+		mount --rbind "$d" "$root$d"
+	done
+	[ -e "$root/etc/machine-id" ] || : >"$root/etc/machine-id"
+	mount --bind "$hd/machine-id" "$root/etc/machine-id"
+fi
 EOF
 	: >"$hd/mnt"
 	unshare --mount="$hd/mnt" --propagation slave true ||
@@ -526,8 +550,17 @@ EOF
 	legacy) [ -x /usr/sbin/xtables-legacy-multi ] || lab_skip "LAB_IPTABLES=legacy: no xtables-legacy-multi" ;;
 	*) lab_bail "LAB_IPTABLES must be nft or legacy" ;;
 	esac
-	nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" sh "$hd/mntns.sh" "$hd" "$cgl" "$LAB_IPTABLES" ||
-		lab_bail "cannot set up mounts of h$n"
+	nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" sh "$hd/mntns.sh" "$hd" "$cgl" "$LAB_IPTABLES" \
+		"$LAB_DOCKERD_ROOT" "$DATADIR/h$n" || lab_bail "cannot set up mounts of h$n"
+	# another engine: dockerd runs in a mount namespace whose root is LAB_DOCKERD_ROOT (a
+	# chroot would not do: runc exec lands in the namespace's real root); it lives as long
+	# as the host, so that the netns mounts of containers outlive a dockerd restart
+	[ -z "$LAB_DOCKERD_ROOT" ] || {
+		: >"$hd/mnt-engine"
+		nsenter --mount="$hd/mnt" -- unshare --mount="$hd/mnt-engine" --propagation private sh -c \
+			'cd "$0" && mkdir -p .oldroot && pivot_root . .oldroot && cd / && umount -l /.oldroot' \
+			"$LAB_DOCKERD_ROOT"
+	} || lab_bail "cannot make the engine root of h$n"
 }
 
 # lab_exec N CMD...: run CMD in host N's network and mount namespaces
@@ -548,10 +581,12 @@ lab_start_dockerd() {
 	local n=$1 hd pid i
 	hd=$(lab__hd "$n")
 	[ -f "$hd/daemon.json" ] || echo '{}' >"$hd/daemon.json"
+	local root=()
+	[ -z "$LAB_DOCKERD_ROOT" ] || root=(nsenter --mount="$hd/mnt-engine" --)
 	# shellcheck disable=SC2086
 	lab__spawn dockerd "$n" "$hd/dockerd.log" \
 		nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" -- \
-		"$DOCKERD" --config-file "$hd/daemon.json" \
+		"${root[@]}" "$DOCKERD" --config-file "$hd/daemon.json" \
 		--data-root "$DATADIR/h$n/docker" --exec-root "$hd/exec" \
 		-H "unix://$hd/docker.sock" --pidfile "$hd/docker.pid" \
 		--cgroup-parent "/$LAB-h$n" $LAB_DOCKERD_ARGS ||
@@ -731,6 +766,9 @@ lab_down() {
 		umount "$f" 2>/dev/null || umount -l "$f"
 	done
 	rm -rf "$LABDIR" "$DATADIR"
+	# the engine root's mount points for this lab (empty dirs: their mounts died with the lab)
+	[ -z "$LAB_DOCKERD_ROOT" ] || find "$LAB_DOCKERD_ROOT$LABDIR" "$LAB_DOCKERD_ROOT$DATADIR" -depth -type d \
+		-empty -delete 2>/dev/null
 	LAB_IS_DOWN=1
 	trap - INT TERM HUP PIPE
 	return 0
