@@ -494,7 +494,7 @@ lab_host() {
 # /run/docker (plugins dir bound from $LABDIR/hN/plugins), /run/weft, /run/containerd,
 # per-host /etc/docker (dockerd's key.json = engine ID) and /etc/machine-id.
 lab__mntns() {
-	local n=$1 hd cgl d
+	local n=$1 hd cgl d i
 	hd=$(lab__hd "$n")
 	# mount points that must exist in the shared root filesystem (empty dirs; never removed,
 	# other dockerds/labs may use them)
@@ -553,14 +553,22 @@ EOF
 	nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" sh "$hd/mntns.sh" "$hd" "$cgl" "$LAB_IPTABLES" \
 		"$LAB_DOCKERD_ROOT" "$DATADIR/h$n" || lab_bail "cannot set up mounts of h$n"
 	# another engine: dockerd runs in a mount namespace whose root is LAB_DOCKERD_ROOT (a
-	# chroot would not do: runc exec lands in the namespace's real root); it lives as long
-	# as the host, so that the netns mounts of containers outlive a dockerd restart
-	[ -z "$LAB_DOCKERD_ROOT" ] || {
-		: >"$hd/mnt-engine"
-		nsenter --mount="$hd/mnt" -- unshare --mount="$hd/mnt-engine" --propagation private sh -c \
-			'cd "$0" && mkdir -p .oldroot && pivot_root . .oldroot && cd / && umount -l /.oldroot' \
-			"$LAB_DOCKERD_ROOT"
-	} || lab_bail "cannot make the engine root of h$n"
+	# chroot would not do: runc exec lands in the namespace's real root). A process holds it
+	# for as long as the host lives, so that the containers' netns mounts outlive a dockerd
+	# restart; dockerd enters it through that process.
+	[ -z "$LAB_DOCKERD_ROOT" ] && return 0
+	lab__spawn engine "$n" "$hd/engine.log" nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" -- \
+		unshare --mount --propagation private sh -c \
+		'cd "$0" && mkdir -p .oldroot && pivot_root . .oldroot && cd / && umount -l /.oldroot && exec sleep 2147483647' \
+		"$LAB_DOCKERD_ROOT" || lab_bail "cannot make the engine root of h$n"
+	printf -v "ENGINE_PID_$n" '%s' "$LAB_SPAWNED"
+	for ((i = 0; i < 50; i++)); do
+		# the holder sleeps once its root is the engine's
+		[ "$(cat "/proc/$LAB_SPAWNED/comm" 2>/dev/null)" = sleep ] && return 0
+		sleep 0.1
+	done
+	cat "$hd/engine.log"
+	lab_bail "cannot make the engine root of h$n"
 }
 
 # lab_exec N CMD...: run CMD in host N's network and mount namespaces
@@ -581,8 +589,8 @@ lab_start_dockerd() {
 	local n=$1 hd pid i
 	hd=$(lab__hd "$n")
 	[ -f "$hd/daemon.json" ] || echo '{}' >"$hd/daemon.json"
-	local root=()
-	[ -z "$LAB_DOCKERD_ROOT" ] || root=(nsenter --mount="$hd/mnt-engine" --)
+	local root=() e="ENGINE_PID_$n"
+	[ -z "$LAB_DOCKERD_ROOT" ] || root=(nsenter --target "${!e}" --mount --)
 	# shellcheck disable=SC2086
 	lab__spawn dockerd "$n" "$hd/dockerd.log" \
 		nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" -- \
