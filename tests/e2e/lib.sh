@@ -557,6 +557,7 @@ EOF
 	# for as long as the host lives, so that the containers' netns mounts outlive a dockerd
 	# restart; dockerd enters it through that process.
 	[ -z "$LAB_DOCKERD_ROOT" ] && return 0
+	# shellcheck disable=SC2016
 	lab__spawn engine "$n" "$hd/engine.log" nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" -- \
 		unshare --mount --propagation private sh -c \
 		'cd "$0" && mkdir -p .oldroot && pivot_root . .oldroot && cd / && umount -l /.oldroot && exec sleep 2147483647' \
@@ -589,12 +590,12 @@ lab_start_dockerd() {
 	local n=$1 hd pid i
 	hd=$(lab__hd "$n")
 	[ -f "$hd/daemon.json" ] || echo '{}' >"$hd/daemon.json"
-	local root=() e="ENGINE_PID_$n"
-	[ -z "$LAB_DOCKERD_ROOT" ] || root=(nsenter --target "${!e}" --mount --)
+	local enter=() e="ENGINE_PID_$n"
+	[ -z "$LAB_DOCKERD_ROOT" ] || enter=(nsenter --target "${!e}" --mount --)
 	# shellcheck disable=SC2086
 	lab__spawn dockerd "$n" "$hd/dockerd.log" \
 		nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" -- \
-		"${root[@]}" "$DOCKERD" --config-file "$hd/daemon.json" \
+		"${enter[@]}" "$DOCKERD" --config-file "$hd/daemon.json" \
 		--data-root "$DATADIR/h$n/docker" --exec-root "$hd/exec" \
 		-H "unix://$hd/docker.sock" --pidfile "$hd/docker.pid" \
 		--cgroup-parent "/$LAB-h$n" $LAB_DOCKERD_ARGS ||
