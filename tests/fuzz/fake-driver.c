@@ -51,6 +51,10 @@ void driver_request_begin(struct driver *d)
 {
 }
 
+void driver_request_end(struct driver *d)
+{
+}
+
 int driver_net_create(struct driver *d, const struct net_create_req *req, struct errbuf *eb)
 {
 	struct net_options o;
