@@ -55,8 +55,8 @@
 #   LAB_IPTABLES=legacy  the hosts' iptables (dockerd's and weftd's) is the legacy backend:
 #                        xtables-legacy-multi is bind-mounted over xtables-nft-multi in
 #                        each host's mount namespace only
-#   LAB_DOCKERD_ROOT=DIR dockerd (and its containerd, runc, iptables) run chrooted into DIR,
-#                        a Debian root with another engine, e.g. trixie's docker.io (26.1):
+#   LAB_DOCKERD_ROOT=DIR dockerd (and its containerd, runc, iptables) run in a mount namespace
+#                        whose root is DIR, a Debian root with another engine (trixie's 26.1):
 #                        tests/e2e/engine-root.sh DIR makes it (debootstrap); weftd and
 #                        the CLI stay the machine's; no such root: the suite is skipped
 
