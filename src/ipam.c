@@ -558,11 +558,11 @@ static bool is_gateway(const char *value)
 }
 
 /*
- * Offsets (inside the pool) of every address held in it, sorted; with gw,
- * the pool's gateway too (-ENOENT in *gw_found if none), from the same look.
+ * Offsets (inside the pool) of every address held in it, sorted; with gw
+ * (zeroed by the caller), the pool's gateway too, from the same look.
  */
 static int used_offsets(struct ipam *ipam, const struct cidr *pool, cidr_u128 **ret, size_t *ret_n,
-			struct ipaddr *gw, int *gw_found, struct errbuf *eb)
+			struct ipaddr *gw, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
 	struct ipaddr a;
@@ -578,16 +578,12 @@ static int used_offsets(struct ipam *ipam, const struct cidr *pool, cidr_u128 **
 		store_list_free(&l);
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
-	if (gw)
-		*gw_found = -ENOENT;
 	for (i = 0; i < l.n; i++) {
 		if (cidr_addr_parse(l.kv[i].key + plen, &a) < 0 || !cidr_contains(pool, &a))
 			continue;
 		v[n++] = cidr_offset(pool, &a);
-		if (gw && *gw_found == -ENOENT && is_gateway(l.kv[i].value)) {
+		if (gw && !gw->family && is_gateway(l.kv[i].value))
 			*gw = a;
-			*gw_found = 0;
-		}
 	}
 	store_list_free(&l);
 	qsort(v, n, sizeof(*v), cmp_u128);
@@ -612,14 +608,17 @@ static int addr_pick(struct ipam *ipam, const struct ipam_pool *p, enum ipam_own
 	cidr_u128 *used = NULL, size = cidr_size(r), start, step, bound, off;
 	char s[CIDR_STRLEN];
 	struct ipaddr a;
+	struct ipaddr gw = { 0 };
 	size_t nused = 0;
-	int rc, gw = -ENOENT;
+	int rc;
 
-	rc = used_offsets(ipam, &p->pool, &used, &nused, owner == IPAM_OWNER_GATEWAY ? ret : NULL, &gw, eb);
+	rc = used_offsets(ipam, &p->pool, &used, &nused, owner == IPAM_OWNER_GATEWAY ? &gw : NULL, eb);
 	if (rc < 0)
 		return rc;
-	if (gw == 0)
-		goto out; /* the pool's gateway, claimed by whichever host came first */
+	if (gw.family) {
+		*ret = gw; /* the pool's gateway, claimed by whichever host came first */
+		goto out;
+	}
 	/* The gateway is conventionally the lowest address; endpoints start anywhere to avoid contention. */
 	start = owner == IPAM_OWNER_GATEWAY || size == 0 ? 0 : random_u128() % size;
 	/* Among nused + 3 consecutive addresses one is free unless the range is full. */
