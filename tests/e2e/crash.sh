@@ -106,18 +106,23 @@ for p in addr_release ep_delete.kernel unpublish.record; do
 done
 
 # ---------------------------------------------------------------- docker network rm
-for p in pool_release net_delete.kernel; do
-	dk 1 network create "${W[@]}" --subnet 10.243.0.0/24 rn >/dev/null
+# net_rm_crash P NET WANT: network rm of NET dies at P; after a restart weft's state is WANT
+net_rm_crash() {
+	local p=$1 net=$2
 	crash "$p"
-	dk 1 network rm rn >/dev/null 2>&1
-	expect_ok "$p: weftd died there" died
+	dk 1 network rm "$net" >/dev/null 2>&1
+	expect_ok "$p ($net): weftd died there" died
 	restart
 	# Docker may or may not have kept the network after its call failed: either way, one
 	# more network rm (if it is there) leaves nothing
-	dk 1 network rm rn >/dev/null 2>&1
-	expect_ok "$p: Docker has no network rn" bash -c "! dk 1 network inspect rn >/dev/null 2>&1"
-	expect_ok "$p: weft holds nothing of it" agrees "$withnet"
-	expect_ok "$p: k1 still reaches k2" survivors
+	dk 1 network rm "$net" >/dev/null 2>&1
+	expect_ok "$p ($net): Docker has no network $net" bash -c "! dk 1 network inspect $net >/dev/null 2>&1"
+	expect_ok "$p ($net): weft holds nothing of it, here or in a store" agrees "$3"
+	expect_ok "$p ($net): k1 still reaches k2" survivors
+}
+for p in pool_release net_delete.kernel; do
+	dk 1 network create "${W[@]}" --subnet 10.243.0.0/24 rn >/dev/null
+	net_rm_crash "$p" rn "$withnet"
 done
 
 expect_ok "remove everything" bash -c "dk 1 rm -f k1 k2 >/dev/null && dk 1 network rm cn keep >/dev/null"
@@ -186,14 +191,7 @@ for net in ov:10.90.0.51 rt:10.245.0.51 mv:10.62.0.51; do
 	expect_ok "$p ($net): k1 still reaches k2" survivors
 done
 expect_ok "network rm mv" dk 1 network rm mv
-p=net_delete.kernel
-crash "$p"
-dk 1 network rm rt >/dev/null 2>&1
-expect_ok "$p (routed): weftd died there" died
-restart
-dk 1 network rm rt >/dev/null 2>&1
-expect_ok "$p (routed): Docker has no network rt" bash -c "! dk 1 network inspect rt >/dev/null 2>&1"
-expect_ok "$p (routed): weft holds nothing of it, here or in the store (its slice is free)" agrees "$withnet"
+net_rm_crash net_delete.kernel rt "$withnet" # the routed network's slice is free too
 
 expect_ok "remove everything" bash -c "dk 1 rm -f k1 k2 >/dev/null && dk 1 network rm ov keep >/dev/null"
 expect_ok "no weft device, address, rule, record or key is left" agrees ""
