@@ -5,16 +5,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "api.h"
 #include "log.h"
@@ -26,9 +21,6 @@
 
 struct api {
 	struct driver *d;
-	struct MHD_Daemon *mhd;
-	int listen_fd;
-	char *path;
 };
 
 typedef int (*handler_fn)(struct api *api, json_t *req, json_t **ret, struct errbuf *eb);
@@ -668,78 +660,16 @@ out:
 	return status;
 }
 
-struct request {
-	char *buf;
-	size_t len;
-	bool too_big;
-};
-
-static enum MHD_Result send_reply(struct MHD_Connection *c, int status, char *body)
+void api_http(void *data, const struct httpd_req *rq, struct httpd_reply *ret)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result r;
-
-	resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(body);
-		return MHD_NO;
+	ret->type = "application/vnd.docker.plugins.v1+json";
+	if (strcmp(rq->method, "POST") != 0) {
+		log_warn("%s %.64s: only POST is served", rq->method, rq->path);
+		ret->status = 405;
+		ret->body = reply_err("weft serves POST requests only");
+		return;
 	}
-	MHD_add_response_header(resp, "Content-Type", "application/vnd.docker.plugins.v1+json");
-	r = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return r;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-				  const char *version, const char *data, size_t *size, void **con_cls)
-{
-	struct api *api = cls;
-	struct request *rq = *con_cls;
-	char *body = NULL, *grown;
-	int status;
-
-	if (!rq) {
-		rq = calloc(1, sizeof(*rq));
-		if (!rq)
-			return MHD_NO;
-		*con_cls = rq;
-		return MHD_YES;
-	}
-	if (*size) {
-		if (rq->len + *size > API_BODY_MAX) {
-			rq->too_big = true;
-		} else if (!rq->too_big) {
-			grown = realloc(rq->buf, rq->len + *size + 1);
-			if (!grown)
-				return MHD_NO;
-			memcpy(grown + rq->len, data, *size);
-			rq->buf = grown;
-			rq->len += *size;
-		}
-		*size = 0;
-		return MHD_YES;
-	}
-	if (strcmp(method, "POST") != 0) {
-		log_warn("%s %.64s: only POST is served", method, url);
-		return send_reply(c, 405, reply_err("weft serves POST requests only"));
-	}
-	if (rq->too_big) {
-		log_warn("%.64s: request body over %d bytes refused", url, API_BODY_MAX);
-		return send_reply(c, 413, reply_err("request body too large"));
-	}
-	status = api_handle(api, url, rq->buf, rq->len, &body);
-	return send_reply(c, status, body);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct request *rq = *con_cls;
-
-	if (rq)
-		free(rq->buf);
-	free(rq);
-	*con_cls = NULL;
+	ret->status = api_handle(data, rq->path, rq->body, rq->len, &ret->body);
 }
 
 int api_new(struct driver *d, struct api **ret, struct errbuf *eb)
@@ -749,97 +679,11 @@ int api_new(struct driver *d, struct api **ret, struct errbuf *eb)
 	if (!api)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	api->d = d;
-	api->listen_fd = -1;
 	*ret = api;
 	return 0;
 }
 
-/* A socket file nobody answers on is stale (a killed weftd); a live one means another weftd runs. */
-static int clear_stale(const char *path, const struct sockaddr_un *sa, struct errbuf *eb)
-{
-	struct stat st;
-	int fd, r;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : errbuf_set(eb, -errno, "%s: %s", path, strerror(errno));
-	if (!S_ISSOCK(st.st_mode))
-		return errbuf_set(eb, -EEXIST, "%s exists and is not a socket", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return errbuf_set(eb, -errno, "socket: %s", strerror(errno));
-	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	close(fd);
-	if (r == 0)
-		return errbuf_set(eb, -EADDRINUSE, "%s is served by another process (is weftd already running?)", path);
-	if (unlink(path) < 0)
-		return errbuf_set(eb, -errno, "remove stale %s: %s", path, strerror(errno));
-	return 0;
-}
-
-int api_listen(struct api *api, const char *path, struct errbuf *eb)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return errbuf_set(eb, -ENAMETOOLONG, "socket path '%s' is too long", path);
-	strcpy(sa.sun_path, path);
-	r = clear_stale(path, &sa, eb);
-	if (r < 0)
-		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return errbuf_set(eb, -errno, "socket: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
-		r = errbuf_set(eb, -errno, "listen on %s: %s", sa.sun_path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return r;
-	}
-	api->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, api, MHD_OPTION_LISTEN_SOCKET, fd,
-				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-				    (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)128, MHD_OPTION_END);
-	if (!api->mhd) {
-		close(fd);
-		unlink(path);
-		return errbuf_set(eb, -EIO, "cannot start the HTTP server on %s", path);
-	}
-	api->listen_fd = fd;
-	api->path = strdup(path);
-	return api->path ? 0 : errbuf_set(eb, -ENOMEM, "out of memory");
-}
-
-int api_fd(struct api *api)
-{
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-
-	return info ? info->epoll_fd : -1;
-}
-
-int api_timeout(struct api *api)
-{
-	MHD_UNSIGNED_LONG_LONG ms;
-
-	if (MHD_get_timeout(api->mhd, &ms) != MHD_YES)
-		return -1;
-	return ms > 60000 ? 60000 : (int)ms;
-}
-
-void api_run(struct api *api)
-{
-	MHD_run(api->mhd);
-}
-
 void api_free(struct api *api)
 {
-	if (!api)
-		return;
-	if (api->mhd)
-		MHD_stop_daemon(api->mhd);
-	if (api->listen_fd >= 0)
-		close(api->listen_fd);
-	if (api->path)
-		unlink(api->path);
-	free(api->path);
 	free(api);
 }

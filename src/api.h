@@ -7,22 +7,15 @@
 
 #include "driver.h"
 #include "errbuf.h"
-
-/* Request bodies larger than this are refused (Docker's are a few KiB). */
-#define API_BODY_MAX (1 << 20)
+#include "httpd.h"
 
 struct api;
 
 int api_new(struct driver *d, struct api **ret, struct errbuf *eb);
-/* Stops serving and removes the socket it created; never touches the data path. */
 void api_free(struct api *api);
 
-/* Binds path (mode 0600) and serves it with libmicrohttpd in external-epoll mode. */
-int api_listen(struct api *api, const char *path, struct errbuf *eb);
-/* The epoll fd to watch, the time until api_run() is due (ms, -1 none), and the step. */
-int api_fd(struct api *api);
-int api_timeout(struct api *api);
-void api_run(struct api *api);
+/* The httpd_handler of the plugin socket (data: the api): POST only. */
+void api_http(void *data, const struct httpd_req *rq, struct httpd_reply *ret);
 
 /*
  * Handles one request without HTTP: path as "/NetworkDriver.Join", the raw

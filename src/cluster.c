@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "cluster.h"
 #include "ipam.h"
 #include "log.h"
@@ -30,6 +31,13 @@ struct cluster {
 	pthread_cond_t cond;
 	bool stop;
 	struct ipam *ipam; /* for reclaiming, on the thread's connection */
+	/* Under mu: what weftctl sees, and its requests of a round now (cluster_gc_now). */
+	struct cluster_status st;
+	unsigned long gc_req, gc_done; /* rounds asked for, and the last one answered */
+	char gc_host[128];             /* reclaim this host now ("": none) */
+	struct cluster_gc_result gc_res;
+	int gc_r, gc_force_r;
+	char gc_msg[256];
 	/* Hosts seen holding addresses without a record, and since when (monotonic seconds). */
 	struct dead {
 		char host[128];
@@ -166,16 +174,20 @@ static bool listed(const struct store_list *l, size_t prefix_len, const char *ho
 	return false;
 }
 
-/* One round of garbage collection (see cluster.h). */
-static int gc(struct cluster *c, struct errbuf *eb)
+/* One round of garbage collection (see cluster.h); force: a host to reclaim now (NULL: none). */
+static int gc(struct cluster *c, const char *force, struct cluster_gc_result *res, int *force_r, struct errbuf *eb)
 {
 	struct store_list hosts = { 0 }, addrs = { 0 };
+	struct cluster_gc_host *g;
 	const char *h;
 	struct dead *d;
 	size_t i, n;
 	json_t *o;
 	int r;
 
+	memset(res, 0, sizeof(*res));
+	res->grace_s = c->cfg.gc_grace;
+	*force_r = 0;
 	r = store_list(c->shared, HOSTS, &hosts, eb);
 	if (r == 0)
 		r = store_list(c->shared, STORE_PREFIX "pools/", &addrs, eb);
@@ -193,6 +205,10 @@ static int gc(struct cluster *c, struct errbuf *eb)
 			d->seen = true;
 		json_decref(o);
 	}
+	if (force && (strcmp(force, c->cfg.host_id) == 0 || listed(&hosts, strlen(HOSTS), force)))
+		*force_r = -EBUSY;
+	else if (force)
+		*force_r = -ENOENT; /* until it is found among the dead below */
 	/* Forget hosts that came back or hold nothing any more; reclaim those gone long enough. */
 	for (i = 0; i < c->ndead;) {
 		d = &c->dead[i];
@@ -200,15 +216,29 @@ static int gc(struct cluster *c, struct errbuf *eb)
 			*d = c->dead[--c->ndead];
 			continue;
 		}
-		if (mono_now() - d->since >= (time_t)c->cfg.gc_grace) {
+		if (mono_now() - d->since >= (time_t)c->cfg.gc_grace || (force && strcmp(force, d->host) == 0)) {
 			errbuf_clear(eb);
 			r = ipam_reclaim_host(c->ipam, d->host, &n, eb);
 			if (r < 0)
 				goto out;
-			log_info("reclaimed %zu address%s of host '%s' (no record in the cluster store for %ld s)", n,
-				 n == 1 ? "" : "es", d->host, (long)(mono_now() - d->since));
+			log_info("reclaimed %zu address%s of host '%s' (no record in the cluster store for %ld s%s)", n,
+				 n == 1 ? "" : "es", d->host, (long)(mono_now() - d->since),
+				 force && strcmp(force, d->host) == 0 ? ", asked for by weftctl gc" : "");
+			if (force && strcmp(force, d->host) == 0)
+				*force_r = 0;
+			if (res->nreclaimed < CLUSTER_GC_MAX) {
+				g = &res->reclaimed[res->nreclaimed++];
+				snprintf(g->host, sizeof(g->host), "%s", d->host);
+				g->naddrs = n;
+				g->dead_s = mono_now() - d->since;
+			}
 			*d = c->dead[--c->ndead];
 			continue;
+		}
+		if (res->npending < CLUSTER_GC_MAX) {
+			g = &res->pending[res->npending++];
+			snprintf(g->host, sizeof(g->host), "%s", d->host);
+			g->dead_s = mono_now() - d->since;
 		}
 		i++;
 	}
@@ -218,29 +248,64 @@ out:
 	return r;
 }
 
+/* Keeps the lease alive, collects garbage, and answers a round asked for by cluster_gc_now(). */
+static void cluster_round(struct cluster *c)
+{
+	struct cluster_gc_result res = { 0 };
+	struct errbuf eb = { 0 };
+	char force[sizeof(c->gc_host)];
+	unsigned long seq;
+	int r, force_r = 0;
+
+	pthread_mutex_lock(&c->mu);
+	seq = c->gc_req;
+	snprintf(force, sizeof(force), "%s", c->gc_host);
+	c->gc_host[0] = '\0';
+	pthread_mutex_unlock(&c->mu);
+
+	r = attempt(c, &eb);
+	pthread_mutex_lock(&c->mu);
+	c->st.registered = c->registered;
+	snprintf(c->st.lease, sizeof(c->st.lease), "%s", c->lease);
+	if (r == 0)
+		c->st.last_ok_ms = clock_ms();
+	snprintf(c->st.error, sizeof(c->st.error), "%s", r < 0 ? eb.msg : "");
+	pthread_mutex_unlock(&c->mu);
+	if (r < 0) {
+		note_failure(c, c->registered ? "keeping the host lease alive" : "registering this host", &eb);
+	} else {
+		note_success(c, "host lease");
+		errbuf_clear(&eb);
+		r = gc(c, force[0] ? force : NULL, &res, &force_r, &eb);
+		if (r < 0)
+			log_err("garbage collection: %s", eb.msg);
+	}
+	pthread_mutex_lock(&c->mu);
+	c->gc_res = res;
+	c->gc_r = r;
+	c->gc_force_r = force_r;
+	snprintf(c->gc_msg, sizeof(c->gc_msg), "%s", r < 0 ? eb.msg : "");
+	c->gc_done = seq;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->mu);
+}
+
 static void *cluster_thread(void *arg)
 {
 	struct cluster *c = arg;
-	struct errbuf eb;
 	struct timespec until;
+	unsigned long done;
 
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
 		pthread_mutex_unlock(&c->mu);
-		errbuf_clear(&eb);
-		if (attempt(c, &eb) < 0) {
-			note_failure(c, c->registered ? "keeping the host lease alive" : "registering this host", &eb);
-		} else {
-			note_success(c, "host lease");
-			errbuf_clear(&eb);
-			if (gc(c, &eb) < 0)
-				log_err("garbage collection: %s", eb.msg);
-		}
+		cluster_round(c);
 		/* Three keepalives per TTL: one lost or slow call does not lose the lease. */
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += c->cfg.ttl / 3;
 		pthread_mutex_lock(&c->mu);
-		while (!c->stop && pthread_cond_timedwait(&c->cond, &c->mu, &until) != ETIMEDOUT)
+		done = c->gc_done;
+		while (!c->stop && c->gc_req == done && pthread_cond_timedwait(&c->cond, &c->mu, &until) != ETIMEDOUT)
 			;
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -259,6 +324,7 @@ int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct e
 	if (!c)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	c->cfg = *cfg;
+	c->st.ttl = cfg->ttl;
 	r = store_open_with(cfg->url, cfg->store, &c->shared, eb);
 	if (r == 0)
 		r = ipam_new(c->shared, &(struct ipam_config){ .host_id = cfg->host_id }, &c->ipam, eb);
@@ -291,7 +357,7 @@ void cluster_free(struct cluster *c)
 		return;
 	pthread_mutex_lock(&c->mu);
 	c->stop = true;
-	pthread_cond_signal(&c->cond);
+	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->mu);
 	pthread_join(c->thread, NULL); /* at most one store call (bounded) away */
 	pthread_cond_destroy(&c->cond);
@@ -299,4 +365,44 @@ void cluster_free(struct cluster *c)
 	ipam_free(c->ipam);
 	store_free(c->shared);
 	free(c);
+}
+
+void cluster_status_get(struct cluster *c, struct cluster_status *ret)
+{
+	pthread_mutex_lock(&c->mu);
+	*ret = c->st;
+	pthread_mutex_unlock(&c->mu);
+}
+
+int cluster_gc_now(struct cluster *c, const char *host, struct cluster_gc_result *ret, struct errbuf *eb)
+{
+	struct timespec until;
+	unsigned long seq;
+	int r = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += CLUSTER_GC_WAIT_MS / 1000;
+	pthread_mutex_lock(&c->mu);
+	seq = ++c->gc_req;
+	snprintf(c->gc_host, sizeof(c->gc_host), "%s", host ? host : "");
+	pthread_cond_broadcast(&c->cond);
+	while (c->gc_done < seq && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&c->cond, &c->mu, &until);
+	if (c->gc_done < seq)
+		r = errbuf_set(eb, -ETIME, "garbage collection takes longer than %d s (is the cluster store slow?): "
+				   "it goes on, and logs what it reclaims", CLUSTER_GC_WAIT_MS / 1000);
+	else if (c->gc_r < 0)
+		r = errbuf_set(eb, c->gc_r, "%s", c->gc_msg);
+	else if (host && c->gc_force_r == -EBUSY)
+		r = errbuf_set(eb, -EBUSY, "host '%s' is alive (it has a record in the cluster store%s): "
+				   "only a dead host's addresses are reclaimed", host,
+			       strcmp(host, c->cfg.host_id) == 0 ? ": it is this host" : "");
+	else if (host && c->gc_force_r == -ENOENT)
+		r = errbuf_set(eb, -ENOENT, "host '%s' holds no address or slice in the cluster store", host);
+	else
+		r = 0;
+	if (r == 0)
+		*ret = c->gc_res;
+	pthread_mutex_unlock(&c->mu);
+	return r;
 }

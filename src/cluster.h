@@ -3,6 +3,8 @@
 #ifndef WEFT_CLUSTER_H
 #define WEFT_CLUSTER_H
 
+#include <stdbool.h>
+
 #include "errbuf.h"
 #include "store.h"
 
@@ -33,5 +35,37 @@ int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct e
  */
 /* Stops the thread; the record stays until the lease expires. */
 void cluster_free(struct cluster *c);
+
+/* The host lease as the thread last found it (weftctl status). */
+struct cluster_status {
+	bool registered;          /* the host's record is in the store under the lease */
+	char lease[STORE_LEASE_MAX];
+	unsigned int ttl;
+	long long last_ok_ms;     /* CLOCK_MONOTONIC of the last call that worked; 0: none yet */
+	char error[256];          /* the last failure, "" while it works */
+};
+void cluster_status_get(struct cluster *c, struct cluster_status *ret);
+
+/* What one round of garbage collection did, and the dead hosts it waits for. */
+#define CLUSTER_GC_MAX 64
+struct cluster_gc_host {
+	char host[128];
+	size_t naddrs;    /* reclaimed: how many addresses (and slices) it freed */
+	long long dead_s; /* pending: how long the host has had no record, as this host saw */
+};
+struct cluster_gc_result {
+	size_t nreclaimed, npending;
+	struct cluster_gc_host reclaimed[CLUSTER_GC_MAX], pending[CLUSTER_GC_MAX];
+	unsigned int grace_s;
+};
+
+/*
+ * Runs a round now in the cluster's thread and waits for it (at most
+ * CLUSTER_GC_WAIT_MS: -ETIME if it takes longer, and it goes on). host (may
+ * be NULL): reclaim that host's addresses now, without waiting for the
+ * grace; -EBUSY if it has a record (it lives), -ENOENT if it holds nothing.
+ */
+#define CLUSTER_GC_WAIT_MS 5000
+int cluster_gc_now(struct cluster *c, const char *host, struct cluster_gc_result *ret, struct errbuf *eb);
 
 #endif

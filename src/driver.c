@@ -499,6 +499,27 @@ static int eps_load(struct driver *d, struct endpoint **ret, size_t *ret_n, stru
 	return load_all(d, EPS, sizeof(struct endpoint), ep_decode, (void **)ret, ret_n, eb);
 }
 
+int driver_nets_list(struct driver *d, struct net **ret, size_t *ret_n, struct errbuf *eb)
+{
+	return nets_load(d, ret, ret_n, eb);
+}
+
+int driver_eps_list(struct driver *d, struct endpoint **ret, size_t *ret_n, struct errbuf *eb)
+{
+	return eps_load(d, ret, ret_n, eb);
+}
+
+void driver_eps_free(struct endpoint *eps, size_t n)
+{
+	eps_free(eps, n);
+}
+
+int driver_ipam_usage(struct driver *d, const struct cidr *only, bool slices, struct ipam_usage *ret,
+		      struct errbuf *eb)
+{
+	return ipam_usage_get(slices ? d->slices : d->ipam, only, ret, eb);
+}
+
 struct net_list {
 	const struct net *nets;
 	size_t n;

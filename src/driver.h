@@ -233,6 +233,14 @@ int driver_revoke(struct driver *d, const char *net_id, const char *id, struct e
 /* 0 if the endpoint is known (used to validate oper-info and connectivity calls). */
 int driver_ep_check(struct driver *d, const char *net_id, const char *id, struct errbuf *eb);
 
+/* weftctl: every network and endpoint weft records on this host; caller frees (driver_eps_free for endpoints). */
+int driver_nets_list(struct driver *d, struct net **ret, size_t *ret_n, struct errbuf *eb);
+int driver_eps_list(struct driver *d, struct endpoint **ret, size_t *ret_n, struct errbuf *eb);
+void driver_eps_free(struct endpoint *eps, size_t n);
+/* weftctl: the pools (slices: this host's routed slices, as pools of their own in its own store). */
+int driver_ipam_usage(struct driver *d, const struct cidr *only, bool slices, struct ipam_usage *ret,
+		      struct errbuf *eb);
+
 /* Whether s is a Docker object ID weft accepts (it becomes part of store keys and names). */
 bool driver_id_valid(const char *s);
 

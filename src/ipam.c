@@ -978,11 +978,32 @@ static bool in_hosts(json_t *hosts, const char *host)
 	return false;
 }
 
+/*
+ * A key under the pools: its pool, and *rest NULL for the pool's own record
+ * or "/addr/<ip>" or "/slices/<slice>"; -EINVAL for anything else.
+ */
+static int split_key(const struct ipam *ipam, const char *key, struct cidr *pool, const char **rest)
+{
+	const char *k = key + strlen(ipam->pools);
+	char c[CIDR_STRLEN];
+	size_t len;
+
+	*rest = strchr(k, '/');
+	if (*rest && strncmp(*rest, "/addr/", 6) != 0 && strncmp(*rest, "/slices/", 8) != 0)
+		return -EINVAL;
+	len = *rest ? (size_t)(*rest - k) : strlen(k);
+	if (len >= sizeof(c))
+		return -EINVAL;
+	memcpy(c, k, len);
+	c[len] = '\0';
+	return cidr_parse(c, '-', pool, NULL);
+}
+
 int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
 	struct ipam_held h = { 0 };
-	const char *k, *rest, *host, *owner;
+	const char *rest, *host, *owner;
 	struct cidr pool;
 	json_t *o;
 	size_t i;
@@ -998,21 +1019,8 @@ int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
 	for (i = 0; i < l.n; i++) {
-		k = l.kv[i].key + strlen(ipam->pools);
-		rest = strchr(k, '/');
-		if (rest && strncmp(rest, "/addr/", 6) != 0 && strncmp(rest, "/slices/", 8) != 0)
+		if (split_key(ipam, l.kv[i].key, &pool, &rest) < 0)
 			continue;
-		{
-			char c[CIDR_STRLEN];
-			size_t len = rest ? (size_t)(rest - k) : strlen(k);
-
-			if (len >= sizeof(c))
-				continue;
-			memcpy(c, k, len);
-			c[len] = '\0';
-			if (cidr_parse(c, '-', &pool, NULL) < 0)
-				continue;
-		}
 		o = json_loads(l.kv[i].value, 0, NULL);
 		if (!rest && in_hosts(json_object_get(o, "hosts"), ipam->cfg.host_id)) {
 			h.pools[h.npools++] = pool;
@@ -1040,4 +1048,123 @@ void ipam_held_free(struct ipam_held *h)
 	free(h->addrs);
 	free(h->sliced);
 	memset(h, 0, sizeof(*h));
+}
+
+/* Addresses of pool that can be handed out: all but the network and broadcast addresses. */
+static cidr_u128 pool_hosts(const struct cidr *pool)
+{
+	cidr_u128 n = cidr_size(pool);
+
+	return cidr_addr_bits(&pool->addr) - pool->len <= 1 ? n : n - 2;
+}
+
+static int usage_pool(struct ipam_usage *u, const struct cidr *pool, json_t *o)
+{
+	struct ipam_pool_use *p = &u->pools[u->npools];
+	json_t *hosts = json_object_get(o, "hosts"), *h;
+	const char *creator = json_string_value(json_object_get(o, "host"));
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->pool = *pool;
+	p->automatic = json_is_true(json_object_get(o, "auto"));
+	p->size = pool_hosts(pool);
+	/* A record without "hosts" belongs to its creator alone. */
+	p->hosts = calloc(json_is_array(hosts) ? json_array_size(hosts) + 1 : 1, sizeof(*p->hosts));
+	if (!p->hosts)
+		return -ENOMEM;
+	json_array_foreach(hosts, i, h)
+		if (json_is_string(h))
+			snprintf(p->hosts[p->nhosts++], sizeof(p->hosts[0]), "%s", json_string_value(h));
+	if (!p->nhosts && creator)
+		snprintf(p->hosts[p->nhosts++], sizeof(p->hosts[0]), "%s", creator);
+	u->npools++;
+	return 0;
+}
+
+static void usage_entry(struct ipam_usage *u, size_t pool, const char *rest, json_t *o)
+{
+	struct ipam_use *e = &u->uses[u->nuses];
+	const char *host = json_string_value(json_object_get(o, "host"));
+	const char *owner = json_string_value(json_object_get(o, "owner"));
+	const char *mac = json_string_value(json_object_get(o, "mac"));
+
+	memset(e, 0, sizeof(*e));
+	e->pool = pool;
+	if (strncmp(rest, "/slices/", 8) == 0) {
+		if (cidr_parse(rest + 8, '-', &e->addr, NULL) < 0)
+			return;
+		owner = "slice";
+	} else {
+		if (cidr_addr_parse(rest + 6, &e->addr.addr) < 0)
+			return;
+		e->addr.len = cidr_addr_bits(&e->addr.addr);
+	}
+	snprintf(e->host, sizeof(e->host), "%s", host ? host : "");
+	snprintf(e->owner, sizeof(e->owner), "%s", owner ? owner : "");
+	snprintf(e->mac, sizeof(e->mac), "%s", mac ? mac : "");
+	u->nuses++;
+}
+
+int ipam_usage_get(struct ipam *ipam, const struct cidr *only, struct ipam_usage *ret, struct errbuf *eb)
+{
+	struct store_list l = { 0 };
+	struct ipam_usage u = { 0 };
+	const char *rest;
+	struct cidr pool;
+	size_t i, j;
+	json_t *o;
+	int r;
+
+	r = store_list(ipam->store, ipam->pools, &l, eb);
+	if (r < 0)
+		return r;
+	if (l.n && (!(u.pools = calloc(l.n, sizeof(*u.pools))) || !(u.uses = calloc(l.n, sizeof(*u.uses))))) {
+		r = errbuf_set(eb, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* The pools first, then what each holds: a key whose pool has no record is listed under its pool too. */
+	for (i = 0; i < l.n; i++) {
+		if (split_key(ipam, l.kv[i].key, &pool, &rest) < 0 || rest || (only && !cidr_overlaps(only, &pool)))
+			continue;
+		o = json_loads(l.kv[i].value, 0, NULL);
+		r = usage_pool(&u, &pool, o);
+		json_decref(o);
+		if (r < 0) {
+			r = errbuf_set(eb, r, "out of memory");
+			goto out;
+		}
+	}
+	for (i = 0; i < l.n; i++) {
+		if (split_key(ipam, l.kv[i].key, &pool, &rest) < 0 || !rest || (only && !cidr_overlaps(only, &pool)))
+			continue;
+		for (j = 0; j < u.npools && !cidr_equal(&u.pools[j].pool, &pool); j++)
+			;
+		if (j == u.npools && (r = usage_pool(&u, &pool, NULL)) < 0) {
+			r = errbuf_set(eb, r, "out of memory");
+			goto out;
+		}
+		o = json_loads(l.kv[i].value, 0, NULL);
+		usage_entry(&u, j, rest, o);
+		json_decref(o);
+	}
+	for (i = 0; i < u.nuses; i++)
+		if (strcmp(u.uses[i].owner, "slice") != 0)
+			u.pools[u.uses[i].pool].used++;
+	*ret = u;
+	u = (struct ipam_usage){ 0 };
+out:
+	ipam_usage_free(&u);
+	store_list_free(&l);
+	return r;
+}
+
+void ipam_usage_free(struct ipam_usage *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->npools; i++)
+		free(u->pools[i].hosts);
+	free(u->pools);
+	free(u->uses);
 }

@@ -122,4 +122,33 @@ struct ipam_held {
 int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb);
 void ipam_held_free(struct ipam_held *h);
 
+/*
+ * Everything the store says of the pools (weftctl ipam): each pool, the
+ * hosts that share it, and every address and routed slice in it with its
+ * holder. only (may be NULL): the pools that overlap it.
+ */
+#define IPAM_HOST_MAX 128
+struct ipam_use {
+	size_t pool;      /* index in ipam_usage.pools */
+	struct cidr addr; /* an address (a full-length prefix), or a routed slice */
+	char host[IPAM_HOST_MAX];
+	char owner[16]; /* "gateway", "aux", "endpoint", "host" (a shim), "slice" */
+	char mac[18];   /* overlay endpoints; "" if none */
+};
+struct ipam_pool_use {
+	struct cidr pool;
+	bool automatic;
+	size_t nhosts;
+	char (*hosts)[IPAM_HOST_MAX];
+	cidr_u128 size; /* addresses that can be handed out */
+	size_t used;    /* addresses held (slices not counted) */
+};
+struct ipam_usage {
+	size_t npools, nuses;
+	struct ipam_pool_use *pools;
+	struct ipam_use *uses; /* in key order: by pool, addresses before slices */
+};
+int ipam_usage_get(struct ipam *ipam, const struct cidr *only, struct ipam_usage *ret, struct errbuf *eb);
+void ipam_usage_free(struct ipam_usage *u);
+
 #endif

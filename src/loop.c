@@ -12,7 +12,7 @@
 #include "log.h"
 #include "loop.h"
 
-#define LOOP_MAX_SOURCES 8
+#define LOOP_MAX_SOURCES 16
 
 struct source {
 	int fd;

@@ -306,3 +306,35 @@ int peers_slices_of_pool(const struct peers *p, const struct cidr *pool, struct 
 	*ret_n = n;
 	return 0;
 }
+
+static int host_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct peer_host *)a)->id, ((const struct peer_host *)b)->id);
+}
+
+int peers_hosts(const struct peers *p, long long now_ms, struct peer_host **ret, size_t *ret_n)
+{
+	struct peer_host *v = calloc(p->nhosts + 1, sizeof(*v));
+	size_t i, j;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < p->nhosts; i++) {
+		snprintf(v[i].id, sizeof(v[i].id), "%s", p->hosts[i].id);
+		v[i].addr = p->hosts[i].addr;
+		v[i].gone_ms = p->hosts[i].gone_at ? now_ms - p->hosts[i].gone_at + 1 : 0;
+		v[i].hold_ms = p->hold_ms;
+		for (j = 0; j < p->neps; j++) {
+			if (strcmp(p->eps[j].host, p->hosts[i].id) != 0)
+				continue;
+			if (p->eps[j].slice_len)
+				v[i].nslices++;
+			else
+				v[i].neps++;
+		}
+	}
+	qsort(v, p->nhosts, sizeof(*v), host_cmp);
+	*ret = v;
+	*ret_n = p->nhosts;
+	return 0;
+}

@@ -62,4 +62,16 @@ int peers_of_pool(const struct peers *p, const struct cidr *pool, struct peer_en
 /* The slices in pool of other hosts that are alive (as above); caller frees *ret. */
 int peers_slices_of_pool(const struct peers *p, const struct cidr *pool, struct peer_slice **ret, size_t *ret_n);
 
+/* One other host as known at now_ms (weftctl peers). */
+struct peer_host {
+	char id[128];
+	struct ipaddr addr;
+	long long gone_ms; /* how long ago its record went (held for its containers); 0: it has one */
+	long long hold_ms; /* how long it is held in all */
+	size_t neps, nslices; /* overlay endpoints and routed slices it holds */
+};
+
+/* The other hosts, sorted by id; caller frees *ret. */
+int peers_hosts(const struct peers *p, long long now_ms, struct peer_host **ret, size_t *ret_n);
+
 #endif

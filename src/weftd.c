@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -19,7 +20,9 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "control.h"
 #include "driver.h"
+#include "httpd.h"
 #include "log.h"
 #include "cluster.h"
 #include "loop.h"
@@ -31,6 +34,7 @@ struct config {
 	const char *store_url;
 	const char *state_dir;
 	const char *socket;
+	const char *control_socket;
 	const char *host_id;
 	const char *default_pool;
 	unsigned int default_pool_size;
@@ -44,41 +48,57 @@ struct config {
 	bool debug;
 };
 
-/* One table feeds getopt_long and --help. */
+enum flag_kind {
+	FLAG_STR,  /* a const char * field */
+	FLAG_UINT, /* an unsigned int field in min..max */
+	FLAG_BOOL, /* a bool field: set by the flag; "yes"/"no" in the file */
+	FLAG_CMD,  /* a command-line action, not a setting (not in the file) */
+};
+
+/* One table feeds getopt_long, --help and the configuration file. */
 static const struct flag {
 	struct option opt;
 	const char *arg;
 	const char *help;
+	enum flag_kind kind;
+	size_t off;
+	unsigned int min, max;
+	const char *what; /* FLAG_UINT: what the number is */
 } flags[] = {
+	{ { "config", required_argument, NULL, 'C' }, "FILE",
+	  "configuration file, read before the flags, which win (default " WEFT_CONF ")", .kind = FLAG_CMD },
 	{ { "store", required_argument, NULL, 's' }, "URL",
-	  "key/value store for pools and addresses (default lmdb://STATE-DIR/weft.db)" },
+	  "key/value store for pools and addresses (default lmdb://STATE-DIR/weft.db)", .kind = FLAG_STR, .off = offsetof(struct config, store_url) },
 	{ { "state-dir", required_argument, NULL, 'S' }, "DIR",
-	  "directory of weftd's own records (default /var/lib/weft)" },
+	  "directory of weftd's own records (default /var/lib/weft)", .kind = FLAG_STR, .off = offsetof(struct config, state_dir) },
 	{ { "socket", required_argument, NULL, 'l' }, "PATH",
-	  "plugin socket Docker finds weft by (default /run/docker/plugins/weft.sock)" },
+	  "plugin socket Docker finds weft by (default /run/docker/plugins/weft.sock)", .kind = FLAG_STR, .off = offsetof(struct config, socket) },
+	{ { "control-socket", required_argument, NULL, 'o' }, "PATH",
+	  "socket weftctl talks to (default /run/weft/control.sock; none: no socket)", .kind = FLAG_STR, .off = offsetof(struct config, control_socket) },
 	{ { "host-id", required_argument, NULL, 'H' }, "ID",
-	  "this host's name in the store (default: /etc/machine-id)" },
+	  "this host's name in the store (default: /etc/machine-id)", .kind = FLAG_STR, .off = offsetof(struct config, host_id) },
 	{ { "default-pool", required_argument, NULL, 'p' }, "CIDR",
-	  "where networks without --subnet get their subnet (default 10.200.0.0/16)" },
+	  "where networks without --subnet get their subnet (default 10.200.0.0/16)", .kind = FLAG_STR, .off = offsetof(struct config, default_pool) },
 	{ { "default-pool-size", required_argument, NULL, 'P' }, "LEN",
-	  "prefix length of those subnets (default 24)" },
+	  "prefix length of those subnets (default 24)", .kind = FLAG_UINT, .off = offsetof(struct config, default_pool_size), .min = 8, .max = 30, .what = "a prefix length" },
 	{ { "store-token-file", required_argument, NULL, 't' }, "FILE",
-	  "file holding the cluster store's ACL token (Consul)" },
+	  "file holding the cluster store's ACL token (Consul)", .kind = FLAG_STR, .off = offsetof(struct config, token_file) },
 	{ { "store-ca", required_argument, NULL, 'c' }, "FILE",
-	  "CA certificates for a consul+https:// store (default: the system's)" },
+	  "CA certificates for a consul+https:// store (default: the system's)", .kind = FLAG_STR, .off = offsetof(struct config, ca_file) },
 	{ { "advertise", required_argument, NULL, 'a' }, "ADDR",
-	  "this host's IPv4 address as other hosts reach it (default: toward the store)" },
+	  "this host's IPv4 address as other hosts reach it (default: toward the store)", .kind = FLAG_STR, .off = offsetof(struct config, advertise) },
 	{ { "lease-ttl", required_argument, NULL, 'L' }, "SECONDS",
-	  "how long the host's record outlives weftd in the cluster store (default 15)" },
+	  "how long the host's record outlives weftd in the cluster store (default 15)", .kind = FLAG_UINT, .off = offsetof(struct config, lease_ttl), .min = 10, .max = 3600, .what = "seconds" },
 	{ { "gc-grace", required_argument, NULL, 'g' }, "SECONDS",
-	  "reclaim the addresses of a host without a record for this long (default 600)" },
+	  "reclaim the addresses of a host without a record for this long (default 600)", FLAG_UINT,
+	  offsetof(struct config, gc_grace), 0, 30 * 86400, "seconds" },
 	{ { "docker-socket", required_argument, NULL, 'k' }, "PATH",
-	  "Docker's API, asked what exists (default /var/run/docker.sock; none: never ask)" },
+	  "Docker's API, asked what exists (default /var/run/docker.sock; none: never ask)", .kind = FLAG_STR, .off = offsetof(struct config, docker_socket) },
 	{ { "reconcile-interval", required_argument, NULL, 'R' }, "SECONDS",
-	  "how often weft's state is compared with Docker's (default 30)" },
-	{ { "debug", no_argument, NULL, 'd' }, NULL, "log every request" },
-	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help" },
-	{ { "version", no_argument, NULL, 'V' }, NULL, "show the version" },
+	  "how often weft's state is compared with Docker's (default 30)", .kind = FLAG_UINT, .off = offsetof(struct config, reconcile_interval), .min = 1, .max = 3600, .what = "seconds" },
+	{ { "debug", no_argument, NULL, 'd' }, NULL, "log every request", .kind = FLAG_BOOL, .off = offsetof(struct config, debug) },
+	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help", .kind = FLAG_CMD },
+	{ { "version", no_argument, NULL, 'V' }, NULL, "show the version", .kind = FLAG_CMD },
 };
 
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
@@ -114,59 +134,182 @@ static int parse_uint(const char *s, unsigned int min, unsigned int max, unsigne
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct config *c)
+/*
+ * Sets f's field from arg (NULL for a flag without one). where prefixes a
+ * message: "--" for a flag, "FILE:LINE: " for a line of the file.
+ */
+static int flag_apply(struct config *c, const struct flag *f, const char *arg, const char *where)
+{
+	void *field = (char *)c + f->off;
+
+	switch (f->kind) {
+	case FLAG_STR:
+		if (!*arg) {
+			fprintf(stderr, "weftd: %s%s: expected a value\n", where, f->opt.name);
+			return -EINVAL;
+		}
+		*(const char **)field = arg;
+		return 0;
+	case FLAG_UINT:
+		if (parse_uint(arg, f->min, f->max, field) < 0) {
+			fprintf(stderr, "weftd: %s%s '%s': expected %s, %u..%u\n", where, f->opt.name, arg, f->what, f->min,
+				f->max);
+			return -EINVAL;
+		}
+		return 0;
+	case FLAG_BOOL:
+		if (!arg || strcmp(arg, "yes") == 0 || strcmp(arg, "true") == 0) {
+			*(bool *)field = true;
+		} else if (strcmp(arg, "no") == 0 || strcmp(arg, "false") == 0) {
+			*(bool *)field = false;
+		} else {
+			fprintf(stderr, "weftd: %s%s '%s': expected yes or no\n", where, f->opt.name, arg);
+			return -EINVAL;
+		}
+		return 0;
+	case FLAG_CMD:
+		break;
+	}
+	return -EINVAL;
+}
+
+static const struct flag *flag_find(const char *name, int val)
+{
+	size_t i;
+
+	for (i = 0; i < NFLAGS; i++)
+		if (name ? strcmp(flags[i].opt.name, name) == 0 : flags[i].opt.val == val)
+			return &flags[i];
+	return NULL;
+}
+
+/* "  key = value  # comment": key and value trimmed in place; *ret_key NULL for a blank line. */
+static int conf_line(char *line, char **ret_key, char **ret_value)
+{
+	char *eq, *end;
+
+	line[strcspn(line, "#\n")] = '\0';
+	line += strspn(line, " \t");
+	*ret_key = NULL;
+	if (!*line)
+		return 0;
+	eq = strchr(line, '=');
+	if (!eq)
+		return -EINVAL;
+	for (end = eq; end > line && strchr(" \t", end[-1]); end--)
+		;
+	*end = '\0';
+	*ret_value = eq + 1 + strspn(eq + 1, " \t");
+	for (end = *ret_value + strlen(*ret_value); end > *ret_value && strchr(" \t\r", end[-1]); end--)
+		;
+	*end = '\0';
+	*ret_key = line;
+	return 0;
+}
+
+/*
+ * The configuration file: "key = value" lines with the long flags' names
+ * as keys, "#" comments. A missing file is fine unless it was asked for
+ * (required). Values point into *ret_text (the file's contents; caller frees).
+ */
+static int conf_load(struct config *c, const char *path, bool required, char **ret_text)
+{
+	char where[4200], *text = NULL, *line, *next, *key, *value, seen[NFLAGS] = { 0 };
+	const struct flag *f;
+	size_t len = 0, n;
+	unsigned int lineno = 0;
+	FILE *fp;
+	int r = 0;
+
+	*ret_text = NULL;
+	fp = fopen(path, "re");
+	if (!fp) {
+		if (errno == ENOENT && !required)
+			return 0;
+		fprintf(stderr, "weftd: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	/* The whole file, NUL-terminated: the values live in it. */
+	for (;;) {
+		char *grown = realloc(text, len + 4097);
+
+		if (!grown) {
+			r = -ENOMEM;
+			break;
+		}
+		text = grown;
+		n = fread(text + len, 1, 4096, fp);
+		len += n;
+		text[len] = '\0';
+		if (n < 4096 || len > 1 << 20)
+			break;
+	}
+	if (r == 0 && (ferror(fp) || len > 1 << 20 || memchr(text, '\0', len))) {
+		fprintf(stderr, "weftd: %s: %s\n", path, ferror(fp) ? strerror(errno) : "not a text file of at most 1 MiB");
+		r = -EINVAL;
+	}
+	fclose(fp);
+	for (line = text; r == 0 && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		snprintf(where, sizeof(where), "%s:%u: ", path, ++lineno);
+		if (conf_line(line, &key, &value) < 0) {
+			fprintf(stderr, "weftd: %sexpected 'key = value' (the keys are weftd's long options)\n", where);
+			r = -EINVAL;
+		} else if (!key) {
+			continue;
+		} else if (!(f = flag_find(key, 0)) || f->kind == FLAG_CMD) {
+			fprintf(stderr, "weftd: %sunknown key '%s' (see weftd --help)\n", where, key);
+			r = -EINVAL;
+		} else if (seen[f - flags]++) {
+			fprintf(stderr, "weftd: %skey '%s' given twice\n", where, key);
+			r = -EINVAL;
+		} else {
+			r = flag_apply(c, f, value, where);
+		}
+	}
+	if (r < 0) {
+		free(text);
+		return r;
+	}
+	*ret_text = text;
+	return 0;
+}
+
+/* The file first (--config, else WEFT_CONF if it exists), then the flags, which win. */
+static int parse_args(int argc, char **argv, struct config *c, char **ret_conf)
 {
 	struct option longopts[NFLAGS + 1];
+	const char *conf = NULL;
 	size_t i;
-	int opt;
+	int opt, r;
 
 	for (i = 0; i < NFLAGS; i++)
 		longopts[i] = flags[i].opt;
 	memset(&longopts[NFLAGS], 0, sizeof(longopts[NFLAGS]));
 	while ((opt = getopt_long(argc, argv, SHORT_OPTS, longopts, NULL)) != -1) {
 		switch (opt) {
-		case 's': c->store_url = optarg; break;
-		case 'S': c->state_dir = optarg; break;
-		case 'l': c->socket = optarg; break;
-		case 'H': c->host_id = optarg; break;
-		case 'p': c->default_pool = optarg; break;
-		case 'P':
-			if (parse_uint(optarg, 8, 30, &c->default_pool_size) < 0) {
-				fprintf(stderr, "weftd: --default-pool-size '%s': expected a prefix length 8..30\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 't': c->token_file = optarg; break;
-		case 'c': c->ca_file = optarg; break;
-		case 'a': c->advertise = optarg; break;
-		case 'L':
-			if (parse_uint(optarg, 10, 3600, &c->lease_ttl) < 0) {
-				fprintf(stderr, "weftd: --lease-ttl '%s': expected seconds, 10..3600\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'g':
-			if (parse_uint(optarg, 0, 30 * 86400, &c->gc_grace) < 0) {
-				fprintf(stderr, "weftd: --gc-grace '%s': expected seconds, 0..2592000\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'k': c->docker_socket = optarg; break;
-		case 'R':
-			if (parse_uint(optarg, 1, 3600, &c->reconcile_interval) < 0) {
-				fprintf(stderr, "weftd: --reconcile-interval '%s': expected seconds, 1..3600\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'd': c->debug = true; break;
+		case 'C': conf = optarg; break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		case 'V': printf("weftd %s\n", PACKAGE_VERSION); exit(EXIT_SUCCESS);
-		default: usage(stderr); return -EINVAL;
+		case '?': usage(stderr); return -EINVAL;
+		default: break;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "weftd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
+	}
+	r = conf_load(c, conf ? conf : WEFT_CONF, conf != NULL, ret_conf);
+	if (r < 0)
+		return r;
+	optind = 0; /* again, from the start (glibc) */
+	while ((opt = getopt_long(argc, argv, SHORT_OPTS, longopts, NULL)) != -1) {
+		const struct flag *f = flag_find(NULL, opt);
+
+		if (f && f->kind != FLAG_CMD && flag_apply(c, f, optarg, "--") < 0)
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -221,14 +364,29 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static void on_api(void *data, uint32_t events)
+static void on_http(void *data, uint32_t events)
 {
-	api_run(data);
+	httpd_run(data);
 }
 
-static int api_timeout_cb(void *data)
+static int http_timeout(void *data)
 {
-	return api_timeout(data);
+	return httpd_timeout(data);
+}
+
+/* The directory of a socket path, made if missing (0755: the socket itself is 0600). */
+static int sock_dir_make(const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return mkdir_p(dir, 0755);
 }
 
 struct sig {
@@ -387,6 +545,7 @@ int main(int argc, char **argv)
 	struct config c = {
 		.state_dir = "/var/lib/weft",
 		.socket = "/run/docker/plugins/weft.sock",
+		.control_socket = "/run/weft/control.sock",
 		.default_pool = "10.200.0.0/16",
 		.default_pool_size = 24,
 		.lease_ttl = 15,
@@ -406,15 +565,17 @@ int main(int argc, char **argv)
 	size_t i;
 	struct driver *drv = NULL;
 	struct api *api = NULL;
+	struct control *ctl = NULL;
+	struct httpd *plugin_http = NULL, *control_http_srv = NULL;
 	struct loop *loop = NULL;
 	struct errbuf eb = { 0 };
 	struct sig sig = { .fd = -1 };
-	char host_id[128], local_url[4200], sockdir[4096];
+	char host_id[128], local_url[4200], *conf_text = NULL;
 	struct rlimit rl;
 	sigset_t mask;
 	int r = EXIT_FAILURE, mon_fd = -1;
 
-	if (parse_args(argc, argv, &c) < 0)
+	if (parse_args(argc, argv, &c, &conf_text) < 0)
 		return EXIT_FAILURE;
 	/* Every published host port holds a socket. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -423,24 +584,27 @@ int main(int argc, char **argv)
 	}
 	log_set_debug(c.debug);
 	if (load_host_id(c.host_id, host_id, sizeof(host_id)) < 0)
-		return EXIT_FAILURE;
+		goto fail_conf;
 	if (cidr_parse(c.default_pool, '/', &dc.default_pool, &eb) < 0 || dc.default_pool.addr.family != AF_INET ||
 	    dc.default_pool.len > c.default_pool_size) {
 		log_err("--default-pool '%s': expected an IPv4 CIDR of /%u or shorter (see --default-pool-size)",
 			c.default_pool, c.default_pool_size);
-		return EXIT_FAILURE;
+		goto fail_conf;
 	}
 	cidr_mask(&dc.default_pool);
 	dc.default_pool_len = c.default_pool_size;
 	if (mkdir_p(c.state_dir, 0700) < 0) {
 		log_err("cannot create state directory '%s': %s", c.state_dir, strerror(errno));
-		return EXIT_FAILURE;
+		goto fail_conf;
 	}
-	snprintf(sockdir, sizeof(sockdir), "%s", c.socket);
-	*strrchr(sockdir, '/') = strrchr(sockdir, '/') == sockdir ? '/' : '\0';
-	if (sockdir[0] == '/' && sockdir[1] && mkdir_p(sockdir, 0755) < 0) {
-		log_err("cannot create socket directory '%s': %s", sockdir, strerror(errno));
-		return EXIT_FAILURE;
+	for (i = 0; i < 2; i++) {
+		const char *path = i ? c.control_socket : c.socket;
+
+		if (strcmp(path, "none") != 0 && (r = sock_dir_make(path)) < 0) {
+			log_err("cannot create the directory of socket '%s': %s", path, strerror(-r));
+			r = EXIT_FAILURE;
+			goto fail_conf;
+		}
 	}
 
 	/* Own records always live in the embedded store; shared keys in --store (the same file by default). */
@@ -502,13 +666,21 @@ int main(int argc, char **argv)
 	if (loop_new(&loop, &eb) < 0)
 		goto fail_sig;
 	sig.loop = loop;
-	if (api_new(drv, &api, &eb) < 0 || api_listen(api, c.socket, &eb) < 0)
+	if (api_new(drv, &api, &eb) < 0 || httpd_new(c.socket, api_http, api, &plugin_http, &eb) < 0)
+		goto fail_loop;
+	/* weftctl's socket; a second weftd is refused above, on the plugin socket. */
+	if (strcmp(c.control_socket, "none") != 0 &&
+	    (control_new(&(struct control_config){ .driver = drv, .cluster = cl, .host_id = host_id,
+						   .store_url = c.store_url, .socket = c.socket },
+			 &ctl, &eb) < 0 ||
+	     httpd_new(c.control_socket, control_http, ctl, &control_http_srv, &eb) < 0 ||
+	     loop_add(loop, httpd_fd(control_http_srv), on_http, http_timeout, control_http_srv, &eb) < 0))
 		goto fail_loop;
 	/* Docker's bridges come and go: weft keeps its isolation from them current. */
 	if (netlink_monitor_open(&mon_fd, &eb) < 0 || loop_add(loop, mon_fd, on_links, NULL, drv, &eb) < 0)
 		goto fail_loop;
 	if (loop_add(loop, sig.fd, on_signal, NULL, &sig, &eb) < 0 ||
-	    loop_add(loop, api_fd(api), on_api, api_timeout_cb, api, &eb) < 0)
+	    loop_add(loop, httpd_fd(plugin_http), on_http, http_timeout, plugin_http, &eb) < 0)
 		goto fail_loop;
 	/* Docker's calls that never reached weftd (it was down, or died halfway): found by asking Docker. */
 	if (strcmp(c.docker_socket, "none") != 0) {
@@ -540,6 +712,9 @@ fail_loop:
 	netlink_monitor_close();
 	if (recon.fd >= 0)
 		close(recon.fd);
+	httpd_free(control_http_srv);
+	control_free(ctl);
+	httpd_free(plugin_http);
 	api_free(api);
 	loop_free(loop);
 fail_sig:
@@ -558,5 +733,7 @@ fail_local:
 fail:
 	if (eb.msg[0])
 		log_err("%s", eb.msg);
+fail_conf:
+	free(conf_text);
 	return r;
 }

@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* control.c - weftctl's API: what weftd holds, as JSON, on a socket of its own (root only). */
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "control.h"
+#include "log.h"
+#include "peers.h"
+
+/* A status's look at the store may take this long (the loop serves Docker meanwhile). */
+#define PROBE_BUDGET_MS 2000
+
+struct control {
+	struct control_config cfg;
+	long long started_ms;
+};
+
+typedef int (*control_fn)(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb);
+
+int control_new(const struct control_config *cfg, struct control **ret, struct errbuf *eb)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+
+	if (!ctl)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	ctl->cfg = *cfg;
+	ctl->started_ms = clock_ms();
+	*ret = ctl;
+	return 0;
+}
+
+void control_free(struct control *ctl)
+{
+	free(ctl);
+}
+
+/* Sets key to a new value in o; a failed allocation leaves o NULL for the caller to see. */
+static json_t *set_new(json_t *o, const char *key, json_t *v)
+{
+	if (!o || !v || json_object_set_new(o, key, v) < 0) {
+		json_decref(o);
+		json_decref(v);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *append_new(json_t *a, json_t *v)
+{
+	if (!a || !v || json_array_append_new(a, v) < 0) {
+		json_decref(a);
+		json_decref(v);
+		return NULL;
+	}
+	return a;
+}
+
+/* "10.1.0.1/24", or "" for an address of family 0. */
+static json_t *cidr_json(const struct cidr *c)
+{
+	char buf[CIDR_STRLEN];
+
+	return json_string(c->addr.family ? cidr_format(c, '/', buf) : "");
+}
+
+static json_t *addr_json(const struct ipaddr *a)
+{
+	char buf[CIDR_STRLEN];
+
+	return json_string(a->family ? cidr_addr_format(a, buf) : "");
+}
+
+static size_t eps_of(const struct endpoint *eps, size_t n, const char *net_id)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += strcmp(eps[i].net_id, net_id) == 0;
+	return k;
+}
+
+static json_t *net_json(const struct net *n, size_t neps)
+{
+	const struct net_options *o = &n->opts;
+	bool tunnel = o->mode == NET_MODE_OVERLAY || o->mode == NET_MODE_ROUTED;
+	json_t *j;
+
+	j = json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:i, s:I}", "id", n->id, "mode", net_mode_to_string(o->mode),
+		      "subnet", cidr_json(&n->pool), "gateway", cidr_json(&n->gateway), "bridge", n->bridge, "internal",
+		      n->internal, "mtu", (int)o->mtu, "endpoints", (json_int_t)neps);
+	if (j && (tunnel || o->mode == NET_MODE_MACVLAN))
+		j = set_new(j, "parent", json_string(o->parent));
+	if (j && tunnel)
+		j = set_new(j, "vni", json_integer(o->vni));
+	if (j && o->mode == NET_MODE_ROUTED) {
+		j = set_new(j, "backend", json_string(o->backend));
+		j = set_new(j, "slice", cidr_json(&n->slice));
+	}
+	if (j && o->mode == NET_MODE_MACVLAN) {
+		j = set_new(j, "macvlan_mode", json_string(o->macvlan_mode));
+		j = set_new(j, "host_shim", addr_json(&n->shim_addr));
+	}
+	return j;
+}
+
+static int h_networks(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
+{
+	struct net *nets = NULL;
+	struct endpoint *eps = NULL;
+	size_t i, n = 0, neps = 0;
+	json_t *a;
+	int r;
+
+	r = driver_nets_list(ctl->cfg.driver, &nets, &n, eb);
+	if (r == 0)
+		r = driver_eps_list(ctl->cfg.driver, &eps, &neps, eb);
+	if (r < 0)
+		goto out;
+	a = json_array();
+	for (i = 0; i < n; i++)
+		a = append_new(a, net_json(&nets[i], eps_of(eps, neps, nets[i].id)));
+	*ret = a;
+out:
+	free(nets);
+	driver_eps_free(eps, neps);
+	return r;
+}
+
+static json_t *ep_json(const struct endpoint *ep)
+{
+	char mac[18], p[PORTS_STRLEN];
+	json_t *j, *ports = json_array();
+	size_t i;
+
+	for (i = 0; i < ep->nports; i++)
+		ports = append_new(ports, json_pack("{s:s, s:i}", "host", ports_format(&ep->ports[i], p), "container",
+						    (int)ep->ports[i].port));
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", ep->mac[0], ep->mac[1], ep->mac[2], ep->mac[3],
+		 ep->mac[4], ep->mac[5]);
+	j = json_pack("{s:s, s:s, s:o, s:s, s:s, s:b}", "id", ep->id, "network", ep->net_id, "address",
+		      cidr_json(&ep->addr), "mac", mac, "veth", ep->veth, "joined", ep->joined);
+	return set_new(j, "ports", ports);
+}
+
+static int h_endpoints(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
+{
+	struct endpoint *eps = NULL;
+	size_t i, n = 0;
+	json_t *a;
+	int r;
+
+	r = driver_eps_list(ctl->cfg.driver, &eps, &n, eb);
+	if (r < 0)
+		return r;
+	a = json_array();
+	for (i = 0; i < n; i++)
+		a = append_new(a, ep_json(&eps[i]));
+	driver_eps_free(eps, n);
+	*ret = a;
+	return 0;
+}
+
+static int h_peers(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
+{
+	struct peer_host *v = NULL;
+	size_t i, n = 0;
+	json_t *a;
+
+	if (peers_hosts(driver_peers(ctl->cfg.driver), clock_ms(), &v, &n) < 0)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	a = json_array();
+	for (i = 0; i < n; i++)
+		a = append_new(a, json_pack("{s:s, s:o, s:s, s:I, s:I, s:I, s:I}", "host", v[i].id, "address",
+					    addr_json(&v[i].addr), "state", v[i].gone_ms ? "held" : "alive", "gone_s",
+					    (json_int_t)(v[i].gone_ms / 1000), "hold_s", (json_int_t)(v[i].hold_ms / 1000),
+					    "endpoints", (json_int_t)v[i].neps, "slices", (json_int_t)v[i].nslices));
+	free(v);
+	*ret = a;
+	return 0;
+}
+
+static json_t *u128_json(cidr_u128 v)
+{
+	return json_integer(v > (cidr_u128)LLONG_MAX ? LLONG_MAX : (json_int_t)v);
+}
+
+static json_t *pool_json(const struct ipam_usage *u, size_t k, const char *store)
+{
+	const struct ipam_pool_use *p = &u->pools[k];
+	json_t *j, *hosts = json_array(), *addrs = json_array(), *slices = json_array();
+	size_t i;
+
+	for (i = 0; i < p->nhosts; i++)
+		hosts = append_new(hosts, json_string(p->hosts[i]));
+	for (i = 0; i < u->nuses; i++) {
+		const struct ipam_use *e = &u->uses[i];
+		char a[CIDR_STRLEN];
+
+		if (e->pool != k)
+			continue;
+		if (strcmp(e->owner, "slice") == 0)
+			slices = append_new(slices, json_pack("{s:o, s:s}", "slice", cidr_json(&e->addr), "host", e->host));
+		else
+			addrs = append_new(addrs, json_pack("{s:s, s:s, s:s, s:s}", "address",
+							    cidr_addr_format(&e->addr.addr, a), "owner", e->owner,
+							    "host", e->host, "mac", e->mac));
+	}
+	j = json_pack("{s:o, s:s, s:b, s:o, s:I}", "subnet", cidr_json(&p->pool), "store", store, "auto",
+		      p->automatic, "size", u128_json(p->size), "used", (json_int_t)p->used);
+	j = set_new(j, "free", u128_json(p->size > p->used ? p->size - p->used : 0));
+	j = set_new(j, "hosts", hosts);
+	j = set_new(j, "addresses", addrs);
+	return set_new(j, "slices", slices);
+}
+
+static int h_ipam(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
+{
+	const char *only = httpd_arg(rq, "cidr");
+	struct ipam_usage u[2] = { { 0 } };
+	struct cidr c;
+	size_t i, k;
+	json_t *a;
+	int r = 0;
+
+	if (only && cidr_parse(only, '/', &c, eb) < 0)
+		return errbuf_prefix(eb, "weftctl ipam");
+	for (k = 0; k < 2 && r == 0; k++)
+		r = driver_ipam_usage(ctl->cfg.driver, only ? &c : NULL, k == 1, &u[k], eb);
+	a = json_array();
+	for (k = 0; k < 2 && r == 0; k++)
+		for (i = 0; i < u[k].npools; i++)
+			a = append_new(a, pool_json(&u[k], i, k ? "host-slice" : ctl->cfg.cluster ? "cluster" : "local"));
+	for (k = 0; k < 2; k++)
+		ipam_usage_free(&u[k]);
+	if (r < 0) {
+		json_decref(a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+/* The store as a call now finds it: the host's own record, within PROBE_BUDGET_MS. */
+static json_t *store_json(struct control *ctl)
+{
+	struct store *s = driver_cfg(ctl->cfg.driver)->shared;
+	struct errbuf eb = { 0 };
+	char key[192], *val = NULL;
+	long long t0 = clock_ms();
+	const char *state;
+	int r;
+
+	snprintf(key, sizeof(key), STORE_PREFIX "hosts/%s", ctl->cfg.host_id);
+	store_budget_set(PROBE_BUDGET_MS);
+	r = store_get(s, key, &val, NULL, &eb);
+	store_budget_set(0);
+	free(val);
+	if (r == 0 || r == -ENOENT)
+		state = "ok";
+	else if (store_err_unreachable(r))
+		state = "unreachable";
+	else if (r == -ETIME)
+		state = "slow";
+	else
+		state = "failing";
+	return json_pack("{s:s, s:b, s:s, s:I, s:s, s:b}", "url", ctl->cfg.store_url, "cluster", ctl->cfg.cluster != NULL,
+			 "state", state, "answered_ms", (json_int_t)(clock_ms() - t0), "error",
+			 r == 0 || r == -ENOENT ? "" : eb.msg, "host_record", r == 0);
+}
+
+static json_t *lease_json(struct control *ctl)
+{
+	struct cluster_status st;
+
+	if (!ctl->cfg.cluster)
+		return json_null();
+	cluster_status_get(ctl->cfg.cluster, &st);
+	return json_pack("{s:b, s:s, s:i, s:I, s:s}", "registered", st.registered, "id", st.lease, "ttl_s", (int)st.ttl,
+			 "renewed_s_ago", (json_int_t)(st.last_ok_ms ? (clock_ms() - st.last_ok_ms) / 1000 : -1),
+			 "error", st.error);
+}
+
+static int h_status(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
+{
+	struct net *nets = NULL;
+	struct endpoint *eps = NULL;
+	struct peer_host *peers = NULL;
+	size_t nnets = 0, neps = 0, npeers = 0;
+	json_t *j;
+	int r;
+
+	r = driver_nets_list(ctl->cfg.driver, &nets, &nnets, eb);
+	if (r == 0)
+		r = driver_eps_list(ctl->cfg.driver, &eps, &neps, eb);
+	if (r == 0 && peers_hosts(driver_peers(ctl->cfg.driver), clock_ms(), &peers, &npeers) < 0)
+		r = errbuf_set(eb, -ENOMEM, "out of memory");
+	if (r == 0) {
+		j = json_pack("{s:s, s:s, s:s, s:I}", "version", PACKAGE_VERSION, "host", ctl->cfg.host_id, "socket",
+			      ctl->cfg.socket, "uptime_s", (json_int_t)((clock_ms() - ctl->started_ms) / 1000));
+		j = set_new(j, "store", store_json(ctl));
+		j = set_new(j, "lease", lease_json(ctl));
+		j = set_new(j, "counts", json_pack("{s:I, s:I, s:I}", "networks", (json_int_t)nnets, "endpoints",
+						   (json_int_t)neps, "peers", (json_int_t)npeers));
+		*ret = j;
+	}
+	free(nets);
+	driver_eps_free(eps, neps);
+	free(peers);
+	return r;
+}
+
+static json_t *gc_hosts_json(const struct cluster_gc_host *v, size_t n, unsigned int grace, bool pending)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		a = append_new(a, pending ? json_pack("{s:s, s:I, s:I}", "host", v[i].host, "dead_s", (json_int_t)v[i].dead_s,
+						      "reclaim_in_s",
+						      (json_int_t)(v[i].dead_s < grace ? grace - v[i].dead_s : 0))
+					  : json_pack("{s:s, s:I, s:I}", "host", v[i].host, "addresses",
+						      (json_int_t)v[i].naddrs, "dead_s", (json_int_t)v[i].dead_s));
+	return a;
+}
+
+static int h_gc(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
+{
+	struct cluster_gc_result res;
+	const char *host = NULL;
+	json_error_t jerr;
+	json_t *req = NULL, *j;
+	int r;
+
+	if (rq->len) {
+		req = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!json_is_object(req) || json_unpack(req, "{s?s}", "host", &host) < 0) {
+			json_decref(req);
+			return errbuf_set(eb, -EINVAL, "request body is not a JSON object with a string 'host'");
+		}
+	}
+	if (!ctl->cfg.cluster) {
+		json_decref(req);
+		if (host)
+			return errbuf_set(eb, -ENOENT, "no cluster store (--store is the embedded one): there are no other hosts");
+		*ret = json_pack("{s:b, s:[], s:[]}", "cluster", 0, "reclaimed", "pending");
+		return 0;
+	}
+	r = cluster_gc_now(ctl->cfg.cluster, host, &res, eb);
+	json_decref(req);
+	if (r < 0)
+		return r;
+	j = json_pack("{s:b, s:i}", "cluster", 1, "grace_s", (int)res.grace_s);
+	j = set_new(j, "reclaimed", gc_hosts_json(res.reclaimed, res.nreclaimed, res.grace_s, false));
+	*ret = set_new(j, "pending", gc_hosts_json(res.pending, res.npending, res.grace_s, true));
+	return 0;
+}
+
+static const struct route {
+	const char *method, *path;
+	control_fn fn;
+} routes[] = {
+	{ "GET", "/v1/status", h_status },
+	{ "GET", "/v1/networks", h_networks },
+	{ "GET", "/v1/endpoints", h_endpoints },
+	{ "GET", "/v1/peers", h_peers },
+	{ "GET", "/v1/ipam", h_ipam },
+	{ "POST", "/v1/gc", h_gc },
+};
+
+static char *err_body(const char *msg)
+{
+	json_t *o = json_pack("{s:s}", "Err", msg);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+static int err_status(int r)
+{
+	switch (r) {
+	case -EINVAL:
+		return 400;
+	case -ENOENT:
+		return 404;
+	case -EBUSY:
+		return 409;
+	default:
+		return 500;
+	}
+}
+
+void control_http(void *data, const struct httpd_req *rq, struct httpd_reply *ret)
+{
+	struct control *ctl = data;
+	const struct route *rt = NULL;
+	struct errbuf eb = { 0 };
+	json_t *reply = NULL;
+	bool path_known = false;
+	size_t i;
+	int r;
+
+	ret->type = "application/json";
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(routes[i].path, rq->path) != 0)
+			continue;
+		path_known = true;
+		if (strcmp(routes[i].method, rq->method) == 0)
+			rt = &routes[i];
+	}
+	if (!rt) {
+		ret->status = path_known ? 405 : 404;
+		ret->body = err_body(path_known ? "wrong method for this path" : "no such path");
+		return;
+	}
+	r = rt->fn(ctl, rq, &reply, &eb);
+	if (r == 0 && !reply)
+		r = errbuf_set(&eb, -ENOMEM, "out of memory");
+	if (r < 0) {
+		log_warn("control %s: %s", rq->path, eb.msg);
+		ret->status = err_status(r);
+		ret->body = err_body(eb.msg);
+		return;
+	}
+	ret->status = 200;
+	ret->body = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+}

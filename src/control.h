@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* control.h - weftctl's API on the control socket: weft's state as JSON, garbage collection, metrics. */
+#ifndef WEFT_CONTROL_H
+#define WEFT_CONTROL_H
+
+#include "cluster.h"
+#include "driver.h"
+#include "errbuf.h"
+#include "httpd.h"
+
+struct control_config {
+	struct driver *driver;
+	struct cluster *cluster; /* NULL: no cluster store */
+	const char *host_id;
+	const char *store_url; /* where pools and addresses live */
+	const char *socket;    /* the plugin socket, for status */
+};
+
+struct control;
+
+/* Keeps cfg's pointers: they must outlive the control. */
+int control_new(const struct control_config *cfg, struct control **ret, struct errbuf *eb);
+void control_free(struct control *ctl);
+
+/*
+ * The httpd_handler of the control socket (data: the control):
+ *   GET /v1/status, /v1/networks, /v1/endpoints, /v1/peers, /v1/ipam[?cidr=CIDR]
+ *   POST /v1/gc [{"host": ID}]      GET /metrics (Prometheus text format)
+ * Replies are JSON; failures {"Err": message} with 4xx/5xx.
+ */
+void control_http(void *data, const struct httpd_req *rq, struct httpd_reply *ret);
+
+#endif

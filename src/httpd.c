@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* httpd.c - one libmicrohttpd daemon per unix socket, driven by weftd's loop; bodies capped. */
+#include "config.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "log.h"
+
+struct httpd {
+	struct MHD_Daemon *mhd;
+	int listen_fd;
+	char *path;
+	httpd_handler handler;
+	void *data;
+};
+
+struct request {
+	char *buf;
+	size_t len;
+	bool too_big;
+};
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, int status, char *body, const char *type)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+
+	resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", type);
+	r = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *data, size_t *size, void **con_cls)
+{
+	struct httpd *h = cls;
+	struct request *rq = *con_cls;
+	struct httpd_reply rep = { .status = 500, .type = "application/json" };
+	char *grown;
+
+	if (!rq) {
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		return MHD_YES;
+	}
+	if (*size) {
+		if (rq->len + *size > HTTPD_BODY_MAX) {
+			rq->too_big = true;
+		} else if (!rq->too_big) {
+			grown = realloc(rq->buf, rq->len + *size + 1);
+			if (!grown)
+				return MHD_NO;
+			memcpy(grown + rq->len, data, *size);
+			grown[rq->len + *size] = '\0';
+			rq->buf = grown;
+			rq->len += *size;
+		}
+		*size = 0;
+		return MHD_YES;
+	}
+	if (rq->too_big) {
+		log_warn("%.64s: request body over %d bytes refused", url, HTTPD_BODY_MAX);
+		return send_reply(c, 413, strdup("{\"Err\":\"request body too large\"}"), rep.type);
+	}
+	h->handler(h->data,
+		   &(struct httpd_req){ .method = method, .path = url, .body = rq->buf, .len = rq->len, .conn = c },
+		   &rep);
+	if (!rep.body) {
+		rep.status = 500;
+		rep.type = "application/json";
+		rep.body = strdup("{\"Err\":\"out of memory\"}");
+		if (!rep.body)
+			return MHD_NO;
+	}
+	return send_reply(c, rep.status, rep.body, rep.type);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request *rq = *con_cls;
+
+	if (rq)
+		free(rq->buf);
+	free(rq);
+	*con_cls = NULL;
+}
+
+const char *httpd_arg(const struct httpd_req *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* A socket file nobody answers on is stale (a killed weftd); a live one means another weftd runs. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa, struct errbuf *eb)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : errbuf_set(eb, -errno, "%s: %s", path, strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		return errbuf_set(eb, -EEXIST, "%s exists and is not a socket", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errbuf_set(eb, -errno, "socket: %s", strerror(errno));
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (r == 0)
+		return errbuf_set(eb, -EADDRINUSE, "%s is served by another process (is weftd already running?)", path);
+	if (unlink(path) < 0)
+		return errbuf_set(eb, -errno, "remove stale %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int httpd_new(const char *path, httpd_handler handler, void *data, struct httpd **ret, struct errbuf *eb)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct httpd *h;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return errbuf_set(eb, -ENAMETOOLONG, "socket path '%s' is too long", path);
+	strcpy(sa.sun_path, path);
+	r = clear_stale(path, &sa, eb);
+	if (r < 0)
+		return r;
+	h = calloc(1, sizeof(*h));
+	if (!h || !(h->path = strdup(path))) {
+		free(h);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	h->handler = handler;
+	h->data = data;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		r = errbuf_set(eb, -errno, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+		r = errbuf_set(eb, -errno, "listen on %s: %s", path, strerror(errno));
+		goto fail_fd;
+	}
+	h->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+				  (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)128, MHD_OPTION_END);
+	if (!h->mhd) {
+		r = errbuf_set(eb, -EIO, "cannot start the HTTP server on %s", path);
+		goto fail_fd;
+	}
+	h->listen_fd = fd;
+	*ret = h;
+	return 0;
+fail_fd:
+	close(fd);
+	unlink(path);
+fail:
+	free(h->path);
+	free(h);
+	return r;
+}
+
+int httpd_fd(struct httpd *h)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+
+	return info ? info->epoll_fd : -1;
+}
+
+int httpd_timeout(struct httpd *h)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (MHD_get_timeout(h->mhd, &ms) != MHD_YES)
+		return -1;
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+void httpd_run(struct httpd *h)
+{
+	MHD_run(h->mhd);
+}
+
+void httpd_free(struct httpd *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->mhd);
+	close(h->listen_fd);
+	unlink(h->path);
+	free(h->path);
+	free(h);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* httpd.h - an HTTP server on a unix socket (libmicrohttpd, external epoll): Docker's socket and weftctl's. */
+#ifndef WEFT_HTTPD_H
+#define WEFT_HTTPD_H
+
+#include <stddef.h>
+
+#include "errbuf.h"
+
+/* Request bodies larger than this are refused with 413 (Docker's are a few KiB). */
+#define HTTPD_BODY_MAX (1 << 20)
+
+struct httpd_req {
+	const char *method;
+	const char *path; /* without the query */
+	const char *body; /* NULL when empty */
+	size_t len;
+	void *conn; /* for httpd_arg() */
+};
+
+struct httpd_reply {
+	int status;
+	char *body;       /* malloc'd; httpd frees it */
+	const char *type; /* Content-Type, static */
+};
+
+/* Fills ret (status, body, type); a NULL body is answered 500. */
+typedef void (*httpd_handler)(void *data, const struct httpd_req *rq, struct httpd_reply *ret);
+
+struct httpd;
+
+/*
+ * Serves path (a unix socket, mode 0600; a stale socket file of a dead
+ * process is replaced, a live one refused) with handler.
+ */
+int httpd_new(const char *path, httpd_handler handler, void *data, struct httpd **ret, struct errbuf *eb);
+/* Stops serving and removes the socket file. Accepts NULL. */
+void httpd_free(struct httpd *h);
+
+/* The epoll fd to watch, the time until httpd_run() is due (ms, -1 none), and the step. */
+int httpd_fd(struct httpd *h);
+int httpd_timeout(struct httpd *h);
+void httpd_run(struct httpd *h);
+
+/* The value of query argument name ("?cidr=..."), NULL if absent. */
+const char *httpd_arg(const struct httpd_req *rq, const char *name);
+
+#endif
