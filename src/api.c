@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "api.h"
+#include "clock.h"
 #include "log.h"
+#include "metrics.h"
 
 #define GATEWAY_TYPE "com.docker.network.gateway"
 #define MAX_OPTS 64
@@ -606,6 +608,7 @@ int api_handle(struct api *api, const char *path, const char *body, size_t len, 
 	struct errbuf eb = { 0 };
 	json_error_t jerr;
 	json_t *req = NULL, *reply = NULL;
+	long long t0 = clock_us();
 	size_t i;
 	int status = 200, r;
 
@@ -657,6 +660,7 @@ out:
 	}
 	json_decref(req);
 	json_decref(reply);
+	metrics_request(rt ? rt->path : NULL, status == 200, clock_us() - t0);
 	return status;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* clock.h - milliseconds of CLOCK_MONOTONIC, for timeouts, budgets and holds. */
+/* clock.h - CLOCK_MONOTONIC in milliseconds (timeouts, budgets, holds) and microseconds (latencies). */
 #ifndef WEFT_CLOCK_H
 #define WEFT_CLOCK_H
 
@@ -11,6 +11,15 @@ static inline long long clock_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Microseconds of CLOCK_MONOTONIC, for latencies. */
+static inline long long clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
 #endif

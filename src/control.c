@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "control.h"
 #include "log.h"
+#include "metrics.h"
 #include "peers.h"
 
 /* A status's look at the store may take this long (the loop serves Docker meanwhile). */
@@ -362,6 +363,110 @@ static int h_gc(struct control *ctl, const struct httpd_req *rq, json_t **ret, s
 	return 0;
 }
 
+static char *err_body(const char *msg)
+{
+	json_t *o = json_pack("{s:s}", "Err", msg);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+/* Gauges read now, after the counters of metrics.c. */
+static int metrics_state(struct control *ctl, FILE *f, struct errbuf *eb)
+{
+	static const char *const kinds[] = { "bridge", "veth", "vxlan", "macvlan" };
+	struct store *shared = driver_cfg(ctl->cfg.driver)->shared;
+	size_t i, k, n[_NET_MODE_MAX] = { 0 }, nnets = 0, neps = 0, joined = 0, ports = 0, npeers = 0, held = 0;
+	struct net *nets = NULL;
+	struct endpoint *eps = NULL;
+	struct peer_host *peers = NULL;
+	struct cluster_status st = { 0 };
+	struct driver_kernel kn;
+	int r;
+
+	r = driver_nets_list(ctl->cfg.driver, &nets, &nnets, eb);
+	if (r == 0)
+		r = driver_eps_list(ctl->cfg.driver, &eps, &neps, eb);
+	if (r == 0)
+		r = driver_kernel_count(ctl->cfg.driver, &kn, eb);
+	if (r == 0 && peers_hosts(driver_peers(ctl->cfg.driver), clock_ms(), &peers, &npeers) < 0)
+		r = errbuf_set(eb, -ENOMEM, "out of memory");
+	if (r < 0)
+		goto out;
+	for (i = 0; i < nnets; i++)
+		n[nets[i].opts.mode]++;
+	for (i = 0; i < neps; i++) {
+		joined += eps[i].joined;
+		ports += eps[i].nports;
+	}
+	for (i = 0; i < npeers; i++)
+		held += peers[i].gone_ms != 0;
+	metrics_header(f, "weft_build_info", "weftd's version.", "gauge");
+	fprintf(f, "weft_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	metrics_header(f, "weft_uptime_seconds", "How long weftd has run.", "gauge");
+	fprintf(f, "weft_uptime_seconds %lld\n", (clock_ms() - ctl->started_ms) / 1000);
+	metrics_header(f, "weft_networks", "weft's networks on this host, by mode.", "gauge");
+	for (k = 0; k < _NET_MODE_MAX; k++)
+		fprintf(f, "weft_networks{mode=\"%s\"} %zu\n", net_mode_to_string(k), n[k]);
+	metrics_header(f, "weft_endpoints", "weft's endpoints on this host (joined: in a container).", "gauge");
+	fprintf(f, "weft_endpoints{state=\"joined\"} %zu\nweft_endpoints{state=\"created\"} %zu\n", joined,
+		neps - joined);
+	metrics_header(f, "weft_published_ports", "Host ports published by weft's endpoints.", "gauge");
+	fprintf(f, "weft_published_ports %zu\n", ports);
+	metrics_header(f, "weft_peers", "Other hosts (held: their record went, their containers are kept a while).",
+		       "gauge");
+	fprintf(f, "weft_peers{state=\"alive\"} %zu\nweft_peers{state=\"held\"} %zu\n", npeers - held, held);
+	metrics_header(f, "weft_kernel_links", "weft's network devices on this host, by kind.", "gauge");
+	for (k = 0; k < 4; k++)
+		fprintf(f, "weft_kernel_links{kind=\"%s\"} %zu\n", kinds[k],
+			k == 0 ? kn.bridges : k == 1 ? kn.veths : k == 2 ? kn.vxlans : kn.macvlans);
+	metrics_header(f, "weft_kernel_entries", "weft's FDB and neighbour entries and routes to other hosts.", "gauge");
+	fprintf(f, "weft_kernel_entries{kind=\"fdb\"} %zu\nweft_kernel_entries{kind=\"neigh\"} %zu\n"
+		   "weft_kernel_entries{kind=\"route\"} %zu\n", kn.fdb, kn.neigh, kn.routes);
+	metrics_header(f, "weft_store_unreachable", "1 while the last call found the store unreachable.", "gauge");
+	fprintf(f, "weft_store_unreachable %d\n", store_down(shared, NULL) < 0);
+	if (ctl->cfg.cluster) {
+		cluster_status_get(ctl->cfg.cluster, &st);
+		metrics_header(f, "weft_lease_registered", "1 while this host's record is held under its lease.", "gauge");
+		fprintf(f, "weft_lease_registered %d\n", st.registered && !st.error[0]);
+	}
+out:
+	free(nets);
+	driver_eps_free(eps, neps);
+	free(peers);
+	return r;
+}
+
+/* GET /metrics: text, not JSON. */
+static void metrics_reply(struct control *ctl, struct httpd_reply *ret)
+{
+	struct errbuf eb = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r = -ENOMEM;
+
+	f = open_memstream(&text, &len);
+	if (f) {
+		metrics_write(f);
+		r = metrics_state(ctl, f, &eb);
+		if (fclose(f) != 0 && r == 0)
+			r = -ENOMEM;
+	}
+	if (r < 0) {
+		free(text);
+		log_warn("control /metrics: %s", eb.msg[0] ? eb.msg : "out of memory");
+		ret->status = 500;
+		ret->type = "application/json";
+		ret->body = err_body(eb.msg[0] ? eb.msg : "out of memory");
+		return;
+	}
+	ret->status = 200;
+	ret->type = "text/plain; version=0.0.4";
+	ret->body = text;
+}
+
 static const struct route {
 	const char *method, *path;
 	control_fn fn;
@@ -373,15 +478,6 @@ static const struct route {
 	{ "GET", "/v1/ipam", h_ipam },
 	{ "POST", "/v1/gc", h_gc },
 };
-
-static char *err_body(const char *msg)
-{
-	json_t *o = json_pack("{s:s}", "Err", msg);
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-	json_decref(o);
-	return s;
-}
 
 static int err_status(int r)
 {
@@ -408,6 +504,10 @@ void control_http(void *data, const struct httpd_req *rq, struct httpd_reply *re
 	int r;
 
 	ret->type = "application/json";
+	if (strcmp(rq->path, "/metrics") == 0 && strcmp(rq->method, "GET") == 0) {
+		metrics_reply(ctl, ret);
+		return;
+	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strcmp(routes[i].path, rq->path) != 0)
 			continue;

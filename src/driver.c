@@ -1890,6 +1890,58 @@ static void recon_links(struct recon *rc)
 	free(names);
 }
 
+int driver_kernel_count(struct driver *d, struct driver_kernel *ret, struct errbuf *eb)
+{
+	struct driver_kernel k = { 0 };
+	struct netlink_neigh *nb;
+	struct netlink_route *rt;
+	struct net *nets = NULL;
+	char *names = NULL, *s, kind[16], br[16], vx[16];
+	size_t i, n = 0, nn, nnets = 0;
+	int r;
+
+	r = netlink_links_list("w", &names, &n, eb);
+	for (i = 0, s = names; r == 0 && i < n; i++, s += strlen(s) + 1) {
+		if (!weft_link_name(s) || netlink_link_get(s, kind, NULL) < 0)
+			continue;
+		if (strcmp(kind, "bridge") == 0)
+			k.bridges++;
+		else if (strcmp(kind, "veth") == 0)
+			k.veths++;
+		else if (strcmp(kind, "vxlan") == 0)
+			k.vxlans++;
+		else if (strcmp(kind, "macvlan") == 0)
+			k.macvlans++;
+	}
+	free(names);
+	if (r == 0)
+		r = nets_load(d, &nets, &nnets, eb);
+	for (i = 0; r == 0 && i < nnets; i++) {
+		const struct net *net = &nets[i];
+
+		if (net->opts.mode != NET_MODE_OVERLAY && net->opts.mode != NET_MODE_ROUTED)
+			continue;
+		mode_overlay_names(net->opts.vni, br, vx);
+		/* Failures are a device that is not there (a routed host-gw network has none): nothing to count. */
+		nb = NULL;
+		if (netlink_neigh_list(vx, true, &nb, &nn, NULL) == 0)
+			k.fdb += nn;
+		free(nb);
+		nb = NULL;
+		if (netlink_neigh_list(vx, false, &nb, &nn, NULL) == 0)
+			k.neigh += nn;
+		free(nb);
+		rt = NULL;
+		if (net->opts.mode == NET_MODE_ROUTED && netlink_routes_via_list(&net->pool, &rt, &nn, NULL) == 0)
+			k.routes += nn;
+		free(rt);
+	}
+	free(nets);
+	if (r == 0)
+		*ret = k;
+	return r;
+}
+
 int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *eb)
 {
 	struct docker_view v = { 0 };

@@ -241,6 +241,13 @@ void driver_eps_free(struct endpoint *eps, size_t n);
 int driver_ipam_usage(struct driver *d, const struct cidr *only, bool slices, struct ipam_usage *ret,
 		      struct errbuf *eb);
 
+/* weftctl metrics: weft's devices by kind, and its peer entries and routes (of overlay and routed networks). */
+struct driver_kernel {
+	size_t bridges, veths, vxlans, macvlans;
+	size_t fdb, neigh, routes;
+};
+int driver_kernel_count(struct driver *d, struct driver_kernel *ret, struct errbuf *eb);
+
 /* Whether s is a Docker object ID weft accepts (it becomes part of store keys and names). */
 bool driver_id_valid(const char *s);
 

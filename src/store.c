@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "http.h"
+#include "metrics.h"
 #include "store.h"
 
 static const struct store_ops *const backends[] = {
@@ -110,6 +111,9 @@ static int too_slow(struct store *s, struct errbuf *eb)
 			  s->url, budget_ms / 1000.0);
 }
 
+/* When this thread's call to a store began (after guard() let it through), for its latency. */
+static __thread long long call_start_us;
+
 /*
  * Before a call: fails it at once when this thread's budget is spent, and
  * while the store is known unreachable, but lets one through every STORE_RETRY_MS.
@@ -127,8 +131,10 @@ static int guard(struct store *s, struct errbuf *eb)
 	else if (s->down)
 		s->retry_at = now + STORE_RETRY_MS; /* this call tries; the others wait for its outcome */
 	pthread_mutex_unlock(&s->mu);
-	if (r == 0)
+	if (r == 0) {
 		http_deadline_set(budget_end); /* for this call only: note() ends it */
+		call_start_us = clock_us();
+	}
 	return r;
 }
 
@@ -146,12 +152,15 @@ void store_retry_now(struct store *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* After a call: what it found. */
-static int note(struct store *s, int r, struct errbuf *eb)
+/* After a call of op: what it found. */
+static int note(struct store *s, enum metrics_op op, int r, struct errbuf *eb)
 {
+	bool cut = r == -ETIMEDOUT && over_budget(s);
+
 	http_deadline_set(0);
+	metrics_store_call(s->ops->scheme, op, cut ? -ETIME : r, clock_us() - call_start_us);
 	/* Cut short by the budget (the store may well be there): only this request gives up. */
-	if (r == -ETIMEDOUT && over_budget(s)) {
+	if (cut) {
 		if (eb && eb->code == -ETIMEDOUT)
 			errbuf_clear(eb); /* the call's "unreachable: timed out" */
 		return too_slow(s, eb);
@@ -177,14 +186,14 @@ int store_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_
 {
 	int r = guard(s, eb);
 
-	return r < 0 ? r : note(s, s->ops->get(s, key, ret_value, ret_rev, eb), eb);
+	return r < 0 ? r : note(s, METRICS_OP_GET, s->ops->get(s, key, ret_value, ret_rev, eb), eb);
 }
 
 int store_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb)
 {
 	int r = guard(s, eb);
 
-	return r < 0 ? r : note(s, s->ops->list(s, prefix, ret, eb), eb);
+	return r < 0 ? r : note(s, METRICS_OP_LIST, s->ops->list(s, prefix, ret, eb), eb);
 }
 
 void store_list_free(struct store_list *l)
@@ -243,26 +252,26 @@ int store_txn(struct store *s, const struct store_op *ops, size_t n, struct errb
 {
 	int r = guard(s, eb);
 
-	return r < 0 ? r : note(s, s->ops->txn(s, ops, n, eb), eb);
+	return r < 0 ? r : note(s, METRICS_OP_TXN, s->ops->txn(s, ops, n, eb), eb);
 }
 
 int store_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
 {
 	int r = guard(s, eb);
 
-	return r < 0 ? r : note(s, s->ops->lease_grant(s, ttl, ret_id, eb), eb);
+	return r < 0 ? r : note(s, METRICS_OP_LEASE_GRANT, s->ops->lease_grant(s, ttl, ret_id, eb), eb);
 }
 
 int store_lease_keepalive(struct store *s, const char *id, struct errbuf *eb)
 {
 	int r = guard(s, eb);
 
-	return r < 0 ? r : note(s, s->ops->lease_keepalive(s, id, eb), eb);
+	return r < 0 ? r : note(s, METRICS_OP_LEASE_KEEPALIVE, s->ops->lease_keepalive(s, id, eb), eb);
 }
 
 int store_lease_revoke(struct store *s, const char *id, struct errbuf *eb)
 {
 	int r = guard(s, eb);
 
-	return r < 0 ? r : note(s, s->ops->lease_revoke(s, id, eb), eb);
+	return r < 0 ? r : note(s, METRICS_OP_LEASE_REVOKE, s->ops->lease_revoke(s, id, eb), eb);
 }
