@@ -181,7 +181,7 @@ static int gc(struct cluster *c, const char *force, struct cluster_gc_result *re
 	struct cluster_gc_host *g;
 	const char *h;
 	struct dead *d;
-	size_t i, n;
+	size_t i, n, ns;
 	json_t *o;
 	int r;
 
@@ -218,11 +218,11 @@ static int gc(struct cluster *c, const char *force, struct cluster_gc_result *re
 		}
 		if (mono_now() - d->since >= (time_t)c->cfg.gc_grace || (force && strcmp(force, d->host) == 0)) {
 			errbuf_clear(eb);
-			r = ipam_reclaim_host(c->ipam, d->host, &n, eb);
+			r = ipam_reclaim_host(c->ipam, d->host, &n, &ns, eb);
 			if (r < 0)
 				goto out;
-			log_info("reclaimed %zu address%s of host '%s' (no record in the cluster store for %ld s%s)", n,
-				 n == 1 ? "" : "es", d->host, (long)(mono_now() - d->since),
+			log_info("reclaimed %zu address%s and %zu slice%s of host '%s' (no record in the cluster store for %ld s%s)",
+				 n, n == 1 ? "" : "es", ns, ns == 1 ? "" : "s", d->host, (long)(mono_now() - d->since),
 				 force && strcmp(force, d->host) == 0 ? ", asked for by weftctl gc" : "");
 			if (force && strcmp(force, d->host) == 0)
 				*force_r = 0;
@@ -230,6 +230,7 @@ static int gc(struct cluster *c, const char *force, struct cluster_gc_result *re
 				g = &res->reclaimed[res->nreclaimed++];
 				snprintf(g->host, sizeof(g->host), "%s", d->host);
 				g->naddrs = n;
+				g->nslices = ns;
 				g->dead_s = mono_now() - d->since;
 			}
 			*d = c->dead[--c->ndead];

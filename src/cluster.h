@@ -50,7 +50,7 @@ void cluster_status_get(struct cluster *c, struct cluster_status *ret);
 #define CLUSTER_GC_MAX 64
 struct cluster_gc_host {
 	char host[128];
-	size_t naddrs;    /* reclaimed: how many addresses (and slices) it freed */
+	size_t naddrs, nslices; /* reclaimed: how many addresses and routed slices it held */
 	long long dead_s; /* pending: how long the host has had no record, as this host saw */
 };
 struct cluster_gc_result {

@@ -326,8 +326,9 @@ static json_t *gc_hosts_json(const struct cluster_gc_host *v, size_t n, unsigned
 		a = append_new(a, pending ? json_pack("{s:s, s:I, s:I}", "host", v[i].host, "dead_s", (json_int_t)v[i].dead_s,
 						      "reclaim_in_s",
 						      (json_int_t)(v[i].dead_s < grace ? grace - v[i].dead_s : 0))
-					  : json_pack("{s:s, s:I, s:I}", "host", v[i].host, "addresses",
-						      (json_int_t)v[i].naddrs, "dead_s", (json_int_t)v[i].dead_s));
+					  : json_pack("{s:s, s:I, s:I, s:I}", "host", v[i].host, "addresses",
+						      (json_int_t)v[i].naddrs, "slices", (json_int_t)v[i].nslices, "dead_s",
+						      (json_int_t)v[i].dead_s));
 	return a;
 }
 

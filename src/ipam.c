@@ -907,12 +907,12 @@ int ipam_slice_release(struct ipam *ipam, const struct cidr *pool, struct errbuf
 	return r;
 }
 
-int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct errbuf *eb)
+int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, size_t *ret_nslices, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
 	const char *owner, *h, *rest;
 	struct cidr pool;
-	size_t i, n = 0, left;
+	size_t i, n = 0, nslices = 0, left;
 	uint64_t rev;
 	json_t *o;
 	int r, tries;
@@ -936,6 +936,7 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct
 				r = 0;
 			} else if (r == 0 && rest[1] == 's') {
 				log_info("freed slice %s of host '%s'", rest + strlen("/slices/"), host);
+				nslices++;
 			} else if (r == 0) {
 				n++;
 			}
@@ -964,6 +965,8 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct
 	}
 	store_list_free(&l);
 	*ret_n = n;
+	if (ret_nslices)
+		*ret_nslices = nslices;
 	return r;
 }
 

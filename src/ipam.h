@@ -98,10 +98,10 @@ int ipam_slice_release(struct ipam *ipam, const struct cidr *pool, struct errbuf
 /*
  * Garbage collection: frees every address host holds and takes host out of
  * every pool (the last one out frees the pool). For a host that is dead;
- * *ret_n gets how many addresses were freed (its routed slices go too, each
- * logged).
+ * *ret_n gets how many addresses were freed, *ret_nslices (may be NULL) how
+ * many of its routed slices (each logged).
  */
-int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, struct errbuf *eb);
+int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, size_t *ret_nslices, struct errbuf *eb);
 
 const char *ipam_owner_to_string(enum ipam_owner o);
 

@@ -314,27 +314,30 @@ static int host_cmp(const void *a, const void *b)
 
 int peers_hosts(const struct peers *p, long long now_ms, struct peer_host **ret, size_t *ret_n)
 {
-	struct peer_host *v = calloc(p->nhosts + 1, sizeof(*v));
-	size_t i, j;
+	struct peer_host *v = calloc(p->nhosts + 1, sizeof(*v)), *h;
+	size_t i, j, n = 0;
 
 	if (!v)
 		return -ENOMEM;
 	for (i = 0; i < p->nhosts; i++) {
-		snprintf(v[i].id, sizeof(v[i].id), "%s", p->hosts[i].id);
-		v[i].addr = p->hosts[i].addr;
-		v[i].gone_ms = p->hosts[i].gone_at ? now_ms - p->hosts[i].gone_at + 1 : 0;
-		v[i].hold_ms = p->hold_ms;
+		if (strcmp(p->hosts[i].id, p->self) == 0) /* the watch sees this host's record too */
+			continue;
+		h = &v[n++];
+		snprintf(h->id, sizeof(h->id), "%s", p->hosts[i].id);
+		h->addr = p->hosts[i].addr;
+		h->gone_ms = p->hosts[i].gone_at ? (now_ms > p->hosts[i].gone_at ? now_ms - p->hosts[i].gone_at : 1) : 0;
+		h->hold_ms = p->hold_ms;
 		for (j = 0; j < p->neps; j++) {
 			if (strcmp(p->eps[j].host, p->hosts[i].id) != 0)
 				continue;
 			if (p->eps[j].slice_len)
-				v[i].nslices++;
+				h->nslices++;
 			else
-				v[i].neps++;
+				h->neps++;
 		}
 	}
-	qsort(v, p->nhosts, sizeof(*v), host_cmp);
+	qsort(v, n, sizeof(*v), host_cmp);
 	*ret = v;
-	*ret_n = p->nhosts;
+	*ret_n = n;
 	return 0;
 }

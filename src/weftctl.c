@@ -373,8 +373,9 @@ static int cmd_gc(const struct ctx *x, json_t *o)
 		return EXIT_OK;
 	}
 	json_array_foreach(json_object_get(o, "reclaimed"), i, e)
-		printf("reclaimed %lld address%s of host '%s' (no record for %lld s)\n", num(e, "addresses"),
-		       num(e, "addresses") == 1 ? "" : "es", str(e, "host"), num(e, "dead_s"));
+		printf("reclaimed %lld address%s and %lld slice%s of host '%s' (no record for %lld s)\n", num(e, "addresses"),
+		       num(e, "addresses") == 1 ? "" : "es", num(e, "slices"), num(e, "slices") == 1 ? "" : "s",
+		       str(e, "host"), num(e, "dead_s"));
 	json_array_foreach(json_object_get(o, "pending"), i, e)
 		printf("host '%s': no record for %lld s; its addresses are reclaimed in %lld s (--gc-grace %lld s)\n",
 		       str(e, "host"), num(e, "dead_s"), num(e, "reclaim_in_s"), num(o, "grace_s"));

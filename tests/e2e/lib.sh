@@ -20,7 +20,10 @@
 #   lab_image N            import busybox image weft-test:local into host N
 #   dk N ARGS...           docker CLI of host N (exported function)
 #   lab_exec N CMD...      run CMD in host N's net + mount namespaces
-#   lab_start_weftd N [ARGS]  weftd in host N (pid in WEFTD_PID_N, log $LABDIR/hN/weftd.log)
+#   lab_start_weftd N [ARGS]  weftd in host N (pid in WEFTD_PID_N, log $LABDIR/hN/weftd.log),
+#                          its control socket $LABDIR/hN/control.sock (never the machine's
+#                          /run/weft: labs run side by side)
+#   wctl N ARGS...         weftctl of host N's weftd
 #   lab_stop_weftd N [SIG]    lab_stop_dockerd N [SIG]    lab_start_dockerd N
 #   lab_store KIND [ARGS]  a cluster store in $LAB-out, at 192.0.2.254: KIND etcd (real etcd,
 #                          port 2379) or consul (tests/consul-emu, port 8500; ARGS go to it);
@@ -48,6 +51,7 @@
 # Environment knobs:
 #   DOCKER   docker CLI (default: docker)          DOCKERD  daemon (default: dockerd)
 #   WEFTD    weftd binary (default: $abs_top_builddir/src/weftd or <top>/src/weftd)
+#   WEFTCTL  weftctl binary (default: weftctl next to WEFTD)
 #   LAB_DOCKERD_ARGS  extra dockerd arguments (word-split)
 #   LAB_WEFTD_WRAPPER command put before weftd (word-split), e.g. "valgrind -q"
 #   LAB_DEFAULT_ROUTE=0  do not give hosts a default route via 192.0.2.254
@@ -78,6 +82,7 @@ if [ -z "${WEFTD:-}" ]; then
 		WEFTD=$LAB_TOP/src/weftd
 	fi
 fi
+: "${WEFTCTL:=$(dirname "$WEFTD")/weftctl}"
 
 LAB=${LAB:-}
 LAB_T_N=0
@@ -300,7 +305,7 @@ lab_init() {
 	LAB="we2e-$name-$$"
 	LABDIR=/run/$LAB
 	DATADIR=/var/lib/$LAB
-	export LAB LABDIR DATADIR DOCKER WEFTD
+	export LAB LABDIR DATADIR DOCKER WEFTD WEFTCTL
 	[ -e "$LABDIR" ] && lab_bail "$LABDIR exists already (leftover? see lab_adopt)"
 	lab__traps
 	mkdir -p "$LABDIR" "$DATADIR" || lab_bail "cannot create $LABDIR / $DATADIR"
@@ -331,7 +336,7 @@ lab_adopt() {
 	LAB=$1
 	LABDIR=/run/$LAB
 	DATADIR=/var/lib/$LAB
-	export LAB LABDIR DATADIR DOCKER WEFTD
+	export LAB LABDIR DATADIR DOCKER WEFTD WEFTCTL
 	lab__traps
 }
 
@@ -679,6 +684,7 @@ lab_start_weftd() {
 	lab__spawn weftd "$n" "$hd/weftd.log" \
 		nsenter --mount="$hd/mnt" --net="/run/netns/$LAB-h$n" -- \
 		$LAB_WEFTD_WRAPPER "$WEFTD" --socket /run/docker/plugins/weft.sock --state-dir "$DATADIR/h$n/weft" \
+		--control-socket "$hd/control.sock" \
 		--store "lmdb://$DATADIR/h$n/weft/weft.db" --docker-socket "$hd/docker.sock" "$@" ||
 		lab_bail "cannot start weftd for h$n"
 	pid=$LAB_SPAWNED
@@ -695,6 +701,10 @@ lab_start_weftd() {
 	tail -n 30 "$hd/weftd.log" | sed 's/^/#   /'
 	lab_bail "weftd of h$n: no socket after 10 s"
 }
+
+# wctl N ARGS...: weftctl of host N's weftd
+wctl() { "$WEFTCTL" --socket "$LABDIR/h$1/control.sock" "${@:2}"; }
+export -f wctl
 
 # lab__listening PID PATH: PID holds a listening unix socket bound at PATH (so a stale
 # socket file left by an earlier weftd does not count)

@@ -189,7 +189,7 @@ START_TEST(test_ipam_host_address)
 	ck_assert_int_eq(ipam_addr_release(ipam, &p, &h, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(other, &p, s, IPAM_OWNER_HOST, &a, NULL), 0);
 	/* ... or the garbage collection of a dead host. */
-	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, NULL), 0);
+	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, NULL, NULL), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, s, IPAM_OWNER_ENDPOINT, &a, NULL), 0);
 }
@@ -210,7 +210,7 @@ START_TEST(test_ipam_reclaim)
 	ck_assert_int_eq(ipam_addr_request(other, &p, "10.7.0.6", IPAM_OWNER_ENDPOINT, &a2, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(other, &q, "10.7.1.6", IPAM_OWNER_ENDPOINT, &a2, NULL), 0);
 	/* h1 reclaims h2 ("other"). */
-	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, NULL), 0);
+	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, NULL, NULL), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.7.0.6", IPAM_OWNER_ENDPOINT, &a2, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &a2, NULL), 0); /* still the pool's */
@@ -220,7 +220,7 @@ START_TEST(test_ipam_reclaim)
 	/* h1 leaving now frees the shared pool entirely. */
 	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
 	ck_assert_int_eq(ipam_pool_get(ipam, &p.pool, NULL), -ENOENT);
-	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, NULL), 0); /* again: nothing */
+	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, NULL, NULL), 0); /* again: nothing */
 	ck_assert_uint_eq(n, 0);
 }
 END_TEST
@@ -230,7 +230,7 @@ START_TEST(test_ipam_slices)
 	struct cidr s1, s2, again, t;
 	struct ipam_pool p;
 	struct errbuf eb = { 0 };
-	size_t n = 99;
+	size_t n = 99, nslices = 99;
 
 	ck_assert_int_eq(ipam_pool_request(ipam, "10.244.0.0/22", "", NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_pool_request(other, "10.244.0.0/22", "", NULL, 0, &p, NULL), 0);
@@ -268,9 +268,10 @@ START_TEST(test_ipam_slices)
 	errbuf_clear(&eb);
 	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 33, NULL, &t, &eb), -EINVAL);
 	errbuf_clear(&eb);
-	/* A dead host's slice goes to garbage collection with its addresses (it counts the addresses). */
-	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, NULL), 0);
+	/* A dead host's slice goes to garbage collection with its addresses (counted apart). */
+	ck_assert_int_eq(ipam_reclaim_host(ipam, "h2", &n, &nslices, NULL), 0);
 	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(nslices, 1);
 	ck_assert_int_eq(ipam_slice_release(ipam, &p.pool, NULL), 0);
 	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, &s2, &t, NULL), 0); /* h2's is free again */
 	ck_assert(cidr_equal(&t, &s2));
@@ -282,7 +283,7 @@ START_TEST(test_ipam_slices)
 	/* Exhausted: a message that says what to do. */
 	ck_assert_int_eq(ipam_slice_release(other, &p.pool, NULL), 0);
 	ck_assert_int_eq(ipam_slice_claim(other, &p.pool, 24, NULL, &t, NULL), 0);
-	ck_assert_int_eq(ipam_reclaim_host(ipam, "h3", &n, NULL), 0);
+	ck_assert_int_eq(ipam_reclaim_host(ipam, "h3", &n, NULL, NULL), 0);
 	{
 		struct ipam_config c3 = { .host_id = "h3" };
 		struct ipam *third;
