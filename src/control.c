@@ -134,7 +134,18 @@ out:
 	return r;
 }
 
-static json_t *ep_json(const struct endpoint *ep)
+/* An endpoint's host-side device: its veth, but a macvlan endpoint has none (its device is in the container). */
+static const char *ep_host_dev(const struct endpoint *ep, const struct net *nets, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(nets[i].id, ep->net_id) == 0)
+			return nets[i].opts.mode == NET_MODE_MACVLAN ? "" : ep->veth;
+	return ep->veth;
+}
+
+static json_t *ep_json(const struct endpoint *ep, const char *veth)
 {
 	char mac[18], p[PORTS_STRLEN];
 	json_t *j, *ports = json_array();
@@ -146,26 +157,30 @@ static json_t *ep_json(const struct endpoint *ep)
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", ep->mac[0], ep->mac[1], ep->mac[2], ep->mac[3],
 		 ep->mac[4], ep->mac[5]);
 	j = json_pack("{s:s, s:s, s:o, s:s, s:s, s:b}", "id", ep->id, "network", ep->net_id, "address",
-		      cidr_json(&ep->addr), "mac", mac, "veth", ep->veth, "joined", ep->joined);
+		      cidr_json(&ep->addr), "mac", mac, "veth", veth, "joined", ep->joined);
 	return set_new(j, "ports", ports);
 }
 
 static int h_endpoints(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
 {
 	struct endpoint *eps = NULL;
-	size_t i, n = 0;
+	struct net *nets = NULL;
+	size_t i, n = 0, nnets = 0;
 	json_t *a;
 	int r;
 
-	r = driver_eps_list(ctl->cfg.driver, &eps, &n, eb);
-	if (r < 0)
-		return r;
-	a = json_array();
-	for (i = 0; i < n; i++)
-		a = append_new(a, ep_json(&eps[i]));
+	r = driver_nets_list(ctl->cfg.driver, &nets, &nnets, eb);
+	if (r == 0)
+		r = driver_eps_list(ctl->cfg.driver, &eps, &n, eb);
+	if (r == 0) {
+		a = json_array();
+		for (i = 0; i < n; i++)
+			a = append_new(a, ep_json(&eps[i], ep_host_dev(&eps[i], nets, nnets)));
+		*ret = a;
+	}
+	free(nets);
 	driver_eps_free(eps, n);
-	*ret = a;
-	return 0;
+	return r;
 }
 
 static int h_peers(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)

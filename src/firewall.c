@@ -17,6 +17,7 @@
 #include "firewall.h"
 #include "ports.h"
 #include "log.h"
+#include "netlink.h"
 
 /* Marks weft's iptables rules, so a restarted weftd can find and remove stale ones. */
 #define RULE_COMMENT "weft"
@@ -411,16 +412,10 @@ static int chain_sync(const struct firewall_state *st, struct errbuf *eb)
 /* Lets the host's own 127.0.0.1 reach published ports: loopback sources routed out of the bridge. */
 static void route_localnet(const char *bridge)
 {
-	char path[128];
-	int fd;
+	struct errbuf eb = { 0 };
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "1\n", 2) != 2)
-		log_warn("cannot turn on %s: %s (localhost will not reach ports published on '%s')", path,
-			 strerror(errno), bridge);
-	if (fd >= 0)
-		close(fd);
+	if (netlink_link_set_route_localnet(bridge, &eb) < 0)
+		log_warn("%s (localhost will not reach ports published on '%s')", eb.msg, bridge);
 }
 
 static int nft_build_apply(const struct firewall_state *st, struct errbuf *eb)
@@ -485,15 +480,21 @@ int firewall_forwarding_enable(struct errbuf *eb)
 	char v = '0';
 	int fd, r = 0;
 
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	/* Read first: a /proc/sys that is read-only (a managed plugin's) is fine where Docker turned it on. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errbuf_set(eb, -errno, "open %s: %s", path, strerror(errno));
-	if (read(fd, &v, 1) == 1 && v != '1') {
-		if (pwrite(fd, "1\n", 2, 0) != 2)
-			r = errbuf_set(eb, -errno, "enable IPv4 forwarding (%s): %s", path, strerror(errno));
-		else
-			log_info("enabled IPv4 forwarding");
-	}
+	if (read(fd, &v, 1) != 1)
+		v = '0';
 	close(fd);
+	if (v == '1')
+		return 0;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1\n", 2) != 2)
+		r = errbuf_set(eb, -errno, "enable IPv4 forwarding (%s): %s", path, strerror(errno));
+	else
+		log_info("enabled IPv4 forwarding");
+	if (fd >= 0)
+		close(fd);
 	return r;
 }

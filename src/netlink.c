@@ -3,12 +3,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <linux/ip.h>
 #include <net/if.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/inet.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/vlan.h>
 #include <netlink/route/link/veth.h>
@@ -246,6 +248,24 @@ int netlink_link_set_up(const char *name, struct errbuf *eb)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	rtnl_link_set_flags(change, IFF_UP);
 	r = change_link(name, change, "set up", eb);
+	rtnl_link_put(change);
+	return r;
+}
+
+int netlink_link_set_route_localnet(const char *name, struct errbuf *eb)
+{
+	struct rtnl_link *change;
+	int r;
+
+	change = rtnl_link_alloc();
+	if (!change)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	/* The device's IPv4 setting through IFLA_AF_SPEC: /proc/sys may be read-only (a managed plugin's is). */
+	r = rtnl_link_inet_set_conf(change, IPV4_DEVCONF_ROUTE_LOCALNET, 1);
+	if (r < 0)
+		r = nle_fail(eb, r, "route_localnet of '%s'", name);
+	else
+		r = change_link(name, change, "turn on route_localnet of", eb);
 	rtnl_link_put(change);
 	return r;
 }

@@ -28,6 +28,8 @@ int netlink_veth_add(const char *name, const char *peer, unsigned int mtu, const
 		     struct errbuf *eb);
 int netlink_link_set_master(const char *name, const char *master, struct errbuf *eb);
 int netlink_link_set_up(const char *name, struct errbuf *eb);
+/* Lets loopback sources be routed out of name (net.ipv4.conf.NAME.route_localnet = 1). */
+int netlink_link_set_route_localnet(const char *name, struct errbuf *eb);
 /* Deleting a missing link succeeds. */
 int netlink_link_del(const char *name, struct errbuf *eb);
 /* 0 if the link exists; -ENODEV if not. ret_kind (16 bytes, may be NULL) gets "bridge", "veth", ... */
