@@ -116,7 +116,7 @@ static void usage(FILE *f)
 		snprintf(shortopt, sizeof(shortopt), strchr(SHORT_OPTS, v) ? "-%c, " : "    ", v);
 		snprintf(left, sizeof(left), "%s--%s%s%s", shortopt, flags[i].opt.name, flags[i].arg ? " " : "",
 			 flags[i].arg ? flags[i].arg : "");
-		fprintf(f, "  %-28s %s\n", left, flags[i].help);
+		fprintf(f, "  %-30s %s\n", left, flags[i].help);
 	}
 	fprintf(f, "\nSee weftd(8) and weft(7).\n");
 }

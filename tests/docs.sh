@@ -33,6 +33,14 @@ for f in $flags; do
 	printf '%s\n' "$text8" | grep -Eq -- "^ *(-[A-Za-z], )?$f([^a-z-]|$)" || bad "weftd.8 does not describe $f"
 done
 
+# The example configuration names every setting: "#key =" for each flag but --config,
+# --help and --version.
+for f in $flags; do
+	case $f in --config | --help | --version | -*[!a-z-]*) continue ;; -[a-z]) continue ;; esac
+	n=$((n + 1))
+	grep -Eq "^#${f#--} =" "$srcdir/etc/weftd.conf" || bad "etc/weftd.conf does not show the key ${f#--}"
+done
+
 # weftctl: the commands ("  status   ...") and the options of --help.
 cmds=$("$weftctl" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\).*/\1/p')
 [ -n "$cmds" ] || bad "no commands parsed from weftctl --help"
