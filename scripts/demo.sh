@@ -11,7 +11,8 @@
 #      own mounts and own data directory, so a dockerd already running on this machine is
 #      never touched; imports a busybox image into it (no registry needed);
 #   4. starts src/weftd there with the embedded LMDB store, creates a weft network, runs two
-#      containers on it that ping each other by name, and shows what weft made;
+#      containers on it that ping each other by name, and shows what weft made (and what
+#      weftctl says of it);
 #   5. removes the containers and the network; on exit (also on Ctrl-C or an error) the
 #      lab's trap stops the lab's dockerd and weftd and deletes the lab.
 #
@@ -62,7 +63,7 @@ src/weftd --version
 
 # From here on every step checks its own result (tests/e2e/lib.sh is written for set -u).
 set +e
-export WEFTD=$top/src/weftd
+export WEFTD=$top/src/weftd WEFTCTL=$top/src/weftctl
 # shellcheck source-path=SCRIPTDIR/../tests/e2e source=lib.sh
 . "$top/tests/e2e/lib.sh"
 
@@ -112,6 +113,13 @@ printf '  iptables rules of weft (its chain WEFT-FORWARD and the jumps to it):\n
 ip netns exec "$LAB-h1" iptables -S | grep -- '--comment weft' | sed 's/^/    /'
 printf '  store keys (mdb_dump of the LMDB file):\n'
 mdb_dump -n -p -s data "$DATADIR/h1/weft/weft.db" | grep '^ weft/' | sed 's/^ /    /'
+printf '  weftctl, the client of weftd'"'"'s control socket:\n'
+for c in status networks endpoints "ipam $SUBNET"; do
+	printf '  $ weftctl %s\n' "$c"
+	# shellcheck disable=SC2086 # "ipam CIDR" is two words
+	wctl 1 $c 2>&1 | sed 's/^/    /'
+	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
+done
 
 step "8. cleaning up: containers, network, then the lab"
 docker_ rm -f alpha beta || rc=1
