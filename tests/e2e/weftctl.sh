@@ -219,6 +219,26 @@ healthy() { rc 0 wctl 1 status >/dev/null; }
 lab_wait_for healthy $((TTL * 2))
 expect_ok "status is healthy again once the store is back" healthy
 
+# ---------------------------------------------------------------- bad requests on the socket
+# req METHOD PATH [BODY]: "STATUS BODY" of a request on h1's control socket
+req() {
+	curl -s --unix-socket "$LABDIR/h1/control.sock" -X "$1" -w ' %{http_code}' ${3+--data-binary "$3"} "http://weftd$2"
+}
+export -f req
+before=$(lab_weft_cluster_state 1)
+expect_ok "an unknown path: 404 and a message" bash -c "[ \"\$(req GET /v1/nope)\" = '{\"Err\":\"no such path\"} 404' ]"
+expect_ok "a wrong method: 405" bash -c "[ \"\$(req POST /v1/status)\" = '{\"Err\":\"wrong method for this path\"} 405' ]"
+expect_ok "gc with a body that is not JSON: 400" bash -c \
+	"[ \"\$(req POST /v1/gc 'not json')\" = '{\"Err\":\"request body is not a JSON object with a string '\\''host'\\''\"} 400' ]"
+expect_ok "gc with a host that is not a string: 400" bash -c "req POST /v1/gc '{\"host\": 5}' | grep -q ' 400\$'"
+expect_ok "gc with a JSON list: 400" bash -c "req POST /v1/gc '[]' | grep -q ' 400\$'"
+expect_ok "ipam with a query that is not a CIDR: 400 naming it" bash -c \
+	"req GET '/v1/ipam?cidr=10.1.2.3%2F99' | grep -q 'weftctl ipam: .*10.1.2.3/99.* 400\$'"
+expect_ok "a body over 1 MiB: 413" bash -c \
+	"head -c 2097152 /dev/zero | tr '\\0' x >/tmp/\$\$.big; r=\$(req POST /v1/gc @/tmp/\$\$.big); rm -f /tmp/\$\$.big; [ \"\$r\" = '{\"Err\":\"request body too large\"} 413' ]"
+unchanged() { wctl 1 --json networks >/dev/null && [ "$(lab_weft_cluster_state 1)" = "$before" ]; }
+expect_ok "... weftd still answers, and nothing of weft's changed" unchanged
+
 # ---------------------------------------------------------------- usage
 expect_ok "weftctl --help lists every command and exit status" bash -c "
 	h=\$('$WEFTCTL' --help) && for c in status networks endpoints peers ipam gc metrics; do
