@@ -436,6 +436,82 @@ START_TEST(test_ipam_held)
 }
 END_TEST
 
+/* weftctl ipam: every pool with its hosts, and every address and slice with its holder. */
+START_TEST(test_ipam_usage)
+{
+	struct ipaddr g, a, c;
+	struct ipam_usage u = { 0 };
+	struct ipam_pool p, q;
+	struct cidr r, sl, only;
+	size_t i;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &g, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.8.0.5", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.8.0.7", IPAM_OWNER_ENDPOINT, &c, NULL), 0);
+	ck_assert_int_eq(ipam_addr_set_mac(other, &p, &c, "02:42:0a:08:00:07", NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", NULL, 0, &q, NULL), 0); /* automatic, from 10.200.0.0/16 */
+	ck_assert_int_eq(cidr_parse("10.20.0.0/16", '/', &r, NULL), 0);
+	ck_assert_int_eq(ipam_slice_claim(other, &r, 24, NULL, &sl, NULL), 0); /* a slice without a pool record */
+
+	ck_assert_int_eq(ipam_usage_get(ipam, NULL, &u, NULL), 0);
+	ck_assert_uint_eq(u.npools, 3);
+	ck_assert_str_eq(fmt(&u.pools[0].pool), "10.200.0.0/24");
+	ck_assert(u.pools[0].automatic);
+	ck_assert_uint_eq(u.pools[0].nhosts, 1);
+	ck_assert_str_eq(u.pools[0].hosts[0], "h1");
+	ck_assert_uint_eq(u.pools[0].used, 0);
+	ck_assert_str_eq(fmt(&u.pools[1].pool), "10.8.0.0/24");
+	ck_assert(!u.pools[1].automatic);
+	ck_assert_uint_eq(u.pools[1].nhosts, 2);
+	ck_assert_str_eq(u.pools[1].hosts[0], "h1");
+	ck_assert_str_eq(u.pools[1].hosts[1], "h2");
+	ck_assert(u.pools[1].size == 254);
+	ck_assert_uint_eq(u.pools[1].used, 3);
+	/* The slice's pool has no record: listed anyway, held by nobody, its slice not counted as used. */
+	ck_assert_str_eq(fmt(&u.pools[2].pool), "10.20.0.0/16");
+	ck_assert_uint_eq(u.pools[2].nhosts, 0);
+	ck_assert_uint_eq(u.pools[2].used, 0);
+	ck_assert_uint_eq(u.nuses, 4);
+	for (i = 0; i < u.nuses; i++) {
+		const struct ipam_use *e = &u.uses[i];
+
+		if (cidr_addr_equal(&e->addr.addr, &g)) {
+			ck_assert_str_eq(e->owner, "gateway");
+			ck_assert_str_eq(e->host, "h1");
+		} else if (cidr_addr_equal(&e->addr.addr, &a)) {
+			ck_assert_str_eq(e->owner, "endpoint");
+			ck_assert_str_eq(e->mac, "");
+		} else if (cidr_addr_equal(&e->addr.addr, &c)) {
+			ck_assert_str_eq(e->host, "h2");
+			ck_assert_str_eq(e->mac, "02:42:0a:08:00:07");
+			ck_assert_uint_eq(e->pool, 1);
+		} else {
+			ck_assert_str_eq(e->owner, "slice");
+			ck_assert(cidr_equal(&e->addr, &sl));
+			ck_assert_str_eq(e->host, "h2");
+			ck_assert_uint_eq(e->pool, 2);
+		}
+		if (strcmp(e->owner, "slice") != 0)
+			ck_assert_uint_eq(e->addr.len, 32);
+	}
+	ipam_usage_free(&u);
+	/* Only the pools that overlap a CIDR. */
+	ck_assert_int_eq(cidr_parse("10.8.0.128/25", '/', &only, NULL), 0);
+	ck_assert_int_eq(ipam_usage_get(ipam, &only, &u, NULL), 0);
+	ck_assert_uint_eq(u.npools, 1);
+	ck_assert_str_eq(fmt(&u.pools[0].pool), "10.8.0.0/24");
+	ck_assert_uint_eq(u.nuses, 3);
+	ipam_usage_free(&u);
+	ck_assert_int_eq(cidr_parse("192.168.0.0/16", '/', &only, NULL), 0);
+	ck_assert_int_eq(ipam_usage_get(ipam, &only, &u, NULL), 0);
+	ck_assert_uint_eq(u.npools, 0);
+	ck_assert_uint_eq(u.nuses, 0);
+	ipam_usage_free(&u);
+}
+END_TEST
+
 Suite *ipam_suite(void)
 {
 	Suite *su = suite_create("ipam");
@@ -447,6 +523,7 @@ Suite *ipam_suite(void)
 	tcase_add_test(tc, test_ipam_pool_overlap_and_replay);
 	tcase_add_test(tc, test_ipam_shared_gateway);
 	tcase_add_test(tc, test_ipam_reclaim);
+	tcase_add_test(tc, test_ipam_usage);
 	tcase_add_test(tc, test_ipam_host_address);
 	tcase_add_test(tc, test_ipam_pool_auto);
 	tcase_add_test(tc, test_ipam_slices);

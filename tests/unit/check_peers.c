@@ -202,6 +202,46 @@ START_TEST(test_peers_hold)
 }
 END_TEST
 
+/* weftctl peers: the other hosts (never this one), what they hold, and how long one has been held. */
+START_TEST(test_peers_hosts)
+{
+	struct peers *p = peers_new("h1", 10000);
+	struct peer_host *v = NULL;
+	struct store_event x;
+	size_t n = 99;
+
+	x = PUT("weft/v1/hosts/h3", "{\"addr\":\"192.0.2.3\"}");
+	ck_assert(peers_host_event(p, &x, 1000));
+	x = PUT("weft/v1/hosts/h1", "{\"addr\":\"192.0.2.1\"}"); /* this host's own record */
+	peers_host_event(p, &x, 1000);
+	x = PUT("weft/v1/hosts/h2", "{\"addr\":\"192.0.2.2\"}");
+	ck_assert(peers_host_event(p, &x, 1000));
+	x = PUT(A(5), "{\"host\":\"h2\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:05\"}");
+	ck_assert(peers_addr_event(p, &x));
+	x = PUT(A(6), "{\"host\":\"h2\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:06\"}");
+	ck_assert(peers_addr_event(p, &x));
+	x = PUT("weft/v1/pools/10.244.0.0-16/slices/10.244.3.0-24", "{\"host\":\"h3\"}");
+	ck_assert(peers_addr_event(p, &x));
+	x = DEL("weft/v1/hosts/h3");
+	peers_host_event(p, &x, 2000);
+
+	ck_assert_int_eq(peers_hosts(p, 5000, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[0].id, "h2");
+	ck_assert_str_eq(fmt(&v[0].addr), "192.0.2.2");
+	ck_assert_int_eq(v[0].gone_ms, 0);
+	ck_assert_uint_eq(v[0].neps, 2);
+	ck_assert_uint_eq(v[0].nslices, 0);
+	ck_assert_str_eq(v[1].id, "h3");
+	ck_assert_int_eq(v[1].gone_ms, 3000);
+	ck_assert_int_eq(v[1].hold_ms, 10000);
+	ck_assert_uint_eq(v[1].neps, 0);
+	ck_assert_uint_eq(v[1].nslices, 1);
+	free(v);
+	peers_free(p);
+}
+END_TEST
+
 Suite *peers_suite(void)
 {
 	Suite *s = suite_create("peers");
@@ -210,6 +250,7 @@ Suite *peers_suite(void)
 	tcase_add_test(tc, test_peers_events);
 	tcase_add_test(tc, test_peers_slices);
 	tcase_add_test(tc, test_peers_hold);
+	tcase_add_test(tc, test_peers_hosts);
 	suite_add_tcase(s, tc);
 	return s;
 }
