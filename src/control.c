@@ -87,6 +87,31 @@ static size_t eps_of(const struct endpoint *eps, size_t n, const char *net_id)
 	return k;
 }
 
+/* This host's networks and endpoints as weft records them. */
+struct records {
+	struct net *nets;
+	size_t nnets;
+	struct endpoint *eps;
+	size_t neps;
+};
+
+static int records_load(struct control *ctl, struct records *rec, struct errbuf *eb)
+{
+	int r;
+
+	*rec = (struct records){ 0 };
+	r = driver_nets_list(ctl->cfg.driver, &rec->nets, &rec->nnets, eb);
+	if (r == 0)
+		r = driver_eps_list(ctl->cfg.driver, &rec->eps, &rec->neps, eb);
+	return r;
+}
+
+static void records_free(struct records *rec)
+{
+	free(rec->nets);
+	driver_eps_free(rec->eps, rec->neps);
+}
+
 static json_t *net_json(const struct net *n, size_t neps)
 {
 	const struct net_options *o = &n->opts;
@@ -113,24 +138,19 @@ static json_t *net_json(const struct net *n, size_t neps)
 
 static int h_networks(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
 {
-	struct net *nets = NULL;
-	struct endpoint *eps = NULL;
-	size_t i, n = 0, neps = 0;
+	struct records rec;
 	json_t *a;
+	size_t i;
 	int r;
 
-	r = driver_nets_list(ctl->cfg.driver, &nets, &n, eb);
-	if (r == 0)
-		r = driver_eps_list(ctl->cfg.driver, &eps, &neps, eb);
-	if (r < 0)
-		goto out;
-	a = json_array();
-	for (i = 0; i < n; i++)
-		a = append_new(a, net_json(&nets[i], eps_of(eps, neps, nets[i].id)));
-	*ret = a;
-out:
-	free(nets);
-	driver_eps_free(eps, neps);
+	r = records_load(ctl, &rec, eb);
+	if (r == 0) {
+		a = json_array();
+		for (i = 0; i < rec.nnets; i++)
+			a = append_new(a, net_json(&rec.nets[i], eps_of(rec.eps, rec.neps, rec.nets[i].id)));
+		*ret = a;
+	}
+	records_free(&rec);
 	return r;
 }
 
@@ -163,23 +183,19 @@ static json_t *ep_json(const struct endpoint *ep, const char *veth)
 
 static int h_endpoints(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
 {
-	struct endpoint *eps = NULL;
-	struct net *nets = NULL;
-	size_t i, n = 0, nnets = 0;
+	struct records rec;
 	json_t *a;
+	size_t i;
 	int r;
 
-	r = driver_nets_list(ctl->cfg.driver, &nets, &nnets, eb);
-	if (r == 0)
-		r = driver_eps_list(ctl->cfg.driver, &eps, &n, eb);
+	r = records_load(ctl, &rec, eb);
 	if (r == 0) {
 		a = json_array();
-		for (i = 0; i < n; i++)
-			a = append_new(a, ep_json(&eps[i], ep_host_dev(&eps[i], nets, nnets)));
+		for (i = 0; i < rec.neps; i++)
+			a = append_new(a, ep_json(&rec.eps[i], ep_host_dev(&rec.eps[i], rec.nets, rec.nnets)));
 		*ret = a;
 	}
-	free(nets);
-	driver_eps_free(eps, n);
+	records_free(&rec);
 	return r;
 }
 
@@ -305,16 +321,13 @@ static json_t *lease_json(struct control *ctl)
 
 static int h_status(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
 {
-	struct net *nets = NULL;
-	struct endpoint *eps = NULL;
 	struct peer_host *peers = NULL;
-	size_t nnets = 0, neps = 0, npeers = 0;
+	struct records rec;
+	size_t npeers = 0;
 	json_t *j;
 	int r;
 
-	r = driver_nets_list(ctl->cfg.driver, &nets, &nnets, eb);
-	if (r == 0)
-		r = driver_eps_list(ctl->cfg.driver, &eps, &neps, eb);
+	r = records_load(ctl, &rec, eb);
 	if (r == 0 && peers_hosts(driver_peers(ctl->cfg.driver), clock_ms(), &peers, &npeers) < 0)
 		r = errbuf_set(eb, -ENOMEM, "out of memory");
 	if (r == 0) {
@@ -322,12 +335,11 @@ static int h_status(struct control *ctl, const struct httpd_req *rq, json_t **re
 			      ctl->cfg.socket, "uptime_s", (json_int_t)((clock_ms() - ctl->started_ms) / 1000));
 		j = set_new(j, "store", store_json(ctl));
 		j = set_new(j, "lease", lease_json(ctl));
-		j = set_new(j, "counts", json_pack("{s:I, s:I, s:I}", "networks", (json_int_t)nnets, "endpoints",
-						   (json_int_t)neps, "peers", (json_int_t)npeers));
+		j = set_new(j, "counts", json_pack("{s:I, s:I, s:I}", "networks", (json_int_t)rec.nnets, "endpoints",
+						   (json_int_t)rec.neps, "peers", (json_int_t)npeers));
 		*ret = j;
 	}
-	free(nets);
-	driver_eps_free(eps, neps);
+	records_free(&rec);
 	free(peers);
 	return r;
 }
@@ -393,28 +405,25 @@ static int metrics_state(struct control *ctl, FILE *f, struct errbuf *eb)
 {
 	static const char *const kinds[] = { "bridge", "veth", "vxlan", "macvlan" };
 	struct store *shared = driver_cfg(ctl->cfg.driver)->shared;
-	size_t i, k, n[_NET_MODE_MAX] = { 0 }, nnets = 0, neps = 0, joined = 0, ports = 0, npeers = 0, held = 0;
-	struct net *nets = NULL;
-	struct endpoint *eps = NULL;
+	size_t i, k, n[_NET_MODE_MAX] = { 0 }, joined = 0, ports = 0, npeers = 0, held = 0;
 	struct peer_host *peers = NULL;
 	struct cluster_status st = { 0 };
 	struct driver_kernel kn;
+	struct records rec;
 	int r;
 
-	r = driver_nets_list(ctl->cfg.driver, &nets, &nnets, eb);
-	if (r == 0)
-		r = driver_eps_list(ctl->cfg.driver, &eps, &neps, eb);
+	r = records_load(ctl, &rec, eb);
 	if (r == 0)
 		r = driver_kernel_count(ctl->cfg.driver, &kn, eb);
 	if (r == 0 && peers_hosts(driver_peers(ctl->cfg.driver), clock_ms(), &peers, &npeers) < 0)
 		r = errbuf_set(eb, -ENOMEM, "out of memory");
 	if (r < 0)
 		goto out;
-	for (i = 0; i < nnets; i++)
-		n[nets[i].opts.mode]++;
-	for (i = 0; i < neps; i++) {
-		joined += eps[i].joined;
-		ports += eps[i].nports;
+	for (i = 0; i < rec.nnets; i++)
+		n[rec.nets[i].opts.mode]++;
+	for (i = 0; i < rec.neps; i++) {
+		joined += rec.eps[i].joined;
+		ports += rec.eps[i].nports;
 	}
 	for (i = 0; i < npeers; i++)
 		held += peers[i].gone_ms != 0;
@@ -427,7 +436,7 @@ static int metrics_state(struct control *ctl, FILE *f, struct errbuf *eb)
 		fprintf(f, "weft_networks{mode=\"%s\"} %zu\n", net_mode_to_string(k), n[k]);
 	metrics_header(f, "weft_endpoints", "weft's endpoints on this host (joined: in a container).", "gauge");
 	fprintf(f, "weft_endpoints{state=\"joined\"} %zu\nweft_endpoints{state=\"created\"} %zu\n", joined,
-		neps - joined);
+		rec.neps - joined);
 	metrics_header(f, "weft_published_ports", "Host ports published by weft's endpoints.", "gauge");
 	fprintf(f, "weft_published_ports %zu\n", ports);
 	metrics_header(f, "weft_peers", "Other hosts (held: their record went, their containers are kept a while).",
@@ -448,8 +457,7 @@ static int metrics_state(struct control *ctl, FILE *f, struct errbuf *eb)
 		fprintf(f, "weft_lease_registered %d\n", st.registered && !st.error[0]);
 	}
 out:
-	free(nets);
-	driver_eps_free(eps, neps);
+	records_free(&rec);
 	free(peers);
 	return r;
 }

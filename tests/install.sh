@@ -18,8 +18,10 @@ check() {
 	if "$@" >/dev/null 2>&1; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; fail=1; fi
 }
 # the install dirs, from make check's environment (AM_TESTS_ENVIRONMENT)
-[ -n "${sbindir:-}" ] && [ -n "${unitdir:-}" ] && [ -n "${sysconfdir:-}" ] && [ -n "${mandir:-}" ] ||
-	{ echo "not ok - run by make check (it sets sbindir, sysconfdir, mandir, unitdir)"; exit 99; }
+if [ -z "${sbindir:-}" ] || [ -z "${unitdir:-}" ] || [ -z "${sysconfdir:-}" ] || [ -z "${mandir:-}" ]; then
+	echo "not ok - run by make check (it sets sbindir, sysconfdir, mandir, unitdir)"
+	exit 99
+fi
 
 $MAKE -s install DESTDIR="$d" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; echo "not ok - make install"; exit 1; }
 check "weftd in $sbindir" test -x "$d$sbindir/weftd"

@@ -267,13 +267,8 @@ expect_fail_msg "docker network create, 65 options" "too many" \
 expect_ok "weftd is still running" kill -0 "$WEFTD_PID_1"
 expect_ok "c1 still pings c2" dk 1 exec c1 ping -c2 -W2 "$C2"
 expect_ok "c2 still has its address" is "$C2" dk 1 inspect -f '{{.NetworkSettings.Networks.n1.IPAddress}}' c2
-now=$(lab_weft_state 1)
-if [ "$now" = "$before" ]; then
-	ok "weft's devices, addresses, rules and records are what they were ($(wc -l <<<"$before") lines)"
-else
-	fail "weft's devices, addresses, rules and records are what they were"
-	lab__diag "$(diff <(printf '%s\n' "$before") <(printf '%s\n' "$now"))"
-fi
+expect_same "weft's devices, addresses, rules and records are what they were ($(wc -l <<<"$before") lines)" \
+	"$before" "$(lab_weft_state 1)"
 expect_ok "weftd logged no crash or sanitizer report" \
 	bash -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error' '$LABDIR/h1/weftd.log'"
 expect_ok "docker rm, network rm" bash -c "dk 1 rm -f c1 c2 >/dev/null && dk 1 network rm n1 >/dev/null"

@@ -108,16 +108,7 @@ expect_ok "only ca, cb, cc, cd, ce veths remain on the host (5)" \
 
 # ---------------------------------------------------------------- bad input leaves nothing
 # expect_state DESC REF: weft's devices, rules and records are exactly REF
-expect_state() {
-	local now
-	now=$(snapshot)
-	if [ "$now" = "$2" ]; then
-		ok "$1"
-	else
-		fail "$1"
-		lab__diag "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$now"))"
-	fi
-}
+expect_state() { expect_same "$1" "$2" "$(snapshot)"; }
 before=$(snapshot)
 bad() { # bad DESC REGEX ARGS... : network create must fail with REGEX and change nothing
 	local desc=$1 re=$2

@@ -38,7 +38,8 @@
 #                          before and after; lab_weft_cluster_state N adds its keys in the
 #                          cluster store (LAB_STORE_URL), if any
 #   lab_down               teardown (automatic on exit)    lab_adopt LAB  take over a leftover lab
-#   ok/fail DESC, expect_ok DESC CMD..., expect_fail_msg DESC ERE CMD..., lab_summary
+#   ok/fail DESC, expect_ok DESC CMD..., expect_fail_msg DESC ERE CMD...,
+#   expect_same DESC WANT GOT, lab_summary
 #   lab_log MSG, lab_skip MSG (exit 77), lab_bail MSG (exit 99)
 # Logs: $LABDIR/hN/dockerd.log, weftd.log (gone after lab_down; use LAB_KEEP=1 to look).
 #
@@ -146,6 +147,16 @@ expect_fail_msg() {
 		lab_log "command: $*"
 		lab_log "expected failure matching /$re/, got exit $rc, output:"
 		lab__diag "$out"
+	fi
+}
+
+# expect_same DESC WANT GOT: GOT is exactly WANT (say, two looks at weft's state); else the diff
+expect_same() {
+	if [ "$3" = "$2" ]; then
+		ok "$1"
+	else
+		fail "$1"
+		lab__diag "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3"))"
 	fi
 }
 

@@ -32,16 +32,7 @@ BUILD=$LAB_TOP/plugin/build
 in_c() { dk 1 exec "$1" "${@:2}"; }
 ip_of() { dk 1 inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" "$1"; }
 snapshot() { lab_weft_state 1 2>&1 | sed 's/\t.*//'; }
-expect_state() {
-	local now
-	now=$(snapshot)
-	if [ "$now" = "$2" ]; then
-		ok "$1"
-	else
-		fail "$1"
-		lab__diag "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$now"))"
-	fi
-}
+expect_state() { expect_same "$1" "$2" "$(snapshot)"; }
 # pids of the plugin's weftd: weftd processes in host 1's network namespace
 plugin_pids() {
 	local p
