@@ -6,10 +6,13 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "cluster.h"
@@ -38,6 +41,7 @@ struct cluster {
 	struct cluster_gc_result gc_res;
 	int gc_r, gc_force_r;
 	char gc_msg[256];
+	int gc_fd; /* eventfd: a round asked for has ended */
 	/* Hosts seen holding addresses without a record, and since when (monotonic seconds). */
 	struct dead {
 		char host[128];
@@ -256,6 +260,7 @@ static void cluster_round(struct cluster *c)
 	struct errbuf eb = { 0 };
 	char force[sizeof(c->gc_host)];
 	unsigned long seq;
+	bool answered;
 	int r, force_r = 0;
 
 	pthread_mutex_lock(&c->mu);
@@ -286,9 +291,11 @@ static void cluster_round(struct cluster *c)
 	c->gc_r = r;
 	c->gc_force_r = force_r;
 	snprintf(c->gc_msg, sizeof(c->gc_msg), "%s", r < 0 ? eb.msg : "");
+	answered = seq > c->gc_done;
 	c->gc_done = seq;
-	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->mu);
+	if (answered && write(c->gc_fd, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0)
+		log_err("garbage collection: cannot tell the loop it is done: %s", strerror(errno));
 }
 
 static void *cluster_thread(void *arg)
@@ -326,11 +333,16 @@ int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct e
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	c->cfg = *cfg;
 	c->st.ttl = cfg->ttl;
-	r = store_open_with(cfg->url, cfg->store, &c->shared, eb);
+	c->gc_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	r = c->gc_fd < 0 ? errbuf_set(eb, -errno, "eventfd: %s", strerror(errno)) : 0;
+	if (r == 0)
+		r = store_open_with(cfg->url, cfg->store, &c->shared, eb);
 	if (r == 0)
 		r = ipam_new(c->shared, &(struct ipam_config){ .host_id = cfg->host_id }, &c->ipam, eb);
 	if (r < 0) {
 		store_free(c->shared);
+		if (c->gc_fd >= 0)
+			close(c->gc_fd);
 		free(c);
 		return r;
 	}
@@ -345,6 +357,7 @@ int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct e
 		pthread_mutex_destroy(&c->mu);
 		ipam_free(c->ipam);
 		store_free(c->shared);
+		close(c->gc_fd);
 		free(c);
 		return errbuf_set(eb, -r, "cannot start the cluster thread: %s", strerror(r));
 	}
@@ -365,6 +378,7 @@ void cluster_free(struct cluster *c)
 	pthread_mutex_destroy(&c->mu);
 	ipam_free(c->ipam);
 	store_free(c->shared);
+	close(c->gc_fd);
 	free(c);
 }
 
@@ -375,23 +389,30 @@ void cluster_status_get(struct cluster *c, struct cluster_status *ret)
 	pthread_mutex_unlock(&c->mu);
 }
 
-int cluster_gc_now(struct cluster *c, const char *host, struct cluster_gc_result *ret, struct errbuf *eb)
+int cluster_gc_start(struct cluster *c, const char *host, unsigned long *ret_seq, struct errbuf *eb)
 {
-	struct timespec until;
-	unsigned long seq;
 	int r = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += CLUSTER_GC_WAIT_MS / 1000;
 	pthread_mutex_lock(&c->mu);
-	seq = ++c->gc_req;
-	snprintf(c->gc_host, sizeof(c->gc_host), "%s", host ? host : "");
-	pthread_cond_broadcast(&c->cond);
-	while (c->gc_done < seq && r != ETIMEDOUT)
-		r = pthread_cond_timedwait(&c->cond, &c->mu, &until);
+	if (c->gc_done < c->gc_req) {
+		r = errbuf_set(eb, -EBUSY, "a garbage collection asked for before is still running: try again later");
+	} else {
+		*ret_seq = ++c->gc_req;
+		snprintf(c->gc_host, sizeof(c->gc_host), "%s", host ? host : "");
+		pthread_cond_broadcast(&c->cond);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return r;
+}
+
+int cluster_gc_result(struct cluster *c, unsigned long seq, const char *host, struct cluster_gc_result *ret,
+		      struct errbuf *eb)
+{
+	int r;
+
+	pthread_mutex_lock(&c->mu);
 	if (c->gc_done < seq)
-		r = errbuf_set(eb, -ETIME, "garbage collection takes longer than %d s (is the cluster store slow?): "
-				   "it goes on, and logs what it reclaims", CLUSTER_GC_WAIT_MS / 1000);
+		r = -EAGAIN;
 	else if (c->gc_r < 0)
 		r = errbuf_set(eb, c->gc_r, "%s", c->gc_msg);
 	else if (host && c->gc_force_r == -EBUSY)
@@ -406,4 +427,9 @@ int cluster_gc_now(struct cluster *c, const char *host, struct cluster_gc_result
 		*ret = c->gc_res;
 	pthread_mutex_unlock(&c->mu);
 	return r;
+}
+
+int cluster_gc_fd(struct cluster *c)
+{
+	return c->gc_fd;
 }

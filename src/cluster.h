@@ -60,12 +60,20 @@ struct cluster_gc_result {
 };
 
 /*
- * Runs a round now in the cluster's thread and waits for it (at most
- * CLUSTER_GC_WAIT_MS: -ETIME if it takes longer, and it goes on). host (may
- * be NULL): reclaim that host's addresses now, without waiting for the
- * grace; -EBUSY if it has a record (it lives), -ENOENT if it holds nothing.
+ * Asks the cluster's thread for a round now, and returns its number for
+ * cluster_gc_result(). host (may be NULL): reclaim that host's addresses
+ * now, without waiting for the grace. One request at a time: -EBUSY while
+ * one is unanswered.
  */
-#define CLUSTER_GC_WAIT_MS 5000
-int cluster_gc_now(struct cluster *c, const char *host, struct cluster_gc_result *ret, struct errbuf *eb);
+int cluster_gc_start(struct cluster *c, const char *host, unsigned long *ret_seq, struct errbuf *eb);
+/*
+ * The outcome of round seq: -EAGAIN while it runs; else 0 and *ret, or the
+ * round's failure, or for host -EBUSY if it has a record (it lives) and
+ * -ENOENT if it holds nothing.
+ */
+int cluster_gc_result(struct cluster *c, unsigned long seq, const char *host, struct cluster_gc_result *ret,
+		      struct errbuf *eb);
+/* Readable (an eventfd) when a round asked for has ended: read it, then cluster_gc_result(). */
+int cluster_gc_fd(struct cluster *c);
 
 #endif

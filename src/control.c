@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "control.h"
@@ -21,7 +22,15 @@
 struct control {
 	struct control_config cfg;
 	long long started_ms;
+	/* The gc waiting for the cluster's thread (later NULL: none). */
+	struct httpd_later *gc_later;
+	unsigned long gc_seq;
+	long long gc_deadline_ms;
+	char gc_host[128]; /* "" for none */
 };
+
+/* A handler's return value for "the reply comes later" (after it kept rq->later). */
+#define LATER 1
 
 typedef int (*control_fn)(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb);
 
@@ -361,34 +370,39 @@ static json_t *gc_hosts_json(const struct cluster_gc_host *v, size_t n, unsigned
 
 static int h_gc(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
 {
-	struct cluster_gc_result res;
 	const char *host = NULL;
 	json_error_t jerr;
-	json_t *req = NULL, *j;
-	int r;
+	json_t *req = NULL;
+	int r = 0;
 
 	if (rq->len) {
 		req = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!json_is_object(req) || json_unpack(req, "{s?s}", "host", &host) < 0) {
-			json_decref(req);
-			return errbuf_set(eb, -EINVAL, "request body is not a JSON object with a string 'host'");
-		}
+		if (!json_is_object(req) || json_unpack(req, "{s?s}", "host", &host) < 0)
+			r = errbuf_set(eb, -EINVAL, "request body is not a JSON object with a string 'host'");
 	}
-	if (!ctl->cfg.cluster) {
-		json_decref(req);
+	if (r == 0 && !ctl->cfg.cluster) {
 		if (host)
-			return errbuf_set(eb, -ENOENT, "no cluster store (--store is the embedded one): there are no other hosts");
-		*ret = json_pack("{s:b, s:[], s:[]}", "cluster", 0, "reclaimed", "pending");
-		return 0;
+			r = errbuf_set(eb, -ENOENT, "no cluster store (--store is the embedded one): there are no other hosts");
+		else
+			*ret = json_pack("{s:b, s:[], s:[]}", "cluster", 0, "reclaimed", "pending");
+	} else if (r == 0 && ctl->gc_later) {
+		r = errbuf_set(eb, -EBUSY, "another weftctl gc is waiting for its answer: try again later");
+	} else if (r == 0 && (r = cluster_gc_start(ctl->cfg.cluster, host, &ctl->gc_seq, eb)) == 0) {
+		snprintf(ctl->gc_host, sizeof(ctl->gc_host), "%s", host ? host : "");
+		ctl->gc_later = rq->later;
+		ctl->gc_deadline_ms = clock_ms() + CONTROL_GC_WAIT_MS;
+		r = LATER;
 	}
-	r = cluster_gc_now(ctl->cfg.cluster, host, &res, eb);
 	json_decref(req);
-	if (r < 0)
-		return r;
-	j = json_pack("{s:b, s:i}", "cluster", 1, "grace_s", (int)res.grace_s);
-	j = set_new(j, "reclaimed", gc_hosts_json(res.reclaimed, res.nreclaimed, res.grace_s, false));
-	*ret = set_new(j, "pending", gc_hosts_json(res.pending, res.npending, res.grace_s, true));
-	return 0;
+	return r;
+}
+
+static json_t *gc_reply(const struct cluster_gc_result *res)
+{
+	json_t *j = json_pack("{s:b, s:i}", "cluster", 1, "grace_s", (int)res->grace_s);
+
+	j = set_new(j, "reclaimed", gc_hosts_json(res->reclaimed, res->nreclaimed, res->grace_s, false));
+	return set_new(j, "pending", gc_hosts_json(res->pending, res->npending, res->grace_s, true));
 }
 
 static char *err_body(const char *msg)
@@ -503,6 +517,26 @@ static const struct route {
 	{ "POST", "/v1/gc", h_gc },
 };
 
+static int err_status(int r);
+
+/* The reply to a request whose handler returned r (0: reply, which this takes). */
+static void reply_set(const char *path, int r, json_t *reply, struct errbuf *eb, struct httpd_reply *ret)
+{
+	ret->type = "application/json";
+	if (r == 0 && !reply)
+		r = errbuf_set(eb, -ENOMEM, "out of memory");
+	if (r < 0) {
+		json_decref(reply);
+		log_warn("control %s: %s", path, eb->msg);
+		ret->status = err_status(r);
+		ret->body = err_body(eb->msg);
+		return;
+	}
+	ret->status = 200;
+	ret->body = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+}
+
 static int err_status(int r)
 {
 	switch (r) {
@@ -512,6 +546,8 @@ static int err_status(int r)
 		return 404;
 	case -EBUSY:
 		return 409;
+	case -ETIME:
+		return 504;
 	default:
 		return 500;
 	}
@@ -545,15 +581,42 @@ void control_http(void *data, const struct httpd_req *rq, struct httpd_reply *re
 		return;
 	}
 	r = rt->fn(ctl, rq, &reply, &eb);
-	if (r == 0 && !reply)
-		r = errbuf_set(&eb, -ENOMEM, "out of memory");
-	if (r < 0) {
-		log_warn("control %s: %s", rq->path, eb.msg);
-		ret->status = err_status(r);
-		ret->body = err_body(eb.msg);
+	if (r == LATER) {
+		ret->status = HTTPD_LATER;
 		return;
 	}
-	ret->status = 200;
-	ret->body = json_dumps(reply, JSON_COMPACT);
-	json_decref(reply);
+	reply_set(rq->path, r, reply, &eb, ret);
+}
+
+void control_gc_event(struct control *ctl)
+{
+	struct httpd_reply rep = { .type = "application/json" };
+	struct cluster_gc_result res;
+	struct errbuf eb = { 0 };
+	uint64_t n;
+	int r;
+
+	if (read(cluster_gc_fd(ctl->cfg.cluster), &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_err("control: reading the cluster's gc events: %s", strerror(errno));
+	if (!ctl->gc_later)
+		return;
+	r = cluster_gc_result(ctl->cfg.cluster, ctl->gc_seq, ctl->gc_host[0] ? ctl->gc_host : NULL, &res, &eb);
+	if (r == -EAGAIN && clock_ms() < ctl->gc_deadline_ms)
+		return;
+	if (r == -EAGAIN)
+		r = errbuf_set(&eb, -ETIME, "garbage collection takes longer than %d s (is the cluster store slow?): "
+					    "it goes on, and logs what it reclaims", CONTROL_GC_WAIT_MS / 1000);
+	reply_set("/v1/gc", r, r == 0 ? gc_reply(&res) : NULL, &eb, &rep);
+	httpd_answer(ctl->gc_later, rep.status, rep.body, rep.type);
+	ctl->gc_later = NULL;
+}
+
+int control_gc_timeout(struct control *ctl)
+{
+	long long left;
+
+	if (!ctl->gc_later)
+		return -1;
+	left = ctl->gc_deadline_ms - clock_ms();
+	return left < 0 ? 0 : (int)left;
 }

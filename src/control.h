@@ -8,6 +8,8 @@
 #include "errbuf.h"
 #include "httpd.h"
 
+#include <stdbool.h>
+
 struct control_config {
 	struct driver *driver;
 	struct cluster *cluster; /* NULL: no cluster store */
@@ -29,5 +31,15 @@ void control_free(struct control *ctl);
  * Replies are JSON; failures {"Err": message} with 4xx/5xx.
  */
 void control_http(void *data, const struct httpd_req *rq, struct httpd_reply *ret);
+
+/*
+ * A gc waits for the cluster's thread without holding the loop: the loop
+ * watches cluster_gc_fd() and calls control_gc_event() when it is readable
+ * or control_gc_timeout() ms have passed (-1: nothing waits), and the
+ * answer goes out then.
+ */
+#define CONTROL_GC_WAIT_MS 5000
+void control_gc_event(struct control *ctl);
+int control_gc_timeout(struct control *ctl);
 
 #endif

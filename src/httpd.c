@@ -22,12 +22,18 @@ struct httpd {
 	char *path;
 	httpd_handler handler;
 	void *data;
+	struct httpd_later *waiting; /* requests left for later, suspended */
 };
 
-struct request {
+/* A request being read, and while it waits for httpd_answer(). */
+struct httpd_later {
 	char *buf;
 	size_t len;
 	bool too_big;
+	bool answered; /* httpd_answer() ran: the handler is not called again */
+	struct httpd *h;
+	struct MHD_Connection *conn;
+	struct httpd_later *next; /* in h->waiting */
 };
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, int status, char *body, const char *type)
@@ -50,7 +56,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  const char *version, const char *data, size_t *size, void **con_cls)
 {
 	struct httpd *h = cls;
-	struct request *rq = *con_cls;
+	struct httpd_later *rq = *con_cls;
 	struct httpd_reply rep = { .status = 500, .type = "application/json" };
 	char *grown;
 
@@ -76,13 +82,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*size = 0;
 		return MHD_YES;
 	}
+	if (rq->answered)
+		return MHD_NO; /* its reply could not be made (out of memory): close */
 	if (rq->too_big) {
 		log_warn("%.64s: request body over %d bytes refused", url, HTTPD_BODY_MAX);
 		return send_reply(c, 413, strdup("{\"Err\":\"request body too large\"}"), rep.type);
 	}
 	h->handler(h->data,
-		   &(struct httpd_req){ .method = method, .path = url, .body = rq->buf, .len = rq->len, .conn = c },
+		   &(struct httpd_req){ .method = method, .path = url, .body = rq->buf, .len = rq->len, .conn = c,
+					.later = rq },
 		   &rep);
+	if (rep.status == HTTPD_LATER) {
+		rq->h = h;
+		rq->conn = c;
+		rq->next = h->waiting;
+		h->waiting = rq;
+		MHD_suspend_connection(c);
+		return MHD_YES;
+	}
 	if (!rep.body) {
 		rep.status = 500;
 		rep.type = "application/json";
@@ -93,10 +110,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return send_reply(c, rep.status, rep.body, rep.type);
 }
 
+void httpd_answer(struct httpd_later *l, int status, char *body, const char *type)
+{
+	struct httpd *h = l->h;
+	struct httpd_later **p;
+
+	for (p = &h->waiting; *p && *p != l; p = &(*p)->next)
+		;
+	if (*p)
+		*p = l->next;
+	l->answered = true;
+	if (!body) {
+		status = 500;
+		type = "application/json";
+		body = strdup("{\"Err\":\"out of memory\"}");
+	}
+	/* Queued on the suspended connection, sent once it runs again; l is freed when it completes. */
+	if (body)
+		send_reply(l->conn, status, body, type);
+	MHD_resume_connection(l->conn);
+	MHD_run(h->mhd);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	struct request *rq = *con_cls;
+	struct httpd_later *rq = *con_cls;
 
 	if (rq)
 		free(rq->buf);
@@ -159,7 +198,7 @@ int httpd_new(const char *path, httpd_handler handler, void *data, struct httpd 
 		r = errbuf_set(eb, -errno, "listen on %s: %s", path, strerror(errno));
 		goto fail_fd;
 	}
-	h->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
+	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
 				  (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)128, MHD_OPTION_END);
 	if (!h->mhd) {
@@ -203,6 +242,9 @@ void httpd_free(struct httpd *h)
 {
 	if (!h)
 		return;
+	/* MHD must not stop with suspended connections. */
+	while (h->waiting)
+		httpd_answer(h->waiting, 503, strdup("{\"Err\":\"weftd is stopping\"}"), "application/json");
 	MHD_stop_daemon(h->mhd);
 	close(h->listen_fd);
 	unlink(h->path);

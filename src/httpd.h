@@ -10,13 +10,19 @@
 /* Request bodies larger than this are refused with 413 (Docker's are a few KiB). */
 #define HTTPD_BODY_MAX (1 << 20)
 
+struct httpd_later;
+
 struct httpd_req {
 	const char *method;
 	const char *path; /* without the query */
 	const char *body; /* NULL when empty */
 	size_t len;
-	void *conn; /* for httpd_arg() */
+	void *conn;               /* for httpd_arg() */
+	struct httpd_later *later; /* for a handler that answers later */
 };
+
+/* A reply's status that means: no reply yet, httpd_answer() gives it. */
+#define HTTPD_LATER 0
 
 struct httpd_reply {
 	int status;
@@ -24,8 +30,19 @@ struct httpd_reply {
 	const char *type; /* Content-Type, static */
 };
 
-/* Fills ret (status, body, type); a NULL body is answered 500. */
+/*
+ * Fills ret (status, body, type); a NULL body is answered 500. Or sets
+ * ret->status to HTTPD_LATER and keeps rq->later: the connection waits,
+ * without holding the loop, until httpd_answer().
+ */
 typedef void (*httpd_handler)(void *data, const struct httpd_req *rq, struct httpd_reply *ret);
+
+/*
+ * The reply to a request left for later, from the loop's thread, once per
+ * request (then l is gone); takes body (NULL: 500, out of memory).
+ * httpd_free() answers those still waiting with 503.
+ */
+void httpd_answer(struct httpd_later *l, int status, char *body, const char *type);
 
 struct httpd;
 

@@ -364,6 +364,16 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+static void on_gc(void *data, uint32_t events)
+{
+	control_gc_event(data);
+}
+
+static int gc_timeout(void *data)
+{
+	return control_gc_timeout(data);
+}
+
 static void on_http(void *data, uint32_t events)
 {
 	httpd_run(data);
@@ -674,7 +684,8 @@ int main(int argc, char **argv)
 						   .store_url = c.store_url, .socket = c.socket },
 			 &ctl, &eb) < 0 ||
 	     httpd_new(c.control_socket, control_http, ctl, &control_http_srv, &eb) < 0 ||
-	     loop_add(loop, httpd_fd(control_http_srv), on_http, http_timeout, control_http_srv, &eb) < 0))
+	     loop_add(loop, httpd_fd(control_http_srv), on_http, http_timeout, control_http_srv, &eb) < 0 ||
+	     (cl && loop_add(loop, cluster_gc_fd(cl), on_gc, gc_timeout, ctl, &eb) < 0)))
 		goto fail_loop;
 	/* Docker's bridges come and go: weft keeps its isolation from them current. */
 	if (netlink_monitor_open(&mon_fd, &eb) < 0 || loop_add(loop, mon_fd, on_links, NULL, drv, &eb) < 0)

@@ -219,6 +219,35 @@ healthy() { rc 0 wctl 1 status >/dev/null; }
 lab_wait_for healthy $((TTL * 2))
 expect_ok "status is healthy again once the store is back" healthy
 
+# ---------------------------------------------------------------- a slow store (the emulator)
+# Every store call takes 4 s: a gc's round (keepalive, then its listings) takes longer than the
+# 5 s weftd waits for it. It waits without holding the loop: Docker's calls are answered
+# meanwhile, a second gc is refused, and the first says why it gave up.
+if [ "$KIND" = consul ]; then
+	emu_fault() { lab_store_exec curl -s -m 3 -X "$1" "http://192.0.2.254:8500/_emu/fault$2" >/dev/null; }
+	# within 4 s: a reconcile round may hold the loop for its 3 s budget; a gc that held it would take 5
+	weft_answers() {
+		lab_exec 1 curl -s -m 4 --unix-socket /run/docker/plugins/weft.sock -X POST -d '{}' \
+			http://weft/NetworkDriver.GetCapabilities | grep -q '"Scope":"local"'
+	}
+	emu_fault PUT "?mode=slow&delay_ms=4000&path=/v1/"
+	wctl 1 gc >"$LABDIR/gc1.out" 2>&1 &
+	gc1=$!
+	sleep 1
+	expect_ok "while a gc waits for a slow store, weftd answers Docker (GetCapabilities)" weft_answers
+	expect_fail_msg "... a second gc meanwhile is refused" "weftctl: another weftctl gc is waiting for its answer" \
+		wctl 1 gc
+	wait "$gc1"
+	gc1_rc=$?
+	expect_ok "the first gc fails after 5 s, saying why" bash -c "[ $gc1_rc = 1 ] &&
+		grep -q '^weftctl: garbage collection takes longer than 5 s (is the cluster store slow?): it goes on' '$LABDIR/gc1.out'"
+	expect_ok "status says the store is slow: exit 1" bash -c \
+		"wctl 1 status | grep -Eq '^store +$LAB_STORE_URL \(cluster\): slow: '; [ \"\${PIPESTATUS[0]}\" = 1 ]"
+	emu_fault DELETE ""
+	gc_again() { wctl 1 gc >/dev/null 2>&1; }
+	expect_ok "once the store is fast again, gc answers (its round ended)" lab_wait_for gc_again 30
+fi
+
 # ---------------------------------------------------------------- bad requests on the socket
 # req METHOD PATH [BODY]: "STATUS BODY" of a request on h1's control socket
 req() {
