@@ -16,7 +16,7 @@
 #include "metrics.h"
 #include "peers.h"
 
-/* A status's look at the store may take this long (the loop serves Docker meanwhile). */
+/* A status's or an ipam's calls to the cluster store may take this long in all (they hold the loop). */
 #define PROBE_BUDGET_MS 2000
 
 struct control {
@@ -272,8 +272,10 @@ static int h_ipam(struct control *ctl, const struct httpd_req *rq, json_t **ret,
 
 	if (only && cidr_parse(only, '/', &c, eb) < 0)
 		return errbuf_prefix(eb, "weftctl ipam");
+	store_budget_set(PROBE_BUDGET_MS);
 	for (k = 0; k < 2 && r == 0; k++)
 		r = driver_ipam_usage(ctl->cfg.driver, only ? &c : NULL, k == 1, &u[k], eb);
+	store_budget_set(0);
 	a = json_array();
 	for (k = 0; k < 2 && r == 0; k++)
 		for (i = 0; i < u[k].npools; i++)

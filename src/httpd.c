@@ -41,6 +41,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, int status, char *bo
 	struct MHD_Response *resp;
 	enum MHD_Result r;
 
+	if (!body)
+		return MHD_NO; /* out of memory: close the connection */
 	resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(body);
@@ -126,8 +128,7 @@ void httpd_answer(struct httpd_later *l, int status, char *body, const char *typ
 		body = strdup("{\"Err\":\"out of memory\"}");
 	}
 	/* Queued on the suspended connection, sent once it runs again; l is freed when it completes. */
-	if (body)
-		send_reply(l->conn, status, body, type);
+	send_reply(l->conn, status, body, type);
 	MHD_resume_connection(l->conn);
 	MHD_run(h->mhd);
 }
