@@ -586,7 +586,16 @@ int main(int argc, char **argv)
 	int r = EXIT_FAILURE, mon_fd = -1;
 
 	if (parse_args(argc, argv, &c, &conf_text) < 0)
-		return EXIT_FAILURE;
+		goto fail_conf;
+	/*
+	 * Before any thread starts (the cluster's, the watches'), which would
+	 * inherit an unblocked SIGTERM and die of it: the loop reads them.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	/* Every published host port holds a socket. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -663,11 +672,6 @@ int main(int argc, char **argv)
 		log_err("restore: %s", eb.msg); /* serve anyway: Docker must be able to clean up */
 	errbuf_clear(&eb);
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	sig.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sig.fd < 0) {
 		errbuf_set(&eb, -errno, "signalfd: %s", strerror(errno));

@@ -282,4 +282,8 @@ expect_ok "h1: everything removed" bash -c \
 expect_ok "... weftctl shows no network, endpoint or pool of h1 left" bash -c "
 	wctl 1 --json networks | pyj 'j == []' && wctl 1 --json endpoints | pyj 'j == []' &&
 	wctl 1 --json ipam | pyj 'all(\"h1\" not in p[\"hosts\"] for p in j)'"
+lab_stop_weftd 1
+expect_ok "weftd stopped cleanly and logged no crash or sanitizer report" \
+	bash -c "grep -q '^<6>stopped' '$LABDIR/h1/weftd.log' && ! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error' '$LABDIR/h1/weftd.log' ||
+		{ tail -n 40 '$LABDIR/h1/weftd.log'; exit 1; }"
 lab_summary
