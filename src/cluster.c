@@ -184,6 +184,7 @@ static int gc(struct cluster *c, const char *force, struct cluster_gc_result *re
 	struct store_list hosts = { 0 }, addrs = { 0 };
 	struct cluster_gc_host *g;
 	const char *h;
+	char slices[48];
 	struct dead *d;
 	size_t i, n, ns;
 	json_t *o;
@@ -225,8 +226,9 @@ static int gc(struct cluster *c, const char *force, struct cluster_gc_result *re
 			r = ipam_reclaim_host(c->ipam, d->host, &n, &ns, eb);
 			if (r < 0)
 				goto out;
-			log_info("reclaimed %zu address%s and %zu slice%s of host '%s' (no record in the cluster store for %ld s%s)",
-				 n, n == 1 ? "" : "es", ns, ns == 1 ? "" : "s", d->host, (long)(mono_now() - d->since),
+			snprintf(slices, sizeof(slices), " and %zu slice%s", ns, ns == 1 ? "" : "s");
+			log_info("reclaimed %zu address%s%s of host '%s' (no record in the cluster store for %ld s%s)", n,
+				 n == 1 ? "" : "es", ns ? slices : "", d->host, (long)(mono_now() - d->since),
 				 force && strcmp(force, d->host) == 0 ? ", asked for by weftctl gc" : "");
 			if (force && strcmp(force, d->host) == 0)
 				*force_r = 0;

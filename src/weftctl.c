@@ -372,10 +372,12 @@ static int cmd_gc(const struct ctx *x, json_t *o)
 		printf("no cluster store: no other host's addresses to reclaim\n");
 		return EXIT_OK;
 	}
-	json_array_foreach(json_object_get(o, "reclaimed"), i, e)
-		printf("reclaimed %lld address%s and %lld slice%s of host '%s' (no record for %lld s)\n", num(e, "addresses"),
-		       num(e, "addresses") == 1 ? "" : "es", num(e, "slices"), num(e, "slices") == 1 ? "" : "s",
-		       str(e, "host"), num(e, "dead_s"));
+	json_array_foreach(json_object_get(o, "reclaimed"), i, e) {
+		printf("reclaimed %lld address%s", num(e, "addresses"), num(e, "addresses") == 1 ? "" : "es");
+		if (num(e, "slices"))
+			printf(" and %lld slice%s", num(e, "slices"), num(e, "slices") == 1 ? "" : "s");
+		printf(" of host '%s' (no record for %lld s)\n", str(e, "host"), num(e, "dead_s"));
+	}
 	json_array_foreach(json_object_get(o, "pending"), i, e)
 		printf("host '%s': no record for %lld s; its addresses are reclaimed in %lld s (--gc-grace %lld s)\n",
 		       str(e, "host"), num(e, "dead_s"), num(e, "reclaim_in_s"), num(o, "grace_s"));
