@@ -34,7 +34,7 @@ struct cluster {
 	pthread_cond_t cond;
 	bool stop;
 	struct ipam *ipam; /* for reclaiming, on the thread's connection */
-	/* Under mu: what weftctl sees, and its requests of a round now (cluster_gc_now). */
+	/* Under mu: what weftctl sees, and its requests of a round now (cluster_gc_start). */
 	struct cluster_status st;
 	unsigned long gc_req, gc_done; /* rounds asked for, and the last one answered */
 	char gc_host[128];             /* reclaim this host now ("": none) */
@@ -255,7 +255,7 @@ out:
 	return r;
 }
 
-/* Keeps the lease alive, collects garbage, and answers a round asked for by cluster_gc_now(). */
+/* Keeps the lease alive, collects garbage, and answers a round asked for by cluster_gc_start(). */
 static void cluster_round(struct cluster *c)
 {
 	struct cluster_gc_result res = { 0 };
@@ -289,12 +289,15 @@ static void cluster_round(struct cluster *c)
 			log_err("garbage collection: %s", eb.msg);
 	}
 	pthread_mutex_lock(&c->mu);
-	c->gc_res = res;
-	c->gc_r = r;
-	c->gc_force_r = force_r;
-	snprintf(c->gc_msg, sizeof(c->gc_msg), "%s", r < 0 ? eb.msg : "");
+	/* Only a round that answers a request says what it did: later ones must not overwrite it. */
 	answered = seq > c->gc_done;
-	c->gc_done = seq;
+	if (answered) {
+		c->gc_res = res;
+		c->gc_r = r;
+		c->gc_force_r = force_r;
+		snprintf(c->gc_msg, sizeof(c->gc_msg), "%s", r < 0 ? eb.msg : "");
+		c->gc_done = seq;
+	}
 	pthread_mutex_unlock(&c->mu);
 	if (answered && write(c->gc_fd, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0)
 		log_err("garbage collection: cannot tell the loop it is done: %s", strerror(errno));
