@@ -202,7 +202,7 @@ static bool status_healthy(json_t *o)
 	return !json_is_object(lease) || (json_is_true(json_object_get(lease, "registered")) && !*str(lease, "error"));
 }
 
-static int cmd_status(const struct ctx *x, json_t *o)
+static int cmd_status(const struct ctx *x, json_t *o, bool detail)
 {
 	json_t *st = json_object_get(o, "store"), *lease = json_object_get(o, "lease"), *n = json_object_get(o, "counts");
 	bool healthy = strcmp(str(st, "state"), "ok") == 0;
@@ -235,7 +235,7 @@ static int cmd_status(const struct ctx *x, json_t *o)
 	return status_healthy(o) ? EXIT_OK : EXIT_FAILED;
 }
 
-static int cmd_networks(const struct ctx *x, json_t *o)
+static int cmd_networks(const struct ctx *x, json_t *o, bool detail)
 {
 	struct table t = { .ncols = 7 };
 	json_t *e;
@@ -267,7 +267,7 @@ static int cmd_networks(const struct ctx *x, json_t *o)
 	return EXIT_OK;
 }
 
-static int cmd_endpoints(const struct ctx *x, json_t *o)
+static int cmd_endpoints(const struct ctx *x, json_t *o, bool detail)
 {
 	struct table t = { .ncols = 7 };
 	json_t *e, *p;
@@ -291,7 +291,7 @@ static int cmd_endpoints(const struct ctx *x, json_t *o)
 	return EXIT_OK;
 }
 
-static int cmd_peers(const struct ctx *x, json_t *o)
+static int cmd_peers(const struct ctx *x, json_t *o, bool detail)
 {
 	struct table t = { .ncols = 5 };
 	json_t *e;
@@ -363,7 +363,7 @@ static int cmd_ipam(const struct ctx *x, json_t *o, bool detail)
 	return EXIT_OK;
 }
 
-static int cmd_gc(const struct ctx *x, json_t *o)
+static int cmd_gc(const struct ctx *x, json_t *o, bool detail)
 {
 	json_t *e;
 	size_t i;
@@ -386,19 +386,23 @@ static int cmd_gc(const struct ctx *x, json_t *o)
 	return EXIT_OK;
 }
 
+/* A command's reply as a person reads it; detail: an argument narrowed it (ipam CIDR). */
+typedef int (*print_fn)(const struct ctx *x, json_t *o, bool detail);
+
 static const struct command {
 	const char *name, *args, *help, *method, *path;
+	print_fn print; /* NULL: the reply is text, printed as it came */
 } commands[] = {
 	{ "status", "", "this host: version, store and its health, lease, counts; exit 1 if unhealthy", "GET",
-	  "/v1/status" },
-	{ "networks", "", "weft's networks on this host", "GET", "/v1/networks" },
-	{ "endpoints", "", "weft's endpoints (containers' interfaces) on this host", "GET", "/v1/endpoints" },
-	{ "peers", "", "the other hosts, as the cluster store tells", "GET", "/v1/peers" },
+	  "/v1/status", cmd_status },
+	{ "networks", "", "weft's networks on this host", "GET", "/v1/networks", cmd_networks },
+	{ "endpoints", "", "weft's endpoints (containers' interfaces) on this host", "GET", "/v1/endpoints", cmd_endpoints },
+	{ "peers", "", "the other hosts, as the cluster store tells", "GET", "/v1/peers", cmd_peers },
 	{ "ipam", " [CIDR]", "pools, used and free addresses, who holds them (CIDR: those pools, each address)", "GET",
-	  "/v1/ipam" },
+	  "/v1/ipam", cmd_ipam },
 	{ "gc", " [--host ID]", "collect garbage now; --host: reclaim a dead host's addresses without waiting", "POST",
-	  "/v1/gc" },
-	{ "metrics", "", "weftd's metrics, Prometheus text format", "GET", "/metrics" },
+	  "/v1/gc", cmd_gc },
+	{ "metrics", "", "weftd's metrics, Prometheus text format", "GET", "/metrics", NULL },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -454,7 +458,10 @@ static int run(const struct ctx *x, const struct command *c, int argc, char **ar
 			command_usage(c);
 			return EXIT_OK;
 		}
-		if (strcmp(c->name, "gc") == 0 && strcmp(argv[i], "--host") == 0 && i + 1 < argc && !host) {
+		if (strcmp(c->name, "gc") == 0 && strcmp(argv[i], "--host") == 0 && i + 1 == argc) {
+			fprintf(stderr, "weftctl gc: --host needs a host ID\n");
+			return EXIT_USAGE;
+		} else if (strcmp(c->name, "gc") == 0 && strcmp(argv[i], "--host") == 0 && !host) {
 			host = argv[++i];
 		} else if (argv[i][0] != '-' && strcmp(c->name, "ipam") == 0 && !cidr) {
 			cidr = argv[i];
@@ -497,18 +504,8 @@ static int run(const struct ctx *x, const struct command *c, int argc, char **ar
 		free(s);
 		if (strcmp(c->name, "status") == 0 && r == EXIT_OK && !status_healthy(o))
 			r = EXIT_FAILED;
-	} else if (strcmp(c->name, "status") == 0) {
-		r = cmd_status(x, o);
-	} else if (strcmp(c->name, "networks") == 0) {
-		r = cmd_networks(x, o);
-	} else if (strcmp(c->name, "endpoints") == 0) {
-		r = cmd_endpoints(x, o);
-	} else if (strcmp(c->name, "peers") == 0) {
-		r = cmd_peers(x, o);
-	} else if (strcmp(c->name, "ipam") == 0) {
-		r = cmd_ipam(x, o, cidr != NULL);
 	} else {
-		r = cmd_gc(x, o);
+		r = c->print(x, o, cidr != NULL);
 	}
 	json_decref(o);
 	return r;
