@@ -484,10 +484,11 @@ static int consul_watch_wait(struct store *s, void *state, const char *prefix, u
 
 	if (!conn->curl) {
 		conn->stop = stop;
-		/* The server may hold the answer for wait + wait/16 (its jitter). */
-		if (conn_init(s, conn, (long)wait_ms + wait_ms / 16 + 10000) < 0)
+		if (conn_init(s, conn, 0) < 0)
 			return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
+	/* Per call (a list waits 0): the server may hold the answer for wait + wait/16. */
+	conn->timeout_ms = (long)wait_ms + wait_ms / 16 + 10000;
 	snprintf(query, sizeof(query), "?recurse&index=%llu&wait=%ums", (unsigned long long)index, wait_ms);
 	r = kv_path(s, prefix, index ? query : "?recurse", path, sizeof(path), eb);
 	if (r == 0)

@@ -161,10 +161,27 @@ expect_same() {
 }
 
 # lab_summary: print the TAP plan; non-zero if any test failed.
+# lab__tail_logs: what every host's weftd logged last, and dockerd's errors, so that a run
+# that failed in CI says what the daemons saw
+lab__tail_logs() {
+	local f
+	for f in "$LABDIR"/h*/weftd.log; do
+		[ -s "$f" ] || continue
+		lab_log "----- ${f#"$LABDIR"/}, the last 30 lines"
+		tail -n 30 "$f" | sed 's/^/#   /'
+	done
+	for f in "$LABDIR"/h*/dockerd.log; do
+		grep -q 'level=\(error\|fatal\)' "$f" 2>/dev/null || continue
+		lab_log "----- ${f#"$LABDIR"/}, the last 20 errors"
+		grep 'level=\(error\|fatal\)' "$f" | tail -n 20 | sed 's/^/#   /'
+	done
+}
+
 lab_summary() {
 	printf '1..%d\n' "$LAB_T_N"
 	if [ "$LAB_T_FAIL" -ne 0 ]; then
 		lab_log "failed $LAB_T_FAIL of $LAB_T_N"
+		lab__tail_logs
 		return 1
 	fi
 	return 0

@@ -80,6 +80,11 @@ same_addrs() { [ "$(addrs)" = "$before_addrs" ]; }
 expect_ok "dockerd stopped (live-restore off): the containers stopped" stopped
 lab_start_dockerd 1
 expect_ok "dockerd is back and starts every container again" lab_wait_for running 60
+running || for n in "${NETS[@]}"; do
+	for c in "${n}a" "${n}b"; do
+		lab_log "$c: $(dk 1 inspect -f '{{.State.Status}} {{.State.Error}}' "$c" 2>&1)"
+	done
+done
 expect_ok "the networks have their subnets and gateways, the --ip containers their addresses" same_addrs
 same_addrs || addrs | sed 's/^/#   now: /'
 expect_ok "on every network the two talk again" talk
@@ -123,4 +128,7 @@ expect_ok "remove every container and network" bash -c "dk 1 rm -f $all >/dev/nu
 nothing() { [ -z "$(lab_weft_cluster_state 1)" ]; }
 expect_ok "no weft device, address, rule, record or key is left" lab_wait_for nothing 10
 nothing || lab_weft_cluster_state 1 | sed 's/^/#   /'
+# the store was up throughout, and Consul's blocking queries idle past 10 s here
+no_errors() { ! grep -E '^<[0-3]>' "$LABDIR/h1/weftd.log"; }
+expect_ok "weftd logged no error" no_errors
 lab_summary
