@@ -18,10 +18,26 @@
 /* Automatic pools are searched among at most this many candidates. */
 #define MAX_AUTO_CANDIDATES 65536
 
+/*
+ * Addresses containers asked for by name (docker run --ip). Docker releases
+ * one when its container stops, and at its own restart starts containers in
+ * no particular order: a free pick could take the address before its
+ * container is back ("Address already in use"). Free picks take these last.
+ * Kept in memory until this host releases the pool; the oldest go first.
+ */
+#define KEPT_MAX 4096
+
+struct kept_addr {
+	struct cidr pool;
+	struct ipaddr a;
+};
+
 struct ipam {
 	struct store *store;
 	struct ipam_config cfg;
 	const char *pools; /* key prefix of the pools */
+	struct kept_addr *kept;
+	size_t nkept, kept_cap;
 };
 
 static const char *const owner_names[] = {
@@ -58,7 +74,44 @@ int ipam_new(struct store *store, const struct ipam_config *cfg, struct ipam **r
 
 void ipam_free(struct ipam *ipam)
 {
+	if (!ipam)
+		return;
+	free(ipam->kept);
 	free(ipam);
+}
+
+/* Remembers an address asked for by name. Only a preference: out of memory, it is not kept. */
+static void kept_add(struct ipam *ipam, const struct cidr *pool, const struct ipaddr *a)
+{
+	struct kept_addr *v;
+	size_t i, cap;
+
+	for (i = 0; i < ipam->nkept; i++)
+		if (cidr_equal(&ipam->kept[i].pool, pool) && cidr_addr_equal(&ipam->kept[i].a, a))
+			return;
+	if (ipam->nkept == KEPT_MAX) {
+		memmove(ipam->kept, ipam->kept + 1, (KEPT_MAX - 1) * sizeof(*ipam->kept));
+		ipam->nkept--;
+	}
+	if (ipam->nkept == ipam->kept_cap) {
+		cap = ipam->kept_cap ? 2 * ipam->kept_cap : 16;
+		v = realloc(ipam->kept, cap * sizeof(*v));
+		if (!v)
+			return;
+		ipam->kept = v;
+		ipam->kept_cap = cap;
+	}
+	ipam->kept[ipam->nkept++] = (struct kept_addr){ *pool, *a };
+}
+
+static void kept_drop_pool(struct ipam *ipam, const struct cidr *pool)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ipam->nkept; i++)
+		if (!cidr_equal(&ipam->kept[i].pool, pool))
+			ipam->kept[n++] = ipam->kept[i];
+	ipam->nkept = n;
 }
 
 static void pool_key(const struct ipam *ipam, const struct cidr *pool, char *buf)
@@ -457,8 +510,11 @@ int ipam_pool_release(struct ipam *ipam, const struct ipam_pool *p, struct errbu
 		r = pool_member(ipam, &p->pool, false, &left, &rev, eb);
 		if (r == -ENOENT) {
 			errbuf_clear(eb);
+			kept_drop_pool(ipam, &p->pool);
 			return 0;
 		}
+		if (r == 0)
+			kept_drop_pool(ipam, &p->pool); /* this host has left it */
 		if (r < 0 || left)
 			return r; /* other hosts still use it */
 		r = pool_delete(ipam, &p->pool, rev, eb);
@@ -601,16 +657,39 @@ static cidr_u128 random_u128(void)
 	return v;
 }
 
+/* Offsets inside pool of the kept addresses of pool, sorted. */
+static int kept_offsets(const struct ipam *ipam, const struct cidr *pool, cidr_u128 **ret, size_t *ret_n)
+{
+	cidr_u128 *v;
+	size_t i, n = 0;
+
+	v = calloc(ipam->nkept + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < ipam->nkept; i++)
+		if (cidr_equal(&ipam->kept[i].pool, pool))
+			v[n++] = cidr_offset(pool, &ipam->kept[i].a);
+	qsort(v, n, sizeof(*v), cmp_u128);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static bool listed(cidr_u128 off, const cidr_u128 *v, size_t n)
+{
+	return bsearch(&off, v, n, sizeof(*v), cmp_u128) != NULL;
+}
+
 static int addr_pick(struct ipam *ipam, const struct ipam_pool *p, enum ipam_owner owner,
 		     struct ipaddr *ret, struct errbuf *eb)
 {
 	const struct cidr *r = p->has_range && owner != IPAM_OWNER_GATEWAY ? &p->range : &p->pool;
-	cidr_u128 *used = NULL, size = cidr_size(r), start, step, bound, off;
+	cidr_u128 *used = NULL, *kept = NULL, size = cidr_size(r), start, step, bound, off;
 	char s[CIDR_STRLEN];
 	struct ipaddr a;
 	struct ipaddr gw = { 0 };
-	size_t nused = 0;
-	int rc;
+	size_t nused = 0, nkept = 0;
+	int rc, pass;
 
 	rc = used_offsets(ipam, &p->pool, &used, &nused, owner == IPAM_OWNER_GATEWAY ? &gw : NULL, eb);
 	if (rc < 0)
@@ -619,34 +698,42 @@ static int addr_pick(struct ipam *ipam, const struct ipam_pool *p, enum ipam_own
 		*ret = gw; /* the pool's gateway, claimed by whichever host came first */
 		goto out;
 	}
+	if (owner != IPAM_OWNER_GATEWAY && kept_offsets(ipam, &p->pool, &kept, &nkept) < 0) {
+		rc = errbuf_set(eb, -ENOMEM, "out of memory");
+		goto out;
+	}
 	/* The gateway is conventionally the lowest address; endpoints start anywhere to avoid contention. */
 	start = owner == IPAM_OWNER_GATEWAY || size == 0 ? 0 : random_u128() % size;
-	/* Among nused + 3 consecutive addresses one is free unless the range is full. */
-	bound = (cidr_u128)nused + 3;
-	if (size && size < bound)
-		bound = size;
-	for (step = 0; step < bound; step++) {
-		off = size ? (start + step) % size : start + step;
-		cidr_nth(r, off, &a);
-		if (!cidr_is_host(&p->pool, &a))
-			continue;
-		off = cidr_offset(&p->pool, &a);
-		if (bsearch(&off, used, nused, sizeof(*used), cmp_u128))
-			continue;
-		errbuf_clear(eb);
-		rc = addr_claim(ipam, p, &a, owner, eb);
-		if (rc == -EEXIST && owner == IPAM_OWNER_GATEWAY)
-			goto out; /* another host's gateway, perhaps: gateway_request() looks again */
-		if (rc == -EEXIST)
-			continue; /* another request won it */
-		if (rc < 0)
+	/* First without the kept addresses, then (the range is full else) with them. */
+	for (pass = nkept ? 0 : 1; pass < 2; pass++) {
+		/* Among nused (+ nkept) + 3 consecutive addresses one is free unless the range is full. */
+		bound = (cidr_u128)nused + (pass ? 0 : nkept) + 3;
+		if (size && size < bound)
+			bound = size;
+		for (step = 0; step < bound; step++) {
+			off = size ? (start + step) % size : start + step;
+			cidr_nth(r, off, &a);
+			if (!cidr_is_host(&p->pool, &a))
+				continue;
+			off = cidr_offset(&p->pool, &a);
+			if (listed(off, used, nused) || (!pass && listed(off, kept, nkept)))
+				continue;
+			errbuf_clear(eb);
+			rc = addr_claim(ipam, p, &a, owner, eb);
+			if (rc == -EEXIST && owner == IPAM_OWNER_GATEWAY)
+				goto out; /* another host's gateway, perhaps: gateway_request() looks again */
+			if (rc == -EEXIST)
+				continue; /* another request won it */
+			if (rc < 0)
+				goto out;
+			*ret = a;
 			goto out;
-		*ret = a;
-		goto out;
+		}
 	}
 	rc = errbuf_set(eb, -ENOSPC, "no free address left in %s %s (%zu in use)",
 			r == &p->range ? "--ip-range" : "pool", cidr_format(r, '/', s), nused);
 out:
+	free(kept);
 	free(used);
 	return rc;
 }
@@ -704,6 +791,8 @@ int ipam_addr_request(struct ipam *ipam, const struct ipam_pool *p, const char *
 		if (r != -EAGAIN)
 			break;
 	}
+	if (r == 0 && owner == IPAM_OWNER_ENDPOINT)
+		kept_add(ipam, &p->pool, &a);
 	if (r == 0)
 		*ret = a;
 	return r;

@@ -65,8 +65,10 @@ int ipam_pool_get(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)
 /*
  * Claims an address of p: the one in want (a bare IP) or, want "", a free one
  * (gateway: the lowest free host address of the pool; others: from the
- * range, starting at a random point). Re-asking for an address this host
- * holds for the same purpose succeeds (Docker replays requests at restart).
+ * range, starting at a random point, taking addresses endpoints once asked
+ * for by name last, until this host releases the pool). Re-asking for an
+ * address this host holds for the same purpose succeeds (Docker replays
+ * requests at restart).
  */
 int ipam_addr_request(struct ipam *ipam, const struct ipam_pool *p, const char *want,
 		      enum ipam_owner owner, struct ipaddr *ret, struct errbuf *eb);

@@ -369,6 +369,54 @@ START_TEST(test_ipam_range)
 }
 END_TEST
 
+/* An address once asked for by name (--ip) is a free pick's last choice until the pool goes. */
+START_TEST(test_ipam_kept)
+{
+	static const char *const want[] = { "10.9.0.2", "10.9.0.5" };
+	struct ipam_pool p;
+	struct ipaddr a, got[4];
+	char buf[CIDR_STRLEN];
+	int i, first2 = 0;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(ipam_addr_request(ipam, &p, want[i], IPAM_OWNER_ENDPOINT, &got[i], NULL), 0);
+		ck_assert_int_eq(ipam_addr_release(ipam, &p, &got[i], NULL), 0);
+	}
+	/* Free picks take .3, .4 and .6 first, wherever they start ... */
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+		ck_assert_msg(strcmp(cidr_addr_format(&a, buf), "10.9.0.2") != 0 && strcmp(buf, "10.9.0.5") != 0,
+			      "free pick %d took the kept %s", i, buf);
+	}
+	/* ... then, the pool full else, the kept ones. */
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &got[2], NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &got[3], NULL), 0);
+	ck_assert(cidr_addr_equal(&got[2], &got[0]) || cidr_addr_equal(&got[2], &got[1]));
+	ck_assert(cidr_addr_equal(&got[3], &got[0]) || cidr_addr_equal(&got[3], &got[1]));
+	ck_assert(!cidr_addr_equal(&got[2], &got[3]));
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), -ENOSPC);
+	/*
+	 * Released, the pool forgets them: a first pick from a random start in
+	 * .0-.7 lands on .2 in half the cases (from .0, .1, .2 and .7).
+	 */
+	for (i = 0; i < 40; i++) {
+		ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+		ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", NULL, 0, &p, NULL), 0);
+		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
+		ck_assert_int_eq(ipam_addr_request(ipam, &p, want[0], IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+		ck_assert_int_eq(ipam_addr_release(ipam, &p, &a, NULL), 0);
+		ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+		ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", NULL, 0, &p, NULL), 0);
+		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
+		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+		first2 += strcmp(cidr_addr_format(&a, buf), want[0]) == 0;
+	}
+	ck_assert_msg(first2 > 0, "no first pick of 40 took .2: the released pool kept it");
+}
+END_TEST
+
 START_TEST(test_ipam_release_pool_frees_addresses)
 {
 	struct store_list l = { 0 };
@@ -529,6 +577,7 @@ Suite *ipam_suite(void)
 	tcase_add_test(tc, test_ipam_slices);
 	tcase_add_test(tc, test_ipam_addresses);
 	tcase_add_test(tc, test_ipam_range);
+	tcase_add_test(tc, test_ipam_kept);
 	tcase_add_test(tc, test_ipam_release_pool_frees_addresses);
 	tcase_add_test(tc, test_ipam_held);
 	suite_add_tcase(su, tc);
