@@ -4,7 +4,8 @@
 # Live-restore off: the containers stop with dockerd and start again with it (--restart
 # always); Docker replays its IPAM requests, the networks keep their subnets and gateways, a
 # container started with --ip gets it again (one without gets a new address, as with Docker's
-# own drivers: Docker asks for none in particular), and weft holds as many devices, rules,
+# own drivers: Docker asks for none in particular; on a full /29 the four without --ip leave
+# its address to the one with it), and weft holds as many devices, rules,
 # records and keys as before (the old endpoints' are gone). Live-restore on: the containers
 # keep running and keep talking while dockerd is away (pinged from outside Docker), and
 # nothing of weft changes. At the end nothing is left.
@@ -38,7 +39,7 @@ addrs() {
 # shape: the same with IDs, container addresses and record revisions made alike
 shape() {
 	lab_weft_cluster_state 1 | sed -E 's/[0-9a-f]{12,64}/ID/g; s/w([vcm])[0-9a-f]{10}/w\1ID/g; s/([0-9a-f]{2}:){5}[0-9a-f]{2}/MAC/g
-		s/10\.7[1-4]\.[0-9]+\.[0-9]+/ADDR/g; s/^([^\t]*\t) .{1,32}\{"/\1REV{"/' | sort
+		s/10\.7[1-5]\.[0-9]+\.[0-9]+/ADDR/g; s/^([^\t]*\t) .{1,32}\{"/\1REV{"/' | sort
 }
 # talk: on every network, a pings b
 talk() {
@@ -47,12 +48,19 @@ talk() {
 		dk 1 exec "${n}a" ping -c1 -W2 "$(ip_of "${n}b" "$n")" >/dev/null || { echo "$n: no answer"; return 1; }
 	done
 }
-running() {
-	local n c
+# full: a bridge network with no address to spare, f1 with --ip, f2-f5 without
+FULL=(f1 f2 f3 f4 f5)
+containers() {
+	local n
 	for n in "${NETS[@]}"; do
-		for c in "${n}a" "${n}b"; do
-			[ "$(dk 1 inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] || return 1
-		done
+		printf '%sa %sb ' "$n" "$n"
+	done
+	printf '%s ' "${FULL[@]}"
+}
+running() {
+	local c
+	for c in $(containers); do
+		[ "$(dk 1 inspect -f '{{.State.Running}}' "$c" 2>/dev/null)" = true ] || return 1
 	done
 }
 
@@ -69,6 +77,12 @@ for n in "${NETS[@]}"; do
 	i=$((i + 1))
 done
 expect_ok "on every network the two talk" talk
+expect_ok "full: a /29 with f1 on --ip 10.75.0.2 and four more without (none left)" bash -c "
+	dk 1 network create ${W[*]} --subnet 10.75.0.0/29 full >/dev/null &&
+	dk 1 run -d --restart always --name f1 --network full --ip 10.75.0.2 $IMG sleep 3600 >/dev/null &&
+	for c in f2 f3 f4 f5; do dk 1 run -d --restart always --name \$c --network full $IMG sleep 3600 >/dev/null || exit 1; done
+	! dk 1 run -d --name f6 --network full $IMG sleep 3600 2>/dev/null"
+dk 1 rm -f f6 >/dev/null 2>&1
 before_addrs=$(addrs)
 lab_log "addresses: $(printf '%s' "$before_addrs" | tr '\n' ';')"
 before=$(shape)
@@ -80,13 +94,13 @@ same_addrs() { [ "$(addrs)" = "$before_addrs" ]; }
 expect_ok "dockerd stopped (live-restore off): the containers stopped" stopped
 lab_start_dockerd 1
 expect_ok "dockerd is back and starts every container again" lab_wait_for running 60
-running || for n in "${NETS[@]}"; do
-	for c in "${n}a" "${n}b"; do
-		lab_log "$c: $(dk 1 inspect -f '{{.State.Status}} {{.State.Error}}' "$c" 2>&1)"
-	done
+running || for c in $(containers); do
+	lab_log "$c: $(dk 1 inspect -f '{{.State.Status}} {{.State.Error}}' "$c" 2>&1)"
 done
 expect_ok "the networks have their subnets and gateways, the --ip containers their addresses" same_addrs
 same_addrs || addrs | sed 's/^/#   now: /'
+# in whatever order dockerd started them, f2-f5 left f1's address to it
+expect_same "full: f1 has 10.75.0.2 again" 10.75.0.2 "$(ip_of f1 full)"
 expect_ok "on every network the two talk again" talk
 same_shape() { [ "$(shape)" = "$before" ]; }
 expect_ok "weft holds as many devices, addresses, rules, records and keys as before" lab_wait_for same_shape 10
@@ -123,8 +137,7 @@ same || diff <(printf '%s\n' "$before") <(lab_weft_cluster_state 1) | sed 's/^/#
 expect_ok "on every network the two still talk" talk
 
 # ---------------------------------------------------------------- nothing left
-all=$(for n in "${NETS[@]}"; do printf '%sa %sb ' "$n" "$n"; done)
-expect_ok "remove every container and network" bash -c "dk 1 rm -f $all >/dev/null && dk 1 network rm ${NETS[*]} >/dev/null"
+expect_ok "remove every container and network" bash -c "dk 1 rm -f $(containers) >/dev/null && dk 1 network rm ${NETS[*]} full >/dev/null"
 nothing() { [ -z "$(lab_weft_cluster_state 1)" ]; }
 expect_ok "no weft device, address, rule, record or key is left" lab_wait_for nothing 10
 nothing || lab_weft_cluster_state 1 | sed 's/^/#   /'
