@@ -160,7 +160,6 @@ expect_same() {
 	fi
 }
 
-# lab_summary: print the TAP plan; non-zero if any test failed.
 # lab__tail_logs: what every host's weftd logged last, and dockerd's errors, so that a run
 # that failed in CI says what the daemons saw
 lab__tail_logs() {
@@ -177,6 +176,7 @@ lab__tail_logs() {
 	done
 }
 
+# lab_summary: print the TAP plan; non-zero if any test failed.
 lab_summary() {
 	printf '1..%d\n' "$LAB_T_N"
 	if [ "$LAB_T_FAIL" -ne 0 ]; then
