@@ -7,6 +7,9 @@
 # a bad option gets weft's own message; a disabled plugin leaves the data path alone and,
 # enabled again, knows its networks; after rm of everything and of the plugin, nothing
 # of weft's is left. No legacy weftd runs in this lab.
+# With LAB_STORE=etcd or consul, then: the plugin on two hosts, each given the cluster store
+# by "docker plugin set args", one overlay network on both, containers talking across them,
+# the network's pool and VNI keys gone after rm, nothing of weft's left on either host.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -173,6 +176,60 @@ expect_ok "docker plugin ls is empty" bash -c "[ -z \"\$(dk 1 plugin ls -q)\" ]"
 expect_ok "no weftd runs" lab_wait_for no_weftd 10
 expect_ok "the plugin's socket is gone" test ! -e "$HD/plugins/$id/weft.sock"
 expect_state "still no weft device, rule or record" "$clean"
+if [ "$LAB_T_FAIL" -ne 0 ]; then
+	plugin_log
+fi
+
+# ---------------------------------------------------------------- two hosts, a cluster store
+# LAB_STORE=etcd or consul: the plugin on hosts 1 and 2, each given the store by
+# "docker plugin set args", an overlay network on both, containers talking across them
+[ -n "${LAB_STORE:-}" ] || { lab_summary; exit; }
+lab_store "$LAB_STORE"
+lab_host 2
+lab_image 2
+no_keys() { ! lab_store_keys "$1"; }
+cstate() { lab_weft_cluster_state "$1" 2>&1 | sed 's/\t.*//'; }
+cclean=()
+for h in 1 2; do cclean[h]=$(cstate $h); done
+for h in 1 2; do
+	expect_ok "plugin/build creates $P in host $h's dockerd" \
+		env DOCKER_HOST="unix://$LABDIR/h$h/docker.sock" bash "$BUILD" --weftd "$WEFTD" --iptables "$LAB_IPTABLES" "$P"
+	expect_ok "host $h: docker plugin set args='--store $LAB_STORE_URL'" \
+		dk $h plugin set "$P" state.source="$DATADIR/h$h/weft" docker-socket.source="$LABDIR/h$h/docker.sock" \
+		args="--store $LAB_STORE_URL"
+	expect_ok "host $h: docker plugin enable $P" dk $h plugin enable "$P"
+	expect_ok "host $h: weftd serves with the $LAB_STORE store" \
+		grep -q "weftd .* serving /run/docker/plugins/weft.sock (host '$(cat "$LABDIR/h$h/machine-id")', store $LAB_STORE_URL)" "$LABDIR/h$h/dockerd.log"
+done
+for h in 1 2; do
+	expect_ok "host $h: docker network create -d $P --ipam-driver $P -o mode=overlay --subnet 10.79.0.0/24 po" \
+		dk $h network create "${W[@]}" -o mode=overlay --subnet 10.79.0.0/24 po
+done
+expect_ok "the network's VNI is claimed in the store" lab_store_keys weft/v1/vnis/
+expect_ok "run c1 on host 1" dk 1 run -d --name c1 --network po $IMG sleep 600
+expect_ok "run c2 on host 2" dk 2 run -d --name c2 --network po $IMG sleep 600
+c1=$(ip_of c1 po)
+c2=$(dk 2 inspect -f '{{(index .NetworkSettings.Networks "po").IPAddress}}' c2)
+expect_ok "c1 and c2 got different addresses of 10.79.0.0/24 ($c1, $c2)" \
+	bash -c "[[ '$c1' == 10.79.0.* && '$c2' == 10.79.0.* && '$c1' != '$c2' ]]"
+c1_reaches_c2() { in_c c1 ping -c1 -W1 "$c2" >/dev/null 2>&1; }
+expect_ok "c1 (host 1) pings c2 (host 2) over the overlay" lab_wait_for c1_reaches_c2 10
+expect_ok "c2 (host 2) pings c1 (host 1)" dk 2 exec c2 ping -c2 -W2 "$c1"
+if [ -x "$WEFTCTL" ]; then
+	expect_ok "weftctl peers on host 1 lists host 2" \
+		bash -c "nsenter --mount='$LABDIR/h1/mnt' --net=/run/netns/$LAB-h1 -- '$WEFTCTL' peers | grep -q '$(cat "$LABDIR/h2/machine-id")'"
+fi
+expect_ok "remove c1 and c2" bash -c "dk 1 rm -f c1 >/dev/null && dk 2 rm -f c2 >/dev/null"
+for h in 1 2; do
+	expect_ok "host $h: docker network rm po" dk $h network rm po
+done
+expect_ok "no key of the pool is left in the store" no_keys weft/v1/pools/10.79.0.0-24
+expect_ok "no VNI is claimed any more" no_keys weft/v1/vnis/
+for h in 1 2; do
+	expect_ok "host $h: docker plugin disable and rm $P" \
+		bash -c "dk $h plugin disable '$P' >/dev/null && dk $h plugin rm '$P' >/dev/null"
+	expect_same "host $h: no weft device, address, rule, record or pool key is left" "${cclean[h]}" "$(cstate $h)"
+done
 if [ "$LAB_T_FAIL" -ne 0 ]; then
 	plugin_log
 fi
