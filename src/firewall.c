@@ -181,7 +181,8 @@ static int nft_apply(const char *ruleset, struct errbuf *eb)
 	r = nft_run_cmd_from_buffer(ctx, ruleset);
 	if (r) {
 		err = nft_ctx_get_error_buffer(ctx);
-		log_debug("nftables ruleset was:\n%s", ruleset);
+		if (log_get_debug())
+			log_lines(7, "nftables rule set: ", ruleset);
 		r = errbuf_set(eb, -EIO, "nftables: %.*s", (int)strcspn(err, "\n"), err);
 	}
 	nft_ctx_free(ctx);
@@ -338,7 +339,7 @@ static bool rule_wanted(const char *const args[], size_t nargs, const struct fir
 static void chain_prune(const char *chain, const struct firewall_state *st)
 {
 	const char *list[] = { "iptables", "-w", XTABLES_WAIT, "-t", "filter", "-S", chain, NULL };
-	char *out = NULL, *line, *save = NULL, *w, *wsave, head[32];
+	char *out = NULL, *line, *save = NULL, *w, *wsave, head[32], rule[256];
 	const char *args[RULE_ARGS + 1];
 	bool ours = strcmp(chain, WEFT_CHAIN) == 0;
 	size_t n;
@@ -351,13 +352,15 @@ static void chain_prune(const char *chain, const struct firewall_state *st)
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (strncmp(line, head, strlen(head)) != 0 || !strstr(line, " --comment " RULE_COMMENT " "))
 			continue;
+		snprintf(rule, sizeof(rule), "%s", line);
 		n = 0;
 		for (w = strtok_r(line + strlen(head), " ", &wsave); w && n <= RULE_ARGS; w = strtok_r(NULL, " ", &wsave))
 			args[n++] = w;
 		if (n > RULE_ARGS || (ours ? rule_wanted(args, n, st) : st->nnets && is_jump(args, n)))
 			continue;
-		if (iptables("-D", chain, args, n, NULL) == 0 && !is_jump(args, n))
-			log_info("removed weft's rule from %s: -i/-o %s", chain, n > 1 ? args[1] : "?");
+		/* Routine (a network went): its own line is the event, this one detail. */
+		if (iptables("-D", chain, args, n, NULL) == 0)
+			log_debug("removed rule '%s'", rule);
 	}
 	free(out);
 }

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* check_log.c - every message is one line with its priority, whatever it quotes. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "suites.h"
+
+static const struct clean_case {
+	const char *in, *out;
+} clean_cases[] = {
+	{ "", "" },
+	{ "created network 1f3a", "created network 1f3a" },
+	/* Docker's request bodies end with a newline */
+	{ "/IpamDriver.RequestPool {\"Pool\":\"\"}\n", "/IpamDriver.RequestPool {\"Pool\":\"\"}" },
+	{ "trailing \r\n\t \n", "trailing" },
+	/* a store's reply of several lines, and a forged line of its own */
+	{ "reply: line one\nline two", "reply: line one line two" },
+	{ "x\n<3>forged", "x <3>forged" },
+	{ "tab\there, bell\a, del\x7f", "tab here, bell , del " },
+	{ "caf\xc3\xa9", "caf\xc3\xa9" }, /* UTF-8 stays */
+	{ "\n\n", "" },
+};
+
+START_TEST(test_log_line_clean)
+{
+	const struct clean_case *c = &clean_cases[_i];
+	char line[64];
+
+	snprintf(line, sizeof(line), "%s", c->in);
+	log_line_clean(line);
+	ck_assert_str_eq(line, c->out);
+}
+END_TEST
+
+/* stderr goes to a file from capture_start() to capture_end(), which reads it into out. */
+static FILE *captured;
+static int saved_stderr = -1;
+
+static void capture_start(void)
+{
+	captured = tmpfile();
+	ck_assert_ptr_nonnull(captured);
+	fflush(stderr);
+	saved_stderr = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved_stderr, 0);
+	ck_assert_int_ge(dup2(fileno(captured), STDERR_FILENO), 0);
+}
+
+static void capture_end(char *out, size_t size)
+{
+	size_t n;
+
+	fflush(stderr);
+	dup2(saved_stderr, STDERR_FILENO);
+	close(saved_stderr);
+	rewind(captured);
+	n = fread(out, 1, size - 1, captured);
+	out[n] = '\0';
+	fclose(captured);
+}
+
+static void logged(int prio, const char *msg, char *out, size_t size)
+{
+	capture_start();
+	log_printf(prio, "%s", msg);
+	capture_end(out, size);
+}
+
+START_TEST(test_log_printf_one_line)
+{
+	char out[2048], big[1500];
+
+	logged(4, "/NetworkDriver.Join: no such endpoint\n", out, sizeof(out));
+	ck_assert_str_eq(out, "<4>/NetworkDriver.Join: no such endpoint\n");
+	logged(7, "{\"a\":\n1}\n", out, sizeof(out));
+	ck_assert_str_eq(out, "<7>{\"a\": 1}\n");
+	/* longer than a line holds: cut, still one line */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	logged(6, big, out, sizeof(out));
+	ck_assert_uint_eq(strlen(out), 3 + 1023 + 1);
+	ck_assert_ptr_eq(strchr(out, '\n'), out + strlen(out) - 1);
+}
+END_TEST
+
+static void logged_lines(const char *text, char *out, size_t size)
+{
+	capture_start();
+	log_lines(7, "rules: ", text);
+	capture_end(out, size);
+}
+
+START_TEST(test_log_lines)
+{
+	char out[512];
+
+	logged_lines("table inet weft {\n\tchain fwd {\n}\n", out, sizeof(out));
+	ck_assert_str_eq(out, "<7>rules: table inet weft {\n<7>rules:  chain fwd {\n<7>rules: }\n");
+	logged_lines("no newline", out, sizeof(out));
+	ck_assert_str_eq(out, "<7>rules: no newline\n");
+	logged_lines("", out, sizeof(out));
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+Suite *log_suite(void)
+{
+	Suite *s = suite_create("log");
+	TCase *tc = tcase_create("line");
+
+	tcase_add_loop_test(tc, test_log_line_clean, 0, ARRAY_SIZE(clean_cases));
+	tcase_add_test(tc, test_log_printf_one_line);
+	tcase_add_test(tc, test_log_lines);
+	suite_add_tcase(s, tc);
+	return s;
+}
