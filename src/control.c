@@ -271,7 +271,7 @@ static int h_ipam(struct control *ctl, const struct httpd_req *rq, json_t **ret,
 	int r = 0;
 
 	if (only && cidr_parse(only, '/', &c, eb) < 0)
-		return errbuf_prefix(eb, "weftctl ipam");
+		return errbuf_prefix(eb, "ipam");
 	store_budget_set(PROBE_BUDGET_MS);
 	for (k = 0; k < 2 && r == 0; k++)
 		r = driver_ipam_usage(ctl->cfg.driver, only ? &c : NULL, k == 1, &u[k], eb);

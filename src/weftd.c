@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <stddef.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -85,8 +87,8 @@ static const struct flag {
 	  "file holding the cluster store's ACL token (Consul)", .kind = FLAG_STR, .off = offsetof(struct config, token_file) },
 	{ { "store-ca", required_argument, NULL, 'c' }, "FILE",
 	  "CA certificates for a consul+https:// store (default: the system's)", .kind = FLAG_STR, .off = offsetof(struct config, ca_file) },
-	{ { "advertise", required_argument, NULL, 'a' }, "ADDR",
-	  "this host's IPv4 address as other hosts reach it (default: toward the store)", .kind = FLAG_STR, .off = offsetof(struct config, advertise) },
+	{ { "advertise", required_argument, NULL, 'a' }, "ADDR|IFACE",
+	  "this host's IPv4 address as other hosts reach it, or an interface holding it (default: toward the store)", .kind = FLAG_STR, .off = offsetof(struct config, advertise) },
 	{ { "lease-ttl", required_argument, NULL, 'L' }, "SECONDS",
 	  "how long the host's record outlives weftd in the cluster store (default 15)", .kind = FLAG_UINT, .off = offsetof(struct config, lease_ttl), .min = 10, .max = 3600, .what = "seconds" },
 	{ { "gc-grace", required_argument, NULL, 'g' }, "SECONDS",
@@ -442,6 +444,42 @@ static int load_token(const char *path, char *buf, size_t size)
 	return 0;
 }
 
+/*
+ * --advertise: an IPv4 address, or an interface whose first IPv4 address is
+ * taken (one configuration file for every host: "advertise = eth1"). Checked
+ * before weftd creates anything; buf stays empty without --advertise.
+ */
+static int load_advertise(const char *given, char *buf, size_t size)
+{
+	struct ifaddrs *all = NULL, *i;
+	struct in_addr a;
+	bool link = false;
+
+	buf[0] = '\0';
+	if (!given)
+		return 0;
+	if (inet_pton(AF_INET, given, &a) == 1) {
+		snprintf(buf, size, "%s", given);
+		return 0;
+	}
+	if (strlen(given) < IFNAMSIZ && getifaddrs(&all) == 0)
+		for (i = all; i && !buf[0]; i = i->ifa_next) {
+			if (strcmp(i->ifa_name, given) != 0)
+				continue;
+			link = true;
+			if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
+				inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf, size);
+		}
+	freeifaddrs(all);
+	if (buf[0])
+		return 0;
+	if (link)
+		log_err("--advertise '%s': the interface has no IPv4 address", given);
+	else
+		log_err("--advertise '%s': expected an IPv4 address or an interface of this host", given);
+	return -EINVAL;
+}
+
 /* The local address the kernel would use toward the store's host (connect() on UDP sends nothing). */
 static int address_toward(const char *url, char *buf, size_t size)
 {
@@ -567,7 +605,6 @@ int main(int argc, char **argv)
 	struct store_config sc = { 0 };
 	struct cluster *cl = NULL;
 	char token[4096], advertise[INET_ADDRSTRLEN];
-	struct in_addr adv;
 	struct driver_config dc = { 0 };
 	struct store *local = NULL, *shared = NULL;
 	struct peer_watch pw[2] = { { 0 } };
@@ -602,7 +639,8 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	log_set_debug(c.debug);
-	if (load_host_id(c.host_id, host_id, sizeof(host_id)) < 0)
+	if (load_host_id(c.host_id, host_id, sizeof(host_id)) < 0 ||
+	    load_advertise(c.advertise, advertise, sizeof(advertise)) < 0)
 		goto fail_conf;
 	if (cidr_parse(c.default_pool, '/', &dc.default_pool, &eb) < 0 || dc.default_pool.addr.family != AF_INET ||
 	    dc.default_pool.len > c.default_pool_size) {
@@ -644,13 +682,7 @@ int main(int argc, char **argv)
 		goto fail_local;
 	/* A cluster store: this host is registered there for as long as weftd lives. */
 	if (strncmp(c.store_url, "lmdb:", 5) != 0) {
-		if (c.advertise && inet_pton(AF_INET, c.advertise, &adv) != 1) {
-			errbuf_set(&eb, -EINVAL, "--advertise '%s': expected an IPv4 address of this host", c.advertise);
-			goto fail_shared;
-		}
-		if (c.advertise)
-			snprintf(advertise, sizeof(advertise), "%s", c.advertise);
-		else if (address_toward(c.store_url, advertise, sizeof(advertise)) < 0)
+		if (!advertise[0] && address_toward(c.store_url, advertise, sizeof(advertise)) < 0)
 			goto fail_shared;
 		cidr_addr_parse(advertise, &dc.advertise);
 		if (cluster_new(&(struct cluster_config){ .url = c.store_url, .store = &sc, .local = local,

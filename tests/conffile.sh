@@ -79,6 +79,14 @@ printf '# comments, blank lines and blanks around keys are fine\n\n  debug=no  \
 case_ "the file's settings apply" \
 	"<3>--default-pool '10.200.0.0/16': expected an IPv4 CIDR of /8 or shorter (see --default-pool-size)"
 
+printf 'advertise = 10.0.0.300\n' >"$conf"
+case_ "an advertise that is neither an address nor an interface" \
+	"<3>--advertise '10.0.0.300': expected an IPv4 address or an interface of this host"
+# an interface is taken (lo: 127.0.0.1): weftd gets as far as the pool
+printf 'advertise = lo\ndefault-pool-size = 8\n' >"$conf"
+case_ "an advertise naming an interface" \
+	"<3>--default-pool '10.200.0.0/16': expected an IPv4 CIDR of /8 or shorter (see --default-pool-size)"
+
 # The command line wins: the file's host-id is bad, the flag's is good; the file's pool size
 # still applies (the same message as above shows that weftd got past the host ID).
 printf 'host-id = not valid!\ndefault-pool-size = 8\n' >"$conf"

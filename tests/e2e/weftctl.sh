@@ -22,15 +22,25 @@ for h in 1 2; do
 done
 conf=$LABDIR/h1/weftd.conf
 cat >"$conf" <<EOF
-# h1's weftd: its host ID, lease and grace from here; the store given here (a wrong port)
-# is overridden by --store on the command line: flags win
+# h1's weftd: its host ID, address (by interface), lease and grace from here; the store
+# given here (a wrong port) is overridden by --store on the command line: flags win
 host-id = h1
+advertise = eth0
 store = etcd://192.0.2.254:1   # a comment after a value
 lease-ttl = $TTL
 
   gc-grace=900
 reconcile-interval = 5
 EOF
+# --advertise naming an interface without an IPv4 address: refused before anything is made
+lab_exec 1 ip link add wtest0 type veth peer name wtest1
+expect_fail_msg "--advertise naming an interface without an IPv4 address: refused at start" \
+	"^<3>--advertise 'wtest0': the interface has no IPv4 address$" \
+	lab_exec 1 "$WEFTD" --state-dir "$LABDIR/h1/refused" --socket "$LABDIR/h1/refused.sock" \
+	--control-socket none --store "$LAB_STORE_URL" --advertise wtest0
+expect_ok "... it made nothing (no state dir, no socket)" \
+	bash -c "[ ! -e '$LABDIR/h1/refused' ] && [ ! -e '$LABDIR/h1/refused.sock' ]"
+lab_exec 1 ip link del wtest0
 lab_start_weftd 1 --config "$conf" --store "$LAB_STORE_URL"
 lab_start_weftd 2 --host-id h2 --store "$LAB_STORE_URL" --lease-ttl $TTL --reconcile-interval 5
 IMG=weft-test:local
@@ -113,6 +123,8 @@ peers_ok() { wctl 1 --json peers | pyj 'j == [{"host": "h2", "address": "192.0.2
 	"hold_s": '$TTL', "endpoints": 1, "slices": 1}]' >/dev/null; }
 lab_wait_for peers_ok 10
 expect_ok "peers --json: h2 alive at 192.0.2.2 with its overlay endpoint and routed slice" peers_ok
+expect_ok "peers on h2: h1 at 192.0.2.1, the address of its eth0 (advertise = eth0 in its file)" bash -c \
+	"wctl 2 --json peers | pyj '[(p[\"host\"], p[\"address\"]) for p in j] == [(\"h1\", \"192.0.2.1\")]'"
 expect_ok "peers: h2's row" bash -c "wctl 1 peers | grep -Eq '^h2 +192.0.2.2 +alive +1 +1$'"
 
 expect_ok "ipam: a row per pool (cluster pools, h1's slice)" bash -c "
@@ -131,7 +143,7 @@ expect_ok "ipam 10.112.0.0/16 --json: both hosts' slices" bash -c "
 	wctl 1 --json ipam 10.112.0.0/16 | pyj 'sorted(s[\"host\"] for p in j if p[\"store\"] == \"cluster\" for s in p[\"slices\"]) == [\"h1\", \"h2\"]'"
 expect_ok "ipam CIDR: each address with its owner" bash -c \
 	"wctl 1 ipam 10.110.0.0/24 | grep -Eq '^ +10.110.0.1 +gateway +h1$' && wctl 1 ipam 10.110.0.0/24 | grep -Eq '^ +$b1ip +endpoint +h1$'"
-expect_fail_msg "ipam with a bad CIDR: exit 1 and why" "weftctl: weftctl ipam: .*10.110.0.0/33" wctl 1 ipam 10.110.0.0/33
+expect_fail_msg "ipam with a bad CIDR: exit 1 and why" "^weftctl: ipam: .*10.110.0.0/33" wctl 1 ipam 10.110.0.0/33
 expect_ok "... exit status 1" rc 1 wctl 1 ipam 10.110.0.0/33
 expect_ok "ipam with two CIDRs: bad usage, exit 2" rc 2 wctl 1 ipam 10.110.0.0/24 10.111.0.0/24
 
@@ -262,7 +274,7 @@ expect_ok "gc with a body that is not JSON: 400" bash -c \
 expect_ok "gc with a host that is not a string: 400" bash -c "req POST /v1/gc '{\"host\": 5}' | grep -q ' 400\$'"
 expect_ok "gc with a JSON list: 400" bash -c "req POST /v1/gc '[]' | grep -q ' 400\$'"
 expect_ok "ipam with a query that is not a CIDR: 400 naming it" bash -c \
-	"req GET '/v1/ipam?cidr=10.1.2.3%2F99' | grep -q 'weftctl ipam: .*10.1.2.3/99.* 400\$'"
+	"req GET '/v1/ipam?cidr=10.1.2.3%2F99' | grep -q '{\"Err\":\"ipam: .*10.1.2.3/99.* 400\$'"
 expect_ok "a body over 1 MiB: 413" bash -c \
 	"head -c 2097152 /dev/zero | tr '\\0' x >/tmp/\$\$.big; r=\$(req POST /v1/gc @/tmp/\$\$.big); rm -f /tmp/\$\$.big; [ \"\$r\" = '{\"Err\":\"request body too large\"} 413' ]"
 unchanged() { wctl 1 --json networks >/dev/null && [ "$(lab_weft_cluster_state 1)" = "$before" ]; }
