@@ -86,7 +86,7 @@ static const struct flag {
 	{ { "store-token-file", required_argument, NULL, 't' }, "FILE",
 	  "file holding the cluster store's ACL token (Consul)", .kind = FLAG_STR, .off = offsetof(struct config, token_file) },
 	{ { "store-ca", required_argument, NULL, 'c' }, "FILE",
-	  "CA certificates for a consul+https:// store (default: the system's)", .kind = FLAG_STR, .off = offsetof(struct config, ca_file) },
+	  "CA certificates for a consul+https:// or etcd+https:// store (default: the system's)", .kind = FLAG_STR, .off = offsetof(struct config, ca_file) },
 	{ { "advertise", required_argument, NULL, 'a' }, "ADDR|IFACE",
 	  "this host's IPv4 address as other hosts reach it, or an interface holding it (default: toward the store)", .kind = FLAG_STR, .off = offsetof(struct config, advertise) },
 	{ { "lease-ttl", required_argument, NULL, 'L' }, "SECONDS",

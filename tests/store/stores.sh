@@ -33,10 +33,15 @@ stores_free_port() {
 	echo "$p"
 }
 
-# start_etcd: also writes $ETCD_DIR/restart, a script that stops etcd and starts it again
-# on the same data and ports (for tests of watches across a store restart)
+# start_etcd [CERT KEY CA]: also writes $ETCD_DIR/restart, a script that stops etcd and starts
+# it again on the same data and ports (for tests of watches across a store restart); with
+# CERT and KEY its clients talk TLS (ETCD_URL etcd+https://), checked against CA
 start_etcd() {
 	command -v etcd >/dev/null 2>&1 || return 77
+	scheme=http tls='' cacert=''
+	if [ $# -ge 3 ]; then
+		scheme=https tls="--cert-file $1 --key-file $2" cacert="--cacert $3"
+	fi
 	d=$(mktemp -d /tmp/weft-etcd.XXXXXX)
 	STORES_DIRS="$STORES_DIRS $d"
 	STORES_PIDFILES="${STORES_PIDFILES:-} $d/pid"
@@ -46,14 +51,14 @@ start_etcd() {
 	cat >"$d/start" <<EOS
 #!/bin/sh
 env -i PATH="$PATH" etcd --name t1 --data-dir "$d/data" \\
-	--listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \\
+	--listen-client-urls "$scheme://127.0.0.1:$cport" --advertise-client-urls "$scheme://127.0.0.1:$cport" $tls \\
 	--listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \\
 	--initial-cluster "t1=http://127.0.0.1:$pport" --initial-cluster-state new \\
 	--heartbeat-interval 10 --election-timeout 100 \\
 	--logger zap --log-level error --log-outputs stderr >>"$d/etcd.log" 2>&1 &
 echo \$! >"$d/pid"
 i=0
-until curl -s -m 1 "http://127.0.0.1:$cport/health" | grep -q true; do
+until curl -s -m 1 $cacert "$scheme://127.0.0.1:$cport/health" | grep -q true; do
 	i=\$((i + 1))
 	[ \$i -ge 100 ] && exit 1
 	sleep 0.05
@@ -69,7 +74,8 @@ EOS
 	chmod +x "$d/start" "$d/restart"
 	sh "$d/start" || { cat "$d/etcd.log"; return 1; }
 	ETCD_DIR=$d
-	export ETCD_URL="etcd://127.0.0.1:$cport" ETCD_DIR
+	if [ "$scheme" = https ]; then ETCD_URL="etcd+https://127.0.0.1:$cport"; else ETCD_URL="etcd://127.0.0.1:$cport"; fi
+	export ETCD_URL ETCD_DIR
 }
 
 start_consul_emu() {
