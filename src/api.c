@@ -671,6 +671,7 @@ void api_http(void *data, const struct httpd_req *rq, struct httpd_reply *ret)
 		log_warn("%s %.64s: only POST is served", rq->method, rq->path);
 		ret->status = 405;
 		ret->body = reply_err("weft serves POST requests only");
+		metrics_request(NULL, false, 0); /* counted with the paths weft does not serve */
 		return;
 	}
 	ret->status = api_handle(data, rq->path, rq->body, rq->len, &ret->body);

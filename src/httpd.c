@@ -175,6 +175,7 @@ int httpd_new(const char *path, httpd_handler handler, void *data, struct httpd 
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct httpd *h;
+	mode_t mask;
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -195,7 +196,11 @@ int httpd_new(const char *path, httpd_handler handler, void *data, struct httpd 
 		r = errbuf_set(eb, -errno, "socket: %s", strerror(errno));
 		goto fail;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+	/* Root's alone from the start: a chmod after bind() leaves a moment open to others. */
+	mask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(mask);
+	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
 		r = errbuf_set(eb, -errno, "listen on %s: %s", path, strerror(errno));
 		goto fail_fd;
 	}

@@ -112,7 +112,8 @@ void metrics_store_call(const char *backend, enum metrics_op op, int r, long lon
 	if (b == NBACKENDS || op >= _METRICS_OP_MAX)
 		return;
 	add(&stores[b][op].results[result_of(r)], 1);
-	observe(&stores[b][op].h, us);
+	if (us >= 0)
+		observe(&stores[b][op].h, us);
 }
 
 void metrics_header(FILE *f, const char *name, const char *help, const char *type)
@@ -132,8 +133,9 @@ static void histogram_write(FILE *f, const char *name, const char *labels, const
 		else
 			fprintf(f, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, (unsigned long long)cum);
 	}
+	/* The buckets' total, not h->count: another thread may observe between the two reads. */
 	fprintf(f, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, get(&h->sum_us) / 1e6, name, labels,
-		(unsigned long long)get(&h->count));
+		(unsigned long long)cum);
 }
 
 void metrics_write(FILE *f)

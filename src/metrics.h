@@ -23,7 +23,11 @@ enum metrics_op {
  */
 void metrics_request(const char *path, bool ok, long long us);
 
-/* One call to a store of backend (its URL scheme), its result r (0 or a negative errno), its time. Any thread. */
+/*
+ * One call to a store of backend (its URL scheme), its result r (0 or a
+ * negative errno), its time; us < 0: failed before it was sent (no latency).
+ * Any thread.
+ */
 void metrics_store_call(const char *backend, enum metrics_op op, int r, long long us);
 
 /* Writes every counter and histogram in Prometheus' text format (0.0.4). */

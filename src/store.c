@@ -115,27 +115,32 @@ static int too_slow(struct store *s, struct errbuf *eb)
 static __thread long long call_start_us;
 
 /*
- * Before a call: fails it at once when this thread's budget is spent, and
- * while the store is known unreachable, but lets one through every STORE_RETRY_MS.
+ * Before a call of op: fails it at once when this thread's budget is spent,
+ * and while the store is known unreachable, but lets one through every
+ * STORE_RETRY_MS. A call failed here is counted, with no latency.
  */
-static int guard(struct store *s, struct errbuf *eb)
+static int guard(struct store *s, enum metrics_op op, struct errbuf *eb)
 {
 	long long now = clock_ms();
 	int r = 0;
 
-	if (over_budget(s))
+	if (over_budget(s)) {
+		metrics_store_call(s->ops->scheme, op, -ETIME, -1);
 		return too_slow(s, eb);
+	}
 	pthread_mutex_lock(&s->mu);
 	if (s->down && now < s->retry_at)
 		r = errbuf_set(eb, s->down_err, "%s", s->down_msg);
 	else if (s->down)
 		s->retry_at = now + STORE_RETRY_MS; /* this call tries; the others wait for its outcome */
 	pthread_mutex_unlock(&s->mu);
-	if (r == 0) {
-		http_deadline_set(budget_end); /* for this call only: note() ends it */
-		call_start_us = clock_us();
+	if (r < 0) {
+		metrics_store_call(s->ops->scheme, op, r, -1);
+		return r;
 	}
-	return r;
+	http_deadline_set(budget_end); /* for this call only: note() ends it */
+	call_start_us = clock_us();
+	return 0;
 }
 
 void store_answered(struct store *s)
@@ -184,14 +189,14 @@ static int note(struct store *s, enum metrics_op op, int r, struct errbuf *eb)
 int store_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev,
 	      struct errbuf *eb)
 {
-	int r = guard(s, eb);
+	int r = guard(s, METRICS_OP_GET, eb);
 
 	return r < 0 ? r : note(s, METRICS_OP_GET, s->ops->get(s, key, ret_value, ret_rev, eb), eb);
 }
 
 int store_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb)
 {
-	int r = guard(s, eb);
+	int r = guard(s, METRICS_OP_LIST, eb);
 
 	return r < 0 ? r : note(s, METRICS_OP_LIST, s->ops->list(s, prefix, ret, eb), eb);
 }
@@ -250,28 +255,28 @@ int store_del(struct store *s, const char *key, uint64_t rev, struct errbuf *eb)
 
 int store_txn(struct store *s, const struct store_op *ops, size_t n, struct errbuf *eb)
 {
-	int r = guard(s, eb);
+	int r = guard(s, METRICS_OP_TXN, eb);
 
 	return r < 0 ? r : note(s, METRICS_OP_TXN, s->ops->txn(s, ops, n, eb), eb);
 }
 
 int store_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
 {
-	int r = guard(s, eb);
+	int r = guard(s, METRICS_OP_LEASE_GRANT, eb);
 
 	return r < 0 ? r : note(s, METRICS_OP_LEASE_GRANT, s->ops->lease_grant(s, ttl, ret_id, eb), eb);
 }
 
 int store_lease_keepalive(struct store *s, const char *id, struct errbuf *eb)
 {
-	int r = guard(s, eb);
+	int r = guard(s, METRICS_OP_LEASE_KEEPALIVE, eb);
 
 	return r < 0 ? r : note(s, METRICS_OP_LEASE_KEEPALIVE, s->ops->lease_keepalive(s, id, eb), eb);
 }
 
 int store_lease_revoke(struct store *s, const char *id, struct errbuf *eb)
 {
-	int r = guard(s, eb);
+	int r = guard(s, METRICS_OP_LEASE_REVOKE, eb);
 
 	return r < 0 ? r : note(s, METRICS_OP_LEASE_REVOKE, s->ops->lease_revoke(s, id, eb), eb);
 }

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "http.h"
 
 /* Exit codes: they mean the same for every command. */
@@ -446,31 +447,93 @@ static char *gc_body(const char *host)
 	return s;
 }
 
-static int run(const struct ctx *x, const struct command *c, int argc, char **argv)
+/*
+ * The value of option name (long, or its short form) at argv[*i]: "--name V",
+ * "--name=V", "-n V"; NULL if argv[*i] is another word. *i moves to V.
+ * ret_missing is set when the option is there without a value, or an empty one.
+ */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, char shortname, bool *ret_missing)
 {
-	const char *host = NULL, *cidr = NULL;
-	char path[256], *body = NULL, *esc = NULL;
-	json_t *o = NULL;
-	int i, r;
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+
+	if (strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, n) == 0 && a[2 + n] == '=') {
+		*ret_missing = !a[3 + n];
+		return a + 3 + n;
+	}
+	if (!(strncmp(a, "--", 2) == 0 && strcmp(a + 2, name) == 0) &&
+	    !(shortname && a[0] == '-' && a[1] == shortname && !a[2]))
+		return NULL;
+	if (*i + 1 == argc) {
+		*ret_missing = true;
+		return "";
+	}
+	a = argv[++*i];
+	*ret_missing = !*a;
+	return a;
+}
+
+/*
+ * The command's arguments; weftctl's own options may come after the command
+ * too ("weftctl status --json"). Returns -1 to go on, or the exit status.
+ */
+static int command_args(struct ctx *x, const struct command *c, int argc, char **argv, const char **ret_host,
+			const char **ret_cidr)
+{
+	bool gc = strcmp(c->name, "gc") == 0, missing = false, twice = false;
+	const char *v, *why = "is not an argument of this command";
+	struct cidr cidr;
+	struct errbuf eb = { 0 };
+	int i, at = 0;
 
 	for (i = 0; i < argc; i++) {
+		at = i;
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			command_usage(c);
 			return EXIT_OK;
 		}
-		if (strcmp(c->name, "gc") == 0 && strcmp(argv[i], "--host") == 0 && i + 1 == argc) {
-			fprintf(stderr, "weftctl gc: --host needs a host ID\n");
-			return EXIT_USAGE;
-		} else if (strcmp(c->name, "gc") == 0 && strcmp(argv[i], "--host") == 0 && !host) {
-			host = argv[++i];
-		} else if (argv[i][0] != '-' && strcmp(c->name, "ipam") == 0 && !cidr) {
-			cidr = argv[i];
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
+			x->json = true;
+		} else if ((v = opt_value(argc, argv, &i, "socket", 's', &missing))) {
+			if (missing)
+				break;
+			x->socket = v;
+		} else if (gc && (v = opt_value(argc, argv, &i, "host", 0, &missing))) {
+			twice = *ret_host != NULL;
+			if (missing || twice)
+				break;
+			*ret_host = v;
+		} else if (argv[i][0] != '-' && strcmp(c->name, "ipam") == 0 && !*ret_cidr) {
+			if (cidr_parse(argv[i], '/', &cidr, &eb) < 0) {
+				fprintf(stderr, "weftctl ipam: %s\n", eb.msg);
+				return EXIT_USAGE;
+			}
+			*ret_cidr = argv[i];
 		} else {
-			fprintf(stderr, "weftctl %s: unexpected argument '%s'\nUsage: weftctl %s%s\n", c->name, argv[i],
-				c->name, c->args);
-			return EXIT_USAGE;
+			break;
 		}
 	}
+	if (i == argc)
+		return -1;
+	if (missing)
+		why = "needs a value";
+	else if (twice)
+		why = "is given twice";
+	fprintf(stderr, "weftctl %s: '%.*s' %s\nUsage: weftctl [-s PATH] [-j] %s%s\n", c->name,
+		(int)(argv[at][0] == '-' ? strcspn(argv[at], "=") : strlen(argv[at])), argv[at], why, c->name, c->args);
+	return EXIT_USAGE;
+}
+
+static int run(struct ctx *x, const struct command *c, int argc, char **argv)
+{
+	const char *host = NULL, *cidr = NULL;
+	char path[256], *body = NULL, *esc = NULL;
+	json_t *o = NULL;
+	int r;
+
+	r = command_args(x, c, argc, argv, &host, &cidr);
+	if (r >= 0)
+		return r;
 	snprintf(path, sizeof(path), "%s", c->path);
 	if (cidr) {
 		CURL *curl = curl_easy_init();
@@ -479,8 +542,8 @@ static int run(const struct ctx *x, const struct command *c, int argc, char **ar
 		curl_easy_cleanup(curl);
 		if (!esc || snprintf(path, sizeof(path), "%s?cidr=%s", c->path, esc) >= (int)sizeof(path)) {
 			curl_free(esc);
-			fprintf(stderr, "weftctl ipam: '%.64s' is not a CIDR\n", cidr);
-			return EXIT_USAGE;
+			fprintf(stderr, "weftctl: out of memory\n");
+			return EXIT_FAILED;
 		}
 		curl_free(esc);
 	}
@@ -524,7 +587,7 @@ int main(int argc, char **argv)
 	size_t i;
 	int opt, r;
 
-	/* "+": options after the command are the command's. */
+	/* "+": what follows the command is the command's (which takes these options too). */
 	while ((opt = getopt_long(argc, argv, "+s:jhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': x.socket = optarg; break;

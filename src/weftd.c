@@ -18,6 +18,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -406,6 +407,33 @@ struct sig {
 	struct loop *loop;
 };
 
+/*
+ * Tells systemd (Type=notify) how weftd is doing, if it asked: a datagram on
+ * $NOTIFY_SOCKET, as sd_notify(3) sends it ('@': an abstract socket). READY=1
+ * once Docker can reach the plugin socket, so that Before=docker.service
+ * means what it says.
+ */
+static void notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || (len = strlen(path)) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		log_warn("cannot tell the service manager '%s' on '%s': %s, ignoring", state, path, strerror(errno));
+	close(fd);
+}
+
 static void on_signal(void *data, uint32_t events)
 {
 	struct sig *s = data;
@@ -414,6 +442,7 @@ static void on_signal(void *data, uint32_t events)
 	if (read(s->fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	log_info("received signal %u, stopping (containers keep their network)", si.ssi_signo);
+	notify("STOPPING=1");
 	loop_quit(s->loop, 0);
 }
 
@@ -750,6 +779,7 @@ int main(int argc, char **argv)
 			goto fail_loop;
 	}
 	log_info("weftd %s serving %s (host '%s', store %s)", PACKAGE_VERSION, c.socket, host_id, c.store_url);
+	notify("READY=1");
 	r = loop_run(loop) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	log_info("stopped");
 fail_loop:

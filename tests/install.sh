@@ -35,8 +35,9 @@ check "the unit in $unitdir" test -f "$unit"
 check "... runs $sbindir/weftd" grep -qx "ExecStart=$sbindir/weftd" "$unit"
 check "... names the configuration file" grep -q "$sysconfdir/weft/weftd.conf" "$unit"
 check "... no @placeholder@ left" sh -c "! grep -q '@[a-z]*@' '$unit'"
-check "... ordered before docker.service, restarted on failure, a runtime dir for the control socket" \
-	sh -c "grep -qx 'Before=docker.service' '$unit' && grep -qx 'Restart=on-failure' '$unit' && grep -qx 'RuntimeDirectory=weft' '$unit'"
+check "... ordered before docker.service, ready when weftd says so, restarted on failure, a runtime dir for the control socket" \
+	sh -c "grep -qx 'Before=docker.service' '$unit' && grep -qx 'Type=notify' '$unit' &&
+		grep -qx 'Restart=on-failure' '$unit' && grep -qx 'RuntimeDirectory=weft' '$unit'"
 if command -v systemd-analyze >/dev/null; then
 	# verify wants the binary where ExecStart says: a copy of the unit pointing into DESTDIR
 	sed "s|^ExecStart=.*|ExecStart=$d$sbindir/weftd|" "$unit" >"$tmp/weftd.service"

@@ -136,13 +136,41 @@ done
 [ "$KIND" = consul ] ||
 	expect_ok "the watches said the store was gone" bash -c "[ $(out_count "^<3>watch of '") -ge 1 ]"
 
-# ---------------------------------------------------------------- with -d
+# ---------------------------------------------------------------- with -d, under a service manager
 lab_stop_weftd 1
 expect_ok "SIGTERM: one info line, 'stopped' the last" bash -c \
 	"grep -q '^<6>received signal 15, stopping' '$LOG' && [ \"\$(tail -n 1 '$LOG')\" = '<6>stopped' ]"
 expect_ok "every line so far has a journald priority" every_line_prioritized
 mv "$LOG" "$LOG.1"
-lab_start_weftd 1 "${ARGS[@]}" -d
+# systemd's side of Type=notify: a datagram socket in $NOTIFY_SOCKET; each message is written
+# down with whether the plugin socket took a connection when it came
+NOTES=$LABDIR/notify.out
+lab__spawn notify 1 "$LABDIR/notify.log" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(300)
+with open(sys.argv[2], "a", buffering=1) as out:
+    while True:
+        m = s.recv(4096).decode()
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            c.connect(sys.argv[3])
+            state = "listening"
+        except OSError:
+            state = "not listening"
+        c.close()
+        out.write(m + " " + state + "\n")
+        if m == "STOPPING=1":
+            break
+' "$LABDIR/notify.sock" "$NOTES" "$LABDIR/h1/plugins/weft.sock" || lab_bail "cannot start the notify listener"
+notify_sock() { [ -S "$LABDIR/notify.sock" ]; }
+lab_wait_for notify_sock 5 || lab_bail "no notify socket"
+LAB_WEFTD_WRAPPER="env NOTIFY_SOCKET=$LABDIR/notify.sock" lab_start_weftd 1 "${ARGS[@]}" -d
+ready() { grep -q '^READY=1' "$NOTES" 2>/dev/null; }
+lab_wait_for ready 5
+expect_same "NOTIFY_SOCKET: READY=1 once, when the plugin socket already listens" "READY=1 listening" \
+	"$(cat "$NOTES" 2>/dev/null)"
 expect_ok "-d: each request of Docker's at debug, with its body" bash -c "
 	dk 1 network create ${W[*]} --subnet 10.123.0.0/24 dbg >/dev/null &&
 	grep -Eq '^<7>/IpamDriver.RequestPool \{.*\"Pool\":\"10.123.0.0/24\"' '$LOG' &&
@@ -152,6 +180,8 @@ expect_ok "-d: and weft's reply" \
 expect_ok "-d: the event itself still one info line" once "^<6>created bridge network "
 dk 1 network rm dbg >/dev/null
 expect_ok "-d: every line has a journald priority (request bodies on one line)" every_line_prioritized
+lab_stop_weftd 1
+expect_ok "NOTIFY_SOCKET: STOPPING=1 on SIGTERM" grep -qx 'STOPPING=1 .*' "$NOTES"
 
 expect_ok "nothing of weft's left" bash -c "[ -z \"\$(lab_weft_devices 1)\" ]"
 lab_summary

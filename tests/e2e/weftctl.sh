@@ -143,8 +143,9 @@ expect_ok "ipam 10.112.0.0/16 --json: both hosts' slices" bash -c "
 	wctl 1 --json ipam 10.112.0.0/16 | pyj 'sorted(s[\"host\"] for p in j if p[\"store\"] == \"cluster\" for s in p[\"slices\"]) == [\"h1\", \"h2\"]'"
 expect_ok "ipam CIDR: each address with its owner" bash -c \
 	"wctl 1 ipam 10.110.0.0/24 | grep -Eq '^ +10.110.0.1 +gateway +h1$' && wctl 1 ipam 10.110.0.0/24 | grep -Eq '^ +$b1ip +endpoint +h1$'"
-expect_fail_msg "ipam with a bad CIDR: exit 1 and why" "^weftctl: ipam: .*10.110.0.0/33" wctl 1 ipam 10.110.0.0/33
-expect_ok "... exit status 1" rc 1 wctl 1 ipam 10.110.0.0/33
+expect_fail_msg "ipam with a bad CIDR: bad usage, and why" \
+	"^weftctl ipam: '10.110.0.0/33' is not a valid CIDR" wctl 1 ipam 10.110.0.0/33
+expect_ok "... exit status 2" rc 2 wctl 1 ipam 10.110.0.0/33
 expect_ok "ipam with two CIDRs: bad usage, exit 2" rc 2 wctl 1 ipam 10.110.0.0/24 10.111.0.0/24
 
 # ---------------------------------------------------------------- metrics
@@ -186,6 +187,9 @@ expect_fail_msg "gc --host of this host is refused" "host 'h1' is alive .*: it i
 expect_fail_msg "gc --host of an unknown host is refused" "host 'nobody' holds no address or slice in the cluster store" \
 	wctl 1 gc --host nobody
 expect_ok "gc with a stray argument: bad usage, exit 2" rc 2 wctl 1 gc h2
+expect_fail_msg "gc --host with an empty ID: bad usage" "^weftctl gc: '--host' needs a value" wctl 1 gc --host ''
+expect_ok "... exit 2" rc 2 wctl 1 gc --host=
+expect_fail_msg "gc --host twice: bad usage" "^weftctl gc: '--host' is given twice" wctl 1 gc --host h2 --host=h3
 
 # h2 dies: its weftd killed (the lease runs out), its dockerd stopped
 lab_stop_weftd 2 KILL
@@ -285,6 +289,9 @@ expect_ok "weftctl --help lists every command and exit status" bash -c "
 	h=\$('$WEFTCTL' --help) && for c in status networks endpoints peers ipam gc metrics; do
 		printf '%s\n' \"\$h\" | grep -Eq \"^  \$c\" || exit 1; done && printf '%s\n' \"\$h\" | grep -q '3 weftd not reachable'"
 expect_ok "weftctl gc --help: the command's own help, exit 0" bash -c "wctl 1 gc --help | grep -q '^Usage: weftctl .* gc \[--host ID\]'"
+expect_ok "options after the command: status --json, gc --json --host=ID" bash -c "
+	'$WEFTCTL' status --json --socket '$LABDIR/h1/control.sock' | pyj 'j[\"host\"] == \"h1\"' &&
+	'$WEFTCTL' gc --host=nobody -j -s '$LABDIR/h1/control.sock' 2>&1 | grep -q \"host 'nobody' holds no address\""
 expect_ok "an unknown command: exit 2" rc 2 wctl 1 nope
 expect_ok "no command: exit 2" rc 2 "$WEFTCTL"
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "metrics.h"
 #include "store.h"
 
 static char url[512], dir[64];
@@ -467,6 +468,35 @@ static long get_ms(struct store *st, int want, const char *u, const char *msg)
 }
 
 /*
+ * A sample of weftd's metrics for get calls to the store at u (its scheme):
+ * its calls with result, or with result NULL the calls its latency histogram
+ * counts; 0 if not written.
+ */
+static unsigned long long get_calls(const char *u, const char *result)
+{
+	char sample[160], *buf = NULL, *p;
+	size_t len = 0, n;
+	unsigned long long v = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (result)
+		snprintf(sample, sizeof(sample), "weft_store_calls_total{backend=\"%.*s\",op=\"get\",result=\"%s\"} ",
+			 (int)strcspn(u, ":"), u, result);
+	else
+		snprintf(sample, sizeof(sample), "weft_store_call_duration_seconds_count{backend=\"%.*s\",op=\"get\"} ",
+			 (int)strcspn(u, ":"), u);
+	n = strlen(sample);
+	ck_assert_ptr_nonnull(f);
+	metrics_write(f);
+	fclose(f);
+	for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, sample, n) == 0)
+			v = strtoull(p + n, NULL, 10);
+	free(buf);
+	return v;
+}
+
+/*
  * A store that hangs costs one timeout, not one per call: the calls after
  * it fail at once with its message, until STORE_RETRY_MS is over and one
  * call tries again.
@@ -474,6 +504,7 @@ static long get_ms(struct store *st, int want, const char *u, const char *msg)
 static void expect_fail_fast(const char *u, unsigned int timeout_ms)
 {
 	struct store *st = open_store(u, NULL, timeout_ms);
+	unsigned long long failed = get_calls(u, "unreachable"), timed = get_calls(u, NULL);
 	long ms;
 
 	ck_assert_int_eq(store_down(st, NULL), 0);
@@ -485,6 +516,9 @@ static void expect_fail_fast(const char *u, unsigned int timeout_ms)
 	sleep_ms(STORE_RETRY_MS + 100);
 	ms = get_ms(st, -ETIMEDOUT, u, "unreachable");
 	ck_assert_msg(ms >= (long)timeout_ms, "%s: the call after STORE_RETRY_MS did not try (%ld ms)", u, ms);
+	/* The metrics count all three; the one that was never sent has no latency. */
+	ck_assert_uint_eq(get_calls(u, "unreachable") - failed, 3);
+	ck_assert_uint_eq(get_calls(u, NULL) - timed, 2);
 	store_free(st);
 }
 
@@ -496,6 +530,7 @@ static void expect_fail_fast(const char *u, unsigned int timeout_ms)
 static void expect_budget(const char *u)
 {
 	struct store *st = open_store(u, NULL, 2000);
+	unsigned long long slow = get_calls(u, "slow"), timed = get_calls(u, NULL);
 	long ms;
 
 	store_budget_set(1200);
@@ -504,6 +539,9 @@ static void expect_budget(const char *u)
 	ms = get_ms(st, -ETIME, u, "too slow");
 	ck_assert_msg(ms < 450, "%s: the call past the budget waited %ld ms", u, ms);
 	ck_assert_msg(get_ms(st, -ETIME, u, "too slow") < 100, "%s: a call after the budget waited", u);
+	/* slow: the call cut short, and the one never sent (no latency) */
+	ck_assert_uint_eq(get_calls(u, "slow") - slow, 2);
+	ck_assert_uint_eq(get_calls(u, NULL) - timed, 3);
 	ck_assert_int_eq(store_down(st, NULL), 0);
 	store_budget_set(0);
 	get_ms(st, -ENOENT, u, NULL);
