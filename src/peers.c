@@ -87,6 +87,13 @@ static struct host *host_find(const struct peers *p, const char *id)
 	return NULL;
 }
 
+bool peers_host_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n > 0 && n <= 64 && strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
 bool peers_host_event(struct peers *p, const struct store_event *ev, long long now_ms)
 {
 	const char *id = ev->key + strlen(HOSTS), *addr = NULL;
@@ -94,7 +101,8 @@ bool peers_host_event(struct peers *p, const struct store_event *ev, long long n
 	struct ipaddr a = { 0 };
 	json_t *o;
 
-	if (strncmp(ev->key, HOSTS, strlen(HOSTS)) != 0 || !*id || strlen(id) >= HOST_ID_MAX || strchr(id, '/'))
+	/* A key no weftd writes (by hand, another program's) is no host: it would not even print. */
+	if (strncmp(ev->key, HOSTS, strlen(HOSTS)) != 0 || !peers_host_id_valid(id))
 		return false;
 	if (ev->type == STORE_EVENT_PUT) {
 		o = json_loads(ev->value, 0, NULL);

@@ -39,6 +39,9 @@ struct peers;
 struct peers *peers_new(const char *self, unsigned int hold_ms);
 void peers_free(struct peers *p);
 
+/* Whether id is a host ID: 1 to 64 of A-Z a-z 0-9 _ . - (what weftd --host-id takes). */
+bool peers_host_id_valid(const char *id);
+
 /*
  * Apply one watch event of weft/v1/hosts/ or of weft/v1/pools/ that came at
  * now_ms (CLOCK_MONOTONIC); true if anything changed.

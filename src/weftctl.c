@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -170,6 +171,23 @@ static long long num(json_t *o, const char *key)
 }
 
 /* A number as text, in one of a few static buffers (enough for one table row). */
+/* A cell built piece by piece in buf (size bytes, *k used); one that does not fit ends in "...". */
+__attribute__((format(printf, 4, 5))) static void cell_printf(char *buf, size_t size, size_t *k, const char *fmt,
+							       ...)
+{
+	va_list ap;
+	int n;
+
+	if (*k >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *k, size - *k, fmt, ap);
+	va_end(ap);
+	*k += n < 0 ? 0 : (size_t)n;
+	if (*k >= size && size > 4)
+		memcpy(buf + size - 4, "...", 4);
+}
+
 static const char *fmt_num(long long v)
 {
 	static char buf[MAX_COLS][24];
@@ -249,17 +267,16 @@ static int cmd_networks(const struct ctx *x, json_t *o, bool detail)
 
 		snprintf(id, sizeof(id), "%s", str(e, "id"));
 		if (json_object_get(e, "vni"))
-			k += snprintf(details + k, sizeof(details) - k, "vni=%lld ", num(e, "vni"));
-		if (*str(e, "parent") && k < sizeof(details))
-			k += snprintf(details + k, sizeof(details) - k, "parent=%s ", str(e, "parent"));
-		if (*str(e, "slice") && k < sizeof(details))
-			k += snprintf(details + k, sizeof(details) - k, "slice=%s backend=%s ", str(e, "slice"),
-				      str(e, "backend"));
-		if (*str(e, "host_shim") && k < sizeof(details))
-			k += snprintf(details + k, sizeof(details) - k, "host_shim=%s ", str(e, "host_shim"));
-		if (json_is_true(json_object_get(e, "internal")) && k < sizeof(details))
-			snprintf(details + k, sizeof(details) - k, "internal ");
-		if (*details)
+			cell_printf(details, sizeof(details), &k, "vni=%lld ", num(e, "vni"));
+		if (*str(e, "parent"))
+			cell_printf(details, sizeof(details), &k, "parent=%s ", str(e, "parent"));
+		if (*str(e, "slice"))
+			cell_printf(details, sizeof(details), &k, "slice=%s backend=%s ", str(e, "slice"), str(e, "backend"));
+		if (*str(e, "host_shim"))
+			cell_printf(details, sizeof(details), &k, "host_shim=%s ", str(e, "host_shim"));
+		if (json_is_true(json_object_get(e, "internal")))
+			cell_printf(details, sizeof(details), &k, "internal ");
+		if (*details && details[strlen(details) - 1] == ' ')
 			details[strlen(details) - 1] = '\0';
 		table_add(&t, (const char *[]){ id, str(e, "mode"), str(e, "subnet"), *str(e, "gateway") ? str(e, "gateway") : "-",
 						str(e, "bridge"), fmt_num(num(e, "endpoints")), details });
@@ -282,9 +299,7 @@ static int cmd_endpoints(const struct ctx *x, json_t *o, bool detail)
 		snprintf(id, sizeof(id), "%s", str(e, "id"));
 		snprintf(net, sizeof(net), "%s", str(e, "network"));
 		json_array_foreach(json_object_get(e, "ports"), j, p)
-			if (k < sizeof(ports))
-				k += snprintf(ports + k, sizeof(ports) - k, "%s%s->%lld", j ? "," : "", str(p, "host"),
-					      num(p, "container"));
+			cell_printf(ports, sizeof(ports), &k, "%s%s->%lld", j ? "," : "", str(p, "host"), num(p, "container"));
 		table_add(&t, (const char *[]){ id, net, str(e, "address"), str(e, "mac"), str(e, "veth"),
 						json_is_true(json_object_get(e, "joined")) ? "yes" : "no", ports });
 	}
@@ -321,8 +336,7 @@ static void hosts_join(json_t *a, char *buf, size_t size)
 
 	buf[0] = '\0';
 	json_array_foreach(a, i, h)
-		if (k < size)
-			k += snprintf(buf + k, size - k, "%s%s", i ? "," : "", json_string_value(h) ? json_string_value(h) : "");
+		cell_printf(buf, size, &k, "%s%s", i ? "," : "", json_string_value(h) ? json_string_value(h) : "");
 }
 
 static int cmd_ipam(const struct ctx *x, json_t *o, bool detail)

@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "netlink.h"
 #include "options.h"
+#include "peers.h"
 #include "store.h"
 
 struct config {
@@ -317,13 +318,6 @@ static int parse_args(int argc, char **argv, struct config *c, char **ret_conf)
 	return 0;
 }
 
-static bool host_id_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
-}
-
 /* --host-id, else /etc/machine-id, else the host name. */
 static int load_host_id(const char *given, char *buf, size_t size)
 {
@@ -341,7 +335,7 @@ static int load_host_id(const char *given, char *buf, size_t size)
 	}
 	if (!buf[0] && gethostname(buf, size) < 0)
 		buf[0] = '\0';
-	if (!host_id_valid(buf)) {
+	if (!peers_host_id_valid(buf)) {
 		log_err("host id '%s' is not valid: 1-64 characters of A-Z a-z 0-9 _ . - (set --host-id)", buf);
 		return -EINVAL;
 	}

@@ -44,6 +44,18 @@ START_TEST(test_peers_events)
 	ck_assert(peers_host_event(p, &x, 1));
 	x = PUT("weft/v1/hosts/h4", "{\"addr\":\"not an address\"}");
 	ck_assert(!peers_host_event(p, &x, 1));
+	/* Keys no weftd writes: no host ID (not UTF-8, a space, empty, too long, a level deeper). */
+	x = PUT("weft/v1/hosts/h\xff", "{\"addr\":\"192.0.2.9\"}");
+	ck_assert(!peers_host_event(p, &x, 1));
+	x = PUT("weft/v1/hosts/h 9", "{\"addr\":\"192.0.2.9\"}");
+	ck_assert(!peers_host_event(p, &x, 1));
+	x = PUT("weft/v1/hosts/", "{\"addr\":\"192.0.2.9\"}");
+	ck_assert(!peers_host_event(p, &x, 1));
+	x = PUT("weft/v1/hosts/h1234567890123456789012345678901234567890123456789012345678901234",
+		"{\"addr\":\"192.0.2.9\"}");
+	ck_assert(!peers_host_event(p, &x, 1));
+	x = PUT("weft/v1/hosts/h9/x", "{\"addr\":\"192.0.2.9\"}");
+	ck_assert(!peers_host_event(p, &x, 1));
 	/* Addresses: only containers' with a MAC, of other hosts. */
 	x = PUT(A(5), "{\"host\":\"h2\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:05\"}");
 	ck_assert(peers_addr_event(p, &x));
