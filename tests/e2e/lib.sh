@@ -28,6 +28,7 @@
 #   lab_store KIND [ARGS]  a cluster store in $LAB-out, at 192.0.2.254: KIND etcd (real etcd,
 #                          port 2379) or consul (tests/consul-emu, port 8500; ARGS go to it);
 #                          sets LAB_STORE_URL, STORE_PID; needs lab_outside
+#   lab_store_down, lab_store_up  the store stopped (etcd) or frozen (consul), and back
 #   lab_store_exec CMD...  run CMD in $LAB-out (etcdctl, curl against the store)
 #   lab_store_value KEY    a key's value in the lab store, empty if absent (LAB_STORE_TOKEN if set)
 #   lab_store_keys PREFIX  the keys under PREFIX, one per line; fails if there is none
@@ -443,6 +444,21 @@ lab_store() {
 	done
 	tail -n 20 "$LABDIR/store.log" | sed 's/^/#   /'
 	lab_bail "the $kind store did not come up"
+}
+# lab_store_down: the store goes away: etcd is stopped (connections refused, then a store
+# that restarted), the Consul emulator frozen with SIGSTOP (connections hang)
+lab_store_down() {
+	case $LAB_STORE_KIND in
+	etcd) lab__stop_pids TERM 100 "$STORE_PID $(lab__starttime "$STORE_PID")" ;;
+	consul) kill -STOP "$STORE_PID" ;;
+	esac
+}
+# lab_store_up: it comes back (etcd on the same data directory)
+lab_store_up() {
+	case $LAB_STORE_KIND in
+	etcd) lab_store etcd ;;
+	consul) kill -CONT "$STORE_PID" ;;
+	esac
 }
 lab_store_exec() { ip netns exec "$LAB-out" "$@"; }
 lab_store_value() {

@@ -52,19 +52,6 @@ lease_back() { grep -q '^<6>host lease: the cluster store answers again$' "$LOG"
 export -f nlines once
 export LOG
 
-store_down() {
-	case $KIND in
-	etcd) lab__stop_pids TERM 100 "$STORE_PID $(lab__starttime "$STORE_PID")" ;;
-	consul) kill -STOP "$STORE_PID" ;;
-	esac
-}
-store_up() {
-	case $KIND in
-	etcd) lab_store etcd ;; # the same data directory
-	consul) kill -CONT "$STORE_PID" ;;
-	esac
-}
-
 # ---------------------------------------------------------------- without -d
 lab_start_weftd 1 "${ARGS[@]}"
 lab_wait_for registered 10
@@ -101,15 +88,22 @@ expect_ok "no debug line without -d" bash -c "! grep -n '^<7>' '$LOG'"
 # Over the outage the lease's keepalive (every TTL/3 s), the watches (backoff from 0.1 s) and the
 # reconcile (every 2 s) each fail again and again: each says so once, and once when it is over.
 lines_before=$(wc -l <"$LOG")
-store_down
+lab_store_down
 sleep $((TTL + 4))
 expect_fail_msg "network create with the store down: Docker shows the store unreachable" "$UNREACH" \
 	dk 1 network create "${W[@]}" --subnet 10.122.0.0/24 down
 sleep 2
-store_up
+lab_store_up
 expect_ok "the lease is kept alive again" lab_wait_for lease_back $((TTL * 2))
 expect_ok "the reconcile works again" lab_wait_for reconcile_back 20
-sleep 2 # the watches' next tries
+# every watch that failed is back: each tries again within 5 s (its longest backoff)
+watches_back() {
+	local p
+	for p in $(tail -n +$((lines_before + 1)) "$LOG" | sed -n "s/^<3>watch of '\([^']*\)'.*/\1/p" | sort -u); do
+		grep -q "^<6>watch of '$p': the store answers again" "$LOG" || return 1
+	done
+}
+lab_wait_for watches_back 10
 outage=$(tail -n +$((lines_before + 1)) "$LOG")
 lab_log "what weftd logged over the outage:"
 lab__diag "$outage"

@@ -48,19 +48,6 @@ weft_answers() {
 		http://weft/NetworkDriver.GetCapabilities | grep -q '"Scope":"local"'
 }
 
-store_down() {
-	case $KIND in
-	etcd) lab__stop_pids TERM 100 "$STORE_PID $(lab__starttime "$STORE_PID")" ;;
-	consul) kill -STOP "$STORE_PID" ;;
-	esac
-}
-store_up() {
-	case $KIND in
-	etcd) lab_store etcd ;; # the same data directory: a restarted etcd
-	consul) kill -CONT "$STORE_PID" ;;
-	esac
-}
-
 # ---------------------------------------------------------------- before: networks, containers
 for h in 1 2; do
 	expect_ok "h$h: create the overlay network ov" dk $h network create "${OV[@]}" ov
@@ -98,7 +85,7 @@ pstart=$(date +%s%N)
 mark() { lab_log "$1 (ping seq ~$((($(date +%s%N) - pstart) / 200000000)))"; }
 sleep 3
 t0=$(date +%s)
-store_down
+lab_store_down
 mark "the $KIND store is down ($([ "$KIND" = etcd ] && echo stopped || echo frozen)) for $OUTAGE s"
 h1_before=$(lab_weft_state 1)
 
@@ -118,7 +105,7 @@ expect_ok "... gone's bridge went" bash -c "! ip -n $LAB-h1 -o addr show | grep 
 
 left=$((t0 + OUTAGE - $(date +%s)))
 [ "$left" -gt 0 ] && sleep "$left"
-store_up
+lab_store_up
 mark "the $KIND store is back after $(($(date +%s) - t0)) s"
 
 # ---------------------------------------------------------------- after

@@ -214,10 +214,7 @@ expect_ok "... weftd logged it, naming weftctl" grep -q "reclaimed 1 address and
 expect_ok "gc: nothing left to reclaim" bash -c "wctl 1 gc | grep -q '^nothing to reclaim'"
 
 # ---------------------------------------------------------------- the store stopped
-case $KIND in
-etcd) lab__stop_pids TERM 100 "$STORE_PID $(lab__starttime "$STORE_PID")" ;;
-consul) kill -STOP "$STORE_PID" ;;
-esac
+lab_store_down
 expect_ok "status with the store stopped: exit 1" rc 1 wctl 1 status
 expect_ok "... it says the store is not answering, within the probe's 2 s (and weftctl's own time)" bash -c "
 	t0=\$(date +%s%N); wctl 1 status >/tmp/\$\$.st; t1=\$(date +%s%N)
@@ -227,10 +224,7 @@ expect_ok "status --json: the same exit status and state" bash -c "
 	wctl 1 --json status >/tmp/\$\$.js; r=\$?; pyj 'j[\"store\"][\"state\"] in (\"unreachable\", \"slow\") and j[\"store\"][\"error\"]' </tmp/\$\$.js; p=\$?
 	rm -f /tmp/\$\$.js; [ \$r = 1 ] && [ \$p = 0 ]"
 expect_ok "networks still answer (weft's own records)" bash -c "wctl 1 --json networks | pyj 'len(j) == 3'"
-case $KIND in
-etcd) lab_store etcd ;;
-consul) kill -CONT "$STORE_PID" ;;
-esac
+lab_store_up
 healthy() { rc 0 wctl 1 status >/dev/null; }
 lab_wait_for healthy $((TTL * 2))
 expect_ok "status is healthy again once the store is back" healthy
