@@ -4,8 +4,8 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,7 +170,6 @@ static long long num(json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
-/* A number as text, in one of a few static buffers (enough for one table row). */
 /* A cell built piece by piece in buf (size bytes, *k used); one that does not fit ends in "...". */
 __attribute__((format(printf, 4, 5))) static void cell_printf(char *buf, size_t size, size_t *k, const char *fmt,
 							       ...)
@@ -188,6 +187,7 @@ __attribute__((format(printf, 4, 5))) static void cell_printf(char *buf, size_t 
 		memcpy(buf + size - 4, "...", 4);
 }
 
+/* A number as text, in one of a few static buffers (enough for one table row). */
 static const char *fmt_num(long long v)
 {
 	static char buf[MAX_COLS][24];
