@@ -34,6 +34,7 @@
 #   lab_store_keys PREFIX  the keys under PREFIX, one per line; fails if there is none
 #   lab_wait_for FN SECS   call FN until it succeeds, for up to SECS seconds
 #   lab_weft_devices N     the names of weft's devices on host N, sorted; fails if none
+#   lab_no_weft_devices N  succeeds if host N has none
 #   lab_weft_state N       what weft owns on host N (devices, their addresses, rules, records
 #                          in its embedded store but the host's lease), sorted: compare it
 #                          before and after; lab_weft_cluster_state N adds its keys in the
@@ -493,6 +494,8 @@ lab_weft_state() {
 		sed '1d;$d' | paste - - | grep '^ weft/' | grep -v '^ weft/v1/local/lease' | sed 's/^ //' | sort
 	return 0
 }
+# lab_no_weft_devices N: host N has no device of weft's (else they are printed)
+lab_no_weft_devices() { ! lab_weft_devices "$1"; }
 # lab_weft_cluster_state N: lab_weft_state N, and weft's keys in the cluster store if there is one
 lab_weft_cluster_state() {
 	lab_weft_state "$1"

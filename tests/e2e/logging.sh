@@ -49,8 +49,6 @@ ep_id() { dk 1 inspect -f "{{(index .NetworkSettings.Networks \"$2\").EndpointID
 registered() { [ "$(nlines "^<6>registered host 'h1' \(192.0.2.1\) in $LAB_STORE_URL$")" = 1 ]; }
 reconcile_back() { grep -q '^<6>reconcile: works again$' "$LOG"; }
 lease_back() { grep -q '^<6>host lease: the cluster store answers again$' "$LOG"; }
-export -f nlines once
-export LOG
 
 # ---------------------------------------------------------------- without -d
 lab_start_weftd 1 "${ARGS[@]}"
@@ -109,26 +107,35 @@ lab_log "what weftd logged over the outage:"
 lab__diag "$outage"
 # out_count ERE: lines logged since the outage began that match ERE
 out_count() { printf '%s\n' "$outage" | grep -Ec -- "$1"; }
+# out_cmp OP N ERE: their number compares to N by OP (==, <=, >=); else they are shown
+out_cmp() {
+	local n
+	n=$(out_count "$3")
+	(("n $1 $2")) && return 0
+	echo "$n lines match /$3/ (want $1 $2):"
+	printf '%s\n' "$outage" | grep -E -- "$3"
+	return 1
+}
 expect_ok "the failed create: one warning line naming the store" \
-	bash -c "[ $(out_count "^<4>/IpamDriver.RequestPool: .*$UNREACH") = 1 ]"
-expect_ok "... and no other line about that request" bash -c "[ $(out_count 'RequestPool|CreateNetwork') = 1 ]"
+	out_cmp == 1 "^<4>/IpamDriver.RequestPool: .*$UNREACH"
+expect_ok "... and no other line about that request" out_cmp == 1 'RequestPool|CreateNetwork'
 expect_ok "the lease: one error line while it fails (it was retried every $((TTL / 3)) s)" \
-	bash -c "[ $(out_count "^<3>.*\(retrying every $((TTL / 3)) s\)$") = 1 ]"
+	out_cmp == 1 "^<3>.*\(retrying every $((TTL / 3)) s\)$"
 # the reconcile and the watches say it once per kind of failure: a frozen store first costs a
 # round its budget ("too slow"), then a call its timeout; a stopped one first closes connections
 n=$(out_count '^<4>reconcile: .*nothing Docker removed meanwhile is freed until this works')
 expect_ok "the reconcile: one or two warning lines while it fails (a round every 2 s): $n" \
 	bash -c "[ $n -ge 1 ] && [ $n -le 2 ]"
-expect_ok "... and one when it works again" bash -c "[ $(out_count '^<6>reconcile: works again$') = 1 ]"
+expect_ok "... and one when it works again" out_cmp == 1 '^<6>reconcile: works again$'
 for p in $(printf '%s\n' "$outage" | sed -n "s/^<3>watch of '\([^']*\)'.*/\1/p" | sort -u); do
 	expect_ok "watch of '$p': one or two error lines over the outage" \
-		bash -c "[ $(out_count "^<3>watch of '$p': ") -le 2 ]"
+		out_cmp "<=" 2 "^<3>watch of '$p': "
 	expect_ok "... and one line when the store answers again" \
-		bash -c "[ $(out_count "^<6>watch of '$p': the store answers again") = 1 ]"
+		out_cmp == 1 "^<6>watch of '$p': the store answers again"
 done
 # a blocking query to a frozen store just waits (up to its 30 s): only a stopped one fails it
 [ "$KIND" = consul ] ||
-	expect_ok "the watches said the store was gone" bash -c "[ $(out_count "^<3>watch of '") -ge 1 ]"
+	expect_ok "the watches said the store was gone" out_cmp ">=" 1 "^<3>watch of '"
 
 # ---------------------------------------------------------------- with -d, under a service manager
 lab_stop_weftd 1
@@ -177,5 +184,5 @@ expect_ok "-d: every line has a journald priority (request bodies on one line)" 
 lab_stop_weftd 1
 expect_ok "NOTIFY_SOCKET: STOPPING=1 on SIGTERM" grep -qx 'STOPPING=1 .*' "$NOTES"
 
-expect_ok "nothing of weft's left" bash -c "[ -z \"\$(lab_weft_devices 1)\" ]"
+expect_ok "nothing of weft's left" lab_no_weft_devices 1
 lab_summary

@@ -175,7 +175,7 @@ expect_ok "remove every network" \
 	bash -c "dk 1 network rm ov rt sn back >/dev/null && dk 2 network rm ov rt >/dev/null"
 expect_ok "no pool, address or slice key is left" lab_wait_for no_pools 10
 for h in 1 2; do
-	expect_ok "h$h: no weft device is left" bash -c "! lab_weft_devices $h"
+	expect_ok "h$h: no weft device is left" lab_no_weft_devices "$h"
 done
 
 lab_summary

@@ -44,7 +44,6 @@ plugin_pids() {
 	done
 	return 0
 }
-no_devices() { ! lab_weft_devices 1 >/dev/null; }
 has_weft_chain() { lab_exec 1 iptables -S | grep -q -e '^-N WEFT-FORWARD'; }
 plugin_log() {
 	lab_log "dockerd's log of the plugin:"
@@ -168,7 +167,7 @@ expect_ok "the outside still reaches pw's port" lab_wait_for port_answers 10
 # ---------------------------------------------------------------- nothing left
 expect_ok "remove the containers" bash -c "dk 1 rm -f pa pb pw >/dev/null"
 expect_ok "remove the network" dk 1 network rm pn1
-expect_ok "no weft device is left" no_devices
+expect_ok "no weft device is left" lab_no_weft_devices 1
 expect_state "no weft device, address, rule or record is left" "$clean"
 expect_ok "docker plugin disable $P" dk 1 plugin disable "$P"
 expect_ok "docker plugin rm $P" dk 1 plugin rm "$P"

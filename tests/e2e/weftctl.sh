@@ -206,7 +206,8 @@ expect_ok "gc: h2's pending line" bash -c \
 	"wctl 1 gc | grep -Eq \"^host 'h2': no record for [0-9]+ s; its addresses are reclaimed in [0-9]+ s \\(--gc-grace 900 s\\)\$\""
 expect_ok "gc --host h2: reclaims its address (o2's; r2's is in h2's slice) and its slice now" bash -c \
 	"o=\$(wctl 1 gc --host h2) && printf '%s\n' \"\$o\" && printf '%s\n' \"\$o\" | grep -Eq \"^reclaimed 1 address and 1 slice of host 'h2' \\(no record for [0-9]+ s\\)\$\""
-expect_ok "... o2's address is gone from the cluster store" bash -c "[ -z \"\$(lab_store_value weft/v1/pools/10.111.0.0-24/addr/$o2ip)\" ]"
+kv_lacks() { [ -z "$(lab_store_value "$1")" ]; }
+expect_ok "... o2's address is gone from the cluster store" kv_lacks "weft/v1/pools/10.111.0.0-24/addr/$o2ip"
 expect_ok "... and h2's routed slice" bash -c \
 	"wctl 1 --json ipam 10.112.0.0/16 | pyj '[s[\"host\"] for p in j if p[\"store\"] == \"cluster\" for s in p[\"slices\"]] == [\"h1\"]'"
 expect_ok "... weftd logged it, naming weftctl" grep -q "reclaimed 1 address and 1 slice of host 'h2' .*asked for by weftctl gc" \
