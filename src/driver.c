@@ -897,6 +897,21 @@ int driver_pool_release(struct driver *d, const char *pool_id, struct errbuf *eb
 	return ipam_pool_release(d->ipam, &p, eb);
 }
 
+static bool addr_is_aux(const struct net *n, const struct ipaddr *a)
+{
+	size_t i;
+
+	for (i = 0; i < n->naux; i++)
+		if (cidr_addr_equal(&n->aux[i], a))
+			return true;
+	return false;
+}
+
+static bool addr_is_infra(const struct net *n, const struct ipaddr *a)
+{
+	return cidr_addr_equal(&n->gateway.addr, a) || addr_is_aux(n, a);
+}
+
 int driver_addr_request(struct driver *d, const char *pool_id, const char *addr, bool gateway,
 			struct cidr *ret, struct errbuf *eb)
 {
@@ -925,10 +940,22 @@ int driver_addr_request(struct driver *d, const char *pool_id, const char *addr,
 		}
 		c.len = net.slice.len;
 	} else {
+		/*
+		 * Docker asks for an --aux-address as for a container's --ip:
+		 * before the network exists here, or for one its record lists.
+		 * One the pool has already (another host made the network with
+		 * it) is this network's too; CreateNetwork makes ours the pool's.
+		 */
+		bool aux = !gateway && *addr && (r == -ENOENT || (cidr_addr_parse(addr, &c.addr) == 0 &&
+								  addr_is_aux(&net, &c.addr)));
+
 		errbuf_clear(eb);
-		/* Docker calls gateway and aux requests the same way but for the type option. */
 		r = ipam_addr_request(d->ipam, &p, addr, gateway ? IPAM_OWNER_GATEWAY : IPAM_OWNER_ENDPOINT, &c.addr,
 				      eb);
+		if (r == -EADDRNOTAVAIL && aux) {
+			errbuf_clear(eb);
+			r = cidr_addr_parse(addr, &c.addr);
+		}
 		c.len = p.pool.len;
 	}
 	if (r < 0)
@@ -938,17 +965,6 @@ int driver_addr_request(struct driver *d, const char *pool_id, const char *addr,
 	return 0;
 }
 
-static bool addr_is_infra(const struct net *n, const struct ipaddr *a)
-{
-	size_t i;
-
-	if (cidr_addr_equal(&n->gateway.addr, a))
-		return true;
-	for (i = 0; i < n->naux; i++)
-		if (cidr_addr_equal(&n->aux[i], a))
-			return true;
-	return false;
-}
 
 /* The live endpoint of a network in pool that holds a, if any. */
 static int ep_by_addr(struct driver *d, const struct cidr *pool, const struct ipaddr *a,
@@ -1091,6 +1107,25 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 	return 0;
 }
 
+/* Makes n's --aux-address the pool's, where weft's IPAM holds the pool (ipam_addr_make_aux). */
+static int aux_adopt(struct driver *d, const struct net *n, struct errbuf *eb)
+{
+	struct ipam_pool p = { .pool = n->pool };
+	size_t i;
+	int r;
+
+	if (!n->naux)
+		return 0;
+	r = ipam_pool_get(d->ipam, &n->pool, eb);
+	if (r == -ENOENT) { /* another IPAM driver's: it keeps them */
+		errbuf_clear(eb);
+		return 0;
+	}
+	for (i = 0; i < n->naux && r == 0; i++)
+		r = ipam_addr_make_aux(d->ipam, &p, &n->aux[i], eb);
+	return r;
+}
+
 int driver_net_create(struct driver *d, const struct net_create_req *req, struct errbuf *eb)
 {
 	const struct mode_ops *ops;
@@ -1125,8 +1160,10 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 	r = net_put(d, &n, eb);
 	if (r == 0) {
 		crash_point("net_create.record");
-		r = firewall_update(d, eb);
+		r = aux_adopt(d, &n, eb);
 	}
+	if (r == 0)
+		r = firewall_update(d, eb);
 	if (r == 0 && !n.internal && (n.opts.mode == NET_MODE_BRIDGE || n.opts.mode == NET_MODE_ROUTED))
 		r = firewall_forwarding_enable(eb);
 	if (r == 0 && (n.opts.mode == NET_MODE_OVERLAY || n.opts.mode == NET_MODE_ROUTED)) {
@@ -1616,6 +1653,10 @@ int driver_restore(struct driver *d, struct errbuf *eb)
 		errbuf_clear(&e);
 		if (modes[nets[i].opts.mode]->restore_network(d, &nets[i], &e) < 0)
 			log_err("restore network %.12s: %s", nets[i].id, e.msg);
+		/* Stores written by earlier weftds hold aux addresses as a container's: the reconcile would free them. */
+		errbuf_clear(&e);
+		if (aux_adopt(d, &nets[i], &e) < 0)
+			log_err("restore network %.12s: %s", nets[i].id, e.msg);
 	}
 	/* Hold the published ports again (the traffic never stopped: the rules stayed). */
 	for (i = 0; i < neps; i++) {
@@ -1750,12 +1791,16 @@ static void recon_nets(struct recon *rc)
 	}
 }
 
-static bool addr_of_ep(const struct recon *rc, const struct ipaddr *a)
+/* An address of a container of weft's, or a network's gateway or aux address. */
+static bool addr_in_use(const struct recon *rc, const struct cidr *pool, const struct ipaddr *a)
 {
 	size_t i;
 
 	for (i = 0; i < rc->neps; i++)
 		if (cidr_addr_equal(&rc->eps[i].addr.addr, a))
+			return true;
+	for (i = 0; i < rc->nnets; i++)
+		if (cidr_equal(&rc->nets[i].pool, pool) && addr_is_infra(&rc->nets[i], a))
 			return true;
 	return false;
 }
@@ -1786,7 +1831,7 @@ static int recon_ipam(struct recon *rc, struct ipam *ipam, const char *what, str
 	for (i = 0; i < h.naddrs; i++) {
 		const struct ipam_addr *x = &h.addrs[i];
 
-		if (addr_of_ep(rc, &x->addr) || docker_has_addr(rc->v, &x->pool, &x->addr))
+		if (addr_in_use(rc, &x->pool, &x->addr) || docker_has_addr(rc->v, &x->pool, &x->addr))
 			continue;
 		snprintf(key, sizeof(key), "addr %s %s", cidr_format(&x->pool, '/', c), cidr_addr_format(&x->addr, a));
 		if (!suspect(rc, key))

@@ -554,6 +554,9 @@ static int addr_check_replay(struct ipam *ipam, const struct ipam_pool *p, const
 	/* The gateway and aux addresses of a shared pool belong to the pool, whoever claimed them. */
 	if ((owner == IPAM_OWNER_GATEWAY || owner == IPAM_OWNER_AUX) && strcmp(what, ipam_owner_to_string(owner)) == 0)
 		r = 0;
+	else if (owner == IPAM_OWNER_ENDPOINT && strcmp(what, "aux") == 0)
+		r = errbuf_set(eb, -EADDRNOTAVAIL, "address %s is reserved by --aux-address (host '%s')",
+			       cidr_addr_format(a, s), host);
 	else if (strcmp(host, ipam->cfg.host_id) != 0)
 		r = errbuf_set(eb, -EADDRINUSE, "address %s is in use by host '%s'", cidr_addr_format(a, s), host);
 	else if (strcmp(what, ipam_owner_to_string(owner)) != 0)
@@ -852,6 +855,50 @@ int ipam_addr_set_mac(struct ipam *ipam, const struct ipam_pool *p, const struct
 			r = 0;
 		} else {
 			json_object_set_new(o, "mac", json_string(mac));
+			nv = json_dumps(o, JSON_COMPACT);
+			r = nv ? store_cas(ipam->store, key, nv, rev, eb) : errbuf_set(eb, -ENOMEM, "out of memory");
+			free(nv);
+		}
+		json_decref(o);
+		if (r != -ESTALE)
+			return r;
+		errbuf_clear(eb);
+	}
+	return r;
+}
+
+int ipam_addr_make_aux(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a, struct errbuf *eb)
+{
+	char key[KEY_LEN], s[CIDR_STRLEN], *val = NULL, *nv = NULL;
+	const char *host, *what;
+	uint64_t rev = 0;
+	json_t *o;
+	int r = 0, tries;
+
+	addr_key(ipam, &p->pool, a, key);
+	for (tries = 0; tries < 5; tries++) {
+		host = what = "";
+		r = store_get(ipam->store, key, &val, &rev, eb);
+		if (r == -ENOENT) { /* released meanwhile (a rollback): claim it again */
+			errbuf_clear(eb);
+			r = addr_claim(ipam, p, a, IPAM_OWNER_AUX, eb);
+			if (r != -EEXIST)
+				return r;
+			errbuf_clear(eb);
+			continue;
+		}
+		if (r < 0)
+			return r;
+		o = json_loads(val, 0, NULL);
+		free(val);
+		json_unpack(o, "{s?s, s?s}", "host", &host, "owner", &what);
+		if (strcmp(what, "aux") == 0) {
+			r = 0;
+		} else if (strcmp(host, ipam->cfg.host_id) != 0 || strcmp(what, "endpoint") != 0) {
+			r = errbuf_set(eb, -EADDRINUSE, "--aux-address %s is in use by %s of host '%s'",
+				       cidr_addr_format(a, s), strcmp(what, "endpoint") == 0 ? "a container" : what, host);
+		} else {
+			json_object_set_new(o, "owner", json_string("aux"));
 			nv = json_dumps(o, JSON_COMPACT);
 			r = nv ? store_cas(ipam->store, key, nv, rev, eb) : errbuf_set(eb, -ENOMEM, "out of memory");
 			free(nv);

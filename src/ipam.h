@@ -84,6 +84,16 @@ int ipam_addr_set_mac(struct ipam *ipam, const struct ipam_pool *p, const struct
 		      struct errbuf *eb);
 
 /*
+ * Docker asks for an --aux-address as for a container's --ip, before the
+ * network exists: ipam_addr_request() claims it for a container, and an
+ * aux address of the pool (any host's) fails with -EADDRNOTAVAIL. Once the
+ * network is made, this turns this host's claim into the pool's aux address
+ * (kept until the pool goes, shared by every host); one that is aux already
+ * succeeds, one another host or a container holds fails with -EADDRINUSE.
+ */
+int ipam_addr_make_aux(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a, struct errbuf *eb);
+
+/*
  * Routed mode: this host's slice of pool, len bits long. The one it holds
  * already (weftd restarted), else want if given (-EEXIST if another host
  * holds it), else the lowest free one, claimed

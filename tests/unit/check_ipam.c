@@ -417,6 +417,52 @@ START_TEST(test_ipam_kept)
 }
 END_TEST
 
+/* An --aux-address: claimed as a container's, made the pool's, kept from containers and the reconcile. */
+START_TEST(test_ipam_aux)
+{
+	struct errbuf eb = { 0 };
+	struct ipam_held h = { 0 };
+	struct ipaddr a, x;
+	struct ipam_pool p;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.10.0.0/29", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.10.0.0/29", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.10.0.2", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_make_aux(ipam, &p, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_make_aux(ipam, &p, &a, NULL), 0); /* a retry */
+	/* Not this host's container address any more: the reconcile never sees it. */
+	ck_assert_int_eq(ipam_held_get(ipam, &h, NULL), 0);
+	ck_assert_uint_eq(h.naddrs, 0);
+	ipam_held_free(&h);
+	/* Any host asking for it as Docker asks for an aux address (or an --ip) is told it is one. */
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.10.0.2", IPAM_OWNER_ENDPOINT, &x, &eb), -EADDRNOTAVAIL);
+	ck_assert_str_eq(eb.msg, "address 10.10.0.2 is reserved by --aux-address (host 'h1')");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.10.0.2", IPAM_OWNER_ENDPOINT, &x, &eb), -EADDRNOTAVAIL);
+	/* Another host's aux address is fine; its container's is not. */
+	ck_assert_int_eq(ipam_addr_make_aux(other, &p, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.10.0.3", IPAM_OWNER_ENDPOINT, &x, NULL), 0);
+	errbuf_clear(&eb);
+	ck_assert_int_eq(ipam_addr_make_aux(ipam, &p, &x, &eb), -EADDRINUSE);
+	ck_assert_str_eq(eb.msg, "--aux-address 10.10.0.3 is in use by a container of host 'h2'");
+	/* One released meanwhile (a rollback) is claimed again. */
+	ck_assert_int_eq(cidr_addr_parse("10.10.0.4", &x), 0);
+	ck_assert_int_eq(ipam_addr_make_aux(ipam, &p, &x, NULL), 0);
+	/* Free picks never take them; releases as a container's keep them. */
+	ck_assert_int_eq(ipam_addr_release(ipam, &p, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &x, NULL), 0);
+	ck_assert_str_eq(fmt(&(struct cidr){ x, 32 }), "10.10.0.1/32");
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "", IPAM_OWNER_ENDPOINT, &x, NULL), 0);
+	ck_assert(strcmp(fmt(&(struct cidr){ a, 32 }), "10.10.0.5/32") == 0 ||
+		  strcmp(fmt(&(struct cidr){ a, 32 }), "10.10.0.6/32") == 0);
+	ck_assert(strcmp(fmt(&(struct cidr){ x, 32 }), "10.10.0.5/32") == 0 ||
+		  strcmp(fmt(&(struct cidr){ x, 32 }), "10.10.0.6/32") == 0);
+	ck_assert(!cidr_addr_equal(&a, &x));
+	ck_assert_int_eq(ipam_addr_request(other, &p, "", IPAM_OWNER_ENDPOINT, &x, NULL), -ENOSPC);
+}
+END_TEST
+
 START_TEST(test_ipam_release_pool_frees_addresses)
 {
 	struct store_list l = { 0 };
@@ -578,6 +624,7 @@ Suite *ipam_suite(void)
 	tcase_add_test(tc, test_ipam_addresses);
 	tcase_add_test(tc, test_ipam_range);
 	tcase_add_test(tc, test_ipam_kept);
+	tcase_add_test(tc, test_ipam_aux);
 	tcase_add_test(tc, test_ipam_release_pool_frees_addresses);
 	tcase_add_test(tc, test_ipam_held);
 	suite_add_tcase(su, tc);
