@@ -1574,18 +1574,25 @@ int driver_revoke(struct driver *d, const char *net_id, const char *id, struct e
 }
 
 /*
- * Whether ep's interface is still in a container: the host end exists and
- * the container end is not in the host's namespace (Docker moves it back
- * when it tears a container down, or it is gone with the container).
+ * Whether ep's interface is still in a container: 1 if so, 0 if it left it
+ * (the host end is gone, or the container end is back in the host's
+ * namespace: Docker moves it back when it tears a container down), a
+ * negative errno if netlink cannot tell. Only -ENODEV says a link is gone.
  */
-static bool ep_in_container(const struct endpoint *ep, enum net_mode mode)
+static int ep_in_container(const struct endpoint *ep, enum net_mode mode, struct errbuf *eb)
 {
-	struct errbuf ignore;
+	int r;
 
 	/* macvlan has no host end: only an interface back in the host tells (one gone with its namespace does not). */
-	if (mode == NET_MODE_MACVLAN)
-		return netlink_link_get(ep->peer, NULL, &ignore) == -ENODEV;
-	return netlink_link_get(ep->veth, NULL, &ignore) == 0 && netlink_link_get(ep->peer, NULL, &ignore) == -ENODEV;
+	if (mode != NET_MODE_MACVLAN) {
+		r = netlink_link_get(ep->veth, NULL, eb);
+		if (r < 0)
+			return r == -ENODEV ? 0 : r;
+	}
+	r = netlink_link_get(ep->peer, NULL, eb);
+	if (r < 0)
+		return r == -ENODEV ? 1 : r;
+	return 0;
 }
 
 static const struct net *net_in(const struct net *nets, size_t n, const char *id)
@@ -1662,8 +1669,13 @@ int driver_restore(struct driver *d, struct errbuf *eb)
 	for (i = 0; i < neps; i++) {
 		const struct net *net = net_in(nets, n, eps[i].net_id);
 		size_t j;
+		int in;
 
-		if (eps[i].joined && !ep_in_container(&eps[i], net ? net->opts.mode : NET_MODE_BRIDGE)) {
+		errbuf_clear(&e);
+		in = eps[i].joined ? ep_in_container(&eps[i], net ? net->opts.mode : NET_MODE_BRIDGE, &e) : 1;
+		if (in < 0) /* kept as if in its container: the reconcile asks Docker */
+			log_err("endpoint %.12s: cannot tell whether its container is there: %s", eps[i].id, e.msg);
+		if (in == 0) {
 			errbuf_clear(&e);
 			if (reap(d, &eps[i], &e) < 0)
 				log_err("endpoint %.12s: %s", eps[i].id, e.msg);

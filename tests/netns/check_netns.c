@@ -13,6 +13,8 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,21 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static struct nl_sock *probe; /* reads back what the code under test made */
+
+/*
+ * Linked with -Wl,--wrap=rtnl_link_get_kernel: reading link fail_link fails
+ * as a netlink socket whose buffer overran does (ENOBUFS).
+ */
+static const char *fail_link;
+int __real_rtnl_link_get_kernel(struct nl_sock *sk, int ifindex, const char *name, struct rtnl_link **ret);
+int __wrap_rtnl_link_get_kernel(struct nl_sock *sk, int ifindex, const char *name, struct rtnl_link **ret);
+
+int __wrap_rtnl_link_get_kernel(struct nl_sock *sk, int ifindex, const char *name, struct rtnl_link **ret)
+{
+	if (fail_link && name && strcmp(name, fail_link) == 0)
+		return -NLE_NOMEM;
+	return __real_rtnl_link_get_kernel(sk, ifindex, name, ret);
+}
 
 static void setup(void)
 {
@@ -297,6 +314,108 @@ START_TEST(test_api_recorded_sequence)
 }
 END_TEST
 
+#define EP_ID "f50ba0582c68a3c15f024e17efae6da0593b1bfea11fcfff9d2f9b553df1ea8f"
+#define EP_KEY STORE_PREFIX "local/eps/" EP_ID
+#define EP_ADDR_KEY STORE_PREFIX "pools/10.250.0.0-24/addr/10.250.0.95"
+
+/* A child in a network namespace of its own, standing in for a container; its pid. */
+static pid_t container_new(void)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(1);
+		if (write(fds[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	return pid;
+}
+
+static struct driver *driver_restart(struct driver *old, const struct driver_config *c)
+{
+	struct driver *drv = NULL;
+
+	api_free(api);
+	driver_free(old);
+	ck_assert_int_eq(driver_new(c, &drv, NULL), 0);
+	ck_assert_int_eq(api_new(drv, &api, NULL), 0);
+	ck_assert_int_eq(driver_restore(drv, NULL), 0);
+	return drv;
+}
+
+/*
+ * weftd restarts: an endpoint whose interface is in its container stays, one
+ * whose links netlink cannot read stays (only -ENODEV says a link is gone),
+ * and one whose
+ * container went is reaped, its address freed.
+ */
+START_TEST(test_restore_reaps_only_gone_endpoints)
+{
+	char dir[] = "/tmp/weft-netns-XXXXXX", url[128], path[160], cmd[128];
+	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
+	struct driver *drv = NULL;
+	struct store *s = NULL;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(url, sizeof(url), "lmdb://%s/weft.db", dir);
+	ck_assert_int_eq(store_open(url, &s, NULL), 0);
+	c.local = c.shared = s;
+	ck_assert_int_eq(cidr_parse("10.200.0.0/16", '/', &c.default_pool, NULL), 0);
+	ck_assert_int_eq(driver_new(&c, &drv, NULL), 0);
+	ck_assert_int_eq(api_new(drv, &api, NULL), 0);
+	call("/IpamDriver.RequestPool", "02-IpamDriver.RequestPool.json", NULL, 200, "weft:10.250.0.0/24");
+	call("/IpamDriver.RequestAddress", "03-IpamDriver.RequestAddress.json", NULL, 200, "10.250.0.1/24");
+	call("/NetworkDriver.CreateNetwork", "05-NetworkDriver.CreateNetwork.json", NULL, 200, "{}");
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.250.0.0/24\",\"Address\":\"10.250.0.95\",\"Options\":null}",
+	     200, "10.250.0.95/24");
+	call("/NetworkDriver.CreateEndpoint", "10-NetworkDriver.CreateEndpoint.json", NULL, 200, "{");
+	call("/NetworkDriver.Join", "11-NetworkDriver.Join.json", NULL, 200, "wcf50ba0582c");
+	pid = container_new();
+	snprintf(cmd, sizeof(cmd), "ip link set wcf50ba0582c netns %d", (int)pid);
+	ck_assert_int_eq(system(cmd), 0);
+
+	drv = driver_restart(drv, &c);
+	ck_assert(link_exists("wvf50ba0582c"));
+	ck_assert_int_eq(store_get(s, EP_ADDR_KEY, NULL, NULL, NULL), 0);
+
+	fail_link = "wcf50ba0582c";
+	drv = driver_restart(drv, &c);
+	fail_link = "wvf50ba0582c";
+	drv = driver_restart(drv, &c);
+	fail_link = NULL;
+	ck_assert(link_exists("wvf50ba0582c"));
+	ck_assert_int_eq(store_get(s, EP_ADDR_KEY, NULL, NULL, NULL), 0);
+
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert(!link_exists("wvf50ba0582c")); /* the pair went with the namespace */
+	drv = driver_restart(drv, &c);
+	ck_assert_int_eq(store_get(s, EP_ADDR_KEY, NULL, NULL, NULL), -ENOENT);
+	ck_assert_int_eq(store_get(s, EP_KEY, NULL, NULL, NULL), -ENOENT);
+
+	api_free(api);
+	driver_free(drv);
+	store_free(s);
+	snprintf(path, sizeof(path), "%s/weft.db", dir);
+	unlink(path);
+	strcat(path, "-lock");
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *netns_suite(void)
 {
 	Suite *s = suite_create("netns");
@@ -308,6 +427,7 @@ static Suite *netns_suite(void)
 	tcase_add_test(tc, test_netlink_errors);
 	tcase_add_test(tc, test_netlink_routes_and_links);
 	tcase_add_test(tc, test_api_recorded_sequence);
+	tcase_add_test(tc, test_restore_reaps_only_gone_endpoints);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
