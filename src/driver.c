@@ -755,7 +755,7 @@ int driver_pool_held(struct driver *d, const struct cidr *pool, struct errbuf *e
 	return ipam_pool_get(d->ipam, pool, eb);
 }
 
-const struct peers *driver_peers(struct driver *d)
+struct peers *driver_peers(struct driver *d)
 {
 	return d->peers;
 }

@@ -138,7 +138,7 @@ struct peers;
 /* Makes the FDB and neighbour entries of an overlay network's VXLAN device those of its peers. */
 int overlay_sync(const struct net *net, const struct peers *p, struct errbuf *eb);
 /* Makes the routes (and VXLAN entries) of a routed network those to its peers' slices. */
-int routed_sync(struct driver *d, const struct net *net, const struct peers *p, struct errbuf *eb);
+int routed_sync(struct driver *d, const struct net *net, struct peers *p, struct errbuf *eb);
 
 /*
  * Routed mode: claims this host's slice of net's pool (net->slice if set: a
@@ -148,7 +148,7 @@ int routed_sync(struct driver *d, const struct net *net, const struct peers *p, 
  */
 int driver_slice_claim(struct driver *d, struct net *net, struct errbuf *eb);
 /* The other hosts as the cluster store's watch told so far. */
-const struct peers *driver_peers(struct driver *d);
+struct peers *driver_peers(struct driver *d);
 int driver_slice_release(struct driver *d, const struct net *net, struct errbuf *eb);
 
 /* For the modes: what the driver was configured with. */

@@ -216,17 +216,26 @@ int mode_entries_sync(const char *dev, bool fdb, const struct netlink_neigh *wan
 {
 	struct netlink_neigh *have = NULL;
 	size_t i, nhave = 0;
-	int r;
+	int r, e;
 
 	r = netlink_neigh_list(dev, fdb, &have, &nhave, eb);
-	for (i = 0; i < nhave && r == 0; i++)
-		if (!neigh_in(want, nwant, &have[i]))
-			r = fdb ? netlink_fdb_set(dev, have[i].mac, &have[i].ip, false, eb)
-				: netlink_neigh_set(dev, &have[i].ip, have[i].mac, false, eb);
-	for (i = 0; i < nwant && r == 0; i++)
-		if (!neigh_in(have, nhave, &want[i]))
-			r = fdb ? netlink_fdb_set(dev, want[i].mac, &want[i].ip, true, eb)
-				: netlink_neigh_set(dev, &want[i].ip, want[i].mac, true, eb);
+	if (r < 0)
+		return r;
+	/* One entry that fails leaves the others be; the first error is returned. */
+	for (i = 0; i < nhave; i++) {
+		if (neigh_in(want, nwant, &have[i]))
+			continue;
+		e = fdb ? netlink_fdb_set(dev, have[i].mac, &have[i].ip, false, r ? NULL : eb)
+			: netlink_neigh_set(dev, &have[i].ip, have[i].mac, false, r ? NULL : eb);
+		r = r ? r : e;
+	}
+	for (i = 0; i < nwant; i++) {
+		if (neigh_in(have, nhave, &want[i]))
+			continue;
+		e = fdb ? netlink_fdb_set(dev, want[i].mac, &want[i].ip, true, r ? NULL : eb)
+			: netlink_neigh_set(dev, &want[i].ip, want[i].mac, true, r ? NULL : eb);
+		r = r ? r : e;
+	}
 	free(have);
 	return r;
 }

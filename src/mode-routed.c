@@ -167,7 +167,7 @@ static int routed_create_network(struct driver *d, struct net *net, struct errbu
 		struct peer_slice *ps = NULL;
 		size_t i, n = 0;
 
-		if (peers_slices_of_pool(driver_peers(d), &net->pool, &ps, &n) < 0)
+		if (peers_slices_of_pool(driver_peers(d), &net->pool, net->opts.host_prefix, NULL, &ps, &n) < 0)
 			return errbuf_set(eb, -ENOMEM, "out of memory");
 		for (i = 0, r = 0; i < n && r >= 0; i++)
 			r = direct(net, dev, &ps[i], eb);
@@ -242,7 +242,7 @@ static bool route_in(const struct netlink_route *v, size_t n, const struct netli
 	return false;
 }
 
-int routed_sync(struct driver *d, const struct net *net, const struct peers *p, struct errbuf *eb)
+int routed_sync(struct driver *d, const struct net *net, struct peers *p, struct errbuf *eb)
 {
 	struct netlink_route *want = NULL, *have = NULL;
 	struct netlink_neigh *fdb = NULL, *nb = NULL;
@@ -257,7 +257,7 @@ int routed_sync(struct driver *d, const struct net *net, const struct peers *p, 
 	r = mode_underlay(d, net, false, dev, &mtu, eb);
 	if (r < 0)
 		return r;
-	if (peers_slices_of_pool(p, &net->pool, &ps, &n) < 0)
+	if (peers_slices_of_pool(p, &net->pool, net->opts.host_prefix, &net->slice, &ps, &n) < 0)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	want = calloc(n + 1, sizeof(*want));
 	fdb = calloc(n + 1, sizeof(*fdb));
@@ -291,13 +291,16 @@ int routed_sync(struct driver *d, const struct net *net, const struct peers *p, 
 			goto out;
 	}
 	r = netlink_routes_via_list(&net->pool, &have, &nhave, eb);
-	for (i = 0; i < nhave && r == 0; i++)
+	if (r < 0)
+		goto out;
+	/* One route that fails leaves the others be. */
+	for (i = 0; i < nhave; i++)
 		if (!route_in(want, nw, &have[i]))
-			r = netlink_route_via_set(&have[i], false, eb);
-	for (i = 0; i < nw && r == 0; i++)
+			netlink_route_via_set(&have[i], false, err.code ? &(struct errbuf){ 0 } : &err);
+	for (i = 0; i < nw; i++)
 		if (!route_in(have, nhave, &want[i]))
-			r = netlink_route_via_set(&want[i], true, eb);
-	if (r == 0 && err.code)
+			netlink_route_via_set(&want[i], true, err.code ? &(struct errbuf){ 0 } : &err);
+	if (err.code)
 		r = errbuf_set(eb, err.code, "%s", err.msg);
 out:
 	free(want);

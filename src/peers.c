@@ -10,11 +10,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "log.h"
 #include "peers.h"
 
 #define HOSTS STORE_PREFIX "hosts/"
 #define POOLS STORE_PREFIX "pools/"
 #define HOST_ID_MAX 128
+/* Bad records are logged once: a watch relists every key after an error. */
+#define WARNED_MAX 64
 
 struct host {
 	char id[HOST_ID_MAX];
@@ -29,6 +32,7 @@ struct ep {
 	unsigned int slice_len; /* 0: an endpoint; else ip/slice_len is a slice */
 	char host[HOST_ID_MAX];
 	uint8_t mac[6];
+	bool warned; /* a slice that is no slice of its network's: logged */
 };
 
 struct peers {
@@ -38,6 +42,8 @@ struct peers {
 	size_t nhosts, caphosts;
 	struct ep *eps;
 	size_t neps, capeps;
+	uint32_t warned[WARNED_MAX]; /* hashes of the bad records logged */
+	size_t nwarned;
 };
 
 struct peers *peers_new(const char *self, unsigned int hold_ms)
@@ -169,20 +175,51 @@ static int parse_key(const char *key, struct cidr *pool, struct ipaddr *ip, unsi
 	const char *k = key + strlen(POOLS), *slash;
 	struct cidr c;
 
-	if (strncmp(key, POOLS, strlen(POOLS)) != 0 || !(slash = strchr(k, '/')) || (size_t)(slash - k) >= sizeof(buf))
+	if (strncmp(key, POOLS, strlen(POOLS)) != 0)
+		return -EINVAL;
+	if (!(slash = strchr(k, '/')))
+		return -ENOENT; /* a pool's own record */
+	if ((size_t)(slash - k) >= sizeof(buf))
 		return -EINVAL;
 	snprintf(buf, sizeof(buf), "%.*s", (int)(slash - k), k);
 	if (cidr_parse(buf, '-', pool, NULL) < 0)
 		return -EINVAL;
 	*slice_len = 0;
 	if (strncmp(slash, "/addr/", 6) == 0)
-		return cidr_addr_parse(slash + 6, ip) < 0 ? -EINVAL : 0;
-	if (strncmp(slash, "/slices/", 8) != 0 || cidr_parse(slash + 8, '-', &c, NULL) < 0 ||
-	    !cidr_contains_cidr(pool, &c))
+		return cidr_addr_parse(slash + 6, ip) < 0 || !cidr_contains(pool, ip) || !cidr_is_host(pool, ip) ? -EINVAL
+														  : 0;
+	if (strncmp(slash, "/slices/", 8) != 0)
+		return -ENOENT; /* the pool's own records (its network's): not a peer's */
+	if (cidr_parse(slash + 8, '-', &c, NULL) < 0 || !cidr_is_network(&c) || !cidr_contains_cidr(pool, &c) ||
+	    c.len == pool->len)
 		return -EINVAL;
 	*ip = c.addr;
 	*slice_len = c.len;
 	return 0;
+}
+
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Logs a record no weftd writes, once per key and value (the newest WARNED_MAX are remembered). */
+static void warn_bad(struct peers *p, const struct store_event *ev, const char *why)
+{
+	uint32_t h = fnv1a(fnv1a(2166136261u, ev->key), ev->value ? ev->value : "");
+	size_t i;
+
+	for (i = 0; i < p->nwarned; i++)
+		if (p->warned[i] == h)
+			return;
+	if (p->nwarned == WARNED_MAX) {
+		memmove(p->warned, p->warned + 1, (WARNED_MAX - 1) * sizeof(*p->warned));
+		p->nwarned--;
+	}
+	p->warned[p->nwarned++] = h;
+	log_warn("store: '%.200s': %s, ignoring", ev->key, why);
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -209,47 +246,65 @@ static struct ep *ep_find(const struct peers *p, const struct ep *e)
 	return NULL;
 }
 
-bool peers_addr_event(struct peers *p, const struct store_event *ev)
+/* What a record of pool says of an endpoint or slice e: 1 kept, 0 not a peer's, -EINVAL bad. */
+static int ep_decode(const struct peers *p, const char *value, struct ep *e)
 {
 	const char *host = NULL, *owner = NULL, *mac = NULL;
-	struct ep e = { 0 }, *old;
-	bool keep = false;
 	json_t *o;
+	int r;
 
-	if (parse_key(ev->key, &e.pool, &e.ip, &e.slice_len) < 0)
+	o = json_loads(value, 0, NULL);
+	/*
+	 * Of other hosts: the containers' addresses whose host wrote their
+	 * MAC (overlay endpoints), and the slices (routed).
+	 */
+	if (e->slice_len)
+		r = json_unpack(o, "{s:s}", "host", &host) == 0 ? 1 : -EINVAL;
+	else if (json_unpack(o, "{s:s, s:s}", "host", &host, "owner", &owner) < 0)
+		r = -EINVAL;
+	else if (strcmp(owner, "endpoint") != 0 || json_unpack(o, "{s:s}", "mac", &mac) < 0)
+		r = 0;
+	else
+		r = parse_mac(mac, e->mac) < 0 ? -EINVAL : 1;
+	if (r > 0 && !peers_host_id_valid(host))
+		r = -EINVAL;
+	if (r > 0 && strcmp(host, p->self) == 0)
+		r = 0;
+	if (r > 0)
+		snprintf(e->host, sizeof(e->host), "%s", host);
+	json_decref(o);
+	return r;
+}
+
+bool peers_addr_event(struct peers *p, const struct store_event *ev)
+{
+	struct ep e = { 0 }, *old;
+	int r;
+
+	r = parse_key(ev->key, &e.pool, &e.ip, &e.slice_len);
+	if (r == -EINVAL && ev->type == STORE_EVENT_PUT)
+		warn_bad(p, ev, "not an address or slice of its pool");
+	if (r < 0)
 		return false;
 	old = ep_find(p, &e);
-	if (ev->type == STORE_EVENT_PUT) {
-		o = json_loads(ev->value, 0, NULL);
-		/*
-		 * Of other hosts: the containers' addresses whose host wrote
-		 * their MAC (overlay endpoints), and the slices (routed).
-		 */
-		if (e.slice_len)
-			keep = json_unpack(o, "{s:s}", "host", &host) == 0;
-		else
-			keep = json_unpack(o, "{s:s, s:s, s:s}", "host", &host, "owner", &owner, "mac", &mac) == 0 &&
-			       strcmp(owner, "endpoint") == 0 && parse_mac(mac, e.mac) == 0;
-		keep = keep && strcmp(host, p->self) != 0 && strlen(host) < HOST_ID_MAX;
-		if (keep)
-			snprintf(e.host, sizeof(e.host), "%s", host);
-		json_decref(o);
-	}
-	if (keep) {
-		if (old) {
-			if (memcmp(old, &e, sizeof(e)) == 0)
-				return false;
-			*old = e;
-			return true;
-		}
+	r = ev->type == STORE_EVENT_PUT ? ep_decode(p, ev->value, &e) : 0;
+	if (r < 0)
+		warn_bad(p, ev, e.slice_len ? "not a slice record" : "not an address record");
+	if (r > 0 && old) {
+		e.warned = old->warned;
+		if (memcmp(old, &e, sizeof(e)) == 0)
+			return false;
+		e.warned = false; /* another record: logged anew if bad */
+		*old = e;
+	} else if (r > 0) {
 		if (!grow((void **)&p->eps, p->neps, &p->capeps, sizeof(*p->eps)))
 			return false;
 		p->eps[p->neps++] = e;
-		return true;
-	}
-	if (!old)
+	} else if (old) {
+		*old = p->eps[--p->neps];
+	} else {
 		return false;
-	*old = p->eps[--p->neps];
+	}
 	return true;
 }
 
@@ -294,7 +349,34 @@ int peers_of_pool(const struct peers *p, const struct cidr *pool, struct peer_en
 	return 0;
 }
 
-int peers_slices_of_pool(const struct peers *p, const struct cidr *pool, struct peer_slice **ret, size_t *ret_n)
+/*
+ * Whether slice x can be routed: weftds claim slices of the network's
+ * length only, so these never overlap but for a record written by hand or
+ * a stale one (this host's slice taken while it was away). Logged once.
+ */
+static bool slice_usable(struct ep *x, const struct cidr *pool, unsigned int len, const struct cidr *mine)
+{
+	struct cidr c = { x->ip, x->slice_len };
+	char a[CIDR_STRLEN], b[CIDR_STRLEN];
+	bool ok = true;
+
+	if (x->slice_len != len) {
+		if (!x->warned)
+			log_warn("store: slice %s of host '%s' in %s is not a /%u slice of its network, ignoring",
+				 cidr_format(&c, '/', a), x->host, cidr_format(pool, '/', b), len);
+		ok = false;
+	} else if (mine && cidr_overlaps(&c, mine)) {
+		if (!x->warned)
+			log_warn("store: slice %s of host '%s' overlaps this host's slice %s, ignoring",
+				 cidr_format(&c, '/', a), x->host, cidr_format(mine, '/', b));
+		ok = false;
+	}
+	x->warned = !ok;
+	return ok;
+}
+
+int peers_slices_of_pool(struct peers *p, const struct cidr *pool, unsigned int len, const struct cidr *mine,
+			 struct peer_slice **ret, size_t *ret_n)
 {
 	struct peer_slice *v = calloc(p->neps + 1, sizeof(*v));
 	const struct host *h;
@@ -303,7 +385,8 @@ int peers_slices_of_pool(const struct peers *p, const struct cidr *pool, struct 
 	if (!v)
 		return -ENOMEM;
 	for (i = 0; i < p->neps; i++) {
-		if (!p->eps[i].slice_len || !cidr_equal(&p->eps[i].pool, pool) || !(h = host_find(p, p->eps[i].host)))
+		if (!p->eps[i].slice_len || !cidr_equal(&p->eps[i].pool, pool) || !(h = host_find(p, p->eps[i].host)) ||
+		    !slice_usable(&p->eps[i], pool, len, mine))
 			continue;
 		v[n].slice.addr = p->eps[i].ip;
 		v[n].slice.len = p->eps[i].slice_len;

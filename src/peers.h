@@ -62,8 +62,13 @@ bool peers_expire(struct peers *p, long long now_ms, int *ret_next_ms);
 int peers_of_pool(const struct peers *p, const struct cidr *pool, struct peer_entry **ret, size_t *ret_n,
 		  struct ipaddr **ret_vteps, size_t *ret_nvteps);
 
-/* The slices in pool of other hosts that are alive (as above); caller frees *ret. */
-int peers_slices_of_pool(const struct peers *p, const struct cidr *pool, struct peer_slice **ret, size_t *ret_n);
+/*
+ * The slices in pool of other hosts that are alive (as above), of prefix
+ * length len and overlapping neither mine (this host's slice; may be NULL);
+ * the others are logged once. Caller frees *ret.
+ */
+int peers_slices_of_pool(struct peers *p, const struct cidr *pool, unsigned int len, const struct cidr *mine,
+			 struct peer_slice **ret, size_t *ret_n);
 
 /* One other host as known at now_ms (weftctl peers). */
 struct peer_host {

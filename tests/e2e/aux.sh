@@ -42,11 +42,7 @@ expect_ok "three reconcile rounds later both are still there" \
 	bash -c "$(declare -f key is_aux lab_store_value lab_store_exec); is_aux 10.79.0.0-29 10.79.0.2 && is_aux 10.79.0.0-29 10.79.0.5"
 expect_ok "... and h1's reconcile freed no address" not_freed 1
 # a store written by an earlier weftd holds an aux address as a container's
-old='{"host":"h1","owner":"endpoint"}'
-case $KIND in
-etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 put weft/v1/pools/10.79.0.0-29/addr/10.79.0.5 "$old" ;;
-consul) lab_store_exec curl -s -m 3 -X PUT -d "$old" http://192.0.2.254:8500/v1/kv/weft/v1/pools/10.79.0.0-29/addr/10.79.0.5 ;;
-esac >/dev/null
+lab_store_put weft/v1/pools/10.79.0.0-29/addr/10.79.0.5 '{"host":"h1","owner":"endpoint"}'
 lab_stop_weftd 1
 lab_start_weftd 1 --host-id h1 "${ARGS[@]}"
 expect_ok "an aux address held as a container's (an earlier weftd's record) is the pool's after a restart" \

@@ -32,6 +32,8 @@
 #   lab_store_exec CMD...  run CMD in $LAB-out (etcdctl, curl against the store)
 #   lab_store_value KEY    a key's value in the lab store, empty if absent (LAB_STORE_TOKEN if set)
 #   lab_store_keys PREFIX  the keys under PREFIX, one per line; fails if there is none
+#   lab_store_put KEY VALUE, lab_store_del KEY  write or delete a key by hand (a hostile or
+#                          stale record, an earlier weftd's)
 #   lab_wait_for FN SECS   call FN until it succeeds, for up to SECS seconds
 #   lab_weft_devices N     the names of weft's devices on host N, sorted; fails if none
 #   lab_no_weft_devices N  succeeds if host N has none
@@ -469,6 +471,20 @@ lab_store_value() {
 	consul) # ?raw has no newline at the end (etcdctl has one): values one per line either way
 		v=$(lab_store_exec curl -s -m 3 -H "X-Consul-Token: ${LAB_STORE_TOKEN:-}" \
 			"http://192.0.2.254:8500/v1/kv/$1?raw") && [ -n "$v" ] && printf '%s\n' "$v" ;;
+	esac
+}
+lab_store_put() {
+	case $LAB_STORE_KIND in
+	etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 put "$1" "$2" >/dev/null ;;
+	consul) lab_store_exec curl -sf -m 3 -X PUT -H "X-Consul-Token: ${LAB_STORE_TOKEN:-}" --data-binary "$2" \
+		"http://192.0.2.254:8500/v1/kv/$1" >/dev/null ;;
+	esac
+}
+lab_store_del() {
+	case $LAB_STORE_KIND in
+	etcd) lab_store_exec etcdctl --endpoints http://192.0.2.254:2379 del "$1" >/dev/null ;;
+	consul) lab_store_exec curl -sf -m 3 -X DELETE -H "X-Consul-Token: ${LAB_STORE_TOKEN:-}" \
+		"http://192.0.2.254:8500/v1/kv/$1" >/dev/null ;;
 	esac
 }
 lab_store_keys() {

@@ -85,6 +85,46 @@ expect_ok "r1 (h1) pings r3 (h3)" dk 1 exec r1 ping -c2 -W2 "$r3"
 expect_ok "r2 (h2) pings r3 (h3)" dk 2 exec r2 ping -c2 -W2 "$r3"
 expect_ok "r3 (h3) pings r1 (h1)" dk 3 exec r3 ping -c2 -W2 "$r1"
 expect_ok "r1 reaches the outside namespace (masqueraded)" dk 1 exec r1 ping -c2 -W2 192.0.2.254
+
+# ---------------------------------------------------------------- slice records no weftd writes
+SL=weft/v1/pools/10.244.0.0-16/slices
+b1=${s1%.*}.7-24 b2=${s1%.*}.0-25 b3=${s3%.*}.128-25 # host bits; inside h1's own; inside h3's
+lab_stop_weftd 1 KILL
+lab_store_put "$SL/$b1" '{"host":"h2"}'
+lab_store_put "$SL/$b2" '{"host":"h3"}'
+ip -n "$LAB-h1" route flush proto 157
+lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --lease-ttl $TTL
+expect_ok "h1's weftd restarted (its routes flushed) with a slice with host bits and a /25 inside h1's own in the store: it routes h2's and h3's slices" \
+	lab_wait_for routes_on_h1 10
+# no weft route to a bad slice, and the connected route to h1's own slice as the kernel made it
+own_routes() { ! ip -n "$LAB-h1" route show proto 157 | grep -q "^${s1%.*}\.0/25 \|^${s1%.*}\.7\|^$s1 " &&
+	ip -n "$LAB-h1" route show "$s1" | grep -q "proto kernel"; }
+expect_ok "... no route to either bad slice, h1's own connected route to $s1 is intact" own_routes
+expect_ok "... r1 pings r2 and r3" bash -c "dk 1 exec r1 ping -c2 -W2 $r2 && dk 1 exec r1 ping -c2 -W2 $r3"
+# warned MSG: h1's weftd logged MSG once (else what it logged)
+warned() {
+	local n
+	n=$(grep -c "$1" "$LABDIR/h1/weftd.log")
+	[ "$n" = 1 ] && return 0
+	echo "logged $n times; the log has:"
+	grep -v '^<6>' "$LABDIR/h1/weftd.log" | tail -n 20
+	return 1
+}
+expect_ok "... the slice with host bits is logged once" warned "'$SL/$b1': not an address or slice of its pool, ignoring"
+expect_ok "... and the /25" warned "slice ${b2/-//} of host 'h3' in 10.244.0.0/16 is not a /24 slice of its network, ignoring"
+lab_store_put "$SL/$b3" '{"host":"h2"}'
+lab_store_put "$SL/${s1/\//-}" '{"host":"h2"}'
+stolen() { warned "slice $s1 of host 'h2' overlaps this host's slice $s1, ignoring"; }
+expect_ok "h1's own slice record rewritten as h2's: h1 says so once" lab_wait_for stolen 10
+expect_ok "... and keeps its own connected route" own_routes
+h3_routed() { routes_on_h1 && ! ip -n "$LAB-h1" route show proto 157 | grep -q "^${b3/-//} "; }
+expect_ok "... a /25 of 'h2' inside h3's slice is not routed: h1 still routes h3's" h3_routed
+lab_store_put "$SL/${s1/\//-}" '{"host":"h1"}'
+lab_store_del "$SL/$b1"
+lab_store_del "$SL/$b2"
+lab_store_del "$SL/$b3"
+r3_to_r1() { dk 3 exec r3 ping -c1 -W1 "$r1" >/dev/null; }
+expect_ok "h1's slice record back: r3 (h3) pings r1 (h1) again" lab_wait_for r3_to_r1 10
 dk 2 exec -d r2 sh -c 'mkdir -p /www && echo hi >/www/index.html && httpd -f -v -p 8080 -h /www 2>/tmp/httpd.log'
 seen_from_r1() { dk 1 exec r1 sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc $r2 8080" | grep -q hi &&
 	dk 2 exec r2 grep -qF "[::ffff:$r1]:" /tmp/httpd.log; } # busybox httpd logs "[::ffff:IP]:PORT: ..."

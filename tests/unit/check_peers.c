@@ -2,6 +2,7 @@
 /* check_peers.c - peers from watch events: which hosts, overlay endpoints and routed slices count. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,7 +140,7 @@ START_TEST(test_peers_slices)
 	ck_assert(!peers_addr_event(p, &x));
 	x = PUT(S("10.244.3.0-24"), "{\"host\":\"h3\"}"); /* h3 has no record: not alive */
 	ck_assert(peers_addr_event(p, &x));
-	ck_assert_int_eq(peers_slices_of_pool(p, &pool, &v, &n), 0);
+	ck_assert_int_eq(peers_slices_of_pool(p, &pool, 24, NULL, &v, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(cidr_format(&v[0].slice, '/', c), "10.244.1.0/24");
 	ck_assert_str_eq(fmt(&v[0].host), "192.0.2.2");
@@ -158,9 +159,72 @@ START_TEST(test_peers_slices)
 	ck_assert(peers_host_event(p, &x, 1));
 	x = DEL(S("10.244.1.0-24"));
 	ck_assert(peers_addr_event(p, &x));
-	ck_assert_int_eq(peers_slices_of_pool(p, &pool, &v, &n), 0);
+	ck_assert_int_eq(peers_slices_of_pool(p, &pool, 24, NULL, &v, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(v[0].host_id, "h3");
+	free(v);
+	peers_free(p);
+}
+END_TEST
+
+/*
+ * Records no weftd writes (by hand, a stale one) never become routes or
+ * neighbour entries: a slice with host bits, or of another length than the
+ * network's, or over this host's own; an address outside its pool or of
+ * another family, the network or broadcast address, a bad MAC or host ID.
+ */
+START_TEST(test_peers_bad_records)
+{
+	static const char *const bad_addrs[][2] = {
+		{ "weft/v1/pools/10.90.0.0-24/addr/fd00::5", "02:42:0a:5a:00:05" },
+		{ "weft/v1/pools/10.90.0.0-24/addr/10.91.0.5", "02:42:0a:5a:00:05" },
+		{ "weft/v1/pools/10.90.0.0-24/addr/10.90.0.255", "02:42:0a:5a:00:05" },
+		{ "weft/v1/pools/10.90.0.0-24/addr/10.90.0.0", "02:42:0a:5a:00:05" },
+		{ "weft/v1/pools/10.90.0.0-24/addr/10.90.0.9", "02:42:0a:5a:00" },
+		{ "weft/v1/pools/10.90.0.0-24/addr/x", "02:42:0a:5a:00:05" },
+	};
+	struct peers *p = peers_new("h1", 0);
+	struct peer_slice *v = NULL;
+	struct peer_entry *e = NULL;
+	struct cidr pool, vpool, mine;
+	char c[CIDR_STRLEN], val[128];
+	struct store_event x;
+	size_t i, n = 99;
+
+	ck_assert_int_eq(cidr_parse("10.244.0.0/16", '/', &pool, NULL), 0);
+	ck_assert_int_eq(cidr_parse("10.90.0.0/24", '/', &vpool, NULL), 0);
+	ck_assert_int_eq(cidr_parse("10.244.0.0/24", '/', &mine, NULL), 0);
+	x = PUT("weft/v1/hosts/h2", "{\"addr\":\"192.0.2.2\"}");
+	ck_assert(peers_host_event(p, &x, 1));
+	for (i = 0; i < ARRAY_SIZE(bad_addrs); i++) {
+		snprintf(val, sizeof(val), "{\"host\":\"h2\",\"owner\":\"endpoint\",\"mac\":\"%s\"}", bad_addrs[i][1]);
+		x = PUT(bad_addrs[i][0], val);
+		ck_assert_msg(!peers_addr_event(p, &x), "%s", bad_addrs[i][0]);
+	}
+	x = PUT(A(7), "{\"host\":\"h 2\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:07\"}");
+	ck_assert(!peers_addr_event(p, &x));
+	ck_assert_int_eq(peers_of_pool(p, &vpool, &e, &n, NULL, NULL), 0);
+	ck_assert_uint_eq(n, 0);
+	free(e);
+	/* Host bits, the whole pool: no slice at all. */
+	x = PUT(S("10.244.1.7-24"), "{\"host\":\"h2\"}");
+	ck_assert(!peers_addr_event(p, &x));
+	x = PUT(S("10.244.0.0-16"), "{\"host\":\"h2\"}");
+	ck_assert(!peers_addr_event(p, &x));
+	/* Another length than the network's, or this host's own: kept, never routed. */
+	x = PUT(S("10.244.0.128-25"), "{\"host\":\"h2\"}");
+	ck_assert(peers_addr_event(p, &x));
+	x = PUT(S("10.244.0.0-24"), "{\"host\":\"h2\"}"); /* h1's slice, rewritten */
+	ck_assert(peers_addr_event(p, &x));
+	x = PUT(S("10.244.2.0-24"), "{\"host\":\"h2\"}");
+	ck_assert(peers_addr_event(p, &x));
+	ck_assert_int_eq(peers_slices_of_pool(p, &pool, 24, &mine, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(cidr_format(&v[0].slice, '/', c), "10.244.2.0/24");
+	free(v);
+	/* Without this host's slice (a network being made) h1's old one is another host's. */
+	ck_assert_int_eq(peers_slices_of_pool(p, &pool, 24, NULL, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
 	free(v);
 	peers_free(p);
 }
@@ -261,6 +325,7 @@ Suite *peers_suite(void)
 
 	tcase_add_test(tc, test_peers_events);
 	tcase_add_test(tc, test_peers_slices);
+	tcase_add_test(tc, test_peers_bad_records);
 	tcase_add_test(tc, test_peers_hold);
 	tcase_add_test(tc, test_peers_hosts);
 	suite_add_tcase(s, tc);
