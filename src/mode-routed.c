@@ -283,23 +283,20 @@ int routed_sync(struct driver *d, const struct net *net, struct peers *p, struct
 		memcpy(nb[nv].mac, fdb[nv].mac, 6);
 		nb[nv++].ip = ps[i].slice.addr;
 	}
+	/* An entry or a route that fails leaves the others be; the first error is returned (errbuf: first wins). */
 	if (uses_vxlan(net)) {
-		r = mode_entries_sync(vx, true, fdb, nv, eb);
-		if (r == 0)
-			r = mode_entries_sync(vx, false, nb, nv, eb);
-		if (r < 0)
-			goto out;
+		mode_entries_sync(vx, true, fdb, nv, &err);
+		mode_entries_sync(vx, false, nb, nv, &err);
 	}
 	r = netlink_routes_via_list(&net->pool, &have, &nhave, eb);
 	if (r < 0)
 		goto out;
-	/* One route that fails leaves the others be. */
 	for (i = 0; i < nhave; i++)
 		if (!route_in(want, nw, &have[i]))
-			netlink_route_via_set(&have[i], false, err.code ? &(struct errbuf){ 0 } : &err);
+			netlink_route_via_set(&have[i], false, &err);
 	for (i = 0; i < nw; i++)
 		if (!route_in(have, nhave, &want[i]))
-			netlink_route_via_set(&want[i], true, err.code ? &(struct errbuf){ 0 } : &err);
+			netlink_route_via_set(&want[i], true, &err);
 	if (err.code)
 		r = errbuf_set(eb, err.code, "%s", err.msg);
 out:
