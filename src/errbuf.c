@@ -8,6 +8,47 @@
 
 #include "errbuf.h"
 
+/* Length of the UTF-8 sequence at s (as JSON takes it: no overlong form, surrogate or code point above U+10FFFF), 0 if none. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned int c;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, c = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, c = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, c = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) /* the NUL too: a sequence cut by truncation */
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+void errbuf_utf8_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n;
+
+	while (*p) {
+		n = utf8_len(p);
+		if (!n) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 int errbuf_set(struct errbuf *eb, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -18,6 +59,7 @@ int errbuf_set(struct errbuf *eb, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(eb->msg, sizeof(eb->msg), fmt, ap);
 	va_end(ap);
+	errbuf_utf8_clean(eb->msg);
 	return code;
 }
 
@@ -39,6 +81,7 @@ int errbuf_prefix(struct errbuf *eb, const char *fmt, ...)
 		memcpy(eb->msg + n + 2, old, sizeof(eb->msg) - n - 2);
 		eb->msg[sizeof(eb->msg) - 1] = '\0';
 	}
+	errbuf_utf8_clean(eb->msg);
 	return eb->code;
 }
 

@@ -11,7 +11,8 @@ struct errbuf {
 /*
  * Records code and a message unless one is already recorded (the first, most
  * specific message wins). eb may be NULL. Returns code, so callers can write
- * "return errbuf_set(eb, -EINVAL, ...)".
+ * "return errbuf_set(eb, -EINVAL, ...)". The message is valid UTF-8 (see
+ * errbuf_utf8_clean), so it always fits in a JSON reply.
  */
 int errbuf_set(struct errbuf *eb, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -20,5 +21,11 @@ int errbuf_set(struct errbuf *eb, int code, const char *fmt, ...)
 int errbuf_prefix(struct errbuf *eb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void errbuf_clear(struct errbuf *eb);
+
+/*
+ * Makes s valid UTF-8 in place: every byte that starts no valid sequence
+ * (Latin-1 text, a character cut by "%.64s" or by the buffer's end) becomes '?'.
+ */
+void errbuf_utf8_clean(char *s);
 
 #endif

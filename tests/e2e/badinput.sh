@@ -77,6 +77,12 @@ pm() { printf '{%s,"Options":{"com.docker.network.portmap":[%s]}}' "$J" "$1"; }
 req "/../../etc/passwd" '{}' "weft does not implement /../../etc/passwd"
 req "/NetworkDriver.Nope" '{}' "weft does not implement /NetworkDriver.Nope"
 req "/networkdriver.createnetwork" '{}' "does not implement"
+# error messages quote what they got: not UTF-8 (Latin-1), or a character cut at 64 bytes, is
+# replaced, so the reply is still JSON with its message (it was {"Err":"out of memory"})
+req "/Network%e9Driver.Nope" '{}' "weft does not implement /Network\\?Driver.Nope"
+req "/$(printf 'x%.0s' {1..62})%e2%82%ac" '{}' "weft does not implement /x{62}\\?\""
+req /IpamDriver.ReleaseAddress "{\"PoolID\":\"$POOL\",\"Address\":\"10.232.0.$(printf '1%.0s' {1..54})\u00e9\"}" \
+	"'10.232.0.1{54}\\?' is not an IP address"
 req "/NetworkDriver.CreateNetwork/../../x" '{}' "does not implement"
 req "/NetworkDriver.CreateNetwork?x=1" '{}' "request has no 'NetworkID'"
 # ---------------------------------------------------------------- bodies

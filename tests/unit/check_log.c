@@ -2,10 +2,12 @@
 /* check_log.c - every message is one line with its priority, whatever it quotes. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "log.h"
 #include "suites.h"
 
@@ -107,14 +109,68 @@ START_TEST(test_log_lines)
 }
 END_TEST
 
+/* Error messages go into JSON replies: always valid UTF-8, whatever they quote. */
+static const struct utf8_case {
+	const char *in, *out;
+} utf8_cases[] = {
+	{ "plain", "plain" },
+	{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3" },
+	{ "latin-1 caf\xe9!", "latin-1 caf?!" },
+	{ "cut \xe2\x82", "cut ??" },
+	{ "cut \xf0\x9f\x90", "cut ???" },
+	{ "overlong \xc0\xaf \xe0\x80\xaf", "overlong ?? ???" },
+	{ "surrogate \xed\xa0\x80", "surrogate ???" },
+	{ "too high \xf4\x90\x80\x80 \xf5\x80", "too high ???? ??" },
+	{ "lone \x80 \xbf", "lone ? ?" },
+};
+
+START_TEST(test_errbuf_utf8_clean)
+{
+	const struct utf8_case *c = &utf8_cases[_i];
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s", c->in);
+	errbuf_utf8_clean(buf);
+	ck_assert_str_eq(buf, c->out);
+}
+END_TEST
+
+START_TEST(test_errbuf_set_utf8)
+{
+	struct errbuf eb = { 0 };
+	char big[600];
+
+	/* "%.5s" cuts the euro sign after its second byte. */
+	errbuf_set(&eb, -EINVAL, "'%.5s' is not valid", "abc\xe2\x82\xac");
+	ck_assert_str_eq(eb.msg, "'abc?" "?' is not valid");
+	/* The buffer's end cuts one too. */
+	memset(big, 'a', sizeof(big));
+	big[sizeof(eb.msg) - 2] = '\xc3';
+	big[sizeof(eb.msg) - 1] = '\xa9';
+	big[sizeof(big) - 1] = '\0';
+	errbuf_clear(&eb);
+	errbuf_set(&eb, -EIO, "%s", big);
+	ck_assert_uint_eq(strlen(eb.msg), sizeof(eb.msg) - 1);
+	ck_assert_int_eq(eb.msg[sizeof(eb.msg) - 2], '?');
+	/* A store's error body that is not UTF-8, and a prefix that makes room for it. */
+	errbuf_clear(&eb);
+	errbuf_set(&eb, -EIO, "HTTP 500: %s", "Fehler: \xfc" "berlastet");
+	errbuf_prefix(&eb, "store");
+	ck_assert_str_eq(eb.msg, "store: HTTP 500: Fehler: ?berlastet");
+}
+END_TEST
+
 Suite *log_suite(void)
 {
 	Suite *s = suite_create("log");
-	TCase *tc = tcase_create("line");
+	TCase *tc = tcase_create("line"), *te = tcase_create("errbuf");
 
 	tcase_add_loop_test(tc, test_log_line_clean, 0, ARRAY_SIZE(clean_cases));
 	tcase_add_test(tc, test_log_printf_one_line);
 	tcase_add_test(tc, test_log_lines);
 	suite_add_tcase(s, tc);
+	tcase_add_loop_test(te, test_errbuf_utf8_clean, 0, ARRAY_SIZE(utf8_cases));
+	tcase_add_test(te, test_errbuf_set_utf8);
+	suite_add_tcase(s, te);
 	return s;
 }
