@@ -661,14 +661,17 @@ void driver_peer_event(void *data, const struct store_event *ev)
 	d->peers_dirty |= changed;
 }
 
-int driver_peers_expire(struct driver *d)
+void driver_peers_expire(struct driver *d)
 {
 	int next;
 
-	if (!peers_expire(d->peers, clock_ms(), &next))
-		return next;
-	d->peers_dirty = true;
-	return 0; /* at once: driver_peers_sync() */
+	if (peers_expire(d->peers, clock_ms(), &next))
+		d->peers_dirty = true;
+}
+
+int driver_peers_due(struct driver *d)
+{
+	return peers_next_due(d->peers, clock_ms());
 }
 
 void driver_peers_sync(struct driver *d)

@@ -191,8 +191,10 @@ void driver_links_changed(struct driver *d);
 void driver_peer_event(void *d, const struct store_event *ev);
 /* After a batch of events: brings the overlay networks' peer entries up to date, if anything changed. */
 void driver_peers_sync(struct driver *d);
-/* Forgets hosts whose record went long enough ago; ms until the next is due (-1: none, 0: sync now). */
-int driver_peers_expire(struct driver *d);
+/* Forgets hosts whose record went long enough ago (driver_peers_sync() then takes their entries away). */
+void driver_peers_expire(struct driver *d);
+/* ms until driver_peers_expire() has a host to forget (-1: none held); changes nothing. */
+int driver_peers_due(struct driver *d);
 
 /*
  * Around each of Docker's requests: it may ask a store that was unreachable

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "loop.h"
 
@@ -19,6 +20,7 @@ struct source {
 	loop_cb cb;
 	loop_timeout_cb timeout;
 	void *data;
+	int due_ms; /* what timeout said before this wait; -1: none */
 };
 
 struct loop {
@@ -62,25 +64,20 @@ int loop_add(struct loop *l, int fd, loop_cb cb, loop_timeout_cb timeout, void *
 	ev.data.ptr = &l->src[l->n];
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return errbuf_set(eb, -errno, "epoll_ctl: %s", strerror(errno));
-	l->src[l->n++] = (struct source){ fd, cb, timeout, data };
+	l->src[l->n++] = (struct source){ fd, cb, timeout, data, -1 };
 	return 0;
 }
 
-/* The earliest timeout of all sources, and which source asked for it. */
-static int next_timeout(struct loop *l, struct source **ret)
+/* The earliest timeout of all sources; each source's own in its due_ms. */
+static int next_timeout(struct loop *l)
 {
-	int best = -1, t;
+	int best = -1;
 	size_t i;
 
-	*ret = NULL;
 	for (i = 0; i < l->n; i++) {
-		if (!l->src[i].timeout)
-			continue;
-		t = l->src[i].timeout(l->src[i].data);
-		if (t >= 0 && (best < 0 || t < best)) {
-			best = t;
-			*ret = &l->src[i];
-		}
+		l->src[i].due_ms = l->src[i].timeout ? l->src[i].timeout(l->src[i].data) : -1;
+		if (l->src[i].due_ms >= 0 && (best < 0 || l->src[i].due_ms < best))
+			best = l->src[i].due_ms;
 	}
 	return best;
 }
@@ -88,11 +85,14 @@ static int next_timeout(struct loop *l, struct source **ret)
 int loop_run(struct loop *l)
 {
 	struct epoll_event ev[LOOP_MAX_SOURCES];
-	struct source *s, *due;
+	struct source *s;
+	long long start, waited;
 	int n, i, timeout;
+	size_t j;
 
 	while (!l->quit) {
-		timeout = next_timeout(l, &due);
+		timeout = next_timeout(l);
+		start = clock_ms();
 		n = epoll_wait(l->epfd, ev, LOOP_MAX_SOURCES, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -100,12 +100,15 @@ int loop_run(struct loop *l)
 			log_err("epoll_wait: %s", strerror(errno));
 			return -errno;
 		}
-		if (n == 0 && due)
-			due->cb(due->data, 0);
 		for (i = 0; i < n && !l->quit; i++) {
 			s = ev[i].data.ptr;
 			s->cb(s->data, ev[i].events);
 		}
+		/* Every timeout that passed, whether or not the wait also brought events (a busy socket would starve it). */
+		waited = clock_ms() - start;
+		for (j = 0; j < l->n && !l->quit; j++)
+			if (l->src[j].due_ms >= 0 && waited >= l->src[j].due_ms)
+				l->src[j].cb(l->src[j].data, 0);
 	}
 	return l->code;
 }

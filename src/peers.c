@@ -168,6 +168,23 @@ bool peers_expire(struct peers *p, long long now_ms, int *ret_next_ms)
 	return changed;
 }
 
+int peers_next_due(const struct peers *p, long long now_ms)
+{
+	long long next = -1, due;
+	size_t i;
+
+	for (i = 0; i < p->nhosts; i++) {
+		if (!p->hosts[i].gone_at)
+			continue;
+		due = p->hosts[i].gone_at + p->hold_ms - now_ms;
+		if (due < 0)
+			due = 0;
+		if (next < 0 || due < next)
+			next = due;
+	}
+	return next > INT_MAX ? INT_MAX : (int)next;
+}
+
 /* "weft/v1/pools/<cidr>/addr/<ip>" -> pool, ip; "weft/v1/pools/<cidr>/slices/<slice>" -> pool, slice. */
 static int parse_key(const char *key, struct cidr *pool, struct ipaddr *ip, unsigned int *slice_len)
 {

@@ -53,6 +53,8 @@ bool peers_addr_event(struct peers *p, const struct store_event *ev);
  * if there were any. *ret_next_ms: how long until the next one is due (-1: none).
  */
 bool peers_expire(struct peers *p, long long now_ms, int *ret_next_ms);
+/* How long after now_ms the next held host is due to be forgotten: 0 if it is, -1 if none is held. Changes nothing. */
+int peers_next_due(const struct peers *p, long long now_ms);
 
 /*
  * The endpoints in pool of other hosts that are alive (have a record with an

@@ -603,12 +603,12 @@ static void on_peers(void *data, uint32_t events)
 	driver_peers_sync(pw->drv);
 }
 
-/* When a host whose record went is due to be forgotten. */
+/* When a host whose record went is due to be forgotten (on_peers() forgets it: a timeout only tells). */
 static int peers_due(void *data)
 {
 	struct peer_watch *pw = data;
 
-	return driver_peers_expire(pw->drv);
+	return driver_peers_due(pw->drv);
 }
 
 int main(int argc, char **argv)

@@ -48,6 +48,7 @@ int main(void)
 	srunner_add_suite(sr, api_suite());
 	srunner_add_suite(sr, base64_suite());
 	srunner_add_suite(sr, peers_suite());
+	srunner_add_suite(sr, loop_suite());
 	srunner_add_suite(sr, docker_suite());
 	srunner_add_suite(sr, log_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -266,7 +266,15 @@ START_TEST(test_peers_hold)
 	ck_assert(!peers_host_event(p, &x, 30000));
 	ck_assert(!peers_expire(p, 39999, &next));
 	ck_assert_int_eq(next, 1);
+	/* Asking when is only asking (the loop asks before every wait). */
+	ck_assert_int_eq(peers_next_due(p, 39999), 1);
+	ck_assert_int_eq(peers_next_due(p, 45000), 0);
+	ck_assert_int_eq(peers_next_due(p, 45000), 0);
+	ck_assert_int_eq(peers_of_pool(p, &pool, &e, &n, NULL, NULL), 0);
+	ck_assert_uint_eq(n, 1);
+	free(e);
 	ck_assert(peers_expire(p, 40000, &next));
+	ck_assert_int_eq(peers_next_due(p, 40000), -1);
 	ck_assert_int_eq(next, -1);
 	ck_assert_int_eq(peers_of_pool(p, &pool, &e, &n, NULL, NULL), 0);
 	ck_assert_uint_eq(n, 0);
