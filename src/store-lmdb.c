@@ -610,12 +610,15 @@ static int lmdb_watch_wait(struct store *s, void *state, const char *prefix, uin
 		r = purge(l, eb); /* expiring leases are changes too */
 		if (r < 0)
 			return r;
+		/*
+		 * The index is the revision + 1: never 0 (Consul's clamp) and
+		 * still changed by the first write to an empty file (an index
+		 * of 1 for both missed it).
+		 */
 		if (mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn) == 0) {
-			rev = rev_get(l, txn);
+			rev = rev_get(l, txn) + 1;
 			mdb_txn_abort(txn);
 		}
-		if (!rev)
-			rev = 1; /* an empty file: index 1, as Consul's clamp */
 		if (rev != index || !index || *stop || now_ms() >= deadline)
 			break;
 		nanosleep(&nap, NULL);

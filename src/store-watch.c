@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,22 +61,30 @@ static void nap_ms(struct store_watch *w, long ms)
 	}
 }
 
-static void enqueue(struct store_watch *w, struct queued **list, enum store_event_type type, const struct store_kv *kv,
-		    uint64_t rev)
+static void queued_free(struct queued *q)
+{
+	struct queued *next;
+
+	for (; q; q = next) {
+		next = q->next;
+		free(q->key);
+		free(q->value);
+		free(q);
+	}
+}
+
+static int enqueue(struct queued **list, enum store_event_type type, const struct store_kv *kv, uint64_t rev)
 {
 	struct queued *q = calloc(1, sizeof(*q));
 
 	if (!q || !(q->key = strdup(kv->key)) || (type == STORE_EVENT_PUT && !(q->value = strdup(kv->value)))) {
-		/* Out of memory: drop the cache so the next answer is delivered whole. */
-		log_err("watch of '%s': out of memory, will list again", w->prefix);
-		if (q)
-			free(q->key);
-		free(q);
-		return;
+		queued_free(q);
+		return -ENOMEM;
 	}
 	q->ev = (struct store_event){ type, q->key, q->value, rev };
 	q->next = *list;
 	*list = q;
+	return 0;
 }
 
 static int by_rev(const void *a, const void *b)
@@ -89,22 +98,25 @@ static int by_rev(const void *a, const void *b)
 
 /*
  * The changes from the cache to now (both sorted by key), queued in revision
- * order; now becomes the cache. Returns how many there were.
+ * order; now becomes the cache. Returns how many there were, or -ENOMEM
+ * with nothing queued and the cache as it was: the next answer brings every
+ * change again (a cache that took now without its events would never
+ * deliver them).
  */
-static size_t diff(struct store_watch *w, struct store_list *now, uint64_t index)
+static int diff(struct store_watch *w, struct store_list *now, uint64_t index)
 {
 	struct store_list *old = &w->cache;
-	struct queued *list = NULL, **v, *q;
+	struct queued *list = NULL, **v = NULL, *q;
 	size_t i = 0, j = 0, n = 0, k;
-	int c;
+	int c, r = 0;
 
-	while (i < old->n || j < now->n) {
+	while (r == 0 && (i < old->n || j < now->n)) {
 		c = i == old->n ? 1 : j == now->n ? -1 : strcmp(old->kv[i].key, now->kv[j].key);
 		if (c < 0) {
-			enqueue(w, &list, STORE_EVENT_DEL, &old->kv[i], index);
+			r = enqueue(&list, STORE_EVENT_DEL, &old->kv[i], index);
 			i++;
 		} else if (c > 0) {
-			enqueue(w, &list, STORE_EVENT_PUT, &now->kv[j], now->kv[j].rev);
+			r = enqueue(&list, STORE_EVENT_PUT, &now->kv[j], now->kv[j].rev);
 			j++;
 		} else {
 			/*
@@ -112,43 +124,39 @@ static size_t diff(struct store_watch *w, struct store_list *now, uint64_t index
 			 * comparable, and a write of the same value changes nothing.
 			 */
 			if (strcmp(old->kv[i].value, now->kv[j].value) != 0)
-				enqueue(w, &list, STORE_EVENT_PUT, &now->kv[j], now->kv[j].rev);
+				r = enqueue(&list, STORE_EVENT_PUT, &now->kv[j], now->kv[j].rev);
 			i++;
 			j++;
 		}
 	}
+	for (q = list; q; q = q->next)
+		n++;
+	if (r == 0 && n && !(v = calloc(n, sizeof(*v))))
+		r = -ENOMEM;
+	if (r < 0) {
+		queued_free(list);
+		store_list_free(now);
+		return r;
+	}
 	store_list_free(old);
 	*old = *now;
 	memset(now, 0, sizeof(*now));
-	for (q = list; q; q = q->next)
-		n++;
 	if (!n)
 		return 0;
-	v = calloc(n, sizeof(*v));
-	if (v) {
-		for (k = 0, q = list; q; q = q->next)
-			v[k++] = q;
-		qsort(v, n, sizeof(*v), by_rev);
-	} else {
-		log_err("watch of '%s': out of memory, delivering changes out of order", w->prefix);
-	}
+	for (k = 0, q = list; q; q = q->next)
+		v[k++] = q;
+	qsort(v, n, sizeof(*v), by_rev);
 	pthread_mutex_lock(&w->mu);
 	for (k = 0; k < n; k++) {
-		if (v) {
-			q = v[k];
-		} else {
-			q = list;
-			list = list->next;
-		}
-		q->next = NULL;
-		*w->tail = q;
-		w->tail = &q->next;
+		v[k]->next = NULL;
+		*w->tail = v[k];
+		w->tail = &v[k]->next;
 	}
 	pthread_mutex_unlock(&w->mu);
 	free(v);
 	if (eventfd_write(w->efd, 1) < 0)
 		log_err("watch of '%s': eventfd: %s", w->prefix, strerror(errno));
-	return n;
+	return (int)(n > INT_MAX ? INT_MAX : n);
 }
 
 static void *watch_thread(void *arg)
@@ -193,8 +201,15 @@ static void *watch_thread(void *arg)
 		if (got < index)
 			log_warn("watch of '%s': the store's index went back from %llu to %llu, listing again", w->prefix,
 				 (unsigned long long)index, (unsigned long long)got);
+		r = diff(w, &now, got);
+		if (r < 0) {
+			log_err("watch of '%s': out of memory, listing again", w->prefix);
+			nap_ms(w, BACKOFF_MIN_MS);
+			index = 0;
+			continue;
+		}
 		/* Never spin on a store that answers at once with nothing new (spec A.10 rule 7). */
-		if (!diff(w, &now, got) && clock_ms() - t0 < MIN_INTERVAL_MS)
+		if (!r && clock_ms() - t0 < MIN_INTERVAL_MS)
 			nap_ms(w, MIN_INTERVAL_MS);
 		index = got ? got : 1;
 	}
@@ -270,19 +285,12 @@ void store_watch_dispatch(struct store_watch *w)
 
 void store_watch_stop(struct store_watch *w)
 {
-	struct queued *q, *next;
-
 	if (!w)
 		return;
 	w->stop = 1;
 	pthread_join(w->thread, NULL);
 	w->s->ops->watch_close(w->s, w->state);
-	for (q = w->head; q; q = next) {
-		next = q->next;
-		free(q->key);
-		free(q->value);
-		free(q);
-	}
+	queued_free(w->head);
 	store_list_free(&w->cache);
 	pthread_mutex_destroy(&w->mu);
 	close(w->efd);

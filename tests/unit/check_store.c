@@ -3,11 +3,34 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "store.h"
 #include "suites.h"
+
+/*
+ * check_unit is linked with -Wl,--wrap=strdup: a copy of fail_strdup
+ * fails as out of memory would (the watch copies each event's value).
+ */
+static const char *volatile fail_strdup;
+char *__real_strdup(const char *str);
+char *__wrap_strdup(const char *str);
+
+char *__wrap_strdup(const char *str)
+{
+	const char *f = fail_strdup;
+
+	if (f && strcmp(str, f) == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __real_strdup(str);
+}
 
 static struct store *s;
 
@@ -134,6 +157,55 @@ START_TEST(test_store_remote_urls)
 }
 END_TEST
 
+struct seen {
+	char key[64], value[64];
+	int n;
+};
+
+static void on_event(void *data, const struct store_event *ev)
+{
+	struct seen *x = data;
+
+	if (ev->type != STORE_EVENT_PUT)
+		return;
+	snprintf(x->key, sizeof(x->key), "%s", ev->key);
+	snprintf(x->value, sizeof(x->value), "%s", ev->value);
+	x->n++;
+}
+
+/* Dispatches w's events for up to ms, until one for key has come. */
+static bool wait_event(struct store_watch *w, struct seen *x, const char *key, int ms)
+{
+	struct pollfd p = { .fd = store_watch_fd(w), .events = POLLIN };
+	long long end = clock_ms() + ms;
+
+	while (strcmp(x->key, key) != 0 && clock_ms() < end)
+		if (poll(&p, 1, 100) > 0)
+			store_watch_dispatch(w);
+	return strcmp(x->key, key) == 0;
+}
+
+/* An event the watch could not queue (out of memory) comes later; it is never lost. */
+START_TEST(test_store_watch_oom)
+{
+	struct store_watch *w = NULL;
+	struct seen x = { 0 };
+
+	ck_assert_int_eq(store_watch_start(s, "weft/v1/t/", on_event, &x, &w, NULL), 0);
+	/* The watch has listed the empty store: the first write shows (LMDB's index was 1 before and after it). */
+	usleep(300 * 1000);
+	ck_assert_int_eq(store_put(s, "weft/v1/t/a", "one", NULL), 0);
+	ck_assert(wait_event(w, &x, "weft/v1/t/a", 5000));
+	fail_strdup = "two";
+	ck_assert_int_eq(store_put(s, "weft/v1/t/b", "two", NULL), 0);
+	ck_assert(!wait_event(w, &x, "weft/v1/t/b", 1000));
+	fail_strdup = NULL;
+	ck_assert_msg(wait_event(w, &x, "weft/v1/t/b", 5000), "the event of weft/v1/t/b was lost");
+	ck_assert_str_eq(x.value, "two");
+	store_watch_stop(w);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *su = suite_create("store");
@@ -145,6 +217,8 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_store_txn_all_or_nothing);
 	tcase_add_test(tc, test_store_bad_url);
 	tcase_add_test(tc, test_store_remote_urls);
+	tcase_add_test(tc, test_store_watch_oom);
+	tcase_set_timeout(tc, 20);
 	suite_add_tcase(su, tc);
 	return su;
 }
