@@ -679,10 +679,11 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < 2; i++) {
 		const char *path = i ? c.control_socket : c.socket;
+		/* Not r: it holds the exit status, EXIT_FAILURE until the loop runs. */
+		int e = strcmp(path, "none") != 0 ? sock_dir_make(path) : 0;
 
-		if (strcmp(path, "none") != 0 && (r = sock_dir_make(path)) < 0) {
-			log_err("cannot create the directory of socket '%s': %s", path, strerror(-r));
-			r = EXIT_FAILURE;
+		if (e < 0) {
+			log_err("cannot create the directory of socket '%s': %s", path, strerror(-e));
 			goto fail_conf;
 		}
 	}
