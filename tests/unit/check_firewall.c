@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "firewall.h"
@@ -17,8 +18,9 @@
 START_TEST(test_firewall_run_signals)
 {
 	const char *const argv[] = { "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status", NULL };
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_pipe;
 	sigset_t mask, old_mask;
+	unsigned long long blk, ign;
 	char *out = NULL;
 	int r;
 
@@ -26,12 +28,18 @@ START_TEST(test_firewall_run_signals)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, &old_mask);
-	sigaction(SIGPIPE, &ign, &old_pipe);
+	sigaction(SIGPIPE, &ignore, &old_pipe);
 	r = firewall_run(argv, &out);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	ck_assert_int_eq(r, 0);
-	ck_assert_str_eq(out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+	ck_assert_int_eq(sscanf(out, "SigBlk: %llx SigIgn: %llx", &blk, &ign), 2);
+	/*
+	 * Of the ignored ones, signals 1-31 only: glibc keeps 32 and 33 for
+	 * itself (sigaction() refuses them), and GNU make runs its recipes,
+	 * so make check, with them ignored.
+	 */
+	ck_assert_msg(blk == 0 && (ign & 0x7fffffffULL) == 0, "the program started with %s", out);
 	free(out);
 }
 END_TEST
