@@ -18,7 +18,6 @@
 
 struct httpd {
 	struct MHD_Daemon *mhd;
-	int listen_fd;
 	char *path;
 	httpd_handler handler;
 	void *data;
@@ -208,14 +207,20 @@ int httpd_new(const char *path, httpd_handler handler, void *data, struct httpd 
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
 				  (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)128, MHD_OPTION_END);
 	if (!h->mhd) {
+		/*
+		 * fd is left open: libmicrohttpd closes it on some of its failures
+		 * and not on others, and closing a number twice may close what
+		 * another thread (the cluster's) has opened meanwhile.
+		 */
 		r = errbuf_set(eb, -EIO, "cannot start the HTTP server on %s", path);
+		fd = -1;
 		goto fail_fd;
 	}
-	h->listen_fd = fd;
 	*ret = h;
 	return 0;
 fail_fd:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	unlink(path);
 fail:
 	free(h->path);
@@ -251,8 +256,7 @@ void httpd_free(struct httpd *h)
 	/* MHD must not stop with suspended connections. */
 	while (h->waiting)
 		httpd_answer(h->waiting, 503, strdup("{\"Err\":\"weftd is stopping\"}"), "application/json");
-	MHD_stop_daemon(h->mhd);
-	close(h->listen_fd);
+	MHD_stop_daemon(h->mhd); /* closes the listening socket: it was given with MHD_OPTION_LISTEN_SOCKET */
 	unlink(h->path);
 	free(h->path);
 	free(h);

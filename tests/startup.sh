@@ -3,7 +3,7 @@
 # EXIT STATUS) and one message saying why. An LMDB store that cannot be opened, a bad --store
 # URL, a --store-token-file that cannot be used, and another weftd serving the plugin socket:
 # the second weftd is refused, and the first goes on answering. A
-# weftd stopped by SIGTERM exits 0 and removes its socket.
+# weftd stopped by SIGTERM exits 0, removes its socket and closes it once (strace, if there).
 # Every path is in a temporary directory, never /run/docker/plugins. The cases where weftd
 # gets as far as the kernel run it in a private network namespace (unshare -n, or -rn without
 # root), and are skipped when there is none. Run by make check from the build directory.
@@ -90,9 +90,15 @@ answers() {
 	curl -sf --max-time 5 --unix-socket "$1" -X POST http://weft/Plugin.Activate 2>&1 | grep -q NetworkDriver
 }
 
-# The first weftd.
-# shellcheck disable=SC2086,SC2016 # netns is words; $$ and $@ are the inner sh's
-$netns sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/first.pid" "$weftd" --config "$tmp/empty.conf" \
+# The first weftd, under strace when there is one (LeakSanitizer cannot run under a tracer).
+trace=
+if command -v strace >/dev/null && strace -qq -o /dev/null true 2>/dev/null; then
+	trace="strace -f -qq -e trace=close -o $tmp/strace"
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	export ASAN_OPTIONS
+fi
+# shellcheck disable=SC2086,SC2016 # netns and trace are words; $$ and $@ are the inner sh's
+$trace $netns sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/first.pid" "$weftd" --config "$tmp/empty.conf" \
 	--docker-socket none --host-id h1 --control-socket "$tmp/run/control.sock" \
 	--state-dir "$tmp/state1" --socket "$sock" 2>"$tmp/first.log" &
 runner=$!
@@ -129,5 +135,14 @@ rc=$?
 first=
 [ "$rc" = 0 ] && [ ! -e "$sock" ]
 report $? "SIGTERM stops the first weftd: exit 0, its socket removed" "exit $rc" "$(cat "$tmp/first.log")"
+if [ -n "$trace" ]; then
+	# "close(7) = -1 EBADF": a descriptor closed twice, which another thread may have had meanwhile
+	bad=$(grep 'close(.*EBADF' "$tmp/strace")
+	[ -z "$bad" ]
+	report $? "... and closes each of its descriptors once" "$bad"
+else
+	echo "# no strace: the check that weftd closes its descriptors once is skipped"
+fi
+
 echo "1..$n"
 exit "$fail"
