@@ -51,7 +51,7 @@ struct httpd;
  * process is replaced, a live one refused) with handler.
  */
 int httpd_new(const char *path, httpd_handler handler, void *data, struct httpd **ret, struct errbuf *eb);
-/* Stops serving and removes the socket file. Accepts NULL. */
+/* Stops serving and removes the socket file, unless another has replaced it. Accepts NULL. */
 void httpd_free(struct httpd *h);
 
 /* The epoll fd to watch, the time until httpd_run() is due (ms, -1 none), and the step. */
