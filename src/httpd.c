@@ -185,6 +185,17 @@ static int probe(const struct sockaddr_un *sa, struct errbuf *eb)
 	return 1;
 }
 
+int httpd_check(const char *path, struct errbuf *eb)
+{
+	struct sockaddr_un sa;
+	int r;
+
+	r = sockaddr_make(path, &sa, eb);
+	if (r == 0)
+		r = probe(&sa, eb);
+	return r < 0 ? r : 0;
+}
+
 /*
  * A socket listening on sa, its file made under a lock on its directory:
  * two weftds starting at once must not both take the stale file for

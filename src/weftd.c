@@ -673,10 +673,11 @@ int main(int argc, char **argv)
 	}
 	cidr_mask(&dc.default_pool);
 	dc.default_pool_len = c.default_pool_size;
-	if (mkdir_p(c.state_dir, 0700) < 0) {
-		log_err("cannot create state directory '%s': %s", c.state_dir, strerror(errno));
-		goto fail_conf;
-	}
+	/*
+	 * The sockets first: a second weftd is refused before it makes or changes
+	 * anything (its restore would rewrite the firewall of the first). Two
+	 * starting at once are told apart later, by httpd_new().
+	 */
 	for (i = 0; i < 2; i++) {
 		const char *path = i ? c.control_socket : c.socket;
 		/* Not r: it holds the exit status, EXIT_FAILURE until the loop runs. */
@@ -686,6 +687,12 @@ int main(int argc, char **argv)
 			log_err("cannot create the directory of socket '%s': %s", path, strerror(-e));
 			goto fail_conf;
 		}
+		if (strcmp(path, "none") != 0 && httpd_check(path, &eb) < 0)
+			goto fail;
+	}
+	if (mkdir_p(c.state_dir, 0700) < 0) {
+		log_err("cannot create state directory '%s': %s", c.state_dir, strerror(errno));
+		goto fail_conf;
 	}
 
 	/* Own records always live in the embedded store; shared keys in --store (the same file by default). */

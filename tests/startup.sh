@@ -2,7 +2,8 @@
 # tests/startup.sh - weftd's fatal start-up errors: each one exits with status 1 (weftd(8),
 # EXIT STATUS) and one message saying why. An LMDB store that cannot be opened, a bad --store
 # URL, a --store-token-file that cannot be used, and another weftd serving the plugin socket:
-# the second weftd is refused, and the first goes on answering. A
+# the second weftd is refused before it makes or changes anything (the first's firewall), and
+# the first goes on answering. A
 # weftd stopped by SIGTERM exits 0, removes its socket and closes it once (strace, if there).
 # Every path is in a temporary directory, never /run/docker/plugins. The cases where weftd
 # gets as far as the kernel run it in a private network namespace (unshare -n, or -rn without
@@ -111,13 +112,40 @@ first=$(cat "$tmp/first.pid" 2>/dev/null)
 answers "$sock"
 report $? "a first weftd serves $sock" "$(cat "$tmp/first.log")"
 
+# The second weftd runs where the first does, as on one host, when this script can enter the
+# first's namespace (root): there a second weftd that got as far as restoring its (empty) state
+# would replace the first's firewall with its own. Else in a namespace of its own.
+nft_weft=
+if nsenter --net="/proc/$first/ns/net" true 2>/dev/null; then
+	second="nsenter --net=/proc/$first/ns/net"
+	if command -v nft >/dev/null; then
+		# a network of the first weftd, as Docker creates it: its nftables table appears
+		for req in 02-IpamDriver.RequestPool 03-IpamDriver.RequestAddress 05-NetworkDriver.CreateNetwork; do
+			curl -sf --max-time 5 --unix-socket "$sock" -X POST -d "@${srcdir:-.}/tests/data/$req.json" \
+				"http://weft/${req#*-}" >/dev/null || break
+		done
+		nft_weft="$second nft list table inet weft"
+		$nft_weft >/dev/null 2>&1
+		report $? "the first weftd has a network, and its nftables table"
+	fi
+else
+	second=$netns
+fi
 # shellcheck disable=SC2086
-out=$($netns "$weftd" --config "$tmp/empty.conf" --docker-socket none --host-id h2 --control-socket none \
+out=$($second "$weftd" --config "$tmp/empty.conf" --docker-socket none --host-id h2 --control-socket none \
 	--state-dir "$tmp/state2" --socket "$sock" 2>&1)
 rc=$?
 want="<3>$sock is served by another process (is weftd already running?)"
 [ "$rc" = 1 ] && [ "$out" = "$want" ]
 report $? "a second weftd on the same socket is refused" "exit $rc, said: $out" "expected exit 1 and: $want"
+[ ! -e "$tmp/state2" ]
+report $? "... before it made anything (no state directory)"
+if [ -n "$nft_weft" ]; then
+	$nft_weft >/dev/null 2>&1
+	report $? "... nor changed the firewall of the first (its nftables table is there)"
+else
+	echo "# cannot enter the first weftd's network namespace, or no nft: its firewall is not checked"
+fi
 answers "$sock"
 report $? "... and the first weftd still answers" "$(cat "$tmp/first.log")"
 # shellcheck disable=SC2086
