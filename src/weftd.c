@@ -788,6 +788,13 @@ fail_loop:
 	for (i = 0; i < 2; i++)
 		if (pw[i].w)
 			store_watch_stop(pw[i].w);
+	/*
+	 * The cluster's thread stops before what it reports to goes (its gc
+	 * rounds end on an eventfd the loop reads for a request waiting on the
+	 * control socket): no thread of weftd's runs while the rest is freed.
+	 */
+	cluster_free(cl);
+	cl = NULL;
 	netlink_monitor_close();
 	if (recon.fd >= 0)
 		close(recon.fd);
