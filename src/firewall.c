@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <nftables/libnftables.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -189,14 +190,12 @@ static int nft_apply(const char *ruleset, struct errbuf *eb)
 	return r;
 }
 
-/*
- * Runs argv (a fixed vector, never a shell) and returns its exit status, or a
- * negative errno if it could not run; stdout and stderr go to *out (may be NULL).
- */
-static int run(const char *const argv[], char **out)
+int firewall_run(const char *const argv[], char **out)
 {
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	struct strbuf b = { 0 };
-	int pfd[2], status, fd;
+	int pfd[2], status, fd, sig;
+	sigset_t none;
 	char buf[4096];
 	ssize_t n;
 	pid_t pid;
@@ -210,6 +209,18 @@ static int run(const char *const argv[], char **out)
 		return -errno;
 	}
 	if (pid == 0) {
+		/*
+		 * exec keeps the signal mask and ignored signals, and weftd's are not
+		 * the program's: SIGTERM and SIGINT blocked (its loop reads them from a
+		 * signalfd), SIGPIPE ignored. iptables, and the modprobe it runs, start
+		 * as from a shell. sigaction fails, harmlessly, for SIGKILL, SIGSTOP
+		 * and glibc's own signals. Only async-signal-safe calls until exec:
+		 * weftd has threads.
+		 */
+		for (sig = 1; sig < NSIG; sig++)
+			sigaction(sig, &dfl, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		fd = open("/dev/null", O_RDONLY);
 		if (fd >= 0)
 			dup2(fd, 0);
@@ -273,7 +284,7 @@ static int iptables(const char *op, const char *chain, const char *const args[],
 	for (i = 0; i < nargs && i < RULE_ARGS && args[i]; i++)
 		argv[7 + i] = args[i];
 	argv[7 + i] = NULL;
-	return run(argv, out);
+	return firewall_run(argv, out);
 }
 
 static int iptables_fail(int r, const char *what, const char *out, struct errbuf *eb)
@@ -344,7 +355,7 @@ static void chain_prune(const char *chain, const struct firewall_state *st)
 	bool ours = strcmp(chain, WEFT_CHAIN) == 0;
 	size_t n;
 
-	if (run(list, &out) != 0) {
+	if (firewall_run(list, &out) != 0) {
 		free(out);
 		return;
 	}
@@ -386,7 +397,7 @@ static int chain_sync(const struct firewall_state *st, struct errbuf *eb)
 		chain_prune(WEFT_CHAIN, st);
 		newchain[5] = "-X";
 		newchain[6] = WEFT_CHAIN;
-		run(newchain, NULL);
+		firewall_run(newchain, NULL);
 		return 0;
 	}
 	/*
@@ -394,9 +405,9 @@ static int chain_sync(const struct firewall_state *st, struct errbuf *eb)
 	 * create it; dockerd adopts it and adds its jump from FORWARD.
 	 */
 	newchain[6] = "DOCKER-USER";
-	run(newchain, NULL);
+	firewall_run(newchain, NULL);
 	newchain[6] = WEFT_CHAIN;
-	run(newchain, NULL);
+	firewall_run(newchain, NULL);
 	for (i = 0; i < st->nnets && r == 0; i++)
 		for (kind = 0; kind < RULE_KINDS && r == 0; kind++) {
 			snprintf(what, sizeof(what), "accept rule for '%s'", st->nets[i].bridge);

@@ -52,4 +52,12 @@ int firewall_set_foreign(const char *foreign, size_t nforeign, struct errbuf *eb
 /* Turns on IPv4 forwarding if it is off (Docker does so only when it manages its own bridges). */
 int firewall_forwarding_enable(struct errbuf *eb);
 
+/*
+ * Runs argv (a fixed vector, never a shell; iptables) and returns its exit
+ * status, or a negative errno if it could not run; stdout and stderr go to
+ * *out (may be NULL; caller frees). The program starts with no signal
+ * blocked and every signal at its default, whatever weftd set for itself.
+ */
+int firewall_run(const char *const argv[], char **out);
+
 #endif

@@ -3,11 +3,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -18,8 +20,9 @@
 
 struct httpd {
 	struct MHD_Daemon *mhd;
-	int listen_fd;
 	char *path;
+	dev_t dev; /* the socket file made, by its inode */
+	ino_t ino;
 	httpd_handler handler;
 	void *data;
 	struct httpd_later *waiting; /* requests left for later, suspended */
@@ -149,9 +152,22 @@ const char *httpd_arg(const struct httpd_req *rq, const char *name)
 	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* A socket file nobody answers on is stale (a killed weftd); a live one means another weftd runs. */
-static int clear_stale(const char *path, const struct sockaddr_un *sa, struct errbuf *eb)
+static int sockaddr_make(const char *path, struct sockaddr_un *ret, struct errbuf *eb)
 {
+	if (strlen(path) >= sizeof(ret->sun_path))
+		return errbuf_set(eb, -ENAMETOOLONG, "socket path '%s' is too long", path);
+	ret->sun_family = AF_UNIX;
+	strcpy(ret->sun_path, path);
+	return 0;
+}
+
+/*
+ * 0: no file at the path; 1: a socket file nobody answers on, stale (a
+ * killed weftd's); else a refusal: a live one means another weftd runs.
+ */
+static int probe(const struct sockaddr_un *sa, struct errbuf *eb)
+{
+	const char *path = sa->sun_path;
 	struct stat st;
 	int fd, r;
 
@@ -166,22 +182,97 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa, struct er
 	close(fd);
 	if (r == 0)
 		return errbuf_set(eb, -EADDRINUSE, "%s is served by another process (is weftd already running?)", path);
-	if (unlink(path) < 0)
-		return errbuf_set(eb, -errno, "remove stale %s: %s", path, strerror(errno));
-	return 0;
+	return 1;
+}
+
+int httpd_check(const char *path, struct errbuf *eb)
+{
+	struct sockaddr_un sa;
+	int r;
+
+	r = sockaddr_make(path, &sa, eb);
+	if (r == 0)
+		r = probe(&sa, eb);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * A socket listening on sa, its file made under a lock on its directory:
+ * two weftds starting at once must not both take the stale file for
+ * theirs, nor one remove the socket the other just made. The lock is
+ * flock(2) on the directory itself: a lock file would stay behind in
+ * Docker's /run/docker/plugins (removing it is a race of its own).
+ * Returns the socket or a negative errno.
+ */
+static int listen_on(const struct sockaddr_un *sa, struct errbuf *eb)
+{
+	char dir[sizeof(sa->sun_path)], *slash;
+	const char *path = sa->sun_path;
+	int lock, fd = -1, r;
+	mode_t mask;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0'; /* "/x.sock": "/" */
+	else
+		*slash = '\0';
+	lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0)
+		return errbuf_set(eb, -errno, "%s: %s", dir, strerror(errno));
+	if (flock(lock, LOCK_EX) < 0) {
+		r = errbuf_set(eb, -errno, "lock %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	r = probe(sa, eb);
+	if (r == 1 && unlink(path) < 0)
+		r = errbuf_set(eb, -errno, "remove stale %s: %s", path, strerror(errno));
+	if (r < 0)
+		goto out;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		r = errbuf_set(eb, -errno, "socket: %s", strerror(errno));
+		goto out;
+	}
+	/* Root's alone from the start: a chmod after bind() leaves a moment open to others. */
+	mask = umask(0177);
+	r = bind(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	umask(mask);
+	if (r < 0) {
+		/* Whatever is at path now is not ours: it stays. */
+		r = errbuf_set(eb, -errno, "listen on %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+		r = errbuf_set(eb, -errno, "listen on %s: %s", path, strerror(errno));
+		unlink(path); /* ours, bound just now */
+	}
+out:
+	if (r < 0 && fd >= 0)
+		close(fd);
+	close(lock); /* and the lock with it */
+	return r < 0 ? r : fd;
+}
+
+/* Removes the socket file if it is still the one h made (someone may have replaced it). */
+static void unlink_own(struct httpd *h)
+{
+	struct stat st;
+
+	if (lstat(h->path, &st) == 0 && st.st_dev == h->dev && st.st_ino == h->ino)
+		unlink(h->path);
 }
 
 int httpd_new(const char *path, httpd_handler handler, void *data, struct httpd **ret, struct errbuf *eb)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	struct httpd *h;
-	mode_t mask;
+	struct stat st;
 	int fd, r;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return errbuf_set(eb, -ENAMETOOLONG, "socket path '%s' is too long", path);
-	strcpy(sa.sun_path, path);
-	r = clear_stale(path, &sa, eb);
+	r = sockaddr_make(path, &sa, eb);
 	if (r < 0)
 		return r;
 	h = calloc(1, sizeof(*h));
@@ -191,32 +282,31 @@ int httpd_new(const char *path, httpd_handler handler, void *data, struct httpd 
 	}
 	h->handler = handler;
 	h->data = data;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = listen_on(&sa, eb);
 	if (fd < 0) {
-		r = errbuf_set(eb, -errno, "socket: %s", strerror(errno));
+		r = fd;
 		goto fail;
 	}
-	/* Root's alone from the start: a chmod after bind() leaves a moment open to others. */
-	mask = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(mask);
-	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
-		r = errbuf_set(eb, -errno, "listen on %s: %s", path, strerror(errno));
-		goto fail_fd;
+	/* Which file is ours, for httpd_free(): while we listen, no weftd replaces it. */
+	if (lstat(path, &st) == 0) {
+		h->dev = st.st_dev;
+		h->ino = st.st_ino;
 	}
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
 				  (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)128, MHD_OPTION_END);
 	if (!h->mhd) {
+		/*
+		 * fd is left open: libmicrohttpd closes it on some of its failures
+		 * and not on others, and closing a number twice may close what
+		 * another thread (the cluster's) has opened meanwhile.
+		 */
 		r = errbuf_set(eb, -EIO, "cannot start the HTTP server on %s", path);
-		goto fail_fd;
+		unlink_own(h);
+		goto fail;
 	}
-	h->listen_fd = fd;
 	*ret = h;
 	return 0;
-fail_fd:
-	close(fd);
-	unlink(path);
 fail:
 	free(h->path);
 	free(h);
@@ -251,9 +341,9 @@ void httpd_free(struct httpd *h)
 	/* MHD must not stop with suspended connections. */
 	while (h->waiting)
 		httpd_answer(h->waiting, 503, strdup("{\"Err\":\"weftd is stopping\"}"), "application/json");
-	MHD_stop_daemon(h->mhd);
-	close(h->listen_fd);
-	unlink(h->path);
+	/* While it still listens, no other weftd takes the file for stale and makes its own there. */
+	unlink_own(h);
+	MHD_stop_daemon(h->mhd); /* closes the listening socket: it was given with MHD_OPTION_LISTEN_SOCKET */
 	free(h->path);
 	free(h);
 }

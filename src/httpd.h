@@ -51,7 +51,13 @@ struct httpd;
  * process is replaced, a live one refused) with handler.
  */
 int httpd_new(const char *path, httpd_handler handler, void *data, struct httpd **ret, struct errbuf *eb);
-/* Stops serving and removes the socket file. Accepts NULL. */
+/*
+ * What httpd_new() would say of path, and changes nothing: 0 if it could
+ * serve it (nothing there, or a stale socket file), -EADDRINUSE if a
+ * process serves it, -EEXIST if it is no socket, or another error.
+ */
+int httpd_check(const char *path, struct errbuf *eb);
+/* Stops serving and removes the socket file, unless another has replaced it. Accepts NULL. */
 void httpd_free(struct httpd *h);
 
 /* The epoll fd to watch, the time until httpd_run() is due (ms, -1 none), and the step. */

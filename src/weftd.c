@@ -673,18 +673,26 @@ int main(int argc, char **argv)
 	}
 	cidr_mask(&dc.default_pool);
 	dc.default_pool_len = c.default_pool_size;
+	/*
+	 * The sockets first: a second weftd is refused before it makes or changes
+	 * anything (its restore would rewrite the firewall of the first). Two
+	 * starting at once are told apart later, by httpd_new().
+	 */
+	for (i = 0; i < 2; i++) {
+		const char *path = i ? c.control_socket : c.socket;
+		/* Not r: it holds the exit status, EXIT_FAILURE until the loop runs. */
+		int e = strcmp(path, "none") != 0 ? sock_dir_make(path) : 0;
+
+		if (e < 0) {
+			log_err("cannot create the directory of socket '%s': %s", path, strerror(-e));
+			goto fail_conf;
+		}
+		if (strcmp(path, "none") != 0 && httpd_check(path, &eb) < 0)
+			goto fail;
+	}
 	if (mkdir_p(c.state_dir, 0700) < 0) {
 		log_err("cannot create state directory '%s': %s", c.state_dir, strerror(errno));
 		goto fail_conf;
-	}
-	for (i = 0; i < 2; i++) {
-		const char *path = i ? c.control_socket : c.socket;
-
-		if (strcmp(path, "none") != 0 && (r = sock_dir_make(path)) < 0) {
-			log_err("cannot create the directory of socket '%s': %s", path, strerror(-r));
-			r = EXIT_FAILURE;
-			goto fail_conf;
-		}
 	}
 
 	/* Own records always live in the embedded store; shared keys in --store (the same file by default). */
@@ -780,6 +788,13 @@ fail_loop:
 	for (i = 0; i < 2; i++)
 		if (pw[i].w)
 			store_watch_stop(pw[i].w);
+	/*
+	 * The cluster's thread stops before what it reports to goes (its gc
+	 * rounds end on an eventfd the loop reads for a request waiting on the
+	 * control socket): no thread of weftd's runs while the rest is freed.
+	 */
+	cluster_free(cl);
+	cl = NULL;
 	netlink_monitor_close();
 	if (recon.fd >= 0)
 		close(recon.fd);

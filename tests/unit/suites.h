@@ -17,6 +17,8 @@ Suite *peers_suite(void);
 Suite *docker_suite(void);
 Suite *log_suite(void);
 Suite *loop_suite(void);
+Suite *firewall_suite(void);
+Suite *httpd_suite(void);
 
 /* A fresh LMDB store in a temporary directory; test_store_free() removes it. */
 struct store *test_store_new(void);
