@@ -19,6 +19,7 @@
 #include "base64.h"
 #include "http.h"
 #include "store-consul.h"
+#include "store-entry.h"
 #include "store.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -146,32 +147,66 @@ static void consul_close(struct store *s)
 	s->priv = NULL;
 }
 
-/* One entry of a KV reply (spec A.4): Key, Value (base64 or null), ModifyIndex. */
-static int entry_decode(json_t *e, struct store_kv *kv)
+/* A Value (spec A.4): base64, or null when empty (absent too). */
+static int value_decode(json_t *v, char **ret, size_t *ret_n)
+{
+	const char *text = json_is_string(v) ? json_string_value(v) : "";
+
+	/* (base64 text with a NUL inside would end early) */
+	if (json_is_string(v) && strlen(text) != json_string_length(v))
+		return -EINVAL;
+	return base64_decode(text, ret, ret_n);
+}
+
+/*
+ * One entry of a KV reply (spec A.4): Key, Value, ModifyIndex; its key
+ * must start with prefix. 0, -ENOMEM, or -EPROTO with *ret_flaw: why it
+ * cannot be weft's (see store-entry.h).
+ */
+static int entry_decode(json_t *e, const char *prefix, struct store_kv *kv, const char **ret_flaw)
 {
 	json_t *k = json_object_get(e, "Key"), *v = json_object_get(e, "Value"), *mi = json_object_get(e, "ModifyIndex");
-	size_t n;
+	size_t n = 0;
+	int r = 0;
 
 	memset(kv, 0, sizeof(*kv));
-	if (!json_is_string(k) || !(json_is_null(v) || json_is_string(v)) || !json_is_integer(mi) ||
-	    json_integer_value(mi) <= 0)
-		return -EPROTO;
-	kv->key = strdup(json_string_value(k));
-	if (!kv->key)
-		return -ENOMEM;
-	kv->rev = json_integer_value(mi);
-	if (json_is_null(v))
-		kv->value = strdup("");
-	else if (base64_decode(json_string_value(v), &kv->value, &n) == 0 && strlen(kv->value) != n) {
-		free(kv->value); /* a NUL inside: not weft's */
-		kv->value = NULL;
+	*ret_flaw = NULL;
+	if (!json_is_object(e))
+		*ret_flaw = "is not in a JSON object";
+	else if (!json_is_string(k))
+		*ret_flaw = k ? "is not a string" : "is missing";
+	else if (v && !json_is_null(v) && !json_is_string(v))
+		*ret_flaw = "has a value that is not a string";
+	else if (!(*ret_flaw = store_entry_key_flaw(prefix, json_string_value(k), json_string_length(k))) &&
+		 (r = value_decode(v, &kv->value, &n)) < 0)
+		*ret_flaw = "has a value that is not base64";
+	else if (!*ret_flaw)
+		*ret_flaw = store_entry_value_flaw(kv->value, n);
+	if (!*ret_flaw && (!json_is_integer(mi) || json_integer_value(mi) <= 0))
+		*ret_flaw = "has no revision (ModifyIndex)";
+	if (!*ret_flaw && (kv->key = strdup(json_string_value(k)))) {
+		kv->rev = json_integer_value(mi);
+		return 0;
 	}
-	if (!kv->value) {
-		free(kv->key);
-		kv->key = NULL;
-		return -EPROTO;
+	free(kv->key);
+	free(kv->value);
+	memset(kv, 0, sizeof(*kv));
+	return r == -ENOMEM || !*ret_flaw ? -ENOMEM : -EPROTO;
+}
+
+/* The key of entry e as a message shows it: the string, else the JSON of the key or of the entry (*tmp: free it). */
+static const char *entry_key(json_t *e, char **tmp, size_t *ret_len)
+{
+	json_t *k = json_object_get(e, "Key");
+
+	*tmp = NULL;
+	if (json_is_string(k)) {
+		*ret_len = json_string_length(k);
+		return json_string_value(k);
 	}
-	return 0;
+	*tmp = json_dumps(k ? k : e, JSON_ENCODE_ANY | JSON_COMPACT);
+	*ret_len = *tmp ? strlen(*tmp) : 1;
+	return *tmp ? *tmp : "?";
 }
 
 static int kv_path(struct store *s, const char *key, const char *query, char *buf, size_t size, struct errbuf *eb)
@@ -186,17 +221,37 @@ static int kv_path(struct store *s, const char *key, const char *query, char *bu
 int store_consul_get_decode(const char *url, const char *key, long status, const char *body, size_t len,
 			    char **ret_value, uint64_t *ret_rev, struct errbuf *eb)
 {
+	const char *flaw = NULL, *shown_key;
+	char shown[100], *tmp;
 	struct store_kv kv;
+	size_t n;
 	json_t *a;
+	int r;
 
 	if (status == 404)
 		return -ENOENT;
-	a = status == 200 && body ? json_loadb(body, len, 0, NULL) : NULL;
-	if (!json_is_array(a) || json_array_size(a) != 1 || entry_decode(json_array_get(a, 0), &kv) < 0) {
+	a = status == 200 && body ? json_loadb(body, len, JSON_ALLOW_NUL, NULL) : NULL;
+	if (!json_is_array(a) || json_array_size(a) != 1) {
 		json_decref(a);
 		return bad_reply(url, "GET /v1/kv", status, body, eb);
 	}
+	r = entry_decode(json_array_get(a, 0), "", &kv, &flaw);
+	if (r == 0 && strcmp(kv.key, key) != 0) {
+		free(kv.key);
+		free(kv.value);
+		r = -EPROTO;
+		flaw = "is another key";
+	}
+	if (r == -EPROTO) {
+		shown_key = entry_key(json_array_get(a, 0), &tmp, &n);
+		store_entry_quote(shown_key, n, shown, sizeof(shown));
+		free(tmp);
+		r = errbuf_set(eb, r, "cluster store %s: the reply to a get of '%s' holds key '%s', which %s", url, key,
+			       shown, flaw);
+	}
 	json_decref(a);
+	if (r < 0)
+		return r == -ENOMEM ? errbuf_set(eb, r, "out of memory") : r;
 	free(kv.key);
 	if (ret_value)
 		*ret_value = kv.value;
@@ -229,27 +284,47 @@ int store_consul_list_decode(const char *url, const char *prefix, long status, c
 			     struct store_list *ret, struct errbuf *eb)
 {
 	struct store_list out = { 0 };
-	size_t i;
+	const char *flaw, *key;
+	size_t i, n;
 	json_t *a, *e;
+	char *tmp;
+	int r = 0;
 
 	if (status == 404) {
 		*ret = out;
 		return 0;
 	}
-	a = status == 200 && body ? json_loadb(body, len, 0, NULL) : NULL;
-	if (!json_is_array(a) || !(out.kv = calloc(json_array_size(a) + 1, sizeof(*out.kv)))) {
+	/*
+	 * A key with "\u0000" is one entry that is not weft's, not a reply
+	 * that is not Consul's. (Consul writes a key that is not UTF-8 with
+	 * U+FFFD; JSON that is not UTF-8 is no reply of Consul's.)
+	 */
+	a = status == 200 && body ? json_loadb(body, len, JSON_ALLOW_NUL, NULL) : NULL;
+	if (!json_is_array(a)) {
 		json_decref(a);
 		return bad_reply(url, "GET /v1/kv?recurse", status, body, eb);
 	}
+	out.kv = calloc(json_array_size(a) + 1, sizeof(*out.kv));
+	if (!out.kv)
+		r = -ENOMEM;
 	json_array_foreach(a, i, e) {
-		if (entry_decode(e, &out.kv[out.n]) < 0) {
-			json_decref(a);
-			store_list_free(&out);
-			return bad_reply(url, "GET /v1/kv?recurse", status, body, eb);
-		}
-		out.n++;
+		if (r < 0)
+			break;
+		r = entry_decode(e, prefix, &out.kv[out.n], &flaw);
+		if (r == 0)
+			out.n++;
+		if (r != -EPROTO)
+			continue;
+		key = entry_key(e, &tmp, &n);
+		store_entry_skip(url, prefix, key, n, flaw);
+		free(tmp);
+		r = 0;
 	}
 	json_decref(a);
+	if (r < 0) {
+		store_list_free(&out);
+		return errbuf_set(eb, r, "out of memory");
+	}
 	*ret = out;
 	return 0;
 }

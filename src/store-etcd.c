@@ -18,6 +18,7 @@
 
 #include "base64.h"
 #include "http.h"
+#include "store-entry.h"
 #include "store-etcd.h"
 #include "store.h"
 
@@ -173,31 +174,58 @@ static void etcd_close(struct store *s)
 	s->priv = NULL;
 }
 
-/* One KeyValue of a range reply. */
-static int kv_decode(json_t *kv, struct store_kv *ret)
+/*
+ * One KeyValue of a range reply: key, value (both base64; an empty value
+ * is left out), mod_revision; its key must start with prefix. 0, -ENOMEM,
+ * or -EPROTO with *ret_flaw: why it cannot be weft's (see store-entry.h).
+ */
+static int kv_decode(json_t *kv, const char *prefix, struct store_kv *ret, const char **ret_flaw)
 {
 	json_t *k = json_object_get(kv, "key"), *v = json_object_get(kv, "value");
-	size_t n;
+	size_t n = 0;
+	int r = 0;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!json_is_string(k) || (v && !json_is_string(v)))
-		return -EPROTO;
-	if (base64_decode(json_string_value(k), &ret->key, &n) < 0 || strlen(ret->key) != n)
-		goto fail;
-	if (!v)
-		ret->value = strdup("");
-	else if (base64_decode(json_string_value(v), &ret->value, &n) == 0 && strlen(ret->value) != n) {
-		free(ret->value); /* a NUL inside: not weft's */
-		ret->value = NULL;
-	}
-	ret->rev = num(json_object_get(kv, "mod_revision"));
-	if (ret->value && ret->rev)
+	*ret_flaw = NULL;
+	if (!json_is_object(kv))
+		*ret_flaw = "is not in a JSON object";
+	else if (!json_is_string(k))
+		*ret_flaw = k ? "is not a string" : "is missing";
+	else if (v && !json_is_string(v))
+		*ret_flaw = "has a value that is not a string";
+	else if ((r = base64_decode(json_string_value(k), &ret->key, &n)) < 0)
+		*ret_flaw = "is not base64";
+	else if (!(*ret_flaw = store_entry_key_flaw(prefix, ret->key, n)) &&
+		 (r = base64_decode(v ? json_string_value(v) : "", &ret->value, &n)) < 0)
+		*ret_flaw = "has a value that is not base64";
+	else if (!*ret_flaw)
+		*ret_flaw = store_entry_value_flaw(ret->value, n);
+	if (!*ret_flaw && !(ret->rev = num(json_object_get(kv, "mod_revision"))))
+		*ret_flaw = "has no revision (mod_revision)";
+	if (!*ret_flaw)
 		return 0;
-fail:
 	free(ret->key);
 	free(ret->value);
 	memset(ret, 0, sizeof(*ret));
-	return -EPROTO;
+	return r == -ENOMEM ? -ENOMEM : -EPROTO;
+}
+
+/*
+ * The key of KeyValue kv as a message shows it: decoded, else as sent, else
+ * the JSON of the key or of the KeyValue. Returns it malloc'd (*ret_len
+ * bytes), NULL if out of memory.
+ */
+static char *kv_key(json_t *kv, size_t *ret_len)
+{
+	json_t *k = json_object_get(kv, "key");
+	char *text = NULL;
+
+	if (json_is_string(k) && base64_decode(json_string_value(k), &text, ret_len) == 0)
+		return text;
+	text = json_is_string(k) ? strdup(json_string_value(k)) : json_dumps(k ? k : kv, JSON_ENCODE_ANY | JSON_COMPACT);
+	if (text)
+		*ret_len = strlen(text);
+	return text;
 }
 
 int store_etcd_range_decode(const char *url, const char *key, bool prefix, long status, const char *body, size_t len,
@@ -205,25 +233,55 @@ int store_etcd_range_decode(const char *url, const char *key, bool prefix, long 
 {
 	struct store_list out = { 0 };
 	json_t *o = NULL, *kvs, *kv;
-	size_t i;
+	const char *flaw = NULL;
+	char *shown, quoted[100];
+	size_t i, n = 0;
 	int r;
 
 	r = reply_decode(url, "/v3/kv/range", status, body, len, &o, eb);
 	if (r < 0)
 		return r;
 	kvs = json_object_get(o, "kvs");
-	if ((kvs && !json_is_array(kvs)) || !(out.kv = calloc(json_array_size(kvs) + 1, sizeof(*out.kv))))
+	if (kvs && !json_is_array(kvs))
 		return bad(url, "/v3/kv/range", o, eb);
+	out.kv = calloc(json_array_size(kvs) + 1, sizeof(*out.kv));
+	if (!out.kv)
+		r = -ENOMEM;
 	json_array_foreach(kvs, i, kv) {
-		if (kv_decode(kv, &out.kv[out.n]) < 0) {
-			store_list_free(&out);
-			return bad(url, "/v3/kv/range", o, eb);
+		if (r < 0)
+			break;
+		/* A get (no prefix) asks for one key: another, or one that is not weft's, is an error. */
+		r = kv_decode(kv, prefix ? key : "", &out.kv[out.n], &flaw);
+		if (r == 0 && !prefix && strcmp(out.kv[out.n].key, key) != 0) {
+			free(out.kv[out.n].key);
+			free(out.kv[out.n].value);
+			r = -EPROTO;
+			flaw = "is another key";
 		}
-		out.n++;
+		if (r == 0)
+			out.n++;
+		if (r != -EPROTO)
+			continue;
+		shown = kv_key(kv, &n);
+		if (prefix && shown) {
+			store_entry_skip(url, key, shown, n, flaw);
+			r = 0;
+		} else if (shown) {
+			store_entry_quote(shown, n, quoted, sizeof(quoted));
+			r = errbuf_set(eb, r, "cluster store %s: the reply to a get of '%s' holds key '%s', which %s", url,
+				       key, quoted, flaw);
+		} else {
+			r = -ENOMEM;
+		}
+		free(shown);
 	}
-	if (ret_rev)
+	if (r == 0 && ret_rev)
 		*ret_rev = num(json_object_get(json_object_get(o, "header"), "revision"));
 	json_decref(o);
+	if (r < 0) {
+		store_list_free(&out);
+		return r == -ENOMEM ? errbuf_set(eb, r, "out of memory") : r;
+	}
 	*ret = out;
 	return 0;
 }

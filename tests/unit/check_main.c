@@ -50,6 +50,7 @@ int main(void)
 	srunner_add_suite(sr, peers_suite());
 	srunner_add_suite(sr, docker_suite());
 	srunner_add_suite(sr, log_suite());
+	srunner_add_suite(sr, store_decode_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -16,6 +16,7 @@ Suite *base64_suite(void);
 Suite *peers_suite(void);
 Suite *docker_suite(void);
 Suite *log_suite(void);
+Suite *store_decode_suite(void);
 
 /* A fresh LMDB store in a temporary directory; test_store_free() removes it. */
 struct store *test_store_new(void);
