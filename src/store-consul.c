@@ -18,6 +18,8 @@
 
 #include "base64.h"
 #include "http.h"
+#include "store-consul.h"
+#include "store-entry.h"
 #include "store.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -91,14 +93,10 @@ static int request(struct store *s, const char *method, const char *path, const 
 	return request_on(s, &c->conn, method, path, body, status, rep, eb);
 }
 
-static int bad_reply(struct store *s, const char *what, struct http_reply *rep, long status, struct errbuf *eb)
+static int bad_reply(const char *url, const char *what, long status, const char *body, struct errbuf *eb)
 {
-	int r = errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s (HTTP %ld): %.120s", s->url, what,
-			   status, rep->body ? rep->body : "");
-
-	free(rep->body);
-	rep->body = NULL;
-	return r;
+	return errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s (HTTP %ld): %.120s", url, what, status,
+			  body ? body : "");
 }
 
 /* A connection with the store's token and CA; timeout_ms bounds every request on it. */
@@ -149,32 +147,66 @@ static void consul_close(struct store *s)
 	s->priv = NULL;
 }
 
-/* One entry of a KV reply (spec A.4): Key, Value (base64 or null), ModifyIndex. */
-static int entry_decode(json_t *e, struct store_kv *kv)
+/* A Value (spec A.4): base64, or null when empty (absent too). */
+static int value_decode(json_t *v, char **ret, size_t *ret_n)
+{
+	const char *text = json_is_string(v) ? json_string_value(v) : "";
+
+	/* (base64 text with a NUL inside would end early) */
+	if (json_is_string(v) && strlen(text) != json_string_length(v))
+		return -EINVAL;
+	return base64_decode(text, ret, ret_n);
+}
+
+/*
+ * One entry of a KV reply (spec A.4): Key, Value, ModifyIndex; its key
+ * must start with prefix. 0, -ENOMEM, or -EPROTO with *ret_flaw: why it
+ * cannot be weft's (see store-entry.h).
+ */
+static int entry_decode(json_t *e, const char *prefix, struct store_kv *kv, const char **ret_flaw)
 {
 	json_t *k = json_object_get(e, "Key"), *v = json_object_get(e, "Value"), *mi = json_object_get(e, "ModifyIndex");
-	size_t n;
+	size_t n = 0;
+	int r = 0;
 
 	memset(kv, 0, sizeof(*kv));
-	if (!json_is_string(k) || !(json_is_null(v) || json_is_string(v)) || !json_is_integer(mi) ||
-	    json_integer_value(mi) <= 0)
-		return -EPROTO;
-	kv->key = strdup(json_string_value(k));
-	if (!kv->key)
-		return -ENOMEM;
-	kv->rev = json_integer_value(mi);
-	if (json_is_null(v))
-		kv->value = strdup("");
-	else if (base64_decode(json_string_value(v), &kv->value, &n) == 0 && strlen(kv->value) != n) {
-		free(kv->value); /* a NUL inside: not weft's */
-		kv->value = NULL;
+	*ret_flaw = NULL;
+	if (!json_is_object(e))
+		*ret_flaw = "is not in a JSON object";
+	else if (!json_is_string(k))
+		*ret_flaw = k ? "is not a string" : "is missing";
+	else if (v && !json_is_null(v) && !json_is_string(v))
+		*ret_flaw = "has a value that is not a string";
+	else if (!(*ret_flaw = store_entry_key_flaw(prefix, json_string_value(k), json_string_length(k))) &&
+		 (r = value_decode(v, &kv->value, &n)) < 0)
+		*ret_flaw = "has a value that is not base64";
+	else if (!*ret_flaw)
+		*ret_flaw = store_entry_value_flaw(kv->value, n);
+	if (!*ret_flaw && (!json_is_integer(mi) || json_integer_value(mi) <= 0))
+		*ret_flaw = "has no revision (ModifyIndex)";
+	if (!*ret_flaw && (kv->key = strdup(json_string_value(k)))) {
+		kv->rev = json_integer_value(mi);
+		return 0;
 	}
-	if (!kv->value) {
-		free(kv->key);
-		kv->key = NULL;
-		return -EPROTO;
+	free(kv->key);
+	free(kv->value);
+	memset(kv, 0, sizeof(*kv));
+	return r == -ENOMEM || !*ret_flaw ? -ENOMEM : -EPROTO;
+}
+
+/* The key of entry e as a message shows it: the string, else the JSON of the key or of the entry (*tmp: free it). */
+static const char *entry_key(json_t *e, char **tmp, size_t *ret_len)
+{
+	json_t *k = json_object_get(e, "Key");
+
+	*tmp = NULL;
+	if (json_is_string(k)) {
+		*ret_len = json_string_length(k);
+		return json_string_value(k);
 	}
-	return 0;
+	*tmp = json_dumps(k ? k : e, JSON_ENCODE_ANY | JSON_COMPACT);
+	*ret_len = *tmp ? strlen(*tmp) : 1;
+	return *tmp ? *tmp : "?";
 }
 
 static int kv_path(struct store *s, const char *key, const char *query, char *buf, size_t size, struct errbuf *eb)
@@ -186,32 +218,40 @@ static int kv_path(struct store *s, const char *key, const char *query, char *bu
 	return 0;
 }
 
-static int consul_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev,
-		      struct errbuf *eb)
+int store_consul_get_decode(const char *url, const char *key, long status, const char *body, size_t len,
+			    char **ret_value, uint64_t *ret_rev, struct errbuf *eb)
 {
+	const char *flaw = NULL, *shown_key;
+	char shown[100], *tmp;
 	struct store_kv kv;
-	struct http_reply rep;
-	char path[4096];
+	size_t n;
 	json_t *a;
-	long st;
 	int r;
 
-	r = kv_path(s, key, "", path, sizeof(path), eb);
-	if (r == 0)
-		r = request(s, "GET", path, NULL, &st, &rep, eb);
-	if (r < 0)
-		return r;
-	if (st == 404) {
-		free(rep.body);
+	if (status == 404)
 		return -ENOENT;
-	}
-	a = st == 200 && rep.body ? json_loads(rep.body, 0, NULL) : NULL;
-	if (!json_is_array(a) || json_array_size(a) != 1 || entry_decode(json_array_get(a, 0), &kv) < 0) {
+	a = status == 200 && body ? json_loadb(body, len, JSON_ALLOW_NUL, NULL) : NULL;
+	if (!json_is_array(a) || json_array_size(a) != 1) {
 		json_decref(a);
-		return bad_reply(s, "GET /v1/kv", &rep, st, eb);
+		return bad_reply(url, "GET /v1/kv", status, body, eb);
+	}
+	r = entry_decode(json_array_get(a, 0), "", &kv, &flaw);
+	if (r == 0 && strcmp(kv.key, key) != 0) {
+		free(kv.key);
+		free(kv.value);
+		r = -EPROTO;
+		flaw = "is another key";
+	}
+	if (r == -EPROTO) {
+		shown_key = entry_key(json_array_get(a, 0), &tmp, &n);
+		store_entry_quote(shown_key, n, shown, sizeof(shown));
+		free(tmp);
+		r = errbuf_set(eb, r, "cluster store %s: the reply to a get of '%s' holds key '%s', which %s", url, key,
+			       shown, flaw);
 	}
 	json_decref(a);
-	free(rep.body);
+	if (r < 0)
+		return r == -ENOMEM ? errbuf_set(eb, r, "out of memory") : r;
 	free(kv.key);
 	if (ret_value)
 		*ret_value = kv.value;
@@ -222,33 +262,69 @@ static int consul_get(struct store *s, const char *key, char **ret_value, uint64
 	return 0;
 }
 
-/* A recurse reply: 404 is an empty prefix. Frees rep's body. */
-static int list_decode(struct store *s, struct http_reply *rep, long st, struct store_list *ret, struct errbuf *eb)
+static int consul_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev,
+		      struct errbuf *eb)
+{
+	struct http_reply rep;
+	char path[4096];
+	long st;
+	int r;
+
+	r = kv_path(s, key, "", path, sizeof(path), eb);
+	if (r == 0)
+		r = request(s, "GET", path, NULL, &st, &rep, eb);
+	if (r < 0)
+		return r;
+	r = store_consul_get_decode(s->url, key, st, rep.body, rep.len, ret_value, ret_rev, eb);
+	free(rep.body);
+	return r;
+}
+
+int store_consul_list_decode(const char *url, const char *prefix, long status, const char *body, size_t len,
+			     struct store_list *ret, struct errbuf *eb)
 {
 	struct store_list out = { 0 };
-	size_t i;
+	const char *flaw, *key;
+	size_t i, n;
 	json_t *a, *e;
+	char *tmp;
+	int r = 0;
 
-	if (st == 404) {
-		free(rep->body);
+	if (status == 404) {
 		*ret = out;
 		return 0;
 	}
-	a = st == 200 && rep->body ? json_loads(rep->body, 0, NULL) : NULL;
-	if (!json_is_array(a) || !(out.kv = calloc(json_array_size(a) + 1, sizeof(*out.kv)))) {
+	/*
+	 * A key with "\u0000" is one entry that is not weft's, not a reply
+	 * that is not Consul's. (Consul writes a key that is not UTF-8 with
+	 * U+FFFD; JSON that is not UTF-8 is no reply of Consul's.)
+	 */
+	a = status == 200 && body ? json_loadb(body, len, JSON_ALLOW_NUL, NULL) : NULL;
+	if (!json_is_array(a)) {
 		json_decref(a);
-		return bad_reply(s, "GET /v1/kv?recurse", rep, st, eb);
+		return bad_reply(url, "GET /v1/kv?recurse", status, body, eb);
 	}
+	out.kv = calloc(json_array_size(a) + 1, sizeof(*out.kv));
+	if (!out.kv)
+		r = -ENOMEM;
 	json_array_foreach(a, i, e) {
-		if (entry_decode(e, &out.kv[out.n]) < 0) {
-			json_decref(a);
-			store_list_free(&out);
-			return bad_reply(s, "GET /v1/kv?recurse", rep, st, eb);
-		}
-		out.n++;
+		if (r < 0)
+			break;
+		r = entry_decode(e, prefix, &out.kv[out.n], &flaw);
+		if (r == 0)
+			out.n++;
+		if (r != -EPROTO)
+			continue;
+		key = entry_key(e, &tmp, &n);
+		store_entry_skip(url, prefix, key, n, flaw);
+		free(tmp);
+		r = 0;
 	}
 	json_decref(a);
-	free(rep->body);
+	if (r < 0) {
+		store_list_free(&out);
+		return errbuf_set(eb, r, "out of memory");
+	}
 	*ret = out;
 	return 0;
 }
@@ -263,7 +339,11 @@ static int consul_list(struct store *s, const char *prefix, struct store_list *r
 	r = kv_path(s, prefix, "?recurse", path, sizeof(path), eb);
 	if (r == 0)
 		r = request(s, "GET", path, NULL, &st, &rep, eb);
-	return r < 0 ? r : list_decode(s, &rep, st, ret, eb);
+	if (r < 0)
+		return r;
+	r = store_consul_list_decode(s->url, prefix, st, rep.body, rep.len, ret, eb);
+	free(rep.body);
+	return r;
 }
 
 /* Appends {"KV": {...}} to the txn body. */
@@ -341,7 +421,7 @@ static int txn_build(const struct store_op *ops, size_t n, json_t *out, size_t *
 }
 
 /* A 409 names the failed ops; the first one decides the error. */
-static int txn_conflict(struct store *s, const struct store_op *ops, const size_t *owner, size_t m, json_t *reply,
+static int txn_conflict(const char *url, const struct store_op *ops, const size_t *owner, size_t m, json_t *reply,
 			struct errbuf *eb)
 {
 	json_t *err = json_array_get(json_object_get(reply, "Errors"), 0);
@@ -351,22 +431,38 @@ static int txn_conflict(struct store *s, const struct store_op *ops, const size_
 	json_int_t i;
 
 	if (!json_is_integer(idx) || (i = json_integer_value(idx)) < 0 || (size_t)i >= m)
-		return errbuf_set(eb, -EPROTO, "cluster store %s: transaction failed: %.200s", s->url, what ? what : "?");
+		return errbuf_set(eb, -EPROTO, "cluster store %s: transaction failed: %.200s", url, what ? what : "?");
 	op = &ops[owner[i]];
 	if (what && strstr(what, "session"))
-		return errbuf_set(eb, -ENOENT, "cluster store %s: lease of key '%s' is gone: %.200s", s->url, op->key, what);
+		return errbuf_set(eb, -ENOENT, "cluster store %s: lease of key '%s' is gone: %.200s", url, op->key, what);
 	if (op->type == STORE_OP_CREATE)
 		return errbuf_set(eb, -EEXIST, "key '%s' exists", op->key);
 	if (op->type == STORE_OP_CAS || op->type == STORE_OP_DEL)
 		return errbuf_set(eb, -ESTALE, "key '%s' changed", op->key);
-	return errbuf_set(eb, -EIO, "cluster store %s: writing '%s' failed: %.200s", s->url, op->key, what ? what : "?");
+	return errbuf_set(eb, -EIO, "cluster store %s: writing '%s' failed: %.200s", url, op->key, what ? what : "?");
+}
+
+int store_consul_txn_decode(const char *url, const struct store_op *ops, const size_t *owner, size_t m, long status,
+			    const char *body, size_t len, struct errbuf *eb)
+{
+	json_t *reply;
+	int r;
+
+	if (status == 200)
+		return 0;
+	if (status == 409 && body && (reply = json_loadb(body, len, 0, NULL))) {
+		r = txn_conflict(url, ops, owner, m, reply, eb);
+		json_decref(reply);
+		return r;
+	}
+	return bad_reply(url, "PUT /v1/txn", status, body, eb);
 }
 
 static int consul_txn(struct store *s, const struct store_op *ops, size_t n, struct errbuf *eb)
 {
 	size_t owner[TXN_MAX_OPS], i;
-	json_t *body, *reply = NULL;
 	struct http_reply rep;
+	json_t *body;
 	char *text;
 	long st;
 	int r;
@@ -383,24 +479,35 @@ static int consul_txn(struct store *s, const struct store_op *ops, size_t n, str
 	}
 	r = request(s, "PUT", "/v1/txn", text, &st, &rep, eb);
 	free(text);
-	if (r == 0 && st == 200) {
+	if (r == 0) {
+		r = store_consul_txn_decode(s->url, ops, owner, json_array_size(body), st, rep.body, rep.len, eb);
 		free(rep.body);
-	} else if (r == 0 && st == 409 && rep.body && (reply = json_loads(rep.body, 0, NULL))) {
-		r = txn_conflict(s, ops, owner, json_array_size(body), reply, eb);
-		free(rep.body);
-	} else if (r == 0) {
-		r = bad_reply(s, "PUT /v1/txn", &rep, st, eb);
 	}
-	json_decref(reply);
 	json_decref(body);
 	return r;
+}
+
+int store_consul_session_decode(const char *url, long status, const char *body, size_t len,
+				char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
+{
+	json_t *o = NULL, *id;
+
+	if (status == 200 && body)
+		o = json_loadb(body, len, 0, NULL);
+	id = json_object_get(o, "ID");
+	if (!json_is_string(id) || strlen(json_string_value(id)) >= STORE_LEASE_MAX) {
+		json_decref(o);
+		return bad_reply(url, "PUT /v1/session/create", status, body, eb);
+	}
+	snprintf(ret_id, STORE_LEASE_MAX, "%s", json_string_value(id));
+	json_decref(o);
+	return 0;
 }
 
 static int consul_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
 {
 	struct http_reply rep;
 	char body[256];
-	json_t *o = NULL, *id;
 	long st;
 	int r;
 
@@ -410,17 +517,9 @@ static int consul_lease_grant(struct store *s, unsigned int ttl, char ret_id[STO
 	r = request(s, "PUT", "/v1/session/create", body, &st, &rep, eb);
 	if (r < 0)
 		return r;
-	if (st == 200 && rep.body)
-		o = json_loads(rep.body, 0, NULL);
-	id = json_object_get(o, "ID");
-	if (!json_is_string(id) || strlen(json_string_value(id)) >= STORE_LEASE_MAX) {
-		json_decref(o);
-		return bad_reply(s, "PUT /v1/session/create", &rep, st, eb);
-	}
-	snprintf(ret_id, STORE_LEASE_MAX, "%s", json_string_value(id));
-	json_decref(o);
+	r = store_consul_session_decode(s->url, st, rep.body, rep.len, ret_id, eb);
 	free(rep.body);
-	return 0;
+	return r;
 }
 
 static int session_call(struct store *s, const char *verb, const char *id, long *st, struct errbuf *eb)
@@ -496,9 +595,13 @@ static int consul_watch_wait(struct store *s, void *state, const char *prefix, u
 	if (r < 0)
 		return r;
 	if (!rep.index && (st == 200 || st == 404))
-		return bad_reply(s, "a blocking query (no X-Consul-Index)", &rep, st, eb);
-	*ret_index = rep.index;
-	return list_decode(s, &rep, st, ret, eb);
+		r = bad_reply(s->url, "a blocking query (no X-Consul-Index)", st, rep.body, eb);
+	else
+		r = store_consul_list_decode(s->url, prefix, st, rep.body, rep.len, ret, eb);
+	if (r == 0)
+		*ret_index = rep.index;
+	free(rep.body);
+	return r;
 }
 
 static void consul_watch_close(struct store *s, void *state)

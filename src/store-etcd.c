@@ -18,6 +18,8 @@
 
 #include "base64.h"
 #include "http.h"
+#include "store-entry.h"
+#include "store-etcd.h"
 #include "store.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -67,56 +69,78 @@ static json_t *range_end(const char *prefix)
 	return j;
 }
 
-/*
- * POST path with body (stolen); *ret gets the parsed reply of a 200, or the
- * call fails naming the store: not found (gRPC code 5) is -ENOENT.
- */
-static int call(struct store *s, struct http_conn *conn, const char *path, json_t *body, bool stream, json_t **ret,
-		struct errbuf *eb)
+/* POST path with body (stolen): the reply's status and text (free rep->body), or a transport failure. */
+static int post(struct store *s, struct http_conn *conn, const char *path, json_t *body, bool stream, long *st,
+		struct http_reply *rep, struct errbuf *eb)
 {
 	struct etcd_store *e = s->priv;
-	struct http_reply rep = { 0 };
 	char url[512], name[512], *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_t *o = NULL, *code;
-	long st;
 	int r;
 
 	json_decref(body);
+	memset(rep, 0, sizeof(*rep));
 	if (!text)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	snprintf(url, sizeof(url), "%s%s", e->base, path);
-	rep.max_lines = stream ? 1 : 0;
+	rep->max_lines = stream ? 1 : 0;
 	snprintf(name, sizeof(name), "cluster store %s", s->url);
-	r = http_request(conn, url, "POST", text, false, &st, &rep, name, eb);
+	r = http_request(conn, url, "POST", text, false, st, rep, name, eb);
 	free(text);
-	if (r < 0)
-		return r;
-	if (rep.body)
-		o = json_loadb(rep.body, strcspn(rep.body, "\n"), 0, NULL);
+	return r;
+}
+
+/*
+ * A reply to path: *ret gets the parsed object of a 200 (its first line:
+ * streams send one per line), or the call fails naming the store: not
+ * found (gRPC code 5) is -ENOENT.
+ */
+static int reply_decode(const char *url, const char *path, long st, const char *body, size_t len, json_t **ret,
+			struct errbuf *eb)
+{
+	const char *nl = body ? memchr(body, '\n', len) : NULL;
+	json_t *o = NULL, *code;
+	int r;
+
+	if (body)
+		o = json_loadb(body, nl ? (size_t)(nl - body) : len, 0, NULL);
 	code = json_object_get(o, "code");
 	if (st == 200 && json_is_object(o)) {
-		free(rep.body);
 		*ret = o;
 		return 0;
 	}
 	if (json_integer_value(code) == 5 || st == 404)
-		r = errbuf_set(eb, -ENOENT, "cluster store %s: %s", s->url, json_string_value(json_object_get(o, "message")) ?: "not found");
+		r = errbuf_set(eb, -ENOENT, "cluster store %s: %s", url, json_string_value(json_object_get(o, "message")) ?: "not found");
 	else if (st == 401 || st == 403)
-		r = errbuf_set(eb, -EACCES, "cluster store %s: permission denied: %.200s", s->url, rep.body ? rep.body : "");
+		r = errbuf_set(eb, -EACCES, "cluster store %s: permission denied: %.200s", url, body ? body : "");
 	else if (st >= 500 || st == 429 || st == 412)
-		r = errbuf_set(eb, -EIO, "cluster store %s: HTTP %ld from %s: %.200s", s->url, st, path, rep.body ? rep.body : "");
+		r = errbuf_set(eb, -EIO, "cluster store %s: HTTP %ld from %s: %.200s", url, st, path, body ? body : "");
 	else
-		r = errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s (HTTP %ld): %.120s", s->url, path, st,
-			       rep.body ? rep.body : "");
+		r = errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s (HTTP %ld): %.120s", url, path, st,
+			       body ? body : "");
 	json_decref(o);
+	return r;
+}
+
+/* POST path with body (stolen); *ret gets the parsed reply of a 200 (see reply_decode()). */
+static int call(struct store *s, struct http_conn *conn, const char *path, json_t *body, bool stream, json_t **ret,
+		struct errbuf *eb)
+{
+	struct http_reply rep;
+	long st;
+	int r;
+
+	r = post(s, conn, path, body, stream, &st, &rep, eb);
+	if (r < 0)
+		return r;
+	r = reply_decode(s->url, path, st, rep.body, rep.len, ret, eb);
 	free(rep.body);
 	return r;
 }
 
-static int bad(struct store *s, const char *what, json_t *o, struct errbuf *eb)
+static int bad(const char *url, const char *what, json_t *o, struct errbuf *eb)
 {
 	json_decref(o);
-	return errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s", s->url, what);
+	return errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s", url, what);
 }
 
 static int etcd_open(struct store *s, const char *location, struct errbuf *eb)
@@ -150,63 +174,136 @@ static void etcd_close(struct store *s)
 	s->priv = NULL;
 }
 
-/* One KeyValue of a range reply. */
-static int kv_decode(json_t *kv, struct store_kv *ret)
+/*
+ * One KeyValue of a range reply: key, value (both base64; an empty value
+ * is left out), mod_revision; its key must start with prefix. 0, -ENOMEM,
+ * or -EPROTO with *ret_flaw: why it cannot be weft's (see store-entry.h).
+ */
+static int kv_decode(json_t *kv, const char *prefix, struct store_kv *ret, const char **ret_flaw)
 {
 	json_t *k = json_object_get(kv, "key"), *v = json_object_get(kv, "value");
-	size_t n;
+	size_t n = 0;
+	int r = 0;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!json_is_string(k) || (v && !json_is_string(v)))
-		return -EPROTO;
-	if (base64_decode(json_string_value(k), &ret->key, &n) < 0 || strlen(ret->key) != n)
-		goto fail;
-	if (!v)
-		ret->value = strdup("");
-	else if (base64_decode(json_string_value(v), &ret->value, &n) == 0 && strlen(ret->value) != n) {
-		free(ret->value); /* a NUL inside: not weft's */
-		ret->value = NULL;
-	}
-	ret->rev = num(json_object_get(kv, "mod_revision"));
-	if (ret->value && ret->rev)
+	*ret_flaw = NULL;
+	if (!json_is_object(kv))
+		*ret_flaw = "is not in a JSON object";
+	else if (!json_is_string(k))
+		*ret_flaw = k ? "is not a string" : "is missing";
+	else if (v && !json_is_string(v))
+		*ret_flaw = "has a value that is not a string";
+	else if ((r = base64_decode(json_string_value(k), &ret->key, &n)) < 0)
+		*ret_flaw = "is not base64";
+	else if (!(*ret_flaw = store_entry_key_flaw(prefix, ret->key, n)) &&
+		 (r = base64_decode(v ? json_string_value(v) : "", &ret->value, &n)) < 0)
+		*ret_flaw = "has a value that is not base64";
+	else if (!*ret_flaw)
+		*ret_flaw = store_entry_value_flaw(ret->value, n);
+	if (!*ret_flaw && !(ret->rev = num(json_object_get(kv, "mod_revision"))))
+		*ret_flaw = "has no revision (mod_revision)";
+	if (!*ret_flaw)
 		return 0;
-fail:
 	free(ret->key);
 	free(ret->value);
 	memset(ret, 0, sizeof(*ret));
-	return -EPROTO;
+	return r == -ENOMEM ? -ENOMEM : -EPROTO;
 }
 
-/* Every key from key to end (end NULL: key alone), sorted, and the store's revision. */
+/*
+ * The key of KeyValue kv as a message shows it: decoded, else as sent, else
+ * the JSON of the key or of the KeyValue. Returns it malloc'd (*ret_len
+ * bytes), NULL if out of memory.
+ */
+static char *kv_key(json_t *kv, size_t *ret_len)
+{
+	json_t *k = json_object_get(kv, "key");
+	char *text = NULL;
+
+	if (json_is_string(k) && base64_decode(json_string_value(k), &text, ret_len) == 0)
+		return text;
+	text = json_is_string(k) ? strdup(json_string_value(k)) : json_dumps(k ? k : kv, JSON_ENCODE_ANY | JSON_COMPACT);
+	if (text)
+		*ret_len = strlen(text);
+	return text;
+}
+
+int store_etcd_range_decode(const char *url, const char *key, bool prefix, long status, const char *body, size_t len,
+			    struct store_list *ret, uint64_t *ret_rev, struct errbuf *eb)
+{
+	struct store_list out = { 0 };
+	json_t *o = NULL, *kvs, *kv;
+	const char *flaw = NULL;
+	char *shown, quoted[100];
+	size_t i, n = 0;
+	int r;
+
+	r = reply_decode(url, "/v3/kv/range", status, body, len, &o, eb);
+	if (r < 0)
+		return r;
+	kvs = json_object_get(o, "kvs");
+	if (kvs && !json_is_array(kvs))
+		return bad(url, "/v3/kv/range", o, eb);
+	out.kv = calloc(json_array_size(kvs) + 1, sizeof(*out.kv));
+	if (!out.kv)
+		r = -ENOMEM;
+	json_array_foreach(kvs, i, kv) {
+		if (r < 0)
+			break;
+		/* A get (no prefix) asks for one key: another, or one that is not weft's, is an error. */
+		r = kv_decode(kv, prefix ? key : "", &out.kv[out.n], &flaw);
+		if (r == 0 && !prefix && strcmp(out.kv[out.n].key, key) != 0) {
+			free(out.kv[out.n].key);
+			free(out.kv[out.n].value);
+			r = -EPROTO;
+			flaw = "is another key";
+		}
+		if (r == 0)
+			out.n++;
+		if (r != -EPROTO)
+			continue;
+		shown = kv_key(kv, &n);
+		if (prefix && shown) {
+			store_entry_skip(url, key, shown, n, flaw);
+			r = 0;
+		} else if (shown) {
+			store_entry_quote(shown, n, quoted, sizeof(quoted));
+			r = errbuf_set(eb, r, "cluster store %s: the reply to a get of '%s' holds key '%s', which %s", url,
+				       key, quoted, flaw);
+		} else {
+			r = -ENOMEM;
+		}
+		free(shown);
+	}
+	if (r == 0 && ret_rev)
+		*ret_rev = num(json_object_get(json_object_get(o, "header"), "revision"));
+	json_decref(o);
+	if (r < 0) {
+		store_list_free(&out);
+		return r == -ENOMEM ? errbuf_set(eb, r, "out of memory") : r;
+	}
+	*ret = out;
+	return 0;
+}
+
+/* Every key starting with key (prefix) or key alone, sorted, and the store's revision. */
 static int range(struct store *s, struct http_conn *conn, const char *key, bool prefix, struct store_list *ret,
 		 uint64_t *ret_rev, struct errbuf *eb)
 {
-	struct store_list out = { 0 };
-	json_t *req, *o = NULL, *kvs, *kv;
-	size_t i;
+	struct http_reply rep;
+	json_t *req;
+	long st;
 	int r;
 
 	req = json_pack("{s:o, s:s, s:s}", "key", b64(key, strlen(key)), "sort_order", "ASCEND", "sort_target", "KEY");
 	if (req && prefix)
 		json_object_set_new(req, "range_end", range_end(key));
-	r = call(s, conn, "/v3/kv/range", req, false, &o, eb);
+	r = post(s, conn, "/v3/kv/range", req, false, &st, &rep, eb);
 	if (r < 0)
 		return r;
-	kvs = json_object_get(o, "kvs");
-	if ((kvs && !json_is_array(kvs)) || !(out.kv = calloc(json_array_size(kvs) + 1, sizeof(*out.kv))))
-		return bad(s, "/v3/kv/range", o, eb);
-	json_array_foreach(kvs, i, kv) {
-		if (kv_decode(kv, &out.kv[out.n]) < 0) {
-			store_list_free(&out);
-			return bad(s, "/v3/kv/range", o, eb);
-		}
-		out.n++;
-	}
-	if (ret_rev)
-		*ret_rev = num(json_object_get(json_object_get(o, "header"), "revision"));
-	json_decref(o);
-	*ret = out;
-	return 0;
+	r = store_etcd_range_decode(s->url, key, prefix, st, rep.body, rep.len, ret, ret_rev, eb);
+	free(rep.body);
+	return r;
 }
 
 static int etcd_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev, struct errbuf *eb)
@@ -264,38 +361,17 @@ static json_t *write_op(const struct store_op *op)
 	return json_pack("{s:o}", "request_put", put);
 }
 
-static int etcd_txn(struct store *s, const struct store_op *ops, size_t n, struct errbuf *eb)
+int store_etcd_txn_decode(const char *url, const struct store_op *ops, const size_t *guarded, size_t ng, long status,
+			  const char *body, size_t len, struct errbuf *eb)
 {
-	struct etcd_store *e = s->priv;
-	json_t *cmp = json_array(), *succ = json_array(), *fail = json_array(), *o = NULL, *resp;
-	size_t i, guarded[TXN_MAX_OPS], ng = 0;
+	json_t *o = NULL, *resp;
 	uint64_t cur;
+	size_t i;
 	int r;
 
-	if (n > TXN_MAX_OPS)
-		return errbuf_set(eb, -E2BIG, "cluster store %s: transaction of %zu writes is too large", s->url, n);
-	for (i = 0; i < n && cmp && succ && fail; i++) {
-		const struct store_op *op = &ops[i];
-
-		if (op->type == STORE_OP_CREATE || op->type == STORE_OP_CAS || (op->type == STORE_OP_DEL && op->rev)) {
-			if (op->type == STORE_OP_CAS && !op->rev) {
-				json_decref(cmp);
-				json_decref(succ);
-				json_decref(fail);
-				return errbuf_set(eb, -ESTALE, "key '%s' changed", op->key);
-			}
-			guarded[ng++] = i;
-			json_array_append_new(cmp, compare(op));
-			/* On failure, read the guarded keys back to tell which guard failed. */
-			json_array_append_new(fail, json_pack("{s:{s:o}}", "request_range", "key",
-							      b64(op->key, strlen(op->key))));
-		}
-		json_array_append_new(succ, write_op(op));
-	}
-	r = call(s, &e->conn, "/v3/kv/txn", json_pack("{s:o, s:o, s:o}", "compare", cmp, "success", succ, "failure", fail),
-		 false, &o, eb);
+	r = reply_decode(url, "/v3/kv/txn", status, body, len, &o, eb);
 	if (r == -ENOENT)
-		return errbuf_set(eb, -ENOENT, "cluster store %s: the lease of a key is gone", s->url);
+		return errbuf_set(eb, -ENOENT, "cluster store %s: the lease of a key is gone", url);
 	if (r < 0)
 		return r;
 	if (json_is_true(json_object_get(o, "succeeded"))) {
@@ -319,43 +395,114 @@ static int etcd_txn(struct store *s, const struct store_op *ops, size_t n, struc
 	}
 	/* Every guard holds now: a change came and went; the caller reads again. */
 	json_decref(o);
-	return errbuf_set(eb, -ESTALE, "cluster store %s: a key changed during the transaction", s->url);
+	return errbuf_set(eb, -ESTALE, "cluster store %s: a key changed during the transaction", url);
 }
 
-static int etcd_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
+static int etcd_txn(struct store *s, const struct store_op *ops, size_t n, struct errbuf *eb)
 {
 	struct etcd_store *e = s->priv;
-	char t[16];
+	json_t *cmp, *succ, *fail;
+	size_t i, guarded[TXN_MAX_OPS], ng = 0;
+	struct http_reply rep;
+	long st;
+	int r;
+
+	if (n > TXN_MAX_OPS)
+		return errbuf_set(eb, -E2BIG, "cluster store %s: transaction of %zu writes is too large", s->url, n);
+	cmp = json_array();
+	succ = json_array();
+	fail = json_array();
+	for (i = 0; i < n && cmp && succ && fail; i++) {
+		const struct store_op *op = &ops[i];
+
+		if (op->type == STORE_OP_CREATE || op->type == STORE_OP_CAS || (op->type == STORE_OP_DEL && op->rev)) {
+			if (op->type == STORE_OP_CAS && !op->rev) {
+				json_decref(cmp);
+				json_decref(succ);
+				json_decref(fail);
+				return errbuf_set(eb, -ESTALE, "key '%s' changed", op->key);
+			}
+			guarded[ng++] = i;
+			json_array_append_new(cmp, compare(op));
+			/* On failure, read the guarded keys back to tell which guard failed. */
+			json_array_append_new(fail, json_pack("{s:{s:o}}", "request_range", "key",
+							      b64(op->key, strlen(op->key))));
+		}
+		json_array_append_new(succ, write_op(op));
+	}
+	r = post(s, &e->conn, "/v3/kv/txn", json_pack("{s:o, s:o, s:o}", "compare", cmp, "success", succ, "failure", fail),
+		 false, &st, &rep, eb);
+	if (r < 0)
+		return r;
+	r = store_etcd_txn_decode(s->url, ops, guarded, ng, st, rep.body, rep.len, eb);
+	free(rep.body);
+	return r;
+}
+
+int store_etcd_lease_grant_decode(const char *url, long status, const char *body, size_t len,
+				  char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
+{
 	json_t *o = NULL;
 	uint64_t id;
 	int r;
 
-	snprintf(t, sizeof(t), "%u", ttl);
-	r = call(s, &e->conn, "/v3/lease/grant", json_pack("{s:s}", "TTL", t), false, &o, eb);
+	r = reply_decode(url, "/v3/lease/grant", status, body, len, &o, eb);
 	if (r < 0)
 		return r;
 	id = num(json_object_get(o, "ID"));
 	if (!id)
-		return bad(s, "/v3/lease/grant", o, eb);
+		return bad(url, "/v3/lease/grant", o, eb);
 	snprintf(ret_id, STORE_LEASE_MAX, "%" PRIu64, id);
 	json_decref(o);
 	return 0;
 }
 
-static int etcd_lease_keepalive(struct store *s, const char *id, struct errbuf *eb)
+static int etcd_lease_grant(struct store *s, unsigned int ttl, char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
 {
 	struct etcd_store *e = s->priv;
+	struct http_reply rep;
+	char t[16];
+	long st;
+	int r;
+
+	snprintf(t, sizeof(t), "%u", ttl);
+	r = post(s, &e->conn, "/v3/lease/grant", json_pack("{s:s}", "TTL", t), false, &st, &rep, eb);
+	if (r < 0)
+		return r;
+	r = store_etcd_lease_grant_decode(s->url, st, rep.body, rep.len, ret_id, eb);
+	free(rep.body);
+	return r;
+}
+
+int store_etcd_lease_keepalive_decode(const char *url, const char *id, long status, const char *body, size_t len,
+				      struct errbuf *eb)
+{
 	json_t *o = NULL;
 	int r;
 
-	/* One POST per refresh (spec B.9): a one-line stream. */
-	r = call(s, &e->conn, "/v3/lease/keepalive", json_pack("{s:s}", "ID", id), true, &o, eb);
+	r = reply_decode(url, "/v3/lease/keepalive", status, body, len, &o, eb);
 	if (r < 0)
 		return r;
 	/* A missing TTL means the lease is gone. */
 	r = num(json_object_get(json_object_get(o, "result"), "TTL")) ?
-		    0 : errbuf_set(eb, -ENOENT, "cluster store %s: lease %s expired", s->url, id);
+		    0 : errbuf_set(eb, -ENOENT, "cluster store %s: lease %s expired", url, id);
 	json_decref(o);
+	return r;
+}
+
+static int etcd_lease_keepalive(struct store *s, const char *id, struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	struct http_reply rep;
+	long st;
+	int r;
+
+	/* One POST per refresh (spec B.9): a one-line stream. */
+	r = post(s, &e->conn, "/v3/lease/keepalive", json_pack("{s:s}", "ID", id), true, &st, &rep, eb);
+	if (r < 0)
+		return r;
+	r = store_etcd_lease_keepalive_decode(s->url, id, st, rep.body, rep.len, eb);
+	free(rep.body);
 	return r;
 }
 
@@ -444,20 +591,14 @@ static int stream_open(struct store *s, struct etcd_watch *w, const char *prefix
 	return 0;
 }
 
-/*
- * Reads complete lines that came since the last look: whether one holds
- * events newer than index, or ends the watch (canceled after a compaction,
- * an error); then the stream must be opened again.
- */
-static void stream_scan(struct etcd_watch *w, uint64_t index, bool *changed, bool *broken)
+size_t store_etcd_watch_decode(const char *buf, size_t len, uint64_t index, bool *changed, bool *broken)
 {
-	char *line, *nl;
+	const char *line = buf, *nl;
 	json_t *o, *res;
 
-	while (w->buf.body && (nl = memchr(w->buf.body + w->done, '\n', w->buf.len - w->done))) {
-		line = w->buf.body + w->done;
+	while (len && (nl = memchr(line, '\n', buf + len - line))) {
 		o = json_loadb(line, nl - line, 0, NULL);
-		w->done = nl + 1 - w->buf.body;
+		line = nl + 1;
 		res = json_object_get(o, "result");
 		if (!res || json_is_true(json_object_get(res, "canceled")))
 			*broken = true;
@@ -466,6 +607,14 @@ static void stream_scan(struct etcd_watch *w, uint64_t index, bool *changed, boo
 			*changed = true;
 		json_decref(o);
 	}
+	return line - buf;
+}
+
+/* Reads the complete lines that came since the last look (store_etcd_watch_decode()). */
+static void stream_scan(struct etcd_watch *w, uint64_t index, bool *changed, bool *broken)
+{
+	if (w->buf.body)
+		w->done += store_etcd_watch_decode(w->buf.body + w->done, w->buf.len - w->done, index, changed, broken);
 	/* Keep the buffer small: drop what was read. */
 	if (w->done && w->done == w->buf.len) {
 		w->buf.len = 0;

@@ -129,7 +129,15 @@ void store_retry_now(struct store *s);
  * it is over the calls fail at once with -ETIME ("too slow"). 0 ends it.
  */
 void store_budget_set(unsigned int ms);
-/* All keys starting with prefix, sorted; free with store_list_free(). */
+/*
+ * All keys starting with prefix, sorted; free with store_list_free().
+ * Every key returned starts with prefix, byte for byte, so key +
+ * strlen(prefix) lies within it. From a remote store, whose keys anyone
+ * may write, an entry that cannot be weft's is left out and logged once,
+ * not failing the list: a key outside the prefix, not a string, not UTF-8
+ * or with a NUL; a value that does not decode or holds a NUL. A reply
+ * that is no list at all fails it.
+ */
 int store_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb);
 void store_list_free(struct store_list *l);
 int store_put(struct store *s, const char *key, const char *value, struct errbuf *eb);
@@ -160,7 +168,8 @@ int store_lease_revoke(struct store *s, const char *id, struct errbuf *eb);
  * compaction) or the store was unreachable, the prefix is listed again and
  * only the differences are delivered. Events are queued by a thread and
  * delivered by store_watch_dispatch() in the caller's (loop) thread, when
- * store_watch_fd() is readable.
+ * store_watch_fd() is readable. Events hold what store_list() would: a
+ * key that starts with prefix; an entry it leaves out is as if absent.
  */
 enum store_event_type {
 	STORE_EVENT_PUT,

@@ -9,6 +9,8 @@
  *                       the store is refused without it
  * WEFT_TEST_LEASE_TTL   seconds of the leases it grants (default 1); the
  *                       store must expire a lease within 2 x TTL + 2 s
+ * WEFT_TEST_LIST_EXTRA  the Consul emulator's /_emu/list/extra URL: list
+ *                       replies get entries no Consul sends
  * tests/store/run-contract starts the stores and runs this once per backend.
  */
 #include "config.h"
@@ -27,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "http.h"
 #include "metrics.h"
 #include "store.h"
@@ -374,6 +377,118 @@ START_TEST(test_watch_resume)
 }
 END_TEST
 
+/* A request to the store at url outside of weft's client: 0 and its status, with the token and CA. */
+static long raw_request(const char *method, const char *path, const char *body)
+{
+	const char *sep = strstr(url, "://");
+	char base[300], full[1024], hdr[512];
+	const char *headers[] = { hdr, NULL };
+	bool https = strstr(url, "+https://") != NULL;
+	struct http_conn c = { 0 };
+	struct http_reply rep = { 0 };
+	struct errbuf eb = { 0 };
+	long st = 0;
+
+	ck_assert_ptr_nonnull(sep);
+	ck_assert_int_eq(http_base_url(sep + 3, https, base, sizeof(base)), 0);
+	snprintf(full, sizeof(full), "%s%s", base, path);
+	snprintf(hdr, sizeof(hdr), "X-Consul-Token: %s", token ? token : "");
+	ck_assert_int_eq(http_conn_init(&c, token ? headers : NULL, ca_file, https ? "https" : "http", 5000), 0);
+	ck_assert_msg(http_request(&c, full, method, body, false, &st, &rep, url, &eb) == 0, "%s %s: %s", method, full,
+		      eb.msg);
+	ck_assert_msg(st == 200, "%s %s: HTTP %ld %s", method, full, st, rep.body ? rep.body : "");
+	free(rep.body);
+	http_conn_free(&c);
+	return st;
+}
+
+/* Writes key (n bytes: a NUL is fine) = value (m bytes) as a program other than weft may. */
+static void raw_put(const char *key, size_t n, const char *value, size_t m)
+{
+	char *k64 = base64_encode(key, n), *v64 = base64_encode(value, m), body[1024], esc[512];
+	size_t i, e = 0;
+
+	ck_assert(k64 && v64);
+	if (strncmp(url, "etcd", 4) == 0) {
+		snprintf(body, sizeof(body), "{\"key\":\"%s\",\"value\":\"%s\"}", k64, v64);
+		raw_request("POST", "/v3/kv/put", body);
+	} else {
+		/* Consul's keys are JSON strings in a transaction: a NUL is "\u0000" */
+		for (i = 0; i < n && e + 7 < sizeof(esc); i++) {
+			ck_assert_msg((unsigned char)key[i] < 0x80 && key[i] != '"' && key[i] != '\\', "key byte %zu", i);
+			if (key[i])
+				esc[e++] = key[i];
+			else
+				e += snprintf(esc + e, sizeof(esc) - e, "\\u0000");
+		}
+		esc[e] = '\0';
+		snprintf(body, sizeof(body), "[{\"KV\":{\"Verb\":\"set\",\"Key\":\"%s\",\"Value\":\"%s\"}}]", esc, v64);
+		raw_request("PUT", "/v1/txn", body);
+	}
+	free(k64);
+	free(v64);
+}
+
+/*
+ * One key written by hand that is not weft's fails no list: a key with a
+ * NUL (on etcd also one that is not UTF-8) and a value with a NUL, written
+ * through the store's own API, and what no Consul sends, added by the
+ * emulator's hook (WEFT_TEST_LIST_EXTRA, its /_emu/list/extra): a Key
+ * outside the prefix, shorter than it, not a string, a Value that is not
+ * base64. store_list() and a watch skip them, keep the rest.
+ */
+START_TEST(test_list_skips_foreign)
+{
+	static const char *const want[] = { "PUT a=1", "PUT b=2" };
+	const char *extra = getenv("WEFT_TEST_LIST_EXTRA");
+	struct store_watch *w = NULL;
+	struct store_list l = { 0 };
+	struct errbuf eb = { 0 };
+	struct seen seen = { 0 };
+	char key[256], hook[512], body[1024];
+	size_t n;
+	int r;
+
+	ck_assert_int_eq(store_put(s, k("w/a"), "1", &eb), 0);
+	ck_assert_int_eq(store_put(s, k("w/b"), "2", &eb), 0);
+	if (remote()) {
+		n = snprintf(key, sizeof(key), "%sn", k("w/"));
+		memcpy(key + n, "\0x", 3);
+		raw_put(key, n + 2, "1", 1);
+		raw_put(k("w/v"), strlen(k("w/v")), "a\0b", 3);
+		if (strncmp(url, "etcd", 4) == 0) {
+			n = snprintf(key, sizeof(key), "%s\xff\xfe", k("w/"));
+			raw_put(key, n, "1", 1);
+		}
+	}
+	if (extra) {
+		snprintf(hook, sizeof(hook), "%s?prefix=%s", extra, k("w/"));
+		snprintf(body, sizeof(body),
+			 "[{\"Key\":\"%s\",\"Value\":\"MQ==\",\"ModifyIndex\":1},{\"Key\":\"weft\",\"Value\":\"MQ==\",\"ModifyIndex\":1},"
+			 "{\"Key\":42,\"Value\":\"MQ==\",\"ModifyIndex\":1},{\"Key\":\"%s\",\"Value\":\"!!!!\",\"ModifyIndex\":1}]",
+			 k("x/elsewhere"), k("w/c"));
+		raw_request("PUT", strstr(hook, "/_emu/"), body);
+	}
+	r = store_list(s, k("w/"), &l, &eb);
+	ck_assert_msg(r == 0, "list: %d %s", r, eb.msg);
+	ck_assert_msg(l.n == 2, "%zu keys, the 3rd '%s'", l.n, l.n > 2 ? l.kv[2].key : "");
+	ck_assert_str_eq(l.kv[0].key, k("w/a"));
+	ck_assert_str_eq(l.kv[1].key, k("w/b"));
+	store_list_free(&l);
+	/* A watch: the good keys, then nothing (the skipped ones are no events, nor a failing watch). */
+	ck_assert_msg(store_watch_start(s, k("w/"), on_event, &seen, &w, &eb) == 0, "%s", eb.msg);
+	wait_events(w, &seen, 2, 5000);
+	expect_seen(&seen, 0, want, 2);
+	ck_assert_int_eq(store_put(s, k("w/b"), "3", &eb), 0);
+	wait_events(w, &seen, 3, 5000);
+	ck_assert_msg(seen.n == 3 && strcmp(seen.line[2], "PUT b=3") == 0, "%d events, the last '%s'", seen.n,
+		      seen.n ? seen.line[seen.n - 1] : "");
+	store_watch_stop(w);
+	if (extra)
+		raw_request("PUT", strstr(hook, "/_emu/"), "[]");
+}
+END_TEST
+
 /* A remote store that refuses, hangs or answers garbage: bounded errors naming the URL. */
 
 struct fake {
@@ -660,6 +775,7 @@ int main(void)
 	tcase_add_test(tc, test_lease);
 	tcase_add_test(tc, test_watch);
 	tcase_add_test(tc, test_watch_resume);
+	tcase_add_test(tc, test_list_skips_foreign);
 	tcase_add_test(tc, test_remote_failures);
 	tcase_add_test(tc, test_acl);
 	tcase_add_test(tc, test_tls_untrusted);
