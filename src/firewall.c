@@ -491,7 +491,7 @@ int firewall_set_foreign(const char *foreign, size_t nforeign, struct errbuf *eb
 int firewall_forwarding_enable(struct errbuf *eb)
 {
 	const char *path = "/proc/sys/net/ipv4/ip_forward";
-	char v = '0';
+	char v = '0', *out = NULL;
 	int fd, r = 0;
 
 	/* Read first: a /proc/sys that is read-only (a managed plugin's) is fine where Docker turned it on. */
@@ -503,12 +503,23 @@ int firewall_forwarding_enable(struct errbuf *eb)
 	close(fd);
 	if (v == '1')
 		return 0;
+	/*
+	 * As Docker does when it turns forwarding on: the FORWARD policy
+	 * becomes DROP first, so that the host, which forwarded nothing,
+	 * does not start routing between all its interfaces; weft's own
+	 * networks pass by the accepts in WEFT-FORWARD.
+	 */
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "1\n", 2) != 2)
+	if (fd < 0)
+		return errbuf_set(eb, -errno, "enable IPv4 forwarding (%s): %s", path, strerror(errno));
+	r = iptables("-P", "FORWARD", (const char *[]){ "DROP" }, 1, &out);
+	if (r != 0)
+		r = iptables_fail(r, "set the FORWARD policy to DROP before turning on IPv4 forwarding", out, eb);
+	else if (write(fd, "1\n", 2) != 2)
 		r = errbuf_set(eb, -errno, "enable IPv4 forwarding (%s): %s", path, strerror(errno));
 	else
-		log_info("enabled IPv4 forwarding");
-	if (fd >= 0)
-		close(fd);
+		log_info("enabled IPv4 forwarding, with the iptables FORWARD policy DROP (as Docker does)");
+	free(out);
+	close(fd);
 	return r;
 }

@@ -49,7 +49,11 @@ int firewall_sync(const struct firewall_state *st, struct errbuf *eb);
 /* Replaces only the set of foreign bridges, if the table exists. */
 int firewall_set_foreign(const char *foreign, size_t nforeign, struct errbuf *eb);
 
-/* Turns on IPv4 forwarding if it is off (Docker does so only when it manages its own bridges). */
+/*
+ * Turns on IPv4 forwarding if it is off (Docker does so only when it manages
+ * its own bridges), setting iptables' FORWARD policy to DROP first, as Docker
+ * does: only what some rule accepts is forwarded.
+ */
 int firewall_forwarding_enable(struct errbuf *eb);
 
 /*

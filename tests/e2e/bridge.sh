@@ -157,6 +157,20 @@ lab_stop_dockerd 1 && lab_start_dockerd 1 && ok "restart dockerd (containers sto
 expect_ok "after the dockerd restart, containers start again on n1 and talk" \
 	bash -c "dk 1 start ca cb >/dev/null && dk 1 exec ca ping -c2 -W2 10.231.0.50"
 
+# ---------------------------------------------------------------- a host that forwarded nothing
+# The operator turned IPv4 forwarding off (dockerd --ip-forward=false leaves it so): weft turns
+# it on for a bridge network, as Docker does, with the FORWARD policy DROP first, so the host
+# does not start routing between all its interfaces.
+ip netns exec "$H" sh -c 'echo 0 >/proc/sys/net/ipv4/ip_forward'
+lab_exec 1 iptables -w -P FORWARD ACCEPT
+expect_ok "forwarding off, FORWARD policy ACCEPT: create n6" dk 1 network create "${W[@]}" --subnet 10.236.0.0/24 n6
+fwd_drop() { [ "$(ip netns exec "$H" cat /proc/sys/net/ipv4/ip_forward)" = 1 ] &&
+	lab_exec 1 iptables -w -S FORWARD | grep -qx -- '-P FORWARD DROP'; }
+expect_ok "... forwarding is on, the FORWARD policy DROP" fwd_drop
+expect_ok "... and weftd says so" grep -q "enabled IPv4 forwarding, with the iptables FORWARD policy DROP" "$LABDIR/h1/weftd.log"
+expect_ok "... a container on n6 reaches the outside through weft's accepts" dk 1 run --rm --network n6 $IMG ping -c2 -W2 192.0.2.254
+expect_ok "network rm n6" dk 1 network rm n6
+
 # ---------------------------------------------------------------- nothing leaks
 expect_ok "remove all containers" bash -c "dk 1 rm -f ca cb cc cd ce >/dev/null"
 expect_ok "remove all networks" dk 1 network rm n1 n2 n3 n4 n5
