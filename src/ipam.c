@@ -677,61 +677,146 @@ static int kept_offsets(const struct ipam *ipam, const struct cidr *pool, cidr_u
 
 static bool listed(cidr_u128 off, const cidr_u128 *v, size_t n)
 {
-	return bsearch(&off, v, n, sizeof(*v), cmp_u128) != NULL;
+	return n && bsearch(&off, v, n, sizeof(*v), cmp_u128) != NULL;
 }
 
+/* The index of the first of the n sorted offsets v that is at least off (n if none). */
+static size_t lower_bound(const cidr_u128 *v, size_t n, cidr_u128 off)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* One free pick: where it searches, what it skips, what it lost to other requests. */
+struct pick {
+	struct ipam *ipam;
+	const struct ipam_pool *p;
+	enum ipam_owner owner;
+	const struct cidr *r; /* the pool, or its --ip-range */
+	cidr_u128 base, last; /* r's offset inside the pool, r's last offset */
+	const cidr_u128 *used, *kept; /* offsets inside the pool, sorted */
+	size_t nused, nkept, nlost;
+};
+
+/*
+ * Claims the address at offset off of r: 0 (*ret), -ENOENT if it is no host
+ * address or another request created it since the list (the caller moves
+ * on), another error as it comes. A gateway found taken is -EEXIST:
+ * gateway_request() looks again (it may be another host's gateway).
+ */
+static int pick_try(struct pick *pk, cidr_u128 off, struct ipaddr *ret, struct errbuf *eb)
+{
+	struct ipaddr a;
+	int rc;
+
+	cidr_nth(pk->r, off, &a);
+	if (!cidr_is_host(&pk->p->pool, &a))
+		return -ENOENT;
+	errbuf_clear(eb);
+	rc = addr_claim(pk->ipam, pk->p, &a, pk->owner, eb);
+	if (rc == -EEXIST && pk->owner != IPAM_OWNER_GATEWAY) {
+		errbuf_clear(eb);
+		pk->nlost++;
+		return -ENOENT;
+	}
+	if (rc == 0)
+		*ret = a;
+	return rc;
+}
+
+/*
+ * Tries the offsets lo..hi of r in turn but the listed and the kept ones:
+ * -ENOENT when none could be had. The listed offsets are stepped over in
+ * the sorted list, never asked of the store: a nearly full range costs a
+ * step per listed address and a store call per free one tried.
+ */
+static int pick_span(struct pick *pk, cidr_u128 lo, cidr_u128 hi, struct ipaddr *ret, struct errbuf *eb)
+{
+	size_t j = lower_bound(pk->used, pk->nused, pk->base + lo);
+	cidr_u128 off;
+	int rc;
+
+	for (off = lo;; off++) {
+		if (j < pk->nused && pk->used[j] == pk->base + off) {
+			j++;
+		} else if (!listed(pk->base + off, pk->kept, pk->nkept)) {
+			rc = pick_try(pk, off, ret, eb);
+			if (rc != -ENOENT)
+				return rc;
+		}
+		if (off == hi) /* not off <= hi: hi may be the last offset of all 2^128 */
+			return -ENOENT;
+	}
+}
+
+/* The kept addresses of r that are not listed, from start on, wrapping around. */
+static int pick_kept(struct pick *pk, cidr_u128 start, struct ipaddr *ret, struct errbuf *eb)
+{
+	size_t i, first = lower_bound(pk->kept, pk->nkept, pk->base + start);
+	cidr_u128 off;
+	int rc;
+
+	for (i = 0; i < pk->nkept; i++) {
+		off = pk->kept[(first + i) % pk->nkept];
+		if (off < pk->base || off - pk->base > pk->last || listed(off, pk->used, pk->nused))
+			continue;
+		rc = pick_try(pk, off - pk->base, ret, eb);
+		if (rc != -ENOENT)
+			return rc;
+	}
+	return -ENOENT;
+}
+
+/*
+ * A free address of the range (the gateway: of the pool): every address of
+ * it is a candidate once, from a random start (the gateway: from the lowest)
+ * wrapping around, the kept ones last. One that another request took since
+ * the list is lost, and the search goes on: 'no free address' only when
+ * every host address of the range is listed or was lost.
+ */
 static int addr_pick(struct ipam *ipam, const struct ipam_pool *p, enum ipam_owner owner,
 		     struct ipaddr *ret, struct errbuf *eb)
 {
 	const struct cidr *r = p->has_range && owner != IPAM_OWNER_GATEWAY ? &p->range : &p->pool;
-	cidr_u128 *used = NULL, *kept = NULL, size = cidr_size(r), start, step, bound, off;
+	struct pick pk = { .ipam = ipam, .p = p, .owner = owner, .r = r };
+	cidr_u128 *used = NULL, *kept = NULL, size = cidr_size(r), start;
 	char s[CIDR_STRLEN];
-	struct ipaddr a;
 	struct ipaddr gw = { 0 };
-	size_t nused = 0, nkept = 0;
-	int rc, pass;
+	int rc;
 
-	rc = used_offsets(ipam, &p->pool, &used, &nused, owner == IPAM_OWNER_GATEWAY ? &gw : NULL, eb);
+	rc = used_offsets(ipam, &p->pool, &used, &pk.nused, owner == IPAM_OWNER_GATEWAY ? &gw : NULL, eb);
 	if (rc < 0)
 		return rc;
 	if (gw.family) {
 		*ret = gw; /* the pool's gateway, claimed by whichever host came first */
 		goto out;
 	}
-	if (owner != IPAM_OWNER_GATEWAY && kept_offsets(ipam, &p->pool, &kept, &nkept) < 0) {
+	if (owner != IPAM_OWNER_GATEWAY && kept_offsets(ipam, &p->pool, &kept, &pk.nkept) < 0) {
 		rc = errbuf_set(eb, -ENOMEM, "out of memory");
 		goto out;
 	}
+	pk.used = used;
+	pk.kept = kept;
+	pk.base = cidr_offset(&p->pool, &r->addr);
+	pk.last = size - 1; /* size 0 is 2^128: the last offset is all ones */
 	/* The gateway is conventionally the lowest address; endpoints start anywhere to avoid contention. */
-	start = owner == IPAM_OWNER_GATEWAY || size == 0 ? 0 : random_u128() % size;
-	/* First without the kept addresses, then (the range is full else) with them. */
-	for (pass = nkept ? 0 : 1; pass < 2; pass++) {
-		/* Among nused (+ nkept) + 3 consecutive addresses one is free unless the range is full. */
-		bound = (cidr_u128)nused + (pass ? 0 : nkept) + 3;
-		if (size && size < bound)
-			bound = size;
-		for (step = 0; step < bound; step++) {
-			off = size ? (start + step) % size : start + step;
-			cidr_nth(r, off, &a);
-			if (!cidr_is_host(&p->pool, &a))
-				continue;
-			off = cidr_offset(&p->pool, &a);
-			if (listed(off, used, nused) || (!pass && listed(off, kept, nkept)))
-				continue;
-			errbuf_clear(eb);
-			rc = addr_claim(ipam, p, &a, owner, eb);
-			if (rc == -EEXIST && owner == IPAM_OWNER_GATEWAY)
-				goto out; /* another host's gateway, perhaps: gateway_request() looks again */
-			if (rc == -EEXIST)
-				continue; /* another request won it */
-			if (rc < 0)
-				goto out;
-			*ret = a;
-			goto out;
-		}
-	}
-	rc = errbuf_set(eb, -ENOSPC, "no free address left in %s %s (%zu in use)",
-			r == &p->range ? "--ip-range" : "pool", cidr_format(r, '/', s), nused);
+	start = owner == IPAM_OWNER_GATEWAY ? 0 : size ? random_u128() % size : random_u128();
+	rc = pick_span(&pk, start, pk.last, ret, eb);
+	if (rc == -ENOENT && start)
+		rc = pick_span(&pk, 0, start - 1, ret, eb);
+	if (rc == -ENOENT)
+		rc = pick_kept(&pk, start, ret, eb);
+	if (rc == -ENOENT)
+		rc = errbuf_set(eb, -ENOSPC, "no free address left in %s %s (%zu in use)",
+				r == &p->range ? "--ip-range" : "pool", cidr_format(r, '/', s), pk.nused + pk.nlost);
 out:
 	free(kept);
 	free(used);
