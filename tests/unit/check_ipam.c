@@ -807,6 +807,153 @@ START_TEST(test_ipam_pick_big_pool)
 }
 END_TEST
 
+/* A pool of h1's alone: its gateway, 100 container addresses, a slice, an overlay record and its VNI. */
+static void big_pool(struct ipam_pool *p)
+{
+	struct ipaddr a;
+	struct cidr sl;
+	char want[CIDR_STRLEN];
+	int i;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/24", "", NULL, 0, p, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, p, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(want, sizeof(want), "10.9.0.%d", 10 + i);
+		ck_assert_int_eq(ipam_addr_request(ipam, p, want, IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	}
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p->pool, 28, NULL, &sl, NULL), 0);
+	ck_assert_int_eq(store_put(s, STORE_PREFIX "pools/10.9.0.0-24/net", "{\"mode\":\"overlay\",\"vni\":1048576,\"vxlan_port\":4789}", NULL), 0);
+	ck_assert_int_eq(store_put(s, STORE_PREFIX "vnis/1048576", "10.9.0.0/24", NULL), 0);
+}
+
+/* Nothing of the pool is left in the store (a leftover makes the message). */
+static void assert_no_keys(const char *when)
+{
+	struct store_list l = { 0 };
+
+	ck_assert_int_eq(store_list(s, STORE_PREFIX, &l, NULL), 0);
+	ck_assert_msg(l.n == 0, "%s: %zu keys left, the first %s", when, l.n, l.n ? l.kv[0].key : "");
+	store_list_free(&l);
+}
+
+/*
+ * The release of a big pool fails at its k-th transaction (a store that
+ * times out, weftd killed); a later try, by this host (Docker's replay, the
+ * reconcile) or by another (garbage collection of this host), finishes it.
+ */
+static const struct release_fail_case {
+	int k;
+	bool by_gc;
+} release_fail_cases[] = {
+	{ 1, false }, { 2, false }, { 3, false }, { 4, false }, { 5, false },
+	{ 2, true },  { 3, true },  { 4, true },
+};
+
+START_TEST(test_ipam_release_fails_midway)
+{
+	const struct release_fail_case *c = &release_fail_cases[_i];
+	struct errbuf eb = { 0 };
+	struct ipam_pool p;
+	size_t n;
+	int r;
+
+	big_pool(&p);
+	ntxn = 0;
+	txn_fail_at = c->k;
+	r = ipam_pool_release(ipam, &p, &eb);
+	ck_assert_msg(r == 0 || (r == -EIO && strstr(eb.msg, "test: transaction")), "%d %s", r, eb.msg);
+	txn_fail_at = 0;
+	if (c->by_gc)
+		ck_assert_int_eq(ipam_reclaim_host(other, "h1", &n, NULL, NULL), 0);
+	else
+		ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	assert_no_keys(c->by_gc ? "after the garbage collection" : "after the second release");
+}
+END_TEST
+
+/* Another host joins the pool while its last host's release is under way: it keeps the pool and what it claims. */
+static struct ipam_pool join_pool;
+
+static void join_before_2nd(int n)
+{
+	struct ipam_pool q;
+	struct ipaddr a;
+
+	if (n != 2)
+		return;
+	ck_assert_int_eq(ipam_pool_request(other, "10.9.0.0/24", "", NULL, 0, &q, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &q, "10.9.0.250", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	join_pool = q;
+}
+
+START_TEST(test_ipam_release_join_meanwhile)
+{
+	struct ipam_held h = { 0 };
+	struct ipam_pool p;
+	struct ipaddr a, gw;
+	char buf[CIDR_STRLEN];
+
+	big_pool(&p);
+	ntxn = 0;
+	txn_hook = join_before_2nd;
+	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	txn_hook = NULL;
+	ck_assert_int_eq(ipam_pool_get(other, &p.pool, NULL), 0);
+	ck_assert_int_eq(ipam_held_get(other, &h, NULL), 0);
+	ck_assert_uint_eq(h.npools, 1);
+	ck_assert_uint_eq(h.naddrs, 1);
+	ck_assert_str_eq(cidr_addr_format(&h.addrs[0].addr, buf), "10.9.0.250");
+	ipam_held_free(&h);
+	ck_assert_int_eq(ipam_held_get(ipam, &h, NULL), 0);
+	ck_assert_uint_eq(h.npools, 0);
+	ipam_held_free(&h);
+	/* The pool works for h2: a gateway, addresses. */
+	ck_assert_int_eq(ipam_addr_request(other, &join_pool, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &join_pool, "", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	ck_assert_int_eq(ipam_pool_release(other, &join_pool, NULL), 0);
+	assert_no_keys("after h2's release");
+}
+END_TEST
+
+/*
+ * Keys of a pool whose record is gone (what an interrupted release left
+ * before the release order changed): the pool's next release frees them, as
+ * does the next garbage collection; a live pool's keys stay.
+ */
+START_TEST(test_ipam_release_orphans)
+{
+	static const char gwval[] = "{\"host\":\"h1\",\"owner\":\"gateway\"}", epval[] = "{\"host\":\"h2\",\"owner\":\"endpoint\"}";
+	struct store_list l = { 0 };
+	struct ipam_pool p, live;
+	struct ipaddr a;
+	char key[128];
+	size_t n;
+	int i, round;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.1.0/24", "", NULL, 0, &live, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &live, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
+	ck_assert_int_eq(ipam_pool_id_parse("weft:10.9.0.0/24", &p, NULL), 0);
+	for (round = 0; round < 2; round++) {
+		ck_assert_int_eq(store_put(s, STORE_PREFIX "pools/10.9.0.0-24/addr/10.9.0.1", gwval, NULL), 0);
+		for (i = 0; i < 40; i++) {
+			snprintf(key, sizeof(key), STORE_PREFIX "pools/10.9.0.0-24/addr/10.9.0.%d", 100 + i);
+			ck_assert_int_eq(store_put(s, key, epval, NULL), 0);
+		}
+		ck_assert_int_eq(store_put(s, STORE_PREFIX "pools/10.9.0.0-24/net", "{\"mode\":\"overlay\",\"vni\":1048577,\"vxlan_port\":4789}", NULL), 0);
+		ck_assert_int_eq(store_put(s, STORE_PREFIX "vnis/1048577", "10.9.0.0/24", NULL), 0);
+		if (round == 0)
+			ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+		else
+			ck_assert_int_eq(ipam_reclaim_host(ipam, "h3", &n, NULL, NULL), 0);
+		ck_assert_int_eq(store_list(s, STORE_PREFIX, &l, NULL), 0);
+		ck_assert_msg(l.n == 2, "round %d: %zu keys left, the first %s", round, l.n, l.kv[0].key);
+		ck_assert_str_eq(l.kv[0].key, STORE_PREFIX "pools/10.9.1.0-24");
+		ck_assert_str_eq(l.kv[1].key, STORE_PREFIX "pools/10.9.1.0-24/addr/10.9.1.1");
+		store_list_free(&l);
+	}
+}
+END_TEST
+
 Suite *ipam_suite(void)
 {
 	Suite *su = suite_create("ipam");
@@ -830,6 +977,9 @@ Suite *ipam_suite(void)
 	tcase_add_loop_test(tc, test_ipam_pick_last_free, 0, ARRAY_SIZE(last_free_cases));
 	tcase_add_test(tc, test_ipam_pick_until_full);
 	tcase_add_test(tc, test_ipam_pick_big_pool);
+	tcase_add_loop_test(tc, test_ipam_release_fails_midway, 0, ARRAY_SIZE(release_fail_cases));
+	tcase_add_test(tc, test_ipam_release_join_meanwhile);
+	tcase_add_test(tc, test_ipam_release_orphans);
 	suite_add_tcase(su, tc);
 	return su;
 }
