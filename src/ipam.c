@@ -426,7 +426,7 @@ int ipam_pool_get(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)
 	return store_get(ipam->store, key, NULL, NULL, eb);
 }
 
-/* Deletes the pool key at rev and every address key under it (in chunks: stores limit a txn). */
+/* Operations in one transaction of a pool's delete: Consul takes 64 at most, etcd 128 by default. */
 #define RELEASE_CHUNK 30
 /*
  * The key weft/v1/vnis/<vni> of the overlay network record among the pool's
@@ -460,47 +460,145 @@ static int vni_claim_of(struct ipam *ipam, const struct cidr *pool, const struct
 	return r;
 }
 
+/*
+ * The record of a pool after a chunk of its delete rewrote it unchanged:
+ * its revision now (etcd and LMDB move it on every write), or -ESTALE if
+ * it changed (a host joined) or went (another delete finished first).
+ */
+static int pool_reread(struct ipam *ipam, const char *key, const char *rec, uint64_t *rev, struct errbuf *eb)
+{
+	char *now = NULL;
+	int r;
+
+	r = store_get(ipam->store, key, &now, rev, eb);
+	if (r == -ENOENT) {
+		errbuf_clear(eb);
+		return -ESTALE;
+	}
+	if (r == 0 && strcmp(now, rec) != 0)
+		r = -ESTALE;
+	free(now);
+	return r;
+}
+
+/*
+ * Deletes the pool whose record its last host saw at rev: every key under
+ * it, its network record and its VNI claim. A store limits a transaction,
+ * so a big pool takes several, and their order makes an interrupted delete
+ * (a store that stopped answering, weftd killed) one that the next try
+ * finishes: first the keys under the pool (addresses, slices) in chunks,
+ * while the record stays; last, in one transaction, the record with the
+ * network record, the VNI claim and the keys that still fit (a small pool
+ * goes in that one). Until then the record names its last host, so
+ * Docker's replay of ReleasePool, that host's reconcile or its garbage
+ * collection find the pool and delete the rest. (The record went first
+ * before: a failure after it left the rest to nobody, the gateway's key
+ * forever.)
+ *
+ * A host that joins meanwhile keeps the pool: each chunk is guarded by the
+ * record, rewritten unchanged at the revision looked at, and the last step
+ * deletes it at that revision. store_txn has no compare-only operation
+ * (and the backends are not to change for this one caller), so the guard
+ * is a write, after which the revision is read again; a join fails the
+ * next chunk, that read or the last step with -ESTALE, and the caller
+ * looks at the members again. What went before the join were addresses
+ * of hosts that had left; the joining host claims the gateway anew (the
+ * lowest free address, as before). -ESTALE too when the record is gone or
+ * moved since the caller's look.
+ */
 static int pool_delete(struct ipam *ipam, const struct cidr *pool, uint64_t rev, struct errbuf *eb)
 {
+	struct store_op batch[RELEASE_CHUNK], *dels = NULL;
 	struct store_list l = { 0 };
-	struct store_op *ops;
-	char key[KEY_LEN], vkey[KEY_LEN];
-	size_t i, n = 0, done;
+	char key[KEY_LEN], nkey[KEY_LEN + 4], vkey[KEY_LEN], *rec = NULL;
+	size_t i, n = 0, done = 0, k;
 	uint64_t vrev = 0;
 	int r;
 
 	pool_key(ipam, pool, key);
+	snprintf(nkey, sizeof(nkey), "%s/net", key);
 	r = store_list(ipam->store, key, &l, eb);
 	if (r < 0)
 		return r;
-	ops = calloc(l.n + 2, sizeof(*ops));
-	if (!ops) {
-		store_list_free(&l);
-		return errbuf_set(eb, -ENOMEM, "out of memory");
+	for (i = 0; i < l.n && strcmp(l.kv[i].key, key) != 0; i++)
+		;
+	if (i == l.n || l.kv[i].rev != rev) {
+		r = -ESTALE;
+		goto out;
 	}
-	/* The pool key first, guarded: a host that joined meanwhile stops the release. */
-	ops[n++] = (struct store_op){ .type = STORE_OP_DEL, .key = key, .rev = rev };
-	/* An overlay network's VNI is claimed for as long as the pool lives. */
-	if (vni_claim_of(ipam, pool, &l, vkey, &vrev) == 0)
-		ops[n++] = (struct store_op){ .type = STORE_OP_DEL, .key = vkey, .rev = vrev };
-	/* The list holds "<pool>" and "<pool>/addr/..."; skip longer pools sharing the text prefix. */
+	rec = strdup(l.kv[i].value);
+	dels = calloc(l.n, sizeof(*dels));
+	if (!rec || !dels) {
+		r = errbuf_set(eb, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* The list holds "<pool>" and "<pool>/addr/..."; skip longer pools sharing the text prefix, and the network record. */
 	for (i = 0; i < l.n; i++) {
 		const char *rest = l.kv[i].key + strlen(key);
 
-		if (*rest != '/')
+		if (*rest != '/' || strcmp(l.kv[i].key, nkey) == 0)
 			continue;
-		ops[n].type = STORE_OP_DEL;
-		ops[n++].key = l.kv[i].key;
+		dels[n++] = (struct store_op){ .type = STORE_OP_DEL, .key = l.kv[i].key };
 	}
-	for (done = 0, r = 0; done < n && r == 0; done += RELEASE_CHUNK)
-		r = store_txn(ipam->store, ops + done, n - done < RELEASE_CHUNK ? n - done : RELEASE_CHUNK, eb);
-	free(ops);
+	/* Chunks, guarded, until the rest fits beside the last step's three deletes. */
+	while (n - done > RELEASE_CHUNK - 3) {
+		batch[0] = (struct store_op){ .type = STORE_OP_CAS, .key = key, .value = rec, .rev = rev };
+		memcpy(batch + 1, dels + done, (RELEASE_CHUNK - 1) * sizeof(*batch));
+		r = store_txn(ipam->store, batch, RELEASE_CHUNK, eb);
+		if (r == 0)
+			r = pool_reread(ipam, key, rec, &rev, eb);
+		if (r < 0)
+			goto out;
+		done += RELEASE_CHUNK - 1;
+	}
+	k = 0;
+	batch[k++] = (struct store_op){ .type = STORE_OP_DEL, .key = key, .rev = rev };
+	batch[k++] = (struct store_op){ .type = STORE_OP_DEL, .key = nkey };
+	/* An overlay network's VNI is claimed for as long as the pool lives. */
+	if (vni_claim_of(ipam, pool, &l, vkey, &vrev) == 0)
+		batch[k++] = (struct store_op){ .type = STORE_OP_DEL, .key = vkey, .rev = vrev };
+	memcpy(batch + k, dels + done, (n - done) * sizeof(*batch));
+	r = store_txn(ipam->store, batch, k + n - done, eb);
+out:
+	free(dels);
+	free(rec);
 	store_list_free(&l);
 	return r;
 }
 
+/*
+ * Keys under a pool whose record is gone: what a delete interrupted before
+ * the record went last left (the order of weft before this one; a key
+ * created by a host that was no member as the record went). 0 if there
+ * are none; 1 once the record is back, made by this host as if it had
+ * asked for the pool, for the caller to release it as any pool. A record
+ * another host made meanwhile (-EEXIST) is 1 too: that pool keeps them.
+ */
+static int pool_leftovers(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)
+{
+	struct store_list l = { 0 };
+	char key[KEY_LEN + 1], c[CIDR_STRLEN];
+	size_t n;
+	int r;
+
+	pool_key(ipam, pool, key);
+	strcat(key, "/");
+	r = store_list(ipam->store, key, &l, eb);
+	n = l.n;
+	store_list_free(&l);
+	if (r < 0 || n == 0)
+		return r;
+	log_info("pool %s: freeing %zu key%s left of it by an interrupted release", cidr_format(pool, '/', c), n,
+		 n == 1 ? "" : "s");
+	r = pool_create(ipam, pool, false, eb);
+	if (r == -EEXIST)
+		errbuf_clear(eb);
+	return r == 0 || r == -EEXIST ? 1 : r;
+}
+
 int ipam_pool_release(struct ipam *ipam, const struct ipam_pool *p, struct errbuf *eb)
 {
+	bool looked = false;
 	size_t left;
 	uint64_t rev;
 	int r, tries;
@@ -511,7 +609,14 @@ int ipam_pool_release(struct ipam *ipam, const struct ipam_pool *p, struct errbu
 		if (r == -ENOENT) {
 			errbuf_clear(eb);
 			kept_drop_pool(ipam, &p->pool);
-			return 0;
+			if (looked)
+				return 0;
+			/* Gone: but perhaps not all of it. Once: a pool deleted again by another host is gone for good. */
+			looked = true;
+			r = pool_leftovers(ipam, &p->pool, eb);
+			if (r <= 0)
+				return r;
+			continue;
 		}
 		if (r == 0)
 			kept_drop_pool(ipam, &p->pool); /* this host has left it */
@@ -520,7 +625,7 @@ int ipam_pool_release(struct ipam *ipam, const struct ipam_pool *p, struct errbu
 		r = pool_delete(ipam, &p->pool, rev, eb);
 		if (r != -ESTALE)
 			return r;
-		errbuf_clear(eb); /* joined meanwhile: look again */
+		errbuf_clear(eb); /* joined meanwhile, or deleted by another: look again */
 	}
 	return r;
 }
@@ -680,61 +785,146 @@ static int kept_offsets(const struct ipam *ipam, const struct cidr *pool, cidr_u
 
 static bool listed(cidr_u128 off, const cidr_u128 *v, size_t n)
 {
-	return bsearch(&off, v, n, sizeof(*v), cmp_u128) != NULL;
+	return n && bsearch(&off, v, n, sizeof(*v), cmp_u128) != NULL;
 }
 
+/* The index of the first of the n sorted offsets v that is at least off (n if none). */
+static size_t lower_bound(const cidr_u128 *v, size_t n, cidr_u128 off)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* One free pick: where it searches, what it skips, what it lost to other requests. */
+struct pick {
+	struct ipam *ipam;
+	const struct ipam_pool *p;
+	enum ipam_owner owner;
+	const struct cidr *r; /* the pool, or its --ip-range */
+	cidr_u128 base, last; /* r's offset inside the pool, r's last offset */
+	const cidr_u128 *used, *kept; /* offsets inside the pool, sorted */
+	size_t nused, nkept, nlost;
+};
+
+/*
+ * Claims the address at offset off of r: 0 (*ret), -ENOENT if it is no host
+ * address or another request created it since the list (the caller moves
+ * on), another error as it comes. A gateway found taken is -EEXIST:
+ * gateway_request() looks again (it may be another host's gateway).
+ */
+static int pick_try(struct pick *pk, cidr_u128 off, struct ipaddr *ret, struct errbuf *eb)
+{
+	struct ipaddr a;
+	int rc;
+
+	cidr_nth(pk->r, off, &a);
+	if (!cidr_is_host(&pk->p->pool, &a))
+		return -ENOENT;
+	errbuf_clear(eb);
+	rc = addr_claim(pk->ipam, pk->p, &a, pk->owner, eb);
+	if (rc == -EEXIST && pk->owner != IPAM_OWNER_GATEWAY) {
+		errbuf_clear(eb);
+		pk->nlost++;
+		return -ENOENT;
+	}
+	if (rc == 0)
+		*ret = a;
+	return rc;
+}
+
+/*
+ * Tries the offsets lo..hi of r in turn but the listed and the kept ones:
+ * -ENOENT when none could be had. The listed offsets are stepped over in
+ * the sorted list, never asked of the store: a nearly full range costs a
+ * step per listed address and a store call per free one tried.
+ */
+static int pick_span(struct pick *pk, cidr_u128 lo, cidr_u128 hi, struct ipaddr *ret, struct errbuf *eb)
+{
+	size_t j = lower_bound(pk->used, pk->nused, pk->base + lo);
+	cidr_u128 off;
+	int rc;
+
+	for (off = lo;; off++) {
+		if (j < pk->nused && pk->used[j] == pk->base + off) {
+			j++;
+		} else if (!listed(pk->base + off, pk->kept, pk->nkept)) {
+			rc = pick_try(pk, off, ret, eb);
+			if (rc != -ENOENT)
+				return rc;
+		}
+		if (off == hi) /* not off <= hi: hi may be the last offset of all 2^128 */
+			return -ENOENT;
+	}
+}
+
+/* The kept addresses of r that are not listed, from start on, wrapping around. */
+static int pick_kept(struct pick *pk, cidr_u128 start, struct ipaddr *ret, struct errbuf *eb)
+{
+	size_t i, first = lower_bound(pk->kept, pk->nkept, pk->base + start);
+	cidr_u128 off;
+	int rc;
+
+	for (i = 0; i < pk->nkept; i++) {
+		off = pk->kept[(first + i) % pk->nkept];
+		if (off < pk->base || off - pk->base > pk->last || listed(off, pk->used, pk->nused))
+			continue;
+		rc = pick_try(pk, off - pk->base, ret, eb);
+		if (rc != -ENOENT)
+			return rc;
+	}
+	return -ENOENT;
+}
+
+/*
+ * A free address of the range (the gateway: of the pool): every address of
+ * it is a candidate once, from a random start (the gateway: from the lowest)
+ * wrapping around, the kept ones last. One that another request took since
+ * the list is lost, and the search goes on: 'no free address' only when
+ * every host address of the range is listed or was lost.
+ */
 static int addr_pick(struct ipam *ipam, const struct ipam_pool *p, enum ipam_owner owner,
 		     struct ipaddr *ret, struct errbuf *eb)
 {
 	const struct cidr *r = p->has_range && owner != IPAM_OWNER_GATEWAY ? &p->range : &p->pool;
-	cidr_u128 *used = NULL, *kept = NULL, size = cidr_size(r), start, step, bound, off;
+	struct pick pk = { .ipam = ipam, .p = p, .owner = owner, .r = r };
+	cidr_u128 *used = NULL, *kept = NULL, size = cidr_size(r), start;
 	char s[CIDR_STRLEN];
-	struct ipaddr a;
 	struct ipaddr gw = { 0 };
-	size_t nused = 0, nkept = 0;
-	int rc, pass;
+	int rc;
 
-	rc = used_offsets(ipam, &p->pool, &used, &nused, owner == IPAM_OWNER_GATEWAY ? &gw : NULL, eb);
+	rc = used_offsets(ipam, &p->pool, &used, &pk.nused, owner == IPAM_OWNER_GATEWAY ? &gw : NULL, eb);
 	if (rc < 0)
 		return rc;
 	if (gw.family) {
 		*ret = gw; /* the pool's gateway, claimed by whichever host came first */
 		goto out;
 	}
-	if (owner != IPAM_OWNER_GATEWAY && kept_offsets(ipam, &p->pool, &kept, &nkept) < 0) {
+	if (owner != IPAM_OWNER_GATEWAY && kept_offsets(ipam, &p->pool, &kept, &pk.nkept) < 0) {
 		rc = errbuf_set(eb, -ENOMEM, "out of memory");
 		goto out;
 	}
+	pk.used = used;
+	pk.kept = kept;
+	pk.base = cidr_offset(&p->pool, &r->addr);
+	pk.last = size - 1; /* size 0 is 2^128: the last offset is all ones */
 	/* The gateway is conventionally the lowest address; endpoints start anywhere to avoid contention. */
-	start = owner == IPAM_OWNER_GATEWAY || size == 0 ? 0 : random_u128() % size;
-	/* First without the kept addresses, then (the range is full else) with them. */
-	for (pass = nkept ? 0 : 1; pass < 2; pass++) {
-		/* Among nused (+ nkept) + 3 consecutive addresses one is free unless the range is full. */
-		bound = (cidr_u128)nused + (pass ? 0 : nkept) + 3;
-		if (size && size < bound)
-			bound = size;
-		for (step = 0; step < bound; step++) {
-			off = size ? (start + step) % size : start + step;
-			cidr_nth(r, off, &a);
-			if (!cidr_is_host(&p->pool, &a))
-				continue;
-			off = cidr_offset(&p->pool, &a);
-			if (listed(off, used, nused) || (!pass && listed(off, kept, nkept)))
-				continue;
-			errbuf_clear(eb);
-			rc = addr_claim(ipam, p, &a, owner, eb);
-			if (rc == -EEXIST && owner == IPAM_OWNER_GATEWAY)
-				goto out; /* another host's gateway, perhaps: gateway_request() looks again */
-			if (rc == -EEXIST)
-				continue; /* another request won it */
-			if (rc < 0)
-				goto out;
-			*ret = a;
-			goto out;
-		}
-	}
-	rc = errbuf_set(eb, -ENOSPC, "no free address left in %s %s (%zu in use)",
-			r == &p->range ? "--ip-range" : "pool", cidr_format(r, '/', s), nused);
+	start = owner == IPAM_OWNER_GATEWAY ? 0 : size ? random_u128() % size : random_u128();
+	rc = pick_span(&pk, start, pk.last, ret, eb);
+	if (rc == -ENOENT && start)
+		rc = pick_span(&pk, 0, start - 1, ret, eb);
+	if (rc == -ENOENT)
+		rc = pick_kept(&pk, start, ret, eb);
+	if (rc == -ENOENT)
+		rc = errbuf_set(eb, -ENOSPC, "no free address left in %s %s (%zu in use)",
+				r == &p->range ? "--ip-range" : "pool", cidr_format(r, '/', s), pk.nused + pk.nlost);
 out:
 	free(kept);
 	free(used);
@@ -1043,6 +1233,66 @@ int ipam_slice_release(struct ipam *ipam, const struct cidr *pool, struct errbuf
 	return r;
 }
 
+static int split_key(const struct ipam *ipam, const char *key, struct cidr *pool, const char **rest);
+
+/* The pool of a key under the pools that is not a pool's record: an address, a slice, a network record. */
+static int sub_key_pool(const struct ipam *ipam, const char *key, struct cidr *pool)
+{
+	char k[KEY_LEN];
+	const char *rest;
+	size_t n = strlen(key);
+
+	if (n > 4 && n - 4 < sizeof(k) && strcmp(key + n - 4, "/net") == 0) {
+		memcpy(k, key, n - 4);
+		k[n - 4] = '\0';
+		return split_key(ipam, k, pool, &rest) == 0 && !rest ? 0 : -EINVAL;
+	}
+	return split_key(ipam, key, pool, &rest) == 0 && rest ? 0 : -EINVAL;
+}
+
+static bool pool_recorded(const struct ipam *ipam, const struct store_list *l, const struct cidr *pool)
+{
+	char key[KEY_LEN];
+	size_t i;
+
+	pool_key(ipam, pool, key);
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->kv[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The keys of pools without a record in l (a release interrupted when the
+ * record went first) go as the pool's release would take them. Each
+ * failure is logged: one pool's must not stop a dead host's reclaim.
+ */
+static void reclaim_leftovers(struct ipam *ipam, const struct store_list *l)
+{
+	struct cidr pool, rec = { 0 }, last = { 0 };
+	const char *rest;
+	char c[CIDR_STRLEN];
+	struct errbuf e;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (split_key(ipam, l->kv[i].key, &pool, &rest) == 0 && !rest) {
+			rec = pool;
+			continue;
+		}
+		/* The list is sorted: a pool's keys follow its record, and one another. */
+		if (sub_key_pool(ipam, l->kv[i].key, &pool) < 0 || cidr_equal(&pool, &last) || cidr_equal(&pool, &rec))
+			continue;
+		last = pool;
+		if (pool_recorded(ipam, l, &pool))
+			continue;
+		errbuf_clear(&e);
+		if (ipam_pool_release(ipam, &(struct ipam_pool){ .pool = pool }, &e) < 0)
+			log_warn("pool %s: could not free the keys an interrupted release left: %s, ignoring",
+				 cidr_format(&pool, '/', c), e.msg);
+	}
+}
+
 int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, size_t *ret_nslices, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
@@ -1099,6 +1349,8 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, size_t
 			r = 0;
 		}
 	}
+	if (r == 0)
+		reclaim_leftovers(ipam, &l);
 	store_list_free(&l);
 	*ret_n = n;
 	if (ret_nslices)

@@ -57,7 +57,11 @@ int ipam_pool_id_parse(const char *id, struct ipam_pool *ret, struct errbuf *eb)
 int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool,
 		      const struct cidr *avoid, size_t navoid, struct ipam_pool *ret,
 		      struct errbuf *eb);
-/* Frees the pool and every address in it. Unknown pools succeed. */
+/*
+ * Frees the pool and every address in it. Unknown pools succeed, once what
+ * an interrupted release left of them (keys without the pool's record) is
+ * gone too. A release that fails half-way leaves the pool to the next try.
+ */
 int ipam_pool_release(struct ipam *ipam, const struct ipam_pool *p, struct errbuf *eb);
 /* 0 if held, -ENOENT if not. */
 int ipam_pool_get(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb);
@@ -109,7 +113,8 @@ int ipam_slice_release(struct ipam *ipam, const struct cidr *pool, struct errbuf
 
 /*
  * Garbage collection: frees every address host holds and takes host out of
- * every pool (the last one out frees the pool). For a host that is dead;
+ * every pool (the last one out frees the pool), and frees what interrupted
+ * releases left of pools that are gone. For a host that is dead;
  * *ret_n gets how many addresses were freed, *ret_nslices (may be NULL) how
  * many of its routed slices (each logged).
  */

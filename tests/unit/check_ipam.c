@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,11 +13,121 @@
 static struct store *s;
 static struct ipam *ipam, *other; /* other: a second host on the same store */
 
+/*
+ * The LMDB store's ops with hooks, to make the store misbehave on cue: a
+ * transaction that fails, another host acting just before a transaction,
+ * addresses taken by another host between a pick's list and its create.
+ * What a hook does itself goes straight to the real ops and is not counted.
+ */
+static const struct store_ops *real_ops;
+static struct store_ops hooked_ops;
+static int ntxn;                   /* transactions so far */
+static int txn_fail_at;            /* this one fails -EIO; 0: none */
+static void (*txn_hook)(int n);    /* runs before transaction n */
+static const char *const *steal;   /* the next list of addresses: then these are h2's (NULL-terminated) */
+static int steal_leave = -1;       /* after every list of addresses: h2 takes free ones at random but this many */
+static struct cidr steal_pool;     /* ... of this pool */
+static int nstolen;
+static bool in_hook;
+
+static void steal_one(const char *prefix, const struct ipaddr *a)
+{
+	static const char val[] = "{\"host\":\"h2\",\"owner\":\"endpoint\"}";
+	char key[256], t[CIDR_STRLEN];
+	struct store_op op = { .type = STORE_OP_CREATE, .key = key, .value = val };
+
+	snprintf(key, sizeof(key), "%s%s", prefix, cidr_addr_format(a, t));
+	if (real_ops->txn(s, &op, 1, NULL) == 0)
+		nstolen++;
+}
+
+static bool listed_addr(const struct store_list *l, size_t plen, const struct ipaddr *a)
+{
+	char t[CIDR_STRLEN];
+	size_t i;
+
+	cidr_addr_format(a, t);
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->kv[i].key + plen, t) == 0)
+			return true;
+	return false;
+}
+
+/* Another host wins the race for addresses the caller has just seen free. */
+static void steal_after(const char *prefix, const struct store_list *l)
+{
+	cidr_u128 size = cidr_size(&steal_pool), off, *free_offs;
+	size_t nfree = 0, i;
+	struct ipaddr a;
+
+	for (i = 0; steal && steal[i]; i++) {
+		ck_assert_int_eq(cidr_addr_parse(steal[i], &a), 0);
+		steal_one(prefix, &a);
+	}
+	steal = NULL;
+	if (steal_leave < 0)
+		return;
+	free_offs = calloc((size_t)size, sizeof(*free_offs));
+	ck_assert_ptr_nonnull(free_offs);
+	for (off = 0; off < size; off++) {
+		cidr_nth(&steal_pool, off, &a);
+		if (cidr_is_host(&steal_pool, &a) && !listed_addr(l, strlen(prefix), &a))
+			free_offs[nfree++] = off;
+	}
+	while (nfree > (size_t)steal_leave) {
+		i = (size_t)random() % nfree;
+		cidr_nth(&steal_pool, free_offs[i], &a);
+		steal_one(prefix, &a);
+		free_offs[i] = free_offs[--nfree];
+	}
+	free(free_offs);
+}
+
+static int hooked_list(struct store *st, const char *prefix, struct store_list *ret, struct errbuf *eb)
+{
+	size_t n = strlen(prefix);
+	int r;
+
+	r = real_ops->list(st, prefix, ret, eb);
+	if (r == 0 && !in_hook && n > 6 && strcmp(prefix + n - 6, "/addr/") == 0) {
+		in_hook = true;
+		steal_after(prefix, ret);
+		in_hook = false;
+	}
+	return r;
+}
+
+static int hooked_txn(struct store *st, const struct store_op *ops, size_t n, struct errbuf *eb)
+{
+	int k;
+
+	if (in_hook)
+		return real_ops->txn(st, ops, n, eb);
+	k = ++ntxn;
+	if (txn_hook) {
+		in_hook = true;
+		txn_hook(k);
+		in_hook = false;
+	}
+	if (k == txn_fail_at)
+		return errbuf_set(eb, -EIO, "test: transaction %d fails", k);
+	return real_ops->txn(st, ops, n, eb);
+}
+
 static void setup(void)
 {
 	struct ipam_config c = { .host_id = "h1", .default_len = 24 }, o;
 
 	s = test_store_new();
+	real_ops = s->ops;
+	hooked_ops = *real_ops;
+	hooked_ops.list = hooked_list;
+	hooked_ops.txn = hooked_txn;
+	s->ops = &hooked_ops;
+	ntxn = txn_fail_at = nstolen = 0;
+	steal_leave = -1;
+	txn_hook = NULL;
+	steal = NULL;
 	ck_assert_int_eq(cidr_parse("10.200.0.0/22", '/', &c.default_pool, NULL), 0);
 	ck_assert_int_eq(ipam_new(s, &c, &ipam, NULL), 0);
 	o = c;
@@ -28,6 +139,7 @@ static void teardown(void)
 {
 	ipam_free(ipam);
 	ipam_free(other);
+	s->ops = real_ops;
 	test_store_free(s);
 }
 
@@ -606,6 +718,288 @@ START_TEST(test_ipam_usage)
 }
 END_TEST
 
+/*
+ * One address of the range is free; the others are h2's, taken before the
+ * pick looked (listed) or between its look and its create (stolen, so the
+ * pick loses the race for them). Whatever its random start, the pick finds
+ * the free one, and the next pick finds none.
+ */
+static const struct last_free_case {
+	const char *pool, *range, *listed[8], *stolen[8], *free;
+} last_free_cases[] = {
+	{ "10.9.0.0/29", "", { "10.9.0.2", "10.9.0.3" }, { "10.9.0.4", "10.9.0.5" }, "10.9.0.6" },
+	{ "10.9.0.0/29", "", { NULL }, { "10.9.0.2", "10.9.0.3", "10.9.0.5", "10.9.0.6" }, "10.9.0.4" },
+	{ "10.9.0.0/29", "", { "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6" }, { NULL }, "10.9.0.2" },
+	{ "10.9.0.0/24", "10.9.0.16/29", { "10.9.0.17", "10.9.0.40", "10.9.0.41" },
+	  { "10.9.0.16", "10.9.0.18", "10.9.0.19", "10.9.0.20", "10.9.0.22", "10.9.0.23" }, "10.9.0.21" },
+	/* The range holds the pool's network address: never handed out. */
+	{ "10.9.0.0/24", "10.9.0.0/29", { NULL }, { "10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6", "10.9.0.7" },
+	  "10.9.0.1" },
+};
+
+START_TEST(test_ipam_pick_last_free)
+{
+	const struct last_free_case *c = &last_free_cases[_i];
+	struct errbuf eb = { 0 };
+	struct store_list l = { 0 };
+	struct ipam_pool p;
+	struct ipaddr gw, a;
+	char buf[CIDR_STRLEN];
+	int i, j;
+
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(ipam_pool_request(ipam, c->pool, c->range, NULL, 0, &p, NULL), 0);
+		/* The gateway is the pool's lowest address, outside the range (but for the last case, where it is the free one). */
+		if (strcmp(c->free, "10.9.0.1") != 0)
+			ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
+		for (j = 0; c->listed[j]; j++)
+			ck_assert_int_eq(ipam_addr_request(other, &p, c->listed[j], IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+		steal = c->stolen;
+		errbuf_clear(&eb);
+		ck_assert_msg(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, &eb) == 0,
+			      "round %d: no address though %s is free: %s", i, c->free, eb.msg);
+		ck_assert_str_eq(cidr_addr_format(&a, buf), c->free);
+		errbuf_clear(&eb);
+		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, &eb), -ENOSPC);
+		ck_assert_msg(strstr(eb.msg, "no free address left in"), "%s", eb.msg);
+		ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+		ck_assert_int_eq(store_list(s, STORE_PREFIX, &l, NULL), 0);
+		ck_assert_uint_eq(l.n, 0);
+	}
+}
+END_TEST
+
+/*
+ * Picks while another host keeps winning races: after each pick's look,
+ * h2 takes all but a few of the addresses it saw free. Every pick succeeds
+ * while an address is free, and the first 'no free address' comes when
+ * every address of the pool is taken, no sooner.
+ */
+START_TEST(test_ipam_pick_until_full)
+{
+	struct errbuf eb = { 0 };
+	struct store_list l = { 0 };
+	struct ipam_pool p;
+	struct ipaddr gw, a, got[8];
+	size_t n, i;
+	int r, round;
+
+	for (round = 0; round < 8; round++) {
+		ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/27", "", NULL, 0, &p, NULL), 0);
+		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
+		steal_pool = p.pool;
+		steal_leave = 1 + round % 4;
+		nstolen = 0;
+		for (n = 0;; n++) {
+			errbuf_clear(&eb);
+			r = ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, &eb);
+			if (r < 0)
+				break;
+			for (i = 0; i < n; i++)
+				ck_assert(!cidr_addr_equal(&got[i], &a));
+			ck_assert_uint_lt(n, ARRAY_SIZE(got));
+			got[n] = a;
+		}
+		steal_leave = -1;
+		ck_assert_msg(r == -ENOSPC, "%d %s", r, eb.msg);
+		ck_assert_int_eq(store_list(s, STORE_PREFIX "pools/10.9.0.0-27/addr/", &l, NULL), 0);
+		ck_assert_msg(l.n == 30, "round %d: '%s' with %zu of 30 addresses taken (%zu picked, %d stolen)", round,
+			      eb.msg, l.n, n, nstolen);
+		ck_assert_uint_eq(n + (size_t)nstolen + 1, 30);
+		store_list_free(&l);
+		ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	}
+}
+END_TEST
+
+/*
+ * A nearly full /22: the one free address is found. (Larger pools are too
+ * slow for a unit test here: the LMDB store's list grows its array one key
+ * at a time, and under the sanitizers every step copies it.)
+ */
+START_TEST(test_ipam_pick_big_pool)
+{
+	static const char val[] = "{\"host\":\"h2\",\"owner\":\"endpoint\"}";
+	char (*keys)[96], t[CIDR_STRLEN], buf[CIDR_STRLEN];
+	struct ipam_pool p;
+	struct store_op *ops;
+	struct ipaddr a;
+	cidr_u128 off, size;
+	size_t n = 0;
+	int i;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.16.0.0/22", "", NULL, 0, &p, NULL), 0);
+	size = cidr_size(&p.pool);
+	keys = calloc((size_t)size, sizeof(*keys));
+	ops = calloc((size_t)size, sizeof(*ops));
+	ck_assert(keys && ops);
+	for (off = 1; off < size - 1; off++) {
+		cidr_nth(&p.pool, off, &a);
+		if (strcmp(cidr_addr_format(&a, t), "10.16.2.77") == 0)
+			continue;
+		snprintf(keys[n], sizeof(keys[n]), STORE_PREFIX "pools/10.16.0.0-22/addr/%s", t);
+		ops[n] = (struct store_op){ .type = STORE_OP_CREATE, .key = keys[n], .value = val };
+		n++;
+	}
+	ck_assert_int_eq(real_ops->txn(s, ops, n, NULL), 0);
+	free(ops);
+	free(keys);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+		ck_assert_str_eq(cidr_addr_format(&a, buf), "10.16.2.77");
+		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), -ENOSPC);
+		ck_assert_int_eq(ipam_addr_release(ipam, &p, &a, NULL), 0);
+	}
+}
+END_TEST
+
+/* A pool of h1's alone: its gateway, 100 container addresses, a slice, an overlay record and its VNI. */
+static void big_pool(struct ipam_pool *p)
+{
+	struct ipaddr a;
+	struct cidr sl;
+	char want[CIDR_STRLEN];
+	int i;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/24", "", NULL, 0, p, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, p, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(want, sizeof(want), "10.9.0.%d", 10 + i);
+		ck_assert_int_eq(ipam_addr_request(ipam, p, want, IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	}
+	ck_assert_int_eq(ipam_slice_claim(ipam, &p->pool, 28, NULL, &sl, NULL), 0);
+	ck_assert_int_eq(store_put(s, STORE_PREFIX "pools/10.9.0.0-24/net", "{\"mode\":\"overlay\",\"vni\":1048576,\"vxlan_port\":4789}", NULL), 0);
+	ck_assert_int_eq(store_put(s, STORE_PREFIX "vnis/1048576", "10.9.0.0/24", NULL), 0);
+}
+
+/* Nothing of the pool is left in the store (a leftover makes the message). */
+static void assert_no_keys(const char *when)
+{
+	struct store_list l = { 0 };
+
+	ck_assert_int_eq(store_list(s, STORE_PREFIX, &l, NULL), 0);
+	ck_assert_msg(l.n == 0, "%s: %zu keys left, the first %s", when, l.n, l.n ? l.kv[0].key : "");
+	store_list_free(&l);
+}
+
+/*
+ * The release of a big pool fails at its k-th transaction (a store that
+ * times out, weftd killed); a later try, by this host (Docker's replay, the
+ * reconcile) or by another (garbage collection of this host), finishes it.
+ */
+static const struct release_fail_case {
+	int k;
+	bool by_gc;
+} release_fail_cases[] = {
+	{ 1, false }, { 2, false }, { 3, false }, { 4, false }, { 5, false },
+	{ 2, true },  { 3, true },  { 4, true },
+};
+
+START_TEST(test_ipam_release_fails_midway)
+{
+	const struct release_fail_case *c = &release_fail_cases[_i];
+	struct errbuf eb = { 0 };
+	struct ipam_pool p;
+	size_t n;
+	int r;
+
+	big_pool(&p);
+	ntxn = 0;
+	txn_fail_at = c->k;
+	r = ipam_pool_release(ipam, &p, &eb);
+	ck_assert_msg(r == 0 || (r == -EIO && strstr(eb.msg, "test: transaction")), "%d %s", r, eb.msg);
+	txn_fail_at = 0;
+	if (c->by_gc)
+		ck_assert_int_eq(ipam_reclaim_host(other, "h1", &n, NULL, NULL), 0);
+	else
+		ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	assert_no_keys(c->by_gc ? "after the garbage collection" : "after the second release");
+}
+END_TEST
+
+/* Another host joins the pool while its last host's release is under way: it keeps the pool and what it claims. */
+static struct ipam_pool join_pool;
+
+static void join_before_2nd(int n)
+{
+	struct ipam_pool q;
+	struct ipaddr a;
+
+	if (n != 2)
+		return;
+	ck_assert_int_eq(ipam_pool_request(other, "10.9.0.0/24", "", NULL, 0, &q, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &q, "10.9.0.250", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	join_pool = q;
+}
+
+START_TEST(test_ipam_release_join_meanwhile)
+{
+	struct ipam_held h = { 0 };
+	struct ipam_pool p;
+	struct ipaddr a, gw;
+	char buf[CIDR_STRLEN];
+
+	big_pool(&p);
+	ntxn = 0;
+	txn_hook = join_before_2nd;
+	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+	txn_hook = NULL;
+	ck_assert_int_eq(ipam_pool_get(other, &p.pool, NULL), 0);
+	ck_assert_int_eq(ipam_held_get(other, &h, NULL), 0);
+	ck_assert_uint_eq(h.npools, 1);
+	ck_assert_uint_eq(h.naddrs, 1);
+	ck_assert_str_eq(cidr_addr_format(&h.addrs[0].addr, buf), "10.9.0.250");
+	ipam_held_free(&h);
+	ck_assert_int_eq(ipam_held_get(ipam, &h, NULL), 0);
+	ck_assert_uint_eq(h.npools, 0);
+	ipam_held_free(&h);
+	/* The pool works for h2: a gateway, addresses. */
+	ck_assert_int_eq(ipam_addr_request(other, &join_pool, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &join_pool, "", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	ck_assert_int_eq(ipam_pool_release(other, &join_pool, NULL), 0);
+	assert_no_keys("after h2's release");
+}
+END_TEST
+
+/*
+ * Keys of a pool whose record is gone (what an interrupted release left
+ * before the release order changed): the pool's next release frees them, as
+ * does the next garbage collection; a live pool's keys stay.
+ */
+START_TEST(test_ipam_release_orphans)
+{
+	static const char gwval[] = "{\"host\":\"h1\",\"owner\":\"gateway\"}", epval[] = "{\"host\":\"h2\",\"owner\":\"endpoint\"}";
+	struct store_list l = { 0 };
+	struct ipam_pool p, live;
+	struct ipaddr a;
+	char key[128];
+	size_t n;
+	int i, round;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.1.0/24", "", NULL, 0, &live, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(ipam, &live, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
+	ck_assert_int_eq(ipam_pool_id_parse("weft:10.9.0.0/24", &p, NULL), 0);
+	for (round = 0; round < 2; round++) {
+		ck_assert_int_eq(store_put(s, STORE_PREFIX "pools/10.9.0.0-24/addr/10.9.0.1", gwval, NULL), 0);
+		for (i = 0; i < 40; i++) {
+			snprintf(key, sizeof(key), STORE_PREFIX "pools/10.9.0.0-24/addr/10.9.0.%d", 100 + i);
+			ck_assert_int_eq(store_put(s, key, epval, NULL), 0);
+		}
+		ck_assert_int_eq(store_put(s, STORE_PREFIX "pools/10.9.0.0-24/net", "{\"mode\":\"overlay\",\"vni\":1048577,\"vxlan_port\":4789}", NULL), 0);
+		ck_assert_int_eq(store_put(s, STORE_PREFIX "vnis/1048577", "10.9.0.0/24", NULL), 0);
+		if (round == 0)
+			ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
+		else
+			ck_assert_int_eq(ipam_reclaim_host(ipam, "h3", &n, NULL, NULL), 0);
+		ck_assert_int_eq(store_list(s, STORE_PREFIX, &l, NULL), 0);
+		ck_assert_msg(l.n == 2, "round %d: %zu keys left, the first %s", round, l.n, l.kv[0].key);
+		ck_assert_str_eq(l.kv[0].key, STORE_PREFIX "pools/10.9.1.0-24");
+		ck_assert_str_eq(l.kv[1].key, STORE_PREFIX "pools/10.9.1.0-24/addr/10.9.1.1");
+		store_list_free(&l);
+	}
+}
+END_TEST
+
 Suite *ipam_suite(void)
 {
 	Suite *su = suite_create("ipam");
@@ -627,6 +1021,12 @@ Suite *ipam_suite(void)
 	tcase_add_test(tc, test_ipam_aux);
 	tcase_add_test(tc, test_ipam_release_pool_frees_addresses);
 	tcase_add_test(tc, test_ipam_held);
+	tcase_add_loop_test(tc, test_ipam_pick_last_free, 0, ARRAY_SIZE(last_free_cases));
+	tcase_add_test(tc, test_ipam_pick_until_full);
+	tcase_add_test(tc, test_ipam_pick_big_pool);
+	tcase_add_loop_test(tc, test_ipam_release_fails_midway, 0, ARRAY_SIZE(release_fail_cases));
+	tcase_add_test(tc, test_ipam_release_join_meanwhile);
+	tcase_add_test(tc, test_ipam_release_orphans);
 	suite_add_tcase(su, tc);
 	return su;
 }
