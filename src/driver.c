@@ -1806,18 +1806,23 @@ static void recon_nets(struct recon *rc)
 	}
 }
 
-/* An address of a container of weft's, or a network's gateway or aux address. */
-static bool addr_in_use(const struct recon *rc, const struct cidr *pool, const struct ipaddr *a)
+/* Whether x is used: a container's of weft's or Docker's, a network's gateway or aux address, or its shim's. */
+static bool addr_in_use(const struct recon *rc, const struct ipam_addr *x)
 {
 	size_t i;
 
+	for (i = 0; i < rc->nnets; i++) {
+		if (!cidr_equal(&rc->nets[i].pool, &x->pool))
+			continue;
+		if (x->host ? cidr_addr_equal(&rc->nets[i].shim_addr, &x->addr) : addr_is_infra(&rc->nets[i], &x->addr))
+			return true;
+	}
+	if (x->host) /* a shim's address is weft's alone: Docker knows nothing of it */
+		return false;
 	for (i = 0; i < rc->neps; i++)
-		if (cidr_addr_equal(&rc->eps[i].addr.addr, a))
+		if (cidr_addr_equal(&rc->eps[i].addr.addr, &x->addr))
 			return true;
-	for (i = 0; i < rc->nnets; i++)
-		if (cidr_equal(&rc->nets[i].pool, pool) && addr_is_infra(&rc->nets[i], a))
-			return true;
-	return false;
+	return docker_has_addr(rc->v, &x->pool, &x->addr);
 }
 
 static bool pool_of_net(const struct recon *rc, const struct cidr *pool)
@@ -1846,7 +1851,7 @@ static int recon_ipam(struct recon *rc, struct ipam *ipam, const char *what, str
 	for (i = 0; i < h.naddrs; i++) {
 		const struct ipam_addr *x = &h.addrs[i];
 
-		if (addr_in_use(rc, &x->pool, &x->addr) || docker_has_addr(rc->v, &x->pool, &x->addr))
+		if (addr_in_use(rc, x))
 			continue;
 		snprintf(key, sizeof(key), "addr %s %s", cidr_format(&x->pool, '/', c), cidr_addr_format(&x->addr, a));
 		if (!suspect(rc, key))
@@ -1856,7 +1861,8 @@ static int recon_ipam(struct recon *rc, struct ipam *ipam, const char *what, str
 		if (ipam_addr_release(ipam, &p, &x->addr, &e) < 0)
 			log_err("reconcile: address %s: %s", a, e.msg);
 		else
-			log_info("reconcile: freed %saddress %s of %s: no container of Docker's has it", what, a, c);
+			log_info("reconcile: freed %saddress %s of %s: %s", what, a, c,
+				 x->host ? "no network of weft's has it for its shim" : "no container of Docker's has it");
 	}
 	for (i = 0; i < h.npools; i++) {
 		if (pool_of_net(rc, &h.pools[i]) || docker_has_subnet(rc->v, &h.pools[i]))

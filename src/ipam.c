@@ -948,6 +948,57 @@ static int gateway_request(struct ipam *ipam, const struct ipam_pool *p, struct 
 			  cidr_format(&p->pool, '/', s));
 }
 
+/* A gateway of pool other than except, if one is claimed (ret->family 0 if not), and the host that claimed it. */
+static int pool_gateway_other(struct ipam *ipam, const struct cidr *pool, const struct ipaddr *except,
+			      struct ipaddr *ret, char host[IPAM_HOST_MAX], struct errbuf *eb)
+{
+	struct store_list l = { 0 };
+	const char *h;
+	size_t i, plen;
+	json_t *o;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = pool_addrs(ipam, pool, &l, &plen, eb);
+	for (i = 0; r == 0 && i < l.n && !ret->family; i++) {
+		if (!is_gateway(l.kv[i].value) || cidr_addr_parse(l.kv[i].key + plen, ret) < 0 ||
+		    cidr_addr_equal(ret, except)) {
+			memset(ret, 0, sizeof(*ret));
+			continue;
+		}
+		o = json_loads(l.kv[i].value, 0, NULL);
+		h = json_string_value(json_object_get(o, "host"));
+		snprintf(host, IPAM_HOST_MAX, "%s", h ? h : "?");
+		json_decref(o);
+	}
+	store_list_free(&l);
+	return r;
+}
+
+/*
+ * A shared pool has one gateway: a --gateway a just claimed while the pool
+ * has another (another host's network) is given back and refused.
+ */
+static int gateway_only(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a, struct errbuf *eb)
+{
+	char host[IPAM_HOST_MAX], key[KEY_LEN], s[CIDR_STRLEN], g[CIDR_STRLEN];
+	struct errbuf ignore = { 0 };
+	struct ipaddr gw;
+	int r;
+
+	r = pool_gateway_other(ipam, &p->pool, a, &gw, host, eb);
+	if (r == 0 && !gw.family)
+		return 0;
+	addr_key(ipam, &p->pool, a, key);
+	store_del(ipam->store, key, 0, &ignore);
+	if (r < 0)
+		return r;
+	return errbuf_set(eb, -EADDRINUSE,
+			  "subnet %s has the gateway %s in weft (host '%s' claimed it): give every host the same --gateway, "
+			  "or none",
+			  cidr_format(&p->pool, '/', s), cidr_addr_format(&gw, g), host);
+}
+
 int ipam_addr_request(struct ipam *ipam, const struct ipam_pool *p, const char *want,
 		      enum ipam_owner owner, struct ipaddr *ret, struct errbuf *eb)
 {
@@ -977,6 +1028,8 @@ int ipam_addr_request(struct ipam *ipam, const struct ipam_pool *p, const char *
 	for (tries = 0; tries < 3; tries++) {
 		errbuf_clear(eb);
 		r = addr_claim(ipam, p, &a, owner, eb);
+		if (r == 0 && owner == IPAM_OWNER_GATEWAY)
+			r = gateway_only(ipam, p, &a, eb);
 		if (r == -EEXIST) {
 			errbuf_clear(eb);
 			r = addr_check_replay(ipam, p, &a, owner, eb);
@@ -1422,9 +1475,11 @@ int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb)
 		} else if (rest) {
 			host = json_string_value(json_object_get(o, "host"));
 			owner = json_string_value(json_object_get(o, "owner"));
-			if (host && owner && strcmp(host, ipam->cfg.host_id) == 0 && strcmp(owner, "endpoint") == 0 &&
-			    cidr_addr_parse(rest + 6, &h.addrs[h.naddrs].addr) == 0)
+			if (host && strcmp(host, ipam->cfg.host_id) == 0 && owned_by_host(owner) &&
+			    cidr_addr_parse(rest + 6, &h.addrs[h.naddrs].addr) == 0) {
+				h.addrs[h.naddrs].host = strcmp(owner, "host") == 0;
 				h.addrs[h.naddrs++].pool = pool;
+			}
 		}
 		json_decref(o);
 	}

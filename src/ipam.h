@@ -123,12 +123,13 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, size_t
 const char *ipam_owner_to_string(enum ipam_owner o);
 
 /*
- * What this host holds: the pools it is a member of, its containers'
- * addresses, and the pools it holds a slice of (routed networks).
+ * What this host holds: the pools it is a member of, its containers' and
+ * its own addresses, and the pools it holds a slice of (routed networks).
  */
 struct ipam_addr {
 	struct cidr pool;
 	struct ipaddr addr;
+	bool host; /* the host's own address (a macvlan shim's), not a container's */
 };
 struct ipam_held {
 	size_t npools, naddrs, nsliced;

@@ -53,6 +53,13 @@ expect_ok "... or a key" no_keys weft/v1/pools/10.61.0.0-24
 
 # ---------------------------------------------------------------- one network on two hosts
 expect_ok "h1: create the macvlan network" dk 1 network create "${MV[@]}" mv
+expect_fail_msg "h2: the same subnet with another --gateway is refused, naming the gateway and h1" \
+	"subnet 10.60.0.0/24 has the gateway 10.60.0.1 in weft \(host 'h1' claimed it\): give every host the same --gateway, or none" \
+	dk 2 network create "${MV[@]/10.60.0.1/10.60.0.254}" mv
+# (the exact key: a prefix of 10.63.0.2 would also match 10.63.0.2xx)
+no_key() { ! lab_store_keys "$1" | grep -qx "$1"; }
+h2_clean() { no_devices 2 && no_key weft/v1/pools/10.60.0.0-24/addr/10.60.0.254; }
+expect_ok "... and leaves neither a device nor its gateway's key" h2_clean
 expect_ok "h2: the same command" dk 2 network create "${MV[@]}" mv
 expect_fail_msg "h1: another macvlan_mode on the same parent is refused" \
 	"parent 'eth0' is already used by weft network .* in macvlan_mode bridge" \
@@ -139,8 +146,6 @@ expect_ok "h1: docker rm s1 removes its route" \
 	bash -c "dk 1 rm -f s1 >/dev/null && ! ip -n $LAB-h1 route show $s1/32 | grep -q ."
 expect_ok "h1: docker rm a5, network rm mv mvs" bash -c "dk 1 rm -f a5 && dk 1 network rm mv mvs"
 expect_ok "h1's shim is gone" bash -c "! ip -n $LAB-h1 link show $shim"
-# (the exact key: a prefix of 10.63.0.2 would also match 10.63.0.2xx)
-no_key() { ! lab_store_keys "$1" | grep -qx "$1"; }
 expect_ok "h1's shim address is free in the store" no_key "weft/v1/pools/10.63.0.0-24/addr/$s1ip"
 expect_ok "h2: docker rm s2, network rm mvs" bash -c "dk 2 rm -f s2 && dk 2 network rm mvs"
 expect_ok "no key of the shim network is left" no_keys weft/v1/pools/10.63.0.0-24
@@ -182,5 +187,25 @@ expect_ok "h1 reclaims it once h2's lease expired and ${GRACE} s passed (<= 2 x 
 expect_ok "h1: --ip $b3 works now" dk 1 run -d --name a4 --network mv --ip "$b3" $IMG sleep 600
 expect_ok "h1: docker rm a4, network rm" bash -c "dk 1 rm -f a4 && dk 1 network rm mv"
 expect_ok "h2 left the pool with its lease: no key of it is left" no_keys weft/v1/pools/10.60.0.0-24
+
+# ---------------------------------------------------------------- h1 dies between its shim's address and its record
+MS=(-d weft --ipam-driver weft --subnet 10.64.0.0/24 --gateway 10.64.0.1 -o mode=macvlan -o parent=eth0 -o host_shim=true)
+# (h2's garbage collection waits long: h1's own reconcile is what must free it)
+lab_start_weftd 2 --host-id h2 --store "$LAB_STORE_URL" --lease-ttl $TTL --gc-grace 600
+expect_ok "h2: a host_shim network on 10.64.0.0/24" dk 2 network create "${MS[@]}" ms
+lab_stop_weftd 1
+WEFT_CRASH_AT=net_create.shim lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --lease-ttl $TTL --gc-grace $GRACE
+expect_fail_msg "h1: the same network; weftd dies once it claimed its shim's address" "." dk 1 network create "${MS[@]}" ms
+lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --lease-ttl $TTL --gc-grace $GRACE --reconcile-interval 1
+# h1's keys in the pool: its shim's address, which h2's pool keeps alive
+h1_keys() { local k; for k in $(lab_store_keys weft/v1/pools/10.64.0.0-24/addr/); do
+	lab_store_value "$k" | grep -q '"host":"h1"' && echo "$k"; done; }
+no_h1_key() { [ -z "$(h1_keys)" ]; }
+expect_ok "h1's reconcile frees the address it claimed for a shim no network of its has" lab_wait_for no_h1_key 15
+expect_ok "... saying so" grep -q "reconcile: freed address 10.64.0.[0-9]* of 10.64.0.0/24: no network of weft's has it for its shim" \
+	"$LABDIR/h1/weftd.log"
+expect_ok "h1: the network now, h2's shim still has its address" bash -c \
+	"dk 1 network create ${MS[*]} ms >/dev/null && dk 1 network rm ms >/dev/null && dk 2 network rm ms >/dev/null"
+expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.64.0.0-24
 
 lab_summary

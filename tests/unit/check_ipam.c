@@ -236,6 +236,12 @@ START_TEST(test_ipam_shared_gateway)
 	ck_assert_int_eq(ipam_addr_request(other, &p, "", IPAM_OWNER_GATEWAY, &g2, NULL), 0);
 	ck_assert(cidr_addr_equal(&g1, &g2));
 	ck_assert_int_eq(ipam_addr_request(other, &p, "10.8.0.1", IPAM_OWNER_GATEWAY, &g2, NULL), 0);
+	/* Another --gateway for the same subnet is another network: refused, and nothing of it is kept. */
+	ck_assert_int_eq(ipam_addr_request(other, &p, "10.8.0.254", IPAM_OWNER_GATEWAY, &g2, &eb), -EADDRINUSE);
+	ck_assert_str_eq(eb.msg, "subnet 10.8.0.0/24 has the gateway 10.8.0.1 in weft (host 'h1' claimed it): give "
+				 "every host the same --gateway, or none");
+	ck_assert_int_eq(store_get(s, STORE_PREFIX "pools/10.8.0.0-24/addr/10.8.0.254", NULL, NULL, NULL), -ENOENT);
+	errbuf_clear(&eb);
 	/* An address another host holds is refused, naming the host. */
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.8.0.9", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(other, &p, "10.8.0.9", IPAM_OWNER_ENDPOINT, &a, &eb), -EADDRINUSE);
@@ -619,13 +625,16 @@ START_TEST(test_ipam_held)
 	ck_assert_int_eq(ipam_held_get(ipam, &h, NULL), 0);
 	ck_assert_uint_eq(h.npools, 1);
 	ck_assert_str_eq(fmt(&h.pools[0]), "10.8.0.0/24");
-	ck_assert_uint_eq(h.naddrs, 1);
+	ck_assert_uint_eq(h.naddrs, 2); /* its container's and its shim's */
 	ck_assert_str_eq(fmt(&h.addrs[0].pool), "10.8.0.0/24");
 	ck_assert(cidr_addr_equal(&h.addrs[0].addr, &a));
+	ck_assert(!h.addrs[0].host);
+	ck_assert(cidr_addr_equal(&h.addrs[1].addr, &b));
+	ck_assert(h.addrs[1].host);
 	ck_assert_uint_eq(h.nsliced, 1);
 	ck_assert_str_eq(fmt(&h.sliced[0]), "10.20.0.0/16");
 	ipam_held_free(&h);
-	/* After its pool release, h1 holds nothing, though h2 still uses the pool. */
+	/* After its pool release, h1 holds only its shim's address (the reconcile frees it), though h2 still uses the pool. */
 	ck_assert_int_eq(ipam_addr_release(ipam, &p, &a, NULL), 0);
 	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
 	{
@@ -636,7 +645,8 @@ START_TEST(test_ipam_held)
 	}
 	ck_assert_int_eq(ipam_held_get(ipam, &h, NULL), 0);
 	ck_assert_uint_eq(h.npools, 0);
-	ck_assert_uint_eq(h.naddrs, 0);
+	ck_assert_uint_eq(h.naddrs, 1);
+	ck_assert(h.addrs[0].host);
 	ck_assert_uint_eq(h.nsliced, 0);
 	ipam_held_free(&h);
 }
