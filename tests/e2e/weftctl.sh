@@ -255,6 +255,11 @@ if [ "$KIND" = consul ]; then
 	expect_ok "status says the store is slow: exit 1" bash -c \
 		"wctl 1 status | grep -Eq '^store +$LAB_STORE_URL \(cluster\): slow: '; [ \"\${PIPESTATUS[0]}\" = 1 ]"
 	emu_fault DELETE ""
+	# 1.2 s a call: it still answers, within the 2 s a call gets, but near its end
+	emu_fault PUT "?mode=slow&delay_ms=1200&path=/v1/kv/"
+	expect_ok "a store that answers in 1.2 s: status says slow, how slow, exit 1" bash -c \
+		"wctl 1 status | grep -Eq '^store +$LAB_STORE_URL \(cluster\): slow: it answered in 1[0-9]{3} ms \(a call gets 2000 ms\)'; [ \"\${PIPESTATUS[0]}\" = 1 ]"
+	emu_fault DELETE ""
 	gc_again() { wctl 1 gc >/dev/null 2>&1; }
 	expect_ok "once the store is fast again, gc answers (its round ended)" lab_wait_for gc_again 30
 fi
