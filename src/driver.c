@@ -23,6 +23,7 @@
 
 #define NETS STORE_PREFIX "local/nets/"
 #define EPS STORE_PREFIX "local/eps/"
+#define PENDING STORE_PREFIX "local/pending/" /* "<pool>" or "<pool>/<ip>": see pending_add() */
 #define KEY_LEN 128
 #define RECONCILE_BUDGET_MS 3000 /* of store calls per round (see store_budget_set()) */
 
@@ -821,6 +822,104 @@ void driver_request_end(struct driver *d)
 
 /* IpamDriver */
 
+/*
+ * A release the cluster store did not take (it did not answer), kept in the
+ * local store and done again every reconcile round until the store takes
+ * it: Docker never repeats a call, and without the record the address or
+ * pool stayed held (forever with --docker-socket none). a NULL: the pool.
+ */
+static void pending_key(const struct cidr *pool, const struct ipaddr *a, char key[KEY_LEN])
+{
+	char c[CIDR_STRLEN], s[CIDR_STRLEN];
+
+	snprintf(key, KEY_LEN, PENDING "%s%s%s", cidr_format(pool, '-', c), a ? "/" : "", a ? cidr_addr_format(a, s) : "");
+}
+
+/* Records the release that failed with r if the store did not answer; 0 then (weft finishes it), else r. */
+static int pending_add(struct driver *d, const struct cidr *pool, const struct ipaddr *a, int r, struct errbuf *eb)
+{
+	char key[KEY_LEN], c[CIDR_STRLEN], s[CIDR_STRLEN];
+	struct errbuf e = { 0 };
+
+	if (!store_err_unreachable(r))
+		return r;
+	pending_key(pool, a, key);
+	if (store_put(d->cfg.local, key, "{}", &e) < 0)
+		return r; /* Docker is told, as before */
+	log_warn("%s%s%s stays held until the cluster store answers (weftd releases it then): %s", a ? "address " : "pool ",
+		 a ? cidr_addr_format(a, s) : cidr_format(pool, '/', c), a ? " of " : "", eb->msg);
+	errbuf_clear(eb);
+	return 0;
+}
+
+/* A request for what a pending release would free supersedes it. */
+static void pending_drop(struct driver *d, const struct cidr *pool, const struct ipaddr *a)
+{
+	struct errbuf ignore = { 0 };
+	char key[KEY_LEN];
+
+	pending_key(pool, a, key);
+	store_del(d->cfg.local, key, 0, &ignore);
+}
+
+static int ep_by_addr(struct driver *d, const struct cidr *pool, const struct ipaddr *a, struct endpoint *ret,
+		      struct errbuf *eb);
+static int net_by_pool(struct driver *d, const struct cidr *pool, struct net *ret, struct errbuf *eb);
+
+/* One pending release, done now unless something uses it again; -EAGAIN if the store still does not answer. */
+static int pending_do(struct driver *d, const char *rest, struct errbuf *eb)
+{
+	char buf[CIDR_STRLEN], *slash;
+	struct ipam_pool p = { 0 };
+	struct endpoint ep;
+	struct ipaddr a;
+	struct net net;
+	int r;
+
+	snprintf(buf, sizeof(buf), "%s", rest);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	if (cidr_parse(buf, '-', &p.pool, NULL) < 0 || (slash && cidr_addr_parse(slash, &a) < 0))
+		return errbuf_set(eb, -EINVAL, "not a pool or address");
+	/* A container has the address again, or a network the pool (it goes with it): nothing to do. */
+	r = slash ? ep_by_addr(d, &p.pool, &a, &ep, eb) : net_by_pool(d, &p.pool, &net, eb);
+	if (r == 0)
+		return 0;
+	if (r != -ENOENT)
+		return -EAGAIN;
+	errbuf_clear(eb);
+	r = slash ? ipam_addr_release(d->ipam, &p, &a, eb) : ipam_pool_release(d->ipam, &p, eb);
+	if (r == 0)
+		log_info("released %s %s, which the cluster store could not take when Docker released it",
+			 slash ? "address" : "pool", slash ? slash : cidr_format(&p.pool, '/', buf));
+	return store_err_unreachable(r) ? -EAGAIN : r;
+}
+
+static int pending_retry(struct driver *d, struct errbuf *eb)
+{
+	struct store_list l = { 0 };
+	struct errbuf e;
+	size_t i;
+	int r;
+
+	r = store_list(d->cfg.local, PENDING, &l, eb);
+	for (i = 0; r == 0 && i < l.n; i++) {
+		errbuf_clear(&e);
+		r = pending_do(d, l.kv[i].key + strlen(PENDING), &e);
+		if (r == -EAGAIN) {
+			r = errbuf_set(eb, -EAGAIN, "%s", e.msg);
+			break;
+		}
+		if (r < 0)
+			log_err("pending release '%s': %s, dropped", l.kv[i].key, e.msg);
+		store_del(d->cfg.local, l.kv[i].key, 0, &e);
+		r = 0;
+	}
+	store_list_free(&l);
+	return r;
+}
+
 static int check_ipam_opts(const struct option_kv *opts, size_t nopts, struct errbuf *eb)
 {
 	if (nopts)
@@ -849,8 +948,10 @@ int driver_pool_request(struct driver *d, const char *pool, const char *subpool,
 	}
 	r = ipam_pool_request(d->ipam, pool, subpool, routes, nroutes, ret, eb);
 	free(routes);
-	if (r == 0)
+	if (r == 0) {
+		pending_drop(d, &ret->pool, NULL);
 		crash_point("pool_request");
+	}
 	return r;
 }
 
@@ -897,7 +998,8 @@ int driver_pool_release(struct driver *d, const char *pool_id, struct errbuf *eb
 	}
 	if (r != -ENOENT)
 		return r;
-	return ipam_pool_release(d->ipam, &p, eb);
+	errbuf_clear(eb);
+	return pending_add(d, &p.pool, NULL, ipam_pool_release(d->ipam, &p, eb), eb);
 }
 
 static bool addr_is_aux(const struct net *n, const struct ipaddr *a)
@@ -963,6 +1065,7 @@ int driver_addr_request(struct driver *d, const char *pool_id, const char *addr,
 	}
 	if (r < 0)
 		return r;
+	pending_drop(d, &p.pool, &c.addr);
 	crash_point(gateway ? "addr_request.gateway" : "addr_request");
 	*ret = c;
 	return 0;
@@ -1028,7 +1131,7 @@ int driver_addr_release(struct driver *d, const char *pool_id, const char *addr,
 	errbuf_clear(eb);
 	if (r == 0 && net.slice.len && cidr_contains(&net.slice, &a))
 		return ipam_addr_release(d->slices, &(struct ipam_pool){ .pool = net.slice }, &a, eb);
-	return ipam_addr_release(d->ipam, &p, &a, eb);
+	return pending_add(d, &p.pool, &a, ipam_addr_release(d->ipam, &p, &a, eb), eb);
 }
 
 /* NetworkDriver */
@@ -1211,13 +1314,8 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 		r = firewall_update(d, eb);
 	if (r == 0 && n.pool_released) {
 		p.pool = n.pool;
-		r = ipam_pool_release(d->ipam, &p, eb);
-		/* The network is gone all the same: the reconcile frees the pool once the store answers. */
-		if (store_err_unreachable(r)) {
-			log_warn("network %.12s: its pool stays held until the store answers: %s", id, eb->msg);
-			errbuf_clear(eb);
-			r = 0;
-		}
+		/* The network is gone all the same: its pool goes once the store answers. */
+		r = pending_add(d, &p.pool, NULL, ipam_pool_release(d->ipam, &p, eb), eb);
 	}
 	if (r == 0)
 		log_info("deleted network %.12s", id);
@@ -2020,6 +2118,9 @@ int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *e
 		return r;
 	/* Docker's requests wait for it: a slow store holds them 3 s at most. */
 	store_budget_set(RECONCILE_BUDGET_MS);
+	r = pending_retry(d, eb);
+	if (r < 0 || !docker_sock)
+		goto out;
 	r = nets_load(d, &rc.nets, &rc.nnets, eb);
 	if (r == 0)
 		r = eps_load(d, &rc.eps, &rc.neps, eb);

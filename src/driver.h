@@ -177,10 +177,12 @@ void driver_free(struct driver *d);
 int driver_restore(struct driver *d, struct errbuf *eb);
 
 /*
- * Compares weft's records, the kernel and the IPAM with what Docker's API
- * on docker_sock says exists, and removes what Docker did not know of in
- * this look and the one before (networks and endpoints whose removal never
- * reached weftd, addresses, pools and devices of calls cut by a crash).
+ * Finishes the releases the cluster store did not take when Docker asked;
+ * then, unless docker_sock is NULL, compares weft's records, the kernel and
+ * the IPAM with what Docker's API on docker_sock says exists, and removes
+ * what Docker did not know of in this look and the one before (networks and
+ * endpoints whose removal never reached weftd, addresses, pools and devices
+ * of calls cut by a crash).
  */
 int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *eb);
 

@@ -760,19 +760,21 @@ int main(int argc, char **argv)
 	if (loop_add(loop, sig.fd, on_signal, NULL, &sig, &eb) < 0 ||
 	    loop_add(loop, httpd_fd(plugin_http), on_http, http_timeout, plugin_http, &eb) < 0)
 		goto fail_loop;
-	/* Docker's calls that never reached weftd (it was down, or died halfway): found by asking Docker. */
-	if (strcmp(c.docker_socket, "none") != 0) {
-		recon.drv = drv;
-		recon.sock = c.docker_socket;
-		recon.interval = c.reconcile_interval;
-		recon.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		if (recon.fd < 0 || reconcile_arm(&recon) < 0) {
-			errbuf_set(&eb, -errno, "reconcile timer: %s", strerror(errno));
-			goto fail_loop;
-		}
-		if (loop_add(loop, recon.fd, on_reconcile, NULL, &recon, &eb) < 0)
-			goto fail_loop;
+	/*
+	 * Docker's calls that never reached weftd (it was down, or died
+	 * halfway): found by asking Docker. Releases the store did not take:
+	 * done again, with or without Docker's socket.
+	 */
+	recon.drv = drv;
+	recon.sock = strcmp(c.docker_socket, "none") != 0 ? c.docker_socket : NULL;
+	recon.interval = c.reconcile_interval;
+	recon.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (recon.fd < 0 || reconcile_arm(&recon) < 0) {
+		errbuf_set(&eb, -errno, "reconcile timer: %s", strerror(errno));
+		goto fail_loop;
 	}
+	if (loop_add(loop, recon.fd, on_reconcile, NULL, &recon, &eb) < 0)
+		goto fail_loop;
 	/* Overlay peers come and go in the cluster store. */
 	for (i = 0; cl && i < 2; i++) {
 		pw[i].drv = drv;
