@@ -846,8 +846,12 @@ static int pending_add(struct driver *d, const struct cidr *pool, const struct i
 	pending_key(pool, a, key);
 	if (store_put(d->cfg.local, key, "{}", &e) < 0)
 		return r; /* Docker is told, as before */
-	log_warn("%s%s%s stays held until the cluster store answers (weftd releases it then): %s", a ? "address " : "pool ",
-		 a ? cidr_addr_format(a, s) : cidr_format(pool, '/', c), a ? " of " : "", eb->msg);
+	if (a)
+		log_warn("address %s of %s stays held until the cluster store answers (weftd releases it then): %s",
+			 cidr_addr_format(a, s), cidr_format(pool, '/', c), eb->msg);
+	else
+		log_warn("pool %s stays held until the cluster store answers (weftd releases it then): %s",
+			 cidr_format(pool, '/', c), eb->msg);
 	errbuf_clear(eb);
 	return 0;
 }
