@@ -1073,31 +1073,31 @@ int ipam_addr_release(struct ipam *ipam, const struct ipam_pool *p, const struct
 	return r;
 }
 
-int ipam_addr_set_mac(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a, const char *mac,
-		      struct errbuf *eb)
+/*
+ * Read, change and write back the record of address a, again while another
+ * write wins: change() gets the record and edits it (returns 1: write it),
+ * leaves it (0: done) or refuses (a negative errno). -ENOENT if there is none.
+ */
+static int addr_update(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a,
+		       int (*change)(struct ipam *, const struct ipaddr *, json_t *, const void *, struct errbuf *),
+		       const void *arg, struct errbuf *eb)
 {
-	char key[KEY_LEN], s[CIDR_STRLEN], *val = NULL, *nv = NULL;
-	const char *host, *what, *old;
+	char key[KEY_LEN], *val = NULL, *nv;
 	uint64_t rev = 0;
 	json_t *o;
 	int r = 0, tries;
 
 	addr_key(ipam, &p->pool, a, key);
 	for (tries = 0; tries < 5; tries++) {
-		host = what = old = "";
 		r = store_get(ipam->store, key, &val, &rev, eb);
+		if (r == -ENOENT)
+			errbuf_clear(eb);
 		if (r < 0)
-			return r == -ENOENT ? errbuf_set(eb, r, "address %s is not held in weft's IPAM", cidr_addr_format(a, s)) : r;
+			return r;
 		o = json_loads(val, 0, NULL);
 		free(val);
-		json_unpack(o, "{s?s, s?s, s?s}", "host", &host, "owner", &what, "mac", &old);
-		if (strcmp(host, ipam->cfg.host_id) != 0 || strcmp(what, "endpoint") != 0) {
-			r = errbuf_set(eb, -EADDRINUSE, "address %s is not held by this host for a container",
-				       cidr_addr_format(a, s));
-		} else if (strcmp(old, mac) == 0) {
-			r = 0;
-		} else {
-			json_object_set_new(o, "mac", json_string(mac));
+		r = json_is_object(o) ? change(ipam, a, o, arg, eb) : errbuf_set(eb, -EIO, "address record '%s' is corrupt", key);
+		if (r > 0) {
 			nv = json_dumps(o, JSON_COMPACT);
 			r = nv ? store_cas(ipam->store, key, nv, rev, eb) : errbuf_set(eb, -ENOMEM, "out of memory");
 			free(nv);
@@ -1110,44 +1110,57 @@ int ipam_addr_set_mac(struct ipam *ipam, const struct ipam_pool *p, const struct
 	return r;
 }
 
+static int mac_set(struct ipam *ipam, const struct ipaddr *a, json_t *o, const void *arg, struct errbuf *eb)
+{
+	const char *host = "", *what = "", *old = "", *mac = arg;
+	char s[CIDR_STRLEN];
+
+	json_unpack(o, "{s?s, s?s, s?s}", "host", &host, "owner", &what, "mac", &old);
+	if (strcmp(host, ipam->cfg.host_id) != 0 || strcmp(what, "endpoint") != 0)
+		return errbuf_set(eb, -EADDRINUSE, "address %s is not held by this host for a container",
+				  cidr_addr_format(a, s));
+	if (strcmp(old, mac) == 0)
+		return 0;
+	json_object_set_new(o, "mac", json_string(mac));
+	return 1;
+}
+
+int ipam_addr_set_mac(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a, const char *mac,
+		      struct errbuf *eb)
+{
+	char s[CIDR_STRLEN];
+	int r;
+
+	r = addr_update(ipam, p, a, mac_set, mac, eb);
+	return r == -ENOENT ? errbuf_set(eb, r, "address %s is not held in weft's IPAM", cidr_addr_format(a, s)) : r;
+}
+
+static int aux_set(struct ipam *ipam, const struct ipaddr *a, json_t *o, const void *arg, struct errbuf *eb)
+{
+	const char *host = "", *what = "";
+	char s[CIDR_STRLEN];
+
+	json_unpack(o, "{s?s, s?s}", "host", &host, "owner", &what);
+	if (strcmp(what, "aux") == 0)
+		return 0;
+	if (strcmp(host, ipam->cfg.host_id) != 0 || strcmp(what, "endpoint") != 0)
+		return errbuf_set(eb, -EADDRINUSE, "--aux-address %s is in use by %s of host '%s'", cidr_addr_format(a, s),
+				  strcmp(what, "endpoint") == 0 ? "a container" : what, host);
+	json_object_set_new(o, "owner", json_string("aux"));
+	return 1;
+}
+
 int ipam_addr_make_aux(struct ipam *ipam, const struct ipam_pool *p, const struct ipaddr *a, struct errbuf *eb)
 {
-	char key[KEY_LEN], s[CIDR_STRLEN], *val = NULL, *nv = NULL;
-	const char *host, *what;
-	uint64_t rev = 0;
-	json_t *o;
 	int r = 0, tries;
 
-	addr_key(ipam, &p->pool, a, key);
 	for (tries = 0; tries < 5; tries++) {
-		host = what = "";
-		r = store_get(ipam->store, key, &val, &rev, eb);
-		if (r == -ENOENT) { /* released meanwhile (a rollback): claim it again */
-			errbuf_clear(eb);
-			r = addr_claim(ipam, p, a, IPAM_OWNER_AUX, eb);
-			if (r != -EEXIST)
-				return r;
-			errbuf_clear(eb);
-			continue;
-		}
-		if (r < 0)
+		r = addr_update(ipam, p, a, aux_set, NULL, eb);
+		if (r != -ENOENT)
 			return r;
-		o = json_loads(val, 0, NULL);
-		free(val);
-		json_unpack(o, "{s?s, s?s}", "host", &host, "owner", &what);
-		if (strcmp(what, "aux") == 0) {
-			r = 0;
-		} else if (strcmp(host, ipam->cfg.host_id) != 0 || strcmp(what, "endpoint") != 0) {
-			r = errbuf_set(eb, -EADDRINUSE, "--aux-address %s is in use by %s of host '%s'",
-				       cidr_addr_format(a, s), strcmp(what, "endpoint") == 0 ? "a container" : what, host);
-		} else {
-			json_object_set_new(o, "owner", json_string("aux"));
-			nv = json_dumps(o, JSON_COMPACT);
-			r = nv ? store_cas(ipam->store, key, nv, rev, eb) : errbuf_set(eb, -ENOMEM, "out of memory");
-			free(nv);
-		}
-		json_decref(o);
-		if (r != -ESTALE)
+		/* Released meanwhile (a rollback): claimed again. */
+		r = addr_claim(ipam, p, a, IPAM_OWNER_AUX, eb);
+		if (r != -EEXIST)
 			return r;
 		errbuf_clear(eb);
 	}

@@ -105,6 +105,9 @@ expect_ok "... and neither left anything on h1 (devices, addresses, rules, recor
 expect_ok "weftd answers what needs no store" weft_answers
 expect_ok "docker rm -f x1 succeeds (its address is freed when the store is back)" dk 1 rm -f x1
 expect_ok "docker network rm gone succeeds (its pool is freed when the store is back)" dk 1 network rm gone
+expect_ok "... h1 says both stay held until the store answers" bash -c \
+	"grep -q 'address $x1 of 10.93.0.0/24 stays held until the cluster store answers (weftd releases it then): ' '$LABDIR/h1/weftd.log' &&
+	 grep -q 'pool 10.96.0.0/24 stays held until the cluster store answers' '$LABDIR/h1/weftd.log'"
 expect_ok "... gone's bridge went" bash -c "! ip -n $LAB-h1 -o addr show | grep -q 10.96.0.1/"
 
 left=$((t0 + OUTAGE - $(date +%s)))

@@ -224,21 +224,43 @@ static void call(const char *path, const char *file, const char *body, int statu
 	free(reply);
 }
 
-START_TEST(test_api_recorded_sequence)
+/* A driver and its API on an LMDB store in dir (a mkdtemp template), as weftd makes them. */
+static struct driver *driver_start(char *dir, struct driver_config *c, struct store **ret_s)
 {
-	char dir[] = "/tmp/weft-netns-XXXXXX", url[128], path[160];
-	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
-	struct store_list l = { 0 };
 	struct driver *drv = NULL;
-	struct store *s = NULL;
+	char url[128];
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(url, sizeof(url), "lmdb://%s/weft.db", dir);
-	ck_assert_int_eq(store_open(url, &s, NULL), 0);
-	c.local = c.shared = s;
-	ck_assert_int_eq(cidr_parse("10.200.0.0/16", '/', &c.default_pool, NULL), 0);
-	ck_assert_int_eq(driver_new(&c, &drv, NULL), 0);
+	ck_assert_int_eq(store_open(url, ret_s, NULL), 0);
+	c->local = c->shared = *ret_s;
+	ck_assert_int_eq(cidr_parse("10.200.0.0/16", '/', &c->default_pool, NULL), 0);
+	ck_assert_int_eq(driver_new(c, &drv, NULL), 0);
 	ck_assert_int_eq(api_new(drv, &api, NULL), 0);
+	return drv;
+}
+
+static void driver_stop(char *dir, struct driver *drv, struct store *s)
+{
+	char path[160];
+
+	api_free(api);
+	driver_free(drv);
+	store_free(s);
+	snprintf(path, sizeof(path), "%s/weft.db", dir);
+	unlink(path);
+	strcat(path, "-lock");
+	unlink(path);
+	rmdir(dir);
+}
+
+START_TEST(test_api_recorded_sequence)
+{
+	char dir[] = "/tmp/weft-netns-XXXXXX";
+	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
+	struct store_list l = { 0 };
+	struct store *s = NULL;
+	struct driver *drv = driver_start(dir, &c, &s);
 
 	call("/IpamDriver.RequestPool", "02-IpamDriver.RequestPool.json", NULL, 200, "\"PoolID\":\"weft:10.250.0.0/24\"");
 	call("/IpamDriver.RequestAddress", "03-IpamDriver.RequestAddress.json", NULL, 200, "\"Address\":\"10.250.0.1/24\"");
@@ -302,15 +324,8 @@ START_TEST(test_api_recorded_sequence)
 	ck_assert(!link_exists("weft-b3ac4c7cd"));
 	ck_assert_int_eq(store_list(s, STORE_PREFIX, &l, NULL), 0);
 	ck_assert_msg(l.n == 0, "%zu records left, first '%s'", l.n, l.n ? l.kv[0].key : "");
-
-	api_free(api);
-	driver_free(drv);
-	store_free(s);
-	snprintf(path, sizeof(path), "%s/weft.db", dir);
-	unlink(path);
-	strcat(path, "-lock");
-	unlink(path);
-	rmdir(dir);
+	store_list_free(&l);
+	driver_stop(dir, drv, s);
 }
 END_TEST
 
@@ -362,20 +377,12 @@ static struct driver *driver_restart(struct driver *old, const struct driver_con
  */
 START_TEST(test_restore_reaps_only_gone_endpoints)
 {
-	char dir[] = "/tmp/weft-netns-XXXXXX", url[128], path[160], cmd[128];
+	char dir[] = "/tmp/weft-netns-XXXXXX", cmd[128];
 	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
-	struct driver *drv = NULL;
 	struct store *s = NULL;
+	struct driver *drv = driver_start(dir, &c, &s);
 	pid_t pid;
 	int i;
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(url, sizeof(url), "lmdb://%s/weft.db", dir);
-	ck_assert_int_eq(store_open(url, &s, NULL), 0);
-	c.local = c.shared = s;
-	ck_assert_int_eq(cidr_parse("10.200.0.0/16", '/', &c.default_pool, NULL), 0);
-	ck_assert_int_eq(driver_new(&c, &drv, NULL), 0);
-	ck_assert_int_eq(api_new(drv, &api, NULL), 0);
 	call("/IpamDriver.RequestPool", "02-IpamDriver.RequestPool.json", NULL, 200, "weft:10.250.0.0/24");
 	call("/IpamDriver.RequestAddress", "03-IpamDriver.RequestAddress.json", NULL, 200, "10.250.0.1/24");
 	call("/NetworkDriver.CreateNetwork", "05-NetworkDriver.CreateNetwork.json", NULL, 200, "{}");
@@ -408,15 +415,7 @@ START_TEST(test_restore_reaps_only_gone_endpoints)
 	drv = driver_restart(drv, &c);
 	ck_assert_int_eq(store_get(s, EP_ADDR_KEY, NULL, NULL, NULL), -ENOENT);
 	ck_assert_int_eq(store_get(s, EP_KEY, NULL, NULL, NULL), -ENOENT);
-
-	api_free(api);
-	driver_free(drv);
-	store_free(s);
-	snprintf(path, sizeof(path), "%s/weft.db", dir);
-	unlink(path);
-	strcat(path, "-lock");
-	unlink(path);
-	rmdir(dir);
+	driver_stop(dir, drv, s);
 }
 END_TEST
 
