@@ -1075,7 +1075,6 @@ int driver_addr_request(struct driver *d, const char *pool_id, const char *addr,
 	return 0;
 }
 
-
 /* The live endpoint of a network in pool that holds a, if any. */
 static int ep_by_addr(struct driver *d, const struct cidr *pool, const struct ipaddr *a,
 		      struct endpoint *ret, struct errbuf *eb)
