@@ -29,6 +29,7 @@ struct cluster {
 	bool registered;
 	bool failing; /* the last attempt failed: log the next failure only when it changes */
 	int last_err; /* the code of the failure last logged */
+	int gc_failing; /* the code of the last garbage collection's failure, 0 if it worked */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -285,8 +286,13 @@ static void cluster_round(struct cluster *c)
 		note_success(c, "host lease");
 		errbuf_clear(&eb);
 		r = gc(c, force[0] ? force : NULL, &res, &force_r, &eb);
-		if (r < 0)
-			log_err("garbage collection: %s", eb.msg);
+		/* Once per kind of failure, as the lease's: a round comes every TTL/3 s. */
+		if (r < 0 && r != c->gc_failing)
+			log_err("garbage collection: %s (retrying every %u s)", eb.msg,
+				c->cfg.ttl / 3 ? c->cfg.ttl / 3 : 1);
+		else if (r == 0 && c->gc_failing)
+			log_info("garbage collection: works again");
+		c->gc_failing = r < 0 ? r : 0;
 	}
 	pthread_mutex_lock(&c->mu);
 	/* Only a round that answers a request says what it did: later ones must not overwrite it. */

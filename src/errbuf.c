@@ -49,6 +49,30 @@ void errbuf_utf8_clean(char *s)
 	}
 }
 
+/*
+ * A message is one line: the text of others quoted in it (a store's error
+ * body, a tool's output) may hold line breaks and terminal escapes, which
+ * would reach Docker's user as they are. Each control character becomes a
+ * space; trailing white space goes.
+ */
+static void line_clean(char *s)
+{
+	size_t n;
+	char *p;
+
+	for (p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	for (n = p - s; n && s[n - 1] == ' '; n--)
+		s[n - 1] = '\0';
+}
+
+static void clean(char *s)
+{
+	errbuf_utf8_clean(s);
+	line_clean(s);
+}
+
 int errbuf_set(struct errbuf *eb, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -59,7 +83,7 @@ int errbuf_set(struct errbuf *eb, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(eb->msg, sizeof(eb->msg), fmt, ap);
 	va_end(ap);
-	errbuf_utf8_clean(eb->msg);
+	clean(eb->msg);
 	return code;
 }
 
@@ -81,7 +105,7 @@ int errbuf_prefix(struct errbuf *eb, const char *fmt, ...)
 		memcpy(eb->msg + n + 2, old, sizeof(eb->msg) - n - 2);
 		eb->msg[sizeof(eb->msg) - 1] = '\0';
 	}
-	errbuf_utf8_clean(eb->msg);
+	clean(eb->msg);
 	return eb->code;
 }
 

@@ -12,7 +12,9 @@ struct errbuf {
  * Records code and a message unless one is already recorded (the first, most
  * specific message wins). eb may be NULL. Returns code, so callers can write
  * "return errbuf_set(eb, -EINVAL, ...)". The message is valid UTF-8 (see
- * errbuf_utf8_clean), so it always fits in a JSON reply.
+ * errbuf_utf8_clean), so it always fits in a JSON reply, and one line: a
+ * control character of what it quotes (a line break, a terminal escape)
+ * becomes a space, and trailing white space goes.
  */
 int errbuf_set(struct errbuf *eb, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

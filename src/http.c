@@ -12,6 +12,14 @@
 #include "http.h"
 
 #define CONNECT_TIMEOUT_MS 2000
+/*
+ * The most of a reply that is read (then the call fails). Generous for real
+ * use: the longest reply is the list of every pool and address of the
+ * cluster, about 250 bytes a key in Consul's JSON ({"host","owner","mac"}
+ * in base64, key, indexes), so a full /16 is 16 MiB and over 250 000 keys
+ * fit. Still a bound on what a broken or hostile store makes weftd hold (the
+ * reply, then the JSON decoded from it) in each thread that reads the store.
+ */
 #define REPLY_MAX (64 << 20)
 
 static __thread long long deadline;
@@ -49,6 +57,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *data)
 
 		while (cap < r->len + len + 1) /* doubling: long replies cost linear time */
 			cap *= 2;
+		if (cap > REPLY_MAX + 1)
+			cap = REPLY_MAX + 1;
 		b = realloc(r->body, cap);
 		if (!b)
 			return 0;
@@ -155,6 +165,16 @@ void http_conn_free(struct http_conn *c)
 	c->headers = NULL;
 }
 
+/* The path (and query) of url, for messages: what follows "scheme://host:port". */
+static const char *url_path(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = p ? p + 3 : url;
+	p += strcspn(p, "/");
+	return *p ? p : "/";
+}
+
 int http_request(struct http_conn *c, const char *url, const char *method, const char *body, bool allow_timeout,
 		 long *status, struct http_reply *rep, const char *server, struct errbuf *eb)
 {
@@ -189,8 +209,16 @@ int http_request(struct http_conn *c, const char *url, const char *method, const
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		r = -ECANCELED;
 	else if (rep->too_big)
-		r = errbuf_set(eb, -EPROTO, "%s: reply to %s larger than %d MiB", server, method,
+		r = errbuf_set(eb, -EPROTO, "%s: reply to %s %.120s larger than %d MiB", server, method, url_path(url),
 			       REPLY_MAX >> 20);
+	/*
+	 * Headers came, then the connection closed before the body's end: the
+	 * store is there (it answered) and this one reply is broken, so it is
+	 * not taken for gone, which would fail the calls of everything else.
+	 */
+	else if (rc == CURLE_PARTIAL_FILE)
+		r = errbuf_set(eb, -EPROTO, "%s: reply to %s %.120s cut short: %s", server, method, url_path(url),
+			       err[0] ? err : curl_easy_strerror(rc));
 	else
 		r = errbuf_set(eb, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT :
 				       rc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EHOSTUNREACH,

@@ -48,7 +48,8 @@ void http_conn_free(struct http_conn *c);
  * rep->body), or an error naming server ("cluster store URL", say):
  * -ECONNREFUSED, -ETIMEDOUT,
  * -EHOSTUNREACH (any other transport failure) "unreachable: ...", -EPROTO
- * (reply too large), -ECANCELED (stopped).
+ * (reply too large, or cut short: the connection closed before the end its
+ * headers announced), -ECANCELED (stopped).
  * allow_timeout: running out of time is not an error (long polls, streams).
  */
 int http_request(struct http_conn *c, const char *url, const char *method, const char *body, bool allow_timeout,

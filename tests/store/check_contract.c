@@ -708,6 +708,56 @@ START_TEST(test_remote_failures)
 }
 END_TEST
 
+/*
+ * A store that answers, but badly. A reply cut short (the connection closed
+ * before its Content-Length, or before a chunked body's last chunk) comes
+ * from a store that is there: the call fails naming the request, and the
+ * next call is tried, not refused as to a store that is gone. An error's text
+ * that is not UTF-8 and holds a terminal escape and line breaks reaches the
+ * message (what Docker shows) as one line of UTF-8.
+ */
+static const struct bad_reply_case {
+	const char *reply;
+	int ret;
+	const char *msg;
+} bad_reply_cases[] = {
+	{ "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n[{\"Key\":", -EPROTO,
+	  " cut short: transfer closed with 92 bytes remaining to read" },
+	{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n8\r\n[{\"Key\":\r\n", -EPROTO,
+	  " cut short: transfer closed with outstanding read data remaining" },
+	{ "HTTP/1.1 200 OK\r\nContent-Length: 110\r\nConnection: close\r\n\r\n[]", -EPROTO,
+	  " cut short: transfer closed with 108 bytes remaining to read" },
+	{ "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 26\r\nConnection: close\r\n\r\n"
+	  "Datenbank gest\xf6rt\x1b[31m\r\n\tx",
+	  -EIO, ": Datenbank gest?rt [31m   x" },
+};
+
+START_TEST(test_remote_bad_replies)
+{
+	const struct bad_reply_case *c = &bad_reply_cases[_i];
+	const char *scheme = strncmp(url, "consul", 6) == 0 ? "consul" : strncmp(url, "etcd", 4) == 0 ? "etcd" : NULL;
+	struct fake f = { 0 };
+	struct errbuf eb = { 0 };
+	struct store *st;
+	char u[128];
+	const char *p;
+	int r;
+
+	if (!scheme)
+		return;
+	fake_start(&f, c->reply);
+	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, f.port);
+	st = open_store(u, NULL, 2000);
+	r = store_get(st, "weft/v1/x", NULL, NULL, &eb);
+	ck_assert_msg(r == c->ret && strstr(eb.msg, u) && strstr(eb.msg, c->msg), "%s: got %d '%s', want %d with '%s'",
+		      u, r, eb.msg, c->ret, c->msg);
+	for (p = eb.msg; *p; p++)
+		ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f, "a control character in '%s'", eb.msg);
+	ck_assert_msg(store_down(st, NULL) == 0, "%s: taken for gone after '%s'", u, eb.msg);
+	store_free(st);
+}
+END_TEST
+
 /* An https store whose certificate does not chain to a trusted CA is refused. */
 START_TEST(test_tls_untrusted)
 {
@@ -777,6 +827,7 @@ int main(void)
 	tcase_add_test(tc, test_watch_resume);
 	tcase_add_test(tc, test_list_skips_foreign);
 	tcase_add_test(tc, test_remote_failures);
+	tcase_add_loop_test(tc, test_remote_bad_replies, 0, sizeof(bad_reply_cases) / sizeof(bad_reply_cases[0]));
 	tcase_add_test(tc, test_acl);
 	tcase_add_test(tc, test_tls_untrusted);
 	tcase_set_timeout(tc, 60);

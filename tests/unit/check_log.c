@@ -160,6 +160,18 @@ START_TEST(test_errbuf_set_utf8)
 }
 END_TEST
 
+/* What Docker shows its user is one line: a store's line breaks and terminal escapes are not. */
+START_TEST(test_errbuf_set_one_line)
+{
+	struct errbuf eb = { 0 };
+
+	errbuf_set(&eb, -EIO, "HTTP 500: %s", "Datenbank gest\xf6rt\x1b[31m\r\n\tx\x7f\n");
+	ck_assert_str_eq(eb.msg, "HTTP 500: Datenbank gest?rt [31m   x");
+	errbuf_prefix(&eb, "store\n");
+	ck_assert_str_eq(eb.msg, "store : HTTP 500: Datenbank gest?rt [31m   x");
+}
+END_TEST
+
 Suite *log_suite(void)
 {
 	Suite *s = suite_create("log");
@@ -171,6 +183,7 @@ Suite *log_suite(void)
 	suite_add_tcase(s, tc);
 	tcase_add_loop_test(te, test_errbuf_utf8_clean, 0, ARRAY_SIZE(utf8_cases));
 	tcase_add_test(te, test_errbuf_set_utf8);
+	tcase_add_test(te, test_errbuf_set_one_line);
 	suite_add_tcase(s, te);
 	return s;
 }
