@@ -124,24 +124,46 @@ int http_base_url(const char *location, bool https, char *buf, size_t size)
 	return 0;
 }
 
+/* Frees a header list, wiped first: its headers may hold credentials. */
+static void headers_free(struct curl_slist *l)
+{
+	struct curl_slist *i;
+
+	for (i = l; i; i = i->next)
+		explicit_bzero(i->data, strlen(i->data));
+	curl_slist_free_all(l);
+}
+
+int http_conn_headers_set(struct http_conn *c, const char *const headers[])
+{
+	struct curl_slist *l = curl_slist_append(NULL, "Expect:"), *n; /* no 100-continue round trip */
+	size_t i;
+
+	for (i = 0; l && headers && headers[i]; i++) {
+		n = curl_slist_append(l, headers[i]);
+		if (!n)
+			headers_free(l);
+		l = n;
+	}
+	if (!l)
+		return -ENOMEM;
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, l);
+	headers_free(c->headers);
+	c->headers = l;
+	return 0;
+}
+
 int http_conn_init(struct http_conn *c, const char *const headers[], const char *ca_file, const char *protocol,
 		   long timeout_ms)
 {
-	size_t i;
-
 	c->curl = curl_easy_init();
-	c->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
-	for (i = 0; c->headers && headers && headers[i]; i++)
-		c->headers = curl_slist_append(c->headers, headers[i]);
-	if (!c->curl || !c->headers) {
-		curl_slist_free_all(c->headers);
+	c->headers = NULL;
+	if (!c->curl || http_conn_headers_set(c, headers) < 0) {
 		curl_easy_cleanup(c->curl);
 		c->curl = NULL;
-		c->headers = NULL;
 		return -ENOMEM;
 	}
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
@@ -157,10 +179,18 @@ int http_conn_init(struct http_conn *c, const char *const headers[], const char 
 	return 0;
 }
 
+void http_conn_client_cert(struct http_conn *c, const char *cert_file, const char *key_file)
+{
+	if (cert_file)
+		curl_easy_setopt(c->curl, CURLOPT_SSLCERT, cert_file);
+	if (key_file)
+		curl_easy_setopt(c->curl, CURLOPT_SSLKEY, key_file);
+}
+
 void http_conn_free(struct http_conn *c)
 {
 	curl_easy_cleanup(c->curl);
-	curl_slist_free_all(c->headers);
+	headers_free(c->headers);
 	c->curl = NULL;
 	c->headers = NULL;
 }
@@ -175,12 +205,40 @@ static const char *url_path(const char *url)
 	return *p ? p : "/";
 }
 
+/*
+ * Whether rc is TLS refused: a certificate or key of ours curl cannot use,
+ * a server's certificate it does not trust, or a handshake the server ended.
+ * A server that wants a client certificate it did not get (or does not
+ * accept) says so with an alert in TLS 1.2, and in TLS 1.3 after the
+ * handshake, when curl has gone on and finds the connection closed.
+ */
+static bool tls_refused(CURL *curl, CURLcode rc, long status, const char **ret_why)
+{
+	curl_off_t tls_at = 0;
+	long os_errno = 0, fresh = 0;
+
+	*ret_why = NULL;
+	if (rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CRL_BADFILE ||
+	    rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_CIPHER || rc == CURLE_PEER_FAILED_VERIFICATION)
+		return true;
+	if (rc == CURLE_SSL_CONNECT_ERROR) /* an alert, not a connection reset halfway */
+		return curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && !os_errno;
+	if ((rc != CURLE_SEND_ERROR && rc != CURLE_RECV_ERROR && rc != CURLE_GOT_NOTHING) || status ||
+	    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &fresh) != CURLE_OK || !fresh ||
+	    curl_easy_getinfo(curl, CURLINFO_APPCONNECT_TIME_T, &tls_at) != CURLE_OK || tls_at <= 0)
+		return false;
+	*ret_why = "the server closed the connection after the handshake, as one does that wants a client "
+		   "certificate or refused the one given";
+	return true;
+}
+
 int http_request(struct http_conn *c, const char *url, const char *method, const char *body, bool allow_timeout,
 		 long *status, struct http_reply *rep, const char *server, struct errbuf *eb)
 {
 	struct header_ctx hc = { rep, c->index_header };
 	char err[CURL_ERROR_SIZE] = "";
 	size_t max_lines = rep->max_lines;
+	const char *why;
 	CURLcode rc;
 	int r;
 
@@ -219,6 +277,8 @@ int http_request(struct http_conn *c, const char *url, const char *method, const
 	else if (rc == CURLE_PARTIAL_FILE)
 		r = errbuf_set(eb, -EPROTO, "%s: reply to %s %.120s cut short: %s", server, method, url_path(url),
 			       err[0] ? err : curl_easy_strerror(rc));
+	else if (tls_refused(c->curl, rc, *status, &why))
+		r = errbuf_set(eb, -EKEYREJECTED, "%s: TLS failed: %s", server, why ? why : err[0] ? err : curl_easy_strerror(rc));
 	else
 		r = errbuf_set(eb, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT :
 				       rc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EHOSTUNREACH,

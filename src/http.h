@@ -41,15 +41,22 @@ int http_base_url(const char *location, bool https, char *buf, size_t size);
  */
 int http_conn_init(struct http_conn *c, const char *const headers[], const char *ca_file, const char *protocol,
 		   long timeout_ms);
+/* Replaces the headers of c's requests (as http_conn_init() takes them); the old ones are wiped. */
+int http_conn_headers_set(struct http_conn *c, const char *const headers[]);
+/* A client certificate and its key (PEM files) for https; NULL: none. curl reads them at each new connection. */
+void http_conn_client_cert(struct http_conn *c, const char *cert_file, const char *key_file);
+/* Frees c; its headers are wiped first (they may hold credentials). */
 void http_conn_free(struct http_conn *c);
 
 /*
  * One request (body NULL: none). 0 with *status and rep filled (free
  * rep->body), or an error naming server ("cluster store URL", say):
  * -ECONNREFUSED, -ETIMEDOUT,
- * -EHOSTUNREACH (any other transport failure) "unreachable: ...", -EPROTO
- * (reply too large, or cut short: the connection closed before the end its
- * headers announced), -ECANCELED (stopped).
+ * -EHOSTUNREACH (any other transport failure) "unreachable: ...",
+ * -EKEYREJECTED "TLS failed: ..." (a certificate or key refused, by either
+ * side, or one that cannot be used), -EPROTO (reply too large, or cut short:
+ * the connection closed before the end its headers announced), -ECANCELED
+ * (stopped).
  * allow_timeout: running out of time is not an error (long polls, streams).
  */
 int http_request(struct http_conn *c, const char *url, const char *method, const char *body, bool allow_timeout,

@@ -99,7 +99,7 @@ static int bad_reply(const char *url, const char *what, long status, const char 
 			  body ? body : "");
 }
 
-/* A connection with the store's token and CA; timeout_ms bounds every request on it. */
+/* A connection with the store's token, CA and client certificate; timeout_ms bounds every request on it. */
 static int conn_init(struct store *s, struct http_conn *conn, long timeout_ms)
 {
 	struct consul_store *c = s->priv;
@@ -112,6 +112,8 @@ static int conn_init(struct store *s, struct http_conn *conn, long timeout_ms)
 	conn->index_header = "X-Consul-Index";
 	r = http_conn_init(conn, s->cfg.token ? headers : NULL, s->cfg.ca_file, c->https ? "https" : "http",
 			   timeout_ms);
+	if (r == 0)
+		http_conn_client_cert(conn, s->cfg.cert_file, s->cfg.key_file);
 	explicit_bzero(hdr, sizeof(hdr));
 	return r;
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +25,15 @@
 
 #define DEFAULT_TIMEOUT_MS 5000
 #define TXN_MAX_OPS 128
+#define TOKEN_MAX 2048 /* a simple token is about 20 bytes, a JWT a few hundred */
 
 struct etcd_store {
 	struct http_conn conn;
 	char base[300];
 	bool https;
+	/* With a user: the token of every request, on every thread's connection (spec B.11). */
+	pthread_mutex_t mu;
+	char token[TOKEN_MAX]; /* "": none yet */
 };
 
 /* A 64-bit number etcd sent as a string (or, tolerated, a number); absent is 0. */
@@ -69,26 +74,6 @@ static json_t *range_end(const char *prefix)
 	return j;
 }
 
-/* POST path with body (stolen): the reply's status and text (free rep->body), or a transport failure. */
-static int post(struct store *s, struct http_conn *conn, const char *path, json_t *body, bool stream, long *st,
-		struct http_reply *rep, struct errbuf *eb)
-{
-	struct etcd_store *e = s->priv;
-	char url[512], name[512], *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	int r;
-
-	json_decref(body);
-	memset(rep, 0, sizeof(*rep));
-	if (!text)
-		return errbuf_set(eb, -ENOMEM, "out of memory");
-	snprintf(url, sizeof(url), "%s%s", e->base, path);
-	rep->max_lines = stream ? 1 : 0;
-	snprintf(name, sizeof(name), "cluster store %s", s->url);
-	r = http_request(conn, url, "POST", text, false, st, rep, name, eb);
-	free(text);
-	return r;
-}
-
 /*
  * A reply to path: *ret gets the parsed object of a 200 (its first line:
  * streams send one per line), or the call fails naming the store: not
@@ -98,19 +83,21 @@ static int reply_decode(const char *url, const char *path, long st, const char *
 			struct errbuf *eb)
 {
 	const char *nl = body ? memchr(body, '\n', len) : NULL;
-	json_t *o = NULL, *code;
+	json_t *o = NULL, *code, *msg;
 	int r;
 
 	if (body)
 		o = json_loadb(body, nl ? (size_t)(nl - body) : len, 0, NULL);
 	code = json_object_get(o, "code");
+	msg = json_object_get(o, "message");
 	if (st == 200 && json_is_object(o)) {
 		*ret = o;
 		return 0;
 	}
 	if (json_integer_value(code) == 5 || st == 404)
-		r = errbuf_set(eb, -ENOENT, "cluster store %s: %s", url, json_string_value(json_object_get(o, "message")) ?: "not found");
-	else if (st == 401 || st == 403)
+		r = errbuf_set(eb, -ENOENT, "cluster store %s: %s", url, json_string_value(msg) ?: "not found");
+	else if (st == 401 || st == 403 ||
+		 (st == 400 && json_is_string(msg) && strcmp(json_string_value(msg), "etcdserver: user name is empty") == 0))
 		r = errbuf_set(eb, -EACCES, "cluster store %s: permission denied: %.200s", url, body ? body : "");
 	else if (st >= 500 || st == 429 || st == 412)
 		r = errbuf_set(eb, -EIO, "cluster store %s: HTTP %ld from %s: %.200s", url, st, path, body ? body : "");
@@ -118,6 +105,161 @@ static int reply_decode(const char *url, const char *path, long st, const char *
 		r = errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to %s (HTTP %ld): %.120s", url, path, st,
 			       body ? body : "");
 	json_decref(o);
+	return r;
+}
+
+/* A connection with the store's CA and client certificate; headers as http_conn_init() takes them. */
+static int conn_init(struct store *s, struct http_conn *conn, const char *const headers[], long timeout_ms)
+{
+	struct etcd_store *e = s->priv;
+	int r;
+
+	r = http_conn_init(conn, headers, s->cfg.ca_file, e->https ? "https" : "http", timeout_ms);
+	if (r == 0)
+		http_conn_client_cert(conn, s->cfg.cert_file, s->cfg.key_file);
+	return r;
+}
+
+/* "Authorization: TOKEN" (the token raw, spec D.21), or "" before the first authentication. */
+static void token_header(struct etcd_store *e, char *buf, size_t size)
+{
+	pthread_mutex_lock(&e->mu);
+	if (e->token[0])
+		snprintf(buf, size, "Authorization: %s", e->token);
+	else
+		buf[0] = '\0';
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* Wipes and frees a string that held a credential. */
+static void secret_free(char *p)
+{
+	if (p)
+		explicit_bzero(p, strlen(p));
+	free(p);
+}
+
+/*
+ * Asks the store for a token for the user, on conn, and keeps it for every
+ * connection. A user or password the store refuses (or a store without
+ * authentication) is -EKEYREJECTED, with the store's reason.
+ */
+static int authenticate(struct store *s, struct http_conn *conn, struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	json_t *req = json_pack("{s:s, s:s}", "name", s->cfg.user, "password", s->cfg.password), *o = NULL;
+	char url[512], name[512], *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	const char *tok, *msg;
+	struct http_reply rep = { 0 };
+	long st;
+	int r;
+
+	if (req) /* jansson's copy of the password */
+		explicit_bzero((char *)json_string_value(json_object_get(req, "password")), strlen(s->cfg.password));
+	json_decref(req);
+	r = text ? http_conn_headers_set(conn, NULL) : -ENOMEM; /* no old token on this one */
+	if (r < 0) {
+		secret_free(text);
+		return errbuf_set(eb, r, "out of memory");
+	}
+	snprintf(url, sizeof(url), "%s/v3/auth/authenticate", e->base);
+	snprintf(name, sizeof(name), "cluster store %s", s->url);
+	r = http_request(conn, url, "POST", text, false, &st, &rep, name, eb);
+	secret_free(text);
+	if (r < 0)
+		return r;
+	o = rep.body ? json_loadb(rep.body, rep.len, 0, NULL) : NULL;
+	tok = json_string_value(json_object_get(o, "token"));
+	msg = json_string_value(json_object_get(o, "message"));
+	if (st == 200 && tok && *tok && strlen(tok) < TOKEN_MAX) {
+		pthread_mutex_lock(&e->mu);
+		snprintf(e->token, sizeof(e->token), "%s", tok);
+		pthread_mutex_unlock(&e->mu);
+	} else if ((st == 400 || st == 412) && msg) {
+		/* "authentication failed, invalid user ID or password", "authentication is not enabled" */
+		if (strncmp(msg, "etcdserver: ", 12) == 0)
+			msg += 12;
+		r = errbuf_set(eb, -EKEYREJECTED, "cluster store %s refused user '%s': %s (see --store-password-file)",
+			       s->url, s->cfg.user, msg);
+	} else if (st == 200) {
+		r = errbuf_set(eb, -EPROTO, "cluster store %s: unexpected reply to /v3/auth/authenticate", s->url);
+	} else {
+		r = reply_decode(s->url, "/v3/auth/authenticate", st, rep.body, rep.len, NULL, eb);
+	}
+	if (tok)
+		explicit_bzero((char *)tok, strlen(tok));
+	json_decref(o);
+	secret_free(rep.body);
+	return r;
+}
+
+/* Puts the user's token on conn's requests; authenticates first if there is none yet, or renew. */
+static int token_use(struct store *s, struct http_conn *conn, bool renew, struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	char hdr[TOKEN_MAX + 32];
+	const char *headers[] = { hdr, NULL };
+	int r;
+
+	pthread_mutex_lock(&e->mu);
+	renew = renew || !e->token[0];
+	pthread_mutex_unlock(&e->mu);
+	if (renew && (r = authenticate(s, conn, eb)) < 0)
+		return r;
+	token_header(e, hdr, sizeof(hdr));
+	r = http_conn_headers_set(conn, headers);
+	explicit_bzero(hdr, sizeof(hdr));
+	return r < 0 ? errbuf_set(eb, r, "out of memory") : 0;
+}
+
+/*
+ * Whether a reply says that the token is no good: expired (unused for
+ * etcd's --auth-token-ttl), from before a restart of the store, or older
+ * than a change of the users. etcd's Go client then authenticates again
+ * and retries, once, and so does weft.
+ */
+static bool token_refused(long st, const char *body, size_t len)
+{
+	json_t *o = body && (st == 400 || st == 401) ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *m = json_string_value(json_object_get(o, "message"));
+	bool r;
+
+	r = m && (strcmp(m, "etcdserver: invalid auth token") == 0 || strcmp(m, "etcdserver: user name is empty") == 0 ||
+		  strcmp(m, "etcdserver: revision of auth store is old") == 0);
+	json_decref(o);
+	return r;
+}
+
+/*
+ * POST path with body (stolen): the reply's status and text (free
+ * rep->body), or a transport failure. With a user, a reply that refuses
+ * the token gets a new one and the request again.
+ */
+static int post(struct store *s, struct http_conn *conn, const char *path, json_t *body, bool stream, long *st,
+		struct http_reply *rep, struct errbuf *eb)
+{
+	struct etcd_store *e = s->priv;
+	char url[512], name[512], *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	bool renew;
+	int r;
+
+	json_decref(body);
+	memset(rep, 0, sizeof(*rep));
+	if (!text)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	snprintf(url, sizeof(url), "%s%s", e->base, path);
+	snprintf(name, sizeof(name), "cluster store %s", s->url);
+	for (renew = false;; renew = true) {
+		if (s->cfg.user && (r = token_use(s, conn, renew, eb)) < 0)
+			break;
+		rep->max_lines = stream ? 1 : 0;
+		r = http_request(conn, url, "POST", text, false, st, rep, name, eb);
+		if (r < 0 || !s->cfg.user || renew || !token_refused(*st, rep->body, rep->len))
+			break;
+		free(rep->body);
+		rep->body = NULL;
+	}
+	free(text);
 	return r;
 }
 
@@ -154,12 +296,13 @@ static int etcd_open(struct store *s, const char *location, struct errbuf *eb)
 		free(e);
 		return errbuf_set(eb, -EINVAL, "expected %s://HOST:PORT", s->ops->scheme);
 	}
-	if (http_conn_init(&e->conn, NULL, s->cfg.ca_file, e->https ? "https" : "http",
-			   s->cfg.timeout_ms ? s->cfg.timeout_ms : DEFAULT_TIMEOUT_MS) < 0) {
+	s->priv = e;
+	if (conn_init(s, &e->conn, NULL, s->cfg.timeout_ms ? s->cfg.timeout_ms : DEFAULT_TIMEOUT_MS) < 0) {
 		free(e);
+		s->priv = NULL;
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
-	s->priv = e;
+	pthread_mutex_init(&e->mu, NULL);
 	return 0;
 }
 
@@ -170,6 +313,8 @@ static void etcd_close(struct store *s)
 	if (!e)
 		return;
 	http_conn_free(&e->conn);
+	explicit_bzero(e->token, sizeof(e->token));
+	pthread_mutex_destroy(&e->mu);
 	free(e);
 	s->priv = NULL;
 }
@@ -566,16 +711,26 @@ static void stream_close(struct etcd_watch *w)
 static int stream_open(struct store *s, struct etcd_watch *w, const char *prefix, uint64_t from, struct errbuf *eb)
 {
 	struct etcd_store *e = s->priv;
-	char url[512], start[24];
+	char url[512], start[24], hdr[TOKEN_MAX + 32];
+	const char *headers[] = { hdr, NULL };
 	json_t *req;
+	int r;
 
 	snprintf(start, sizeof(start), "%" PRIu64, from);
 	req = json_pack("{s:{s:o, s:o, s:s}}", "create_request", "key", b64(prefix, strlen(prefix)), "range_end",
 			range_end(prefix), "start_revision", start);
 	w->req = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
-	/* No time limit: a healthy watch never ends; TCP keepalive notices a vanished peer. */
-	if (!w->req || http_conn_init(&w->stream, NULL, s->cfg.ca_file, e->https ? "https" : "http", 0) < 0) {
+	/*
+	 * No time limit: a healthy watch never ends; TCP keepalive notices a
+	 * vanished peer. The token is the one the last list got: a stream
+	 * whose token is refused is cancelled, and the list after it gets a
+	 * new one (see etcd_watch_wait()).
+	 */
+	token_header(e, hdr, sizeof(hdr));
+	r = w->req ? conn_init(s, &w->stream, hdr[0] ? headers : NULL, 0) : -ENOMEM;
+	explicit_bzero(hdr, sizeof(hdr));
+	if (r < 0) {
 		free(w->req);
 		w->req = NULL;
 		return errbuf_set(eb, -ENOMEM, "out of memory");
@@ -625,7 +780,6 @@ static void stream_scan(struct etcd_watch *w, uint64_t index, bool *changed, boo
 static int etcd_watch_wait(struct store *s, void *state, const char *prefix, uint64_t index, unsigned int wait_ms,
 			   const volatile int *stop, struct store_list *ret, uint64_t *ret_index, struct errbuf *eb)
 {
-	struct etcd_store *e = s->priv;
 	struct etcd_watch *w = state;
 	bool changed = false, broken = false;
 	struct timespec t0, t;
@@ -634,7 +788,7 @@ static int etcd_watch_wait(struct store *s, void *state, const char *prefix, uin
 
 	if (!w->list.curl) {
 		w->list.stop = stop;
-		if (http_conn_init(&w->list, NULL, s->cfg.ca_file, e->https ? "https" : "http", DEFAULT_TIMEOUT_MS) < 0)
+		if (conn_init(s, &w->list, NULL, DEFAULT_TIMEOUT_MS) < 0)
 			return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
 	if (!index) /* a fresh list: the stream starts after it */

@@ -71,8 +71,12 @@ struct store_ops {
 
 /* How to reach a remote store; ignored by the embedded one. */
 struct store_config {
-	const char *token;   /* ACL token (Consul), never logged; NULL: none */
-	const char *ca_file; /* CA bundle for https; NULL: the system's */
+	const char *token;     /* ACL token (Consul), never logged; NULL: none */
+	const char *user;      /* etcd user; NULL: none */
+	const char *password;  /* its password, never logged */
+	const char *ca_file;   /* CA bundle for https; NULL: the system's */
+	const char *cert_file; /* client certificate (PEM) for https; NULL: none */
+	const char *key_file;  /* its private key (PEM) */
 	unsigned int timeout_ms; /* per request; 0: the default (5 s) */
 };
 
@@ -106,17 +110,19 @@ int store_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_
 	      struct errbuf *eb);
 /*
  * A remote store that did not answer (-ETIMEDOUT, -ECONNREFUSED,
- * -EHOSTUNREACH) is not asked again for STORE_RETRY_MS (or until
- * store_retry_now()): the calls meanwhile fail at once with the same error,
- * so that a request of Docker's that needs several calls waits for one
- * timeout, not for each. Any answer (even an error reply) ends it.
- * store_down() is that error while it lasts, else 0.
+ * -EHOSTUNREACH), or refused weftd's credentials (-EKEYREJECTED: TLS failed
+ * on either side, or the etcd user's password; at start weftd stops on it,
+ * a mistake of its configuration) is not asked again for STORE_RETRY_MS (or
+ * until store_retry_now()): the calls meanwhile fail at once with the same
+ * error, so that a request of Docker's that needs several calls waits for
+ * one timeout, not for each. Any other answer (even an error reply) ends
+ * it. store_down() is that error while it lasts, else 0.
  */
 int store_down(struct store *s, struct errbuf *eb);
-/* Whether a store call's result r means the store did not answer (as above). */
+/* Whether a store call's result r means the store cannot be used now (as above). */
 static inline bool store_err_unreachable(int r)
 {
-	return r == -ETIMEDOUT || r == -ECONNREFUSED || r == -EHOSTUNREACH;
+	return r == -ETIMEDOUT || r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -EKEYREJECTED;
 }
 /* A call made straight to the store's ops (a watch's) got an answer: ends the above. */
 void store_answered(struct store *s);

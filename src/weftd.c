@@ -43,7 +43,12 @@ struct config {
 	const char *default_pool;
 	unsigned int default_pool_size;
 	const char *token_file;
+	const char *user;
+	const char *password_file;
 	const char *ca_file;
+	const char *cert_file;
+	const char *key_file;
+	bool cleartext_credentials;
 	const char *advertise;
 	unsigned int lease_ttl;
 	unsigned int gc_grace;
@@ -87,8 +92,18 @@ static const struct flag {
 	  "prefix length of those subnets (default 24)", .kind = FLAG_UINT, .off = offsetof(struct config, default_pool_size), .min = 8, .max = 30, .what = "a prefix length" },
 	{ { "store-token-file", required_argument, NULL, 't' }, "FILE",
 	  "file holding the cluster store's ACL token (Consul)", .kind = FLAG_STR, .off = offsetof(struct config, token_file) },
+	{ { "store-user", required_argument, NULL, 'u' }, "NAME",
+	  "etcd user weftd authenticates as (with --store-password-file)", .kind = FLAG_STR, .off = offsetof(struct config, user) },
+	{ { "store-password-file", required_argument, NULL, 'w' }, "FILE",
+	  "file holding the password of --store-user", .kind = FLAG_STR, .off = offsetof(struct config, password_file) },
 	{ { "store-ca", required_argument, NULL, 'c' }, "FILE",
 	  "CA certificates for a consul+https:// or etcd+https:// store (default: the system's)", .kind = FLAG_STR, .off = offsetof(struct config, ca_file) },
+	{ { "store-cert", required_argument, NULL, 'T' }, "FILE",
+	  "client certificate (PEM) for a consul+https:// or etcd+https:// store (with --store-key)", .kind = FLAG_STR, .off = offsetof(struct config, cert_file) },
+	{ { "store-key", required_argument, NULL, 'K' }, "FILE",
+	  "the private key (PEM) of --store-cert", .kind = FLAG_STR, .off = offsetof(struct config, key_file) },
+	{ { "store-allow-cleartext-credentials", no_argument, NULL, 'X' }, NULL,
+	  "send the token or password to a consul:// or etcd:// store unencrypted", .kind = FLAG_BOOL, .off = offsetof(struct config, cleartext_credentials) },
 	{ { "advertise", required_argument, NULL, 'a' }, "ADDR|IFACE",
 	  "this host's IPv4 address as other hosts reach it, or an interface holding it (default: toward the store)", .kind = FLAG_STR, .off = offsetof(struct config, advertise) },
 	{ { "lease-ttl", required_argument, NULL, 'L' }, "SECONDS",
@@ -440,30 +455,101 @@ static void on_signal(void *data, uint32_t events)
 	loop_quit(s->loop, 0);
 }
 
-/* The token, from a file that only root should read; trailing newlines and spaces dropped. */
-static int load_token(const char *path, char *buf, size_t size)
+/*
+ * A file that only root should read (flag names it): open, with a warning
+ * if others may read it. NULL and an error logged if it cannot be read.
+ */
+static FILE *secret_open(const char *flag, const char *path)
 {
 	struct stat st;
-	size_t n;
 	FILE *f;
 
 	f = fopen(path, "re");
 	if (!f) {
-		log_err("--store-token-file '%s': %s", path, strerror(errno));
-		return -errno;
+		log_err("%s '%s': %s", flag, path, strerror(errno));
+		return NULL;
 	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-		log_warn("--store-token-file '%s' is readable by others than its owner", path);
+		log_warn("%s '%s' is readable by others than its owner", flag, path);
+	return f;
+}
+
+/*
+ * A credential (what: "token", "password") from flag's file: one line, the
+ * trailing characters in trim dropped (a token's blanks; a password's
+ * line end only: its blanks are its own).
+ */
+static int load_secret(const char *flag, const char *what, const char *trim, const char *path, char *buf,
+		       size_t size)
+{
+	FILE *f = secret_open(flag, path);
+	size_t n;
+
+	if (!f)
+		return -EINVAL;
 	n = fread(buf, 1, size - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	while (n && strchr(" \t\r\n", buf[n - 1]))
+	while (n && strchr(trim, buf[n - 1]))
 		buf[--n] = '\0';
 	if (!n || n == size - 1 || strpbrk(buf, "\r\n")) {
 		explicit_bzero(buf, size);
-		log_err("--store-token-file '%s': expected one line holding the token", path);
+		log_err("%s '%s': expected one line holding the %s", flag, path, what);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/*
+ * The store's credentials fit its URL: a token for Consul, a user for etcd,
+ * a client certificate for https; and none crosses the network readable by
+ * anyone on the way unless --store-allow-cleartext-credentials says so.
+ */
+static int store_flags_check(const struct config *c)
+{
+	const char *url = c->store_url ? c->store_url : "lmdb://", *secret;
+	bool consul = strncmp(url, "consul", 6) == 0, etcd = strncmp(url, "etcd", 4) == 0;
+	bool https = strstr(url, "+https://") != NULL;
+
+	if (!c->user != !c->password_file)
+		log_err("--store-user and --store-password-file go together");
+	else if (!c->cert_file != !c->key_file)
+		log_err("--store-cert and --store-key go together");
+	else if (c->token_file && !consul)
+		log_err("--store-token-file: only a consul:// or consul+https:// store takes a token "
+			"(etcd's users: --store-user)");
+	else if (c->user && !etcd)
+		log_err("--store-user: only an etcd:// or etcd+https:// store takes a user (Consul's: --store-token-file)");
+	else if (c->cert_file && !https)
+		log_err("--store-cert: only a consul+https:// or etcd+https:// store takes a client certificate");
+	else if ((secret = c->token_file ? "token" : c->password_file ? "password" : NULL) && !https &&
+		 !c->cleartext_credentials)
+		log_err("%s with store %s: the %s would cross the network unencrypted, readable on the way; "
+			"use %s+https://, or give --store-allow-cleartext-credentials where that is fine",
+			c->token_file ? "--store-token-file" : "--store-password-file", url, secret,
+			consul ? "consul" : "etcd");
+	else
+		return 0;
+	return -EINVAL;
+}
+
+/* --store-cert and --store-key: readable now (curl reads them, and finds a key not the certificate's, when it connects). */
+static int tls_files_check(const struct config *c)
+{
+	FILE *f;
+
+	if (!c->cert_file)
+		return 0;
+	f = fopen(c->cert_file, "re");
+	if (!f) {
+		log_err("--store-cert '%s': %s", c->cert_file, strerror(errno));
+		return -EINVAL;
+	}
+	fclose(f);
+	f = secret_open("--store-key", c->key_file);
+	if (!f)
+		return -EINVAL;
+	fclose(f);
 	return 0;
 }
 
@@ -627,7 +713,7 @@ int main(int argc, char **argv)
 	struct reconciler recon = { .fd = -1 };
 	struct store_config sc = { 0 };
 	struct cluster *cl = NULL;
-	char token[4096], advertise[INET_ADDRSTRLEN];
+	char token[4096], password[4096], advertise[INET_ADDRSTRLEN];
 	struct driver_config dc = { 0 };
 	struct store *local = NULL, *shared = NULL;
 	struct peer_watch pw[2] = { { 0 } };
@@ -662,7 +748,7 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	log_set_debug(c.debug);
-	if (load_host_id(c.host_id, host_id, sizeof(host_id)) < 0 ||
+	if (store_flags_check(&c) < 0 || load_host_id(c.host_id, host_id, sizeof(host_id)) < 0 ||
 	    load_advertise(c.advertise, advertise, sizeof(advertise)) < 0)
 		goto fail_conf;
 	if (cidr_parse(c.default_pool, '/', &dc.default_pool, &eb) < 0 || dc.default_pool.addr.family != AF_INET ||
@@ -702,15 +788,39 @@ int main(int argc, char **argv)
 	if (store_open(local_url, &local, &eb) < 0)
 		goto fail;
 	if (c.token_file) {
-		if (load_token(c.token_file, token, sizeof(token)) < 0)
+		if (load_secret("--store-token-file", "token", " \t\r\n", c.token_file, token, sizeof(token)) < 0)
 			goto fail_local;
 		sc.token = token;
 	}
+	if (c.password_file) {
+		if (load_secret("--store-password-file", "password", "\r\n", c.password_file, password,
+				sizeof(password)) < 0)
+			goto fail_local;
+		sc.user = c.user;
+		sc.password = password;
+	}
+	if (tls_files_check(&c) < 0)
+		goto fail_local;
 	sc.ca_file = c.ca_file;
+	sc.cert_file = c.cert_file;
+	sc.key_file = c.key_file;
 	if (strcmp(local_url, c.store_url) == 0)
 		shared = local;
 	else if (store_open_with(c.store_url, &sc, &shared, &eb) < 0)
 		goto fail_local;
+	/*
+	 * A store that answers but refuses weftd's credentials (TLS either way,
+	 * the user) stops weftd now: that is a mistake of its configuration.
+	 * One that does not answer is tried again later, as ever.
+	 */
+	if (shared != local && (sc.user || strstr(c.store_url, "+https://"))) {
+		char key[200];
+
+		snprintf(key, sizeof(key), STORE_PREFIX "hosts/%s", host_id);
+		if (store_get(shared, key, NULL, NULL, &eb) == -EKEYREJECTED)
+			goto fail_shared;
+		errbuf_clear(&eb);
+	}
 	/* A cluster store: this host is registered there for as long as weftd lives. */
 	if (strncmp(c.store_url, "lmdb:", 5) != 0) {
 		if (!advertise[0] && address_toward(c.store_url, advertise, sizeof(advertise)) < 0)
@@ -815,8 +925,9 @@ fail_shared:
 	cluster_free(cl);
 	if (shared != local)
 		store_free(shared);
-	explicit_bzero(token, sizeof(token));
 fail_local:
+	explicit_bzero(token, sizeof(token));
+	explicit_bzero(password, sizeof(password));
 	store_free(local);
 fail:
 	if (eb.msg[0])

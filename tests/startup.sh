@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/startup.sh - weftd's fatal start-up errors: each one exits with status 1 (weftd(8),
 # EXIT STATUS) and one message saying why. An LMDB store that cannot be opened, a bad --store
-# URL, a --store-token-file that cannot be used, and another weftd serving the plugin socket:
+# URL, a --store-token-file or --store-password-file that cannot be used, credentials that do
+# not fit the store's URL or would cross the network in clear text (unless
+# --store-allow-cleartext-credentials), and another weftd serving the plugin socket:
 # the second weftd is refused before it makes or changes anything (the first's firewall), and
 # the first goes on answering. A
 # weftd stopped by SIGTERM exits 0, removes its socket and closes it once (strace, if there).
@@ -70,10 +72,60 @@ case_ "an etcd URL without a host" "<3>store 'etcd://': expected etcd://HOST:POR
 # a store nobody answers on is no error (weftd retries): these stop at the token
 case_ "a token file that does not exist" \
 	"<3>--store-token-file '$tmp/no-token': No such file or directory" \
-	--state-dir "$tmp/state" --socket "$sock" --store etcd://127.0.0.1:9 --store-token-file "$tmp/no-token"
+	--state-dir "$tmp/state" --socket "$sock" --store consul+https://127.0.0.1:9 --store-token-file "$tmp/no-token"
 (umask 077 && : >"$tmp/empty-token")
 case_ "an empty token file" "<3>--store-token-file '$tmp/empty-token': expected one line holding the token" \
-	--state-dir "$tmp/state" --socket "$sock" --store etcd://127.0.0.1:9 --store-token-file "$tmp/empty-token"
+	--state-dir "$tmp/state" --socket "$sock" --store consul+https://127.0.0.1:9 --store-token-file "$tmp/empty-token"
+
+# Credentials that do not fit the store, before anything is made (no state directory).
+case_ "a user without a password file" "<3>--store-user and --store-password-file go together" \
+	--state-dir "$tmp/no-state" --store etcd+https://127.0.0.1:9 --store-user weft
+case_ "a password file without a user" "<3>--store-user and --store-password-file go together" \
+	--state-dir "$tmp/no-state" --store etcd+https://127.0.0.1:9 --store-password-file "$tmp/no-password"
+case_ "a client certificate without its key" "<3>--store-cert and --store-key go together" \
+	--state-dir "$tmp/no-state" --store etcd+https://127.0.0.1:9 --store-cert "$tmp/cert.pem"
+case_ "a token for etcd" \
+	"<3>--store-token-file: only a consul:// or consul+https:// store takes a token (etcd's users: --store-user)" \
+	--state-dir "$tmp/no-state" --store etcd+https://127.0.0.1:9 --store-token-file "$tmp/empty-token"
+case_ "a user for Consul" \
+	"<3>--store-user: only an etcd:// or etcd+https:// store takes a user (Consul's: --store-token-file)" \
+	--state-dir "$tmp/no-state" --store consul+https://127.0.0.1:9 --store-user weft --store-password-file "$tmp/pw"
+case_ "a client certificate for a store without TLS" \
+	"<3>--store-cert: only a consul+https:// or etcd+https:// store takes a client certificate" \
+	--state-dir "$tmp/no-state" --store etcd://127.0.0.1:9 --store-cert "$tmp/cert.pem" --store-key "$tmp/key.pem"
+case_ "a token over plain HTTP" \
+	"<3>--store-token-file with store consul://127.0.0.1:9: the token would cross the network unencrypted, readable on the way; use consul+https://, or give --store-allow-cleartext-credentials where that is fine" \
+	--state-dir "$tmp/no-state" --store consul://127.0.0.1:9 --store-token-file "$tmp/empty-token"
+case_ "a password over plain HTTP" \
+	"<3>--store-password-file with store etcd://127.0.0.1:9: the password would cross the network unencrypted, readable on the way; use etcd+https://, or give --store-allow-cleartext-credentials where that is fine" \
+	--state-dir "$tmp/no-state" --store etcd://127.0.0.1:9 --store-user weft --store-password-file "$tmp/pw"
+[ ! -e "$tmp/no-state" ]
+report $? "... each before it made anything (no state directory)"
+# allowed, weftd goes on and reads the files
+case_ "a token over plain HTTP, allowed" "<3>--store-token-file '$tmp/empty-token': expected one line holding the token" \
+	--state-dir "$tmp/state" --socket "$sock" --store consul://127.0.0.1:9 --store-token-file "$tmp/empty-token" \
+	--store-allow-cleartext-credentials
+case_ "a password over plain HTTP, allowed" "<3>--store-password-file '$tmp/no-password': No such file or directory" \
+	--state-dir "$tmp/state" --socket "$sock" --store etcd://127.0.0.1:9 --store-user weft \
+	--store-password-file "$tmp/no-password" --store-allow-cleartext-credentials
+printf 'store-allow-cleartext-credentials = yes\n' >"$tmp/cleartext.conf"
+case_ "... also allowed in the configuration file" \
+	"<3>--store-password-file '$tmp/no-password': No such file or directory" \
+	--config "$tmp/cleartext.conf" --state-dir "$tmp/state" --socket "$sock" --store etcd://127.0.0.1:9 \
+	--store-user weft --store-password-file "$tmp/no-password"
+(umask 022 && printf '\n' >"$tmp/open-password")
+case_ "a password file others can read (a warning), without a password" \
+	"<4>--store-password-file '$tmp/open-password' is readable by others than its owner
+<3>--store-password-file '$tmp/open-password': expected one line holding the password" \
+	--state-dir "$tmp/state" --socket "$sock" --store etcd+https://127.0.0.1:9 --store-user weft \
+	--store-password-file "$tmp/open-password"
+(umask 077 && printf 'one\ntwo\n' >"$tmp/two-lines")
+case_ "a password file of two lines" "<3>--store-password-file '$tmp/two-lines': expected one line holding the password" \
+	--state-dir "$tmp/state" --socket "$sock" --store etcd+https://127.0.0.1:9 --store-user weft \
+	--store-password-file "$tmp/two-lines"
+case_ "a client certificate that cannot be read" "<3>--store-cert '$tmp/no-cert.pem': No such file or directory" \
+	--state-dir "$tmp/state" --socket "$sock" --store etcd+https://127.0.0.1:9 --store-cert "$tmp/no-cert.pem" \
+	--store-key "$tmp/no-key.pem"
 
 # From here weftd gets to the kernel: in a network namespace of its own.
 if unshare -n true 2>/dev/null; then

@@ -7,6 +7,16 @@
  *                       also checks that a missing token is refused
  * WEFT_TEST_STORE_CA    CA file of an https store; the suite also checks that
  *                       the store is refused without it
+ * WEFT_TEST_STORE_USER, WEFT_TEST_STORE_PASSWORD
+ *                       etcd user the store wants; the suite also checks that
+ *                       a wrong password and no user are refused
+ * WEFT_TEST_AUTH_TOKEN_TTL  the store's --auth-token-ttl (seconds): the suite
+ *                       waits for its tokens to expire and goes on
+ * WEFT_TEST_STORE_CERT, WEFT_TEST_STORE_KEY
+ *                       client certificate and key the store wants; the
+ *                       suite also checks that it is refused without them,
+ *                       and a key that is not the certificate's
+ *                       (WEFT_TEST_STORE_OTHER_KEY)
  * WEFT_TEST_LEASE_TTL   seconds of the leases it grants (default 1); the
  *                       store must expire a lease within 2 x TTL + 2 s
  * WEFT_TEST_LIST_EXTRA  the Consul emulator's /_emu/list/extra URL: list
@@ -46,11 +56,15 @@ static bool remote(void)
 	return strncmp(url, "lmdb://", 7) != 0;
 }
 
-static const char *ca_file;
+static const char *ca_file, *user, *password, *cert_file, *key_file;
 
+/* A store; the user and client certificate are the store's under test only (not a fake's). */
 static struct store *open_store(const char *u, const char *tok, unsigned int timeout_ms)
 {
-	struct store_config cfg = { .token = tok, .timeout_ms = timeout_ms, .ca_file = ca_file };
+	bool ours = strcmp(u, url) == 0;
+	struct store_config cfg = { .token = tok, .timeout_ms = timeout_ms, .ca_file = ca_file,
+				    .user = ours ? user : NULL, .password = password,
+				    .cert_file = ours ? cert_file : NULL, .key_file = ours ? key_file : NULL };
 	struct errbuf eb = { 0 };
 	struct store *st = NULL;
 
@@ -377,8 +391,14 @@ START_TEST(test_watch_resume)
 }
 END_TEST
 
-/* A request to the store at url outside of weft's client: 0 and its status, with the token and CA. */
-static long raw_request(const char *method, const char *path, const char *body)
+/*
+ * A request to the store at url outside of weft's client: its status (want
+ * is asserted unless 0) and, if ret_body, its body (caller frees), with the
+ * token and CA, the client certificate, and the etcd token in auth (NULL:
+ * none).
+ */
+static long raw_call(const char *method, const char *path, const char *body, const char *auth, long want,
+		     char **ret_body)
 {
 	const char *sep = strstr(url, "://");
 	char base[300], full[1024], hdr[512];
@@ -392,13 +412,47 @@ static long raw_request(const char *method, const char *path, const char *body)
 	ck_assert_ptr_nonnull(sep);
 	ck_assert_int_eq(http_base_url(sep + 3, https, base, sizeof(base)), 0);
 	snprintf(full, sizeof(full), "%s%s", base, path);
-	snprintf(hdr, sizeof(hdr), "X-Consul-Token: %s", token ? token : "");
-	ck_assert_int_eq(http_conn_init(&c, token ? headers : NULL, ca_file, https ? "https" : "http", 5000), 0);
+	if (auth)
+		snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
+	else
+		snprintf(hdr, sizeof(hdr), "X-Consul-Token: %s", token ? token : "");
+	ck_assert_int_eq(http_conn_init(&c, token || auth ? headers : NULL, ca_file, https ? "https" : "http", 5000), 0);
+	http_conn_client_cert(&c, cert_file, key_file);
 	ck_assert_msg(http_request(&c, full, method, body, false, &st, &rep, url, &eb) == 0, "%s %s: %s", method, full,
 		      eb.msg);
-	ck_assert_msg(st == 200, "%s %s: HTTP %ld %s", method, full, st, rep.body ? rep.body : "");
-	free(rep.body);
+	ck_assert_msg(!want || st == want, "%s %s: HTTP %ld %s", method, full, st, rep.body ? rep.body : "");
+	if (ret_body)
+		*ret_body = rep.body;
+	else
+		free(rep.body);
 	http_conn_free(&c);
+	return st;
+}
+
+/* A token of the etcd user, as /v3/auth/authenticate gives it (caller frees). */
+static char *raw_token(void)
+{
+	char body[512], *reply = NULL, *tok, *end;
+
+	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"%s\"}", user, password);
+	raw_call("POST", "/v3/auth/authenticate", body, NULL, 200, &reply);
+	tok = reply ? strstr(reply, "\"token\":\"") : NULL;
+	ck_assert_msg(tok, "no token in '%s'", reply ? reply : "");
+	tok += 9;
+	end = strchr(tok, '"');
+	ck_assert_ptr_nonnull(end);
+	*end = '\0';
+	tok = strdup(tok);
+	free(reply);
+	return tok;
+}
+
+static long raw_request(const char *method, const char *path, const char *body)
+{
+	char *auth = user && strncmp(url, "etcd", 4) == 0 ? raw_token() : NULL;
+	long st = raw_call(method, path, body, auth, 200, NULL);
+
+	free(auth);
 	return st;
 }
 
@@ -795,6 +849,100 @@ START_TEST(test_acl)
 }
 END_TEST
 
+/* An etcd user with a wrong password is refused, naming the store and the user, and no user at all too. */
+START_TEST(test_auth)
+{
+	struct store_config cfg = { .user = user, .password = "not-the-password", .ca_file = ca_file,
+				    .cert_file = cert_file, .key_file = key_file };
+	struct errbuf eb = { 0 };
+	struct store *st = NULL;
+
+	if (!user)
+		return;
+	ck_assert_int_eq(store_open_with(url, &cfg, &st, &eb), 0);
+	ck_assert_int_eq(store_get(st, k("x"), NULL, NULL, &eb), -EKEYREJECTED);
+	ck_assert_msg(strstr(eb.msg, url) && strstr(eb.msg, user) && strstr(eb.msg, "invalid user ID or password") &&
+			      !strstr(eb.msg, cfg.password),
+		      "'%s'", eb.msg);
+	store_free(st);
+	errbuf_clear(&eb);
+	cfg.user = cfg.password = NULL;
+	ck_assert_int_eq(store_open_with(url, &cfg, &st, &eb), 0);
+	ck_assert_int_eq(store_get(st, k("x"), NULL, NULL, &eb), -EACCES);
+	ck_assert_msg(strstr(eb.msg, url) && strstr(eb.msg, "permission denied"), "'%s'", eb.msg);
+	ck_assert_int_eq(store_put(st, k("x"), "1", &eb), -EACCES);
+	store_free(st);
+	ck_assert(!exists(k("x")));
+}
+END_TEST
+
+/*
+ * The store's tokens expire (WEFT_TEST_AUTH_TOKEN_TTL, seconds unused): a
+ * call, a watch's stream and its lists go on with a new one. (A stream that
+ * starts with a token the store forgot, when it restarted, is
+ * test_watch_resume's.)
+ */
+START_TEST(test_auth_token_expiry)
+{
+	static const char *const want[] = { "PUT a=1", "PUT a=2", "PUT b=3" };
+	const char *t = getenv("WEFT_TEST_AUTH_TOKEN_TTL");
+	long wait_ms = t ? (atol(t) + 2) * 1000 : 0;
+	struct store_watch *w = NULL;
+	struct errbuf eb = { 0 };
+	struct seen seen = { 0 };
+	char *old, *v = NULL;
+
+	if (!user || !wait_ms)
+		return;
+	old = raw_token();
+	ck_assert_int_eq(store_put(s, k("w/a"), "1", &eb), 0);
+	ck_assert_msg(store_watch_start(s, k("w/"), on_event, &seen, &w, &eb) == 0, "%s", eb.msg);
+	wait_events(w, &seen, 1, 5000);
+	sleep_ms(wait_ms);
+	/* The store did expire them: a token as old as weft's is refused. */
+	ck_assert_int_eq(raw_call("POST", "/v3/kv/range", "{\"key\":\"eA==\"}", old, 0, NULL), 401);
+	ck_assert_msg(store_get(s, k("w/a"), &v, NULL, &eb) == 0, "get after the token expired: %s", eb.msg);
+	free(v);
+	/* The watch's stream outlives its token; the list after a change gets a new one. */
+	ck_assert_int_eq(store_put(s, k("w/a"), "2", &eb), 0);
+	wait_events(w, &seen, 2, 5000);
+	/* Written by another client: only the watch's own list has to get a new token. */
+	sleep_ms(wait_ms);
+	raw_put(k("w/b"), strlen(k("w/b")), "3", 1);
+	wait_events(w, &seen, 3, 5000);
+	expect_seen(&seen, 0, want, 3);
+	store_watch_stop(w);
+	free(old);
+}
+END_TEST
+
+/* A store that wants a client certificate refuses weft without one, or with a key that is not the certificate's. */
+START_TEST(test_tls_client_cert)
+{
+	struct store_config cfg = { .user = user, .password = password, .ca_file = ca_file };
+	const char *other = getenv("WEFT_TEST_STORE_OTHER_KEY");
+	struct errbuf eb = { 0 };
+	struct store *st = NULL;
+
+	if (!cert_file)
+		return;
+	ck_assert_int_eq(store_open_with(url, &cfg, &st, &eb), 0);
+	ck_assert_int_eq(store_get(st, k("x"), NULL, NULL, &eb), -EKEYREJECTED);
+	ck_assert_msg(strstr(eb.msg, url) && strstr(eb.msg, "TLS failed") && strstr(eb.msg, "certificate"), "'%s'",
+		      eb.msg);
+	store_free(st);
+	if (!other)
+		return;
+	errbuf_clear(&eb);
+	cfg.cert_file = cert_file;
+	cfg.key_file = other;
+	ck_assert_int_eq(store_open_with(url, &cfg, &st, &eb), 0);
+	ck_assert_int_eq(store_get(st, k("x"), NULL, NULL, &eb), -EKEYREJECTED);
+	ck_assert_msg(strstr(eb.msg, url) && strstr(eb.msg, "private key"), "'%s'", eb.msg);
+	store_free(st);
+}
+END_TEST
+
 int main(void)
 {
 	const char *u = getenv("WEFT_TEST_STORE"), *t = getenv("WEFT_TEST_LEASE_TTL");
@@ -805,6 +953,10 @@ int main(void)
 
 	token = getenv("WEFT_TEST_STORE_TOKEN");
 	ca_file = getenv("WEFT_TEST_STORE_CA");
+	user = getenv("WEFT_TEST_STORE_USER");
+	password = getenv("WEFT_TEST_STORE_PASSWORD");
+	cert_file = getenv("WEFT_TEST_STORE_CERT");
+	key_file = getenv("WEFT_TEST_STORE_KEY");
 	ttl = t ? (unsigned int)atoi(t) : 1;
 	if (!ttl)
 		ttl = 1;
@@ -830,6 +982,9 @@ int main(void)
 	tcase_add_loop_test(tc, test_remote_bad_replies, 0, sizeof(bad_reply_cases) / sizeof(bad_reply_cases[0]));
 	tcase_add_test(tc, test_acl);
 	tcase_add_test(tc, test_tls_untrusted);
+	tcase_add_test(tc, test_auth);
+	tcase_add_test(tc, test_auth_token_expiry);
+	tcase_add_test(tc, test_tls_client_cert);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);

@@ -5,6 +5,8 @@
 #
 #   stores_init                   trap + state
 #   start_etcd                    real etcd (etcd-server) on free loopback ports; sets ETCD_URL
+#   etcd_auth_enable USER PASS    etcd users: root, and USER with read and write under weft
+#                                 prefixes; then authentication on (needs etcdctl)
 #   start_consul_emu SRCDIR ARGS  the Consul emulator (python3); sets CONSUL_URL
 # Both return 77 when the server is not installed, 1 when it does not come up.
 
@@ -33,14 +35,20 @@ stores_free_port() {
 	echo "$p"
 }
 
-# start_etcd [CERT KEY CA]: also writes $ETCD_DIR/restart, a script that stops etcd and starts
-# it again on the same data and ports (for tests of watches across a store restart); with
-# CERT and KEY its clients talk TLS (ETCD_URL etcd+https://), checked against CA
+# start_etcd [CERT KEY CA [CLIENT-CERT CLIENT-KEY]]: also writes $ETCD_DIR/restart, a script
+# that stops etcd and starts it again on the same data and ports (for tests of watches across a
+# store restart); with CERT and KEY its clients talk TLS (ETCD_URL etcd+https://), checked
+# against CA; with CLIENT-CERT, etcd wants a client certificate signed by CA
+# (--client-cert-auth), and its own readiness check shows that one. $ETCD_FLAGS: more flags
+# (--auth-token-ttl 2, say).
 start_etcd() {
 	command -v etcd >/dev/null 2>&1 || return 77
 	scheme=http tls='' cacert=''
 	if [ $# -ge 3 ]; then
 		scheme=https tls="--cert-file $1 --key-file $2" cacert="--cacert $3"
+	fi
+	if [ $# -ge 5 ]; then
+		tls="$tls --client-cert-auth --trusted-ca-file $3" cacert="$cacert --cert $4 --key $5"
 	fi
 	d=$(mktemp -d /tmp/weft-etcd.XXXXXX)
 	STORES_DIRS="$STORES_DIRS $d"
@@ -55,7 +63,7 @@ setsid env -i PATH="$PATH" etcd --name t1 --data-dir "$d/data" \\
 	--listen-client-urls "$scheme://127.0.0.1:$cport" --advertise-client-urls "$scheme://127.0.0.1:$cport" $tls \\
 	--listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \\
 	--initial-cluster "t1=http://127.0.0.1:$pport" --initial-cluster-state new \\
-	--heartbeat-interval 10 --election-timeout 100 \\
+	--heartbeat-interval 10 --election-timeout 100 ${ETCD_FLAGS:-} \\
 	--logger zap --log-level error --log-outputs stderr >>"$d/etcd.log" 2>&1 &
 echo \$! >"$d/pid"
 i=0
@@ -77,6 +85,20 @@ EOS
 	ETCD_DIR=$d
 	if [ "$scheme" = https ]; then ETCD_URL="etcd+https://127.0.0.1:$cport"; else ETCD_URL="etcd://127.0.0.1:$cport"; fi
 	export ETCD_URL ETCD_DIR
+}
+
+# etcd_auth_enable USER PASSWORD: on the etcd start_etcd started (plain http)
+etcd_auth_enable() {
+	command -v etcdctl >/dev/null 2>&1 || return 77
+	set -- "$1" "$2" "etcdctl --endpoints http://${ETCD_URL#etcd://}"
+	# roles grant on a prefix; the contract writes under weft-test/, weftd under weft/
+	$3 user add "root:root-$$" >/dev/null &&
+		$3 user add "$1:$2" >/dev/null &&
+		$3 role add weft >/dev/null &&
+		$3 role grant-permission weft --prefix=true readwrite weft/ >/dev/null &&
+		$3 role grant-permission weft --prefix=true readwrite weft-test/ >/dev/null &&
+		$3 user grant-role "$1" weft >/dev/null &&
+		$3 auth enable >/dev/null 2>&1
 }
 
 start_consul_emu() {
