@@ -74,33 +74,6 @@ static const struct entry_case etcd_cases[] = {
 	{ "\"d2VmdC92MS9wb29scy94\"", NULL, NULL },
 };
 
-/* stderr goes to a file from capture_start() to capture_end(), which reads it into out. */
-static FILE *captured;
-static int saved_stderr = -1;
-
-static void capture_start(void)
-{
-	captured = tmpfile();
-	ck_assert_ptr_nonnull(captured);
-	fflush(stderr);
-	saved_stderr = dup(STDERR_FILENO);
-	ck_assert_int_ge(saved_stderr, 0);
-	ck_assert_int_ge(dup2(fileno(captured), STDERR_FILENO), 0);
-}
-
-static void capture_end(char *out, size_t size)
-{
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved_stderr, STDERR_FILENO);
-	close(saved_stderr);
-	rewind(captured);
-	n = fread(out, 1, size - 1, captured);
-	out[n] = '\0';
-	fclose(captured);
-}
-
 static int lines(const char *text)
 {
 	int n = 0;

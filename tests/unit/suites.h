@@ -4,6 +4,7 @@
 #define WEFT_TEST_SUITES_H
 
 #include <check.h>
+#include <stddef.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -24,5 +25,9 @@ Suite *store_decode_suite(void);
 /* A fresh LMDB store in a temporary directory; test_store_free() removes it. */
 struct store *test_store_new(void);
 void test_store_free(struct store *s);
+
+/* stderr goes to a file from capture_start() to capture_end(), which reads it into out. */
+void capture_start(void);
+void capture_end(char *out, size_t size);
 
 #endif
