@@ -493,11 +493,16 @@ int store_consul_session_decode(const char *url, long status, const char *body, 
 				char ret_id[STORE_LEASE_MAX], struct errbuf *eb)
 {
 	json_t *o = NULL, *id;
+	const char *v;
+	size_t n;
 
 	if (status == 200 && body)
 		o = json_loadb(body, len, 0, NULL);
 	id = json_object_get(o, "ID");
-	if (!json_is_string(id) || strlen(json_string_value(id)) >= STORE_LEASE_MAX) {
+	/* A UUID: it goes into URL paths (renew, destroy) and every leased key's PUT. */
+	v = json_is_string(id) ? json_string_value(id) : "";
+	n = strlen(v);
+	if (n == 0 || n >= STORE_LEASE_MAX || strspn(v, "0123456789abcdefABCDEF-") != n) {
 		json_decref(o);
 		return bad_reply(url, "PUT /v1/session/create", status, body, eb);
 	}

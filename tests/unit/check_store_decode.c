@@ -328,6 +328,35 @@ START_TEST(test_store_decode_get)
 }
 END_TEST
 
+/* A Consul session ID goes into URL paths (renew, destroy) and key bodies: a UUID or nothing. */
+static const struct session_case {
+	const char *body;
+	int ret;
+} session_cases[] = {
+	{ "{\"ID\":\"adf4238a-882b-9ddc-4a9d-5b6758e4159e\"}", 0 },
+	{ "{\"ID\":\"\"}", -EPROTO }, /* found by fuzz-store: an empty ID was taken */
+	{ "{\"ID\":\"../../kv/weft?recurse\"}", -EPROTO },
+	{ "{\"ID\":\"adf4238a 882b\"}", -EPROTO },
+	{ "{\"ID\":7}", -EPROTO },
+	{ "{}", -EPROTO },
+};
+
+START_TEST(test_store_consul_session_id)
+{
+	const struct session_case *c = &session_cases[_i];
+	char id[STORE_LEASE_MAX] = "";
+	struct errbuf eb = { 0 };
+	int r;
+
+	r = store_consul_session_decode("consul://session", 200, c->body, strlen(c->body), id, &eb);
+	ck_assert_msg(r == c->ret, "%s: %d '%s'", c->body, r, eb.msg);
+	if (r == 0)
+		ck_assert_str_eq(id, "adf4238a-882b-9ddc-4a9d-5b6758e4159e");
+	else
+		ck_assert_msg(strstr(eb.msg, "session/create"), "'%s'", eb.msg);
+}
+END_TEST
+
 Suite *store_decode_suite(void)
 {
 	Suite *su = suite_create("store_decode");
@@ -340,6 +369,7 @@ Suite *store_decode_suite(void)
 	tcase_add_test(tc, test_store_decode_log_quotes);
 	tcase_add_loop_test(tc, test_store_decode_bad_reply, 0, ARRAY_SIZE(reply_cases));
 	tcase_add_loop_test(tc, test_store_decode_get, 0, ARRAY_SIZE(get_cases));
+	tcase_add_loop_test(tc, test_store_consul_session_id, 0, ARRAY_SIZE(session_cases));
 	suite_add_tcase(su, tc);
 	return su;
 }
