@@ -161,15 +161,22 @@ const struct docker_net *docker_net_find(const struct docker_view *v, const char
 	return NULL;
 }
 
-bool docker_has_subnet(const struct docker_view *v, const struct cidr *c)
+size_t docker_subnet_users(const struct docker_view *v, const struct cidr *c)
 {
-	size_t i, j;
+	size_t i, j, n = 0;
 
 	for (i = 0; i < v->n; i++)
 		for (j = 0; j < v->nets[i].nsubnets; j++)
-			if (cidr_equal(&v->nets[i].subnets[j], c))
-				return true;
-	return false;
+			if (cidr_equal(&v->nets[i].subnets[j], c)) {
+				n++;
+				break;
+			}
+	return n;
+}
+
+bool docker_has_subnet(const struct docker_view *v, const struct cidr *c)
+{
+	return docker_subnet_users(v, c) > 0;
 }
 
 bool docker_has_addr(const struct docker_view *v, const struct cidr *pool, const struct ipaddr *a)

@@ -42,7 +42,8 @@ int docker_view_get(const char *sock, bool (*want)(void *data, const struct dock
 void docker_view_free(struct docker_view *v);
 
 const struct docker_net *docker_net_find(const struct docker_view *v, const char *id);
-/* Whether a network of Docker's has subnet c. */
+/* How many networks of Docker's have subnet c; whether one has. */
+size_t docker_subnet_users(const struct docker_view *v, const struct cidr *c);
 bool docker_has_subnet(const struct docker_view *v, const struct cidr *c);
 /* Whether an inspected network with subnet pool has a container on address a. */
 bool docker_has_addr(const struct docker_view *v, const struct cidr *pool, const struct ipaddr *a);

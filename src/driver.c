@@ -24,6 +24,7 @@
 #define NETS STORE_PREFIX "local/nets/"
 #define EPS STORE_PREFIX "local/eps/"
 #define PENDING STORE_PREFIX "local/pending/" /* "<pool>" or "<pool>/<ip>": see pending_add() */
+#define SHARED STORE_PREFIX "local/shared/"   /* "<pool>": see pool_leave() */
 #define KEY_LEN 128
 #define RECONCILE_BUDGET_MS 3000 /* of store calls per round (see store_budget_set()) */
 
@@ -45,6 +46,7 @@ struct driver {
 	bool peers_dirty;
 	char *suspects; /* reconcile: what Docker did not know of last time, "\0"-separated */
 	size_t suspects_len;
+	bool recon_wanted; /* a round now: a pool waits for Docker's word (pool_leave()) */
 };
 
 static const struct mode_ops *const modes[_NET_MODE_MAX] = {
@@ -870,8 +872,38 @@ static int ep_by_addr(struct driver *d, const struct cidr *pool, const struct ip
 		      struct errbuf *eb);
 static int net_by_pool(struct driver *d, const struct cidr *pool, struct net *ret, struct errbuf *eb);
 
-/* One pending release, done now unless something uses it again; -EAGAIN if the store still does not answer. */
-static int pending_do(struct driver *d, const char *rest, struct errbuf *eb)
+static void shared_key(const struct cidr *pool, char key[KEY_LEN])
+{
+	char c[CIDR_STRLEN];
+
+	snprintf(key, KEY_LEN, SHARED "%s", cidr_format(pool, '-', c));
+}
+
+static void shared_forget(struct driver *d, const struct cidr *pool)
+{
+	struct errbuf ignore = { 0 };
+	char key[KEY_LEN];
+
+	shared_key(pool, key);
+	store_del(d->cfg.local, key, 0, &ignore);
+}
+
+/* Whether pool was asked for again while this host held it, and Docker can be asked who uses it. */
+static bool pool_shared(struct driver *d, const struct cidr *pool)
+{
+	struct errbuf ignore = { 0 };
+	char key[KEY_LEN];
+
+	shared_key(pool, key);
+	return d->cfg.docker_asked && store_get(d->cfg.local, key, NULL, NULL, &ignore) == 0;
+}
+
+/*
+ * One pending release, done now unless something uses it again (0); 1 if
+ * kept for a later round (a shared pool Docker still has, or Docker's view v
+ * is missing); -EAGAIN if the store still does not answer.
+ */
+static int pending_do(struct driver *d, const char *rest, const struct docker_view *v, struct errbuf *eb)
 {
 	char buf[CIDR_STRLEN], *slash;
 	struct ipam_pool p = { 0 };
@@ -893,14 +925,21 @@ static int pending_do(struct driver *d, const char *rest, struct errbuf *eb)
 	if (r != -ENOENT)
 		return -EAGAIN;
 	errbuf_clear(eb);
+	/* Docker's view decides for any pool it still has; without one, only the shared ones wait. */
+	if (!slash && (v ? docker_has_subnet(v, &p.pool) : pool_shared(d, &p.pool)))
+		return 1;
 	r = slash ? ipam_addr_release(d->ipam, &p, &a, eb) : ipam_pool_release(d->ipam, &p, eb);
-	if (r == 0)
-		log_info("released %s %s, which the cluster store could not take when Docker released it",
-			 slash ? "address" : "pool", slash ? slash : cidr_format(&p.pool, '/', buf));
+	if (r == 0 && slash)
+		log_info("released address %s, which the cluster store could not take when Docker released it", slash);
+	else if (r == 0)
+		log_info("released pool %s, which Docker released: the store answers again, and no other network of "
+			 "Docker's uses it", cidr_format(&p.pool, '/', buf));
+	if (r == 0 && !slash)
+		shared_forget(d, &p.pool);
 	return store_err_unreachable(r) ? -EAGAIN : r;
 }
 
-static int pending_retry(struct driver *d, struct errbuf *eb)
+static int pending_retry(struct driver *d, const struct docker_view *v, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
 	struct errbuf e;
@@ -910,10 +949,14 @@ static int pending_retry(struct driver *d, struct errbuf *eb)
 	r = store_list(d->cfg.local, PENDING, &l, eb);
 	for (i = 0; r == 0 && i < l.n; i++) {
 		errbuf_clear(&e);
-		r = pending_do(d, l.kv[i].key + strlen(PENDING), &e);
+		r = pending_do(d, l.kv[i].key + strlen(PENDING), v, &e);
 		if (r == -EAGAIN) {
 			r = errbuf_set(eb, -EAGAIN, "%s", e.msg);
 			break;
+		}
+		if (r > 0) {
+			r = 0;
+			continue;
 		}
 		if (r < 0)
 			log_err("pending release '%s': %s, dropped", l.kv[i].key, e.msg);
@@ -935,9 +978,10 @@ int driver_pool_request(struct driver *d, const char *pool, const char *subpool,
 			const struct option_kv *opts, size_t nopts, struct ipam_pool *ret,
 			struct errbuf *eb)
 {
-	struct cidr *routes = NULL;
+	struct cidr *routes = NULL, c;
 	size_t nroutes = 0;
-	int r;
+	char key[KEY_LEN];
+	int r, again = 0;
 
 	if (v6)
 		return errbuf_set(eb, -EAFNOSUPPORT, "IPv6 is not supported by weft yet: create the network without --ipv6");
@@ -949,14 +993,52 @@ int driver_pool_request(struct driver *d, const char *pool, const char *subpool,
 		r = netlink_routes_get(&routes, &nroutes, eb);
 		if (r < 0)
 			return r;
+	} else if (d->cfg.docker_asked && cidr_parse(pool, '/', &c, NULL) == 0) {
+		cidr_mask(&c);
+		again = ipam_pool_is_member(d->ipam, &c, eb);
+		if (again < 0)
+			return again;
 	}
 	r = ipam_pool_request(d->ipam, pool, subpool, routes, nroutes, ret, eb);
 	free(routes);
-	if (r == 0) {
-		pending_drop(d, &ret->pool, NULL);
-		crash_point("pool_request");
+	if (r < 0)
+		return r;
+	pending_drop(d, &ret->pool, NULL);
+	if (again) {
+		/* dockerd's restart replays its requests; anything else is a second network with the subnet */
+		shared_key(&ret->pool, key);
+		r = store_put(d->cfg.local, key, "{}", eb);
+		if (r < 0)
+			return r;
 	}
-	return r;
+	crash_point("pool_request");
+	return 0;
+}
+
+/*
+ * Docker released pool and no network of weft's uses it: this host leaves
+ * it. Docker's IPAM requests carry no network, so when the pool was asked
+ * for again while held (a second Docker network with the subnet, of any
+ * driver, or dockerd's replay at its start), the pool waits for the next
+ * reconcile round, which asks Docker whether a network of its still has
+ * the subnet. Without Docker's API (--docker-socket none) it goes now.
+ */
+static int pool_leave(struct driver *d, const struct cidr *pool, struct errbuf *eb)
+{
+	struct ipam_pool p = { .pool = *pool };
+	char key[KEY_LEN], c[CIDR_STRLEN];
+	int r;
+
+	if (!pool_shared(d, pool))
+		return pending_add(d, pool, NULL, ipam_pool_release(d->ipam, &p, eb), eb);
+	pending_key(pool, NULL, key);
+	r = store_put(d->cfg.local, key, "{}", eb);
+	if (r < 0)
+		return r;
+	d->recon_wanted = true;
+	log_info("pool %s stays until Docker says no other network of its uses it (it was asked for again while "
+		 "this host held it)", cidr_format(pool, '/', c));
+	return 0;
 }
 
 /* The live network record using pool, if any. */
@@ -1003,7 +1085,7 @@ int driver_pool_release(struct driver *d, const char *pool_id, struct errbuf *eb
 	if (r != -ENOENT)
 		return r;
 	errbuf_clear(eb);
-	return pending_add(d, &p.pool, NULL, ipam_pool_release(d->ipam, &p, eb), eb);
+	return pool_leave(d, &p.pool, eb);
 }
 
 static bool addr_is_aux(const struct net *n, const struct ipaddr *a)
@@ -1294,7 +1376,6 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 
 int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 {
-	struct ipam_pool p = { 0 };
 	char key[KEY_LEN];
 	struct net n;
 	int r;
@@ -1315,11 +1396,9 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 	r = store_del(d->cfg.local, key, 0, eb);
 	if (r == 0)
 		r = firewall_update(d, eb);
-	if (r == 0 && n.pool_released) {
-		p.pool = n.pool;
-		/* The network is gone all the same: its pool goes once the store answers. */
-		r = pending_add(d, &p.pool, NULL, ipam_pool_release(d->ipam, &p, eb), eb);
-	}
+	/* The network is gone all the same: its pool goes once the store answers. */
+	if (r == 0 && n.pool_released)
+		r = pool_leave(d, &n.pool, eb);
 	if (r == 0)
 		log_info("deleted network %.12s", id);
 	return r;
@@ -2109,6 +2188,36 @@ int driver_kernel_count(struct driver *d, struct driver_kernel *ret, struct errb
 	return r;
 }
 
+/* A pool asked for again that Docker has in one network at most is no longer shared (dockerd's replay). */
+static void shared_sweep(struct driver *d, const struct docker_view *v)
+{
+	struct store_list l = { 0 };
+	struct errbuf e = { 0 };
+	char key[KEY_LEN];
+	struct cidr c;
+	size_t i;
+
+	if (store_list(d->cfg.local, SHARED, &l, &e) < 0)
+		return;
+	for (i = 0; i < l.n; i++) {
+		if (cidr_parse(l.kv[i].key + strlen(SHARED), '-', &c, NULL) < 0 || docker_subnet_users(v, &c) > 1)
+			continue;
+		pending_key(&c, NULL, key);
+		if (store_get(d->cfg.local, key, NULL, NULL, &e) == -ENOENT)
+			store_del(d->cfg.local, l.kv[i].key, 0, &e);
+		errbuf_clear(&e);
+	}
+	store_list_free(&l);
+}
+
+bool driver_reconcile_wanted(struct driver *d)
+{
+	bool r = d->recon_wanted;
+
+	d->recon_wanted = false;
+	return r;
+}
+
 int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *eb)
 {
 	struct docker_view v = { 0 };
@@ -2121,16 +2230,22 @@ int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *e
 		return r;
 	/* Docker's requests wait for it: a slow store holds them 3 s at most. */
 	store_budget_set(RECONCILE_BUDGET_MS);
-	r = pending_retry(d, eb);
+	if (docker_sock) {
+		r = nets_load(d, &rc.nets, &rc.nnets, eb);
+		if (r == 0)
+			r = eps_load(d, &rc.eps, &rc.neps, eb);
+		if (r == 0)
+			r = docker_view_get(docker_sock, want_net, &rc, &v, eb);
+		if (r < 0) {
+			/* Releases the store did not take go all the same; a shared pool waits for Docker. */
+			pending_retry(d, NULL, &(struct errbuf){ 0 });
+			goto out;
+		}
+	}
+	r = pending_retry(d, docker_sock ? &v : NULL, eb);
 	if (r < 0 || !docker_sock)
 		goto out;
-	r = nets_load(d, &rc.nets, &rc.nnets, eb);
-	if (r == 0)
-		r = eps_load(d, &rc.eps, &rc.neps, eb);
-	if (r == 0)
-		r = docker_view_get(docker_sock, want_net, &rc, &v, eb);
-	if (r < 0)
-		goto out;
+	shared_sweep(d, &v);
 	/*
 	 * Only what Docker did not know of in two looks in a row goes: a call
 	 * on its way (RequestAddress before CreateEndpoint, CreateNetwork

@@ -26,6 +26,7 @@ struct driver_config {
 	unsigned int default_pool_len;
 	struct ipaddr advertise; /* this host's underlay address (family 0: none, a single host) */
 	unsigned int peer_hold_ms; /* how long another host's containers outlive its record */
+	bool docker_asked; /* the reconcile asks Docker's API what exists (not --docker-socket none) */
 };
 
 /* A network as weft records it. */
@@ -185,6 +186,8 @@ int driver_restore(struct driver *d, struct errbuf *eb);
  * of calls cut by a crash).
  */
 int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *eb);
+/* Whether the driver wants a reconcile round now rather than at the interval; asking clears it. */
+bool driver_reconcile_wanted(struct driver *d);
 
 /* Links came or went: updates the set of foreign bridges weft isolates from, if it changed. */
 void driver_links_changed(struct driver *d);

@@ -233,13 +233,40 @@ static int pool_create(struct ipam *ipam, const struct cidr *pool, bool automati
  * is written: *rev is the revision read, at which the caller deletes the
  * pool. -ENOENT if the pool is gone.
  */
+/* The pool record o's "hosts", made from its creator's "host" in a record without them; NULL if corrupt. */
+static json_t *pool_record_hosts(json_t *o)
+{
+	json_t *hosts = json_object_get(o, "hosts");
+	const char *creator;
+
+	if (!json_is_object(o) || json_is_array(hosts))
+		return hosts;
+	creator = json_string_value(json_object_get(o, "host"));
+	hosts = json_array();
+	if (creator)
+		json_array_append_new(hosts, json_string(creator));
+	json_object_set_new(o, "hosts", hosts);
+	return hosts;
+}
+
+/* The index of me in hosts, or its size. */
+static size_t host_index(json_t *hosts, const char *me)
+{
+	size_t i, mine = json_array_size(hosts);
+	json_t *h;
+
+	json_array_foreach(hosts, i, h)
+		if (json_is_string(h) && strcmp(json_string_value(h), me) == 0)
+			mine = i;
+	return mine;
+}
+
 static int pool_member_of(struct ipam *ipam, const char *me, const struct cidr *pool, bool join, size_t *left,
 			  uint64_t *rev, struct errbuf *eb)
 {
-	const char *creator = NULL;
 	char key[KEY_LEN], *val = NULL, *nval;
-	json_t *o, *hosts, *h;
-	size_t i, mine;
+	json_t *o, *hosts;
+	size_t mine;
 	int r, tries;
 
 	pool_key(ipam, pool, key);
@@ -249,22 +276,12 @@ static int pool_member_of(struct ipam *ipam, const char *me, const struct cidr *
 			return r;
 		o = json_loads(val, 0, NULL);
 		free(val);
-		if (!json_is_object(o)) {
+		hosts = pool_record_hosts(o);
+		if (!hosts) {
 			json_decref(o);
 			return errbuf_set(eb, -EIO, "pool record '%s' is corrupt", key);
 		}
-		hosts = json_object_get(o, "hosts");
-		if (!json_is_array(hosts)) {
-			creator = json_string_value(json_object_get(o, "host"));
-			hosts = json_array();
-			if (creator)
-				json_array_append_new(hosts, json_string(creator));
-			json_object_set_new(o, "hosts", hosts);
-		}
-		mine = json_array_size(hosts);
-		json_array_foreach(hosts, i, h)
-			if (json_is_string(h) && strcmp(json_string_value(h), me) == 0)
-				mine = i;
+		mine = host_index(hosts, me);
 		if (join == (mine < json_array_size(hosts))) { /* nothing to change */
 			*left = json_array_size(hosts);
 			json_decref(o);
@@ -416,6 +433,31 @@ int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool,
 		return r;
 	*ret = p;
 	return 0;
+}
+
+int ipam_pool_is_member(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)
+{
+	char key[KEY_LEN], *val = NULL;
+	json_t *o, *hosts;
+	int r;
+
+	pool_key(ipam, pool, key);
+	r = store_get(ipam->store, key, &val, NULL, eb);
+	if (r == -ENOENT) {
+		errbuf_clear(eb);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	o = json_loads(val, 0, NULL);
+	free(val);
+	hosts = pool_record_hosts(o);
+	if (!hosts)
+		r = errbuf_set(eb, -EIO, "pool record '%s' is corrupt", key);
+	else
+		r = host_index(hosts, ipam->cfg.host_id) < json_array_size(hosts);
+	json_decref(o);
+	return r;
 }
 
 int ipam_pool_get(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)

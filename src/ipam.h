@@ -63,6 +63,8 @@ int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool,
  * gone too. A release that fails half-way leaves the pool to the next try.
  */
 int ipam_pool_release(struct ipam *ipam, const struct ipam_pool *p, struct errbuf *eb);
+/* 1 if this host holds pool (is among its hosts), 0 if not or the pool is gone. */
+int ipam_pool_is_member(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb);
 /* 0 if held, -ENOENT if not. */
 int ipam_pool_get(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb);
 

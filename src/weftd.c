@@ -667,6 +667,17 @@ static void on_reconcile(void *data, uint32_t events)
 		log_err("reconcile timer: %s (no more rounds until weftd restarts)", strerror(-r));
 }
 
+/* A round in a second when the driver wants one (a pool waits for Docker's word), else at the interval. */
+static int reconcile_due(void *data)
+{
+	struct reconciler *rc = data;
+	struct itimerspec its = { .it_value.tv_sec = 1 };
+
+	if (rc->sock && driver_reconcile_wanted(rc->drv) && timerfd_settime(rc->fd, 0, &its, NULL) < 0)
+		log_err("reconcile timer: %s", strerror(errno));
+	return -1;
+}
+
 static void on_links(void *data, uint32_t events)
 {
 	if (netlink_monitor_read())
@@ -839,6 +850,7 @@ int main(int argc, char **argv)
 	dc.peer_hold_ms = c.lease_ttl * 1000;
 	dc.local = local;
 	dc.shared = shared;
+	dc.docker_asked = strcmp(c.docker_socket, "none") != 0;
 	if (driver_new(&dc, &drv, &eb) < 0)
 		goto fail_netlink;
 	if (driver_restore(drv, &eb) < 0)
@@ -883,7 +895,7 @@ int main(int argc, char **argv)
 		errbuf_set(&eb, -errno, "reconcile timer: %s", strerror(errno));
 		goto fail_loop;
 	}
-	if (loop_add(loop, recon.fd, on_reconcile, NULL, &recon, &eb) < 0)
+	if (loop_add(loop, recon.fd, on_reconcile, reconcile_due, &recon, &eb) < 0)
 		goto fail_loop;
 	/* Overlay peers come and go in the cluster store. */
 	for (i = 0; cl && i < 2; i++) {

@@ -2,7 +2,9 @@
 # aux.sh - --aux-address on two lab hosts sharing a cluster store (LAB_STORE=etcd, default, or
 # consul): an aux address is the pool's, not a container's. It survives the reconcile (every
 # second here), a second host creates the same network with it, no container on either host is
-# ever given it (a burst fills the pool), --ip of it is refused, and it goes with the pool.
+# ever given it (a burst fills the pool), --ip of it is refused, and it goes with the pool. Also:
+# a pool two Docker networks on one host share (a weft network and Docker's macvlan with weft's
+# IPAM) stays until the last of them goes.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -87,6 +89,31 @@ expect_fail_msg "h1: --ip of it is refused on a network without it too, naming t
 	dk 1 run --rm --network mv --ip 10.78.0.2 $IMG true
 expect_ok "h1, h2: docker rm m3 m4, network rm mv" bash -c "dk 2 rm -f m3 m4 && dk 1 network rm mv && dk 2 network rm mv"
 expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.78.0.0-29
+
+# ---------------------------------------------------------------- one pool, two networks on h1
+# Docker's IPAM requests name no network: a weft network and Docker's own macvlan with weft's IPAM
+# on one subnet share h1's membership of the pool. Removing the weft network must not free it.
+SH=(--ipam-driver weft --subnet 10.77.0.0/28)
+pool_h1() { lab_store_value weft/v1/pools/10.77.0.0-28 | grep -q '"h1"'; }
+no_pool() { no_keys weft/v1/pools/10.77.0.0-28; }
+expect_ok "h1: a weft network on 10.77.0.0/28" dk 1 network create -d weft "${SH[@]}" sa
+expect_ok "h1: Docker's own macvlan driver with weft's IPAM on the same subnet" \
+	dk 1 network create -d macvlan -o parent=eth0 "${SH[@]}" sb
+expect_ok "h1: s1 on the macvlan network" dk 1 run -d --name s1 --network sb $IMG sleep 600
+s1=$(ip_of 1 s1 sb)
+expect_ok "h1: network rm of the weft network" dk 1 network rm sa
+rounds
+expect_ok "three reconcile rounds later h1 still holds the pool" pool_h1
+expect_ok "... and s1's address $s1" key 10.77.0.0-28 "$s1"
+expect_ok "h1: s2 on the macvlan network" dk 1 run -d --name s2 --network sb $IMG sleep 600
+s2=$(ip_of 1 s2 sb)
+expect_ok "s2 has an address of its own ($s2, s1 $s1)" test -n "$s2" -a "$s2" != "$s1"
+expect_ok "s2 pings s1" dk 1 exec s2 ping -c2 -W2 "$s1"
+expect_ok "h1: docker rm s1 s2, network rm sb" bash -c "dk 1 rm -f s1 s2 && dk 1 network rm sb"
+expect_ok "the pool goes within seconds, no key of it is left" lab_wait_for no_pool 10
+expect_ok "h1's weftd logged why it kept the pool" \
+	grep -q "pool 10.77.0.0/28 stays until Docker says no other network of its uses it" "$LABDIR/h1/weftd.log"
+
 expect_ok "no weft device is left on h1" lab_no_weft_devices 1
 expect_ok "no weft device is left on h2" lab_no_weft_devices 2
 
