@@ -910,6 +910,7 @@ static int pending_do(struct driver *d, const char *rest, const struct docker_vi
 	struct endpoint ep;
 	struct ipaddr a;
 	struct net net;
+	bool shared;
 	int r;
 
 	snprintf(buf, sizeof(buf), "%s", rest);
@@ -928,13 +929,14 @@ static int pending_do(struct driver *d, const char *rest, const struct docker_vi
 	/* Docker's view decides for any pool it still has; without one, only the shared ones wait. */
 	if (!slash && (v ? docker_has_subnet(v, &p.pool) : pool_shared(d, &p.pool)))
 		return 1;
+	shared = !slash && pool_shared(d, &p.pool);
 	r = slash ? ipam_addr_release(d->ipam, &p, &a, eb) : ipam_pool_release(d->ipam, &p, eb);
-	if (r == 0 && slash)
-		log_info("released address %s, which the cluster store could not take when Docker released it", slash);
+	if (r == 0 && shared)
+		log_info("released pool %s: no other network of Docker's uses it", cidr_format(&p.pool, '/', buf));
 	else if (r == 0)
-		log_info("released pool %s, which Docker released: the store answers again, and no other network of "
-			 "Docker's uses it", cidr_format(&p.pool, '/', buf));
-	if (r == 0 && !slash)
+		log_info("released %s %s, which the cluster store could not take when Docker released it",
+			 slash ? "address" : "pool", slash ? slash : cidr_format(&p.pool, '/', buf));
+	if (r == 0 && shared)
 		shared_forget(d, &p.pool);
 	return store_err_unreachable(r) ? -EAGAIN : r;
 }

@@ -111,8 +111,9 @@ expect_ok "s2 has an address of its own ($s2, s1 $s1)" test -n "$s2" -a "$s2" !=
 expect_ok "s2 pings s1" dk 1 exec s2 ping -c2 -W2 "$s1"
 expect_ok "h1: docker rm s1 s2, network rm sb" bash -c "dk 1 rm -f s1 s2 && dk 1 network rm sb"
 expect_ok "the pool goes within seconds, no key of it is left" lab_wait_for no_pool 10
-expect_ok "h1's weftd logged why it kept the pool" \
-	grep -q "pool 10.77.0.0/28 stays until Docker says no other network of its uses it" "$LABDIR/h1/weftd.log"
+expect_ok "h1's weftd logged why it kept the pool, and when it let it go" \
+	bash -c "grep -q 'pool 10.77.0.0/28 stays until Docker says no other network of its uses it' '$LABDIR/h1/weftd.log' &&
+		grep -q 'released pool 10.77.0.0/28: no other network of Docker.s uses it' '$LABDIR/h1/weftd.log'"
 
 expect_ok "no weft device is left on h1" lab_no_weft_devices 1
 expect_ok "no weft device is left on h2" lab_no_weft_devices 2
