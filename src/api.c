@@ -2,7 +2,6 @@
 /* api.c - the only module that knows HTTP and Docker's JSON. */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -234,31 +233,12 @@ static int h_allocate_network(struct api *api, json_t *req, json_t **ret, struct
 	return errbuf_set(eb, -EOPNOTSUPP, "weft networks are local-scope: swarm allocation is not supported");
 }
 
-/* "xx:xx:xx:xx:xx:xx", two hex digits each (sscanf's %x would also take signs and spaces). */
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *h, *l;
-	int i;
-
-	if (strlen(s) != 17)
-		return -EINVAL;
-	for (i = 0; i < 6; i++, s += 3) {
-		h = s[0] ? strchr(hex, tolower((unsigned char)s[0])) : NULL;
-		l = s[1] ? strchr(hex, tolower((unsigned char)s[1])) : NULL;
-		if (!h || !l || (i < 5 && s[2] != ':'))
-			return -EINVAL;
-		mac[i] = (h - hex) << 4 | (l - hex);
-	}
-	return 0;
-}
-
 static int h_create_endpoint(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
 {
 	struct ep_create_req er = { 0 };
 	const char *mac = "";
 	uint8_t chosen[6];
-	char buf[18];
+	char buf[MAC_STRLEN];
 	bool mac_set = false;
 	struct cidr a6;
 	json_t *iface = NULL;
@@ -276,7 +256,7 @@ static int h_create_endpoint(struct api *api, json_t *req, json_t **ret, struct 
 	if (r < 0)
 		return r;
 	if (*mac) {
-		if (parse_mac(mac, er.mac) < 0)
+		if (mac_parse(mac, er.mac) < 0)
 			return errbuf_set(eb, -EINVAL, "'%.32s' is not a MAC address (expected xx:xx:xx:xx:xx:xx)", mac);
 		er.has_mac = true;
 	}
@@ -288,9 +268,7 @@ static int h_create_endpoint(struct api *api, json_t *req, json_t **ret, struct 
 		*ret = json_object();
 		return 0;
 	}
-	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", chosen[0], chosen[1], chosen[2], chosen[3],
-		 chosen[4], chosen[5]);
-	*ret = json_pack("{s:{s:s}}", "Interface", "MacAddress", buf);
+	*ret = json_pack("{s:{s:s}}", "Interface", "MacAddress", mac_format(chosen, buf));
 	return 0;
 }
 

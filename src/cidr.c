@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,4 +181,38 @@ bool cidr_is_host(const struct cidr *c, const struct ipaddr *a)
 	if (off == 0)
 		return false;
 	return !(c->addr.family == AF_INET && off == last);
+}
+
+int mac_parse(const char *s, uint8_t ret[6])
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *h, *l;
+	uint8_t m[6];
+	int i;
+
+	/* Not sscanf's %x: it would also take signs and spaces. */
+	if (strlen(s) != 17)
+		return -EINVAL;
+	for (i = 0; i < 6; i++, s += 3) {
+		h = s[0] ? strchr(hex, tolower((unsigned char)s[0])) : NULL;
+		l = s[1] ? strchr(hex, tolower((unsigned char)s[1])) : NULL;
+		if (!h || !l || (i < 5 && s[2] != ':'))
+			return -EINVAL;
+		m[i] = (h - hex) << 4 | (l - hex);
+	}
+	memcpy(ret, m, 6);
+	return 0;
+}
+
+const char *mac_format(const uint8_t m[6], char *buf)
+{
+	snprintf(buf, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return buf;
+}
+
+void mac_from_ipv4(const struct ipaddr *a, uint8_t ret[6])
+{
+	ret[0] = 0x02;
+	ret[1] = 0x42;
+	memcpy(ret + 2, a->b, 4);
 }

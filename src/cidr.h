@@ -62,4 +62,12 @@ cidr_u128 cidr_size(const struct cidr *c);
  */
 bool cidr_is_host(const struct cidr *c, const struct ipaddr *a);
 
+/* Link-layer addresses: "xx:xx:xx:xx:xx:xx", two hex digits each, either case. */
+#define MAC_STRLEN 18
+int mac_parse(const char *s, uint8_t ret[6]);
+/* Lower case into buf (MAC_STRLEN bytes); returns buf. */
+const char *mac_format(const uint8_t m[6], char *buf);
+/* Docker's bridge's MAC for an IPv4 address: 02:42 and its four bytes (stable across restarts). */
+void mac_from_ipv4(const struct ipaddr *a, uint8_t ret[6]);
+
 #endif

@@ -176,17 +176,15 @@ static const char *ep_host_dev(const struct endpoint *ep, const struct net *nets
 
 static json_t *ep_json(const struct endpoint *ep, const char *veth)
 {
-	char mac[18], p[PORTS_STRLEN];
+	char mac[MAC_STRLEN], p[PORTS_STRLEN];
 	json_t *j, *ports = json_array();
 	size_t i;
 
 	for (i = 0; i < ep->nports; i++)
 		ports = append_new(ports, json_pack("{s:s, s:i}", "host", ports_format(&ep->ports[i], p), "container",
 						    (int)ep->ports[i].port));
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", ep->mac[0], ep->mac[1], ep->mac[2], ep->mac[3],
-		 ep->mac[4], ep->mac[5]);
 	j = json_pack("{s:s, s:s, s:o, s:s, s:s, s:b}", "id", ep->id, "network", ep->net_id, "address",
-		      cidr_json(&ep->addr), "mac", mac, "veth", veth, "joined", ep->joined);
+		      cidr_json(&ep->addr), "mac", mac_format(ep->mac, mac), "veth", veth, "joined", ep->joined);
 	return set_new(j, "ports", ports);
 }
 

@@ -12,50 +12,8 @@
 #include "ipam.h"
 #include "options.h"
 #include "ports.h"
+#include "records.h"
 #include "store.h"
-
-/* Docker's IDs: 64 hex characters, or 25 base36 in swarm. */
-#define DRIVER_ID_MAX 64
-#define DRIVER_MAX_AUX 16
-
-struct driver_config {
-	const char *host_id;
-	struct store *local;  /* this host's own records */
-	struct store *shared; /* pools and addresses (== local on a single host) */
-	struct cidr default_pool;
-	unsigned int default_pool_len;
-	struct ipaddr advertise; /* this host's underlay address (family 0: none, a single host) */
-	unsigned int peer_hold_ms; /* how long another host's containers outlive its record */
-	bool docker_asked; /* the reconcile asks Docker's API what exists (not --docker-socket none) */
-};
-
-/* A network as weft records it. */
-struct net {
-	char id[DRIVER_ID_MAX + 1];
-	struct net_options opts;
-	char bridge[16];
-	bool internal;
-	struct cidr pool;    /* IPv4Data[0].Pool */
-	struct cidr gateway; /* address on the bridge, with the pool's prefix length */
-	size_t naux;
-	struct ipaddr aux[DRIVER_MAX_AUX];
-	bool pool_released; /* Docker released the pool while the network lived */
-	bool vlan_made;     /* macvlan: weft made the parent (an 802.1Q interface) */
-	struct ipaddr shim_addr; /* macvlan host_shim: the host's address on the segment (family 0: none) */
-	struct cidr slice;       /* routed: this host's slice of the pool (len 0: none yet) */
-};
-
-struct endpoint {
-	char id[DRIVER_ID_MAX + 1];
-	char net_id[DRIVER_ID_MAX + 1];
-	char veth[16]; /* host side, enslaved to the bridge */
-	char peer[16]; /* the side Docker moves into the container */
-	struct cidr addr;
-	uint8_t mac[6];
-	bool joined; /* Join succeeded once: its interface went to a container */
-	size_t nports;
-	struct port_map *ports; /* published, while the endpoint is its container's gateway */
-};
 
 struct net_create_req {
 	const char *id;

@@ -19,14 +19,6 @@ static unsigned int mtu_of(const struct net *net)
 	return net->opts.mtu ? net->opts.mtu : BRIDGE_MTU;
 }
 
-/* The bridge keeps a fixed MAC derived from its gateway, so it does not follow its ports. */
-static void bridge_mac(const struct net *net, uint8_t mac[6])
-{
-	mac[0] = 0x02;
-	mac[1] = 0x42;
-	memcpy(mac + 2, net->gateway.addr.b, 4);
-}
-
 static bool br_netfilter_active(void)
 {
 	char v = '0';
@@ -46,7 +38,7 @@ int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb
 	uint8_t mac[6];
 	int r;
 
-	bridge_mac(net, mac);
+	mac_from_ipv4(&net->gateway.addr, mac); /* fixed, so the bridge does not follow its ports */
 	r = netlink_bridge_add(net->bridge, mtu, mac, eb);
 	if (r == 0)
 		r = netlink_addr_add(net->bridge, &net->gateway, eb);

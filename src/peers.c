@@ -239,19 +239,6 @@ static void warn_bad(struct peers *p, const struct store_event *ev, const char *
 	log_warn("store: '%.200s': %s, ignoring", ev->key, why);
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int m[6];
-	char end;
-	int i;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &end) != 6)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = m[i];
-	return 0;
-}
-
 static struct ep *ep_find(const struct peers *p, const struct ep *e)
 {
 	size_t i;
@@ -282,7 +269,7 @@ static int ep_decode(const struct peers *p, const char *value, struct ep *e)
 	else if (strcmp(owner, "endpoint") != 0 || json_unpack(o, "{s:s}", "mac", &mac) < 0)
 		r = 0;
 	else
-		r = parse_mac(mac, e->mac) < 0 ? -EINVAL : 1;
+		r = mac_parse(mac, e->mac) < 0 ? -EINVAL : 1;
 	if (r > 0 && !peers_host_id_valid(host))
 		r = -EINVAL;
 	if (r > 0 && strcmp(host, p->self) == 0)

@@ -114,6 +114,42 @@ START_TEST(test_cidr_hosts)
 }
 END_TEST
 
+/* One strict MAC parser for the daemon: two hex digits a byte, ':' between, either case, nothing else. */
+static const struct mac_case {
+	const char *in;
+	int ret;
+} mac_cases[] = {
+	{ "02:42:0a:01:00:05", 0 },
+	{ "02:42:0A:01:00:05", 0 },
+	{ "2:42:0a:01:00:05", -EINVAL },
+	{ " 2:42:0a:01:00:05", -EINVAL },
+	{ "+2:42:0a:01:00:05", -EINVAL },
+	{ "02-42-0a-01-00-05", -EINVAL },
+	{ "02:42:0a:01:00:05 ", -EINVAL },
+	{ "02:42:0a:01:00:5", -EINVAL },
+	{ "02:42:0a:01:00:0g", -EINVAL },
+	{ "", -EINVAL },
+};
+
+START_TEST(test_mac)
+{
+	const struct mac_case *c = &mac_cases[_i];
+	uint8_t m[6] = { 9, 9, 9, 9, 9, 9 }, want[6];
+	struct ipaddr a;
+	char buf[MAC_STRLEN];
+
+	ck_assert_int_eq(mac_parse(c->in, m), c->ret);
+	if (c->ret < 0) {
+		ck_assert_int_eq(m[0], 9); /* untouched */
+		return;
+	}
+	ck_assert_int_eq(cidr_addr_parse("10.1.0.5", &a), 0);
+	mac_from_ipv4(&a, want);
+	ck_assert_mem_eq(m, want, 6);
+	ck_assert_str_eq(mac_format(m, buf), "02:42:0a:01:00:05");
+}
+END_TEST
+
 Suite *cidr_suite(void)
 {
 	Suite *s = suite_create("cidr");
@@ -122,6 +158,7 @@ Suite *cidr_suite(void)
 	tcase_add_loop_test(tc, test_cidr_parse, 0, ARRAY_SIZE(parse_cases));
 	tcase_add_test(tc, test_cidr_relations);
 	tcase_add_test(tc, test_cidr_hosts);
+	tcase_add_loop_test(tc, test_mac, 0, ARRAY_SIZE(mac_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* check_records.c - weft's records of networks and endpoints: the codec and the store access. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "records.h"
+#include "suites.h"
+
+static struct store *s;
+
+static void setup(void)
+{
+	s = test_store_new();
+}
+
+static void teardown(void)
+{
+	test_store_free(s);
+}
+
+static struct cidr cidr(const char *text)
+{
+	struct cidr c;
+
+	ck_assert_int_eq(cidr_parse(text, '/', &c, NULL), 0);
+	return c;
+}
+
+static struct ipaddr addr(const char *text)
+{
+	struct ipaddr a;
+
+	ck_assert_int_eq(cidr_addr_parse(text, &a), 0);
+	return a;
+}
+
+/* A network of mode m with every field a record of that mode carries set to something not default. */
+static struct net net_of(enum net_mode m, const char *id, const char *pool, const char *gw)
+{
+	struct net n = { 0 };
+
+	snprintf(n.id, sizeof(n.id), "%s", id);
+	n.opts.mode = m;
+	n.opts.mtu = 1400;
+	n.opts.masquerade = m != NET_MODE_BRIDGE;
+	n.opts.icc = true;
+	n.opts.host_binding = addr("192.0.2.7");
+	n.pool = cidr(pool);
+	n.gateway = cidr(gw);
+	n.naux = 2;
+	n.aux[0] = addr("10.1.0.2");
+	n.aux[1] = addr("10.1.0.9");
+	n.pool_released = true;
+	snprintf(n.opts.macvlan_mode, sizeof(n.opts.macvlan_mode), "bridge");
+	snprintf(n.opts.backend, sizeof(n.opts.backend), "vxlan");
+	n.opts.host_prefix = 24;
+	n.opts.vxlan_port = 4789;
+	switch (m) {
+	case NET_MODE_BRIDGE:
+		snprintf(n.bridge, sizeof(n.bridge), "weft-b01234567");
+		break;
+	case NET_MODE_MACVLAN:
+		snprintf(n.opts.parent, sizeof(n.opts.parent), "eth1.10");
+		snprintf(n.opts.macvlan_mode, sizeof(n.opts.macvlan_mode), "private");
+		n.vlan_made = true;
+		n.shim_addr = addr("10.1.0.254");
+		n.opts.host_shim = true;
+		break;
+	case NET_MODE_ROUTED:
+		snprintf(n.bridge, sizeof(n.bridge), "weft-b89abcdef");
+		snprintf(n.opts.backend, sizeof(n.opts.backend), "host-gw");
+		n.opts.host_prefix = 26;
+		n.slice = cidr("10.1.0.64/26");
+		/* fall through */
+	case NET_MODE_OVERLAY:
+		snprintf(n.opts.parent, sizeof(n.opts.parent), "eth0");
+		n.opts.vni = 1048577;
+		n.opts.vxlan_port = 8472;
+		n.opts.flood = true;
+		break;
+	case _NET_MODE_MAX:
+		break;
+	}
+	snprintf(n.opts.bridge_name, sizeof(n.opts.bridge_name), "%s", n.bridge);
+	return n;
+}
+
+static const enum net_mode all_modes[] = { NET_MODE_BRIDGE, NET_MODE_OVERLAY, NET_MODE_ROUTED, NET_MODE_MACVLAN };
+
+/* Every field of every mode comes back as it went, and the text is stable. */
+START_TEST(test_records_net_round_trip)
+{
+	struct net n = net_of(all_modes[_i], "n1", "10.1.0.0/24", "10.1.0.1/24"), back;
+	char *t1, *t2;
+
+	t1 = rec_net_encode(&n);
+	ck_assert_ptr_nonnull(t1);
+	memset(&back, 0xa5, sizeof(back));
+	ck_assert_int_eq(rec_net_decode(t1, &back), 0);
+	ck_assert_str_eq(back.id, "n1");
+	ck_assert_int_eq(back.opts.mode, n.opts.mode);
+	ck_assert_str_eq(back.bridge, n.bridge);
+	ck_assert(cidr_equal(&back.pool, &n.pool));
+	ck_assert(cidr_equal(&back.gateway, &n.gateway));
+	ck_assert_uint_eq(back.naux, 2);
+	ck_assert(cidr_addr_equal(&back.aux[1], &n.aux[1]));
+	ck_assert(back.pool_released);
+	ck_assert_uint_eq(back.opts.mtu, 1400);
+	ck_assert_int_eq(back.opts.masquerade, n.opts.masquerade);
+	ck_assert(cidr_addr_equal(&back.opts.host_binding, &n.opts.host_binding));
+	ck_assert_str_eq(back.opts.parent, n.opts.parent);
+	ck_assert_str_eq(back.opts.macvlan_mode, n.opts.macvlan_mode);
+	ck_assert_int_eq(back.vlan_made, n.vlan_made);
+	ck_assert_int_eq(back.opts.host_shim, n.opts.host_shim);
+	ck_assert_int_eq(back.shim_addr.family, n.shim_addr.family);
+	ck_assert_uint_eq(back.opts.vni, n.opts.vni);
+	ck_assert_uint_eq(back.opts.vxlan_port, n.opts.vxlan_port);
+	ck_assert_int_eq(back.opts.flood, n.opts.flood);
+	ck_assert_str_eq(back.opts.backend, n.opts.backend);
+	ck_assert_uint_eq(back.opts.host_prefix, n.opts.host_prefix);
+	ck_assert(cidr_equal(&back.slice, &n.slice));
+	t2 = rec_net_encode(&back);
+	ck_assert_str_eq(t2, t1);
+	free(t1);
+	free(t2);
+}
+END_TEST
+
+/* Records written before every field was in every record: a bridge network of an earlier weftd. */
+START_TEST(test_records_net_old)
+{
+	struct net n;
+
+	ck_assert_int_eq(rec_net_decode("{\"aux\":[],\"bridge\":\"weft-b01234567\",\"gateway\":\"10.2.0.1/24\","
+					"\"host_binding_ipv4\":\"0.0.0.0\",\"icc\":true,\"id\":\"n2\",\"internal\":false,"
+					"\"masquerade\":true,\"mode\":\"bridge\",\"mtu\":0,\"pool\":\"10.2.0.0/24\","
+					"\"pool_released\":false}",
+					&n),
+			 0);
+	ck_assert_str_eq(n.opts.macvlan_mode, "bridge");
+	ck_assert_str_eq(n.opts.backend, "vxlan");
+	ck_assert_uint_eq(n.opts.vxlan_port, 4789);
+	ck_assert_uint_eq(n.opts.host_prefix, 24);
+	ck_assert_int_eq(n.opts.host_binding.family, 0);
+	ck_assert_int_eq(n.slice.len, 0);
+}
+END_TEST
+
+static const char *const bad_nets[] = {
+	"",
+	"[]",
+	"{\"id\":\"n\"}",
+	"{\"id\":\"n\",\"mode\":\"vlan\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\"}",
+	"{\"id\":\"n\",\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0/24\",\"gateway\":\"10.0.0.1/24\"}",
+	"{\"id\":\"n\",\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"x\"}",
+	"{\"id\":\"n\",\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\","
+	"\"host_binding_ipv4\":\"::1\"}",
+	"{\"id\":\"n\",\"mode\":\"macvlan\",\"bridge\":\"\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\","
+	"\"shim_addr\":\"10.0.0\"}",
+	"{\"id\":\"n\",\"mode\":\"routed\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/16\",\"gateway\":\"10.0.0.1/24\","
+	"\"slice\":\"10.0.0.0\"}",
+	"{\"id\":7,\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\"}",
+};
+
+START_TEST(test_records_net_bad)
+{
+	struct net n;
+
+	ck_assert_int_eq(rec_net_decode(bad_nets[_i], &n), -EIO);
+}
+END_TEST
+
+static struct endpoint ep_of(const char *id, const char *net, const char *a)
+{
+	struct endpoint ep = { 0 };
+
+	snprintf(ep.id, sizeof(ep.id), "%s", id);
+	snprintf(ep.net_id, sizeof(ep.net_id), "%s", net);
+	snprintf(ep.veth, sizeof(ep.veth), "wv%.10s", id);
+	snprintf(ep.peer, sizeof(ep.peer), "wc%.10s", id);
+	ep.addr = cidr(a);
+	mac_from_ipv4(&ep.addr.addr, ep.mac);
+	return ep;
+}
+
+START_TEST(test_records_ep_round_trip)
+{
+	struct endpoint ep = ep_of("e1", "n1", "10.1.0.5/24"), back;
+	struct port_map pm[2] = {
+		{ .proto = IPPROTO_TCP, .has_host_ip = true, .host_port = 8080, .lo = 8080, .hi = 8080, .port = 80 },
+		{ .proto = IPPROTO_UDP, .has_host_ip = true, .host_port = 5353, .lo = 5000, .hi = 6000, .port = 53 },
+	};
+	char *t1, *t2;
+
+	pm[1].host_ip = addr("192.0.2.7");
+	ep.joined = true;
+	ep.ports = pm;
+	ep.nports = 2;
+	t1 = rec_ep_encode(&ep);
+	ck_assert_ptr_nonnull(t1);
+	ck_assert_ptr_nonnull(strstr(t1, "\"mac\":\"02:42:0a:01:00:05\""));
+	ck_assert_int_eq(rec_ep_decode(t1, &back), 0);
+	ck_assert_str_eq(back.id, "e1");
+	ck_assert_str_eq(back.net_id, "n1");
+	ck_assert_str_eq(back.veth, "wve1");
+	ck_assert(cidr_equal(&back.addr, &ep.addr));
+	ck_assert_mem_eq(back.mac, ep.mac, 6);
+	ck_assert(back.joined);
+	ck_assert_uint_eq(back.nports, 2);
+	ck_assert_int_eq(back.ports[0].host_ip.family, 0);
+	ck_assert(cidr_addr_equal(&back.ports[1].host_ip, &pm[1].host_ip));
+	ck_assert_uint_eq(back.ports[1].proto, IPPROTO_UDP);
+	ck_assert_uint_eq(back.ports[1].lo, 5000);
+	ck_assert_uint_eq(back.ports[1].port, 53);
+	t2 = rec_ep_encode(&back);
+	ck_assert_str_eq(t2, t1);
+	rec_ep_clear(&back);
+	ck_assert_ptr_null(back.ports);
+	free(t1);
+	free(t2);
+}
+END_TEST
+
+#define EP_HEAD "{\"id\":\"e\",\"net\":\"n\",\"veth\":\"wve\",\"peer\":\"wce\",\"addr\":\"10.0.0.2/24\","
+static const char *const bad_eps[] = {
+	"null",
+	EP_HEAD "\"mac\":\"02:42:0a:00:00:0g\"}",
+	EP_HEAD "\"mac\":\"2:42:a:0:0:2\"}",
+	EP_HEAD "\"mac\":\" 2:42:0a:00:00:02\"}",
+	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ports\":[{\"proto\":\"tcp\",\"host_ip\":\"0.0.0.0\",\"host_port\":0,"
+		"\"lo\":0,\"hi\":0,\"port\":80}]}",
+	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ports\":[{\"proto\":\"tcp\",\"host_ip\":\"::\",\"host_port\":80,"
+		"\"lo\":0,\"hi\":0,\"port\":80}]}",
+	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ports\":[{\"proto\":\"tcp\",\"host_ip\":\"0.0.0.0\",\"host_port\":80,"
+		"\"lo\":9,\"hi\":8,\"port\":80}]}",
+	"{\"id\":\"e\",\"net\":\"n\",\"veth\":\"wve\",\"peer\":\"wce\",\"addr\":\"10.0.0.2\",\"mac\":\"02:42:0a:00:00:02\"}",
+};
+
+START_TEST(test_records_ep_bad)
+{
+	struct endpoint ep;
+
+	ck_assert_int_eq(rec_ep_decode(bad_eps[_i], &ep), -EIO);
+}
+END_TEST
+
+/* The store side: put, get, delete, load (a corrupt record skipped and named), the lookups. */
+START_TEST(test_records_store)
+{
+	struct net a = net_of(NET_MODE_BRIDGE, "na", "10.1.0.0/24", "10.1.0.1/24"), b, *nets = NULL;
+	struct endpoint e1 = ep_of("e1", "na", "10.1.0.5/24"), e2 = ep_of("e2", "na", "10.1.0.6/24"), got, *eps = NULL;
+	struct errbuf eb = { 0 };
+	size_t n = 0;
+	char log[512];
+
+	ck_assert_int_eq(rec_net_get(s, "na", &b, &eb), -ENOENT);
+	errbuf_clear(&eb);
+	ck_assert_int_eq(rec_net_put(s, &a, &eb), 0);
+	ck_assert_int_eq(rec_ep_put(s, &e1, &eb), 0);
+	ck_assert_int_eq(rec_ep_put(s, &e2, &eb), 0);
+	ck_assert_int_eq(rec_net_get(s, "na", &b, &eb), 0);
+	ck_assert(cidr_equal(&b.pool, &a.pool));
+	ck_assert_int_eq(rec_ep_get(s, "e2", &got, &eb), 0);
+	ck_assert(cidr_equal(&got.addr, &e2.addr));
+
+	/* one corrupt record: get says which, load skips it and logs its key */
+	ck_assert_int_eq(store_put(s, REC_NETS "nb", "{\"id\":", &eb), 0);
+	ck_assert_int_eq(rec_net_get(s, "nb", &b, &eb), -EIO);
+	ck_assert_str_eq(eb.msg, "record of network nb is corrupt");
+	errbuf_clear(&eb);
+	capture_start();
+	ck_assert_int_eq(rec_nets_load(s, &nets, &n, &eb), 0);
+	capture_end(log, sizeof(log));
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(nets[0].id, "na");
+	ck_assert_ptr_nonnull(strstr(log, "record 'weft/v1/local/nets/nb' is corrupt"));
+	ck_assert_ptr_eq(rec_net_in(nets, n, "na"), &nets[0]);
+	ck_assert_ptr_null(rec_net_in(nets, n, "nb"));
+	free(nets);
+
+	ck_assert_int_eq(rec_net_by_pool(s, &(struct cidr){ a.pool.addr, 24 }, &b, &eb), 0);
+	ck_assert_str_eq(b.id, "na");
+	ck_assert_int_eq(rec_net_by_pool(s, &(struct cidr){ a.pool.addr, 25 }, &b, &eb), -ENOENT);
+	ck_assert_int_eq(rec_ep_by_addr(s, &a.pool, &e1.addr.addr, &got, &eb), 0);
+	ck_assert_str_eq(got.id, "e1");
+	ck_assert_ptr_null(got.ports);
+	ck_assert_int_eq(rec_ep_by_addr(s, &a.pool, &a.gateway.addr, &got, &eb), -ENOENT);
+	ck_assert(net_addr_is_infra(&a, &a.gateway.addr));
+	ck_assert(net_addr_is_aux(&a, &a.aux[1]));
+	ck_assert(!net_addr_is_infra(&a, &e1.addr.addr));
+
+	ck_assert_int_eq(rec_ep_del(s, "e1", &eb), 0);
+	ck_assert_int_eq(rec_ep_get(s, "e1", &got, &eb), -ENOENT);
+	errbuf_clear(&eb);
+	ck_assert_int_eq(rec_eps_load(s, &eps, &n, &eb), 0);
+	ck_assert_uint_eq(n, 1);
+	rec_eps_free(eps, n);
+	ck_assert_int_eq(rec_net_del(s, "na", &eb), 0);
+	ck_assert_int_eq(rec_net_get(s, "na", &b, &eb), -ENOENT);
+}
+END_TEST
+
+Suite *records_suite(void)
+{
+	Suite *su = suite_create("records");
+	TCase *tc = tcase_create("codec");
+
+	tcase_add_loop_test(tc, test_records_net_round_trip, 0, ARRAY_SIZE(all_modes));
+	tcase_add_test(tc, test_records_net_old);
+	tcase_add_loop_test(tc, test_records_net_bad, 0, ARRAY_SIZE(bad_nets));
+	tcase_add_test(tc, test_records_ep_round_trip);
+	tcase_add_loop_test(tc, test_records_ep_bad, 0, ARRAY_SIZE(bad_eps));
+	suite_add_tcase(su, tc);
+	tc = tcase_create("store");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_records_store);
+	suite_add_tcase(su, tc);
+	return su;
+}
