@@ -124,21 +124,21 @@ static void records_free(struct records *rec)
 static json_t *net_json(const struct net *n, size_t neps)
 {
 	const struct net_options *o = &n->opts;
-	bool tunnel = o->mode == NET_MODE_OVERLAY || o->mode == NET_MODE_ROUTED;
+	unsigned int f = mode_of(o->mode)->fields;
 	json_t *j;
 
 	j = json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:i, s:I}", "id", n->id, "mode", net_mode_to_string(o->mode),
 		      "subnet", cidr_json(&n->pool), "gateway", cidr_json(&n->gateway), "bridge", n->bridge, "internal",
 		      n->internal, "mtu", (int)o->mtu, "endpoints", (json_int_t)neps);
-	if (j && (tunnel || o->mode == NET_MODE_MACVLAN))
+	if (j && (f & NET_FIELD_PARENT))
 		j = set_new(j, "parent", json_string(o->parent));
-	if (j && tunnel)
+	if (j && (f & NET_FIELD_VNI))
 		j = set_new(j, "vni", json_integer(o->vni));
-	if (j && o->mode == NET_MODE_ROUTED) {
+	if (j && (f & NET_FIELD_SLICE)) {
 		j = set_new(j, "backend", json_string(o->backend));
 		j = set_new(j, "slice", cidr_json(&n->slice));
 	}
-	if (j && o->mode == NET_MODE_MACVLAN) {
+	if (j && (f & NET_FIELD_MACVLAN)) {
 		j = set_new(j, "macvlan_mode", json_string(o->macvlan_mode));
 		j = set_new(j, "host_shim", addr_json(&n->shim_addr));
 	}
@@ -170,7 +170,7 @@ static const char *ep_host_dev(const struct endpoint *ep, const struct net *nets
 
 	for (i = 0; i < n; i++)
 		if (strcmp(nets[i].id, ep->net_id) == 0)
-			return nets[i].opts.mode == NET_MODE_MACVLAN ? "" : ep->veth;
+			return mode_of(nets[i].opts.mode)->host_end ? ep->veth : "";
 	return ep->veth;
 }
 

@@ -19,6 +19,7 @@ struct driver {
 	struct driver_config cfg;
 	struct ipam *ipam;
 	struct ipam *slices; /* routed: this host's slices as pools of their own, in its own store */
+	struct mode_ctx mode; /* what the modes see of the above */
 	struct held_port *held; /* driver-ports.c */
 	char *foreign; /* the foreign bridges last written to the firewall */
 	size_t foreign_len;
@@ -28,8 +29,6 @@ struct driver {
 	size_t suspects_len;
 	bool recon_wanted; /* a round now: a pool waits for Docker's word (driver_pool_leave()) */
 };
-
-extern const struct mode_ops *const driver_modes[_NET_MODE_MAX];
 
 /* driver.c */
 int driver_check_id(const char *what, const char *id, struct errbuf *eb);

@@ -163,15 +163,17 @@ int driver_firewall_update(struct driver *d, struct errbuf *eb)
 		goto out;
 	}
 	for (i = 0, k = 0; i < n; i++) {
-		if (nets[i].opts.mode == NET_MODE_MACVLAN)
-			continue; /* the LAN's business, not the host's firewall */
+		const struct mode_ops *ops = mode_of(nets[i].opts.mode);
+
+		if (!ops->firewall)
+			continue; /* a macvlan: the LAN's business, not the host's firewall */
 		memcpy(fw[k].bridge, nets[i].bridge, sizeof(fw[k].bridge));
 		fw[k].subnet = nets[i].pool;
 		fw[k].internal = nets[i].internal;
-		/* An overlay bridge only bridges (the way out is docker_gwbridge's): accepts and isolation. */
-		fw[k].masquerade = nets[i].opts.mode != NET_MODE_OVERLAY && nets[i].opts.masquerade;
-		/* Routed: the bridge holds this host's slice; the other slices come in routed, not NATed. */
-		if (nets[i].opts.mode == NET_MODE_ROUTED) {
+		/* A bridge without the gateway only bridges (an overlay's way out is docker_gwbridge's). */
+		fw[k].masquerade = ops->host_gateway && nets[i].opts.masquerade;
+		/* The bridge holds this host's slice; the other slices come in routed, not NATed. */
+		if (ops->sliced) {
 			fw[k].subnet = nets[i].slice;
 			fw[k].cluster = nets[i].pool;
 		}
@@ -253,7 +255,7 @@ int driver_program(struct driver *d, const char *net_id, const char *id, const s
 		r = errbuf_set(eb, -EINVAL, "network %.12s is internal: no port can be published on it", net_id);
 		goto out;
 	}
-	if (n && net.opts.mode != NET_MODE_BRIDGE && net.opts.mode != NET_MODE_ROUTED) {
+	if (n && !mode_of(net.opts.mode)->host_gateway) {
 		r = errbuf_set(eb, -EOPNOTSUPP,
 			       "publishing ports (-p/-P) is not supported on %s networks: the container has its own address on the LAN",
 			       net_mode_to_string(net.opts.mode));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "driver-int.h"
+#include "ifnames.h"
 #include "log.h"
 #include "netlink.h"
 
@@ -20,12 +21,12 @@
  * namespace: Docker moves it back when it tears a container down), a
  * negative errno if netlink cannot tell. Only -ENODEV says a link is gone.
  */
-static int ep_in_container(const struct endpoint *ep, enum net_mode mode, struct errbuf *eb)
+static int ep_in_container(const struct endpoint *ep, bool host_end, struct errbuf *eb)
 {
 	int r;
 
-	/* macvlan has no host end: only an interface back in the host tells (one gone with its namespace does not). */
-	if (mode != NET_MODE_MACVLAN) {
+	/* Without a host end (macvlan), only an interface back in the host tells (one gone with its namespace does not). */
+	if (host_end) {
 		r = netlink_link_get(ep->veth, NULL, eb);
 		if (r < 0)
 			return r == -ENODEV ? 0 : r;
@@ -55,7 +56,7 @@ static int reap(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 	errbuf_clear(eb);
 	r = driver_unpublish(d, ep, eb);
 	if (r == 0 && known)
-		r = driver_modes[n.opts.mode]->delete_endpoint(d, &n, ep, eb);
+		r = mode_of(n.opts.mode)->delete_endpoint(&d->mode, &n, ep, eb);
 	if (r == 0)
 		r = netlink_link_del(ep->veth, eb);
 	if (r == 0)
@@ -87,7 +88,7 @@ int driver_restore(struct driver *d, struct errbuf *eb)
 	}
 	for (i = 0; i < n; i++) {
 		errbuf_clear(&e);
-		if (driver_modes[nets[i].opts.mode]->restore_network(d, &nets[i], &e) < 0)
+		if (mode_of(nets[i].opts.mode)->restore_network(&d->mode, &nets[i], &e) < 0)
 			log_err("restore network %.12s: %s", nets[i].id, e.msg);
 		/* Stores written by earlier weftds hold aux addresses as a container's: the reconcile would free them. */
 		errbuf_clear(&e);
@@ -101,7 +102,7 @@ int driver_restore(struct driver *d, struct errbuf *eb)
 		int in;
 
 		errbuf_clear(&e);
-		in = eps[i].joined ? ep_in_container(&eps[i], net ? net->opts.mode : NET_MODE_BRIDGE, &e) : 1;
+		in = eps[i].joined ? ep_in_container(&eps[i], !net || mode_of(net->opts.mode)->host_end, &e) : 1;
 		if (in < 0) /* kept as if in its container: the reconcile asks Docker */
 			log_err("endpoint %.12s: cannot tell whether its container is there: %s", eps[i].id, e.msg);
 		if (in == 0) {
@@ -111,8 +112,8 @@ int driver_restore(struct driver *d, struct errbuf *eb)
 			continue;
 		}
 		errbuf_clear(&e);
-		if (eps[i].joined && net && driver_modes[net->opts.mode]->restore_endpoint &&
-		    driver_modes[net->opts.mode]->restore_endpoint(d, net, &eps[i], &e) < 0)
+		if (eps[i].joined && net && mode_of(net->opts.mode)->restore_endpoint &&
+		    mode_of(net->opts.mode)->restore_endpoint(&d->mode, net, &eps[i], &e) < 0)
 			log_err("restore endpoint %.12s: %s", eps[i].id, e.msg);
 		for (j = 0; j < eps[i].nports; j++)
 			eps[i].ports[j].lo = eps[i].ports[j].hi = eps[i].ports[j].host_port;
@@ -319,38 +320,17 @@ static int recon_ipam(struct recon *rc, struct ipam *ipam, const char *what, str
 	return 0;
 }
 
-/* Links with weft's names ("weft-b<id>", "weft-o<vni>", "weft-v<vni>", "wv<id>", "wc<id>", "wm<id>"). */
-static bool weft_link_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (strncmp(s, "weft-b", 6) == 0)
-		return n == 14 && strspn(s + 6, "0123456789abcdefghijklmnopqrstuvwxyz") == 8;
-	if (strncmp(s, "weft-o", 6) == 0 || strncmp(s, "weft-v", 6) == 0)
-		return n > 6 && strspn(s + 6, "0123456789") == n - 6;
-	if (strncmp(s, "wv", 2) == 0 || strncmp(s, "wc", 2) == 0)
-		return n == 12 && strspn(s + 2, "0123456789abcdefghijklmnopqrstuvwxyz") == 10;
-	if (strncmp(s, "wm", 2) == 0)
-		return n == 10 && strspn(s + 2, "0123456789abcdefghijklmnopqrstuvwxyz") == 8;
-	return false;
-}
-
 static bool link_owned(const struct recon *rc, const char *s)
 {
-	char a[16], b[16];
+	const struct mode_ops *ops;
 	size_t i;
 
 	for (i = 0; i < rc->neps; i++)
 		if (strcmp(rc->eps[i].veth, s) == 0 || strcmp(rc->eps[i].peer, s) == 0)
 			return true;
 	for (i = 0; i < rc->nnets; i++) {
-		const struct net *n = &rc->nets[i];
-
-		mode_overlay_names(n->opts.vni, a, b);
-		if (strcmp(n->bridge, s) == 0 || (n->opts.vni && (strcmp(a, s) == 0 || strcmp(b, s) == 0)))
-			return true;
-		mode_shim_name(n, a);
-		if (strcmp(a, s) == 0)
+		ops = mode_of(rc->nets[i].opts.mode);
+		if (ops->owns_link && ops->owns_link(&rc->nets[i], s))
 			return true;
 	}
 	return false;
@@ -363,12 +343,12 @@ static void recon_links(struct recon *rc)
 	struct errbuf e = { 0 };
 	size_t i, n = 0;
 
-	if (netlink_links_list("w", &names, &n, &e) < 0) {
+	if (netlink_links_list(IFNAME_PREFIX, &names, &n, &e) < 0) {
 		log_err("reconcile: %s", e.msg);
 		return;
 	}
 	for (i = 0, s = names; i < n; i++, s += strlen(s) + 1) {
-		if (!weft_link_name(s) || link_owned(rc, s))
+		if (!ifname_is_weft(s) || link_owned(rc, s))
 			continue;
 		snprintf(key, sizeof(key), "link %s", s);
 		if (!suspect(rc, key))
@@ -385,16 +365,16 @@ static void recon_links(struct recon *rc)
 int driver_kernel_count(struct driver *d, struct driver_kernel *ret, struct errbuf *eb)
 {
 	struct driver_kernel k = { 0 };
-	struct netlink_neigh *nb;
-	struct netlink_route *rt;
+	struct mode_count c = { 0 };
+	const struct mode_ops *ops;
 	struct net *nets = NULL;
-	char *names = NULL, *s, kind[16], br[16], vx[16];
-	size_t i, n = 0, nn, nnets = 0;
+	char *names = NULL, *s, kind[16];
+	size_t i, n = 0, nnets = 0;
 	int r;
 
-	r = netlink_links_list("w", &names, &n, eb);
+	r = netlink_links_list(IFNAME_PREFIX, &names, &n, eb);
 	for (i = 0, s = names; r == 0 && i < n; i++, s += strlen(s) + 1) {
-		if (!weft_link_name(s) || netlink_link_get(s, kind, NULL) < 0)
+		if (!ifname_is_weft(s) || netlink_link_get(s, kind, NULL) < 0)
 			continue;
 		if (strcmp(kind, "bridge") == 0)
 			k.bridges++;
@@ -409,25 +389,13 @@ int driver_kernel_count(struct driver *d, struct driver_kernel *ret, struct errb
 	if (r == 0)
 		r = rec_nets_load(d->cfg.local, &nets, &nnets, eb);
 	for (i = 0; r == 0 && i < nnets; i++) {
-		const struct net *net = &nets[i];
-
-		if (net->opts.mode != NET_MODE_OVERLAY && net->opts.mode != NET_MODE_ROUTED)
-			continue;
-		mode_overlay_names(net->opts.vni, br, vx);
-		/* Failures are a device that is not there (a routed host-gw network has none): nothing to count. */
-		nb = NULL;
-		if (netlink_neigh_list(vx, true, &nb, &nn, NULL) == 0)
-			k.fdb += nn;
-		free(nb);
-		nb = NULL;
-		if (netlink_neigh_list(vx, false, &nb, &nn, NULL) == 0)
-			k.neigh += nn;
-		free(nb);
-		rt = NULL;
-		if (net->opts.mode == NET_MODE_ROUTED && netlink_routes_via_list(&net->pool, &rt, &nn, NULL) == 0)
-			k.routes += nn;
-		free(rt);
+		ops = mode_of(nets[i].opts.mode);
+		if (ops->count)
+			ops->count(&nets[i], &c);
 	}
+	k.fdb = c.fdb;
+	k.neigh = c.neigh;
+	k.routes = c.routes;
 	free(nets);
 	if (r == 0)
 		*ret = k;

@@ -13,16 +13,10 @@
 #include "crash.h"
 #include "driver-int.h"
 #include "firewall.h"
+#include "ifnames.h"
 #include "log.h"
 #include "netlink.h"
 #include "peers.h"
-
-const struct mode_ops *const driver_modes[_NET_MODE_MAX] = {
-	[NET_MODE_BRIDGE] = &bridge_mode,
-	[NET_MODE_OVERLAY] = &overlay_mode,
-	[NET_MODE_ROUTED] = &routed_mode,
-	[NET_MODE_MACVLAN] = &macvlan_mode,
-};
 
 bool driver_id_valid(const char *s)
 {
@@ -68,6 +62,8 @@ int driver_new(const struct driver_config *cfg, struct driver **ret, struct errb
 		free(d);
 		return r;
 	}
+	d->mode = (struct mode_ctx){ .host_id = cfg->host_id, .advertise = cfg->advertise, .local = cfg->local,
+				     .shared = cfg->shared, .ipam = d->ipam, .slices = d->slices, .peers = d->peers };
 	*ret = d;
 	return 0;
 }
@@ -136,7 +132,6 @@ void driver_peers_sync(struct driver *d)
 	struct net *nets = NULL;
 	struct errbuf e = { 0 };
 	size_t i, n = 0;
-	int r;
 
 	if (!d->peers_dirty)
 		return;
@@ -146,14 +141,10 @@ void driver_peers_sync(struct driver *d)
 	}
 	d->peers_dirty = false;
 	for (i = 0; i < n; i++) {
+		const struct mode_ops *ops = mode_of(nets[i].opts.mode);
+
 		errbuf_clear(&e);
-		if (nets[i].opts.mode == NET_MODE_OVERLAY)
-			r = overlay_sync(&nets[i], d->peers, &e);
-		else if (nets[i].opts.mode == NET_MODE_ROUTED)
-			r = routed_sync(d, &nets[i], d->peers, &e);
-		else
-			continue;
-		if (r < 0) {
+		if (ops->sync && ops->sync(&d->mode, &nets[i], &e) < 0) {
 			log_err("%s network %.12s: %s", net_mode_to_string(nets[i].opts.mode), nets[i].id, e.msg);
 			d->peers_dirty = true; /* try again with the next event */
 		}
@@ -161,106 +152,14 @@ void driver_peers_sync(struct driver *d)
 	free(nets);
 }
 
-int driver_nets_on_parent(struct driver *d, const char *parent, const char *except_id)
-{
-	struct errbuf eb = { 0 };
-	struct net *nets = NULL;
-	size_t i, n = 0;
-	int cnt = 0;
-
-	if (rec_nets_load(d->cfg.local, &nets, &n, &eb) < 0)
-		return 1; /* unknown: keep the parent */
-	for (i = 0; i < n; i++)
-		cnt += nets[i].opts.mode == NET_MODE_MACVLAN && strcmp(nets[i].opts.parent, parent) == 0 &&
-		       strcmp(nets[i].id, except_id) != 0;
-	free(nets);
-	return cnt;
-}
-
-int driver_host_addr_claim(struct driver *d, const struct net *net, const struct ipaddr *want, struct ipaddr *ret,
-			   struct errbuf *eb)
-{
-	struct ipam_pool p = { .pool = net->pool };
-	char w[CIDR_STRLEN] = "", s[CIDR_STRLEN];
-	int r;
-
-	if (want)
-		cidr_addr_format(want, w);
-	/* ipam_addr_request() fails -ENOENT only for a pool it does not hold. */
-	r = ipam_addr_request(d->ipam, &p, w, IPAM_OWNER_HOST, ret, eb);
-	if (r == -ENOENT) {
-		errbuf_clear(eb);
-		return errbuf_set(eb, r,
-				  "the host's own address comes from weft's IPAM, which does not hold subnet %s: create the "
-				  "network with --ipam-driver weft",
-				  cidr_format(&p.pool, '/', s));
-	}
-	return r;
-}
-
-int driver_host_addr_release(struct driver *d, const struct net *net, const struct ipaddr *a, struct errbuf *eb)
-{
-	struct ipam_pool p = { .pool = net->pool };
-
-	return ipam_addr_release(d->ipam, &p, a, eb);
-}
-
 const struct driver_config *driver_cfg(struct driver *d)
 {
 	return &d->cfg;
 }
 
-int driver_pool_held(struct driver *d, const struct cidr *pool, struct errbuf *eb)
-{
-	return ipam_pool_get(d->ipam, pool, eb);
-}
-
 struct peers *driver_peers(struct driver *d)
 {
 	return d->peers;
-}
-
-int driver_slice_claim(struct driver *d, struct net *net, struct errbuf *eb)
-{
-	struct errbuf ignore = { 0 };
-	struct ipam_pool sp = { 0 };
-	char c[CIDR_STRLEN];
-	int r;
-
-	r = ipam_slice_claim(d->ipam, &net->pool, net->opts.host_prefix, net->slice.len ? &net->slice : NULL,
-			     &net->slice, eb);
-	if (r < 0)
-		return r;
-	sp.pool = net->slice;
-	r = ipam_pool_request(d->slices, cidr_format(&net->slice, '/', c), "", NULL, 0, &sp, eb);
-	if (r == 0)
-		r = ipam_addr_request(d->slices, &sp, "", IPAM_OWNER_GATEWAY, &net->gateway.addr, eb);
-	if (r < 0) {
-		ipam_slice_release(d->ipam, &net->pool, &ignore);
-		return r;
-	}
-	net->gateway.len = net->slice.len;
-	return 0;
-}
-
-int driver_slice_release(struct driver *d, const struct net *net, struct errbuf *eb)
-{
-	int r;
-
-	if (!net->slice.len)
-		return 0;
-	r = ipam_pool_release(d->slices, &(struct ipam_pool){ .pool = net->slice }, eb);
-	if (r == 0)
-		r = ipam_slice_release(d->ipam, &net->pool, eb);
-	return r;
-}
-
-int driver_addr_set_mac(struct driver *d, const struct net *net, const struct endpoint *ep, struct errbuf *eb)
-{
-	struct ipam_pool p = { .pool = net->pool };
-	char mac[MAC_STRLEN];
-
-	return ipam_addr_set_mac(d->ipam, &p, &ep->addr.addr, mac_format(ep->mac, mac), eb);
 }
 
 void driver_request_begin(struct driver *d)
@@ -279,6 +178,7 @@ void driver_request_end(struct driver *d)
 
 static int check_new_net(struct driver *d, const struct net *n, struct errbuf *eb)
 {
+	const struct mode_ops *ops = mode_of(n->opts.mode);
 	char s[CIDR_STRLEN];
 	struct net *nets = NULL;
 	size_t i, cnt = 0;
@@ -291,17 +191,8 @@ static int check_new_net(struct driver *d, const struct net *n, struct errbuf *e
 		if (cidr_overlaps(&nets[i].pool, &n->pool))
 			r = errbuf_set(eb, -EEXIST, "subnet %s is already used by weft network %.12s on this host",
 				       cidr_format(&n->pool, '/', s), nets[i].id);
-		else if (n->opts.mode == NET_MODE_BRIDGE && strcmp(nets[i].bridge, n->bridge) == 0)
-			r = errbuf_set(eb, -EEXIST, "bridge '%s' is already used by weft network %.12s", n->bridge,
-				       nets[i].id);
-		else if (n->opts.mode == NET_MODE_MACVLAN && nets[i].opts.mode == NET_MODE_MACVLAN &&
-			 strcmp(nets[i].opts.parent, n->opts.parent) == 0 &&
-			 (strcmp(nets[i].opts.macvlan_mode, n->opts.macvlan_mode) != 0 ||
-			  strcmp(n->opts.macvlan_mode, "passthru") == 0))
-			r = errbuf_set(eb, -EEXIST,
-				       "parent '%s' is already used by weft network %.12s in macvlan_mode %s (one mode per parent, "
-				       "and passthru alone)",
-				       n->opts.parent, nets[i].id, nets[i].opts.macvlan_mode);
+		else if (ops->check)
+			r = ops->check(n, &nets[i], eb);
 	}
 	free(nets);
 	return r;
@@ -345,12 +236,12 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 	}
 	n->naux = req->naux;
 	n->internal = req->internal;
-	if (n->opts.mode != NET_MODE_BRIDGE && n->opts.mode != NET_MODE_ROUTED)
+	if (!mode_of(n->opts.mode)->host_gateway)
 		return 0;
 	if (n->opts.bridge_name[0])
 		memcpy(n->bridge, n->opts.bridge_name, sizeof(n->bridge));
 	else
-		snprintf(n->bridge, sizeof(n->bridge), "weft-b%.8s", n->id);
+		ifname_bridge(n->id, n->bridge);
 	return 0;
 }
 
@@ -380,8 +271,8 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 	r = check_new_net(d, &n, eb);
 	if (r < 0)
 		return r;
-	ops = driver_modes[n.opts.mode];
-	r = ops->create_network(d, &n, eb);
+	ops = mode_of(n.opts.mode);
+	r = ops->create_network(&d->mode, &n, eb);
 	if (r < 0)
 		return r;
 	crash_point("net_create.kernel");
@@ -392,21 +283,21 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 	}
 	if (r == 0)
 		r = driver_firewall_update(d, eb);
-	if (r == 0 && !n.internal && (n.opts.mode == NET_MODE_BRIDGE || n.opts.mode == NET_MODE_ROUTED))
+	if (r == 0 && !n.internal && ops->host_gateway)
 		r = firewall_forwarding_enable(eb);
-	if (r == 0 && (n.opts.mode == NET_MODE_OVERLAY || n.opts.mode == NET_MODE_ROUTED)) {
+	if (r == 0 && ops->sync) {
 		d->peers_dirty = true; /* peers known already get their entries now */
 		driver_peers_sync(d);
 	}
 	if (r < 0) {
 		/* Leave nothing behind: record, kernel objects, firewall. */
 		rec_net_del(d->cfg.local, n.id, &ignore);
-		ops->delete_network(d, &n, &ignore);
+		ops->delete_network(&d->mode, &n, &ignore);
 		driver_firewall_update(d, &ignore);
 		return r;
 	}
 	log_info("created %s network %.12s on '%s'", net_mode_to_string(n.opts.mode), n.id,
-		 n.opts.mode == NET_MODE_BRIDGE || n.opts.mode == NET_MODE_ROUTED ? n.bridge : n.opts.parent);
+		 ops->host_gateway ? n.bridge : n.opts.parent);
 	return 0;
 }
 
@@ -423,7 +314,7 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 		return 0;
 	if (r < 0)
 		return r;
-	r = driver_modes[n.opts.mode]->delete_network(d, &n, eb);
+	r = mode_of(n.opts.mode)->delete_network(&d->mode, &n, eb);
 	if (r < 0)
 		return r;
 	crash_point("net_delete.kernel");
@@ -458,6 +349,7 @@ int driver_ep_check(struct driver *d, const char *net_id, const char *id, struct
 int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *ret_mac_set,
 		     uint8_t ret_mac[6], struct errbuf *eb)
 {
+	const struct mode_ops *ops;
 	struct endpoint ep = { 0 }, other;
 	char key[KEY_LEN], s[CIDR_STRLEN];
 	struct net n;
@@ -512,8 +404,8 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	errbuf_clear(eb);
 	snprintf(ep.id, sizeof(ep.id), "%s", req->id);
 	snprintf(ep.net_id, sizeof(ep.net_id), "%s", req->net_id);
-	snprintf(ep.veth, sizeof(ep.veth), "wv%.10s", req->id);
-	snprintf(ep.peer, sizeof(ep.peer), "wc%.10s", req->id);
+	ifname_veth(req->id, ep.veth);
+	ifname_peer(req->id, ep.peer);
 	ep.addr = req->addr;
 	if (req->has_mac)
 		memcpy(ep.mac, req->mac, 6);
@@ -522,7 +414,8 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	r = rec_ep_put(d->cfg.local, &ep, eb);
 	if (r == 0)
 		crash_point("ep_create.record");
-	if (r == 0 && driver_modes[n.opts.mode]->create_endpoint && driver_modes[n.opts.mode]->create_endpoint(d, &n, &ep, eb) < 0) {
+	ops = mode_of(n.opts.mode);
+	if (r == 0 && ops->create_endpoint && ops->create_endpoint(&d->mode, &n, &ep, eb) < 0) {
 		struct errbuf ignore = { 0 };
 
 		r = eb->code;
@@ -555,7 +448,7 @@ int driver_ep_delete(struct driver *d, const char *net_id, const char *id, struc
 	if (r == 0)
 		r = rec_net_get(d->cfg.local, ep.net_id, &n, eb);
 	if (r == 0)
-		r = driver_modes[n.opts.mode]->delete_endpoint(d, &n, &ep, eb);
+		r = mode_of(n.opts.mode)->delete_endpoint(&d->mode, &n, &ep, eb);
 	else if (r == -ENOENT)
 		r = netlink_link_del(ep.veth, eb);
 	if (r == 0)
@@ -603,14 +496,14 @@ int driver_join(struct driver *d, const char *net_id, const char *id, struct joi
 	memset(ret, 0, sizeof(*ret));
 	memcpy(ret->src_name, ep.peer, sizeof(ret->src_name));
 	ret->dst_prefix = "eth";
-	r = driver_modes[n.opts.mode]->join(d, &n, &ep, ret, eb);
+	r = mode_of(n.opts.mode)->join(&d->mode, &n, &ep, ret, eb);
 	if (r == 0)
 		crash_point("join.kernel");
 	if (r == 0 && !ep.joined) {
 		ep.joined = true;
 			r = rec_ep_put(d->cfg.local, &ep, eb);
 		if (r < 0)
-			driver_modes[n.opts.mode]->delete_endpoint(d, &n, &ep, &ignore);
+			mode_of(n.opts.mode)->delete_endpoint(&d->mode, &n, &ep, &ignore);
 	}
 	rec_ep_clear(&ep);
 	return r;

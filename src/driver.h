@@ -10,10 +10,22 @@
 #include "cidr.h"
 #include "errbuf.h"
 #include "ipam.h"
+#include "mode.h"
 #include "options.h"
 #include "ports.h"
 #include "records.h"
 #include "store.h"
+
+struct driver_config {
+	const char *host_id;
+	struct store *local;  /* this host's own records */
+	struct store *shared; /* pools and addresses (== local on a single host) */
+	struct cidr default_pool;
+	unsigned int default_pool_len;
+	struct ipaddr advertise; /* this host's underlay address (family 0: none, a single host) */
+	unsigned int peer_hold_ms; /* how long another host's containers outlive its record */
+	bool docker_asked; /* the reconcile asks Docker's API what exists (not --docker-socket none) */
+};
 
 struct net_create_req {
 	const char *id;
@@ -38,96 +50,12 @@ struct ep_create_req {
 	uint8_t mac[6];
 };
 
-struct join_reply {
-	char src_name[16];
-	const char *dst_prefix;
-	bool has_gateway;
-	struct ipaddr gateway;
-};
-
 struct driver;
 
-/* One ops table per mode (mode-*.c); the driver calls only these for kernel work. */
-struct mode_ops {
-	int (*create_network)(struct driver *d, struct net *net, struct errbuf *eb);
-	int (*delete_network)(struct driver *d, const struct net *net, struct errbuf *eb);
-	/* ret arrives with the interface filled in (ep->peer, "eth") and no gateway. */
-	int (*join)(struct driver *d, const struct net *net, const struct endpoint *ep,
-		    struct join_reply *ret, struct errbuf *eb);
-	int (*delete_endpoint)(struct driver *d, const struct net *net, const struct endpoint *ep,
-			       struct errbuf *eb);
-	/* Kernel state of net as recorded (after a reboot or a crash). */
-	int (*restore_network)(struct driver *d, const struct net *net, struct errbuf *eb);
-	/* After the endpoint's record is written (may be NULL). */
-	int (*create_endpoint)(struct driver *d, const struct net *net, const struct endpoint *ep, struct errbuf *eb);
-	/* The same for an endpoint that is still in its container (may be NULL: nothing to do). */
-	int (*restore_endpoint)(struct driver *d, const struct net *net, const struct endpoint *ep,
-				struct errbuf *eb);
-};
-
-extern const struct mode_ops bridge_mode;
-extern const struct mode_ops overlay_mode;
-extern const struct mode_ops macvlan_mode;
-extern const struct mode_ops routed_mode;
-
-/* A veth pair for ep, its host end up on bridge (mode-bridge.c; the overlay uses it too). */
-int mode_veth_attach(const struct endpoint *ep, const char *bridge, unsigned int mtu, struct errbuf *eb);
-/* Deletes ep's veth pair (mode-bridge.c; the delete_endpoint of every veth mode). */
-int mode_veth_delete(struct driver *d, const struct net *net, const struct endpoint *ep, struct errbuf *eb);
-/* net's bridge with its gateway address and a MAC derived from it, up (mode-bridge.c; routed too). */
-int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb);
-/*
- * The underlay of an overlay or routed network (mode-overlay.c): -o parent,
- * else the interface holding the advertised address ("": none, a single
- * host), and its MTU. up: a parent that is down is refused (at create, not
- * when weftd restores the network).
- */
-int mode_underlay(struct driver *d, const struct net *net, bool up, char dev[16], unsigned int *mtu,
-		  struct errbuf *eb);
-/* The devices' names: an overlay's bridge and VXLAN device (routed: the VXLAN device), a macvlan host shim. */
-void mode_overlay_names(unsigned int vni, char bridge[16], char vxlan[16]);
-void mode_shim_name(const struct net *net, char name[16]);
-/* Sets VXLAN device vx up, which opens its UDP port: a port another program holds is said so. */
-int mode_vxlan_up(const char *vx, unsigned int port, struct errbuf *eb);
-struct netlink_neigh;
-/* Makes the FDB (fdb) or neighbour entries of dev exactly want: deletes the others, adds the missing. */
-int mode_entries_sync(const char *dev, bool fdb, const struct netlink_neigh *want, size_t nwant, struct errbuf *eb);
-
-struct peers;
-/* Makes the FDB and neighbour entries of an overlay network's VXLAN device those of its peers. */
-int overlay_sync(const struct net *net, const struct peers *p, struct errbuf *eb);
-/* Makes the routes (and VXLAN entries) of a routed network those to its peers' slices. */
-int routed_sync(struct driver *d, const struct net *net, struct peers *p, struct errbuf *eb);
-
-/*
- * Routed mode: claims this host's slice of net's pool (net->slice if set: a
- * restart) in the cluster store, and in this host's own store the slice as a
- * pool of its own with its gateway; sets net->slice and net->gateway.
- * The release frees both.
- */
-int driver_slice_claim(struct driver *d, struct net *net, struct errbuf *eb);
-/* The other hosts as the cluster store's watch told so far. */
+/* The other hosts as the cluster store's watch told so far (weftctl). */
 struct peers *driver_peers(struct driver *d);
-int driver_slice_release(struct driver *d, const struct net *net, struct errbuf *eb);
-
-/* For the modes: what the driver was configured with. */
+/* What the driver was configured with (weftctl). */
 const struct driver_config *driver_cfg(struct driver *d);
-/* 0 if weft's IPAM holds pool (the network was created with --ipam-driver weft), -ENOENT if not. */
-int driver_pool_held(struct driver *d, const struct cidr *pool, struct errbuf *eb);
-/* Writes ep's MAC into its address record in the cluster store, for the peers of an overlay. */
-int driver_addr_set_mac(struct driver *d, const struct net *net, const struct endpoint *ep, struct errbuf *eb);
-
-/* How many weft macvlan networks other than except_id use parent. */
-int driver_nets_on_parent(struct driver *d, const char *parent, const char *except_id);
-
-/*
- * An address of net's pool for the host itself (want: that one, a restart
- * claiming it again; NULL: any free one), held by this host in weft's IPAM;
- * and its release.
- */
-int driver_host_addr_claim(struct driver *d, const struct net *net, const struct ipaddr *want, struct ipaddr *ret,
-			   struct errbuf *eb);
-int driver_host_addr_release(struct driver *d, const struct net *net, const struct ipaddr *a, struct errbuf *eb);
 
 int driver_new(const struct driver_config *cfg, struct driver **ret, struct errbuf *eb);
 void driver_free(struct driver *d);

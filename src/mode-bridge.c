@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "driver.h"
+#include "mode-common.h"
 #include "netlink.h"
 
 /* Docker's bridge default; veths and bridge agree so nothing fragments inside the host. */
@@ -33,21 +33,7 @@ static bool br_netfilter_active(void)
 	return v == '1';
 }
 
-int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb)
-{
-	uint8_t mac[6];
-	int r;
-
-	mac_from_ipv4(&net->gateway.addr, mac); /* fixed, so the bridge does not follow its ports */
-	r = netlink_bridge_add(net->bridge, mtu, mac, eb);
-	if (r == 0)
-		r = netlink_addr_add(net->bridge, &net->gateway, eb);
-	if (r == 0)
-		r = netlink_link_set_up(net->bridge, eb);
-	return r;
-}
-
-static int bridge_create_network(struct driver *d, struct net *net, struct errbuf *eb)
+static int bridge_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
 {
 	char kind[16];
 	int r;
@@ -68,33 +54,17 @@ static int bridge_create_network(struct driver *d, struct net *net, struct errbu
 	return r;
 }
 
-static int bridge_delete_network(struct driver *d, const struct net *net, struct errbuf *eb)
+static int bridge_delete_network(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
 	return netlink_link_del(net->bridge, eb);
 }
 
-static int bridge_restore_network(struct driver *d, const struct net *net, struct errbuf *eb)
+static int bridge_restore_network(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
 	return mode_bridge_setup(net, mtu_of(net), eb);
 }
 
-int mode_veth_attach(const struct endpoint *ep, const char *bridge, unsigned int mtu, struct errbuf *eb)
-{
-	struct errbuf ignore = { 0 };
-	int r;
-
-	r = netlink_veth_add(ep->veth, ep->peer, mtu, ep->mac, eb);
-	if (r == 0)
-		r = netlink_link_set_master(ep->veth, bridge, eb);
-	/* Up before replying: Docker 28+ waits for the bridge port to forward before its ARP. */
-	if (r == 0)
-		r = netlink_link_set_up(ep->veth, eb);
-	if (r < 0)
-		netlink_link_del(ep->veth, &ignore);
-	return r;
-}
-
-static int bridge_join(struct driver *d, const struct net *net, const struct endpoint *ep,
+static int bridge_join(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep,
 		       struct join_reply *ret, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
@@ -119,16 +89,28 @@ static int bridge_join(struct driver *d, const struct net *net, const struct end
 	return 0;
 }
 
-int mode_veth_delete(struct driver *d, const struct net *net, const struct endpoint *ep, struct errbuf *eb)
+/* Two bridge networks cannot share a bridge (-o bridge_name). */
+static int bridge_check(const struct net *net, const struct net *other, struct errbuf *eb)
 {
-	/* Deleting one end deletes the pair, wherever the other end is. */
-	return netlink_link_del(ep->veth, eb);
+	if (strcmp(other->bridge, net->bridge) == 0)
+		return errbuf_set(eb, -EEXIST, "bridge '%s' is already used by weft network %.12s", net->bridge, other->id);
+	return 0;
+}
+
+static bool bridge_owns_link(const struct net *net, const char *name)
+{
+	return strcmp(net->bridge, name) == 0;
 }
 
 const struct mode_ops bridge_mode = {
+	.host_gateway = true,
+	.firewall = true,
+	.host_end = true,
+	.check = bridge_check,
 	.create_network = bridge_create_network,
 	.delete_network = bridge_delete_network,
 	.join = bridge_join,
 	.delete_endpoint = mode_veth_delete,
 	.restore_network = bridge_restore_network,
+	.owns_link = bridge_owns_link,
 };

@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "crash.h"
-#include "driver.h"
 #include "log.h"
+#include "mode-common.h"
 #include "netlink.h"
 
 #define SHIM_METRIC 2000
@@ -81,19 +81,69 @@ static unsigned int mtu_of(const struct net *net, unsigned int parent_mtu)
 	return net->opts.mtu ? net->opts.mtu : parent_mtu;
 }
 
-void mode_shim_name(const struct net *net, char name[16])
+static void shim_name(const struct net *net, char name[IFNAME_LEN])
 {
-	snprintf(name, 16, "wm%.8s", net->id);
+	ifname_shim(net->id, name);
+}
+
+/*
+ * An address of net's pool for the host itself (want: that one, a restart
+ * claiming it again; NULL: any free one), held by this host in weft's IPAM.
+ */
+static int host_addr_claim(const struct mode_ctx *ctx, const struct net *net, const struct ipaddr *want,
+			   struct ipaddr *ret, struct errbuf *eb)
+{
+	struct ipam_pool p = { .pool = net->pool };
+	char w[CIDR_STRLEN] = "", s[CIDR_STRLEN];
+	int r;
+
+	if (want)
+		cidr_addr_format(want, w);
+	/* ipam_addr_request() fails -ENOENT only for a pool it does not hold. */
+	r = ipam_addr_request(ctx->ipam, &p, w, IPAM_OWNER_HOST, ret, eb);
+	if (r == -ENOENT) {
+		errbuf_clear(eb);
+		return errbuf_set(eb, r,
+				  "the host's own address comes from weft's IPAM, which does not hold subnet %s: create the "
+				  "network with --ipam-driver weft",
+				  cidr_format(&p.pool, '/', s));
+	}
+	return r;
+}
+
+static int host_addr_release(const struct mode_ctx *ctx, const struct net *net, const struct ipaddr *a,
+			     struct errbuf *eb)
+{
+	struct ipam_pool p = { .pool = net->pool };
+
+	return ipam_addr_release(ctx->ipam, &p, a, eb);
+}
+
+/* How many weft macvlan networks other than net use its parent (unknown: 1, keep the parent). */
+static int nets_on_parent(const struct mode_ctx *ctx, const struct net *net)
+{
+	struct errbuf eb = { 0 };
+	struct net *nets = NULL;
+	size_t i, n = 0;
+	int cnt = 0;
+
+	if (rec_nets_load(ctx->local, &nets, &n, &eb) < 0)
+		return 1;
+	for (i = 0; i < n; i++)
+		cnt += nets[i].opts.mode == NET_MODE_MACVLAN && strcmp(nets[i].opts.parent, net->opts.parent) == 0 &&
+		       strcmp(nets[i].id, net->id) != 0;
+	free(nets);
+	return cnt;
 }
 
 /* The shim as it should be; every step is a no-op when already done. */
 static int shim_up(const struct net *net, unsigned int mtu, struct errbuf *eb)
 {
 	struct cidr host = { .addr = net->shim_addr, .len = 32 };
-	char name[16];
+	char name[IFNAME_LEN];
 	int r;
 
-	mode_shim_name(net, name);
+	shim_name(net, name);
 	r = netlink_macvlan_add(name, net->opts.parent, "bridge", mtu, NULL, eb);
 	if (r == 0)
 		r = netlink_link_set_up(name, eb);
@@ -108,31 +158,31 @@ static int shim_up(const struct net *net, unsigned int mtu, struct errbuf *eb)
 static int shim_route(const struct net *net, const struct endpoint *ep, bool add, struct errbuf *eb)
 {
 	struct cidr c = { .addr = ep->addr.addr, .len = 32 };
-	char name[16];
+	char name[IFNAME_LEN];
 
 	if (!net->shim_addr.family)
 		return 0;
-	mode_shim_name(net, name);
+	shim_name(net, name);
 	if (add)
 		return netlink_route_add(&c, name, &net->shim_addr, SHIM_METRIC, eb);
 	return netlink_route_del(&c, name, SHIM_METRIC, eb);
 }
 
-static int shim_create(struct driver *d, struct net *net, unsigned int mtu, struct errbuf *eb)
+static int shim_create(const struct mode_ctx *ctx, struct net *net, unsigned int mtu, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
-	char name[16], a[CIDR_STRLEN];
+	char name[IFNAME_LEN], a[CIDR_STRLEN];
 	int r;
 
-	r = driver_host_addr_claim(d, net, NULL, &net->shim_addr, eb);
+	r = host_addr_claim(ctx, net, NULL, &net->shim_addr, eb);
 	if (r < 0)
 		return errbuf_prefix(eb, "option 'host_shim'");
 	crash_point("net_create.shim");
 	r = shim_up(net, mtu, eb);
-	mode_shim_name(net, name);
+	shim_name(net, name);
 	if (r < 0) {
 		netlink_link_del(name, &ignore);
-		driver_host_addr_release(d, net, &net->shim_addr, &ignore);
+		host_addr_release(ctx, net, &net->shim_addr, &ignore);
 		memset(&net->shim_addr, 0, sizeof(net->shim_addr));
 		return r;
 	}
@@ -140,21 +190,21 @@ static int shim_create(struct driver *d, struct net *net, unsigned int mtu, stru
 	return 0;
 }
 
-static int shim_delete(struct driver *d, const struct net *net, struct errbuf *eb)
+static int shim_delete(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
-	char name[16];
+	char name[IFNAME_LEN];
 	int r;
 
 	if (!net->shim_addr.family)
 		return 0;
-	mode_shim_name(net, name);
+	shim_name(net, name);
 	r = netlink_link_del(name, eb);
 	if (r == 0)
-		r = driver_host_addr_release(d, net, &net->shim_addr, eb);
+		r = host_addr_release(ctx, net, &net->shim_addr, eb);
 	return r;
 }
 
-static int macvlan_create_network(struct driver *d, struct net *net, struct errbuf *eb)
+static int macvlan_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
 	unsigned int mtu = 0;
@@ -168,27 +218,27 @@ static int macvlan_create_network(struct driver *d, struct net *net, struct errb
 		r = errbuf_set(eb, -EINVAL, "option 'mtu': %u is larger than the MTU %u of parent '%s'", net->opts.mtu, mtu,
 			       net->opts.parent);
 	if (r == 0 && net->opts.host_shim)
-		r = shim_create(d, net, mtu_of(net, mtu), eb);
+		r = shim_create(ctx, net, mtu_of(net, mtu), eb);
 	if (r < 0 && made)
 		netlink_link_del(net->opts.parent, &ignore); /* leave nothing behind */
 	net->vlan_made = made;
 	return r;
 }
 
-static int macvlan_delete_network(struct driver *d, const struct net *net, struct errbuf *eb)
+static int macvlan_delete_network(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
 	int r;
 
-	r = shim_delete(d, net, eb);
+	r = shim_delete(ctx, net, eb);
 	if (r < 0)
 		return r;
 	/* A VLAN interface weft made goes with the last weft network on it. */
-	if (!net->vlan_made || driver_nets_on_parent(d, net->opts.parent, net->id) > 0)
+	if (!net->vlan_made || nets_on_parent(ctx, net) > 0)
 		return 0;
 	return netlink_link_del(net->opts.parent, eb);
 }
 
-static int macvlan_restore_network(struct driver *d, const struct net *net, struct errbuf *eb)
+static int macvlan_restore_network(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
 	struct ipaddr a;
 	unsigned int mtu;
@@ -198,19 +248,19 @@ static int macvlan_restore_network(struct driver *d, const struct net *net, stru
 	if (r < 0 || !net->shim_addr.family)
 		return r;
 	/* Still this host's (the store may have lost it, or a GC freed it while this host was away)? */
-	r = driver_host_addr_claim(d, net, &net->shim_addr, &a, eb);
+	r = host_addr_claim(ctx, net, &net->shim_addr, &a, eb);
 	if (r < 0)
 		return errbuf_prefix(eb, "host shim");
 	return shim_up(net, mtu_of(net, mtu), eb);
 }
 
-static int macvlan_restore_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
+static int macvlan_restore_endpoint(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep,
 				    struct errbuf *eb)
 {
 	return shim_route(net, ep, true, eb);
 }
 
-static int macvlan_join(struct driver *d, const struct net *net, const struct endpoint *ep, struct join_reply *ret,
+static int macvlan_join(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep, struct join_reply *ret,
 			struct errbuf *eb)
 {
 	unsigned int mtu = 0;
@@ -232,7 +282,7 @@ static int macvlan_join(struct driver *d, const struct net *net, const struct en
 	return 0;
 }
 
-static int macvlan_delete_endpoint(struct driver *d, const struct net *net, const struct endpoint *ep,
+static int macvlan_delete_endpoint(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep,
 				   struct errbuf *eb)
 {
 	int r;
@@ -244,11 +294,35 @@ static int macvlan_delete_endpoint(struct driver *d, const struct net *net, cons
 	return r;
 }
 
+/* One macvlan mode per parent, and passthru alone on it. */
+static int macvlan_check(const struct net *net, const struct net *other, struct errbuf *eb)
+{
+	if (other->opts.mode != NET_MODE_MACVLAN || strcmp(other->opts.parent, net->opts.parent) != 0)
+		return 0;
+	if (strcmp(other->opts.macvlan_mode, net->opts.macvlan_mode) == 0 && strcmp(net->opts.macvlan_mode, "passthru") != 0)
+		return 0;
+	return errbuf_set(eb, -EEXIST,
+			  "parent '%s' is already used by weft network %.12s in macvlan_mode %s (one mode per parent, "
+			  "and passthru alone)",
+			  net->opts.parent, other->id, other->opts.macvlan_mode);
+}
+
+static bool macvlan_owns_link(const struct net *net, const char *name)
+{
+	char shim[IFNAME_LEN];
+
+	shim_name(net, shim);
+	return strcmp(shim, name) == 0;
+}
+
 const struct mode_ops macvlan_mode = {
+	.fields = NET_FIELD_PARENT | NET_FIELD_MACVLAN,
+	.check = macvlan_check,
 	.create_network = macvlan_create_network,
 	.delete_network = macvlan_delete_network,
 	.join = macvlan_join,
 	.delete_endpoint = macvlan_delete_endpoint,
 	.restore_network = macvlan_restore_network,
 	.restore_endpoint = macvlan_restore_endpoint,
+	.owns_link = macvlan_owns_link,
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * mode-routed.c - flannel's model. Each host holds a slice of the network's
- * CIDR (driver_slice_claim), its containers sit on a local bridge that has
+ * CIDR (slice_claim), its containers sit on a local bridge that has
  * the slice's gateway, and the other hosts' slices are routed, not bridged:
  *   host-gw  a route to the slice via the peer's underlay address;
  *   vxlan    over one VXLAN device "weft-v<vni>" whose address is the
@@ -21,12 +21,10 @@
 #include <sys/socket.h>
 
 #include "crash.h"
-#include "driver.h"
+#include "mode-common.h"
 #include "netlink.h"
 #include "netrec.h"
 #include "peers.h"
-
-#define VXLAN_OVERHEAD 50
 
 static bool uses_vxlan(const struct net *net)
 {
@@ -34,11 +32,49 @@ static bool uses_vxlan(const struct net *net)
 }
 
 /* The VXLAN device is named as an overlay's of the same VNI (the VNIs are one space). */
-static void vxlan_name(const struct net *net, char name[16])
+static void vxlan_name(const struct net *net, char name[IFNAME_LEN])
 {
-	char bridge[16];
+	ifname_vxlan(net->opts.vni, name);
+}
 
-	mode_overlay_names(net->opts.vni, bridge, name);
+/*
+ * Claims this host's slice of net's pool (net->slice if set: a restart) in
+ * the cluster store, and in this host's own store the slice as a pool of
+ * its own with its gateway; sets net->slice and net->gateway.
+ */
+static int slice_claim(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
+{
+	struct errbuf ignore = { 0 };
+	struct ipam_pool sp = { 0 };
+	char c[CIDR_STRLEN];
+	int r;
+
+	r = ipam_slice_claim(ctx->ipam, &net->pool, net->opts.host_prefix, net->slice.len ? &net->slice : NULL,
+			     &net->slice, eb);
+	if (r < 0)
+		return r;
+	sp.pool = net->slice;
+	r = ipam_pool_request(ctx->slices, cidr_format(&net->slice, '/', c), "", NULL, 0, &sp, eb);
+	if (r == 0)
+		r = ipam_addr_request(ctx->slices, &sp, "", IPAM_OWNER_GATEWAY, &net->gateway.addr, eb);
+	if (r < 0) {
+		ipam_slice_release(ctx->ipam, &net->pool, &ignore);
+		return r;
+	}
+	net->gateway.len = net->slice.len;
+	return 0;
+}
+
+static int slice_release(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
+{
+	int r;
+
+	if (!net->slice.len)
+		return 0;
+	r = ipam_pool_release(ctx->slices, &(struct ipam_pool){ .pool = net->slice }, eb);
+	if (r == 0)
+		r = ipam_slice_release(ctx->ipam, &net->pool, eb);
+	return r;
 }
 
 /* The VXLAN address of a slice is its network address; the MAC follows from it, so no one publishes it. */
@@ -66,9 +102,9 @@ static int direct(const struct net *net, const char *dev, const struct peer_slic
 	return r;
 }
 
-static int setup(struct driver *d, const struct net *net, const char *dev, struct errbuf *eb)
+static int setup(const struct mode_ctx *ctx, const struct net *net, const char *dev, struct errbuf *eb)
 {
-	const struct ipaddr *adv = &driver_cfg(d)->advertise;
+	const struct ipaddr *adv = &ctx->advertise;
 	struct cidr vaddr = { net->slice.addr, 32 };
 	char vx[16];
 	uint8_t mac[6];
@@ -109,7 +145,7 @@ static int teardown(const struct net *net, struct errbuf *eb)
 	return r;
 }
 
-static int routed_create_network(struct driver *d, struct net *net, struct errbuf *eb)
+static int routed_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
 	char c[CIDR_STRLEN], g[CIDR_STRLEN], dev[16];
@@ -118,7 +154,7 @@ static int routed_create_network(struct driver *d, struct net *net, struct errbu
 	int r;
 
 	cidr_format(&net->pool, '/', c);
-	r = driver_pool_held(d, &net->pool, eb);
+	r = ipam_pool_get(ctx->ipam, &net->pool, eb);
 	if (r == -ENOENT) {
 		errbuf_clear(eb);
 		return errbuf_set(eb, r,
@@ -139,7 +175,7 @@ static int routed_create_network(struct driver *d, struct net *net, struct errbu
 		return errbuf_set(eb, -EINVAL,
 				  "option 'host_prefix': /%u slices do not fit in %s (allowed: /%u to /30)",
 				  net->opts.host_prefix, c, net->pool.len + 1);
-	r = mode_underlay(d, net, true, dev, &mtu, eb);
+	r = mode_underlay(ctx, net, true, dev, &mtu, eb);
 	if (r < 0)
 		return r;
 	/* A bridge we did not make is never taken over. */
@@ -159,7 +195,7 @@ static int routed_create_network(struct driver *d, struct net *net, struct errbu
 	want = (struct net_rec){ .mode = NET_MODE_ROUTED, .vni = net->opts.vni, .port = net->opts.vxlan_port,
 				 .host_prefix = net->opts.host_prefix };
 	snprintf(want.backend, sizeof(want.backend), "%s", net->opts.backend);
-	r = netrec_join(driver_cfg(d)->shared, &net->pool, &want, uses_vxlan(net), eb);
+	r = netrec_join(ctx->shared, &net->pool, &want, uses_vxlan(net), eb);
 	if (r < 0)
 		return r;
 	net->opts.vni = want.vni;
@@ -167,7 +203,7 @@ static int routed_create_network(struct driver *d, struct net *net, struct errbu
 		struct peer_slice *ps = NULL;
 		size_t i, n = 0;
 
-		if (peers_slices_of_pool(driver_peers(d), &net->pool, net->opts.host_prefix, NULL, &ps, &n) < 0)
+		if (peers_slices_of_pool(ctx->peers, &net->pool, net->opts.host_prefix, NULL, &ps, &n) < 0)
 			return errbuf_set(eb, -ENOMEM, "out of memory");
 		for (i = 0, r = 0; i < n && r >= 0; i++)
 			r = direct(net, dev, &ps[i], eb);
@@ -175,29 +211,29 @@ static int routed_create_network(struct driver *d, struct net *net, struct errbu
 		if (r < 0)
 			return r;
 	}
-	r = driver_slice_claim(d, net, eb);
+	r = slice_claim(ctx, net, eb);
 	if (r < 0)
 		return r;
 	crash_point("net_create.slice");
-	r = setup(d, net, dev, eb);
+	r = setup(ctx, net, dev, eb);
 	if (r < 0) {
 		teardown(net, &ignore);
-		driver_slice_release(d, net, &ignore);
+		slice_release(ctx, net, &ignore);
 	}
 	return r;
 }
 
-static int routed_delete_network(struct driver *d, const struct net *net, struct errbuf *eb)
+static int routed_delete_network(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
 	int r;
 
 	r = teardown(net, eb);
 	if (r == 0)
-		r = driver_slice_release(d, net, eb);
+		r = slice_release(ctx, net, eb);
 	return r;
 }
 
-static int routed_restore_network(struct driver *d, const struct net *net, struct errbuf *eb)
+static int routed_restore_network(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
 	struct net again = *net;
 	char dev[16], c[CIDR_STRLEN];
@@ -205,11 +241,11 @@ static int routed_restore_network(struct driver *d, const struct net *net, struc
 	int r;
 
 	/* The kernel's part first: it needs no store, and the containers need it. */
-	r = mode_underlay(d, net, false, dev, &mtu, eb);
+	r = mode_underlay(ctx, net, false, dev, &mtu, eb);
 	if (r == 0)
-		r = setup(d, net, dev, eb);
+		r = setup(ctx, net, dev, eb);
 	/* Then the slice again (the same one: this host holds it), should the store have lost it. */
-	if (r == 0 && (r = driver_slice_claim(d, &again, eb)) == -EEXIST) {
+	if (r == 0 && (r = slice_claim(ctx, &again, eb)) == -EEXIST) {
 		errbuf_clear(eb);
 		r = errbuf_set(eb, -EEXIST,
 			       "this host's slice %s went to another host while it was away: its containers' addresses "
@@ -219,7 +255,7 @@ static int routed_restore_network(struct driver *d, const struct net *net, struc
 	return r;
 }
 
-static int routed_join(struct driver *d, const struct net *net, const struct endpoint *ep, struct join_reply *ret,
+static int routed_join(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep, struct join_reply *ret,
 		       struct errbuf *eb)
 {
 	int r;
@@ -242,8 +278,9 @@ static bool route_in(const struct netlink_route *v, size_t n, const struct netli
 	return false;
 }
 
-int routed_sync(struct driver *d, const struct net *net, struct peers *p, struct errbuf *eb)
+static int routed_sync(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
+	struct peers *p = ctx->peers;
 	struct netlink_route *want = NULL, *have = NULL;
 	struct netlink_neigh *fdb = NULL, *nb = NULL;
 	struct peer_slice *ps = NULL;
@@ -254,7 +291,7 @@ int routed_sync(struct driver *d, const struct net *net, struct peers *p, struct
 	int r, dir;
 
 	vxlan_name(net, vx);
-	r = mode_underlay(d, net, false, dev, &mtu, eb);
+	r = mode_underlay(ctx, net, false, dev, &mtu, eb);
 	if (r < 0)
 		return r;
 	if (peers_slices_of_pool(p, &net->pool, net->opts.host_prefix, &net->slice, &ps, &n) < 0)
@@ -308,10 +345,39 @@ out:
 	return r;
 }
 
+static void routed_count(const struct net *net, struct mode_count *c)
+{
+	struct netlink_route *rt = NULL;
+	char vx[IFNAME_LEN];
+	size_t n;
+
+	vxlan_name(net, vx);
+	mode_count_vxlan(vx, c);
+	if (netlink_routes_via_list(&net->pool, &rt, &n, NULL) == 0)
+		c->routes += n;
+	free(rt);
+}
+
+static bool routed_owns_link(const struct net *net, const char *name)
+{
+	char vx[IFNAME_LEN];
+
+	vxlan_name(net, vx);
+	return strcmp(net->bridge, name) == 0 || (uses_vxlan(net) && strcmp(vx, name) == 0);
+}
+
 const struct mode_ops routed_mode = {
+	.host_gateway = true,
+	.firewall = true,
+	.sliced = true,
+	.host_end = true,
+	.fields = NET_FIELD_PARENT | NET_FIELD_VNI | NET_FIELD_SLICE,
 	.create_network = routed_create_network,
 	.delete_network = routed_delete_network,
 	.join = routed_join,
 	.delete_endpoint = mode_veth_delete,
 	.restore_network = routed_restore_network,
+	.sync = routed_sync,
+	.count = routed_count,
+	.owns_link = routed_owns_link,
 };

@@ -26,17 +26,6 @@
 #define DRIVER_ID_MAX 64
 #define DRIVER_MAX_AUX 16
 
-struct driver_config {
-	const char *host_id;
-	struct store *local;  /* this host's own records */
-	struct store *shared; /* pools and addresses (== local on a single host) */
-	struct cidr default_pool;
-	unsigned int default_pool_len;
-	struct ipaddr advertise; /* this host's underlay address (family 0: none, a single host) */
-	unsigned int peer_hold_ms; /* how long another host's containers outlive its record */
-	bool docker_asked; /* the reconcile asks Docker's API what exists (not --docker-socket none) */
-};
-
 /* A network as weft records it. */
 struct net {
 	char id[DRIVER_ID_MAX + 1];

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* mode-common.c - the mode table, and the kernel work several modes share. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mode-common.h"
+
+static const struct mode_ops *const modes[_NET_MODE_MAX] = {
+	[NET_MODE_BRIDGE] = &bridge_mode,
+	[NET_MODE_OVERLAY] = &overlay_mode,
+	[NET_MODE_ROUTED] = &routed_mode,
+	[NET_MODE_MACVLAN] = &macvlan_mode,
+};
+
+const struct mode_ops *mode_of(enum net_mode m)
+{
+	return modes[m];
+}
+
+int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb)
+{
+	uint8_t mac[6];
+	int r;
+
+	mac_from_ipv4(&net->gateway.addr, mac); /* fixed, so the bridge does not follow its ports */
+	r = netlink_bridge_add(net->bridge, mtu, mac, eb);
+	if (r == 0)
+		r = netlink_addr_add(net->bridge, &net->gateway, eb);
+	if (r == 0)
+		r = netlink_link_set_up(net->bridge, eb);
+	return r;
+}
+
+int mode_veth_attach(const struct endpoint *ep, const char *bridge, unsigned int mtu, struct errbuf *eb)
+{
+	struct errbuf ignore = { 0 };
+	int r;
+
+	r = netlink_veth_add(ep->veth, ep->peer, mtu, ep->mac, eb);
+	if (r == 0)
+		r = netlink_link_set_master(ep->veth, bridge, eb);
+	/* Up before replying: Docker 28+ waits for the bridge port to forward before its ARP. */
+	if (r == 0)
+		r = netlink_link_set_up(ep->veth, eb);
+	if (r < 0)
+		netlink_link_del(ep->veth, &ignore);
+	return r;
+}
+
+int mode_veth_delete(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep, struct errbuf *eb)
+{
+	/* Deleting one end deletes the pair, wherever the other end is. */
+	return netlink_link_del(ep->veth, eb);
+}
+
+/*
+ * The underlay: -o parent, else the interface holding the advertised address
+ * (none: a single host). A parent that is down is refused when the network
+ * is created (up true), not when weftd restores it.
+ */
+int mode_underlay(const struct mode_ctx *ctx, const struct net *net, bool up, char dev[IFNAME_LEN], unsigned int *mtu,
+		  struct errbuf *eb)
+{
+	const struct ipaddr *adv = &ctx->advertise;
+	bool is_up;
+	int r;
+
+	dev[0] = '\0';
+	*mtu = 1500;
+	if (net->opts.parent[0])
+		snprintf(dev, 16, "%s", net->opts.parent);
+	else if (adv->family && (r = netlink_link_of_addr(adv, dev, eb)) < 0)
+		return r;
+	if (!dev[0])
+		return 0;
+	r = netlink_link_info(dev, &is_up, mtu, eb);
+	if (r == -ENODEV)
+		return errbuf_set(eb, r, "parent interface '%s' does not exist", dev);
+	if (r == 0 && up && !is_up && net->opts.parent[0])
+		return errbuf_set(eb, -ENETDOWN, "parent interface '%s' is down", dev);
+	return r;
+}
+
+int mode_vxlan_up(const char *vx, unsigned int port, struct errbuf *eb)
+{
+	int r;
+
+	r = netlink_link_set_up(vx, eb);
+	if (r == -EEXIST) {
+		/* The kernel's EADDRINUSE, which libnl reports as "exists". */
+		errbuf_clear(eb);
+		r = errbuf_set(eb, -EADDRINUSE,
+			       "cannot open UDP port %u for VXLAN '%s': another program of this host uses it (give -o vxlan_port)",
+			       port, vx);
+	}
+	return r;
+}
+
+static bool neigh_in(const struct netlink_neigh *v, size_t n, const struct netlink_neigh *e)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (memcmp(v[i].mac, e->mac, 6) == 0 && cidr_addr_equal(&v[i].ip, &e->ip))
+			return true;
+	return false;
+}
+
+int mode_entries_sync(const char *dev, bool fdb, const struct netlink_neigh *want, size_t nwant, struct errbuf *eb)
+{
+	struct netlink_neigh *have = NULL;
+	size_t i, nhave = 0;
+	int r, e;
+
+	r = netlink_neigh_list(dev, fdb, &have, &nhave, eb);
+	if (r < 0)
+		return r;
+	/* One entry that fails leaves the others be; the first error is returned. */
+	for (i = 0; i < nhave; i++) {
+		if (neigh_in(want, nwant, &have[i]))
+			continue;
+		e = fdb ? netlink_fdb_set(dev, have[i].mac, &have[i].ip, false, r ? NULL : eb)
+			: netlink_neigh_set(dev, &have[i].ip, have[i].mac, false, r ? NULL : eb);
+		r = r ? r : e;
+	}
+	for (i = 0; i < nwant; i++) {
+		if (neigh_in(have, nhave, &want[i]))
+			continue;
+		e = fdb ? netlink_fdb_set(dev, want[i].mac, &want[i].ip, true, r ? NULL : eb)
+			: netlink_neigh_set(dev, &want[i].ip, want[i].mac, true, r ? NULL : eb);
+		r = r ? r : e;
+	}
+	free(have);
+	return r;
+}
+
+void mode_count_vxlan(const char *vx, struct mode_count *c)
+{
+	struct netlink_neigh *nb = NULL;
+	size_t n;
+
+	/* Failures are a device that is not there (a routed host-gw network has none): nothing to count. */
+	if (netlink_neigh_list(vx, true, &nb, &n, NULL) == 0)
+		c->fdb += n;
+	free(nb);
+	nb = NULL;
+	if (netlink_neigh_list(vx, false, &nb, &n, NULL) == 0)
+		c->neigh += n;
+	free(nb);
+}

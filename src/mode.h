@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * mode.h - what a network mode is to the driver, and what it sees of weft.
+ *
+ * The driver (driver*.c) keeps the records and answers Docker; for kernel
+ * work and for everything that differs per mode it asks the mode's table,
+ * mode_of(). A mode (mode-*.c) sees a struct mode_ctx, never the driver:
+ * the records, the IPAM, the other hosts. The helpers several modes share
+ * are in mode-common.c.
+ */
+#ifndef WEFT_MODE_H
+#define WEFT_MODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cidr.h"
+#include "errbuf.h"
+#include "ipam.h"
+#include "options.h"
+#include "peers.h"
+#include "records.h"
+#include "store.h"
+
+/* What a mode sees of weft. */
+struct mode_ctx {
+	const char *host_id;
+	struct ipaddr advertise; /* this host's underlay address (family 0: none, a single host) */
+	struct store *local;     /* this host's records (records.h) */
+	struct store *shared;    /* the cluster store (== local on a single host) */
+	struct ipam *ipam;       /* pools and addresses, in the cluster store */
+	struct ipam *slices;     /* routed: this host's slices as pools of their own, in local */
+	struct peers *peers;     /* the other hosts, as the cluster store's watch told so far */
+};
+
+/* What Join answers Docker. */
+struct join_reply {
+	char src_name[16];
+	const char *dst_prefix;
+	bool has_gateway;
+	struct ipaddr gateway;
+};
+
+/* Counts of a network's kernel entries, for weftctl metrics. */
+struct mode_count {
+	size_t fdb, neigh, routes;
+};
+
+/* The fields of a network beyond the common ones that mean something in a mode (weftctl shows them). */
+enum {
+	NET_FIELD_PARENT = 1 << 0,  /* opts.parent */
+	NET_FIELD_VNI = 1 << 1,     /* opts.vni */
+	NET_FIELD_SLICE = 1 << 2,   /* opts.backend, slice */
+	NET_FIELD_MACVLAN = 1 << 3, /* opts.macvlan_mode, shim_addr */
+};
+
+struct mode_ops {
+	/*
+	 * The containers' gateway is this host, an address on net->bridge
+	 * (which the driver names): the host routes their traffic (forwarding
+	 * on unless --internal), NATs it out (-o masquerade) and publishes
+	 * their ports (-p).
+	 */
+	bool host_gateway;
+	/* weft's firewall accepts and isolates the network's bridge (all but a macvlan). */
+	bool firewall;
+	/* The bridge holds this host's slice of the pool; the other slices are routed in (routed). */
+	bool sliced;
+	/* An endpoint's interface has a host end, its veth (a macvlan's has none). */
+	bool host_end;
+	/* NET_FIELD_*: what weftctl shows. */
+	unsigned int fields;
+
+	/*
+	 * Whether net, new on this host, can live beside other, a network of
+	 * this host (the same subnet is refused for every mode before). NULL:
+	 * it can.
+	 */
+	int (*check)(const struct net *net, const struct net *other, struct errbuf *eb);
+	/* Kernel objects and cluster records of a new network; may complete net (bridge, vni, mtu, slice). */
+	int (*create_network)(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb);
+	int (*delete_network)(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb);
+	/* Kernel state of net as recorded (after a reboot or a crash). */
+	int (*restore_network)(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb);
+	/* After the endpoint's record is written (NULL: nothing to do). */
+	int (*create_endpoint)(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep,
+			       struct errbuf *eb);
+	/* ret arrives with the interface filled in (ep->peer, "eth") and no gateway. */
+	int (*join)(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep,
+		    struct join_reply *ret, struct errbuf *eb);
+	int (*delete_endpoint)(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep,
+			       struct errbuf *eb);
+	/* The same for an endpoint that is still in its container (NULL: nothing to do). */
+	int (*restore_endpoint)(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep,
+				struct errbuf *eb);
+	/* Makes the kernel's entries for the other hosts those ctx->peers knows (NULL: one host's network). */
+	int (*sync)(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb);
+	/* Adds net's kernel entries to c (NULL: none to count). */
+	void (*count)(const struct net *net, struct mode_count *c);
+	/* Whether device name is one of net's own, not an endpoint's (the reconcile keeps it). */
+	bool (*owns_link)(const struct net *net, const char *name);
+};
+
+const struct mode_ops *mode_of(enum net_mode m);
+
+#endif
