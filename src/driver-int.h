@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * driver-int.h - what the driver's files share and nobody else sees: the
- * driver's state, and the calls between driver.c (NetworkDriver),
- * driver-ipam.c (IpamDriver), driver-ports.c (published ports, firewall)
- * and driver-reconcile.c (restore, reconcile).
+ * driver's state, and what driver.c (NetworkDriver) and driver-reconcile.c
+ * (restore, reconcile) call of driver-ipam.c (IpamDriver) and
+ * driver-ports.c (published ports, firewall).
  */
 #ifndef WEFT_DRIVER_INT_H
 #define WEFT_DRIVER_INT_H
@@ -29,12 +29,6 @@ struct driver {
 	size_t suspects_len;
 	bool recon_wanted; /* a round now: a pool waits for Docker's word (driver_pool_leave()) */
 };
-
-/* driver.c */
-int driver_check_id(const char *what, const char *id, struct errbuf *eb);
-/* The endpoint id of network net_id, and its network. */
-int driver_ep_net_get(struct driver *d, const char *net_id, const char *id, struct endpoint *ep, struct net *n,
-		      struct errbuf *eb);
 
 /* driver-ipam.c */
 /* Makes n's --aux-address the pool's, where weft's IPAM holds the pool (ipam_addr_make_aux). */

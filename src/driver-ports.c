@@ -248,7 +248,7 @@ int driver_program(struct driver *d, const char *net_id, const char *id, const s
 	size_t i;
 	int r;
 
-	r = driver_ep_net_get(d, net_id, id, &ep, &net, eb);
+	r = rec_ep_net_get(d->cfg.local, net_id, id, &ep, &net, eb);
 	if (r < 0)
 		return r;
 	if (n && net.internal) {
@@ -331,9 +331,9 @@ int driver_revoke(struct driver *d, const char *net_id, const char *id, struct e
 	struct endpoint ep;
 	int r;
 
-	r = driver_check_id("NetworkID", net_id, eb);
+	r = rec_id_check("NetworkID", net_id, eb);
 	if (r == 0)
-		r = driver_check_id("EndpointID", id, eb);
+		r = rec_id_check("EndpointID", id, eb);
 	if (r == 0)
 		r = rec_ep_get(d->cfg.local, id, &ep, eb);
 	if (r == -ENOENT) {

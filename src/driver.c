@@ -18,20 +18,6 @@
 #include "netlink.h"
 #include "peers.h"
 
-bool driver_id_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= DRIVER_ID_MAX && strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz") == n;
-}
-
-int driver_check_id(const char *what, const char *id, struct errbuf *eb)
-{
-	if (driver_id_valid(id))
-		return 0;
-	return errbuf_set(eb, -EINVAL, "%s '%.80s' is not a Docker ID (1-64 characters of 0-9 a-z)", what, id);
-}
-
 int driver_new(const struct driver_config *cfg, struct driver **ret, struct errbuf *eb)
 {
 	struct ipam_config ic = {
@@ -253,7 +239,7 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 	struct errbuf ignore = { 0 };
 	int r;
 
-	r = driver_check_id("NetworkID", req->id, eb);
+	r = rec_id_check("NetworkID", req->id, eb);
 	if (r < 0)
 		return r;
 	r = net_from_req(req, &n, eb);
@@ -306,7 +292,7 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 	struct net n;
 	int r;
 
-	r = driver_check_id("NetworkID", id, eb);
+	r = rec_id_check("NetworkID", id, eb);
 	if (r < 0)
 		return r;
 	r = rec_net_get(d->cfg.local, id, &n, eb);
@@ -334,9 +320,9 @@ int driver_ep_check(struct driver *d, const char *net_id, const char *id, struct
 	struct endpoint ep;
 	int r;
 
-	r = driver_check_id("NetworkID", net_id, eb);
+	r = rec_id_check("NetworkID", net_id, eb);
 	if (r == 0)
-		r = driver_check_id("EndpointID", id, eb);
+		r = rec_id_check("EndpointID", id, eb);
 	if (r == 0)
 		r = rec_ep_get(d->cfg.local, id, &ep, eb);
 	if (r == -ENOENT)
@@ -355,9 +341,9 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	struct net n;
 	int r;
 
-	r = driver_check_id("NetworkID", req->net_id, eb);
+	r = rec_id_check("NetworkID", req->net_id, eb);
 	if (r == 0)
-		r = driver_check_id("EndpointID", req->id, eb);
+		r = rec_id_check("EndpointID", req->id, eb);
 	if (r < 0)
 		return r;
 	r = rec_net_get(d->cfg.local, req->net_id, &n, eb);
@@ -434,9 +420,9 @@ int driver_ep_delete(struct driver *d, const char *net_id, const char *id, struc
 	struct net n;
 	int r;
 
-	r = driver_check_id("NetworkID", net_id, eb);
+	r = rec_id_check("NetworkID", net_id, eb);
 	if (r == 0)
-		r = driver_check_id("EndpointID", id, eb);
+		r = rec_id_check("EndpointID", id, eb);
 	if (r < 0)
 		return r;
 	r = rec_ep_get(d->cfg.local, id, &ep, eb);
@@ -459,28 +445,6 @@ int driver_ep_delete(struct driver *d, const char *net_id, const char *id, struc
 	return r;
 }
 
-/* The endpoint id of network net_id, and its network. */
-int driver_ep_net_get(struct driver *d, const char *net_id, const char *id, struct endpoint *ep, struct net *n,
-		      struct errbuf *eb)
-{
-	int r;
-
-	r = driver_ep_check(d, net_id, id, eb);
-	if (r == 0)
-		r = rec_ep_get(d->cfg.local, id, ep, eb);
-	if (r < 0)
-		return r;
-	if (strcmp(ep->net_id, net_id) != 0) {
-		rec_ep_clear(ep);
-		return errbuf_set(eb, -EINVAL, "endpoint %.12s belongs to network %.12s, not %.12s", id, ep->net_id,
-				  net_id);
-	}
-	r = rec_net_get(d->cfg.local, net_id, n, eb);
-	if (r < 0)
-		rec_ep_clear(ep);
-	return r;
-}
-
 int driver_join(struct driver *d, const char *net_id, const char *id, struct join_reply *ret,
 		struct errbuf *eb)
 {
@@ -489,7 +453,7 @@ int driver_join(struct driver *d, const char *net_id, const char *id, struct joi
 	struct net n;
 	int r;
 
-	r = driver_ep_net_get(d, net_id, id, &ep, &n, eb);
+	r = rec_ep_net_get(d->cfg.local, net_id, id, &ep, &n, eb);
 	if (r < 0)
 		return r;
 	/* Every mode hands over the same interface; the mode says whether there is a gateway. */
@@ -518,9 +482,9 @@ int driver_leave(struct driver *d, const char *net_id, const char *id, struct er
 	 * Docker 29 may not send Revoke (its gateway state is lost when it
 	 * restarts): unpublish here too. Unknown is fine.
 	 */
-	r = driver_check_id("NetworkID", net_id, eb);
+	r = rec_id_check("NetworkID", net_id, eb);
 	if (r == 0)
-		r = driver_check_id("EndpointID", id, eb);
+		r = rec_id_check("EndpointID", id, eb);
 	if (r == 0)
 		r = driver_revoke(d, net_id, id, eb);
 	return r;

@@ -141,7 +141,4 @@ struct driver_kernel {
 };
 int driver_kernel_count(struct driver *d, struct driver_kernel *ret, struct errbuf *eb);
 
-/* Whether s is a Docker object ID weft accepts (it becomes part of store keys and names). */
-bool driver_id_valid(const char *s);
-
 #endif

@@ -406,3 +406,42 @@ const struct net *rec_net_in(const struct net *nets, size_t n, const char *id)
 			return &nets[i];
 	return NULL;
 }
+
+bool rec_id_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= DRIVER_ID_MAX && strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz") == n;
+}
+
+int rec_id_check(const char *what, const char *id, struct errbuf *eb)
+{
+	if (rec_id_valid(id))
+		return 0;
+	return errbuf_set(eb, -EINVAL, "%s '%.80s' is not a Docker ID (1-64 characters of 0-9 a-z)", what, id);
+}
+
+int rec_ep_net_get(struct store *s, const char *net_id, const char *id, struct endpoint *ep, struct net *n,
+		   struct errbuf *eb)
+{
+	int r;
+
+	r = rec_id_check("NetworkID", net_id, eb);
+	if (r == 0)
+		r = rec_id_check("EndpointID", id, eb);
+	if (r == 0)
+		r = rec_ep_get(s, id, ep, eb);
+	if (r == -ENOENT)
+		return errbuf_set(eb, r, "endpoint %.12s is not known to weft", id);
+	if (r < 0)
+		return r;
+	if (strcmp(ep->net_id, net_id) != 0) {
+		rec_ep_clear(ep);
+		return errbuf_set(eb, -EINVAL, "endpoint %.12s belongs to network %.12s, not %.12s", id, ep->net_id,
+				  net_id);
+	}
+	r = rec_net_get(s, net_id, n, eb);
+	if (r < 0)
+		rec_ep_clear(ep);
+	return r;
+}

@@ -82,6 +82,17 @@ int rec_ep_by_addr(struct store *s, const struct cidr *pool, const struct ipaddr
 /* The network id among nets, NULL if absent. */
 const struct net *rec_net_in(const struct net *nets, size_t n, const char *id);
 
+/* Whether s is a Docker object ID weft accepts (it becomes part of store keys and names); and that as an error. */
+bool rec_id_valid(const char *s);
+int rec_id_check(const char *what, const char *id, struct errbuf *eb);
+/*
+ * The endpoint id of network net_id, and its network: the IDs checked, an
+ * endpoint weft does not know -ENOENT with a message, one of another network
+ * -EINVAL. Free ep with rec_ep_clear().
+ */
+int rec_ep_net_get(struct store *s, const char *net_id, const char *id, struct endpoint *ep, struct net *n,
+		   struct errbuf *eb);
+
 /* Whether a is one of n's --aux-address; or that or its gateway. */
 bool net_addr_is_aux(const struct net *n, const struct ipaddr *a);
 bool net_addr_is_infra(const struct net *n, const struct ipaddr *a);

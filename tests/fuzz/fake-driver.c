@@ -24,7 +24,7 @@
 		}                                                                    \
 	} while (0)
 
-bool driver_id_valid(const char *s)
+static bool driver_id_valid(const char *s)
 {
 	size_t n = strlen(s);
 

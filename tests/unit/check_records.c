@@ -295,6 +295,20 @@ START_TEST(test_records_store)
 	ck_assert(net_addr_is_aux(&a, &a.aux[1]));
 	ck_assert(!net_addr_is_infra(&a, &e1.addr.addr));
 
+	/* an endpoint of a network, as Join and Program ask for it */
+	ck_assert_int_eq(rec_ep_net_get(s, "na", "e2", &got, &b, &eb), 0);
+	ck_assert_str_eq(b.id, "na");
+	rec_ep_clear(&got);
+	ck_assert_int_eq(rec_ep_net_get(s, "nz", "e2", &got, &b, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "endpoint e2 belongs to network na, not nz");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(rec_ep_net_get(s, "na", "e9", &got, &b, &eb), -ENOENT);
+	ck_assert_str_eq(eb.msg, "endpoint e9 is not known to weft");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(rec_ep_net_get(s, "na", "E9/", &got, &b, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "EndpointID 'E9/' is not a Docker ID (1-64 characters of 0-9 a-z)");
+	errbuf_clear(&eb);
+
 	ck_assert_int_eq(rec_ep_del(s, "e1", &eb), 0);
 	ck_assert_int_eq(rec_ep_get(s, "e1", &got, &eb), -ENOENT);
 	errbuf_clear(&eb);
