@@ -145,24 +145,6 @@ static json_t *net_json(const struct net *n, size_t neps)
 	return j;
 }
 
-static int h_networks(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
-{
-	struct records rec;
-	json_t *a;
-	size_t i;
-	int r;
-
-	r = records_load(ctl, &rec, eb);
-	if (r == 0) {
-		a = json_array();
-		for (i = 0; i < rec.nnets; i++)
-			a = append_new(a, net_json(&rec.nets[i], eps_of(rec.eps, rec.neps, rec.nets[i].id)));
-		*ret = a;
-	}
-	records_free(&rec);
-	return r;
-}
-
 /* An endpoint's host-side device: its veth, but a macvlan endpoint has none (its device is in the container). */
 static const char *ep_host_dev(const struct endpoint *ep, const struct net *nets, size_t n)
 {
@@ -188,7 +170,9 @@ static json_t *ep_json(const struct endpoint *ep, const char *veth)
 	return set_new(j, "ports", ports);
 }
 
-static int h_endpoints(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
+/* An array of one(rec, i) for each i below the count count() gives: the networks or the endpoints. */
+static int records_json(struct control *ctl, size_t (*count)(const struct records *),
+			json_t *(*one)(const struct records *, size_t), json_t **ret, struct errbuf *eb)
 {
 	struct records rec;
 	json_t *a;
@@ -198,12 +182,42 @@ static int h_endpoints(struct control *ctl, const struct httpd_req *rq, json_t *
 	r = records_load(ctl, &rec, eb);
 	if (r == 0) {
 		a = json_array();
-		for (i = 0; i < rec.neps; i++)
-			a = append_new(a, ep_json(&rec.eps[i], ep_host_dev(&rec.eps[i], rec.nets, rec.nnets)));
+		for (i = 0; i < count(&rec); i++)
+			a = append_new(a, one(&rec, i));
 		*ret = a;
 	}
 	records_free(&rec);
 	return r;
+}
+
+static size_t nets_count(const struct records *rec)
+{
+	return rec->nnets;
+}
+
+static json_t *nets_one(const struct records *rec, size_t i)
+{
+	return net_json(&rec->nets[i], eps_of(rec->eps, rec->neps, rec->nets[i].id));
+}
+
+static size_t eps_count(const struct records *rec)
+{
+	return rec->neps;
+}
+
+static json_t *eps_one(const struct records *rec, size_t i)
+{
+	return ep_json(&rec->eps[i], ep_host_dev(&rec->eps[i], rec->nets, rec->nnets));
+}
+
+static int h_networks(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
+{
+	return records_json(ctl, nets_count, nets_one, ret, eb);
+}
+
+static int h_endpoints(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)
+{
+	return records_json(ctl, eps_count, eps_one, ret, eb);
 }
 
 static int h_peers(struct control *ctl, const struct httpd_req *rq, json_t **ret, struct errbuf *eb)

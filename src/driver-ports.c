@@ -331,9 +331,7 @@ int driver_revoke(struct driver *d, const char *net_id, const char *id, struct e
 	struct endpoint ep;
 	int r;
 
-	r = rec_id_check("NetworkID", net_id, eb);
-	if (r == 0)
-		r = rec_id_check("EndpointID", id, eb);
+	r = rec_ids_check(net_id, id, eb);
 	if (r == 0)
 		r = rec_ep_get(d->cfg.local, id, &ep, eb);
 	if (r == -ENOENT) {

@@ -239,7 +239,7 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 	struct errbuf ignore = { 0 };
 	int r;
 
-	r = rec_id_check("NetworkID", req->id, eb);
+	r = rec_ids_check(req->id, NULL, eb);
 	if (r < 0)
 		return r;
 	r = net_from_req(req, &n, eb);
@@ -292,7 +292,7 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 	struct net n;
 	int r;
 
-	r = rec_id_check("NetworkID", id, eb);
+	r = rec_ids_check(id, NULL, eb);
 	if (r < 0)
 		return r;
 	r = rec_net_get(d->cfg.local, id, &n, eb);
@@ -320,13 +320,7 @@ int driver_ep_check(struct driver *d, const char *net_id, const char *id, struct
 	struct endpoint ep;
 	int r;
 
-	r = rec_id_check("NetworkID", net_id, eb);
-	if (r == 0)
-		r = rec_id_check("EndpointID", id, eb);
-	if (r == 0)
-		r = rec_ep_get(d->cfg.local, id, &ep, eb);
-	if (r == -ENOENT)
-		return errbuf_set(eb, r, "endpoint %.12s is not known to weft", id);
+	r = rec_ep_known(d->cfg.local, net_id, id, &ep, eb);
 	if (r == 0)
 		rec_ep_clear(&ep);
 	return r;
@@ -341,9 +335,7 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	struct net n;
 	int r;
 
-	r = rec_id_check("NetworkID", req->net_id, eb);
-	if (r == 0)
-		r = rec_id_check("EndpointID", req->id, eb);
+	r = rec_ids_check(req->net_id, req->id, eb);
 	if (r < 0)
 		return r;
 	r = rec_net_get(d->cfg.local, req->net_id, &n, eb);
@@ -420,9 +412,7 @@ int driver_ep_delete(struct driver *d, const char *net_id, const char *id, struc
 	struct net n;
 	int r;
 
-	r = rec_id_check("NetworkID", net_id, eb);
-	if (r == 0)
-		r = rec_id_check("EndpointID", id, eb);
+	r = rec_ids_check(net_id, id, eb);
 	if (r < 0)
 		return r;
 	r = rec_ep_get(d->cfg.local, id, &ep, eb);
@@ -482,9 +472,7 @@ int driver_leave(struct driver *d, const char *net_id, const char *id, struct er
 	 * Docker 29 may not send Revoke (its gateway state is lost when it
 	 * restarts): unpublish here too. Unknown is fine.
 	 */
-	r = rec_id_check("NetworkID", net_id, eb);
-	if (r == 0)
-		r = rec_id_check("EndpointID", id, eb);
+	r = rec_ids_check(net_id, id, eb);
 	if (r == 0)
 		r = driver_revoke(d, net_id, id, eb);
 	return r;

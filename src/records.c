@@ -243,18 +243,35 @@ out:
 	return r;
 }
 
-int rec_net_get(struct store *s, const char *id, struct net *ret, struct errbuf *eb)
+/* The record prefix + id, decoded into ret; what names it in the message if it is corrupt. */
+static int get(struct store *s, const char *prefix, const char *id, int (*decode)(const char *, void *), void *ret,
+	       const char *what, struct errbuf *eb)
 {
 	char key[REC_KEY_LEN], *val = NULL;
 	int r;
 
-	snprintf(key, sizeof(key), REC_NETS "%s", id);
+	snprintf(key, sizeof(key), "%s%s", prefix, id);
 	r = store_get(s, key, &val, NULL, eb);
 	if (r < 0)
 		return r;
-	r = rec_net_decode(val, ret);
+	r = decode(val, ret);
 	free(val);
-	return r < 0 ? errbuf_set(eb, r, "record of network %.12s is corrupt", id) : 0;
+	return r < 0 ? errbuf_set(eb, r, "record of %s %.12s is corrupt", what, id) : 0;
+}
+
+static int net_decode(const char *val, void *ret)
+{
+	return rec_net_decode(val, ret);
+}
+
+static int ep_decode(const char *val, void *ret)
+{
+	return rec_ep_decode(val, ret);
+}
+
+int rec_net_get(struct store *s, const char *id, struct net *ret, struct errbuf *eb)
+{
+	return get(s, REC_NETS, id, net_decode, ret, "network", eb);
 }
 
 int rec_net_put(struct store *s, const struct net *n, struct errbuf *eb)
@@ -279,16 +296,7 @@ int rec_ep_del(struct store *s, const char *id, struct errbuf *eb)
 
 int rec_ep_get(struct store *s, const char *id, struct endpoint *ret, struct errbuf *eb)
 {
-	char key[REC_KEY_LEN], *val = NULL;
-	int r;
-
-	snprintf(key, sizeof(key), REC_EPS "%s", id);
-	r = store_get(s, key, &val, NULL, eb);
-	if (r < 0)
-		return r;
-	r = rec_ep_decode(val, ret);
-	free(val);
-	return r < 0 ? errbuf_set(eb, r, "record of endpoint %.12s is corrupt", id) : 0;
+	return get(s, REC_EPS, id, ep_decode, ret, "endpoint", eb);
 }
 
 /* Every record under prefix, decoded; unreadable ones are logged and skipped. */
@@ -317,16 +325,6 @@ static int load_all(struct store *s, const char *prefix, size_t size,
 	*ret = v;
 	*ret_n = n;
 	return 0;
-}
-
-static int net_decode(const char *val, void *ret)
-{
-	return rec_net_decode(val, ret);
-}
-
-static int ep_decode(const char *val, void *ret)
-{
-	return rec_ep_decode(val, ret);
 }
 
 int rec_nets_load(struct store *s, struct net **ret, size_t *ret_n, struct errbuf *eb)
@@ -421,18 +419,34 @@ int rec_id_check(const char *what, const char *id, struct errbuf *eb)
 	return errbuf_set(eb, -EINVAL, "%s '%.80s' is not a Docker ID (1-64 characters of 0-9 a-z)", what, id);
 }
 
+int rec_ids_check(const char *net_id, const char *id, struct errbuf *eb)
+{
+	int r;
+
+	r = rec_id_check("NetworkID", net_id, eb);
+	if (r == 0 && id)
+		r = rec_id_check("EndpointID", id, eb);
+	return r;
+}
+
+int rec_ep_known(struct store *s, const char *net_id, const char *id, struct endpoint *ep, struct errbuf *eb)
+{
+	int r;
+
+	r = rec_ids_check(net_id, id, eb);
+	if (r == 0)
+		r = rec_ep_get(s, id, ep, eb);
+	if (r == -ENOENT)
+		return errbuf_set(eb, r, "endpoint %.12s is not known to weft", id);
+	return r;
+}
+
 int rec_ep_net_get(struct store *s, const char *net_id, const char *id, struct endpoint *ep, struct net *n,
 		   struct errbuf *eb)
 {
 	int r;
 
-	r = rec_id_check("NetworkID", net_id, eb);
-	if (r == 0)
-		r = rec_id_check("EndpointID", id, eb);
-	if (r == 0)
-		r = rec_ep_get(s, id, ep, eb);
-	if (r == -ENOENT)
-		return errbuf_set(eb, r, "endpoint %.12s is not known to weft", id);
+	r = rec_ep_known(s, net_id, id, ep, eb);
 	if (r < 0)
 		return r;
 	if (strcmp(ep->net_id, net_id) != 0) {

@@ -85,6 +85,10 @@ const struct net *rec_net_in(const struct net *nets, size_t n, const char *id);
 /* Whether s is a Docker object ID weft accepts (it becomes part of store keys and names); and that as an error. */
 bool rec_id_valid(const char *s);
 int rec_id_check(const char *what, const char *id, struct errbuf *eb);
+/* A NetworkID and an EndpointID (id NULL: only the first). */
+int rec_ids_check(const char *net_id, const char *id, struct errbuf *eb);
+/* The endpoint id, the IDs checked; -ENOENT with a message if weft does not know it. */
+int rec_ep_known(struct store *s, const char *net_id, const char *id, struct endpoint *ep, struct errbuf *eb);
 /*
  * The endpoint id of network net_id, and its network: the IDs checked, an
  * endpoint weft does not know -ENOENT with a message, one of another network
