@@ -17,10 +17,9 @@
 #include "clock.h"
 #include "cluster.h"
 #include "ipam.h"
+#include "keys.h"
 #include "log.h"
 
-#define HOSTS STORE_PREFIX "hosts/"
-#define LEASE_KEY STORE_PREFIX "local/lease"
 
 struct cluster {
 	struct cluster_config cfg;
@@ -77,7 +76,7 @@ static int lease_get(struct cluster *c, struct errbuf *eb)
 
 	if (c->lease[0])
 		return 0;
-	if (store_get(c->cfg.local, LEASE_KEY, &old, NULL, eb) == 0 && strlen(old) < STORE_LEASE_MAX) {
+	if (store_get(c->cfg.local, KEYS_LEASE, &old, NULL, eb) == 0 && strlen(old) < STORE_LEASE_MAX) {
 		r = store_lease_keepalive(c->shared, old, eb);
 		if (r == 0)
 			snprintf(c->lease, sizeof(c->lease), "%s", old);
@@ -95,7 +94,7 @@ static int lease_get(struct cluster *c, struct errbuf *eb)
 		return r;
 	}
 	/* Losing this only costs the reuse after a restart. */
-	if (store_put(c->cfg.local, LEASE_KEY, c->lease, eb) < 0)
+	if (store_put(c->cfg.local, KEYS_LEASE, c->lease, eb) < 0)
 		log_warn("cannot remember the lease: %s", eb->msg);
 	errbuf_clear(eb);
 	return 0;
@@ -103,7 +102,7 @@ static int lease_get(struct cluster *c, struct errbuf *eb)
 
 static int host_register(struct cluster *c, struct errbuf *eb)
 {
-	char key[128], *val;
+	char key[KEY_LEN], *val;
 	struct store_op op = { .type = STORE_OP_PUT, .lease = c->lease };
 	json_t *o;
 	int r;
@@ -113,7 +112,7 @@ static int host_register(struct cluster *c, struct errbuf *eb)
 	json_decref(o);
 	if (!val)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
-	snprintf(key, sizeof(key), HOSTS "%s", c->cfg.host_id);
+	key_of(key, KEYS_HOSTS, c->cfg.host_id);
 	op.key = key;
 	op.value = val;
 	r = store_txn(c->shared, &op, 1, eb);
@@ -169,12 +168,14 @@ static struct dead *dead_find(struct cluster *c, const char *host)
 	return &c->dead[c->ndead++];
 }
 
-static bool listed(const struct store_list *l, size_t prefix_len, const char *host)
+/* Whether host has a record among the hosts' l. */
+static bool listed(const struct store_list *l, const char *host)
 {
+	const char *id;
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		if (strcmp(l->kv[i].key + prefix_len, host) == 0)
+		if ((id = key_id(l->kv[i].key, KEYS_HOSTS)) && strcmp(id, host) == 0)
 			return true;
 	return false;
 }
@@ -184,6 +185,7 @@ static int gc(struct cluster *c, const char *force, struct cluster_gc_result *re
 {
 	struct store_list hosts = { 0 }, addrs = { 0 };
 	struct cluster_gc_host *g;
+	struct key_parts k;
 	const char *h;
 	char slices[48];
 	struct dead *d;
@@ -194,24 +196,24 @@ static int gc(struct cluster *c, const char *force, struct cluster_gc_result *re
 	memset(res, 0, sizeof(*res));
 	res->grace_s = c->cfg.gc_grace;
 	*force_r = 0;
-	r = store_list(c->shared, HOSTS, &hosts, eb);
+	r = store_list(c->shared, KEYS_HOSTS, &hosts, eb);
 	if (r == 0)
-		r = store_list(c->shared, STORE_PREFIX "pools/", &addrs, eb);
+		r = store_list(c->shared, KEYS_POOLS, &addrs, eb);
 	if (r < 0)
 		goto out;
 	for (i = 0; i < c->ndead; i++)
 		c->dead[i].seen = false;
 	for (i = 0; i < addrs.n; i++) {
 		/* Addresses, and routed networks' slices: both name their host. */
-		if (!strstr(addrs.kv[i].key, "/addr/") && !strstr(addrs.kv[i].key, "/slices/"))
+		if (key_pool_parse(KEYS_POOLS, addrs.kv[i].key, &k) < 0 || (k.kind != KEY_ADDR && k.kind != KEY_SLICE))
 			continue;
 		o = json_loads(addrs.kv[i].value, 0, NULL);
 		h = json_string_value(json_object_get(o, "host"));
-		if (h && strcmp(h, c->cfg.host_id) != 0 && !listed(&hosts, strlen(HOSTS), h) && (d = dead_find(c, h)))
+		if (h && strcmp(h, c->cfg.host_id) != 0 && !listed(&hosts, h) && (d = dead_find(c, h)))
 			d->seen = true;
 		json_decref(o);
 	}
-	if (force && (strcmp(force, c->cfg.host_id) == 0 || listed(&hosts, strlen(HOSTS), force)))
+	if (force && (strcmp(force, c->cfg.host_id) == 0 || listed(&hosts, force)))
 		*force_r = -EBUSY;
 	else if (force)
 		*force_r = -ENOENT; /* until it is found among the dead below */

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "control.h"
+#include "keys.h"
 #include "log.h"
 #include "metrics.h"
 #include "peers.h"
@@ -307,12 +308,12 @@ static json_t *store_json(struct control *ctl)
 {
 	struct store *s = driver_cfg(ctl->cfg.driver)->shared;
 	struct errbuf eb = { 0 };
-	char key[192], *val = NULL;
+	char key[KEY_LEN], *val = NULL;
 	long long t0 = clock_ms(), ms;
 	const char *state;
 	int r;
 
-	snprintf(key, sizeof(key), STORE_PREFIX "hosts/%s", ctl->cfg.host_id);
+	key_of(key, KEYS_HOSTS, ctl->cfg.host_id);
 	store_budget_set(PROBE_BUDGET_MS);
 	r = store_get(s, key, &val, NULL, &eb);
 	store_budget_set(0);

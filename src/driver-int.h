@@ -10,8 +10,7 @@
 
 #include "docker.h"
 #include "driver.h"
-
-#define KEY_LEN 128
+#include "keys.h"
 
 struct held_port;
 

@@ -10,11 +10,9 @@
 
 #include "crash.h"
 #include "driver-int.h"
+#include "keys.h"
 #include "log.h"
 #include "netlink.h"
-
-#define PENDING STORE_PREFIX "local/pending/" /* "<pool>" or "<pool>/<ip>": see pending_add() */
-#define SHARED STORE_PREFIX "local/shared/"   /* "<pool>": see driver_pool_leave() */
 
 /* IpamDriver */
 
@@ -24,13 +22,6 @@
  * it: Docker never repeats a call, and without the record the address or
  * pool stayed held (forever with --docker-socket none). a NULL: the pool.
  */
-static void pending_key(const struct cidr *pool, const struct ipaddr *a, char key[KEY_LEN])
-{
-	char c[CIDR_STRLEN], s[CIDR_STRLEN];
-
-	snprintf(key, KEY_LEN, PENDING "%s%s%s", cidr_format(pool, '-', c), a ? "/" : "", a ? cidr_addr_format(a, s) : "");
-}
-
 /* Records the release that failed with r if the store did not answer; 0 then (weft finishes it), else r. */
 static int pending_add(struct driver *d, const struct cidr *pool, const struct ipaddr *a, int r, struct errbuf *eb)
 {
@@ -39,7 +30,7 @@ static int pending_add(struct driver *d, const struct cidr *pool, const struct i
 
 	if (!store_err_unreachable(r))
 		return r;
-	pending_key(pool, a, key);
+	key_pending(key, pool, a);
 	if (store_put(d->cfg.local, key, "{}", &e) < 0)
 		return r; /* Docker is told, as before */
 	if (a)
@@ -58,15 +49,8 @@ static void pending_drop(struct driver *d, const struct cidr *pool, const struct
 	struct errbuf ignore = { 0 };
 	char key[KEY_LEN];
 
-	pending_key(pool, a, key);
+	key_pending(key, pool, a);
 	store_del(d->cfg.local, key, 0, &ignore);
-}
-
-static void shared_key(const struct cidr *pool, char key[KEY_LEN])
-{
-	char c[CIDR_STRLEN];
-
-	snprintf(key, KEY_LEN, SHARED "%s", cidr_format(pool, '-', c));
 }
 
 static void shared_forget(struct driver *d, const struct cidr *pool)
@@ -74,7 +58,7 @@ static void shared_forget(struct driver *d, const struct cidr *pool)
 	struct errbuf ignore = { 0 };
 	char key[KEY_LEN];
 
-	shared_key(pool, key);
+	key_shared(key, pool);
 	store_del(d->cfg.local, key, 0, &ignore);
 }
 
@@ -84,7 +68,7 @@ static bool pool_shared(struct driver *d, const struct cidr *pool)
 	struct errbuf ignore = { 0 };
 	char key[KEY_LEN];
 
-	shared_key(pool, key);
+	key_shared(key, pool);
 	return d->cfg.docker_asked && store_get(d->cfg.local, key, NULL, NULL, &ignore) == 0;
 }
 
@@ -93,21 +77,17 @@ static bool pool_shared(struct driver *d, const struct cidr *pool)
  * kept for a later round (a shared pool Docker still has, or Docker's view v
  * is missing); -EAGAIN if the store still does not answer.
  */
-static int pending_do(struct driver *d, const char *rest, const struct docker_view *v, struct errbuf *eb)
+static int pending_do(struct driver *d, const char *key, const struct docker_view *v, struct errbuf *eb)
 {
-	char buf[CIDR_STRLEN], *slash;
+	char buf[CIDR_STRLEN];
 	struct ipam_pool p = { 0 };
 	struct endpoint ep;
 	struct ipaddr a;
 	struct net net;
-	bool shared;
+	bool shared, slash;
 	int r;
 
-	snprintf(buf, sizeof(buf), "%s", rest);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash++ = '\0';
-	if (cidr_parse(buf, '-', &p.pool, NULL) < 0 || (slash && cidr_addr_parse(slash, &a) < 0))
+	if (key_pending_parse(key, &p.pool, &a, &slash) < 0)
 		return errbuf_set(eb, -EINVAL, "not a pool or address");
 	/* A container has the address again, or a network the pool (it goes with it): nothing to do. */
 	r = slash ? rec_ep_by_addr(d->cfg.local, &p.pool, &a, &ep, eb) : rec_net_by_pool(d->cfg.local, &p.pool, &net, eb);
@@ -125,7 +105,7 @@ static int pending_do(struct driver *d, const char *rest, const struct docker_vi
 		log_info("released pool %s: no other network of Docker's uses it", cidr_format(&p.pool, '/', buf));
 	else if (r == 0)
 		log_info("released %s %s, which the cluster store could not take when Docker released it",
-			 slash ? "address" : "pool", slash ? slash : cidr_format(&p.pool, '/', buf));
+			 slash ? "address" : "pool", slash ? cidr_addr_format(&a, buf) : cidr_format(&p.pool, '/', buf));
 	if (r == 0 && shared)
 		shared_forget(d, &p.pool);
 	return store_err_unreachable(r) ? -EAGAIN : r;
@@ -138,10 +118,10 @@ int driver_pending_retry(struct driver *d, const struct docker_view *v, struct e
 	size_t i;
 	int r;
 
-	r = store_list(d->cfg.local, PENDING, &l, eb);
+	r = store_list(d->cfg.local, KEYS_PENDING, &l, eb);
 	for (i = 0; r == 0 && i < l.n; i++) {
 		errbuf_clear(&e);
-		r = pending_do(d, l.kv[i].key + strlen(PENDING), v, &e);
+		r = pending_do(d, l.kv[i].key, v, &e);
 		if (r == -EAGAIN) {
 			r = errbuf_set(eb, -EAGAIN, "%s", e.msg);
 			break;
@@ -198,7 +178,7 @@ int driver_pool_request(struct driver *d, const char *pool, const char *subpool,
 	pending_drop(d, &ret->pool, NULL);
 	if (again) {
 		/* dockerd's restart replays its requests; anything else is a second network with the subnet */
-		shared_key(&ret->pool, key);
+		key_shared(key, &ret->pool);
 		r = store_put(d->cfg.local, key, "{}", eb);
 		if (r < 0)
 			return r;
@@ -223,7 +203,7 @@ int driver_pool_leave(struct driver *d, const struct cidr *pool, struct errbuf *
 
 	if (!pool_shared(d, pool))
 		return pending_add(d, pool, NULL, ipam_pool_release(d->ipam, &p, eb), eb);
-	pending_key(pool, NULL, key);
+	key_pending(key, pool, NULL);
 	r = store_put(d->cfg.local, key, "{}", eb);
 	if (r < 0)
 		return r;
@@ -381,12 +361,12 @@ void driver_shared_sweep(struct driver *d, const struct docker_view *v)
 	struct cidr c;
 	size_t i;
 
-	if (store_list(d->cfg.local, SHARED, &l, &e) < 0)
+	if (store_list(d->cfg.local, KEYS_SHARED, &l, &e) < 0)
 		return;
 	for (i = 0; i < l.n; i++) {
-		if (cidr_parse(l.kv[i].key + strlen(SHARED), '-', &c, NULL) < 0 || docker_subnet_users(v, &c) > 1)
+		if (key_shared_parse(l.kv[i].key, &c) < 0 || docker_subnet_users(v, &c) > 1)
 			continue;
-		pending_key(&c, NULL, key);
+		key_pending(key, &c, NULL);
 		if (store_get(d->cfg.local, key, NULL, NULL, &e) == -ENOENT)
 			store_del(d->cfg.local, l.kv[i].key, 0, &e);
 		errbuf_clear(&e);

@@ -14,6 +14,7 @@
 #include "driver-int.h"
 #include "firewall.h"
 #include "ifnames.h"
+#include "keys.h"
 #include "log.h"
 #include "netlink.h"
 #include "peers.h"
@@ -39,7 +40,7 @@ int driver_new(const struct driver_config *cfg, struct driver **ret, struct errb
 	}
 	r = ipam_new(cfg->shared, &ic, &d->ipam, eb);
 	if (r == 0) {
-		ic.prefix = STORE_PREFIX "local/slices/";
+		ic.prefix = KEYS_SLICES;
 		r = ipam_new(cfg->local, &ic, &d->slices, eb);
 	}
 	if (r < 0) {
@@ -93,7 +94,7 @@ void driver_peer_event(void *data, const struct store_event *ev)
 	struct driver *d = data;
 	bool changed;
 
-	if (strncmp(ev->key, STORE_PREFIX "hosts/", strlen(STORE_PREFIX "hosts/")) == 0)
+	if (key_id(ev->key, KEYS_HOSTS))
 		changed = peers_host_event(d->peers, ev, clock_ms());
 	else
 		changed = peers_addr_event(d->peers, ev);

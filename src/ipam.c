@@ -11,9 +11,8 @@
 #include <sys/socket.h>
 
 #include "ipam.h"
+#include "keys.h"
 #include "log.h"
-
-#define KEY_LEN 256
 
 /* Automatic pools are searched among at most this many candidates. */
 #define MAX_AUTO_CANDIDATES 65536
@@ -67,7 +66,7 @@ int ipam_new(struct store *store, const struct ipam_config *cfg, struct ipam **r
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	ipam->store = store;
 	ipam->cfg = *cfg;
-	ipam->pools = cfg->prefix ? cfg->prefix : IPAM_POOLS;
+	ipam->pools = cfg->prefix ? cfg->prefix : KEYS_POOLS;
 	*ret = ipam;
 	return 0;
 }
@@ -114,18 +113,14 @@ static void kept_drop_pool(struct ipam *ipam, const struct cidr *pool)
 	ipam->nkept = n;
 }
 
-static void pool_key(const struct ipam *ipam, const struct cidr *pool, char *buf)
+static void pool_key(const struct ipam *ipam, const struct cidr *pool, char key[KEY_LEN])
 {
-	char c[CIDR_STRLEN];
-
-	snprintf(buf, KEY_LEN, "%s%s", ipam->pools, cidr_format(pool, '-', c));
+	key_pool(key, ipam->pools, pool);
 }
 
-static void addr_key(const struct ipam *ipam, const struct cidr *pool, const struct ipaddr *a, char *buf)
+static void addr_key(const struct ipam *ipam, const struct cidr *pool, const struct ipaddr *a, char key[KEY_LEN])
 {
-	char c[CIDR_STRLEN], s[CIDR_STRLEN];
-
-	snprintf(buf, KEY_LEN, "%s%s/addr/%s", ipam->pools, cidr_format(pool, '-', c), cidr_addr_format(a, s));
+	key_addr(key, ipam->pools, pool, a);
 }
 
 const char *ipam_pool_id_format(const struct ipam_pool *p, char *buf)
@@ -477,21 +472,20 @@ int ipam_pool_get(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)
 static int vni_claim_of(struct ipam *ipam, const struct cidr *pool, const struct store_list *l, char vkey[KEY_LEN],
 			uint64_t *vrev)
 {
-	char c[CIDR_STRLEN], pkey[KEY_LEN], *val = NULL;
+	char c[CIDR_STRLEN], nkey[KEY_LEN], *val = NULL;
 	struct errbuf ignore = { 0 };
 	json_int_t vni = 0;
 	size_t i;
 	json_t *o;
 	int r = -ENOENT;
 
-	pool_key(ipam, pool, pkey);
+	key_net(nkey, ipam->pools, pool);
 	for (i = 0; i < l->n && r == -ENOENT; i++) {
-		if (strncmp(l->kv[i].key, pkey, strlen(pkey)) != 0 ||
-		    strcmp(l->kv[i].key + strlen(pkey), "/net") != 0)
+		if (strcmp(l->kv[i].key, nkey) != 0)
 			continue;
 		o = json_loads(l->kv[i].value, 0, NULL);
 		if (json_unpack(o, "{s:I}", "vni", &vni) == 0) {
-			snprintf(vkey, KEY_LEN, STORE_PREFIX "vnis/%lld", (long long)vni);
+			key_vni(vkey, (unsigned int)vni);
 			if (store_get(ipam->store, vkey, &val, vrev, &ignore) == 0 &&
 			    strcmp(val, cidr_format(pool, '/', c)) == 0)
 				r = 0;
@@ -552,13 +546,13 @@ static int pool_delete(struct ipam *ipam, const struct cidr *pool, uint64_t rev,
 {
 	struct store_op batch[RELEASE_CHUNK], *dels = NULL;
 	struct store_list l = { 0 };
-	char key[KEY_LEN], nkey[KEY_LEN + 4], vkey[KEY_LEN], *rec = NULL;
+	char key[KEY_LEN], nkey[KEY_LEN], vkey[KEY_LEN], *rec = NULL;
 	size_t i, n = 0, done = 0, k;
 	uint64_t vrev = 0;
 	int r;
 
 	pool_key(ipam, pool, key);
-	snprintf(nkey, sizeof(nkey), "%s/net", key);
+	key_net(nkey, ipam->pools, pool);
 	r = store_list(ipam->store, key, &l, eb);
 	if (r < 0)
 		return r;
@@ -743,8 +737,7 @@ static int pool_addrs(struct ipam *ipam, const struct cidr *pool, struct store_l
 {
 	char key[KEY_LEN];
 
-	pool_key(ipam, pool, key);
-	strcat(key, "/addr/");
+	key_pool_addrs(key, ipam->pools, pool);
 	*ret_plen = strlen(key);
 	return store_list(ipam->store, key, ret, eb);
 }
@@ -1209,12 +1202,6 @@ int ipam_addr_make_aux(struct ipam *ipam, const struct ipam_pool *p, const struc
 	return r;
 }
 
-static void slices_key(const struct ipam *ipam, const struct cidr *pool, char *buf)
-{
-	pool_key(ipam, pool, buf);
-	strcat(buf, "/slices/");
-}
-
 /* This host's slice among the listed ones (*ret, *ret_rev), or -ENOENT. */
 static int slice_mine(struct ipam *ipam, const struct store_list *l, size_t plen, struct cidr *ret,
 		      uint64_t *ret_rev)
@@ -1266,7 +1253,7 @@ int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int le
 	json_decref(o);
 	if (!val)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
-	slices_key(ipam, pool, prefix);
+	key_pool_slices(prefix, ipam->pools, pool);
 	n = (cidr_u128)1 << (len - pool->len);
 	for (tries = 0; tries < 20; tries++) {
 		r = store_list(ipam->store, prefix, &l, eb);
@@ -1298,7 +1285,7 @@ int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int le
 				       len, cidr_format(pool, '/', c), (unsigned long long)n);
 			break;
 		}
-		snprintf(key, sizeof(key), "%s%s", prefix, cidr_format(&slice, '-', c));
+		key_slice(key, ipam->pools, pool, &slice);
 		errbuf_clear(eb);
 		r = store_create(ipam->store, key, val, eb);
 		if (r == 0)
@@ -1315,13 +1302,13 @@ int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int le
 
 int ipam_slice_release(struct ipam *ipam, const struct cidr *pool, struct errbuf *eb)
 {
-	char prefix[KEY_LEN], key[KEY_LEN], c[CIDR_STRLEN];
+	char prefix[KEY_LEN], key[KEY_LEN];
 	struct store_list l = { 0 };
 	struct cidr slice;
 	uint64_t rev;
 	int r;
 
-	slices_key(ipam, pool, prefix);
+	key_pool_slices(prefix, ipam->pools, pool);
 	r = store_list(ipam->store, prefix, &l, eb);
 	if (r == 0)
 		r = slice_mine(ipam, &l, strlen(prefix), &slice, &rev);
@@ -1332,7 +1319,7 @@ int ipam_slice_release(struct ipam *ipam, const struct cidr *pool, struct errbuf
 	}
 	if (r < 0)
 		return r;
-	snprintf(key, sizeof(key), "%s%s", prefix, cidr_format(&slice, '-', c));
+	key_slice(key, ipam->pools, pool, &slice);
 	r = store_del(ipam->store, key, rev, eb);
 	if (r == -ESTALE || r == -ENOENT) { /* gone or someone else's now */
 		errbuf_clear(eb);
@@ -1341,21 +1328,10 @@ int ipam_slice_release(struct ipam *ipam, const struct cidr *pool, struct errbuf
 	return r;
 }
 
-static int split_key(const struct ipam *ipam, const char *key, struct cidr *pool, const char **rest);
-
-/* The pool of a key under the pools that is not a pool's record: an address, a slice, a network record. */
-static int sub_key_pool(const struct ipam *ipam, const char *key, struct cidr *pool)
+/* A key under the pools, taken apart (keys.h); -EINVAL for a key of another layout. */
+static int parse(const struct ipam *ipam, const char *key, struct key_parts *ret)
 {
-	char k[KEY_LEN];
-	const char *rest;
-	size_t n = strlen(key);
-
-	if (n > 4 && n - 4 < sizeof(k) && strcmp(key + n - 4, "/net") == 0) {
-		memcpy(k, key, n - 4);
-		k[n - 4] = '\0';
-		return split_key(ipam, k, pool, &rest) == 0 && !rest ? 0 : -EINVAL;
-	}
-	return split_key(ipam, key, pool, &rest) == 0 && rest ? 0 : -EINVAL;
+	return key_pool_parse(ipam->pools, key, ret);
 }
 
 static bool pool_recorded(const struct ipam *ipam, const struct store_list *l, const struct cidr *pool)
@@ -1378,18 +1354,21 @@ static bool pool_recorded(const struct ipam *ipam, const struct store_list *l, c
 static void reclaim_leftovers(struct ipam *ipam, const struct store_list *l)
 {
 	struct cidr pool, rec = { 0 }, last = { 0 };
-	const char *rest;
+	struct key_parts k;
 	char c[CIDR_STRLEN];
 	struct errbuf e;
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
-		if (split_key(ipam, l->kv[i].key, &pool, &rest) == 0 && !rest) {
+		if (parse(ipam, l->kv[i].key, &k) < 0)
+			continue;
+		pool = k.pool;
+		if (k.kind == KEY_POOL) {
 			rec = pool;
 			continue;
 		}
 		/* The list is sorted: a pool's keys follow its record, and one another. */
-		if (sub_key_pool(ipam, l->kv[i].key, &pool) < 0 || cidr_equal(&pool, &last) || cidr_equal(&pool, &rec))
+		if (cidr_equal(&pool, &last) || cidr_equal(&pool, &rec))
 			continue;
 		last = pool;
 		if (pool_recorded(ipam, l, &pool))
@@ -1404,7 +1383,9 @@ static void reclaim_leftovers(struct ipam *ipam, const struct store_list *l)
 int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, size_t *ret_nslices, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
-	const char *owner, *h, *rest;
+	const char *owner, *h;
+	struct key_parts k;
+	char c[CIDR_STRLEN];
 	struct cidr pool;
 	size_t i, n = 0, nslices = 0, left;
 	uint64_t rev;
@@ -1416,20 +1397,19 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, size_t
 		return r;
 	/* Its own addresses first (endpoints, its host address; the gateway and aux are the pool's). */
 	for (i = 0; i < l.n && r == 0; i++) {
-		rest = strchr(l.kv[i].key + strlen(ipam->pools), '/');
-		if (!rest || (strncmp(rest, "/addr/", 6) != 0 && strncmp(rest, "/slices/", 8) != 0))
+		if (parse(ipam, l.kv[i].key, &k) < 0 || (k.kind != KEY_ADDR && k.kind != KEY_SLICE))
 			continue;
 		o = json_loads(l.kv[i].value, 0, NULL);
 		h = json_string_value(json_object_get(o, "host"));
 		owner = json_string_value(json_object_get(o, "owner"));
 		/* A slice ("/slices/", no owner) is its host's, as are the host's addresses. */
-		if (h && strcmp(h, host) == 0 && (rest[1] == 's' || owned_by_host(owner))) {
+		if (h && strcmp(h, host) == 0 && (k.kind == KEY_SLICE || owned_by_host(owner))) {
 			r = store_del(ipam->store, l.kv[i].key, l.kv[i].rev, eb);
 			if (r == -ESTALE) { /* taken by someone else meanwhile: not the dead host's any more */
 				errbuf_clear(eb);
 				r = 0;
-			} else if (r == 0 && rest[1] == 's') {
-				log_info("freed slice %s of host '%s'", rest + strlen("/slices/"), host);
+			} else if (r == 0 && k.kind == KEY_SLICE) {
+				log_info("freed slice %s of host '%s'", cidr_format(&k.slice, '-', c), host);
 				nslices++;
 			} else if (r == 0) {
 				n++;
@@ -1477,33 +1457,12 @@ static bool in_hosts(json_t *hosts, const char *host)
 	return false;
 }
 
-/*
- * A key under the pools: its pool, and *rest NULL for the pool's own record
- * or "/addr/<ip>" or "/slices/<slice>"; -EINVAL for anything else.
- */
-static int split_key(const struct ipam *ipam, const char *key, struct cidr *pool, const char **rest)
-{
-	const char *k = key + strlen(ipam->pools);
-	char c[CIDR_STRLEN];
-	size_t len;
-
-	*rest = strchr(k, '/');
-	if (*rest && strncmp(*rest, "/addr/", 6) != 0 && strncmp(*rest, "/slices/", 8) != 0)
-		return -EINVAL;
-	len = *rest ? (size_t)(*rest - k) : strlen(k);
-	if (len >= sizeof(c))
-		return -EINVAL;
-	memcpy(c, k, len);
-	c[len] = '\0';
-	return cidr_parse(c, '-', pool, NULL);
-}
-
 int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
 	struct ipam_held h = { 0 };
-	const char *rest, *host, *owner;
-	struct cidr pool;
+	const char *host, *owner;
+	struct key_parts k;
 	json_t *o;
 	size_t i;
 	int r;
@@ -1518,22 +1477,21 @@ int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
 	for (i = 0; i < l.n; i++) {
-		if (split_key(ipam, l.kv[i].key, &pool, &rest) < 0)
+		if (parse(ipam, l.kv[i].key, &k) < 0 || k.kind == KEY_NET)
 			continue;
 		o = json_loads(l.kv[i].value, 0, NULL);
-		if (!rest && in_hosts(json_object_get(o, "hosts"), ipam->cfg.host_id)) {
-			h.pools[h.npools++] = pool;
-		} else if (rest && strncmp(rest, "/slices/", 8) == 0) {
-			host = json_string_value(json_object_get(o, "host"));
+		host = json_string_value(json_object_get(o, "host"));
+		owner = json_string_value(json_object_get(o, "owner"));
+		if (k.kind == KEY_POOL && in_hosts(json_object_get(o, "hosts"), ipam->cfg.host_id)) {
+			h.pools[h.npools++] = k.pool;
+		} else if (k.kind == KEY_SLICE) {
 			if (host && strcmp(host, ipam->cfg.host_id) == 0)
-				h.sliced[h.nsliced++] = pool;
-		} else if (rest) {
-			host = json_string_value(json_object_get(o, "host"));
-			owner = json_string_value(json_object_get(o, "owner"));
-			if (host && strcmp(host, ipam->cfg.host_id) == 0 && owned_by_host(owner) &&
-			    cidr_addr_parse(rest + 6, &h.addrs[h.naddrs].addr) == 0) {
+				h.sliced[h.nsliced++] = k.pool;
+		} else if (k.kind == KEY_ADDR) {
+			if (host && strcmp(host, ipam->cfg.host_id) == 0 && owned_by_host(owner)) {
+				h.addrs[h.naddrs].addr = k.addr;
 				h.addrs[h.naddrs].host = strcmp(owner, "host") == 0;
-				h.addrs[h.naddrs++].pool = pool;
+				h.addrs[h.naddrs++].pool = k.pool;
 			}
 		}
 		json_decref(o);
@@ -1583,7 +1541,7 @@ static int usage_pool(struct ipam_usage *u, const struct cidr *pool, json_t *o)
 	return 0;
 }
 
-static void usage_entry(struct ipam_usage *u, size_t pool, const char *rest, json_t *o)
+static void usage_entry(struct ipam_usage *u, size_t pool, const struct key_parts *k, json_t *o)
 {
 	struct ipam_use *e = &u->uses[u->nuses];
 	const char *host = json_string_value(json_object_get(o, "host"));
@@ -1592,13 +1550,11 @@ static void usage_entry(struct ipam_usage *u, size_t pool, const char *rest, jso
 
 	memset(e, 0, sizeof(*e));
 	e->pool = pool;
-	if (strncmp(rest, "/slices/", 8) == 0) {
-		if (cidr_parse(rest + 8, '-', &e->addr, NULL) < 0)
-			return;
+	if (k->kind == KEY_SLICE) {
+		e->addr = k->slice;
 		owner = "slice";
 	} else {
-		if (cidr_addr_parse(rest + 6, &e->addr.addr) < 0)
-			return;
+		e->addr.addr = k->addr;
 		e->addr.len = cidr_addr_bits(&e->addr.addr);
 	}
 	snprintf(e->host, sizeof(e->host), "%s", host ? host : "");
@@ -1611,8 +1567,7 @@ int ipam_usage_get(struct ipam *ipam, const struct cidr *only, struct ipam_usage
 {
 	struct store_list l = { 0 };
 	struct ipam_usage u = { 0 };
-	const char *rest;
-	struct cidr pool;
+	struct key_parts k;
 	size_t i, j;
 	json_t *o;
 	int r;
@@ -1626,10 +1581,10 @@ int ipam_usage_get(struct ipam *ipam, const struct cidr *only, struct ipam_usage
 	}
 	/* The pools first, then what each holds: a key whose pool has no record is listed under its pool too. */
 	for (i = 0; i < l.n; i++) {
-		if (split_key(ipam, l.kv[i].key, &pool, &rest) < 0 || rest || (only && !cidr_overlaps(only, &pool)))
+		if (parse(ipam, l.kv[i].key, &k) < 0 || k.kind != KEY_POOL || (only && !cidr_overlaps(only, &k.pool)))
 			continue;
 		o = json_loads(l.kv[i].value, 0, NULL);
-		r = usage_pool(&u, &pool, o);
+		r = usage_pool(&u, &k.pool, o);
 		json_decref(o);
 		if (r < 0) {
 			r = errbuf_set(eb, r, "out of memory");
@@ -1637,16 +1592,17 @@ int ipam_usage_get(struct ipam *ipam, const struct cidr *only, struct ipam_usage
 		}
 	}
 	for (i = 0; i < l.n; i++) {
-		if (split_key(ipam, l.kv[i].key, &pool, &rest) < 0 || !rest || (only && !cidr_overlaps(only, &pool)))
+		if (parse(ipam, l.kv[i].key, &k) < 0 || (k.kind != KEY_ADDR && k.kind != KEY_SLICE) ||
+		    (only && !cidr_overlaps(only, &k.pool)))
 			continue;
-		for (j = 0; j < u.npools && !cidr_equal(&u.pools[j].pool, &pool); j++)
+		for (j = 0; j < u.npools && !cidr_equal(&u.pools[j].pool, &k.pool); j++)
 			;
-		if (j == u.npools && (r = usage_pool(&u, &pool, NULL)) < 0) {
+		if (j == u.npools && (r = usage_pool(&u, &k.pool, NULL)) < 0) {
 			r = errbuf_set(eb, r, "out of memory");
 			goto out;
 		}
 		o = json_loads(l.kv[i].value, 0, NULL);
-		usage_entry(&u, j, rest, o);
+		usage_entry(&u, j, &k, o);
 		json_decref(o);
 	}
 	for (i = 0; i < u.nuses; i++)

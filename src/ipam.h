@@ -13,12 +13,10 @@
 /* "weft:" + CIDR + ":" + CIDR */
 #define IPAM_POOL_ID_LEN (6 + 2 * CIDR_STRLEN)
 
-/* Where the pools live in the store, unless ipam_config.prefix says otherwise. */
-#define IPAM_POOLS STORE_PREFIX "pools/"
 
 struct ipam_config {
 	const char *host_id;
-	const char *prefix;       /* key prefix of the pools; NULL: IPAM_POOLS */
+	const char *prefix;       /* key prefix of the pools; NULL: KEYS_POOLS (keys.h) */
 	struct cidr default_pool; /* automatic pools are carved from this */
 	unsigned int default_len; /* ... in prefixes of this length */
 };

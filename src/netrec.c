@@ -8,25 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "log.h"
 #include "netrec.h"
 
 /* Docker swarm's overlays take VNIs from 4096 up on the same UDP port: start far above. */
 #define VNI_FIRST 1048576
 #define VNI_MAX 16777215
-#define KEY_LEN 256
-
-static void net_key(const struct cidr *pool, char key[KEY_LEN])
-{
-	char c[CIDR_STRLEN];
-
-	snprintf(key, KEY_LEN, STORE_PREFIX "pools/%s/net", cidr_format(pool, '-', c));
-}
-
-static void vni_key(unsigned int vni, char key[KEY_LEN])
-{
-	snprintf(key, KEY_LEN, STORE_PREFIX "vnis/%u", vni);
-}
 
 static int rec_get(struct store *s, const struct cidr *pool, struct net_rec *ret, struct errbuf *eb)
 {
@@ -37,7 +25,7 @@ static int rec_get(struct store *s, const struct cidr *pool, struct net_rec *ret
 	struct net_rec rec = { 0 };
 	json_t *o;
 
-	net_key(pool, key);
+	key_net(key, KEYS_POOLS, pool);
 	r = store_get(s, key, &val, NULL, eb);
 	if (r < 0)
 		return r;
@@ -75,17 +63,17 @@ static bool vni_stale(struct store *s, unsigned int vni, const char *cidr_text)
 static int vni_free(struct store *s, unsigned int *ret, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
-	size_t i, plen = strlen(STORE_PREFIX "vnis/");
-	unsigned int vni;
+	unsigned int vni, v;
 	bool used = true;
+	size_t i;
 	int r;
 
-	r = store_list(s, STORE_PREFIX "vnis/", &l, eb);
+	r = store_list(s, KEYS_VNIS, &l, eb);
 	if (r < 0)
 		return r;
 	for (vni = VNI_FIRST; vni <= VNI_MAX && used; vni++)
 		for (i = 0, used = false; i < l.n && !used; i++)
-			used = strtoul(l.kv[i].key + plen, NULL, 10) == vni && !vni_stale(s, vni, l.kv[i].value);
+			used = key_vni_parse(l.kv[i].key, &v) == 0 && v == vni && !vni_stale(s, vni, l.kv[i].value);
 	store_list_free(&l);
 	if (used)
 		return errbuf_set(eb, -ENOSPC, "no free VNI left");
@@ -135,8 +123,8 @@ static int rec_create(struct store *s, const struct cidr *pool, const struct net
 	json_decref(o);
 	if (!val)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
-	net_key(pool, nkey);
-	vni_key(rec->vni, vkey);
+	key_net(nkey, KEYS_POOLS, pool);
+	key_vni(vkey, rec->vni);
 	if (rec->vni)
 		r = store_txn(s,
 			      (struct store_op[]){
@@ -162,7 +150,7 @@ static int vni_check(struct store *s, unsigned int vni, const struct cidr *pool,
 	uint64_t rev;
 	int r;
 
-	vni_key(vni, key);
+	key_vni(key, vni);
 	r = store_get(s, key, &val, &rev, eb);
 	if (r == -ENOENT) {
 		errbuf_clear(eb);

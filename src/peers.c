@@ -10,11 +10,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "keys.h"
 #include "log.h"
 #include "peers.h"
 
-#define HOSTS STORE_PREFIX "hosts/"
-#define POOLS STORE_PREFIX "pools/"
 #define HOST_ID_MAX 128
 /* Bad records are logged once: a watch relists every key after an error. */
 #define WARNED_MAX 64
@@ -102,14 +101,15 @@ bool peers_host_id_valid(const char *id)
 
 bool peers_host_event(struct peers *p, const struct store_event *ev, long long now_ms)
 {
-	const char *id = ev->key + strlen(HOSTS), *addr = NULL;
-	struct host *h = host_find(p, id);
+	const char *id = key_id(ev->key, KEYS_HOSTS), *addr = NULL;
 	struct ipaddr a = { 0 };
+	struct host *h;
 	json_t *o;
 
 	/* A key no weftd writes (by hand, another program's) is no host: it would not even print. */
-	if (strncmp(ev->key, HOSTS, strlen(HOSTS)) != 0 || !peers_host_id_valid(id))
+	if (!id || !peers_host_id_valid(id))
 		return false;
+	h = host_find(p, id);
 	if (ev->type == STORE_EVENT_PUT) {
 		o = json_loads(ev->value, 0, NULL);
 		if (json_unpack(o, "{s:s}", "addr", &addr) < 0 || cidr_addr_parse(addr, &a) < 0 || a.family != AF_INET)
@@ -188,30 +188,22 @@ int peers_next_due(const struct peers *p, long long now_ms)
 /* "weft/v1/pools/<cidr>/addr/<ip>" -> pool, ip; "weft/v1/pools/<cidr>/slices/<slice>" -> pool, slice. */
 static int parse_key(const char *key, struct cidr *pool, struct ipaddr *ip, unsigned int *slice_len)
 {
-	char buf[CIDR_STRLEN];
-	const char *k = key + strlen(POOLS), *slash;
-	struct cidr c;
+	struct key_parts k;
 
-	if (strncmp(key, POOLS, strlen(POOLS)) != 0)
+	if (key_pool_parse(KEYS_POOLS, key, &k) < 0)
 		return -EINVAL;
-	if (!(slash = strchr(k, '/')))
-		return -ENOENT; /* a pool's own record */
-	if ((size_t)(slash - k) >= sizeof(buf))
-		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%.*s", (int)(slash - k), k);
-	if (cidr_parse(buf, '-', pool, NULL) < 0)
-		return -EINVAL;
+	*pool = k.pool;
 	*slice_len = 0;
-	if (strncmp(slash, "/addr/", 6) == 0)
-		return cidr_addr_parse(slash + 6, ip) < 0 || !cidr_contains(pool, ip) || !cidr_is_host(pool, ip) ? -EINVAL
-														  : 0;
-	if (strncmp(slash, "/slices/", 8) != 0)
+	if (k.kind == KEY_ADDR) {
+		*ip = k.addr;
+		return !cidr_contains(pool, ip) || !cidr_is_host(pool, ip) ? -EINVAL : 0;
+	}
+	if (k.kind != KEY_SLICE)
 		return -ENOENT; /* the pool's own records (its network's): not a peer's */
-	if (cidr_parse(slash + 8, '-', &c, NULL) < 0 || !cidr_is_network(&c) || !cidr_contains_cidr(pool, &c) ||
-	    c.len == pool->len)
+	if (!cidr_is_network(&k.slice) || !cidr_contains_cidr(pool, &k.slice) || k.slice.len == pool->len)
 		return -EINVAL;
-	*ip = c.addr;
-	*slice_len = c.len;
+	*ip = k.slice.addr;
+	*slice_len = k.slice.len;
 	return 0;
 }
 

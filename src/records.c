@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "keys.h"
 #include "log.h"
 #include "records.h"
 
@@ -25,12 +26,12 @@ static char *dump(json_t *o)
 
 static int put(struct store *s, const char *prefix, const char *id, char *v, struct errbuf *eb)
 {
-	char key[REC_KEY_LEN];
+	char key[KEY_LEN];
 	int r;
 
 	if (!v)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
-	snprintf(key, sizeof(key), "%s%s", prefix, id);
+	key_of(key, prefix, id);
 	r = store_put(s, key, v, eb);
 	free(v);
 	return r;
@@ -38,9 +39,9 @@ static int put(struct store *s, const char *prefix, const char *id, char *v, str
 
 static int del(struct store *s, const char *prefix, const char *id, struct errbuf *eb)
 {
-	char key[REC_KEY_LEN];
+	char key[KEY_LEN];
 
-	snprintf(key, sizeof(key), "%s%s", prefix, id);
+	key_of(key, prefix, id);
 	return store_del(s, key, 0, eb);
 }
 
@@ -247,10 +248,10 @@ out:
 static int get(struct store *s, const char *prefix, const char *id, int (*decode)(const char *, void *), void *ret,
 	       const char *what, struct errbuf *eb)
 {
-	char key[REC_KEY_LEN], *val = NULL;
+	char key[KEY_LEN], *val = NULL;
 	int r;
 
-	snprintf(key, sizeof(key), "%s%s", prefix, id);
+	key_of(key, prefix, id);
 	r = store_get(s, key, &val, NULL, eb);
 	if (r < 0)
 		return r;
@@ -271,32 +272,32 @@ static int ep_decode(const char *val, void *ret)
 
 int rec_net_get(struct store *s, const char *id, struct net *ret, struct errbuf *eb)
 {
-	return get(s, REC_NETS, id, net_decode, ret, "network", eb);
+	return get(s, KEYS_NETS, id, net_decode, ret, "network", eb);
 }
 
 int rec_net_put(struct store *s, const struct net *n, struct errbuf *eb)
 {
-	return put(s, REC_NETS, n->id, rec_net_encode(n), eb);
+	return put(s, KEYS_NETS, n->id, rec_net_encode(n), eb);
 }
 
 int rec_net_del(struct store *s, const char *id, struct errbuf *eb)
 {
-	return del(s, REC_NETS, id, eb);
+	return del(s, KEYS_NETS, id, eb);
 }
 
 int rec_ep_put(struct store *s, const struct endpoint *ep, struct errbuf *eb)
 {
-	return put(s, REC_EPS, ep->id, rec_ep_encode(ep), eb);
+	return put(s, KEYS_EPS, ep->id, rec_ep_encode(ep), eb);
 }
 
 int rec_ep_del(struct store *s, const char *id, struct errbuf *eb)
 {
-	return del(s, REC_EPS, id, eb);
+	return del(s, KEYS_EPS, id, eb);
 }
 
 int rec_ep_get(struct store *s, const char *id, struct endpoint *ret, struct errbuf *eb)
 {
-	return get(s, REC_EPS, id, ep_decode, ret, "endpoint", eb);
+	return get(s, KEYS_EPS, id, ep_decode, ret, "endpoint", eb);
 }
 
 /* Every record under prefix, decoded; unreadable ones are logged and skipped. */
@@ -329,12 +330,12 @@ static int load_all(struct store *s, const char *prefix, size_t size,
 
 int rec_nets_load(struct store *s, struct net **ret, size_t *ret_n, struct errbuf *eb)
 {
-	return load_all(s, REC_NETS, sizeof(struct net), net_decode, (void **)ret, ret_n, eb);
+	return load_all(s, KEYS_NETS, sizeof(struct net), net_decode, (void **)ret, ret_n, eb);
 }
 
 int rec_eps_load(struct store *s, struct endpoint **ret, size_t *ret_n, struct errbuf *eb)
 {
-	return load_all(s, REC_EPS, sizeof(struct endpoint), ep_decode, (void **)ret, ret_n, eb);
+	return load_all(s, KEYS_EPS, sizeof(struct endpoint), ep_decode, (void **)ret, ret_n, eb);
 }
 
 /* The live network record using pool, if any. */

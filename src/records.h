@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * records.h - what weft records of its networks and endpoints on this host:
- * one JSON value per network under weft/v1/local/nets/<id> and per endpoint
- * under weft/v1/local/eps/<id>, in this host's own store. The codec and the
+ * one JSON value per network and per endpoint (KEYS_NETS, KEYS_EPS of
+ * keys.h), in this host's own store. The codec and the
  * store access; nothing here talks to the kernel or to Docker.
  */
 #ifndef WEFT_RECORDS_H
@@ -17,10 +17,6 @@
 #include "options.h"
 #include "ports.h"
 #include "store.h"
-
-#define REC_NETS STORE_PREFIX "local/nets/"
-#define REC_EPS STORE_PREFIX "local/eps/"
-#define REC_KEY_LEN 128
 
 /* Docker's IDs: 64 hex characters, or 25 base36 in swarm. */
 #define DRIVER_ID_MAX 64

@@ -26,6 +26,7 @@
 #include "control.h"
 #include "driver.h"
 #include "httpd.h"
+#include "keys.h"
 #include "log.h"
 #include "cluster.h"
 #include "loop.h"
@@ -728,7 +729,7 @@ int main(int argc, char **argv)
 	struct driver_config dc = { 0 };
 	struct store *local = NULL, *shared = NULL;
 	struct peer_watch pw[2] = { { 0 } };
-	static const char *const peer_prefixes[2] = { STORE_PREFIX "hosts/", STORE_PREFIX "pools/" };
+	static const char *const peer_prefixes[2] = { KEYS_HOSTS, KEYS_POOLS };
 	size_t i;
 	struct driver *drv = NULL;
 	struct api *api = NULL;
@@ -825,9 +826,9 @@ int main(int argc, char **argv)
 	 * One that does not answer is tried again later, as ever.
 	 */
 	if (shared != local && (sc.user || strstr(c.store_url, "+https://"))) {
-		char key[200];
+		char key[KEY_LEN];
 
-		snprintf(key, sizeof(key), STORE_PREFIX "hosts/%s", host_id);
+		key_of(key, KEYS_HOSTS, host_id);
 		if (store_get(shared, key, NULL, NULL, &eb) == -EKEYREJECTED)
 			goto fail_shared;
 		errbuf_clear(&eb);

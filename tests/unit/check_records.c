@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "records.h"
 #include "suites.h"
 
@@ -270,7 +271,7 @@ START_TEST(test_records_store)
 	ck_assert(cidr_equal(&got.addr, &e2.addr));
 
 	/* one corrupt record: get says which, load skips it and logs its key */
-	ck_assert_int_eq(store_put(s, REC_NETS "nb", "{\"id\":", &eb), 0);
+	ck_assert_int_eq(store_put(s, KEYS_NETS "nb", "{\"id\":", &eb), 0);
 	ck_assert_int_eq(rec_net_get(s, "nb", &b, &eb), -EIO);
 	ck_assert_str_eq(eb.msg, "record of network nb is corrupt");
 	errbuf_clear(&eb);

@@ -22,6 +22,7 @@ Suite *firewall_suite(void);
 Suite *httpd_suite(void);
 Suite *store_decode_suite(void);
 Suite *records_suite(void);
+Suite *keys_suite(void);
 
 /* A fresh LMDB store in a temporary directory; test_store_free() removes it. */
 struct store *test_store_new(void);
