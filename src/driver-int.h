@@ -8,9 +8,9 @@
 #ifndef WEFT_DRIVER_INT_H
 #define WEFT_DRIVER_INT_H
 
-#include "docker.h"
+#include "driver-docker.h"
 #include "driver.h"
-#include "keys.h"
+#include "store-keys.h"
 
 struct held_port;
 

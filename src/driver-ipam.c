@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crash.h"
 #include "driver-int.h"
-#include "keys.h"
-#include "log.h"
-#include "netlink.h"
+#include "kernel-netlink.h"
+#include "store-keys.h"
+#include "util-crash.h"
+#include "util-log.h"
 
 /* IpamDriver */
 

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crash.h"
 #include "driver-int.h"
-#include "firewall.h"
-#include "log.h"
-#include "netlink.h"
+#include "kernel-firewall.h"
+#include "kernel-netlink.h"
+#include "util-crash.h"
+#include "util-log.h"
 
 /* A socket that reserves a published host port, for as long as its endpoint publishes it. */
 struct held_port {

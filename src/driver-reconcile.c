@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "driver-int.h"
-#include "ifnames.h"
-#include "log.h"
-#include "netlink.h"
+#include "kernel-ifnames.h"
+#include "kernel-netlink.h"
+#include "util-log.h"
 
 #define RECONCILE_BUDGET_MS 3000 /* of store calls per round (see store_budget_set()) */
 

@@ -9,15 +9,15 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "clock.h"
-#include "crash.h"
 #include "driver-int.h"
-#include "firewall.h"
-#include "ifnames.h"
-#include "keys.h"
-#include "log.h"
-#include "netlink.h"
-#include "peers.h"
+#include "kernel-firewall.h"
+#include "kernel-ifnames.h"
+#include "kernel-netlink.h"
+#include "store-keys.h"
+#include "store-peers.h"
+#include "util-clock.h"
+#include "util-crash.h"
+#include "util-log.h"
 
 int driver_new(const struct driver_config *cfg, struct driver **ret, struct errbuf *eb)
 {

@@ -7,14 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cidr.h"
-#include "errbuf.h"
-#include "ipam.h"
+#include "driver-options.h"
+#include "driver-records.h"
+#include "kernel-ports.h"
 #include "mode.h"
-#include "options.h"
-#include "ports.h"
-#include "records.h"
+#include "store-ipam.h"
 #include "store.h"
+#include "util-cidr.h"
+#include "util-errbuf.h"
 
 struct driver_config {
 	const char *host_id;

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernel-netlink.h"
 #include "mode-common.h"
-#include "netlink.h"
 
 /* Docker's bridge default; veths and bridge agree so nothing fragments inside the host. */
 #define BRIDGE_MTU 1500

@@ -3,9 +3,9 @@
 #ifndef WEFT_MODE_COMMON_H
 #define WEFT_MODE_COMMON_H
 
-#include "ifnames.h"
+#include "kernel-ifnames.h"
+#include "kernel-netlink.h"
 #include "mode.h"
-#include "netlink.h"
 
 /* Outer Ethernet, IPv4, UDP and VXLAN headers: what a VXLAN device's MTU leaves of its underlay's. */
 #define VXLAN_OVERHEAD 50

@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crash.h"
-#include "log.h"
+#include "kernel-netlink.h"
 #include "mode-common.h"
-#include "netlink.h"
+#include "util-crash.h"
+#include "util-log.h"
 
 #define SHIM_METRIC 2000
 

@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crash.h"
-#include "log.h"
+#include "kernel-netlink.h"
 #include "mode-common.h"
-#include "netlink.h"
-#include "netrec.h"
-#include "peers.h"
+#include "store-netrec.h"
+#include "store-peers.h"
+#include "util-crash.h"
+#include "util-log.h"
 
 static void names(unsigned int vni, char bridge[IFNAME_LEN], char vxlan[IFNAME_LEN])
 {
@@ -30,7 +30,7 @@ static void names(unsigned int vni, char bridge[IFNAME_LEN], char vxlan[IFNAME_L
 }
 
 /*
- * The cluster's record of the network (netrec.c): read it and check this
+ * The cluster's record of the network (store-netrec.c): read it and check this
  * host's options against it, or (first host) write it. Sets net->opts.vni.
  */
 static int cluster_join(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)

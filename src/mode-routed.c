@@ -10,7 +10,7 @@
  *            neighbour entry (that address -> the peer's VXLAN MAC) and an
  *            FDB entry (that MAC -> the peer's underlay address);
  *   auto     host-gw to peers on a subnet of the underlay, vxlan to others.
- * The cluster's record (netrec.c) holds backend, host_prefix, vni, port.
+ * The cluster's record (store-netrec.c) holds backend, host_prefix, vni, port.
  */
 #include "config.h"
 
@@ -20,11 +20,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "crash.h"
+#include "kernel-netlink.h"
 #include "mode-common.h"
-#include "netlink.h"
-#include "netrec.h"
-#include "peers.h"
+#include "store-netrec.h"
+#include "store-peers.h"
+#include "util-crash.h"
 
 static bool uses_vxlan(const struct net *net)
 {

@@ -14,19 +14,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cidr.h"
-#include "errbuf.h"
-#include "ipam.h"
-#include "options.h"
-#include "peers.h"
-#include "records.h"
+#include "driver-options.h"
+#include "driver-records.h"
+#include "store-ipam.h"
+#include "store-peers.h"
 #include "store.h"
+#include "util-cidr.h"
+#include "util-errbuf.h"
 
 /* What a mode sees of weft. */
 struct mode_ctx {
 	const char *host_id;
 	struct ipaddr advertise; /* this host's underlay address (family 0: none, a single host) */
-	struct store *local;     /* this host's records (records.h) */
+	struct store *local;     /* this host's records (driver-records.h) */
 	struct store *shared;    /* the cluster store (== local on a single host) */
 	struct ipam *ipam;       /* pools and addresses, in the cluster store */
 	struct ipam *slices;     /* routed: this host's slices as pools of their own, in local */

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
-#include "http.h"
 #include "store-consul.h"
 #include "store-entry.h"
+#include "store-http.h"
 #include "store.h"
+#include "util-base64.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 #define TXN_MAX_OPS 64

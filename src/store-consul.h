@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "errbuf.h"
 #include "store.h"
+#include "util-errbuf.h"
 
 /*
  * Each takes a reply as the HTTP layer hands it over: its status, and its

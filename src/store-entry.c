@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
 #include "store-entry.h"
+#include "util-log.h"
 
 /* Whether s (n bytes) is UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF). */
 static bool utf8_valid(const unsigned char *s, size_t n)

@@ -17,11 +17,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "base64.h"
-#include "http.h"
 #include "store-entry.h"
 #include "store-etcd.h"
+#include "store-http.h"
 #include "store.h"
+#include "util-base64.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 #define TXN_MAX_OPS 128

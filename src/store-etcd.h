@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "errbuf.h"
 #include "store.h"
+#include "util-errbuf.h"
 
 /*
  * Each takes a reply of the JSON gateway as the HTTP layer hands it over:

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "log.h"
 #include "store.h"
+#include "util-clock.h"
+#include "util-log.h"
 
 #define WAIT_MS 30000      /* one blocking query; the server may add wait/16 */
 #define BACKOFF_MIN_MS 500

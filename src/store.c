@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "http.h"
-#include "metrics.h"
+#include "store-http.h"
 #include "store.h"
+#include "util-clock.h"
+#include "util-metrics.h"
 
 static const struct store_ops *const backends[] = {
 	&store_lmdb_ops,
@@ -119,13 +119,27 @@ static __thread long long call_start_us;
  * and while the store is known unreachable, but lets one through every
  * STORE_RETRY_MS. A call failed here is counted, with no latency.
  */
+/* How a call that returned r ended, for the metrics. */
+static enum metrics_result result_of(int r)
+{
+	if (r == 0)
+		return RESULT_OK;
+	if (r == -ENOENT)
+		return RESULT_ABSENT;
+	if (r == -EEXIST || r == -ESTALE)
+		return RESULT_CONFLICT;
+	if (store_err_unreachable(r))
+		return RESULT_UNREACHABLE;
+	return r == -ETIME ? RESULT_SLOW : RESULT_ERROR;
+}
+
 static int guard(struct store *s, enum metrics_op op, struct errbuf *eb)
 {
 	long long now = clock_ms();
 	int r = 0;
 
 	if (over_budget(s)) {
-		metrics_store_call(s->ops->scheme, op, -ETIME, -1);
+		metrics_store_call(s->ops->scheme, op, result_of(-ETIME), -1);
 		return too_slow(s, eb);
 	}
 	pthread_mutex_lock(&s->mu);
@@ -135,7 +149,7 @@ static int guard(struct store *s, enum metrics_op op, struct errbuf *eb)
 		s->retry_at = now + STORE_RETRY_MS; /* this call tries; the others wait for its outcome */
 	pthread_mutex_unlock(&s->mu);
 	if (r < 0) {
-		metrics_store_call(s->ops->scheme, op, r, -1);
+		metrics_store_call(s->ops->scheme, op, result_of(r), -1);
 		return r;
 	}
 	http_deadline_set(budget_end); /* for this call only: note() ends it */
@@ -163,7 +177,7 @@ static int note(struct store *s, enum metrics_op op, int r, struct errbuf *eb)
 	bool cut = r == -ETIMEDOUT && over_budget(s);
 
 	http_deadline_set(0);
-	metrics_store_call(s->ops->scheme, op, cut ? -ETIME : r, clock_us() - call_start_us);
+	metrics_store_call(s->ops->scheme, op, result_of(cut ? -ETIME : r), clock_us() - call_start_us);
 	/* Cut short by the budget (the store may well be there): only this request gives up. */
 	if (cut) {
 		if (eb && eb->code == -ETIMEDOUT)

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "errbuf.h"
+#include "util-errbuf.h"
 
 /* Every key weft writes starts with this, so a future layout can migrate. */
 #define STORE_PREFIX "weft/v1/"

@@ -14,8 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "cidr.h"
-#include "http.h"
+#include "store-http.h"
+#include "util-cidr.h"
 
 /* Exit codes: they mean the same for every command. */
 enum {

@@ -22,18 +22,18 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "control.h"
+#include "daemon-api.h"
+#include "daemon-control.h"
+#include "daemon-httpd.h"
+#include "daemon-loop.h"
+#include "driver-options.h"
 #include "driver.h"
-#include "httpd.h"
-#include "keys.h"
-#include "log.h"
-#include "cluster.h"
-#include "loop.h"
-#include "netlink.h"
-#include "options.h"
-#include "peers.h"
+#include "kernel-netlink.h"
+#include "store-cluster.h"
+#include "store-keys.h"
+#include "store-peers.h"
 #include "store.h"
+#include "util-log.h"
 
 struct config {
 	const char *store_url;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/docs.sh - the manual pages are well-formed and list every option that exists:
 # every flag of "weftd --help" in weftd(8), every command and option of "weftctl --help" in
-# weftctl(8), every -o key of src/options.c in weft(7).
+# weftctl(8), every -o key of src/driver-options.c in weft(7).
 # Run by make check from the build directory (srcdir is set by automake).
 set -u
 srcdir=${srcdir:-.}
@@ -55,9 +55,9 @@ for f in $ctlflags; do
 	printf '%s\n' "$textctl" | grep -Eq -- "^ *(-[A-Za-z], )?$f([^a-z-]|$)" || bad "weftctl.8 does not describe $f"
 done
 
-# -o keys: the first field of each row of the option table in src/options.c.
-keys=$(sed -n 's/^[[:space:]]*{ "\([a-z_.]*\)", .*/\1/p' "$srcdir/src/options.c")
-[ -n "$keys" ] || bad "no option keys parsed from src/options.c"
+# -o keys: the first field of each row of the option table in src/driver-options.c.
+keys=$(sed -n 's/^[[:space:]]*{ "\([a-z_.]*\)", .*/\1/p' "$srcdir/src/driver-options.c")
+[ -n "$keys" ] || bad "no option keys parsed from src/driver-options.c"
 for k in $keys; do
 	n=$((n + 1))
 	printf '%s\n' "$text7" | grep -q -- "$k" || bad "weft.7 does not describe the option $k"

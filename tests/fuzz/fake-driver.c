@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * fake-driver.c - the driver functions api.c calls, for the fuzz targets:
+ * fake-driver.c - the driver functions daemon-api.c calls, for the fuzz targets:
  * no kernel and no store, only the real parsers the driver runs on what
  * Docker sends (IDs, -o options, --ipam-opt, CIDRs, pool IDs, addresses),
- * and checks that what api.c decoded is well formed. A failed check aborts,
+ * and checks that what daemon-api.c decoded is well formed. A failed check aborts,
  * which libFuzzer reports as a crash.
  */
 #include "config.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * fuzz-api.c - libFuzzer target for every request decoder of api.c: an
+ * fuzz-api.c - libFuzzer target for every request decoder of daemon-api.c: an
  * input is "<path>\n<body>" (the path as on weftd's socket, such as
  * "/NetworkDriver.Join"), handled as weftd handles a request, with the
  * driver replaced by fake-driver.c. Every reply must be JSON, and every
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "daemon-api.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

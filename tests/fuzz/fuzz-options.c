@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cidr.h"
-#include "ipam.h"
-#include "options.h"
+#include "driver-options.h"
+#include "store-ipam.h"
+#include "util-cidr.h"
 
 #define MAX_KV 64
 

@@ -21,9 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "daemon-api.h"
 #include "driver.h"
-#include "netlink.h"
+#include "kernel-netlink.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

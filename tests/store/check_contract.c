@@ -39,10 +39,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base64.h"
-#include "http.h"
-#include "metrics.h"
+#include "store-http.h"
 #include "store.h"
+#include "util-base64.h"
+#include "util-metrics.h"
 
 static char url[512], dir[64];
 static const char *token;

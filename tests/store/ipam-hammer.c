@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipam.h"
+#include "store-ipam.h"
 #include "store.h"
 
 #define POOL "10.77.0.0/24"

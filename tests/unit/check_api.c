@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "daemon-api.h"
 #include "driver.h"
 #include "suites.h"
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
 #include "suites.h"
+#include "util-base64.h"
 
 static const struct {
 	const char *plain, *encoded;

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cidr.h"
 #include "suites.h"
+#include "util-cidr.h"
 
 static const struct parse_case {
 	const char *in;

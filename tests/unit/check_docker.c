@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "docker.h"
+#include "driver-docker.h"
 #include "suites.h"
 
 #define NETS 10

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "firewall.h"
+#include "kernel-firewall.h"
 #include "suites.h"
 
 /*

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "httpd.h"
+#include "daemon-httpd.h"
 #include "suites.h"
 
 #define RACERS 6

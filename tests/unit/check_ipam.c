@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ipam.h"
+#include "store-ipam.h"
 #include "suites.h"
 
 static struct store *s;

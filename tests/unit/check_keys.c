@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "keys.h"
+#include "store-keys.h"
 #include "suites.h"
 
 static struct cidr cidr(const char *text)

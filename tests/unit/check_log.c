@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "errbuf.h"
-#include "log.h"
 #include "suites.h"
+#include "util-errbuf.h"
+#include "util-log.h"
 
 static const struct clean_case {
 	const char *in, *out;

@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "loop.h"
+#include "daemon-loop.h"
 #include "suites.h"
+#include "util-clock.h"
 
 struct busy {
 	struct loop *l;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "options.h"
+#include "driver-options.h"
 #include "suites.h"
 
 static const struct opt_case {

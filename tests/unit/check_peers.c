@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "peers.h"
+#include "store-peers.h"
 #include "suites.h"
 
 static struct store_event ev(enum store_event_type t, const char *key, const char *value)

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keys.h"
-#include "records.h"
+#include "driver-records.h"
+#include "store-keys.h"
 #include "suites.h"
 
 static struct store *s;

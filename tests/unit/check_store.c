@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "store.h"
 #include "suites.h"
+#include "util-clock.h"
 
 /*
  * check_unit is linked with -Wl,--wrap=strdup: a copy of fail_strdup

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base64.h"
 #include "store-consul.h"
 #include "store-etcd.h"
 #include "suites.h"
+#include "util-base64.h"
 
 #define PREFIX "weft/v1/pools/"
 

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* driver-options.h - the driver's "-o key=value" options: one table of rows, generic parsers. */
+#ifndef WEFT_DRIVER_OPTIONS_H
+#define WEFT_DRIVER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util-cidr.h"
+#include "util-errbuf.h"
+
+enum net_mode {
+	NET_MODE_BRIDGE,
+	NET_MODE_OVERLAY,
+	NET_MODE_ROUTED,
+	NET_MODE_MACVLAN,
+	_NET_MODE_MAX,
+};
+
+struct net_options {
+	enum net_mode mode;
+	unsigned int mtu;   /* 0: the mode's default */
+	char bridge_name[16]; /* "": generated */
+	bool masquerade;
+	bool icc;                      /* containers of the network reach each other directly */
+	struct ipaddr host_binding;    /* -p without a host IP binds here; family 0: every address */
+	char parent[16];               /* macvlan: the host interface ("eth1", "eth1.10"); overlay, routed: the underlay */
+	char macvlan_mode[16];         /* macvlan: bridge, private, vepa, passthru */
+	bool host_shim;                /* macvlan: the host gets an address on the segment */
+	unsigned int vni;              /* overlay, routed: 0 = chosen by weft, the same on every host */
+	unsigned int vxlan_port;       /* overlay, routed: UDP port of the VXLAN tunnel */
+	bool flood;                    /* overlay: broadcast and multicast to every peer */
+	char backend[8];               /* routed: vxlan, host-gw, auto */
+	unsigned int host_prefix;      /* routed: prefix length of each host's slice */
+};
+
+struct option_kv {
+	const char *key;
+	const char *value;
+};
+
+/* Defaults, then every kv applied; any unknown key or bad value fails naming it and what is allowed. */
+int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret, struct errbuf *eb);
+
+const char *net_mode_to_string(enum net_mode m);
+int net_mode_from_string(const char *s, enum net_mode *ret);
+
+/* Linux interface name rules: 1-15 characters of [A-Za-z0-9_.-], not "." or "..". */
+bool options_ifname_valid(const char *s);
+
+#endif

@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* kernel-firewall.c - the nftables table "inet weft" and weft's accept rules in iptables (WEFT-FORWARD). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kernel-firewall.h"
+#include "kernel-netlink.h"
+#include "kernel-ports.h"
+#include "util-log.h"
+
+/* Marks weft's iptables rules, so a restarted weftd can find and remove stale ones. */
+#define RULE_COMMENT "weft"
+#define OUT_MAX (1 << 20)
+#define XTABLES_WAIT "5" /* seconds iptables waits for the xtables lock */
+#define WEFT_CHAIN "WEFT-FORWARD" /* iptables filter chain of weft's accepts */
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->s && b->len + n < b->cap) {
+			b->len += n;
+			return;
+		}
+		s = realloc(b->s, b->cap + n + 4096);
+		if (!s) {
+			b->oom = true;
+			return;
+		}
+		b->s = s;
+		b->cap += n + 4096;
+	}
+}
+
+static void sb_names(struct strbuf *b, const char *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++, names += strlen(names) + 1)
+		sb_printf(b, "%s\"%s\"", i ? ", " : "", names);
+}
+
+static void nft_set(struct strbuf *b, const char *name, const char *names, size_t n)
+{
+	sb_printf(b, "\tset %s {\n\t\ttype ifname\n", name);
+	if (n) {
+		sb_printf(b, "\t\telements = { ");
+		sb_names(b, names, n);
+		sb_printf(b, " }\n");
+	}
+	sb_printf(b, "\t}\n");
+}
+
+static void nft_publish(struct strbuf *b, const struct firewall_port *p)
+{
+	char h[CIDR_STRLEN], c[CIDR_STRLEN];
+
+	sb_printf(b, "\t\t");
+	if (p->map.host_ip.family)
+		sb_printf(b, "ip daddr %s ", cidr_addr_format(&p->map.host_ip, h));
+	sb_printf(b, "%s dport %u dnat ip to %s:%u\n", ports_proto_name(p->map.proto), p->map.host_port,
+		  cidr_addr_format(&p->addr, c), p->map.port);
+}
+
+static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
+{
+	const struct firewall_net *nets = st->nets;
+	char c[CIDR_STRLEN], cl[CIDR_STRLEN];
+	size_t i, n = st->nnets;
+
+	/* Create-then-delete makes the delete valid whether or not the table existed. */
+	sb_printf(b, "table inet weft\ndelete table inet weft\n");
+	if (!n)
+		return;
+	sb_printf(b, "table inet weft {\n\tset bridges {\n\t\ttype ifname\n\t\telements = { ");
+	for (i = 0; i < n; i++)
+		sb_printf(b, "%s\"%s\"", i ? ", " : "", nets[i].bridge);
+	sb_printf(b, " }\n\t}\n");
+	nft_set(b, "foreign", st->foreign, st->nforeign);
+
+	/*
+	 * Published ports: DNAT of the host's own addresses, from outside
+	 * (prerouting) and from the host itself (output). Loopback addresses
+	 * are only DNATed from the host; that needs route_localnet on the
+	 * bridges, so a container's packet for 127/8 is dropped here
+	 * rather than delivered to the host's loopback services.
+	 */
+	sb_printf(b, "\tchain guard {\n\t\ttype filter hook prerouting priority raw; policy accept;\n"
+		     "\t\tiifname @bridges ip daddr 127.0.0.0/8 drop\n\t}\n");
+	sb_printf(b, "\tchain publish {\n");
+	for (i = 0; i < st->nports; i++)
+		nft_publish(b, &st->ports[i]);
+	sb_printf(b, "\t}\n");
+	sb_printf(b, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat - 1; policy accept;\n"
+		     "\t\tip daddr != 127.0.0.0/8 fib daddr type local jump publish\n\t}\n");
+	sb_printf(b, "\tchain output {\n\t\ttype nat hook output priority -101; policy accept;\n"
+		     "\t\tfib daddr type local jump publish\n\t}\n");
+
+	/*
+	 * Only drops live here: an accept in our own base chain cannot
+	 * override a drop in Docker's (every base chain must accept), so
+	 * the accepts go to iptables instead (chain_sync()). An accept here only ends
+	 * this chain: published ports are reachable from every network.
+	 */
+	sb_printf(b, "\tchain forward {\n\t\ttype filter hook forward priority filter - 1; policy accept;\n");
+	for (i = 0; i < n; i++)
+		if (nets[i].internal)
+			sb_printf(b, "\t\tiifname \"%s\" oifname != \"%s\" drop\n"
+				     "\t\toifname \"%s\" iifname != \"%s\" drop\n",
+				  nets[i].bridge, nets[i].bridge, nets[i].bridge, nets[i].bridge);
+	sb_printf(b, "\t\tct status dnat accept\n"
+		     "\t\tiifname @bridges oifname @foreign drop\n"
+		     "\t\tiifname @foreign oifname @bridges drop\n");
+	/* icc=false; bridged traffic is seen here when br_netfilter is on (else the ports are isolated). */
+	for (i = 0; i < n; i++)
+		if (!nets[i].icc && !nets[i].internal)
+			sb_printf(b, "\t\tiifname \"%s\" oifname \"%s\" drop\n", nets[i].bridge, nets[i].bridge);
+	for (i = 0; i < n; i++)
+		if (!nets[i].internal)
+			sb_printf(b, "\t\tiifname \"%s\" oifname != \"%s\" oifname @bridges drop\n", nets[i].bridge,
+				  nets[i].bridge);
+	sb_printf(b, "\t}\n");
+
+	sb_printf(b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat + 1; policy accept;\n");
+	for (i = 0; i < n; i++) {
+		if (nets[i].internal || nets[i].subnet.addr.family != AF_INET)
+			continue;
+		cidr_format(&nets[i].subnet, '/', c);
+		/* Hairpin (a container to a published port of its own network) and the host's localhost. */
+		if (nets[i].published)
+			sb_printf(b, "\t\toifname \"%s\" ct status dnat ip saddr { %s, 127.0.0.0/8 } masquerade\n",
+				  nets[i].bridge, c);
+		if (nets[i].masquerade && nets[i].cluster.len)
+			sb_printf(b, "\t\tip saddr %s ip daddr != %s oifname != \"%s\" masquerade\n", c,
+				  cidr_format(&nets[i].cluster, '/', cl), nets[i].bridge);
+		else if (nets[i].masquerade)
+			sb_printf(b, "\t\tip saddr %s oifname != \"%s\" masquerade\n", c, nets[i].bridge);
+	}
+	sb_printf(b, "\t}\n}\n");
+}
+
+static int nft_apply(const char *ruleset, struct errbuf *eb)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	const char *err;
+	int r;
+
+	if (!ctx)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	r = nft_run_cmd_from_buffer(ctx, ruleset);
+	if (r) {
+		err = nft_ctx_get_error_buffer(ctx);
+		if (log_get_debug())
+			log_lines(7, "nftables rule set: ", ruleset);
+		r = errbuf_set(eb, -EIO, "nftables: %.*s", (int)strcspn(err, "\n"), err);
+	}
+	nft_ctx_free(ctx);
+	return r;
+}
+
+int firewall_run(const char *const argv[], char **out)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	struct strbuf b = { 0 };
+	int pfd[2], status, fd, sig;
+	sigset_t none;
+	char buf[4096];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		/*
+		 * exec keeps the signal mask and ignored signals, and weftd's are not
+		 * the program's: SIGTERM and SIGINT blocked (its loop reads them from a
+		 * signalfd), SIGPIPE ignored. iptables, and the modprobe it runs, start
+		 * as from a shell. sigaction fails, harmlessly, for SIGKILL, SIGSTOP
+		 * and glibc's own signals. Only async-signal-safe calls until exec:
+		 * weftd has threads.
+		 */
+		for (sig = 1; sig < NSIG; sig++)
+			sigaction(sig, &dfl, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0)
+			dup2(fd, 0);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while ((n = read(pfd[0], buf, sizeof(buf))) > 0)
+		if (b.len < OUT_MAX)
+			sb_printf(&b, "%.*s", (int)n, buf);
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			free(b.s);
+			return -errno;
+		}
+	if (out)
+		*out = b.s ? b.s : strdup("");
+	else
+		free(b.s);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/*
+ * The rules each bridge needs in weft's chain, as iptables argv after the
+ * operation and chain (in the order iptables -S prints them): all that
+ * leaves the bridge (other containers, the outside; weft's own nftables
+ * drops restrict it), what enters it as a reply or through a published
+ * port, and (routed) what the other hosts' slices send it. Kind 0..2;
+ * false if net needs no rule of that kind. cidr: room for the text.
+ */
+#define RULE_ARGS 12
+#define RULE_KINDS 3
+static bool rule_args(const struct firewall_net *net, int kind, const char *argv[RULE_ARGS], char cidr[CIDR_STRLEN])
+{
+	const char *out_rule[RULE_ARGS] = { "-i", net->bridge, "-m", "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT" };
+	const char *in_rule[RULE_ARGS] = { "-o", net->bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED,DNAT",
+					   "-m", "comment", "--comment", RULE_COMMENT, "-j", "ACCEPT" };
+	const char *peer_rule[RULE_ARGS] = { "-s", cidr, "-o", net->bridge, "-m", "comment", "--comment", RULE_COMMENT,
+					     "-j", "ACCEPT" };
+
+	if (kind == 2 && !net->cluster.len)
+		return false;
+	if (kind == 2)
+		cidr_format(&net->cluster, '/', cidr);
+	memcpy(argv, kind == 0 ? out_rule : kind == 1 ? in_rule : peer_rule, sizeof(in_rule));
+	return true;
+}
+
+/*
+ * Runs "iptables -w 5 -t filter OP CHAIN ARGS...": a bare -w would wait for
+ * the xtables lock (iptables-legacy) without end, and Docker with it.
+ */
+static int iptables(const char *op, const char *chain, const char *const args[], size_t nargs, char **out)
+{
+	const char *argv[8 + RULE_ARGS + 1] = { "iptables", "-w", XTABLES_WAIT, "-t", "filter", op, chain };
+	size_t i;
+
+	for (i = 0; i < nargs && i < RULE_ARGS && args[i]; i++)
+		argv[7 + i] = args[i];
+	argv[7 + i] = NULL;
+	return firewall_run(argv, out);
+}
+
+static int iptables_fail(int r, const char *what, const char *out, struct errbuf *eb)
+{
+	return errbuf_set(eb, r < 0 ? r : -EIO, "iptables: %s: %.*s", what, (int)strcspn(out ? out : "", "\n"),
+			  out ? out : "");
+}
+
+/* Adds rule (args) to chain with op (-I or -A) unless it is there. */
+static int rule_ensure(const char *op, const char *chain, const char *const args[], const char *what,
+		       struct errbuf *eb)
+{
+	char *out = NULL;
+	int r;
+
+	if (iptables("-C", chain, args, RULE_ARGS, NULL) == 0)
+		return 0;
+	r = iptables(op, chain, args, RULE_ARGS, &out);
+	if (r != 0)
+		r = iptables_fail(r, what, out, eb);
+	free(out);
+	return r;
+}
+
+/* The jumps to weft's chain, as iptables -S prints them after "-A CHAIN". */
+static const char *const jump_args[RULE_ARGS] = { "-m", "comment", "--comment", RULE_COMMENT, "-j", WEFT_CHAIN };
+
+static bool is_jump(const char *const args[], size_t nargs)
+{
+	size_t k;
+
+	for (k = 0; k < nargs && jump_args[k] && strcmp(args[k], jump_args[k]) == 0; k++)
+		;
+	return k == nargs && !jump_args[k];
+}
+
+static bool rule_wanted(const char *const args[], size_t nargs, const struct firewall_state *st)
+{
+	const char *want[RULE_ARGS];
+	char cidr[CIDR_STRLEN];
+	size_t i, k;
+	int kind;
+
+	for (i = 0; i < st->nnets; i++)
+		for (kind = 0; kind < RULE_KINDS; kind++) {
+			if (!rule_args(&st->nets[i], kind, want, cidr))
+				continue;
+			for (k = 0; k < nargs && k < RULE_ARGS && want[k] && strcmp(args[k], want[k]) == 0; k++)
+				;
+			if (k == nargs && (k == RULE_ARGS || !want[k]))
+				return true;
+		}
+	return false;
+}
+
+/*
+ * Deletes every weft rule of chain that st does not want: in weft's chain
+ * the rules of gone bridges, in DOCKER-USER and FORWARD the jumps when weft
+ * has no network, and rules in an older form (weft's accepts used to be in
+ * DOCKER-USER itself). A rule is deleted by its own words as iptables -S
+ * printed them (never from request data).
+ */
+static void chain_prune(const char *chain, const struct firewall_state *st)
+{
+	const char *list[] = { "iptables", "-w", XTABLES_WAIT, "-t", "filter", "-S", chain, NULL };
+	char *out = NULL, *line, *save = NULL, *w, *wsave, head[32], rule[256];
+	const char *args[RULE_ARGS + 1];
+	bool ours = strcmp(chain, WEFT_CHAIN) == 0;
+	size_t n;
+
+	if (firewall_run(list, &out) != 0) {
+		free(out);
+		return;
+	}
+	snprintf(head, sizeof(head), "-A %s ", chain);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, head, strlen(head)) != 0 || !strstr(line, " --comment " RULE_COMMENT " "))
+			continue;
+		snprintf(rule, sizeof(rule), "%s", line);
+		n = 0;
+		for (w = strtok_r(line + strlen(head), " ", &wsave); w && n <= RULE_ARGS; w = strtok_r(NULL, " ", &wsave))
+			args[n++] = w;
+		if (n > RULE_ARGS || (ours ? rule_wanted(args, n, st) : st->nnets && is_jump(args, n)))
+			continue;
+		/* Routine (a network went): its own line is the event, this one detail. */
+		if (iptables("-D", chain, args, n, NULL) == 0)
+			log_debug("removed rule '%s'", rule);
+	}
+	free(out);
+}
+
+/*
+ * weft's accepts live in a chain of its own, jumped to first thing in
+ * DOCKER-USER (where Docker wants its users' rules) and again last thing in
+ * FORWARD: dockerd deletes and inserts its jump to DOCKER-USER again on every
+ * network create, and the packets forwarded in between would meet the DROP
+ * policy without it.
+ */
+static int chain_sync(const struct firewall_state *st, struct errbuf *eb)
+{
+	const char *newchain[] = { "iptables", "-w", XTABLES_WAIT, "-t", "filter", "-N", NULL, NULL };
+	const char *args[RULE_ARGS];
+	char cidr[CIDR_STRLEN], what[64];
+	size_t i;
+	int kind, r = 0;
+
+	if (!st->nnets) {
+		chain_prune("DOCKER-USER", st);
+		chain_prune("FORWARD", st);
+		chain_prune(WEFT_CHAIN, st);
+		newchain[5] = "-X";
+		newchain[6] = WEFT_CHAIN;
+		firewall_run(newchain, NULL);
+		return 0;
+	}
+	/*
+	 * When weftd starts before dockerd, DOCKER-USER may not exist yet:
+	 * create it; dockerd adopts it and adds its jump from FORWARD.
+	 */
+	newchain[6] = "DOCKER-USER";
+	firewall_run(newchain, NULL);
+	newchain[6] = WEFT_CHAIN;
+	firewall_run(newchain, NULL);
+	for (i = 0; i < st->nnets && r == 0; i++)
+		for (kind = 0; kind < RULE_KINDS && r == 0; kind++) {
+			snprintf(what, sizeof(what), "accept rule for '%s'", st->nets[i].bridge);
+			if (rule_args(&st->nets[i], kind, args, cidr))
+				r = rule_ensure("-A", WEFT_CHAIN, args, what, eb);
+		}
+	if (r == 0)
+		r = rule_ensure("-I", "DOCKER-USER", jump_args, "jump from DOCKER-USER", eb);
+	if (r == 0)
+		r = rule_ensure("-A", "FORWARD", jump_args, "jump from FORWARD", eb);
+	chain_prune(WEFT_CHAIN, st);
+	chain_prune("DOCKER-USER", st);
+	return r;
+}
+
+/* Lets the host's own 127.0.0.1 reach published ports: loopback sources routed out of the bridge. */
+static void route_localnet(const char *bridge)
+{
+	struct errbuf eb = { 0 };
+
+	if (netlink_link_set_route_localnet(bridge, &eb) < 0)
+		log_warn("%s (localhost will not reach ports published on '%s')", eb.msg, bridge);
+}
+
+static int nft_build_apply(const struct firewall_state *st, struct errbuf *eb)
+{
+	struct strbuf b = { 0 };
+	int r;
+
+	nft_ruleset(&b, st);
+	if (b.oom) {
+		free(b.s);
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	}
+	r = nft_apply(b.s, eb);
+	free(b.s);
+	return r;
+}
+
+int firewall_sync(const struct firewall_state *st, struct errbuf *eb)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < st->nnets; i++)
+		if (st->nets[i].published)
+			route_localnet(st->nets[i].bridge);
+	r = nft_build_apply(st, eb);
+	if (r < 0)
+		return r;
+	return chain_sync(st, eb);
+}
+
+int firewall_set_foreign(const char *foreign, size_t nforeign, struct errbuf *eb)
+{
+	struct strbuf b = { 0 };
+	struct nft_ctx *ctx;
+	int r;
+
+	/* Nothing to do while weft has no network: the table does not exist. */
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	r = nft_run_cmd_from_buffer(ctx, "list set inet weft foreign");
+	nft_ctx_free(ctx);
+	if (r)
+		return 0;
+	sb_printf(&b, "flush set inet weft foreign\n");
+	if (nforeign) {
+		sb_printf(&b, "add element inet weft foreign { ");
+		sb_names(&b, foreign, nforeign);
+		sb_printf(&b, " }\n");
+	}
+	r = b.oom ? errbuf_set(eb, -ENOMEM, "out of memory") : nft_apply(b.s, eb);
+	free(b.s);
+	return r;
+}
+
+int firewall_forwarding_enable(struct errbuf *eb)
+{
+	const char *path = "/proc/sys/net/ipv4/ip_forward";
+	char v = '0', *out = NULL;
+	int fd, r = 0;
+
+	/* Read first: a /proc/sys that is read-only (a managed plugin's) is fine where Docker turned it on. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errbuf_set(eb, -errno, "open %s: %s", path, strerror(errno));
+	if (read(fd, &v, 1) != 1)
+		v = '0';
+	close(fd);
+	if (v == '1')
+		return 0;
+	/*
+	 * As Docker does when it turns forwarding on: the FORWARD policy
+	 * becomes DROP first, so that the host, which forwarded nothing,
+	 * does not start routing between all its interfaces; weft's own
+	 * networks pass by the accepts in WEFT-FORWARD.
+	 */
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errbuf_set(eb, -errno, "enable IPv4 forwarding (%s): %s", path, strerror(errno));
+	r = iptables("-P", "FORWARD", (const char *[]){ "DROP" }, 1, &out);
+	if (r != 0)
+		r = iptables_fail(r, "set the FORWARD policy to DROP before turning on IPv4 forwarding", out, eb);
+	else if (write(fd, "1\n", 2) != 2)
+		r = errbuf_set(eb, -errno, "enable IPv4 forwarding (%s): %s", path, strerror(errno));
+	else
+		log_info("enabled IPv4 forwarding, with the iptables FORWARD policy DROP (as Docker does)");
+	free(out);
+	close(fd);
+	return r;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * store-netrec.h - the cluster's record of a network that spans hosts (overlay,
+ * routed): weft/v1/pools/<cidr>/net, written by the first host to create
+ * the network, checked by every other; and the VNI it claims,
+ * weft/v1/vnis/<vni> = <cidr>, so that a VNI serves one network. Both go
+ * with the pool (store-ipam.c) when its last host leaves it.
+ */
+#ifndef WEFT_STORE_NETREC_H
+#define WEFT_STORE_NETREC_H
+
+#include <stdbool.h>
+
+#include "driver-options.h"
+#include "store.h"
+#include "util-cidr.h"
+#include "util-errbuf.h"
+
+struct net_rec {
+	enum net_mode mode;
+	unsigned int vni;  /* 0: none (routed host-gw) */
+	unsigned int port; /* vxlan_port */
+	bool flood;        /* overlay */
+	char backend[8];   /* routed: vxlan, host-gw, auto */
+	unsigned int host_prefix; /* routed */
+};
+
+/*
+ * Reads the record of pool and checks want against it (a different one is
+ * refused naming both), or (first host) writes want, with the lowest free
+ * VNI from 1048576 up when want->vni is 0 and need_vni. want->vni gets the
+ * network's VNI.
+ */
+int netrec_join(struct store *s, const struct cidr *pool, struct net_rec *want, bool need_vni, struct errbuf *eb);
+
+#endif
