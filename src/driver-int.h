@@ -27,6 +27,7 @@ struct driver {
 	char *suspects; /* reconcile: what Docker did not know of last time, "\0"-separated */
 	size_t suspects_len;
 	bool recon_wanted; /* a round now: a pool waits for Docker's word (driver_pool_leave()) */
+	struct cidr marked; /* the pool the last RequestPool marked "asked for again" (len 0: none) */
 };
 
 /* driver-ipam.c */
@@ -36,8 +37,14 @@ int driver_aux_adopt(struct driver *d, const struct net *n, struct errbuf *eb);
 int driver_pool_leave(struct driver *d, const struct cidr *pool, struct errbuf *eb);
 /* Redoes the releases the store did not take; v: Docker's view, NULL if there is none. */
 int driver_pending_retry(struct driver *d, const struct docker_view *v, struct errbuf *eb);
-/* Drops the "asked for again" mark of pools Docker has in one network at most. */
+/*
+ * Drops the "asked for again" mark of pools Docker has in one network at
+ * most; v NULL (Docker did not answer): wants another round soon while a
+ * mark waits.
+ */
 void driver_shared_sweep(struct driver *d, const struct docker_view *v);
+/* CreateNetwork on pool failed: a mark its RequestPool made goes (the network it was for never came). */
+void driver_pool_unmark(struct driver *d, const struct cidr *pool);
 
 /* driver-ports.c */
 /* Reserves every port of ep (choosing host ports where asked); all or none. */

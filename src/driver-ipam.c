@@ -176,13 +176,22 @@ int driver_pool_request(struct driver *d, const char *pool, const char *subpool,
 	if (r < 0)
 		return r;
 	pending_drop(d, &ret->pool, NULL);
-	if (again) {
-		/* dockerd's restart replays its requests; anything else is a second network with the subnet */
-		key_shared(key, &ret->pool);
+	d->marked.len = 0;
+	key_shared(key, &ret->pool);
+	if (again && store_get(d->cfg.local, key, NULL, NULL, eb) == -ENOENT) {
+		/*
+		 * dockerd's restart replays its requests (the next round, a
+		 * second from now, sees one network and drops the mark); anything
+		 * else is a second network with the subnet.
+		 */
+		errbuf_clear(eb);
 		r = store_put(d->cfg.local, key, "{}", eb);
 		if (r < 0)
 			return r;
+		d->marked = ret->pool;
+		d->recon_wanted = true;
 	}
+	errbuf_clear(eb);
 	crash_point("pool_request");
 	return 0;
 }
@@ -352,7 +361,13 @@ int driver_aux_adopt(struct driver *d, const struct net *n, struct errbuf *eb)
 	return r;
 }
 
-/* A pool asked for again that Docker has in one network at most is no longer shared (dockerd's replay). */
+void driver_pool_unmark(struct driver *d, const struct cidr *pool)
+{
+	if (d->marked.len && cidr_equal(&d->marked, pool))
+		shared_forget(d, pool);
+	d->marked.len = 0;
+}
+
 void driver_shared_sweep(struct driver *d, const struct docker_view *v)
 {
 	struct store_list l = { 0 };
@@ -363,6 +378,11 @@ void driver_shared_sweep(struct driver *d, const struct docker_view *v)
 
 	if (store_list(d->cfg.local, KEYS_SHARED, &l, &e) < 0)
 		return;
+	if (!v) {
+		d->recon_wanted |= l.n > 0;
+		store_list_free(&l);
+		return;
+	}
 	for (i = 0; i < l.n; i++) {
 		if (key_shared_parse(l.kv[i].key, &c) < 0 || docker_subnet_users(v, &c) > 1)
 			continue;

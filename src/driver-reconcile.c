@@ -431,6 +431,7 @@ int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *e
 		if (r < 0) {
 			/* Releases the store did not take go all the same; a shared pool waits for Docker. */
 			driver_pending_retry(d, NULL, &(struct errbuf){ 0 });
+			driver_shared_sweep(d, NULL);
 			goto out;
 		}
 	}

@@ -232,7 +232,7 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 	return 0;
 }
 
-int driver_net_create(struct driver *d, const struct net_create_req *req, struct errbuf *eb)
+static int net_create(struct driver *d, const struct net_create_req *req, struct errbuf *eb)
 {
 	const struct mode_ops *ops;
 	struct net n, old;
@@ -286,6 +286,19 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 	log_info("created %s network %.12s on '%s'", net_mode_to_string(n.opts.mode), n.id,
 		 ops->host_gateway ? n.bridge : n.opts.parent);
 	return 0;
+}
+
+int driver_net_create(struct driver *d, const struct net_create_req *req, struct errbuf *eb)
+{
+	struct cidr pool = req->pool;
+	int r;
+
+	r = net_create(d, req, eb);
+	cidr_mask(&pool);
+	if (r < 0 && req->has_pool)
+		driver_pool_unmark(d, &pool); /* the second network it was asked for is refused */
+	d->marked.len = 0;
+	return r;
 }
 
 int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
