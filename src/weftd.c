@@ -709,42 +709,248 @@ static int peers_due(void *data)
 	return driver_peers_due(pw->drv);
 }
 
+/* What weftd runs on, from start-up to stop; weftd_free() takes down whatever of it exists. */
+struct weftd {
+	struct config c;
+	char host_id[128], advertise[INET_ADDRSTRLEN], local_url[4200];
+	char token[4096], password[4096];
+	struct store_config sc;
+	struct store *local, *shared;
+	struct cluster *cl;
+	struct driver *drv;
+	struct api *api;
+	struct control *ctl;
+	struct httpd *plugin_http, *control_http;
+	struct loop *loop;
+	struct sig sig;
+	struct reconciler recon;
+	struct peer_watch pw[2];
+	int mon_fd;
+};
+
+/*
+ * The sockets first: a second weftd is refused before it makes or changes
+ * anything (its restore would rewrite the firewall of the first). Two
+ * starting at once are told apart later, by httpd_new().
+ */
+static int sockets_check(const struct config *c, struct errbuf *eb)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < 2; i++) {
+		const char *path = i ? c->control_socket : c->socket;
+
+		if (strcmp(path, "none") == 0)
+			continue;
+		r = sock_dir_make(path);
+		if (r < 0) {
+			log_err("cannot create the directory of socket '%s': %s", path, strerror(-r));
+			return r;
+		}
+		r = httpd_check(path, eb);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * This host's own store (always the embedded one, in the state directory)
+ * and the shared one (--store; the same file by default), with the
+ * credentials the flags name; and, with a cluster store, this host's record
+ * there for as long as weftd lives.
+ */
+static int stores_open(struct weftd *w, struct errbuf *eb)
+{
+	struct config *c = &w->c;
+
+	snprintf(w->local_url, sizeof(w->local_url), "lmdb://%s/weft.db", c->state_dir);
+	if (!c->store_url)
+		c->store_url = w->local_url;
+	if (store_open(w->local_url, &w->local, eb) < 0)
+		return -1;
+	if (c->token_file) {
+		if (load_secret("--store-token-file", "token", " \t\r\n", c->token_file, w->token, sizeof(w->token)) < 0)
+			return -1;
+		w->sc.token = w->token;
+	}
+	if (c->password_file) {
+		if (load_secret("--store-password-file", "password", "\r\n", c->password_file, w->password,
+				sizeof(w->password)) < 0)
+			return -1;
+		w->sc.user = c->user;
+		w->sc.password = w->password;
+	}
+	if (tls_files_check(c) < 0)
+		return -1;
+	w->sc.ca_file = c->ca_file;
+	w->sc.cert_file = c->cert_file;
+	w->sc.key_file = c->key_file;
+	if (strcmp(w->local_url, c->store_url) == 0)
+		w->shared = w->local;
+	else if (store_open_with(c->store_url, &w->sc, &w->shared, eb) < 0)
+		return -1;
+	/*
+	 * A store that answers but refuses weftd's credentials (TLS either way,
+	 * the user) stops weftd now: that is a mistake of its configuration.
+	 * One that does not answer is tried again later, as ever.
+	 */
+	if (w->shared != w->local && (w->sc.user || strstr(c->store_url, "+https://"))) {
+		char key[KEY_LEN];
+
+		key_of(key, KEYS_HOSTS, w->host_id);
+		if (store_get(w->shared, key, NULL, NULL, eb) == -EKEYREJECTED)
+			return -1;
+		errbuf_clear(eb);
+	}
+	if (strncmp(c->store_url, "lmdb:", 5) == 0)
+		return 0;
+	if (!w->advertise[0] && address_toward(c->store_url, w->advertise, sizeof(w->advertise)) < 0)
+		return -1;
+	return cluster_new(&(struct cluster_config){ .url = c->store_url, .store = &w->sc, .local = w->local,
+						     .host_id = w->host_id, .advertise = w->advertise, .ttl = c->lease_ttl,
+						     .gc_grace = c->gc_grace },
+			   &w->cl, eb);
+}
+
+/* The driver over the stores, and the kernel and firewall as its records say. */
+static int driver_start(struct weftd *w, const struct cidr *default_pool, struct errbuf *eb)
+{
+	struct driver_config dc = {
+		.host_id = w->host_id,
+		.local = w->local,
+		.shared = w->shared,
+		.default_pool = *default_pool,
+		.default_pool_len = w->c.default_pool_size,
+		/* One more TTL: hosts whose lease ran out during a store outage register again meanwhile. */
+		.peer_hold_ms = w->c.lease_ttl * 1000,
+		.docker_asked = strcmp(w->c.docker_socket, "none") != 0,
+	};
+
+	if (w->advertise[0] && strncmp(w->c.store_url, "lmdb:", 5) != 0)
+		cidr_addr_parse(w->advertise, &dc.advertise);
+	if (netlink_open(eb) < 0 || driver_new(&dc, &w->drv, eb) < 0)
+		return -1;
+	if (driver_restore(w->drv, eb) < 0)
+		log_err("restore: %s", eb->msg); /* serve anyway: Docker must be able to clean up */
+	errbuf_clear(eb);
+	return 0;
+}
+
+/* Everything the loop watches: signals, both sockets, links, the reconcile timer, the store's watches. */
+static int loop_start(struct weftd *w, const sigset_t *mask, struct errbuf *eb)
+{
+	static const char *const peer_prefixes[2] = { KEYS_HOSTS, KEYS_POOLS };
+	const struct config *c = &w->c;
+	size_t i;
+
+	w->sig.fd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (w->sig.fd < 0)
+		return errbuf_set(eb, -errno, "signalfd: %s", strerror(errno));
+	if (loop_new(&w->loop, eb) < 0)
+		return -1;
+	w->sig.loop = w->loop;
+	if (api_new(w->drv, &w->api, eb) < 0 || httpd_new(c->socket, api_http, w->api, &w->plugin_http, eb) < 0)
+		return -1;
+	/* weftctl's socket; a second weftd is refused above, on the plugin socket. */
+	if (strcmp(c->control_socket, "none") != 0 &&
+	    (control_new(&(struct control_config){ .driver = w->drv, .cluster = w->cl, .host_id = w->host_id,
+						   .store_url = c->store_url, .socket = c->socket },
+			 &w->ctl, eb) < 0 ||
+	     httpd_new(c->control_socket, control_http, w->ctl, &w->control_http, eb) < 0 ||
+	     loop_add(w->loop, httpd_fd(w->control_http), on_http, http_timeout, w->control_http, eb) < 0 ||
+	     (w->cl && loop_add(w->loop, cluster_gc_fd(w->cl), on_gc, gc_timeout, w->ctl, eb) < 0)))
+		return -1;
+	/* Docker's bridges come and go: weft keeps its isolation from them current. */
+	if (netlink_monitor_open(&w->mon_fd, eb) < 0 || loop_add(w->loop, w->mon_fd, on_links, NULL, w->drv, eb) < 0)
+		return -1;
+	if (loop_add(w->loop, w->sig.fd, on_signal, NULL, &w->sig, eb) < 0 ||
+	    loop_add(w->loop, httpd_fd(w->plugin_http), on_http, http_timeout, w->plugin_http, eb) < 0)
+		return -1;
+	/*
+	 * Docker's calls that never reached weftd (it was down, or died
+	 * halfway): found by asking Docker. Releases the store did not take:
+	 * done again, with or without Docker's socket.
+	 */
+	w->recon.drv = w->drv;
+	w->recon.sock = strcmp(c->docker_socket, "none") != 0 ? c->docker_socket : NULL;
+	w->recon.interval = c->reconcile_interval;
+	w->recon.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (w->recon.fd < 0 || reconcile_arm(&w->recon) < 0)
+		return errbuf_set(eb, -errno, "reconcile timer: %s", strerror(errno));
+	if (loop_add(w->loop, w->recon.fd, on_reconcile, reconcile_due, &w->recon, eb) < 0)
+		return -1;
+	/* Overlay peers come and go in the cluster store. */
+	for (i = 0; w->cl && i < 2; i++) {
+		w->pw[i].drv = w->drv;
+		if (store_watch_start(w->shared, peer_prefixes[i], driver_peer_event, w->drv, &w->pw[i].w, eb) < 0 ||
+		    loop_add(w->loop, store_watch_fd(w->pw[i].w), on_peers, i ? NULL : peers_due, &w->pw[i], eb) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void weftd_free(struct weftd *w)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (w->pw[i].w)
+			store_watch_stop(w->pw[i].w);
+	/*
+	 * The cluster's thread stops before what it reports to goes (its gc
+	 * rounds end on an eventfd the loop reads for a request waiting on the
+	 * control socket): no thread of weftd's runs while the rest is freed.
+	 */
+	cluster_free(w->cl);
+	netlink_monitor_close();
+	if (w->recon.fd >= 0)
+		close(w->recon.fd);
+	httpd_free(w->control_http);
+	control_free(w->ctl);
+	httpd_free(w->plugin_http);
+	api_free(w->api);
+	loop_free(w->loop);
+	if (w->sig.fd >= 0)
+		close(w->sig.fd);
+	driver_free(w->drv);
+	netlink_close();
+	if (w->shared != w->local)
+		store_free(w->shared);
+	explicit_bzero(w->token, sizeof(w->token));
+	explicit_bzero(w->password, sizeof(w->password));
+	store_free(w->local);
+}
+
 int main(int argc, char **argv)
 {
-	struct config c = {
-		.state_dir = "/var/lib/weft",
-		.socket = "/run/docker/plugins/weft.sock",
-		.control_socket = "/run/weft/control.sock",
-		.default_pool = "10.200.0.0/16",
-		.default_pool_size = 24,
-		.lease_ttl = 15,
-		.gc_grace = 600,
-		.docker_socket = "/var/run/docker.sock",
-		.reconcile_interval = 30,
+	static struct weftd w = {
+		.c = {
+			.state_dir = "/var/lib/weft",
+			.socket = "/run/docker/plugins/weft.sock",
+			.control_socket = "/run/weft/control.sock",
+			.default_pool = "10.200.0.0/16",
+			.default_pool_size = 24,
+			.lease_ttl = 15,
+			.gc_grace = 600,
+			.docker_socket = "/var/run/docker.sock",
+			.reconcile_interval = 30,
+		},
+		.sig = { .fd = -1 },
+		.recon = { .fd = -1 },
+		.mon_fd = -1,
 	};
-	struct reconciler recon = { .fd = -1 };
-	struct store_config sc = { 0 };
-	struct cluster *cl = NULL;
-	char token[4096], password[4096], advertise[INET_ADDRSTRLEN];
-	struct driver_config dc = { 0 };
-	struct store *local = NULL, *shared = NULL;
-	struct peer_watch pw[2] = { { 0 } };
-	static const char *const peer_prefixes[2] = { KEYS_HOSTS, KEYS_POOLS };
-	size_t i;
-	struct driver *drv = NULL;
-	struct api *api = NULL;
-	struct control *ctl = NULL;
-	struct httpd *plugin_http = NULL, *control_http_srv = NULL;
-	struct loop *loop = NULL;
+	struct config *c = &w.c;
 	struct errbuf eb = { 0 };
-	struct sig sig = { .fd = -1 };
-	char host_id[128], local_url[4200], *conf_text = NULL;
+	struct cidr default_pool;
+	char *conf_text = NULL;
 	struct rlimit rl;
 	sigset_t mask;
-	int r = EXIT_FAILURE, mon_fd = -1;
+	int r = EXIT_FAILURE;
 
-	if (parse_args(argc, argv, &c, &conf_text) < 0)
-		goto fail_conf;
+	if (parse_args(argc, argv, c, &conf_text) < 0)
+		goto out;
 	/*
 	 * Before any thread starts (the cluster's, the watches'), which would
 	 * inherit an unblocked SIGTERM and die of it: the loop reads them.
@@ -759,193 +965,35 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	log_set_debug(c.debug);
-	if (store_flags_check(&c) < 0 || load_host_id(c.host_id, host_id, sizeof(host_id)) < 0 ||
-	    load_advertise(c.advertise, advertise, sizeof(advertise)) < 0)
-		goto fail_conf;
-	if (cidr_parse(c.default_pool, '/', &dc.default_pool, &eb) < 0 || dc.default_pool.addr.family != AF_INET ||
-	    dc.default_pool.len > c.default_pool_size) {
+	log_set_debug(c->debug);
+	if (store_flags_check(c) < 0 || load_host_id(c->host_id, w.host_id, sizeof(w.host_id)) < 0 ||
+	    load_advertise(c->advertise, w.advertise, sizeof(w.advertise)) < 0)
+		goto out;
+	if (cidr_parse(c->default_pool, '/', &default_pool, &eb) < 0 || default_pool.addr.family != AF_INET ||
+	    default_pool.len > c->default_pool_size) {
 		log_err("--default-pool '%s': expected an IPv4 CIDR of /%u or shorter (see --default-pool-size)",
-			c.default_pool, c.default_pool_size);
-		goto fail_conf;
+			c->default_pool, c->default_pool_size);
+		errbuf_clear(&eb); /* said above */
+		goto out;
 	}
-	cidr_mask(&dc.default_pool);
-	dc.default_pool_len = c.default_pool_size;
-	/*
-	 * The sockets first: a second weftd is refused before it makes or changes
-	 * anything (its restore would rewrite the firewall of the first). Two
-	 * starting at once are told apart later, by httpd_new().
-	 */
-	for (i = 0; i < 2; i++) {
-		const char *path = i ? c.control_socket : c.socket;
-		/* Not r: it holds the exit status, EXIT_FAILURE until the loop runs. */
-		int e = strcmp(path, "none") != 0 ? sock_dir_make(path) : 0;
-
-		if (e < 0) {
-			log_err("cannot create the directory of socket '%s': %s", path, strerror(-e));
-			goto fail_conf;
-		}
-		if (strcmp(path, "none") != 0 && httpd_check(path, &eb) < 0)
-			goto fail;
-	}
-	if (mkdir_p(c.state_dir, 0700) < 0) {
-		log_err("cannot create state directory '%s': %s", c.state_dir, strerror(errno));
-		goto fail_conf;
-	}
-
-	/* Own records always live in the embedded store; shared keys in --store (the same file by default). */
-	snprintf(local_url, sizeof(local_url), "lmdb://%s/weft.db", c.state_dir);
-	if (!c.store_url)
-		c.store_url = local_url;
-	if (store_open(local_url, &local, &eb) < 0)
-		goto fail;
-	if (c.token_file) {
-		if (load_secret("--store-token-file", "token", " \t\r\n", c.token_file, token, sizeof(token)) < 0)
-			goto fail_local;
-		sc.token = token;
-	}
-	if (c.password_file) {
-		if (load_secret("--store-password-file", "password", "\r\n", c.password_file, password,
-				sizeof(password)) < 0)
-			goto fail_local;
-		sc.user = c.user;
-		sc.password = password;
-	}
-	if (tls_files_check(&c) < 0)
-		goto fail_local;
-	sc.ca_file = c.ca_file;
-	sc.cert_file = c.cert_file;
-	sc.key_file = c.key_file;
-	if (strcmp(local_url, c.store_url) == 0)
-		shared = local;
-	else if (store_open_with(c.store_url, &sc, &shared, &eb) < 0)
-		goto fail_local;
-	/*
-	 * A store that answers but refuses weftd's credentials (TLS either way,
-	 * the user) stops weftd now: that is a mistake of its configuration.
-	 * One that does not answer is tried again later, as ever.
-	 */
-	if (shared != local && (sc.user || strstr(c.store_url, "+https://"))) {
-		char key[KEY_LEN];
-
-		key_of(key, KEYS_HOSTS, host_id);
-		if (store_get(shared, key, NULL, NULL, &eb) == -EKEYREJECTED)
-			goto fail_shared;
-		errbuf_clear(&eb);
-	}
-	/* A cluster store: this host is registered there for as long as weftd lives. */
-	if (strncmp(c.store_url, "lmdb:", 5) != 0) {
-		if (!advertise[0] && address_toward(c.store_url, advertise, sizeof(advertise)) < 0)
-			goto fail_shared;
-		cidr_addr_parse(advertise, &dc.advertise);
-		if (cluster_new(&(struct cluster_config){ .url = c.store_url, .store = &sc, .local = local,
-							  .host_id = host_id, .advertise = advertise, .ttl = c.lease_ttl,
-							  .gc_grace = c.gc_grace },
-				&cl, &eb) < 0)
-			goto fail_shared;
-	}
-	if (netlink_open(&eb) < 0)
-		goto fail_shared;
-	dc.host_id = host_id;
-	/* One more TTL: hosts whose lease ran out during a store outage register again meanwhile. */
-	dc.peer_hold_ms = c.lease_ttl * 1000;
-	dc.local = local;
-	dc.shared = shared;
-	dc.docker_asked = strcmp(c.docker_socket, "none") != 0;
-	if (driver_new(&dc, &drv, &eb) < 0)
-		goto fail_netlink;
-	if (driver_restore(drv, &eb) < 0)
-		log_err("restore: %s", eb.msg); /* serve anyway: Docker must be able to clean up */
+	cidr_mask(&default_pool);
 	errbuf_clear(&eb);
-
-	sig.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sig.fd < 0) {
-		errbuf_set(&eb, -errno, "signalfd: %s", strerror(errno));
-		goto fail_driver;
+	if (sockets_check(c, &eb) < 0)
+		goto out;
+	if (mkdir_p(c->state_dir, 0700) < 0) {
+		log_err("cannot create state directory '%s': %s", c->state_dir, strerror(errno));
+		goto out;
 	}
-	if (loop_new(&loop, &eb) < 0)
-		goto fail_sig;
-	sig.loop = loop;
-	if (api_new(drv, &api, &eb) < 0 || httpd_new(c.socket, api_http, api, &plugin_http, &eb) < 0)
-		goto fail_loop;
-	/* weftctl's socket; a second weftd is refused above, on the plugin socket. */
-	if (strcmp(c.control_socket, "none") != 0 &&
-	    (control_new(&(struct control_config){ .driver = drv, .cluster = cl, .host_id = host_id,
-						   .store_url = c.store_url, .socket = c.socket },
-			 &ctl, &eb) < 0 ||
-	     httpd_new(c.control_socket, control_http, ctl, &control_http_srv, &eb) < 0 ||
-	     loop_add(loop, httpd_fd(control_http_srv), on_http, http_timeout, control_http_srv, &eb) < 0 ||
-	     (cl && loop_add(loop, cluster_gc_fd(cl), on_gc, gc_timeout, ctl, &eb) < 0)))
-		goto fail_loop;
-	/* Docker's bridges come and go: weft keeps its isolation from them current. */
-	if (netlink_monitor_open(&mon_fd, &eb) < 0 || loop_add(loop, mon_fd, on_links, NULL, drv, &eb) < 0)
-		goto fail_loop;
-	if (loop_add(loop, sig.fd, on_signal, NULL, &sig, &eb) < 0 ||
-	    loop_add(loop, httpd_fd(plugin_http), on_http, http_timeout, plugin_http, &eb) < 0)
-		goto fail_loop;
-	/*
-	 * Docker's calls that never reached weftd (it was down, or died
-	 * halfway): found by asking Docker. Releases the store did not take:
-	 * done again, with or without Docker's socket.
-	 */
-	recon.drv = drv;
-	recon.sock = strcmp(c.docker_socket, "none") != 0 ? c.docker_socket : NULL;
-	recon.interval = c.reconcile_interval;
-	recon.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (recon.fd < 0 || reconcile_arm(&recon) < 0) {
-		errbuf_set(&eb, -errno, "reconcile timer: %s", strerror(errno));
-		goto fail_loop;
-	}
-	if (loop_add(loop, recon.fd, on_reconcile, reconcile_due, &recon, &eb) < 0)
-		goto fail_loop;
-	/* Overlay peers come and go in the cluster store. */
-	for (i = 0; cl && i < 2; i++) {
-		pw[i].drv = drv;
-		if (store_watch_start(shared, peer_prefixes[i], driver_peer_event, drv, &pw[i].w, &eb) < 0 ||
-		    loop_add(loop, store_watch_fd(pw[i].w), on_peers, i ? NULL : peers_due, &pw[i], &eb) < 0)
-			goto fail_loop;
-	}
-	log_info("weftd %s serving %s (host '%s', store %s)", PACKAGE_VERSION, c.socket, host_id, c.store_url);
+	if (stores_open(&w, &eb) < 0 || driver_start(&w, &default_pool, &eb) < 0 || loop_start(&w, &mask, &eb) < 0)
+		goto out;
+	log_info("weftd %s serving %s (host '%s', store %s)", PACKAGE_VERSION, c->socket, w.host_id, c->store_url);
 	notify("READY=1");
-	r = loop_run(loop) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	r = loop_run(w.loop) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	log_info("stopped");
-fail_loop:
-	for (i = 0; i < 2; i++)
-		if (pw[i].w)
-			store_watch_stop(pw[i].w);
-	/*
-	 * The cluster's thread stops before what it reports to goes (its gc
-	 * rounds end on an eventfd the loop reads for a request waiting on the
-	 * control socket): no thread of weftd's runs while the rest is freed.
-	 */
-	cluster_free(cl);
-	cl = NULL;
-	netlink_monitor_close();
-	if (recon.fd >= 0)
-		close(recon.fd);
-	httpd_free(control_http_srv);
-	control_free(ctl);
-	httpd_free(plugin_http);
-	api_free(api);
-	loop_free(loop);
-fail_sig:
-	close(sig.fd);
-fail_driver:
-	driver_free(drv);
-fail_netlink:
-	netlink_close();
-fail_shared:
-	cluster_free(cl);
-	if (shared != local)
-		store_free(shared);
-fail_local:
-	explicit_bzero(token, sizeof(token));
-	explicit_bzero(password, sizeof(password));
-	store_free(local);
-fail:
+out:
+	weftd_free(&w);
 	if (eb.msg[0])
 		log_err("%s", eb.msg);
-fail_conf:
 	free(conf_text);
 	return r;
 }
