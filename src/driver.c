@@ -246,6 +246,9 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 	r = net_from_req(req, &n, eb);
 	if (r < 0)
 		return r;
+	ops = mode_of(n.opts.mode);
+	if (ops->validate && (r = ops->validate(&d->mode, &n, eb)) < 0)
+		return r;
 	r = rec_net_get(d->cfg.local, req->id, &old, eb);
 	if (r == 0 && (!cidr_equal(&old.pool, &n.pool) || old.opts.mode != n.opts.mode))
 		return errbuf_set(eb, -EEXIST, "network %.12s exists already, as %s network %s", old.id,
@@ -258,7 +261,6 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 	r = check_new_net(d, &n, eb);
 	if (r < 0)
 		return r;
-	ops = mode_of(n.opts.mode);
 	r = ops->create_network(&d->mode, &n, eb);
 	if (r < 0)
 		return r;

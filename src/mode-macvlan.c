@@ -204,6 +204,13 @@ static int shim_delete(const struct mode_ctx *ctx, const struct net *net, struct
 	return r;
 }
 
+static int macvlan_validate(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
+{
+	if (net->internal)
+		return errbuf_set(eb, -EOPNOTSUPP, "an --internal macvlan network is not supported by weft");
+	return 0;
+}
+
 static int macvlan_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
@@ -211,8 +218,6 @@ static int macvlan_create_network(const struct mode_ctx *ctx, struct net *net, s
 	bool made = false;
 	int r;
 
-	if (net->internal)
-		return errbuf_set(eb, -EOPNOTSUPP, "an --internal macvlan network is not supported by weft");
 	r = parent_ready(net, &mtu, &made, eb);
 	if (r == 0 && net->opts.mtu > mtu)
 		r = errbuf_set(eb, -EINVAL, "option 'mtu': %u is larger than the MTU %u of parent '%s'", net->opts.mtu, mtu,
@@ -318,6 +323,7 @@ static bool macvlan_owns_link(const struct net *net, const char *name)
 const struct mode_ops macvlan_mode = {
 	.fields = NET_FIELD_PARENT | NET_FIELD_MACVLAN,
 	.check = macvlan_check,
+	.validate = macvlan_validate,
 	.create_network = macvlan_create_network,
 	.delete_network = macvlan_delete_network,
 	.join = macvlan_join,

@@ -73,6 +73,15 @@ static int setup(const struct mode_ctx *ctx, const struct net *net, const char *
 	return r;
 }
 
+static int overlay_validate(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
+{
+	if (ctx->shared == ctx->local)
+		return errbuf_set(eb, -EINVAL,
+				  "mode overlay joins hosts through a cluster store, and this weftd has none: start it with "
+				  "--store etcd://HOST:2379 or consul://HOST:8500");
+	return 0;
+}
+
 static int overlay_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
@@ -80,10 +89,6 @@ static int overlay_create_network(const struct mode_ctx *ctx, struct net *net, s
 	unsigned int mtu;
 	int r;
 
-	if (ctx->shared == ctx->local)
-		return errbuf_set(eb, -EINVAL,
-				  "mode overlay joins hosts through a cluster store, and this weftd has none: start it with "
-				  "--store etcd://HOST:2379 or consul://HOST:8500");
 	r = ipam_pool_get(ctx->ipam, &net->pool, eb);
 	if (r == -ENOENT) {
 		errbuf_clear(eb);
@@ -218,6 +223,7 @@ const struct mode_ops overlay_mode = {
 	.firewall = true,
 	.host_end = true,
 	.fields = NET_FIELD_PARENT | NET_FIELD_VNI,
+	.validate = overlay_validate,
 	.create_network = overlay_create_network,
 	.delete_network = overlay_delete_network,
 	.create_endpoint = overlay_create_endpoint,

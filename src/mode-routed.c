@@ -145,24 +145,10 @@ static int teardown(const struct net *net, struct errbuf *eb)
 	return r;
 }
 
-static int routed_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
+static int routed_validate(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
-	struct errbuf ignore = { 0 };
-	char c[CIDR_STRLEN], g[CIDR_STRLEN], dev[16];
-	struct net_rec want;
-	unsigned int mtu, max;
-	int r;
+	char c[CIDR_STRLEN], g[CIDR_STRLEN];
 
-	cidr_format(&net->pool, '/', c);
-	r = ipam_pool_get(ctx->ipam, &net->pool, eb);
-	if (r == -ENOENT) {
-		errbuf_clear(eb);
-		return errbuf_set(eb, r,
-				  "mode routed needs --ipam-driver weft: it hands each host a slice of subnet %s and the "
-				  "containers their addresses from it", c);
-	}
-	if (r < 0)
-		return r;
 	if (net->naux)
 		return errbuf_set(eb, -EINVAL, "mode routed takes no --aux-address (each host's slice is its own)");
 	if (net->internal)
@@ -172,9 +158,29 @@ static int routed_create_network(const struct mode_ctx *ctx, struct net *net, st
 				  "mode routed takes no --gateway (%s): each host's slice has its own, its first address",
 				  cidr_addr_format(&net->gateway.addr, g));
 	if (net->opts.host_prefix <= net->pool.len || net->opts.host_prefix > 30)
-		return errbuf_set(eb, -EINVAL,
-				  "option 'host_prefix': /%u slices do not fit in %s (allowed: /%u to /30)",
-				  net->opts.host_prefix, c, net->pool.len + 1);
+		return errbuf_set(eb, -EINVAL, "option 'host_prefix': /%u slices do not fit in %s (allowed: /%u to /30)",
+				  net->opts.host_prefix, cidr_format(&net->pool, '/', c), net->pool.len + 1);
+	return 0;
+}
+
+static int routed_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
+{
+	struct errbuf ignore = { 0 };
+	char c[CIDR_STRLEN], dev[16];
+	struct net_rec want;
+	unsigned int mtu, max;
+	int r;
+
+	r = ipam_pool_get(ctx->ipam, &net->pool, eb);
+	if (r == -ENOENT) {
+		errbuf_clear(eb);
+		return errbuf_set(eb, r,
+				  "mode routed needs --ipam-driver weft: it hands each host a slice of subnet %s and the "
+				  "containers their addresses from it",
+				  cidr_format(&net->pool, '/', c));
+	}
+	if (r < 0)
+		return r;
 	r = mode_underlay(ctx, net, true, dev, &mtu, eb);
 	if (r < 0)
 		return r;
@@ -372,6 +378,7 @@ const struct mode_ops routed_mode = {
 	.sliced = true,
 	.host_end = true,
 	.fields = NET_FIELD_PARENT | NET_FIELD_VNI | NET_FIELD_SLICE,
+	.validate = routed_validate,
 	.create_network = routed_create_network,
 	.delete_network = routed_delete_network,
 	.join = routed_join,
