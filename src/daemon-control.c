@@ -136,11 +136,11 @@ static json_t *net_json(const struct net *n, size_t neps)
 	if (j && (f & NET_FIELD_VNI))
 		j = set_new(j, "vni", json_integer(o->vni));
 	if (j && (f & NET_FIELD_SLICE)) {
-		j = set_new(j, "backend", json_string(o->backend));
+		j = set_new(j, "backend", json_string(backend_to_string(o->backend)));
 		j = set_new(j, "slice", cidr_json(&n->slice));
 	}
 	if (j && (f & NET_FIELD_MACVLAN)) {
-		j = set_new(j, "macvlan_mode", json_string(o->macvlan_mode));
+		j = set_new(j, "macvlan_mode", json_string(mv_mode_to_string(o->macvlan_mode)));
 		j = set_new(j, "host_shim", addr_json(&n->shim_addr));
 	}
 	return j;

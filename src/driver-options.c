@@ -34,6 +34,30 @@ static const char *const mode_names[] = {
 	[NET_MODE_MACVLAN] = "macvlan",
 };
 
+static const char *const backend_names[] = {
+	[BACKEND_VXLAN] = "vxlan",
+	[BACKEND_HOST_GW] = "host-gw",
+	[BACKEND_AUTO] = "auto",
+};
+
+static const char *const mv_mode_names[] = {
+	[MV_BRIDGE] = "bridge",
+	[MV_PRIVATE] = "private",
+	[MV_VEPA] = "vepa",
+	[MV_PASSTHRU] = "passthru",
+};
+
+/* The index of s among names, -EINVAL if absent. */
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
 const char *net_mode_to_string(enum net_mode m)
 {
 	return m < _NET_MODE_MAX ? mode_names[m] : "?";
@@ -41,14 +65,39 @@ const char *net_mode_to_string(enum net_mode m)
 
 int net_mode_from_string(const char *s, enum net_mode *ret)
 {
-	unsigned int i;
+	int i = name_index(mode_names, _NET_MODE_MAX, s);
 
-	for (i = 0; i < _NET_MODE_MAX; i++)
-		if (strcmp(s, mode_names[i]) == 0) {
-			*ret = i;
-			return 0;
-		}
-	return -EINVAL;
+	if (i >= 0)
+		*ret = i;
+	return i < 0 ? i : 0;
+}
+
+const char *backend_to_string(enum routed_backend b)
+{
+	return b < _BACKEND_MAX ? backend_names[b] : "?";
+}
+
+int backend_from_string(const char *s, enum routed_backend *ret)
+{
+	int i = name_index(backend_names, _BACKEND_MAX, s);
+
+	if (i >= 0)
+		*ret = i;
+	return i < 0 ? i : 0;
+}
+
+const char *mv_mode_to_string(enum mv_mode m)
+{
+	return m < _MV_MAX ? mv_mode_names[m] : "?";
+}
+
+int mv_mode_from_string(const char *s, enum mv_mode *ret)
+{
+	int i = name_index(mv_mode_names, _MV_MAX, s);
+
+	if (i >= 0)
+		*ret = i;
+	return i < 0 ? i : 0;
 }
 
 bool options_ifname_valid(const char *s)
@@ -121,24 +170,18 @@ static int parse_ipv4(const struct option_row *row, const char *v, void *field, 
 
 static int parse_macvlan_mode(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
 {
-	static const char *const modes[] = { "bridge", "private", "vepa", "passthru" };
-	size_t i;
-
-	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		if (strcmp(v, modes[i]) == 0) {
-			snprintf(field, 16, "%s", v);
-			return 0;
-		}
-	return errbuf_set(eb, -EINVAL, "option '%s': '%s' is not a macvlan mode (allowed: bridge, private, vepa, passthru)",
-			  row->key, v);
+	if (mv_mode_from_string(v, field) < 0)
+		return errbuf_set(eb, -EINVAL,
+				  "option '%s': '%s' is not a macvlan mode (allowed: bridge, private, vepa, passthru)", row->key,
+				  v);
+	return 0;
 }
 
 static int parse_backend(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
 {
-	if (strcmp(v, "vxlan") != 0 && strcmp(v, "host-gw") != 0 && strcmp(v, "auto") != 0)
+	if (backend_from_string(v, field) < 0)
 		return errbuf_set(eb, -EINVAL, "option '%s': '%s' is not a backend (allowed: vxlan, host-gw, auto)", row->key,
 				  v);
-	snprintf(field, 8, "%s", v);
 	return 0;
 }
 
@@ -220,8 +263,8 @@ static const char *keys_of(enum net_mode m, char *buf, size_t size)
 int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret, struct errbuf *eb)
 {
 	struct net_options o = {
-		.mode = NET_MODE_BRIDGE, .masquerade = true, .icc = true, .macvlan_mode = "bridge", .vxlan_port = 4789,
-		.backend = "vxlan", .host_prefix = 24,
+		.mode = NET_MODE_BRIDGE, .masquerade = true, .icc = true, .macvlan_mode = MV_BRIDGE, .vxlan_port = 4789,
+		.backend = BACKEND_VXLAN, .host_prefix = 24,
 	};
 	char keys[256];
 	const struct option_row *row;
@@ -250,15 +293,15 @@ int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret,
 		if (r < 0)
 			return r;
 	}
-	if (o.mode == NET_MODE_ROUTED && o.vni && strcmp(o.backend, "host-gw") == 0)
+	if (o.mode == NET_MODE_ROUTED && o.vni && o.backend == BACKEND_HOST_GW)
 		return errbuf_set(eb, -EINVAL, "option 'vni' does not apply to backend host-gw (it routes without VXLAN)");
 	if (o.mode == NET_MODE_MACVLAN && !o.parent[0])
 		return errbuf_set(eb, -EINVAL, "mode macvlan needs -o parent=INTERFACE (the host's interface on the LAN, e.g. eth1 or eth1.10)");
-	if (o.host_shim && strcmp(o.macvlan_mode, "bridge") != 0)
+	if (o.host_shim && o.macvlan_mode != MV_BRIDGE)
 		return errbuf_set(eb, -EINVAL,
 				  "option 'host_shim' needs macvlan_mode bridge (in %s mode the kernel passes nothing between the host's "
 				  "macvlan and the containers')",
-				  o.macvlan_mode);
+				  mv_mode_to_string(o.macvlan_mode));
 	*ret = o;
 	return 0;
 }

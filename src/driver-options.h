@@ -17,6 +17,23 @@ enum net_mode {
 	_NET_MODE_MAX,
 };
 
+/* Routed: how the other hosts' slices are reached. */
+enum routed_backend {
+	BACKEND_VXLAN,   /* over one VXLAN device */
+	BACKEND_HOST_GW, /* a route straight to the peer's underlay address */
+	BACKEND_AUTO,    /* host-gw to peers on a subnet of the underlay, vxlan to the others */
+	_BACKEND_MAX,
+};
+
+/* Macvlan: the kernel's macvlan modes. */
+enum mv_mode {
+	MV_BRIDGE,
+	MV_PRIVATE,
+	MV_VEPA,
+	MV_PASSTHRU,
+	_MV_MAX,
+};
+
 struct net_options {
 	enum net_mode mode;
 	unsigned int mtu;   /* 0: the mode's default */
@@ -25,12 +42,12 @@ struct net_options {
 	bool icc;                      /* containers of the network reach each other directly */
 	struct ipaddr host_binding;    /* -p without a host IP binds here; family 0: every address */
 	char parent[16];               /* macvlan: the host interface ("eth1", "eth1.10"); overlay, routed: the underlay */
-	char macvlan_mode[16];         /* macvlan: bridge, private, vepa, passthru */
+	enum mv_mode macvlan_mode;     /* macvlan */
 	bool host_shim;                /* macvlan: the host gets an address on the segment */
 	unsigned int vni;              /* overlay, routed: 0 = chosen by weft, the same on every host */
 	unsigned int vxlan_port;       /* overlay, routed: UDP port of the VXLAN tunnel */
 	bool flood;                    /* overlay: broadcast and multicast to every peer */
-	char backend[8];               /* routed: vxlan, host-gw, auto */
+	enum routed_backend backend;   /* routed */
 	unsigned int host_prefix;      /* routed: prefix length of each host's slice */
 };
 
@@ -42,8 +59,13 @@ struct option_kv {
 /* Defaults, then every kv applied; any unknown key or bad value fails naming it and what is allowed. */
 int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret, struct errbuf *eb);
 
+/* The names of the enums, as options, records and weftctl spell them; -EINVAL for no such name. */
 const char *net_mode_to_string(enum net_mode m);
 int net_mode_from_string(const char *s, enum net_mode *ret);
+const char *backend_to_string(enum routed_backend b);
+int backend_from_string(const char *s, enum routed_backend *ret);
+const char *mv_mode_to_string(enum mv_mode m);
+int mv_mode_from_string(const char *s, enum mv_mode *ret);
 
 /* Linux interface name rules: 1-15 characters of [A-Za-z0-9_.-], not "." or "..". */
 bool options_ifname_valid(const char *s);

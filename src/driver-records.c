@@ -70,11 +70,11 @@ char *rec_net_encode(const struct net *n)
 			      (int)n->opts.mtu, "masquerade", n->opts.masquerade, "icc", n->opts.icc, "host_binding_ipv4",
 			      h,
 			      /* macvlan */
-			      "parent", n->opts.parent, "macvlan_mode", n->opts.macvlan_mode, "vlan_made", n->vlan_made,
+			      "parent", n->opts.parent, "macvlan_mode", mv_mode_to_string(n->opts.macvlan_mode), "vlan_made", n->vlan_made,
 			      "shim_addr", sh,
 			      /* overlay, routed */
 			      "vni", (json_int_t)n->opts.vni, "vxlan_port", (int)n->opts.vxlan_port, "flood",
-			      n->opts.flood, "backend", n->opts.backend, "host_prefix", (int)n->opts.host_prefix, "slice",
+			      n->opts.flood, "backend", backend_to_string(n->opts.backend), "host_prefix", (int)n->opts.host_prefix, "slice",
 			      sl));
 }
 
@@ -107,14 +107,14 @@ int rec_net_decode(const char *val, struct net *ret)
 		goto out;
 	if (*slice && cidr_parse(slice, '/', &n.slice, NULL) < 0)
 		goto out;
-	snprintf(n.opts.backend, sizeof(n.opts.backend), "%s", backend);
+	if (backend_from_string(backend, &n.opts.backend) < 0 || mv_mode_from_string(mvmode, &n.opts.macvlan_mode) < 0)
+		goto out;
 	n.opts.host_prefix = host_prefix;
 	n.opts.vni = vni;
 	n.opts.vxlan_port = port;
 	n.opts.flood = flood;
 	n.opts.host_shim = n.shim_addr.family != 0;
 	snprintf(n.opts.parent, sizeof(n.opts.parent), "%s", parent);
-	snprintf(n.opts.macvlan_mode, sizeof(n.opts.macvlan_mode), "%s", mvmode);
 	n.vlan_made = vlan_made;
 	cidr_addr_any_to_unspec(&n.opts.host_binding);
 	snprintf(n.id, sizeof(n.id), "%s", id);

@@ -273,7 +273,7 @@ static int macvlan_join(const struct mode_ctx *ctx, const struct net *net, const
 
 	r = parent_ready(net, &mtu, NULL, eb);
 	if (r == 0)
-		r = netlink_macvlan_add(ep->peer, net->opts.parent, net->opts.macvlan_mode, mtu_of(net, mtu), ep->mac, eb);
+		r = netlink_macvlan_add(ep->peer, net->opts.parent, mv_mode_to_string(net->opts.macvlan_mode), mtu_of(net, mtu), ep->mac, eb);
 	if (r == 0 && shim_route(net, ep, true, eb) < 0) {
 		struct errbuf ignore = { 0 };
 
@@ -304,12 +304,12 @@ static int macvlan_check(const struct net *net, const struct net *other, struct 
 {
 	if (other->opts.mode != NET_MODE_MACVLAN || strcmp(other->opts.parent, net->opts.parent) != 0)
 		return 0;
-	if (strcmp(other->opts.macvlan_mode, net->opts.macvlan_mode) == 0 && strcmp(net->opts.macvlan_mode, "passthru") != 0)
+	if (other->opts.macvlan_mode == net->opts.macvlan_mode && net->opts.macvlan_mode != MV_PASSTHRU)
 		return 0;
 	return errbuf_set(eb, -EEXIST,
 			  "parent '%s' is already used by weft network %.12s in macvlan_mode %s (one mode per parent, "
 			  "and passthru alone)",
-			  net->opts.parent, other->id, other->opts.macvlan_mode);
+			  net->opts.parent, other->id, mv_mode_to_string(other->opts.macvlan_mode));
 }
 
 static bool macvlan_owns_link(const struct net *net, const char *name)

@@ -75,20 +75,13 @@ static int setup(const struct mode_ctx *ctx, const struct net *net, const char *
 
 static int overlay_validate(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
+	char c[CIDR_STRLEN];
+	int r;
+
 	if (ctx->shared == ctx->local)
 		return errbuf_set(eb, -EINVAL,
 				  "mode overlay joins hosts through a cluster store, and this weftd has none: start it with "
 				  "--store etcd://HOST:2379 or consul://HOST:8500");
-	return 0;
-}
-
-static int overlay_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
-{
-	struct errbuf ignore = { 0 };
-	char c[CIDR_STRLEN], dev[IFNAME_LEN], br[IFNAME_LEN], vx[IFNAME_LEN];
-	unsigned int mtu;
-	int r;
-
 	r = ipam_pool_get(ctx->ipam, &net->pool, eb);
 	if (r == -ENOENT) {
 		errbuf_clear(eb);
@@ -97,9 +90,18 @@ static int overlay_create_network(const struct mode_ctx *ctx, struct net *net, s
 				  "its addresses must be unique on all of them",
 				  cidr_format(&net->pool, '/', c));
 	}
+	return r;
+}
+
+static int overlay_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
+{
+	struct errbuf ignore = { 0 };
+	char dev[IFNAME_LEN], br[IFNAME_LEN], vx[IFNAME_LEN];
+	unsigned int mtu;
+	int r;
+
 	/* The underlay first: a bad parent is refused before anything is written. */
-	if (r == 0)
-		r = mode_underlay(ctx, net, true, dev, &mtu, eb);
+	r = mode_underlay(ctx, net, true, dev, &mtu, eb);
 	if (r < 0)
 		return r;
 	if (!net->opts.mtu)

@@ -28,7 +28,7 @@
 
 static bool uses_vxlan(const struct net *net)
 {
-	return strcmp(net->opts.backend, "host-gw") != 0;
+	return net->opts.backend != BACKEND_HOST_GW;
 }
 
 /* The VXLAN device is named as an overlay's of the same VNI (the VNIs are one space). */
@@ -91,10 +91,10 @@ static int direct(const struct net *net, const char *dev, const struct peer_slic
 	char a[CIDR_STRLEN];
 	int r;
 
-	if (strcmp(net->opts.backend, "vxlan") == 0)
+	if (net->opts.backend == BACKEND_VXLAN)
 		return 0;
 	r = dev[0] ? netlink_on_subnet(dev, &ps->host, eb) : 0;
-	if (r == 0 && strcmp(net->opts.backend, "host-gw") == 0)
+	if (r == 0 && net->opts.backend == BACKEND_HOST_GW)
 		r = errbuf_set(eb, -ENETUNREACH,
 			       "backend host-gw: host '%s' (%s) is not on a subnet of the underlay '%s', so no route can go "
 			       "straight to it (use backend vxlan or auto)",
@@ -148,7 +148,18 @@ static int teardown(const struct net *net, struct errbuf *eb)
 static int routed_validate(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
 	char c[CIDR_STRLEN], g[CIDR_STRLEN];
+	int r;
 
+	r = ipam_pool_get(ctx->ipam, &net->pool, eb);
+	if (r == -ENOENT) {
+		errbuf_clear(eb);
+		return errbuf_set(eb, r,
+				  "mode routed needs --ipam-driver weft: it hands each host a slice of subnet %s and the "
+				  "containers their addresses from it",
+				  cidr_format(&net->pool, '/', c));
+	}
+	if (r < 0)
+		return r;
 	if (net->naux)
 		return errbuf_set(eb, -EINVAL, "mode routed takes no --aux-address (each host's slice is its own)");
 	if (net->internal)
@@ -166,21 +177,11 @@ static int routed_validate(const struct mode_ctx *ctx, const struct net *net, st
 static int routed_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
-	char c[CIDR_STRLEN], dev[16];
+	char dev[16];
 	struct net_rec want;
 	unsigned int mtu, max;
 	int r;
 
-	r = ipam_pool_get(ctx->ipam, &net->pool, eb);
-	if (r == -ENOENT) {
-		errbuf_clear(eb);
-		return errbuf_set(eb, r,
-				  "mode routed needs --ipam-driver weft: it hands each host a slice of subnet %s and the "
-				  "containers their addresses from it",
-				  cidr_format(&net->pool, '/', c));
-	}
-	if (r < 0)
-		return r;
 	r = mode_underlay(ctx, net, true, dev, &mtu, eb);
 	if (r < 0)
 		return r;
@@ -200,7 +201,7 @@ static int routed_create_network(const struct mode_ctx *ctx, struct net *net, st
 				  uses_vxlan(net) ? " with VXLAN" : "");
 	want = (struct net_rec){ .mode = NET_MODE_ROUTED, .vni = net->opts.vni, .port = net->opts.vxlan_port,
 				 .host_prefix = net->opts.host_prefix };
-	snprintf(want.backend, sizeof(want.backend), "%s", net->opts.backend);
+	want.backend = net->opts.backend;
 	r = netrec_join(ctx->shared, &net->pool, &want, uses_vxlan(net), eb);
 	if (r < 0)
 		return r;

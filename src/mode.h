@@ -79,8 +79,8 @@ struct mode_ops {
 	int (*check)(const struct net *net, const struct net *other, struct errbuf *eb);
 	/*
 	 * Whether Docker's request, as net, can be a network of this mode
-	 * (its subnet, --gateway, --aux-address, --internal, options together),
-	 * before the store or the kernel is asked anything. NULL: any.
+	 * (its subnet, --gateway, --aux-address, --internal, options together,
+	 * the IPAM it needs), before anything is written or made. NULL: any.
 	 */
 	int (*validate)(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb);
 	/* Kernel objects and cluster records of a new network; may complete net (bridge, vni, mtu, slice). */

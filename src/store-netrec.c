@@ -19,7 +19,7 @@
 static int rec_get(struct store *s, const struct cidr *pool, struct net_rec *ret, struct errbuf *eb)
 {
 	char key[KEY_LEN], *val = NULL;
-	const char *mode = "overlay", *backend = "";
+	const char *mode = "overlay", *backend = "vxlan";
 	json_int_t vni = 0;
 	int port = 0, flood = 0, prefix = 0, r;
 	struct net_rec rec = { 0 };
@@ -33,9 +33,8 @@ static int rec_get(struct store *s, const struct cidr *pool, struct net_rec *ret
 	free(val);
 	r = json_unpack(o, "{s?s, s?I, s:i, s?b, s?s, s?i}", "mode", &mode, "vni", &vni, "vxlan_port", &port, "flood",
 			&flood, "backend", &backend, "host_prefix", &prefix);
-	if (r == 0 && net_mode_from_string(mode, &rec.mode) < 0)
+	if (r == 0 && (net_mode_from_string(mode, &rec.mode) < 0 || backend_from_string(backend, &rec.backend) < 0))
 		r = -1;
-	snprintf(rec.backend, sizeof(rec.backend), "%s", backend);
 	json_decref(o);
 	if (r < 0 || vni < 0 || vni > VNI_MAX || (rec.mode == NET_MODE_OVERLAY && vni < 1))
 		return errbuf_set(eb, -EIO, "the cluster store's record %s is not weft's: delete it", key);
@@ -85,11 +84,11 @@ static void rec_describe(const struct net_rec *r, char *buf, size_t size)
 {
 	if (r->mode == NET_MODE_OVERLAY)
 		snprintf(buf, size, "vni=%u vxlan_port=%u flood=%s", r->vni, r->port, r->flood ? "true" : "false");
-	else if (strcmp(r->backend, "host-gw") == 0)
-		snprintf(buf, size, "backend=%s host_prefix=%u", r->backend, r->host_prefix);
+	else if (r->backend == BACKEND_HOST_GW)
+		snprintf(buf, size, "backend=%s host_prefix=%u", backend_to_string(r->backend), r->host_prefix);
 	else
-		snprintf(buf, size, "backend=%s host_prefix=%u vni=%u vxlan_port=%u", r->backend, r->host_prefix, r->vni,
-			 r->port);
+		snprintf(buf, size, "backend=%s host_prefix=%u vni=%u vxlan_port=%u", backend_to_string(r->backend),
+			 r->host_prefix, r->vni, r->port);
 }
 
 static bool rec_same(const struct net_rec *have, const struct net_rec *want)
@@ -99,8 +98,8 @@ static bool rec_same(const struct net_rec *have, const struct net_rec *want)
 	if (want->mode == NET_MODE_OVERLAY)
 		return want->port == have->port && want->flood == have->flood;
 	/* host-gw has no VXLAN: its port does not matter. */
-	return strcmp(want->backend, have->backend) == 0 && want->host_prefix == have->host_prefix &&
-	       (want->port == have->port || strcmp(want->backend, "host-gw") == 0);
+	return want->backend == have->backend && want->host_prefix == have->host_prefix &&
+	       (want->port == have->port || want->backend == BACKEND_HOST_GW);
 }
 
 /* The record and the VNI's claim, created together (so no VNI is ever claimed without its network). */
@@ -116,7 +115,7 @@ static int rec_create(struct store *s, const struct cidr *pool, const struct net
 	if (o && rec->mode == NET_MODE_OVERLAY)
 		json_object_set_new(o, "flood", json_boolean(rec->flood));
 	if (o && rec->mode == NET_MODE_ROUTED) {
-		json_object_set_new(o, "backend", json_string(rec->backend));
+		json_object_set_new(o, "backend", json_string(backend_to_string(rec->backend)));
 		json_object_set_new(o, "host_prefix", json_integer(rec->host_prefix));
 	}
 	val = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;

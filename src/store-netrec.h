@@ -21,7 +21,7 @@ struct net_rec {
 	unsigned int vni;  /* 0: none (routed host-gw) */
 	unsigned int port; /* vxlan_port */
 	bool flood;        /* overlay */
-	char backend[8];   /* routed: vxlan, host-gw, auto */
+	enum routed_backend backend; /* routed */
 	unsigned int host_prefix; /* routed */
 };
 

@@ -91,9 +91,9 @@ START_TEST(test_options_macvlan)
 	ck_assert_int_eq(options_parse(ok, ARRAY_SIZE(ok), &o, NULL), 0);
 	ck_assert_int_eq(o.mode, NET_MODE_MACVLAN);
 	ck_assert_str_eq(o.parent, "eth1.10");
-	ck_assert_str_eq(o.macvlan_mode, "private");
+	ck_assert_int_eq(o.macvlan_mode, MV_PRIVATE);
 	ck_assert_int_eq(options_parse(def, ARRAY_SIZE(def), &o, NULL), 0); /* mode first, whatever the order */
-	ck_assert_str_eq(o.macvlan_mode, "bridge");
+	ck_assert_int_eq(o.macvlan_mode, MV_BRIDGE);
 	ck_assert_int_eq(options_parse(bad_mode, ARRAY_SIZE(bad_mode), &o, &eb), -EINVAL);
 	ck_assert_str_eq(eb.msg, "option 'macvlan_mode': 'l2' is not a macvlan mode (allowed: bridge, private, vepa, passthru)");
 	errbuf_clear(&eb);
@@ -129,12 +129,12 @@ START_TEST(test_options_routed)
 	struct net_options o;
 
 	ck_assert_int_eq(options_parse(def, 1, &o, NULL), 0);
-	ck_assert_str_eq(o.backend, "vxlan");
+	ck_assert_int_eq(o.backend, BACKEND_VXLAN);
 	ck_assert_uint_eq(o.host_prefix, 24);
 	ck_assert_uint_eq(o.vxlan_port, 4789);
 	ck_assert(o.masquerade);
 	ck_assert_int_eq(options_parse(hg, ARRAY_SIZE(hg), &o, NULL), 0);
-	ck_assert_str_eq(o.backend, "host-gw");
+	ck_assert_int_eq(o.backend, BACKEND_HOST_GW);
 	ck_assert_uint_eq(o.host_prefix, 26);
 	ck_assert(!o.masquerade);
 	ck_assert_int_eq(options_parse(bad_backend, 2, &o, &eb), -EINVAL);

@@ -58,8 +58,8 @@ static struct net net_of(enum net_mode m, const char *id, const char *pool, cons
 	n.aux[0] = addr("10.1.0.2");
 	n.aux[1] = addr("10.1.0.9");
 	n.pool_released = true;
-	snprintf(n.opts.macvlan_mode, sizeof(n.opts.macvlan_mode), "bridge");
-	snprintf(n.opts.backend, sizeof(n.opts.backend), "vxlan");
+	n.opts.macvlan_mode = MV_BRIDGE;
+	n.opts.backend = BACKEND_VXLAN;
 	n.opts.host_prefix = 24;
 	n.opts.vxlan_port = 4789;
 	switch (m) {
@@ -68,14 +68,14 @@ static struct net net_of(enum net_mode m, const char *id, const char *pool, cons
 		break;
 	case NET_MODE_MACVLAN:
 		snprintf(n.opts.parent, sizeof(n.opts.parent), "eth1.10");
-		snprintf(n.opts.macvlan_mode, sizeof(n.opts.macvlan_mode), "private");
+		n.opts.macvlan_mode = MV_PRIVATE;
 		n.vlan_made = true;
 		n.shim_addr = addr("10.1.0.254");
 		n.opts.host_shim = true;
 		break;
 	case NET_MODE_ROUTED:
 		snprintf(n.bridge, sizeof(n.bridge), "weft-b89abcdef");
-		snprintf(n.opts.backend, sizeof(n.opts.backend), "host-gw");
+		n.opts.backend = BACKEND_HOST_GW;
 		n.opts.host_prefix = 26;
 		n.slice = cidr("10.1.0.64/26");
 		/* fall through */
@@ -116,14 +116,14 @@ START_TEST(test_records_net_round_trip)
 	ck_assert_int_eq(back.opts.masquerade, n.opts.masquerade);
 	ck_assert(cidr_addr_equal(&back.opts.host_binding, &n.opts.host_binding));
 	ck_assert_str_eq(back.opts.parent, n.opts.parent);
-	ck_assert_str_eq(back.opts.macvlan_mode, n.opts.macvlan_mode);
+	ck_assert_int_eq(back.opts.macvlan_mode, n.opts.macvlan_mode);
 	ck_assert_int_eq(back.vlan_made, n.vlan_made);
 	ck_assert_int_eq(back.opts.host_shim, n.opts.host_shim);
 	ck_assert_int_eq(back.shim_addr.family, n.shim_addr.family);
 	ck_assert_uint_eq(back.opts.vni, n.opts.vni);
 	ck_assert_uint_eq(back.opts.vxlan_port, n.opts.vxlan_port);
 	ck_assert_int_eq(back.opts.flood, n.opts.flood);
-	ck_assert_str_eq(back.opts.backend, n.opts.backend);
+	ck_assert_int_eq(back.opts.backend, n.opts.backend);
 	ck_assert_uint_eq(back.opts.host_prefix, n.opts.host_prefix);
 	ck_assert(cidr_equal(&back.slice, &n.slice));
 	t2 = rec_net_encode(&back);
@@ -144,8 +144,8 @@ START_TEST(test_records_net_old)
 					"\"pool_released\":false}",
 					&n),
 			 0);
-	ck_assert_str_eq(n.opts.macvlan_mode, "bridge");
-	ck_assert_str_eq(n.opts.backend, "vxlan");
+	ck_assert_int_eq(n.opts.macvlan_mode, MV_BRIDGE);
+	ck_assert_int_eq(n.opts.backend, BACKEND_VXLAN);
 	ck_assert_uint_eq(n.opts.vxlan_port, 4789);
 	ck_assert_uint_eq(n.opts.host_prefix, 24);
 	ck_assert_int_eq(n.opts.host_binding.family, 0);
@@ -166,6 +166,10 @@ static const char *const bad_nets[] = {
 	"\"shim_addr\":\"10.0.0\"}",
 	"{\"id\":\"n\",\"mode\":\"routed\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/16\",\"gateway\":\"10.0.0.1/24\","
 	"\"slice\":\"10.0.0.0\"}",
+	"{\"id\":\"n\",\"mode\":\"routed\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/16\",\"gateway\":\"10.0.0.1/24\","
+	"\"backend\":\"bgp\"}",
+	"{\"id\":\"n\",\"mode\":\"macvlan\",\"bridge\":\"\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\","
+	"\"macvlan_mode\":\"l2\"}",
 	"{\"id\":7,\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\"}",
 };
 
