@@ -52,26 +52,10 @@ START_TEST(test_cidr_parse)
 }
 END_TEST
 
-static struct cidr C(const char *s)
-{
-	struct cidr c;
-
-	ck_assert_int_eq(cidr_parse(s, '/', &c, NULL), 0);
-	return c;
-}
-
-static struct ipaddr A(const char *s)
-{
-	struct ipaddr a;
-
-	ck_assert_int_eq(cidr_addr_parse(s, &a), 0);
-	return a;
-}
-
 START_TEST(test_cidr_relations)
 {
-	struct cidr a = C("10.1.0.0/16"), b = C("10.1.2.0/24"), c = C("10.2.0.0/16"), v6 = C("fd00::/8");
-	struct ipaddr x = A("10.1.255.255");
+	struct cidr a = test_cidr("10.1.0.0/16"), b = test_cidr("10.1.2.0/24"), c = test_cidr("10.2.0.0/16"), v6 = test_cidr("fd00::/8");
+	struct ipaddr x = test_addr("10.1.255.255");
 
 	ck_assert(cidr_contains_cidr(&a, &b));
 	ck_assert(!cidr_contains_cidr(&b, &a));
@@ -86,20 +70,20 @@ END_TEST
 
 START_TEST(test_cidr_hosts)
 {
-	struct cidr p = C("10.1.0.0/24"), p31 = C("10.1.0.0/31"), p6 = C("fd00::/64"), m = C("10.1.2.3/8");
+	struct cidr p = test_cidr("10.1.0.0/24"), p31 = test_cidr("10.1.0.0/31"), p6 = test_cidr("fd00::/64"), m = test_cidr("10.1.2.3/8");
 	struct ipaddr a;
 	char buf[CIDR_STRLEN];
 
 	ck_assert(!cidr_is_host(&p, &(struct ipaddr){ 0 }));
-	a = A("10.1.0.0");
+	a = test_addr("10.1.0.0");
 	ck_assert(!cidr_is_host(&p, &a));
-	a = A("10.1.0.255");
+	a = test_addr("10.1.0.255");
 	ck_assert(!cidr_is_host(&p, &a));
-	a = A("10.1.0.1");
+	a = test_addr("10.1.0.1");
 	ck_assert(cidr_is_host(&p, &a));
-	a = A("10.1.0.0");
+	a = test_addr("10.1.0.0");
 	ck_assert(cidr_is_host(&p31, &a));
-	a = A("fd00::ffff:ffff:ffff:ffff");
+	a = test_addr("fd00::ffff:ffff:ffff:ffff");
 	ck_assert(cidr_is_host(&p6, &a)); /* IPv6 has no broadcast address */
 	ck_assert(cidr_size(&p) == 256);
 	cidr_nth(&p, 77, &a);
@@ -109,7 +93,7 @@ START_TEST(test_cidr_hosts)
 	ck_assert_str_eq(cidr_addr_format(&a, buf), "fd00::100:0:2");
 	cidr_mask(&m);
 	ck_assert_str_eq(cidr_format(&m, '/', buf), "10.0.0.0/8");
-	p = C("::/0");
+	p = test_cidr("::/0");
 	ck_assert(cidr_size(&p) == 0); /* 2^128 wraps */
 }
 END_TEST

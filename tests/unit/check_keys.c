@@ -9,17 +9,9 @@
 #include "store-keys.h"
 #include "suites.h"
 
-static struct cidr cidr(const char *text)
-{
-	struct cidr c;
-
-	ck_assert_int_eq(cidr_parse(text, '/', &c, NULL), 0);
-	return c;
-}
-
 START_TEST(test_keys_round_trip)
 {
-	struct cidr pool = cidr("10.244.0.0/16"), slice = cidr("10.244.3.0/24");
+	struct cidr pool = test_cidr("10.244.0.0/16"), slice = test_cidr("10.244.3.0/24");
 	struct key_parts k;
 	struct ipaddr a, back;
 	struct cidr p;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "util-cidr.h"
 #include "suites.h"
 
 /*
@@ -62,6 +63,22 @@ void capture_end(char *out, size_t size)
 	n = fread(out, 1, size - 1, captured);
 	out[n] = '\0';
 	fclose(captured);
+}
+
+struct cidr test_cidr(const char *text)
+{
+	struct cidr c;
+
+	ck_assert_int_eq(cidr_parse(text, '/', &c, NULL), 0);
+	return c;
+}
+
+struct ipaddr test_addr(const char *text)
+{
+	struct ipaddr a;
+
+	ck_assert_int_eq(cidr_addr_parse(text, &a), 0);
+	return a;
 }
 
 int main(void)

@@ -25,22 +25,6 @@ static void teardown(void)
 	test_store_free(s);
 }
 
-static struct cidr cidr(const char *text)
-{
-	struct cidr c;
-
-	ck_assert_int_eq(cidr_parse(text, '/', &c, NULL), 0);
-	return c;
-}
-
-static struct ipaddr addr(const char *text)
-{
-	struct ipaddr a;
-
-	ck_assert_int_eq(cidr_addr_parse(text, &a), 0);
-	return a;
-}
-
 /* A network of mode m with every field a record of that mode carries set to something not default. */
 static struct net net_of(enum net_mode m, const char *id, const char *pool, const char *gw)
 {
@@ -51,12 +35,12 @@ static struct net net_of(enum net_mode m, const char *id, const char *pool, cons
 	n.opts.mtu = 1400;
 	n.opts.masquerade = m != NET_MODE_BRIDGE;
 	n.opts.icc = true;
-	n.opts.host_binding = addr("192.0.2.7");
-	n.pool = cidr(pool);
-	n.gateway = cidr(gw);
+	n.opts.host_binding = test_addr("192.0.2.7");
+	n.pool = test_cidr(pool);
+	n.gateway = test_cidr(gw);
 	n.naux = 2;
-	n.aux[0] = addr("10.1.0.2");
-	n.aux[1] = addr("10.1.0.9");
+	n.aux[0] = test_addr("10.1.0.2");
+	n.aux[1] = test_addr("10.1.0.9");
 	n.pool_released = true;
 	n.opts.macvlan_mode = MV_BRIDGE;
 	n.opts.backend = BACKEND_VXLAN;
@@ -70,14 +54,14 @@ static struct net net_of(enum net_mode m, const char *id, const char *pool, cons
 		snprintf(n.opts.parent, sizeof(n.opts.parent), "eth1.10");
 		n.opts.macvlan_mode = MV_PRIVATE;
 		n.vlan_made = true;
-		n.shim_addr = addr("10.1.0.254");
+		n.shim_addr = test_addr("10.1.0.254");
 		n.opts.host_shim = true;
 		break;
 	case NET_MODE_ROUTED:
 		snprintf(n.bridge, sizeof(n.bridge), "weft-b89abcdef");
 		n.opts.backend = BACKEND_HOST_GW;
 		n.opts.host_prefix = 26;
-		n.slice = cidr("10.1.0.64/26");
+		n.slice = test_cidr("10.1.0.64/26");
 		/* fall through */
 	case NET_MODE_OVERLAY:
 		snprintf(n.opts.parent, sizeof(n.opts.parent), "eth0");
@@ -189,7 +173,7 @@ static struct endpoint ep_of(const char *id, const char *net, const char *a)
 	snprintf(ep.net_id, sizeof(ep.net_id), "%s", net);
 	snprintf(ep.veth, sizeof(ep.veth), "wv%.10s", id);
 	snprintf(ep.peer, sizeof(ep.peer), "wc%.10s", id);
-	ep.addr = cidr(a);
+	ep.addr = test_cidr(a);
 	mac_from_ipv4(&ep.addr.addr, ep.mac);
 	return ep;
 }
@@ -203,7 +187,7 @@ START_TEST(test_records_ep_round_trip)
 	};
 	char *t1, *t2;
 
-	pm[1].host_ip = addr("192.0.2.7");
+	pm[1].host_ip = test_addr("192.0.2.7");
 	ep.joined = true;
 	ep.ports = pm;
 	ep.nports = 2;

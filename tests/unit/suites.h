@@ -24,6 +24,12 @@ Suite *store_decode_suite(void);
 Suite *records_suite(void);
 Suite *keys_suite(void);
 
+struct cidr;
+struct ipaddr;
+/* "a.b.c.d/len" and "a.b.c.d" that must parse (the test fails if not). */
+struct cidr test_cidr(const char *text);
+struct ipaddr test_addr(const char *text);
+
 /* A fresh LMDB store in a temporary directory; test_store_free() removes it. */
 struct store *test_store_new(void);
 void test_store_free(struct store *s);
