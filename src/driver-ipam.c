@@ -14,15 +14,14 @@
 #include "util-crash.h"
 #include "util-log.h"
 
-/* IpamDriver */
-
 /*
  * A release the cluster store did not take (it did not answer), kept in the
  * local store and done again every reconcile round until the store takes
  * it: Docker never repeats a call, and without the record the address or
  * pool stayed held (forever with --docker-socket none). a NULL: the pool.
+ * Records the release that failed with r if the store did not answer; 0
+ * then (weft finishes it), else r.
  */
-/* Records the release that failed with r if the store did not answer; 0 then (weft finishes it), else r. */
 static int pending_add(struct driver *d, const struct cidr *pool, const struct ipaddr *a, int r, struct errbuf *eb)
 {
 	char key[KEY_LEN], c[CIDR_STRLEN], s[CIDR_STRLEN];
