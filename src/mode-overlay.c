@@ -29,6 +29,19 @@ static void names(unsigned int vni, char bridge[IFNAME_LEN], char vxlan[IFNAME_L
 	ifname_vxlan(vni, vxlan);
 }
 
+/* Every host of an overlay network has its VNI, VXLAN port and flooding. */
+static bool rec_same(const struct net_rec *have, const struct net_rec *want)
+{
+	return want->port == have->port && want->flood == have->flood;
+}
+
+static void rec_describe(const struct net_rec *r, char *buf, size_t size)
+{
+	snprintf(buf, size, "vni=%u vxlan_port=%u flood=%s", r->vni, r->port, r->flood ? "true" : "false");
+}
+
+static const struct netrec_kind overlay_rec = { .need_vni = true, .same = rec_same, .describe = rec_describe };
+
 /*
  * The cluster's record of the network (store-netrec.c): read it and check this
  * host's options against it, or (first host) write it. Sets net->opts.vni.
@@ -39,7 +52,7 @@ static int cluster_join(const struct mode_ctx *ctx, struct net *net, struct errb
 				.flood = net->opts.flood };
 	int r;
 
-	r = netrec_join(ctx->shared, &net->pool, &want, true, eb);
+	r = netrec_join(ctx->shared, &net->pool, &want, &overlay_rec, eb);
 	if (r == 0)
 		net->opts.vni = want.vni;
 	return r;

@@ -85,6 +85,26 @@ static void vtep_mac(const struct cidr *slice, uint8_t mac[6])
 	memcpy(mac + 2, slice->addr.b, 4);
 }
 
+/* Every host of a routed network has its backend, slice length and (with VXLAN) VNI and port. */
+static bool rec_same(const struct net_rec *have, const struct net_rec *want)
+{
+	/* host-gw has no VXLAN: its port does not matter. */
+	return want->backend == have->backend && want->host_prefix == have->host_prefix &&
+	       (want->port == have->port || want->backend == BACKEND_HOST_GW);
+}
+
+static void rec_describe(const struct net_rec *r, char *buf, size_t size)
+{
+	if (r->backend == BACKEND_HOST_GW)
+		snprintf(buf, size, "backend=%s host_prefix=%u", backend_to_string(r->backend), r->host_prefix);
+	else
+		snprintf(buf, size, "backend=%s host_prefix=%u vni=%u vxlan_port=%u", backend_to_string(r->backend),
+			 r->host_prefix, r->vni, r->port);
+}
+
+static const struct netrec_kind routed_rec_vxlan = { .need_vni = true, .same = rec_same, .describe = rec_describe };
+static const struct netrec_kind routed_rec_host_gw = { .same = rec_same, .describe = rec_describe };
+
 /* Whether the route to a peer goes straight to its underlay address (1), over VXLAN (0), or nowhere (< 0). */
 static int direct(const struct net *net, const char *dev, const struct peer_slice *ps, struct errbuf *eb)
 {
@@ -202,7 +222,7 @@ static int routed_create_network(const struct mode_ctx *ctx, struct net *net, st
 	want = (struct net_rec){ .mode = NET_MODE_ROUTED, .vni = net->opts.vni, .port = net->opts.vxlan_port,
 				 .host_prefix = net->opts.host_prefix };
 	want.backend = net->opts.backend;
-	r = netrec_join(ctx->shared, &net->pool, &want, uses_vxlan(net), eb);
+	r = netrec_join(ctx->shared, &net->pool, &want, uses_vxlan(net) ? &routed_rec_vxlan : &routed_rec_host_gw, eb);
 	if (r < 0)
 		return r;
 	net->opts.vni = want.vni;

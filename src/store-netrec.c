@@ -36,7 +36,7 @@ static int rec_get(struct store *s, const struct cidr *pool, struct net_rec *ret
 	if (r == 0 && (net_mode_from_string(mode, &rec.mode) < 0 || backend_from_string(backend, &rec.backend) < 0))
 		r = -1;
 	json_decref(o);
-	if (r < 0 || vni < 0 || vni > VNI_MAX || (rec.mode == NET_MODE_OVERLAY && vni < 1))
+	if (r < 0 || vni < 0 || vni > VNI_MAX)
 		return errbuf_set(eb, -EIO, "the cluster store's record %s is not weft's: delete it", key);
 	rec.vni = vni;
 	rec.port = port;
@@ -80,28 +80,6 @@ static int vni_free(struct store *s, unsigned int *ret, struct errbuf *eb)
 	return 0;
 }
 
-static void rec_describe(const struct net_rec *r, char *buf, size_t size)
-{
-	if (r->mode == NET_MODE_OVERLAY)
-		snprintf(buf, size, "vni=%u vxlan_port=%u flood=%s", r->vni, r->port, r->flood ? "true" : "false");
-	else if (r->backend == BACKEND_HOST_GW)
-		snprintf(buf, size, "backend=%s host_prefix=%u", backend_to_string(r->backend), r->host_prefix);
-	else
-		snprintf(buf, size, "backend=%s host_prefix=%u vni=%u vxlan_port=%u", backend_to_string(r->backend),
-			 r->host_prefix, r->vni, r->port);
-}
-
-static bool rec_same(const struct net_rec *have, const struct net_rec *want)
-{
-	if (want->vni && want->vni != have->vni)
-		return false;
-	if (want->mode == NET_MODE_OVERLAY)
-		return want->port == have->port && want->flood == have->flood;
-	/* host-gw has no VXLAN: its port does not matter. */
-	return want->backend == have->backend && want->host_prefix == have->host_prefix &&
-	       (want->port == have->port || want->backend == BACKEND_HOST_GW);
-}
-
 /* The record and the VNI's claim, created together (so no VNI is ever claimed without its network). */
 static int rec_create(struct store *s, const struct cidr *pool, const struct net_rec *rec, struct errbuf *eb)
 {
@@ -109,15 +87,11 @@ static int rec_create(struct store *s, const struct cidr *pool, const struct net
 	json_t *o;
 	int r;
 
-	o = json_pack("{s:s, s:i}", "mode", net_mode_to_string(rec->mode), "vxlan_port", (int)rec->port);
+	o = json_pack("{s:s, s:i, s:b, s:s, s:i}", "mode", net_mode_to_string(rec->mode), "vxlan_port", (int)rec->port,
+		      "flood", rec->flood, "backend", backend_to_string(rec->backend), "host_prefix",
+		      (int)rec->host_prefix);
 	if (o && rec->vni)
 		json_object_set_new(o, "vni", json_integer(rec->vni));
-	if (o && rec->mode == NET_MODE_OVERLAY)
-		json_object_set_new(o, "flood", json_boolean(rec->flood));
-	if (o && rec->mode == NET_MODE_ROUTED) {
-		json_object_set_new(o, "backend", json_string(backend_to_string(rec->backend)));
-		json_object_set_new(o, "host_prefix", json_integer(rec->host_prefix));
-	}
 	val = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	if (!val)
@@ -183,7 +157,8 @@ static void describe_other(struct store *s, const char *cidr_text, char *buf, si
 		snprintf(buf, size, "network %s", cidr_text);
 }
 
-int netrec_join(struct store *s, const struct cidr *pool, struct net_rec *want, bool need_vni, struct errbuf *eb)
+int netrec_join(struct store *s, const struct cidr *pool, struct net_rec *want, const struct netrec_kind *k,
+		struct errbuf *eb)
 {
 	const char *mode = net_mode_to_string(want->mode);
 	char c[CIDR_STRLEN], other[CIDR_STRLEN], have[96], asked[96], who[CIDR_STRLEN + 32];
@@ -199,15 +174,18 @@ int netrec_join(struct store *s, const struct cidr *pool, struct net_rec *want, 
 					  "(give the same -o options on every host)",
 					  c, net_mode_to_string(rec.mode), mode);
 		if (r == 0) {
-			if (!rec_same(&rec, want)) {
-				rec_describe(&rec, have, sizeof(have));
+			if ((want->vni && want->vni != rec.vni) || !k->same(&rec, want)) {
+				k->describe(&rec, have, sizeof(have));
 				want->vni = want->vni ? want->vni : rec.vni;
-				rec_describe(want, asked, sizeof(asked));
+				k->describe(want, asked, sizeof(asked));
 				return errbuf_set(eb, -EEXIST,
 						  "%s network %s exists in the cluster with %s; this host asked for %s "
 						  "(give the same -o options on every host)",
 						  mode, c, have, asked);
 			}
+			if (k->need_vni && !rec.vni)
+				return errbuf_set(eb, -EIO, "the cluster store's record of %s has no VNI: it is not weft's, delete it",
+						  c);
 			want->vni = rec.vni;
 			return 0;
 		}
@@ -215,7 +193,7 @@ int netrec_join(struct store *s, const struct cidr *pool, struct net_rec *want, 
 			return r;
 		errbuf_clear(eb);
 		rec = *want;
-		if (need_vni && !rec.vni && (r = vni_free(s, &rec.vni, eb)) < 0)
+		if (k->need_vni && !rec.vni && (r = vni_free(s, &rec.vni, eb)) < 0)
 			return r;
 		r = rec_create(s, pool, &rec, eb);
 		if (r == 0) {

@@ -16,6 +16,7 @@
 #include "util-cidr.h"
 #include "util-errbuf.h"
 
+/* Every field is written whatever the mode; the mode says which its hosts must agree on. */
 struct net_rec {
 	enum net_mode mode;
 	unsigned int vni;  /* 0: none (routed host-gw) */
@@ -25,12 +26,19 @@ struct net_rec {
 	unsigned int host_prefix; /* routed */
 };
 
+/* What a mode's hosts must agree on, and how it says what one has. */
+struct netrec_kind {
+	bool need_vni; /* a VNI, the lowest free one from 1048576 up unless asked for */
+	bool (*same)(const struct net_rec *have, const struct net_rec *want);
+	void (*describe)(const struct net_rec *r, char *buf, size_t size);
+};
+
 /*
- * Reads the record of pool and checks want against it (a different one is
- * refused naming both), or (first host) writes want, with the lowest free
- * VNI from 1048576 up when want->vni is 0 and need_vni. want->vni gets the
- * network's VNI.
+ * Reads the record of pool and checks want against it with k (a different
+ * one is refused naming both), or (first host) writes want, with a VNI when
+ * k->need_vni. want->vni gets the network's VNI.
  */
-int netrec_join(struct store *s, const struct cidr *pool, struct net_rec *want, bool need_vni, struct errbuf *eb);
+int netrec_join(struct store *s, const struct cidr *pool, struct net_rec *want, const struct netrec_kind *k,
+		struct errbuf *eb);
 
 #endif
