@@ -419,6 +419,71 @@ START_TEST(test_restore_reaps_only_gone_endpoints)
 }
 END_TEST
 
+/* A CreateNetwork body: NetworkID id, generic options opts (JSON members), one IPv4 pool with its gateway. */
+static void create(const char *id, const char *opts, bool internal, const char *pool, const char *gw, int status,
+		   const char *want)
+{
+	char body[1024];
+
+	snprintf(body, sizeof(body),
+		 "{\"NetworkID\":\"%s\",\"Options\":{\"com.docker.network.enable_ipv6\":false,%s"
+		 "\"com.docker.network.generic\":{%s}},\"IPv4Data\":[{\"AddressSpace\":\"weft-local\","
+		 "\"Gateway\":\"%s\",\"Pool\":\"%s\"}],\"IPv6Data\":[]}",
+		 id, internal ? "\"com.docker.network.internal\":true," : "", opts, gw, pool);
+	call("/NetworkDriver.CreateNetwork", NULL, body, status, want);
+}
+
+static size_t records_of_nets(struct driver *drv)
+{
+	struct net *nets = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(driver_nets_list(drv, &nets, &n, NULL), 0);
+	free(nets);
+	return n;
+}
+
+/* What the mode table refuses (check, validate) leaves no record and no device: the real kernel, LMDB. */
+START_TEST(test_mode_refusals)
+{
+	char dir[] = "/tmp/weft-netns-XXXXXX";
+	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
+	struct store *s = NULL;
+	struct driver *drv = driver_start(dir, &c, &s);
+
+	/* bridge: one bridge per -o bridge_name */
+	create("aa01", "\"bridge_name\":\"wtest0\"", false, "10.61.0.0/24", "10.61.0.1/24", 200, "{}");
+	ck_assert(link_exists("wtest0"));
+	create("aa02", "\"bridge_name\":\"wtest0\"", false, "10.62.0.0/24", "10.62.0.1/24", 500,
+	       "bridge 'wtest0' is already used by weft network aa01");
+	/* routed: --internal is refused before its slice or bridge is made */
+	call("/IpamDriver.RequestPool", NULL, "{\"AddressSpace\":\"weft-local\",\"Pool\":\"10.63.0.0/16\",\"SubPool\":\"\","
+	     "\"Options\":{},\"V6\":false}", 200, "\"Pool\":\"10.63.0.0/16\"");
+	create("aa03", "\"mode\":\"routed\"", true, "10.63.0.0/16", "10.63.0.1/16", 500,
+	       "mode routed cannot be --internal: its containers are routed to other hosts");
+	ck_assert(!link_exists("weft-baa03"));
+	/* routed without weft's IPAM: said first */
+	create("aa04", "\"mode\":\"routed\"", true, "10.64.0.0/16", "10.64.0.1/16", 500, "mode routed needs --ipam-driver weft");
+	/* macvlan: one macvlan mode per parent */
+	/* the parent: one end of a veth pair (this kernel may have no dummy devices) */
+	ck_assert_int_eq(netlink_veth_add("dm0", "dm1", 1500, NULL, NULL), 0);
+	ck_assert_int_eq(netlink_link_set_up("dm0", NULL), 0);
+	create("aa05", "\"mode\":\"macvlan\",\"parent\":\"dm0\"", false, "10.65.0.0/24", "10.65.0.1/24", 200, "{}");
+	create("aa06", "\"mode\":\"macvlan\",\"parent\":\"dm0\",\"macvlan_mode\":\"private\"", false, "10.66.0.0/24",
+	       "10.66.0.1/24", 500, "parent 'dm0' is already used by weft network aa05 in macvlan_mode bridge");
+	create("aa07", "\"mode\":\"macvlan\",\"parent\":\"dm0\"", true, "10.67.0.0/24", "10.67.0.1/24", 500,
+	       "an --internal macvlan network is not supported by weft");
+	/* only the two that were made are recorded; they go, and the parent weft did not make stays */
+	ck_assert_uint_eq(records_of_nets(drv), 2);
+	call("/NetworkDriver.DeleteNetwork", NULL, "{\"NetworkID\":\"aa01\"}", 200, "{}");
+	call("/NetworkDriver.DeleteNetwork", NULL, "{\"NetworkID\":\"aa05\"}", 200, "{}");
+	ck_assert_uint_eq(records_of_nets(drv), 0);
+	ck_assert(!link_exists("wtest0"));
+	ck_assert(link_exists("dm0"));
+	driver_stop(dir, drv, s);
+}
+END_TEST
+
 static Suite *netns_suite(void)
 {
 	Suite *s = suite_create("netns");
@@ -431,6 +496,7 @@ static Suite *netns_suite(void)
 	tcase_add_test(tc, test_netlink_routes_and_links);
 	tcase_add_test(tc, test_api_recorded_sequence);
 	tcase_add_test(tc, test_restore_reaps_only_gone_endpoints);
+	tcase_add_test(tc, test_mode_refusals);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
