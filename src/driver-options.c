@@ -35,16 +35,16 @@ static const char *const mode_names[] = {
 };
 
 static const char *const backend_names[] = {
-	[BACKEND_VXLAN] = "vxlan",
-	[BACKEND_HOST_GW] = "host-gw",
-	[BACKEND_AUTO] = "auto",
+	[ROUTED_BACKEND_VXLAN] = "vxlan",
+	[ROUTED_BACKEND_HOST_GW] = "host-gw",
+	[ROUTED_BACKEND_AUTO] = "auto",
 };
 
 static const char *const mv_mode_names[] = {
-	[MV_BRIDGE] = "bridge",
-	[MV_PRIVATE] = "private",
-	[MV_VEPA] = "vepa",
-	[MV_PASSTHRU] = "passthru",
+	[MV_MODE_BRIDGE] = "bridge",
+	[MV_MODE_PRIVATE] = "private",
+	[MV_MODE_VEPA] = "vepa",
+	[MV_MODE_PASSTHRU] = "passthru",
 };
 
 /* The index of s among names, -EINVAL if absent. */
@@ -74,12 +74,12 @@ int net_mode_from_string(const char *s, enum net_mode *ret)
 
 const char *backend_to_string(enum routed_backend b)
 {
-	return b < _BACKEND_MAX ? backend_names[b] : "?";
+	return b < _ROUTED_BACKEND_MAX ? backend_names[b] : "?";
 }
 
 int backend_from_string(const char *s, enum routed_backend *ret)
 {
-	int i = name_index(backend_names, _BACKEND_MAX, s);
+	int i = name_index(backend_names, _ROUTED_BACKEND_MAX, s);
 
 	if (i >= 0)
 		*ret = i;
@@ -88,12 +88,12 @@ int backend_from_string(const char *s, enum routed_backend *ret)
 
 const char *mv_mode_to_string(enum mv_mode m)
 {
-	return m < _MV_MAX ? mv_mode_names[m] : "?";
+	return m < _MV_MODE_MAX ? mv_mode_names[m] : "?";
 }
 
 int mv_mode_from_string(const char *s, enum mv_mode *ret)
 {
-	int i = name_index(mv_mode_names, _MV_MAX, s);
+	int i = name_index(mv_mode_names, _MV_MODE_MAX, s);
 
 	if (i >= 0)
 		*ret = i;
@@ -263,8 +263,8 @@ static const char *keys_of(enum net_mode m, char *buf, size_t size)
 int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret, struct errbuf *eb)
 {
 	struct net_options o = {
-		.mode = NET_MODE_BRIDGE, .masquerade = true, .icc = true, .macvlan_mode = MV_BRIDGE, .vxlan_port = 4789,
-		.backend = BACKEND_VXLAN, .host_prefix = 24,
+		.mode = NET_MODE_BRIDGE, .masquerade = true, .icc = true, .macvlan_mode = MV_MODE_BRIDGE, .vxlan_port = 4789,
+		.backend = ROUTED_BACKEND_VXLAN, .host_prefix = 24,
 	};
 	char keys[256];
 	const struct option_row *row;
@@ -293,11 +293,11 @@ int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret,
 		if (r < 0)
 			return r;
 	}
-	if (o.mode == NET_MODE_ROUTED && o.vni && o.backend == BACKEND_HOST_GW)
+	if (o.mode == NET_MODE_ROUTED && o.vni && o.backend == ROUTED_BACKEND_HOST_GW)
 		return errbuf_set(eb, -EINVAL, "option 'vni' does not apply to backend host-gw (it routes without VXLAN)");
 	if (o.mode == NET_MODE_MACVLAN && !o.parent[0])
 		return errbuf_set(eb, -EINVAL, "mode macvlan needs -o parent=INTERFACE (the host's interface on the LAN, e.g. eth1 or eth1.10)");
-	if (o.host_shim && o.macvlan_mode != MV_BRIDGE)
+	if (o.host_shim && o.macvlan_mode != MV_MODE_BRIDGE)
 		return errbuf_set(eb, -EINVAL,
 				  "option 'host_shim' needs macvlan_mode bridge (in %s mode the kernel passes nothing between the host's "
 				  "macvlan and the containers')",

@@ -19,19 +19,19 @@ enum net_mode {
 
 /* Routed: how the other hosts' slices are reached. */
 enum routed_backend {
-	BACKEND_VXLAN,   /* over one VXLAN device */
-	BACKEND_HOST_GW, /* a route straight to the peer's underlay address */
-	BACKEND_AUTO,    /* host-gw to peers on a subnet of the underlay, vxlan to the others */
-	_BACKEND_MAX,
+	ROUTED_BACKEND_VXLAN,   /* over one VXLAN device */
+	ROUTED_BACKEND_HOST_GW, /* a route straight to the peer's underlay address */
+	ROUTED_BACKEND_AUTO,    /* host-gw to peers on a subnet of the underlay, vxlan to the others */
+	_ROUTED_BACKEND_MAX,
 };
 
 /* Macvlan: the kernel's macvlan modes. */
 enum mv_mode {
-	MV_BRIDGE,
-	MV_PRIVATE,
-	MV_VEPA,
-	MV_PASSTHRU,
-	_MV_MAX,
+	MV_MODE_BRIDGE,
+	MV_MODE_PRIVATE,
+	MV_MODE_VEPA,
+	MV_MODE_PASSTHRU,
+	_MV_MODE_MAX,
 };
 
 struct net_options {

@@ -304,7 +304,7 @@ static int macvlan_check(const struct net *net, const struct net *other, struct 
 {
 	if (other->opts.mode != NET_MODE_MACVLAN || strcmp(other->opts.parent, net->opts.parent) != 0)
 		return 0;
-	if (other->opts.macvlan_mode == net->opts.macvlan_mode && net->opts.macvlan_mode != MV_PASSTHRU)
+	if (other->opts.macvlan_mode == net->opts.macvlan_mode && net->opts.macvlan_mode != MV_MODE_PASSTHRU)
 		return 0;
 	return errbuf_set(eb, -EEXIST,
 			  "parent '%s' is already used by weft network %.12s in macvlan_mode %s (one mode per parent, "

@@ -28,7 +28,7 @@
 
 static bool uses_vxlan(const struct net *net)
 {
-	return net->opts.backend != BACKEND_HOST_GW;
+	return net->opts.backend != ROUTED_BACKEND_HOST_GW;
 }
 
 /* The VXLAN device is named as an overlay's of the same VNI (the VNIs are one space). */
@@ -90,12 +90,12 @@ static bool rec_same(const struct net_rec *have, const struct net_rec *want)
 {
 	/* host-gw has no VXLAN: its port does not matter. */
 	return want->backend == have->backend && want->host_prefix == have->host_prefix &&
-	       (want->port == have->port || want->backend == BACKEND_HOST_GW);
+	       (want->port == have->port || want->backend == ROUTED_BACKEND_HOST_GW);
 }
 
 static void rec_describe(const struct net_rec *r, char *buf, size_t size)
 {
-	if (r->backend == BACKEND_HOST_GW)
+	if (r->backend == ROUTED_BACKEND_HOST_GW)
 		snprintf(buf, size, "backend=%s host_prefix=%u", backend_to_string(r->backend), r->host_prefix);
 	else
 		snprintf(buf, size, "backend=%s host_prefix=%u vni=%u vxlan_port=%u", backend_to_string(r->backend),
@@ -111,10 +111,10 @@ static int direct(const struct net *net, const char *dev, const struct peer_slic
 	char a[CIDR_STRLEN];
 	int r;
 
-	if (net->opts.backend == BACKEND_VXLAN)
+	if (net->opts.backend == ROUTED_BACKEND_VXLAN)
 		return 0;
 	r = dev[0] ? netlink_on_subnet(dev, &ps->host, eb) : 0;
-	if (r == 0 && net->opts.backend == BACKEND_HOST_GW)
+	if (r == 0 && net->opts.backend == ROUTED_BACKEND_HOST_GW)
 		r = errbuf_set(eb, -ENETUNREACH,
 			       "backend host-gw: host '%s' (%s) is not on a subnet of the underlay '%s', so no route can go "
 			       "straight to it (use backend vxlan or auto)",

@@ -205,7 +205,7 @@ static int gc(struct cluster *c, const char *force, struct cluster_gc_result *re
 		c->dead[i].seen = false;
 	for (i = 0; i < addrs.n; i++) {
 		/* Addresses, and routed networks' slices: both name their host. */
-		if (key_pool_parse(KEYS_POOLS, addrs.kv[i].key, &k) < 0 || (k.kind != KEY_ADDR && k.kind != KEY_SLICE))
+		if (key_pool_parse(KEYS_POOLS, addrs.kv[i].key, &k) < 0 || (k.kind != KEY_KIND_ADDR && k.kind != KEY_KIND_SLICE))
 			continue;
 		o = json_loads(addrs.kv[i].value, 0, NULL);
 		h = json_string_value(json_object_get(o, "host"));

@@ -1363,7 +1363,7 @@ static void reclaim_leftovers(struct ipam *ipam, const struct store_list *l)
 		if (parse(ipam, l->kv[i].key, &k) < 0)
 			continue;
 		pool = k.pool;
-		if (k.kind == KEY_POOL) {
+		if (k.kind == KEY_KIND_POOL) {
 			rec = pool;
 			continue;
 		}
@@ -1397,18 +1397,18 @@ int ipam_reclaim_host(struct ipam *ipam, const char *host, size_t *ret_n, size_t
 		return r;
 	/* Its own addresses first (endpoints, its host address; the gateway and aux are the pool's). */
 	for (i = 0; i < l.n && r == 0; i++) {
-		if (parse(ipam, l.kv[i].key, &k) < 0 || (k.kind != KEY_ADDR && k.kind != KEY_SLICE))
+		if (parse(ipam, l.kv[i].key, &k) < 0 || (k.kind != KEY_KIND_ADDR && k.kind != KEY_KIND_SLICE))
 			continue;
 		o = json_loads(l.kv[i].value, 0, NULL);
 		h = json_string_value(json_object_get(o, "host"));
 		owner = json_string_value(json_object_get(o, "owner"));
 		/* A slice ("/slices/", no owner) is its host's, as are the host's addresses. */
-		if (h && strcmp(h, host) == 0 && (k.kind == KEY_SLICE || owned_by_host(owner))) {
+		if (h && strcmp(h, host) == 0 && (k.kind == KEY_KIND_SLICE || owned_by_host(owner))) {
 			r = store_del(ipam->store, l.kv[i].key, l.kv[i].rev, eb);
 			if (r == -ESTALE) { /* taken by someone else meanwhile: not the dead host's any more */
 				errbuf_clear(eb);
 				r = 0;
-			} else if (r == 0 && k.kind == KEY_SLICE) {
+			} else if (r == 0 && k.kind == KEY_KIND_SLICE) {
 				log_info("freed slice %s of host '%s'", cidr_format(&k.slice, '-', c), host);
 				nslices++;
 			} else if (r == 0) {
@@ -1477,17 +1477,17 @@ int ipam_held_get(struct ipam *ipam, struct ipam_held *ret, struct errbuf *eb)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
 	for (i = 0; i < l.n; i++) {
-		if (parse(ipam, l.kv[i].key, &k) < 0 || k.kind == KEY_NET)
+		if (parse(ipam, l.kv[i].key, &k) < 0 || k.kind == KEY_KIND_NET)
 			continue;
 		o = json_loads(l.kv[i].value, 0, NULL);
 		host = json_string_value(json_object_get(o, "host"));
 		owner = json_string_value(json_object_get(o, "owner"));
-		if (k.kind == KEY_POOL && in_hosts(json_object_get(o, "hosts"), ipam->cfg.host_id)) {
+		if (k.kind == KEY_KIND_POOL && in_hosts(json_object_get(o, "hosts"), ipam->cfg.host_id)) {
 			h.pools[h.npools++] = k.pool;
-		} else if (k.kind == KEY_SLICE) {
+		} else if (k.kind == KEY_KIND_SLICE) {
 			if (host && strcmp(host, ipam->cfg.host_id) == 0)
 				h.sliced[h.nsliced++] = k.pool;
-		} else if (k.kind == KEY_ADDR) {
+		} else if (k.kind == KEY_KIND_ADDR) {
 			if (host && strcmp(host, ipam->cfg.host_id) == 0 && owned_by_host(owner)) {
 				h.addrs[h.naddrs].addr = k.addr;
 				h.addrs[h.naddrs].host = strcmp(owner, "host") == 0;
@@ -1550,7 +1550,7 @@ static void usage_entry(struct ipam_usage *u, size_t pool, const struct key_part
 
 	memset(e, 0, sizeof(*e));
 	e->pool = pool;
-	if (k->kind == KEY_SLICE) {
+	if (k->kind == KEY_KIND_SLICE) {
 		e->addr = k->slice;
 		owner = "slice";
 	} else {
@@ -1581,7 +1581,7 @@ int ipam_usage_get(struct ipam *ipam, const struct cidr *only, struct ipam_usage
 	}
 	/* The pools first, then what each holds: a key whose pool has no record is listed under its pool too. */
 	for (i = 0; i < l.n; i++) {
-		if (parse(ipam, l.kv[i].key, &k) < 0 || k.kind != KEY_POOL || (only && !cidr_overlaps(only, &k.pool)))
+		if (parse(ipam, l.kv[i].key, &k) < 0 || k.kind != KEY_KIND_POOL || (only && !cidr_overlaps(only, &k.pool)))
 			continue;
 		o = json_loads(l.kv[i].value, 0, NULL);
 		r = usage_pool(&u, &k.pool, o);
@@ -1592,7 +1592,7 @@ int ipam_usage_get(struct ipam *ipam, const struct cidr *only, struct ipam_usage
 		}
 	}
 	for (i = 0; i < l.n; i++) {
-		if (parse(ipam, l.kv[i].key, &k) < 0 || (k.kind != KEY_ADDR && k.kind != KEY_SLICE) ||
+		if (parse(ipam, l.kv[i].key, &k) < 0 || (k.kind != KEY_KIND_ADDR && k.kind != KEY_KIND_SLICE) ||
 		    (only && !cidr_overlaps(only, &k.pool)))
 			continue;
 		for (j = 0; j < u.npools && !cidr_equal(&u.pools[j].pool, &k.pool); j++)

@@ -85,7 +85,7 @@ const char *key_id(const char *key, const char *prefix)
 }
 
 /* The first n characters of s as a pool ("a.b.c.d-len"). */
-static int pool_part(const char *s, size_t n, struct cidr *pool)
+static int pool_part(const char *s, size_t n, struct cidr *ret_pool)
 {
 	char c[CIDR_STRLEN];
 
@@ -93,7 +93,7 @@ static int pool_part(const char *s, size_t n, struct cidr *pool)
 		return -EINVAL;
 	memcpy(c, s, n);
 	c[n] = '\0';
-	return cidr_parse(c, '-', pool, NULL) < 0 ? -EINVAL : 0;
+	return cidr_parse(c, '-', ret_pool, NULL) < 0 ? -EINVAL : 0;
 }
 
 int key_pool_parse(const char *pools, const char *key, struct key_parts *ret)
@@ -107,22 +107,22 @@ int key_pool_parse(const char *pools, const char *key, struct key_parts *ret)
 	if (pool_part(k, rest ? (size_t)(rest - k) : strlen(k), &p.pool) < 0)
 		return -EINVAL;
 	if (!rest)
-		p.kind = KEY_POOL;
+		p.kind = KEY_KIND_POOL;
 	else if (strncmp(rest, "/addr/", 6) == 0)
-		p.kind = cidr_addr_parse(rest + 6, &p.addr) == 0 ? KEY_ADDR : -1;
+		p.kind = cidr_addr_parse(rest + 6, &p.addr) == 0 ? KEY_KIND_ADDR : -1;
 	else if (strncmp(rest, "/slices/", 8) == 0)
-		p.kind = cidr_parse(rest + 8, '-', &p.slice, NULL) == 0 ? KEY_SLICE : -1;
+		p.kind = cidr_parse(rest + 8, '-', &p.slice, NULL) == 0 ? KEY_KIND_SLICE : -1;
 	else if (strcmp(rest, "/net") == 0)
-		p.kind = KEY_NET;
+		p.kind = KEY_KIND_NET;
 	else
-		p.kind = KEY_OTHER;
+		p.kind = KEY_KIND_OTHER;
 	if ((int)p.kind < 0)
 		return -EINVAL;
 	*ret = p;
 	return 0;
 }
 
-int key_vni_parse(const char *key, unsigned int *vni)
+int key_vni_parse(const char *key, unsigned int *ret_vni)
 {
 	const char *k = key_id(key, KEYS_VNIS);
 	unsigned long v;
@@ -134,27 +134,35 @@ int key_vni_parse(const char *key, unsigned int *vni)
 	v = strtoul(k, &end, 10);
 	if (*end || errno || v > 16777215)
 		return -EINVAL;
-	*vni = v;
+	*ret_vni = v;
 	return 0;
 }
 
-int key_pending_parse(const char *key, struct cidr *pool, struct ipaddr *a, bool *has_addr)
+int key_pending_parse(const char *key, struct cidr *ret_pool, struct ipaddr *ret_addr, bool *ret_has_addr)
 {
 	const char *k = key_id(key, KEYS_PENDING), *slash;
+	struct ipaddr a = { 0 };
+	struct cidr pool;
 
 	if (!k)
 		return -EINVAL;
 	slash = strchr(k, '/');
-	if (pool_part(k, slash ? (size_t)(slash - k) : strlen(k), pool) < 0 ||
-	    (slash && cidr_addr_parse(slash + 1, a) < 0))
+	if (pool_part(k, slash ? (size_t)(slash - k) : strlen(k), &pool) < 0 ||
+	    (slash && cidr_addr_parse(slash + 1, &a) < 0))
 		return -EINVAL;
-	*has_addr = slash != NULL;
+	*ret_pool = pool;
+	*ret_addr = a;
+	*ret_has_addr = slash != NULL;
 	return 0;
 }
 
-int key_shared_parse(const char *key, struct cidr *pool)
+int key_shared_parse(const char *key, struct cidr *ret_pool)
 {
 	const char *k = key_id(key, KEYS_SHARED);
+	struct cidr pool;
 
-	return k ? pool_part(k, strlen(k), pool) : -EINVAL;
+	if (!k || pool_part(k, strlen(k), &pool) < 0)
+		return -EINVAL;
+	*ret_pool = pool;
+	return 0;
 }

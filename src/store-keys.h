@@ -58,18 +58,18 @@ void key_pending(char key[KEY_LEN], const struct cidr *pool, const struct ipaddr
 void key_shared(char key[KEY_LEN], const struct cidr *pool);
 
 enum key_kind {
-	KEY_POOL,  /* <pools><pool> */
-	KEY_ADDR,  /* <pools><pool>/addr/<ip> */
-	KEY_SLICE, /* <pools><pool>/slices/<slice> */
-	KEY_NET,   /* <pools><pool>/net */
-	KEY_OTHER, /* <pools><pool>/ and anything else: no weftd writes it */
+	KEY_KIND_POOL,  /* <pools><pool> */
+	KEY_KIND_ADDR,  /* <pools><pool>/addr/<ip> */
+	KEY_KIND_SLICE, /* <pools><pool>/slices/<slice> */
+	KEY_KIND_NET,   /* <pools><pool>/net */
+	KEY_KIND_OTHER, /* <pools><pool>/ and anything else: no weftd writes it */
 };
 
 struct key_parts {
 	enum key_kind kind;
 	struct cidr pool;
-	struct ipaddr addr; /* KEY_ADDR */
-	struct cidr slice;  /* KEY_SLICE */
+	struct ipaddr addr; /* KEY_KIND_ADDR */
+	struct cidr slice;  /* KEY_KIND_SLICE */
 };
 
 /*
@@ -79,9 +79,9 @@ struct key_parts {
  */
 int key_pool_parse(const char *pools, const char *key, struct key_parts *ret);
 /* vnis/<vni>; local/pending/<pool>[/<ip>] (*has_addr tells); local/shared/<pool>. -EINVAL if not. */
-int key_vni_parse(const char *key, unsigned int *vni);
-int key_pending_parse(const char *key, struct cidr *pool, struct ipaddr *a, bool *has_addr);
-int key_shared_parse(const char *key, struct cidr *pool);
+int key_vni_parse(const char *key, unsigned int *ret_vni);
+int key_pending_parse(const char *key, struct cidr *ret_pool, struct ipaddr *ret_addr, bool *ret_has_addr);
+int key_shared_parse(const char *key, struct cidr *ret_pool);
 /* The id after prefix in key, NULL if key is not under prefix. */
 const char *key_id(const char *key, const char *prefix);
 

@@ -194,11 +194,11 @@ static int parse_key(const char *key, struct cidr *pool, struct ipaddr *ip, unsi
 		return -EINVAL;
 	*pool = k.pool;
 	*slice_len = 0;
-	if (k.kind == KEY_ADDR) {
+	if (k.kind == KEY_KIND_ADDR) {
 		*ip = k.addr;
 		return !cidr_contains(pool, ip) || !cidr_is_host(pool, ip) ? -EINVAL : 0;
 	}
-	if (k.kind != KEY_SLICE)
+	if (k.kind != KEY_KIND_SLICE)
 		return -ENOENT; /* the pool's own records (its network's): not a peer's */
 	if (!cidr_is_network(&k.slice) || !cidr_contains_cidr(pool, &k.slice) || k.slice.len == pool->len)
 		return -EINVAL;

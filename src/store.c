@@ -123,14 +123,14 @@ static __thread long long call_start_us;
 static enum metrics_result result_of(int r)
 {
 	if (r == 0)
-		return RESULT_OK;
+		return METRICS_RESULT_OK;
 	if (r == -ENOENT)
-		return RESULT_ABSENT;
+		return METRICS_RESULT_ABSENT;
 	if (r == -EEXIST || r == -ESTALE)
-		return RESULT_CONFLICT;
+		return METRICS_RESULT_CONFLICT;
 	if (store_err_unreachable(r))
-		return RESULT_UNREACHABLE;
-	return r == -ETIME ? RESULT_SLOW : RESULT_ERROR;
+		return METRICS_RESULT_UNREACHABLE;
+	return r == -ETIME ? METRICS_RESULT_SLOW : METRICS_RESULT_ERROR;
 }
 
 static int guard(struct store *s, enum metrics_op op, struct errbuf *eb)

@@ -26,14 +26,14 @@ static struct request_slot {
 	struct histogram h;
 } requests[MAX_PATHS];
 
-static const char *const result_names[_RESULT_MAX] = { "ok", "absent", "conflict", "unreachable", "slow", "error" };
+static const char *const result_names[_METRICS_RESULT_MAX] = { "ok", "absent", "conflict", "unreachable", "slow", "error" };
 static const char *const op_names[_METRICS_OP_MAX] = { "get", "list", "txn", "lease_grant", "lease_keepalive",
 						       "lease_revoke" };
 static const char *const backends[] = { "lmdb", "consul", "consul+https", "etcd", "etcd+https" };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
 static struct store_slot {
-	uint64_t results[_RESULT_MAX];
+	uint64_t results[_METRICS_RESULT_MAX];
 	struct histogram h;
 } stores[NBACKENDS][_METRICS_OP_MAX];
 
@@ -85,7 +85,7 @@ void metrics_store_call(const char *backend, enum metrics_op op, enum metrics_re
 
 	for (b = 0; b < NBACKENDS && strcmp(backends[b], backend) != 0; b++)
 		;
-	if (b == NBACKENDS || op >= _METRICS_OP_MAX || res >= _RESULT_MAX)
+	if (b == NBACKENDS || op >= _METRICS_OP_MAX || res >= _METRICS_RESULT_MAX)
 		return;
 	add(&stores[b][op].results[res], 1);
 	if (us >= 0)
@@ -140,7 +140,7 @@ void metrics_write(FILE *f)
 	       "counter");
 	for (b = 0; b < NBACKENDS; b++)
 		for (op = 0; op < _METRICS_OP_MAX; op++)
-			for (k = 0; k < _RESULT_MAX; k++)
+			for (k = 0; k < _METRICS_RESULT_MAX; k++)
 				if (get(&stores[b][op].results[k]))
 					fprintf(f, "weft_store_calls_total{backend=\"%s\",op=\"%s\",result=\"%s\"} %llu\n",
 						backends[b], op_names[op], result_names[k],

@@ -8,13 +8,13 @@
 
 /* How a store call ended (the store tells: it knows which errors mean unreachable). */
 enum metrics_result {
-	RESULT_OK,
-	RESULT_ABSENT,   /* -ENOENT: a key or lease not there, an answer */
-	RESULT_CONFLICT, /* -EEXIST, -ESTALE: a create or compare that lost, an answer */
-	RESULT_UNREACHABLE,
-	RESULT_SLOW, /* over the request's budget */
-	RESULT_ERROR,
-	_RESULT_MAX,
+	METRICS_RESULT_OK,
+	METRICS_RESULT_ABSENT,   /* -ENOENT: a key or lease not there, an answer */
+	METRICS_RESULT_CONFLICT, /* -EEXIST, -ESTALE: a create or compare that lost, an answer */
+	METRICS_RESULT_UNREACHABLE,
+	METRICS_RESULT_SLOW, /* over the request's budget */
+	METRICS_RESULT_ERROR,
+	_METRICS_RESULT_MAX,
 };
 
 enum metrics_op {

@@ -23,13 +23,13 @@ START_TEST(test_keys_round_trip)
 	key_pool(key, KEYS_POOLS, &pool);
 	ck_assert_str_eq(key, "weft/v1/pools/10.244.0.0-16");
 	ck_assert_int_eq(key_pool_parse(KEYS_POOLS, key, &k), 0);
-	ck_assert_int_eq(k.kind, KEY_POOL);
+	ck_assert_int_eq(k.kind, KEY_KIND_POOL);
 	ck_assert(cidr_equal(&k.pool, &pool));
 
 	key_addr(key, KEYS_POOLS, &pool, &a);
 	ck_assert_str_eq(key, "weft/v1/pools/10.244.0.0-16/addr/10.244.3.7");
 	ck_assert_int_eq(key_pool_parse(KEYS_POOLS, key, &k), 0);
-	ck_assert_int_eq(k.kind, KEY_ADDR);
+	ck_assert_int_eq(k.kind, KEY_KIND_ADDR);
 	ck_assert(cidr_addr_equal(&k.addr, &a));
 	key_pool_addrs(key, KEYS_POOLS, &pool);
 	ck_assert_str_eq(key, "weft/v1/pools/10.244.0.0-16/addr/");
@@ -37,7 +37,7 @@ START_TEST(test_keys_round_trip)
 	key_slice(key, KEYS_POOLS, &pool, &slice);
 	ck_assert_str_eq(key, "weft/v1/pools/10.244.0.0-16/slices/10.244.3.0-24");
 	ck_assert_int_eq(key_pool_parse(KEYS_POOLS, key, &k), 0);
-	ck_assert_int_eq(k.kind, KEY_SLICE);
+	ck_assert_int_eq(k.kind, KEY_KIND_SLICE);
 	ck_assert(cidr_equal(&k.slice, &slice));
 	key_pool_slices(key, KEYS_POOLS, &pool);
 	ck_assert_str_eq(key, "weft/v1/pools/10.244.0.0-16/slices/");
@@ -45,7 +45,7 @@ START_TEST(test_keys_round_trip)
 	key_net(key, KEYS_POOLS, &pool);
 	ck_assert_str_eq(key, "weft/v1/pools/10.244.0.0-16/net");
 	ck_assert_int_eq(key_pool_parse(KEYS_POOLS, key, &k), 0);
-	ck_assert_int_eq(k.kind, KEY_NET);
+	ck_assert_int_eq(k.kind, KEY_KIND_NET);
 
 	/* this host's slices are laid out as the pools */
 	key_addr(key, KEYS_SLICES, &slice, &a);
@@ -113,7 +113,7 @@ START_TEST(test_keys_other)
 
 	/* under a pool, but of no kind weft writes: the pool's, and nothing else */
 	ck_assert_int_eq(key_pool_parse(KEYS_POOLS, "weft/v1/pools/10.244.0.0-16/lock", &k), 0);
-	ck_assert_int_eq(k.kind, KEY_OTHER);
+	ck_assert_int_eq(k.kind, KEY_KIND_OTHER);
 	ck_assert_int_eq(key_vni_parse("weft/v1/vnis/", &vni), -EINVAL);
 	ck_assert_int_eq(key_vni_parse("weft/v1/vnis/-1", &vni), -EINVAL);
 	ck_assert_int_eq(key_vni_parse("weft/v1/vnis/16777216", &vni), -EINVAL);

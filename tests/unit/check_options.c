@@ -91,9 +91,9 @@ START_TEST(test_options_macvlan)
 	ck_assert_int_eq(options_parse(ok, ARRAY_SIZE(ok), &o, NULL), 0);
 	ck_assert_int_eq(o.mode, NET_MODE_MACVLAN);
 	ck_assert_str_eq(o.parent, "eth1.10");
-	ck_assert_int_eq(o.macvlan_mode, MV_PRIVATE);
+	ck_assert_int_eq(o.macvlan_mode, MV_MODE_PRIVATE);
 	ck_assert_int_eq(options_parse(def, ARRAY_SIZE(def), &o, NULL), 0); /* mode first, whatever the order */
-	ck_assert_int_eq(o.macvlan_mode, MV_BRIDGE);
+	ck_assert_int_eq(o.macvlan_mode, MV_MODE_BRIDGE);
 	ck_assert_int_eq(options_parse(bad_mode, ARRAY_SIZE(bad_mode), &o, &eb), -EINVAL);
 	ck_assert_str_eq(eb.msg, "option 'macvlan_mode': 'l2' is not a macvlan mode (allowed: bridge, private, vepa, passthru)");
 	errbuf_clear(&eb);
@@ -129,12 +129,12 @@ START_TEST(test_options_routed)
 	struct net_options o;
 
 	ck_assert_int_eq(options_parse(def, 1, &o, NULL), 0);
-	ck_assert_int_eq(o.backend, BACKEND_VXLAN);
+	ck_assert_int_eq(o.backend, ROUTED_BACKEND_VXLAN);
 	ck_assert_uint_eq(o.host_prefix, 24);
 	ck_assert_uint_eq(o.vxlan_port, 4789);
 	ck_assert(o.masquerade);
 	ck_assert_int_eq(options_parse(hg, ARRAY_SIZE(hg), &o, NULL), 0);
-	ck_assert_int_eq(o.backend, BACKEND_HOST_GW);
+	ck_assert_int_eq(o.backend, ROUTED_BACKEND_HOST_GW);
 	ck_assert_uint_eq(o.host_prefix, 26);
 	ck_assert(!o.masquerade);
 	ck_assert_int_eq(options_parse(bad_backend, 2, &o, &eb), -EINVAL);
@@ -189,6 +189,32 @@ START_TEST(test_options_mode_roundtrip)
 }
 END_TEST
 
+START_TEST(test_options_enum_roundtrip)
+{
+	enum routed_backend b = ROUTED_BACKEND_AUTO;
+	enum mv_mode v = MV_MODE_VEPA;
+	unsigned int i;
+
+	for (i = 0; i < _ROUTED_BACKEND_MAX; i++) {
+		ck_assert_int_eq(backend_from_string(backend_to_string(i), &b), 0);
+		ck_assert_int_eq(b, i);
+	}
+	for (i = 0; i < _MV_MODE_MAX; i++) {
+		ck_assert_int_eq(mv_mode_from_string(mv_mode_to_string(i), &v), 0);
+		ck_assert_int_eq(v, i);
+	}
+	/* unknown names are refused and change nothing; unknown values print as "?" */
+	b = ROUTED_BACKEND_HOST_GW;
+	v = MV_MODE_PRIVATE;
+	ck_assert_int_eq(backend_from_string("bgp", &b), -EINVAL);
+	ck_assert_int_eq(mv_mode_from_string("Bridge", &v), -EINVAL);
+	ck_assert_int_eq(b, ROUTED_BACKEND_HOST_GW);
+	ck_assert_int_eq(v, MV_MODE_PRIVATE);
+	ck_assert_str_eq(backend_to_string(_ROUTED_BACKEND_MAX), "?");
+	ck_assert_str_eq(mv_mode_to_string(_MV_MODE_MAX), "?");
+}
+END_TEST
+
 Suite *options_suite(void)
 {
 	Suite *s = suite_create("options");
@@ -199,6 +225,7 @@ Suite *options_suite(void)
 	tcase_add_test(tc, test_options_values);
 	tcase_add_test(tc, test_options_macvlan);
 	tcase_add_test(tc, test_options_mode_roundtrip);
+	tcase_add_test(tc, test_options_enum_roundtrip);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -42,8 +42,8 @@ static struct net net_of(enum net_mode m, const char *id, const char *pool, cons
 	n.aux[0] = test_addr("10.1.0.2");
 	n.aux[1] = test_addr("10.1.0.9");
 	n.pool_released = true;
-	n.opts.macvlan_mode = MV_BRIDGE;
-	n.opts.backend = BACKEND_VXLAN;
+	n.opts.macvlan_mode = MV_MODE_BRIDGE;
+	n.opts.backend = ROUTED_BACKEND_VXLAN;
 	n.opts.host_prefix = 24;
 	n.opts.vxlan_port = 4789;
 	switch (m) {
@@ -52,14 +52,14 @@ static struct net net_of(enum net_mode m, const char *id, const char *pool, cons
 		break;
 	case NET_MODE_MACVLAN:
 		snprintf(n.opts.parent, sizeof(n.opts.parent), "eth1.10");
-		n.opts.macvlan_mode = MV_PRIVATE;
+		n.opts.macvlan_mode = MV_MODE_PRIVATE;
 		n.vlan_made = true;
 		n.shim_addr = test_addr("10.1.0.254");
 		n.opts.host_shim = true;
 		break;
 	case NET_MODE_ROUTED:
 		snprintf(n.bridge, sizeof(n.bridge), "weft-b89abcdef");
-		n.opts.backend = BACKEND_HOST_GW;
+		n.opts.backend = ROUTED_BACKEND_HOST_GW;
 		n.opts.host_prefix = 26;
 		n.slice = test_cidr("10.1.0.64/26");
 		/* fall through */
@@ -128,8 +128,8 @@ START_TEST(test_records_net_old)
 					"\"pool_released\":false}",
 					&n),
 			 0);
-	ck_assert_int_eq(n.opts.macvlan_mode, MV_BRIDGE);
-	ck_assert_int_eq(n.opts.backend, BACKEND_VXLAN);
+	ck_assert_int_eq(n.opts.macvlan_mode, MV_MODE_BRIDGE);
+	ck_assert_int_eq(n.opts.backend, ROUTED_BACKEND_VXLAN);
 	ck_assert_uint_eq(n.opts.vxlan_port, 4789);
 	ck_assert_uint_eq(n.opts.host_prefix, 24);
 	ck_assert_int_eq(n.opts.host_binding.family, 0);
