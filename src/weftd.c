@@ -709,7 +709,7 @@ static int peers_due(void *data)
 	return driver_peers_due(pw->drv);
 }
 
-/* What weftd runs on, from start-up to stop; weftd_free() takes down whatever of it exists. */
+/* What weftd runs on, from start-up to stop; main() takes it down in reverse, a step at a time. */
 struct weftd {
 	struct config c;
 	char host_id[128], advertise[INET_ADDRSTRLEN], local_url[4200];
@@ -891,7 +891,8 @@ static int loop_start(struct weftd *w, const sigset_t *mask, struct errbuf *eb)
 	return 0;
 }
 
-static void weftd_free(struct weftd *w)
+/* What loop_start() made, in reverse; and the cluster's thread first of all. */
+static void loop_stop(struct weftd *w)
 {
 	size_t i;
 
@@ -904,6 +905,7 @@ static void weftd_free(struct weftd *w)
 	 * control socket): no thread of weftd's runs while the rest is freed.
 	 */
 	cluster_free(w->cl);
+	w->cl = NULL;
 	netlink_monitor_close();
 	if (w->recon.fd >= 0)
 		close(w->recon.fd);
@@ -914,8 +916,12 @@ static void weftd_free(struct weftd *w)
 	loop_free(w->loop);
 	if (w->sig.fd >= 0)
 		close(w->sig.fd);
-	driver_free(w->drv);
-	netlink_close();
+}
+
+/* What stores_open() made, in reverse. */
+static void stores_close(struct weftd *w)
+{
+	cluster_free(w->cl);
 	if (w->shared != w->local)
 		store_free(w->shared);
 	explicit_bzero(w->token, sizeof(w->token));
@@ -969,31 +975,40 @@ int main(int argc, char **argv)
 	if (store_flags_check(c) < 0 || load_host_id(c->host_id, w.host_id, sizeof(w.host_id)) < 0 ||
 	    load_advertise(c->advertise, w.advertise, sizeof(w.advertise)) < 0)
 		goto out;
-	if (cidr_parse(c->default_pool, '/', &default_pool, &eb) < 0 || default_pool.addr.family != AF_INET ||
+	if (cidr_parse(c->default_pool, '/', &default_pool, NULL) < 0 || default_pool.addr.family != AF_INET ||
 	    default_pool.len > c->default_pool_size) {
 		log_err("--default-pool '%s': expected an IPv4 CIDR of /%u or shorter (see --default-pool-size)",
 			c->default_pool, c->default_pool_size);
-		errbuf_clear(&eb); /* said above */
 		goto out;
 	}
 	cidr_mask(&default_pool);
-	errbuf_clear(&eb);
 	if (sockets_check(c, &eb) < 0)
-		goto out;
+		goto out_log;
 	if (mkdir_p(c->state_dir, 0700) < 0) {
 		log_err("cannot create state directory '%s': %s", c->state_dir, strerror(errno));
 		goto out;
 	}
-	if (stores_open(&w, &eb) < 0 || driver_start(&w, &default_pool, &eb) < 0 || loop_start(&w, &mask, &eb) < 0)
-		goto out;
+	if (stores_open(&w, &eb) < 0)
+		goto out_stores;
+	if (driver_start(&w, &default_pool, &eb) < 0)
+		goto out_driver;
+	if (loop_start(&w, &mask, &eb) < 0)
+		goto out_loop;
 	log_info("weftd %s serving %s (host '%s', store %s)", PACKAGE_VERSION, c->socket, w.host_id, c->store_url);
 	notify("READY=1");
 	r = loop_run(w.loop) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	log_info("stopped");
-out:
-	weftd_free(&w);
+out_loop:
+	loop_stop(&w);
+out_driver:
+	driver_free(w.drv);
+	netlink_close();
+out_stores:
+	stores_close(&w);
+out_log:
 	if (eb.msg[0])
 		log_err("%s", eb.msg);
+out:
 	free(conf_text);
 	return r;
 }
