@@ -484,6 +484,43 @@ START_TEST(test_mode_refusals)
 }
 END_TEST
 
+/* An endpoint through the mode table: macvlan's Join makes the container's interface on the parent, no host end. */
+START_TEST(test_mode_macvlan_endpoint)
+{
+	char dir[] = "/tmp/weft-netns-XXXXXX";
+	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
+	struct store *s = NULL;
+	struct driver *drv = driver_start(dir, &c, &s);
+	struct rtnl_link *l;
+
+	ck_assert_int_eq(netlink_veth_add("lan0", "lan1", 1500, NULL, NULL), 0);
+	ck_assert_int_eq(netlink_link_set_up("lan0", NULL), 0);
+	create("bb01", "\"mode\":\"macvlan\",\"parent\":\"lan0\",\"macvlan_mode\":\"private\"", false, "10.68.0.0/24",
+	       "10.68.0.1/24", 200, "{}");
+	call("/NetworkDriver.CreateEndpoint", NULL,
+	     "{\"NetworkID\":\"bb01\",\"EndpointID\":\"ee01aa\",\"Interface\":{\"Address\":\"10.68.0.7/24\","
+	     "\"AddressIPv6\":\"\",\"MacAddress\":\"\"},\"Options\":{}}",
+	     200, "{\"Interface\":{\"MacAddress\":\"02:42:0a:44:00:07\"}}");
+	call("/NetworkDriver.Join", NULL, "{\"NetworkID\":\"bb01\",\"EndpointID\":\"ee01aa\",\"SandboxKey\":\"\",\"Options\":{}}",
+	     200, "{\"InterfaceName\":{\"SrcName\":\"wcee01aa\",\"DstPrefix\":\"eth\"},\"Gateway\":\"10.68.0.1\"}");
+	l = link_of("wcee01aa");
+	ck_assert_str_eq(rtnl_link_get_type(l), "macvlan");
+	rtnl_link_put(l);
+	ck_assert(!link_exists("wvee01aa")); /* a macvlan has no host end */
+	call("/NetworkDriver.ProgramExternalConnectivity", NULL,
+	     "{\"NetworkID\":\"bb01\",\"EndpointID\":\"ee01aa\",\"Options\":{\"com.docker.network.portmap\":"
+	     "[{\"Proto\":6,\"Port\":80,\"HostPort\":8080}]}}",
+	     500, "publishing ports (-p/-P) is not supported on macvlan networks");
+	call("/NetworkDriver.Leave", NULL, "{\"NetworkID\":\"bb01\",\"EndpointID\":\"ee01aa\"}", 200, "{}");
+	call("/NetworkDriver.DeleteEndpoint", NULL, "{\"NetworkID\":\"bb01\",\"EndpointID\":\"ee01aa\"}", 200, "{}");
+	ck_assert(!link_exists("wcee01aa"));
+	call("/NetworkDriver.DeleteNetwork", NULL, "{\"NetworkID\":\"bb01\"}", 200, "{}");
+	ck_assert_uint_eq(records_of_nets(drv), 0);
+	ck_assert(link_exists("lan0"));
+	driver_stop(dir, drv, s);
+}
+END_TEST
+
 static Suite *netns_suite(void)
 {
 	Suite *s = suite_create("netns");
@@ -497,6 +534,7 @@ static Suite *netns_suite(void)
 	tcase_add_test(tc, test_api_recorded_sequence);
 	tcase_add_test(tc, test_restore_reaps_only_gone_endpoints);
 	tcase_add_test(tc, test_mode_refusals);
+	tcase_add_test(tc, test_mode_macvlan_endpoint);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
