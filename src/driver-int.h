@@ -28,6 +28,7 @@ struct driver {
 	size_t suspects_len;
 	bool recon_wanted; /* a round now: a pool waits for Docker's word (driver_pool_leave()) */
 	struct cidr marked; /* the pool the last RequestPool marked "asked for again" (len 0: none) */
+	long long waiting_until_ms; /* until then, a pool kept for Docker's word is asked about every second */
 };
 
 /* driver-ipam.c */

@@ -11,8 +11,12 @@
 #include "driver-int.h"
 #include "kernel-netlink.h"
 #include "store-keys.h"
+#include "util-clock.h"
 #include "util-crash.h"
 #include "util-log.h"
+
+/* How long a pool kept for Docker's word is asked about every second (then at the interval). */
+#define POOL_WAIT_MS 10000
 
 /*
  * A release the cluster store did not take (it did not answer), kept in the
@@ -113,6 +117,7 @@ static int pending_do(struct driver *d, const char *key, const struct docker_vie
 int driver_pending_retry(struct driver *d, const struct docker_view *v, struct errbuf *eb)
 {
 	struct store_list l = { 0 };
+	bool kept = false;
 	struct errbuf e;
 	size_t i;
 	int r;
@@ -126,6 +131,7 @@ int driver_pending_retry(struct driver *d, const struct docker_view *v, struct e
 			break;
 		}
 		if (r > 0) {
+			kept = true;
 			r = 0;
 			continue;
 		}
@@ -135,6 +141,8 @@ int driver_pending_retry(struct driver *d, const struct docker_view *v, struct e
 		r = 0;
 	}
 	store_list_free(&l);
+	if (kept && clock_ms() < d->waiting_until_ms)
+		d->recon_wanted = true;
 	return r;
 }
 
@@ -215,7 +223,9 @@ int driver_pool_leave(struct driver *d, const struct cidr *pool, struct errbuf *
 	r = store_put(d->cfg.local, key, "{}", eb);
 	if (r < 0)
 		return r;
+	/* Docker may still list the network it is removing: ask again every second for a while. */
 	d->recon_wanted = true;
+	d->waiting_until_ms = clock_ms() + POOL_WAIT_MS;
 	log_info("pool %s stays until Docker says no other network of its uses it (it was asked for again while "
 		 "this host held it)", cidr_format(pool, '/', c));
 	return 0;
