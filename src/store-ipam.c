@@ -221,13 +221,6 @@ static int pool_create(struct ipam *ipam, const struct cidr *pool, bool automati
 	return r;
 }
 
-/*
- * A pool is shared by every host that asked for it (its "hosts"; a record
- * without them belongs to its creator alone). Adds this host, or removes it;
- * *left gets how many hosts remain. When this host was the last one, nothing
- * is written: *rev is the revision read, at which the caller deletes the
- * pool. -ENOENT if the pool is gone.
- */
 /* The pool record o's "hosts", made from its creator's "host" in a record without them; NULL if corrupt. */
 static json_t *pool_record_hosts(json_t *o)
 {
@@ -256,6 +249,13 @@ static size_t host_index(json_t *hosts, const char *me)
 	return mine;
 }
 
+/*
+ * A pool is shared by every host that asked for it (its "hosts"; a record
+ * without them belongs to its creator alone). Adds this host, or removes it;
+ * *left gets how many hosts remain. When this host was the last one, nothing
+ * is written: *rev is the revision read, at which the caller deletes the
+ * pool. -ENOENT if the pool is gone.
+ */
 static int pool_member_of(struct ipam *ipam, const char *me, const struct cidr *pool, bool join, size_t *left,
 			  uint64_t *rev, struct errbuf *eb)
 {
