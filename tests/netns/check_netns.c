@@ -521,6 +521,44 @@ START_TEST(test_mode_macvlan_endpoint)
 }
 END_TEST
 
+/* Routed on one host: the network's bridge holds this host's slice, and an endpoint's address and gateway come from it. */
+START_TEST(test_mode_routed_endpoint)
+{
+	char dir[] = "/tmp/weft-netns-XXXXXX";
+	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
+	struct store *s = NULL;
+	struct driver *drv = driver_start(dir, &c, &s);
+
+	call("/IpamDriver.RequestPool", NULL, "{\"AddressSpace\":\"weft-local\",\"Pool\":\"10.69.0.0/16\",\"SubPool\":\"\","
+	     "\"Options\":{},\"V6\":false}", 200, "\"Pool\":\"10.69.0.0/16\"");
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.69.0.0/16\",\"Address\":\"\",\"Options\":"
+	     "{\"RequestAddressType\":\"com.docker.network.gateway\"}}", 200, "\"Address\":\"10.69.0.1/16\"");
+	create("cc01", "\"mode\":\"routed\",\"backend\":\"host-gw\"", false, "10.69.0.0/16", "10.69.0.1/16", 200, "{}");
+	ck_assert(link_exists("weft-bcc01"));
+	/* the container's address comes from this host's slice, a /24 of the pool (--ip, or a free one) */
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.69.0.0/16\",\"Address\":\"\",\"Options\":null}", 200,
+	     "\"Address\":\"10.69.0.");
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.69.0.0/16\",\"Address\":\"10.69.0.2\",\"Options\":null}",
+	     200, "\"Address\":\"10.69.0.2/24\"");
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.69.0.0/16\",\"Address\":\"10.69.7.2\",\"Options\":null}",
+	     500, "is not in this host's slice 10.69.0.0/24 of routed network 10.69.0.0/16");
+	call("/NetworkDriver.CreateEndpoint", NULL,
+	     "{\"NetworkID\":\"cc01\",\"EndpointID\":\"ee02bb\",\"Interface\":{\"Address\":\"10.69.0.2/24\","
+	     "\"AddressIPv6\":\"\",\"MacAddress\":\"\"},\"Options\":{}}",
+	     200, "{\"Interface\":{\"MacAddress\":\"02:42:0a:45:00:02\"}}");
+	call("/NetworkDriver.Join", NULL, "{\"NetworkID\":\"cc01\",\"EndpointID\":\"ee02bb\",\"SandboxKey\":\"\",\"Options\":{}}",
+	     200, "{\"InterfaceName\":{\"SrcName\":\"wcee02bb\",\"DstPrefix\":\"eth\"},\"Gateway\":\"10.69.0.1\"}");
+	ck_assert(link_exists("wvee02bb") && link_exists("wcee02bb"));
+	call("/NetworkDriver.Leave", NULL, "{\"NetworkID\":\"cc01\",\"EndpointID\":\"ee02bb\"}", 200, "{}");
+	call("/NetworkDriver.DeleteEndpoint", NULL, "{\"NetworkID\":\"cc01\",\"EndpointID\":\"ee02bb\"}", 200, "{}");
+	ck_assert(!link_exists("wvee02bb"));
+	call("/NetworkDriver.DeleteNetwork", NULL, "{\"NetworkID\":\"cc01\"}", 200, "{}");
+	ck_assert(!link_exists("weft-bcc01"));
+	ck_assert_uint_eq(records_of_nets(drv), 0);
+	driver_stop(dir, drv, s);
+}
+END_TEST
+
 static Suite *netns_suite(void)
 {
 	Suite *s = suite_create("netns");
@@ -535,6 +573,7 @@ static Suite *netns_suite(void)
 	tcase_add_test(tc, test_restore_reaps_only_gone_endpoints);
 	tcase_add_test(tc, test_mode_refusals);
 	tcase_add_test(tc, test_mode_macvlan_endpoint);
+	tcase_add_test(tc, test_mode_routed_endpoint);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
