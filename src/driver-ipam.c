@@ -100,9 +100,9 @@ static int pending_do(struct driver *d, const char *key, const struct docker_vie
 		return -EAGAIN;
 	errbuf_clear(eb);
 	/* Docker's view decides for any pool it still has; without one, only the shared ones wait. */
-	if (!slash && (v ? docker_has_subnet(v, &p.pool) : pool_shared(d, &p.pool)))
-		return 1;
 	shared = !slash && pool_shared(d, &p.pool);
+	if (!slash && (v ? docker_has_subnet(v, &p.pool) : shared))
+		return 1;
 	r = slash ? ipam_addr_release(d->ipam, &p, &a, eb) : ipam_pool_release(d->ipam, &p, eb);
 	if (r == 0 && shared)
 		log_info("released pool %s: no other network of Docker's uses it", cidr_format(&p.pool, '/', buf));
