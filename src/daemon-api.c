@@ -60,33 +60,29 @@ static int get_bool(json_t *o, const char *key, bool *ret, struct errbuf *eb)
 	return 0;
 }
 
-/* An object, absent, or null (then *ret is NULL). */
-static int get_obj(json_t *o, const char *key, json_t **ret, struct errbuf *eb)
+/* A field of type t (an object or an array), absent, or null (then *ret is NULL). */
+static int get_json(json_t *o, const char *key, json_type t, json_t **ret, struct errbuf *eb)
 {
 	json_t *v = json_object_get(o, key);
 
-	if (!v || json_is_null(v)) {
-		*ret = NULL;
+	*ret = NULL;
+	if (!v || json_is_null(v))
 		return 0;
-	}
-	if (!json_is_object(v))
-		return errbuf_set(eb, -EINVAL, "field '%s' must be an object", key);
+	if (json_typeof(v) != t)
+		return errbuf_set(eb, -EINVAL, "field '%s' must be %s", key,
+				  t == JSON_OBJECT ? "an object" : "an array");
 	*ret = v;
 	return 0;
 }
 
+static int get_obj(json_t *o, const char *key, json_t **ret, struct errbuf *eb)
+{
+	return get_json(o, key, JSON_OBJECT, ret, eb);
+}
+
 static int get_arr(json_t *o, const char *key, json_t **ret, struct errbuf *eb)
 {
-	json_t *v = json_object_get(o, key);
-
-	if (!v || json_is_null(v)) {
-		*ret = NULL;
-		return 0;
-	}
-	if (!json_is_array(v))
-		return errbuf_set(eb, -EINVAL, "field '%s' must be an array", key);
-	*ret = v;
-	return 0;
+	return get_json(o, key, JSON_ARRAY, ret, eb);
 }
 
 /* A string->string map into kv (at most MAX_OPTS); values point into obj. */

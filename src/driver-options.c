@@ -47,58 +47,32 @@ static const char *const mv_mode_names[] = {
 	[MV_MODE_PASSTHRU] = "passthru",
 };
 
-/* The index of s among names, -EINVAL if absent. */
-static int name_index(const char *const *names, size_t n, const char *s)
-{
-	size_t i;
+/*
+ * STRING_TABLE(name, type, table, max): name_to_string(v), the string of v
+ * ("?" for none), and name_from_string(s, &v), -EINVAL for a string the
+ * table has not.
+ */
+#define STRING_TABLE(name, type, table, max)                                  \
+	_Static_assert(sizeof(table) / sizeof(*(table)) == (max), #table);    \
+	const char *name##_to_string(type v)                                  \
+	{                                                                     \
+		return (unsigned int)v < (max) ? table[v] : "?";              \
+	}                                                                     \
+	int name##_from_string(const char *s, type *ret)                      \
+	{                                                                     \
+		unsigned int i;                                               \
+									      \
+		for (i = 0; i < (max); i++)                                   \
+			if (strcmp(s, table[i]) == 0) {                       \
+				*ret = (type)i;                               \
+				return 0;                                     \
+			}                                                     \
+		return -EINVAL;                                               \
+	}
 
-	for (i = 0; i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return (int)i;
-	return -EINVAL;
-}
-
-const char *net_mode_to_string(enum net_mode m)
-{
-	return m < _NET_MODE_MAX ? mode_names[m] : "?";
-}
-
-int net_mode_from_string(const char *s, enum net_mode *ret)
-{
-	int i = name_index(mode_names, _NET_MODE_MAX, s);
-
-	if (i >= 0)
-		*ret = i;
-	return i < 0 ? i : 0;
-}
-
-const char *backend_to_string(enum routed_backend b)
-{
-	return b < _ROUTED_BACKEND_MAX ? backend_names[b] : "?";
-}
-
-int backend_from_string(const char *s, enum routed_backend *ret)
-{
-	int i = name_index(backend_names, _ROUTED_BACKEND_MAX, s);
-
-	if (i >= 0)
-		*ret = i;
-	return i < 0 ? i : 0;
-}
-
-const char *mv_mode_to_string(enum mv_mode m)
-{
-	return m < _MV_MODE_MAX ? mv_mode_names[m] : "?";
-}
-
-int mv_mode_from_string(const char *s, enum mv_mode *ret)
-{
-	int i = name_index(mv_mode_names, _MV_MODE_MAX, s);
-
-	if (i >= 0)
-		*ret = i;
-	return i < 0 ? i : 0;
-}
+STRING_TABLE(net_mode, enum net_mode, mode_names, _NET_MODE_MAX)
+STRING_TABLE(backend, enum routed_backend, backend_names, _ROUTED_BACKEND_MAX)
+STRING_TABLE(mv_mode, enum mv_mode, mv_mode_names, _MV_MODE_MAX)
 
 bool options_ifname_valid(const char *s)
 {

@@ -333,6 +333,17 @@ static void *cluster_thread(void *arg)
 	return NULL;
 }
 
+/* What cluster_new made before its thread, freed. */
+static void cluster_release(struct cluster *c)
+{
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->mu);
+	ipam_free(c->ipam);
+	store_free(c->shared);
+	close(c->gc_fd);
+	free(c);
+}
+
 int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct errbuf *eb)
 {
 	pthread_condattr_t attr;
@@ -366,12 +377,7 @@ int cluster_new(const struct cluster_config *cfg, struct cluster **ret, struct e
 	pthread_condattr_destroy(&attr);
 	r = pthread_create(&c->thread, NULL, cluster_thread, c);
 	if (r) {
-		pthread_cond_destroy(&c->cond);
-		pthread_mutex_destroy(&c->mu);
-		ipam_free(c->ipam);
-		store_free(c->shared);
-		close(c->gc_fd);
-		free(c);
+		cluster_release(c);
 		return errbuf_set(eb, -r, "cannot start the cluster thread: %s", strerror(r));
 	}
 	*ret = c;
@@ -387,12 +393,7 @@ void cluster_free(struct cluster *c)
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->mu);
 	pthread_join(c->thread, NULL); /* at most one store call (bounded) away */
-	pthread_cond_destroy(&c->cond);
-	pthread_mutex_destroy(&c->mu);
-	ipam_free(c->ipam);
-	store_free(c->shared);
-	close(c->gc_fd);
-	free(c);
+	cluster_release(c);
 }
 
 void cluster_status_get(struct cluster *c, struct cluster_status *ret)

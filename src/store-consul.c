@@ -220,6 +220,17 @@ static int kv_path(struct store *s, const char *key, const char *query, char *bu
 	return 0;
 }
 
+/* GET /v1/kv/<key><query>: the status and the reply, which the caller frees. */
+static int kv_read(struct store *s, const char *key, const char *query, long *ret_status, struct http_reply *ret,
+		   struct errbuf *eb)
+{
+	char path[4096];
+	int r;
+
+	r = kv_path(s, key, query, path, sizeof(path), eb);
+	return r < 0 ? r : request(s, "GET", path, NULL, ret_status, ret, eb);
+}
+
 int store_consul_get_decode(const char *url, const char *key, long status, const char *body, size_t len,
 			    char **ret_value, uint64_t *ret_rev, struct errbuf *eb)
 {
@@ -268,13 +279,10 @@ static int consul_get(struct store *s, const char *key, char **ret_value, uint64
 		      struct errbuf *eb)
 {
 	struct http_reply rep;
-	char path[4096];
 	long st;
 	int r;
 
-	r = kv_path(s, key, "", path, sizeof(path), eb);
-	if (r == 0)
-		r = request(s, "GET", path, NULL, &st, &rep, eb);
+	r = kv_read(s, key, "", &st, &rep, eb);
 	if (r < 0)
 		return r;
 	r = store_consul_get_decode(s->url, key, st, rep.body, rep.len, ret_value, ret_rev, eb);
@@ -334,13 +342,10 @@ int store_consul_list_decode(const char *url, const char *prefix, long status, c
 static int consul_list(struct store *s, const char *prefix, struct store_list *ret, struct errbuf *eb)
 {
 	struct http_reply rep;
-	char path[4096];
 	long st;
 	int r;
 
-	r = kv_path(s, prefix, "?recurse", path, sizeof(path), eb);
-	if (r == 0)
-		r = request(s, "GET", path, NULL, &st, &rep, eb);
+	r = kv_read(s, prefix, "?recurse", &st, &rep, eb);
 	if (r < 0)
 		return r;
 	r = store_consul_list_decode(s->url, prefix, st, rep.body, rep.len, ret, eb);

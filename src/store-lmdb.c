@@ -333,6 +333,18 @@ static int purge(struct lmdb_store *l, struct errbuf *eb)
 	return rc ? lmdb_fail(eb, rc, "commit") : 0;
 }
 
+/* A read transaction, after the expired leases are gone. */
+static int read_begin(struct lmdb_store *l, MDB_txn **ret, struct errbuf *eb)
+{
+	int r, rc;
+
+	r = purge(l, eb);
+	if (r < 0)
+		return r;
+	rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, ret);
+	return rc ? lmdb_fail(eb, rc, "begin") : 0;
+}
+
 static int lmdb_get(struct store *s, const char *key, char **ret_value, uint64_t *ret_rev,
 		    struct errbuf *eb)
 {
@@ -341,12 +353,9 @@ static int lmdb_get(struct store *s, const char *key, char **ret_value, uint64_t
 	MDB_txn *txn;
 	int rc, r;
 
-	r = purge(l, eb);
+	r = read_begin(l, &txn, eb);
 	if (r < 0)
 		return r;
-	rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn);
-	if (rc)
-		return lmdb_fail(eb, rc, "begin");
 	rc = mdb_get(txn, l->data, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		r = -ENOENT;
@@ -390,12 +399,9 @@ static int lmdb_list(struct store *s, const char *prefix, struct store_list *ret
 	MDB_txn *txn;
 	int rc, r;
 
-	r = purge(l, eb);
+	r = read_begin(l, &txn, eb);
 	if (r < 0)
 		return r;
-	rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn);
-	if (rc)
-		return lmdb_fail(eb, rc, "begin");
 	rc = mdb_cursor_open(txn, l->data, &cur);
 	if (rc) {
 		r = lmdb_fail(eb, rc, "cursor");
