@@ -286,7 +286,7 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 		return r;
 	}
 	log_info("created %s network %.12s on '%s'", net_mode_to_string(n.opts.mode), n.id,
-		 ops->host_gateway ? n.bridge : n.opts.parent);
+		 ops->host_end ? n.bridge : n.opts.parent); /* the containers' link: their bridge, or a macvlan's parent */
 	return 0;
 }
 

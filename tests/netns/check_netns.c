@@ -23,7 +23,9 @@
 
 #include "daemon-api.h"
 #include "driver.h"
+#include "kernel-ifnames.h"
 #include "kernel-netlink.h"
+#include "store-keys.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -462,6 +464,9 @@ START_TEST(test_mode_refusals)
 	create("aa03", "\"mode\":\"routed\"", true, "10.63.0.0/16", "10.63.0.1/16", 500,
 	       "mode routed cannot be --internal: its containers are routed to other hosts");
 	ck_assert(!link_exists("weft-baa03"));
+	/* overlay without a cluster store: said first */
+	create("aa08", "\"mode\":\"overlay\"", false, "10.63.0.0/16", "10.63.0.1/16", 500,
+	       "mode overlay joins hosts through a cluster store, and this weftd has none");
 	/* routed without weft's IPAM: said first */
 	create("aa04", "\"mode\":\"routed\"", true, "10.64.0.0/16", "10.64.0.1/16", 500, "mode routed needs --ipam-driver weft");
 	/* macvlan: one macvlan mode per parent */
@@ -559,6 +564,134 @@ START_TEST(test_mode_routed_endpoint)
 }
 END_TEST
 
+/* The entries dev has: FDB (fdb) or neighbour; mac_last and addr_last (0: any) pick one. */
+static size_t entries_of(const char *dev, bool fdb, uint8_t mac_last, const char *addr)
+{
+	struct netlink_neigh *e = NULL;
+	struct ipaddr a = { 0 };
+	size_t i, n = 0, found = 0;
+
+	if (addr)
+		ck_assert_int_eq(cidr_addr_parse(addr, &a), 0);
+	ck_assert_int_eq(netlink_neigh_list(dev, fdb, &e, &n, NULL), 0);
+	for (i = 0; i < n; i++)
+		if ((!mac_last || e[i].mac[5] == mac_last) && (!addr || cidr_addr_equal(&e[i].ip, &a)))
+			found++;
+	free(e);
+	return found;
+}
+
+/* Every key under prefix of s, as the cluster store's watch would deliver it, to the driver. */
+static void watch_replay(struct driver *drv, struct store *s, const char *prefix)
+{
+	struct store_list l = { 0 };
+	size_t i;
+
+	ck_assert_int_eq(store_list(s, prefix, &l, NULL), 0);
+	for (i = 0; i < l.n; i++)
+		driver_peer_event(drv, &(struct store_event){ .type = STORE_EVENT_PUT, .key = l.kv[i].key,
+							      .value = l.kv[i].value, .rev = l.kv[i].rev });
+	store_list_free(&l);
+}
+
+/*
+ * Overlay on the real kernel, the cluster store a second LMDB file: the
+ * network's bridge and VXLAN device, this host's endpoint published with its
+ * MAC, and another host's endpoint (written by an IPAM of host h2) made into
+ * FDB and neighbour entries from the watch's events, and taken away when h2's
+ * record goes. Nothing is left after the deletes.
+ */
+START_TEST(test_mode_overlay_peers)
+{
+	char dir[] = "/tmp/weft-netns-XXXXXX", url[160], br[IFNAME_LEN], vx[IFNAME_LEN], key[KEY_LEN];
+	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
+	struct ipam_pool p = { 0 };
+	struct store *s = NULL, *shared = NULL;
+	struct ipam *h2 = NULL;
+	struct ipaddr a;
+	struct net *nets = NULL;
+	size_t n = 0;
+	struct driver *drv;
+
+	/* the underlay: this host is 10.99.0.1 on ul0 */
+	ck_assert_int_eq(netlink_veth_add("ul0", "ul1", 1500, NULL, NULL), 0);
+	ck_assert_int_eq(cidr_parse("10.99.0.1/24", '/', &p.pool, NULL), 0);
+	ck_assert_int_eq(netlink_addr_add("ul0", &p.pool, NULL), 0);
+	ck_assert_int_eq(netlink_link_set_up("ul0", NULL), 0);
+	c.advertise = p.pool.addr;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(url, sizeof(url), "lmdb://%s/weft.db", dir);
+	ck_assert_int_eq(store_open(url, &s, NULL), 0);
+	snprintf(url, sizeof(url), "lmdb://%s/cluster.db", dir);
+	ck_assert_int_eq(store_open(url, &shared, NULL), 0);
+	c.local = s;
+	c.shared = shared;
+	ck_assert_int_eq(cidr_parse("10.200.0.0/16", '/', &c.default_pool, NULL), 0);
+	ck_assert_int_eq(driver_new(&c, &drv, NULL), 0);
+	ck_assert_int_eq(api_new(drv, &api, NULL), 0);
+
+	call("/IpamDriver.RequestPool", NULL, "{\"AddressSpace\":\"weft-global\",\"Pool\":\"10.70.0.0/24\",\"SubPool\":\"\","
+	     "\"Options\":{},\"V6\":false}", 200, "\"Pool\":\"10.70.0.0/24\"");
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.70.0.0/24\",\"Address\":\"\",\"Options\":"
+	     "{\"RequestAddressType\":\"com.docker.network.gateway\"}}", 200, "\"Address\":\"10.70.0.1/24\"");
+	create("dd01", "\"mode\":\"overlay\"", false, "10.70.0.0/24", "10.70.0.1/24", 200, "{}");
+	ck_assert_int_eq(driver_nets_list(drv, &nets, &n, NULL), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_ne(nets[0].opts.vni, 0);
+	ifname_overlay_bridge(nets[0].opts.vni, br);
+	ifname_vxlan(nets[0].opts.vni, vx);
+	free(nets);
+	ck_assert(link_exists(br) && link_exists(vx));
+
+	/* this host's endpoint: its MAC goes into its address record, for the other hosts */
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.70.0.0/24\",\"Address\":\"10.70.0.2\",\"Options\":null}",
+	     200, "\"Address\":\"10.70.0.2/24\"");
+	call("/NetworkDriver.CreateEndpoint", NULL,
+	     "{\"NetworkID\":\"dd01\",\"EndpointID\":\"ee03cc\",\"Interface\":{\"Address\":\"10.70.0.2/24\","
+	     "\"AddressIPv6\":\"\",\"MacAddress\":\"\"},\"Options\":{}}",
+	     200, "{\"Interface\":{\"MacAddress\":\"02:42:0a:46:00:02\"}}");
+	/* Docker's own overlay gives the way out (docker_gwbridge): no gateway */
+	call("/NetworkDriver.Join", NULL, "{\"NetworkID\":\"dd01\",\"EndpointID\":\"ee03cc\",\"SandboxKey\":\"\",\"Options\":{}}",
+	     200, "{\"InterfaceName\":{\"SrcName\":\"wcee03cc\",\"DstPrefix\":\"eth\"}}");
+
+	/* host h2, 10.99.0.2, has 10.70.0.9 with MAC ...:09 */
+	ck_assert_int_eq(ipam_new(shared, &(struct ipam_config){ .host_id = "h2" }, &h2, NULL), 0);
+	ck_assert_int_eq(cidr_parse("10.70.0.0/24", '/', &p.pool, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(h2, &p, "10.70.0.9", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_set_mac(h2, &p, &a, "02:42:0a:46:00:09", NULL), 0);
+	key_of(key, KEYS_HOSTS, "h2");
+	ck_assert_int_eq(store_create(shared, key, "{\"addr\":\"10.99.0.2\",\"host\":\"h2\"}", NULL), 0);
+	watch_replay(drv, shared, KEYS_HOSTS);
+	watch_replay(drv, shared, KEYS_POOLS);
+	driver_peers_sync(drv);
+	ck_assert_uint_eq(entries_of(vx, true, 0x09, "10.99.0.2"), 1);
+	ck_assert_uint_eq(entries_of(vx, false, 0x09, "10.70.0.9"), 1);
+	ck_assert_uint_eq(entries_of(vx, true, 0x02, NULL), 0); /* this host's own is no peer */
+	ck_assert_uint_eq(entries_of(vx, false, 0x02, NULL), 0);
+
+	/* h2's record goes (peer_hold_ms 0: at once): so do its entries */
+	driver_peer_event(drv, &(struct store_event){ .type = STORE_EVENT_DEL, .key = key });
+	driver_peers_expire(drv);
+	driver_peers_sync(drv);
+	ck_assert_uint_eq(entries_of(vx, true, 0, NULL), 0);
+	ck_assert_uint_eq(entries_of(vx, false, 0, NULL), 0);
+
+	call("/NetworkDriver.Leave", NULL, "{\"NetworkID\":\"dd01\",\"EndpointID\":\"ee03cc\"}", 200, "{}");
+	call("/NetworkDriver.DeleteEndpoint", NULL, "{\"NetworkID\":\"dd01\",\"EndpointID\":\"ee03cc\"}", 200, "{}");
+	ck_assert(!link_exists("wvee03cc"));
+	call("/NetworkDriver.DeleteNetwork", NULL, "{\"NetworkID\":\"dd01\"}", 200, "{}");
+	ck_assert(!link_exists(br) && !link_exists(vx));
+	ck_assert_uint_eq(records_of_nets(drv), 0);
+	ipam_free(h2);
+	store_free(shared);
+	snprintf(url, sizeof(url), "%s/cluster.db", dir);
+	unlink(url);
+	strcat(url, "-lock");
+	unlink(url);
+	driver_stop(dir, drv, s);
+}
+END_TEST
+
 static Suite *netns_suite(void)
 {
 	Suite *s = suite_create("netns");
@@ -574,6 +707,7 @@ static Suite *netns_suite(void)
 	tcase_add_test(tc, test_mode_refusals);
 	tcase_add_test(tc, test_mode_macvlan_endpoint);
 	tcase_add_test(tc, test_mode_routed_endpoint);
+	tcase_add_test(tc, test_mode_overlay_peers);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
