@@ -237,41 +237,80 @@ static bool same_ports(const struct endpoint *ep, const struct port_map *maps, s
 	return true;
 }
 
+/* The ports Docker asks net to publish, with the network's default host address where none is given. */
+static int ports_wanted(const struct net *net, const char *net_id, const struct port_map *maps, size_t n,
+			struct port_map **ret, struct errbuf *eb)
+{
+	struct port_map *want;
+	size_t i;
+
+	*ret = NULL;
+	if (n == 0)
+		return 0;
+	if (net->internal)
+		return errbuf_set(eb, -EINVAL, "network %.12s is internal: no port can be published on it", net_id);
+	if (!mode_of(net->opts.mode)->host_gateway)
+		return errbuf_set(eb, -EOPNOTSUPP,
+				  "publishing ports (-p/-P) is not supported on %s networks: the container has its own address on the LAN",
+				  net_mode_to_string(net->opts.mode));
+	want = calloc(n, sizeof(*want));
+	if (!want)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		want[i] = maps[i];
+		if (!want[i].has_host_ip) {
+			want[i].host_ip = net->opts.host_binding;
+			want[i].has_host_ip = true;
+		}
+	}
+	*ret = want;
+	return 0;
+}
+
+/* Publishes the ports ep has now (none before): host ports held, record, rules; nothing of it on failure. */
+static int publish(struct driver *d, struct endpoint *ep, struct errbuf *eb)
+{
+	char hs[PORTS_STRLEN], cs[CIDR_STRLEN];
+	struct errbuf ignore;
+	size_t i;
+	int r;
+
+	r = driver_held_reserve(d, ep, eb);
+	if (r < 0)
+		return r;
+	r = rec_ep_put(d->cfg.local, ep, eb);
+	if (r == 0)
+		crash_point("program.record");
+	if (r == 0)
+		r = driver_firewall_update(d, eb);
+	/* A container reaching its own published port: the DNATed frame goes back out of its port. */
+	if (r == 0)
+		r = netlink_port_hairpin(ep->veth, true, eb);
+	if (r < 0) {
+		driver_unpublish(d, ep, &ignore);
+		return r;
+	}
+	for (i = 0; i < ep->nports; i++)
+		log_info("endpoint %.12s: published %s -> %s:%u", ep->id, ports_format(&ep->ports[i], hs),
+			 cidr_addr_format(&ep->addr.addr, cs), ep->ports[i].port);
+	return 0;
+}
+
 int driver_program(struct driver *d, const char *net_id, const char *id, const struct port_map *maps,
 		   size_t n, struct errbuf *eb)
 {
-	char hs[PORTS_STRLEN], cs[CIDR_STRLEN];
+	char hs[PORTS_STRLEN];
 	struct port_map *want = NULL;
 	struct endpoint ep;
-	struct errbuf ignore;
 	struct net net;
-	size_t i;
 	int r;
 
 	r = rec_ep_net_get(d->cfg.local, net_id, id, &ep, &net, eb);
 	if (r < 0)
 		return r;
-	if (n && net.internal) {
-		r = errbuf_set(eb, -EINVAL, "network %.12s is internal: no port can be published on it", net_id);
+	r = ports_wanted(&net, net_id, maps, n, &want, eb);
+	if (r < 0)
 		goto out;
-	}
-	if (n && !mode_of(net.opts.mode)->host_gateway) {
-		r = errbuf_set(eb, -EOPNOTSUPP,
-			       "publishing ports (-p/-P) is not supported on %s networks: the container has its own address on the LAN",
-			       net_mode_to_string(net.opts.mode));
-		goto out;
-	}
-	if (n && !(want = calloc(n, sizeof(*want)))) {
-		r = errbuf_set(eb, -ENOMEM, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		want[i] = maps[i];
-		if (!want[i].has_host_ip) {
-			want[i].host_ip = net.opts.host_binding;
-			want[i].has_host_ip = true;
-		}
-	}
 	/*
 	 * Docker 29 may program an endpoint again without a revoke: keep what
 	 * holds (and make sure its rules are there). Nothing to publish, and
@@ -287,10 +326,8 @@ int driver_program(struct driver *d, const char *net_id, const char *id, const s
 	 * container's bindings anyway): what an endpoint publishes goes only
 	 * with Revoke, Leave or DeleteEndpoint, never with a failed Program.
 	 */
-	if (ep.nports && n == 0) {
-		r = 0;
+	if (ep.nports && n == 0)
 		goto out;
-	}
 	if (ep.nports && !same_ports(&ep, want, n)) {
 		r = errbuf_set(eb, -EBUSY, "endpoint %.12s publishes %s already: other ports need a revoke first", ep.id,
 			       ports_format(&ep.ports[0], hs));
@@ -302,24 +339,7 @@ int driver_program(struct driver *d, const char *net_id, const char *id, const s
 	ep.ports = want;
 	ep.nports = n;
 	want = NULL;
-	r = driver_held_reserve(d, &ep, eb);
-	if (r < 0)
-		goto out;
-	r = rec_ep_put(d->cfg.local, &ep, eb);
-	if (r == 0)
-		crash_point("program.record");
-	if (r == 0)
-		r = driver_firewall_update(d, eb);
-	/* A container reaching its own published port: the DNATed frame goes back out of its port. */
-	if (r == 0)
-		r = netlink_port_hairpin(ep.veth, true, eb);
-	if (r < 0) {
-		driver_unpublish(d, &ep, &ignore);
-		goto out;
-	}
-	for (i = 0; i < ep.nports; i++)
-		log_info("endpoint %.12s: published %s -> %s:%u", ep.id, ports_format(&ep.ports[i], hs),
-			 cidr_addr_format(&ep.addr.addr, cs), ep.ports[i].port);
+	r = publish(d, &ep, eb);
 out:
 	free(want);
 	rec_ep_clear(&ep);

@@ -342,12 +342,40 @@ int driver_ep_check(struct driver *d, const char *net_id, const char *id, struct
 	return r;
 }
 
+/* Whether the address Docker gives a new endpoint of n can be its: in the subnet, no one else's. */
+static int ep_addr_check(struct driver *d, const struct net *n, const struct ep_create_req *req, struct errbuf *eb)
+{
+	char c[CIDR_STRLEN], s[CIDR_STRLEN];
+	struct endpoint other;
+	int r;
+
+	if (req->has_addr6)
+		return errbuf_set(eb, -EAFNOSUPPORT, "IPv6 is not supported by weft yet");
+	if (!req->has_addr)
+		return errbuf_set(eb, -EINVAL, "endpoint has no IPv4 address");
+	if (!cidr_contains(&n->pool, &req->addr.addr))
+		return errbuf_set(eb, -EINVAL, "address %s is not in the network's subnet %s",
+				  cidr_format(&req->addr, '/', c), cidr_format(&n->pool, '/', s));
+	/* Docker asks for aux addresses as for endpoints, so --ip of one only shows here. */
+	if (net_addr_is_infra(n, &req->addr.addr))
+		return errbuf_set(eb, -EADDRINUSE, "address %s is reserved on this network (gateway or --aux-address)",
+				  cidr_addr_format(&req->addr.addr, s));
+	r = rec_ep_by_addr(d->cfg.local, &n->pool, &req->addr.addr, &other, eb);
+	if (r == 0)
+		return errbuf_set(eb, -EADDRINUSE, "address %s is already used by another container on this network (endpoint %.12s)",
+				  cidr_addr_format(&req->addr.addr, s), other.id);
+	if (r != -ENOENT)
+		return r;
+	errbuf_clear(eb);
+	return 0;
+}
+
 int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *ret_mac_set,
 		     uint8_t ret_mac[6], struct errbuf *eb)
 {
 	const struct mode_ops *ops;
-	struct endpoint ep = { 0 }, other;
-	char key[KEY_LEN], s[CIDR_STRLEN];
+	struct endpoint ep = { 0 };
+	char s[CIDR_STRLEN];
 	struct net n;
 	int r;
 
@@ -378,24 +406,9 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	if (r != -ENOENT)
 		return r;
 	errbuf_clear(eb);
-	if (req->has_addr6)
-		return errbuf_set(eb, -EAFNOSUPPORT, "IPv6 is not supported by weft yet");
-	if (!req->has_addr)
-		return errbuf_set(eb, -EINVAL, "endpoint has no IPv4 address");
-	if (!cidr_contains(&n.pool, &req->addr.addr))
-		return errbuf_set(eb, -EINVAL, "address %s is not in the network's subnet %s",
-				  cidr_format(&req->addr, '/', key), cidr_format(&n.pool, '/', s));
-	/* Docker asks for aux addresses as for endpoints, so --ip of one only shows here. */
-	if (net_addr_is_infra(&n, &req->addr.addr))
-		return errbuf_set(eb, -EADDRINUSE, "address %s is reserved on this network (gateway or --aux-address)",
-				  cidr_addr_format(&req->addr.addr, s));
-	r = rec_ep_by_addr(d->cfg.local, &n.pool, &req->addr.addr, &other, eb);
-	if (r == 0)
-		return errbuf_set(eb, -EADDRINUSE, "address %s is already used by another container on this network (endpoint %.12s)",
-				  cidr_addr_format(&req->addr.addr, s), other.id);
-	if (r != -ENOENT)
+	r = ep_addr_check(d, &n, req, eb);
+	if (r < 0)
 		return r;
-	errbuf_clear(eb);
 	snprintf(ep.id, sizeof(ep.id), "%s", req->id);
 	snprintf(ep.net_id, sizeof(ep.net_id), "%s", req->net_id);
 	ifname_veth(req->id, ep.veth);
