@@ -80,6 +80,31 @@ static int net_eps(json_t *o, struct docker_net *n, struct errbuf *eb)
 	return 0;
 }
 
+/* Version and ApiVersion of GET /version; strings that do not fit are left out. */
+static void engine_version(json_t *o, struct docker_view *v)
+{
+	const char *ver = json_string_value(json_object_get(o, "Version"));
+	const char *api = json_string_value(json_object_get(o, "ApiVersion"));
+
+	if (ver && strlen(ver) < sizeof(v->version))
+		snprintf(v->version, sizeof(v->version), "%s", ver);
+	if (api && strlen(api) < sizeof(v->api))
+		snprintf(v->api, sizeof(v->api), "%s", api);
+}
+
+const char *docker_engine_unsupported(const char *version)
+{
+	unsigned int major, minor, patch;
+
+	if (sscanf(version, "%u.%u.%u", &major, &minor, &patch) != 3)
+		return NULL;
+	/* moby#51554, fixed in 29.0.3 (moby#51558) */
+	if (major == 29 && minor == 0 && patch <= 2)
+		return "dockerd dies (\"sync: unlock of unlocked mutex\") when a container on a network of a remote "
+		       "driver with a gateway stops or leaves it; use 29.0.3 or later";
+	return NULL;
+}
+
 int docker_view_get(const char *sock, bool (*want)(void *data, const struct docker_net *n), void *data,
 		    struct docker_view *ret, struct errbuf *eb)
 {
@@ -95,7 +120,13 @@ int docker_view_get(const char *sock, bool (*want)(void *data, const struct dock
 	if (r < 0)
 		return errbuf_set(eb, r, "out of memory");
 	curl_easy_setopt(c.curl, CURLOPT_UNIX_SOCKET_PATH, sock);
-	r = get_json(&c, sock, "/networks", &list, eb);
+	r = get_json(&c, sock, "/version", &list, eb);
+	if (r == 0)
+		engine_version(list, &v);
+	json_decref(list);
+	list = NULL;
+	if (r == 0)
+		r = get_json(&c, sock, "/networks", &list, eb);
 	if (r == 0 && !json_is_array(list))
 		r = errbuf_set(eb, -EPROTO, "Docker's API on %s: GET /networks: not a list", sock);
 	if (r == 0 && json_array_size(list) && !(v.nets = calloc(json_array_size(list), sizeof(*v.nets))))

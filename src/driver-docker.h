@@ -27,19 +27,24 @@ struct docker_net {
 };
 
 struct docker_view {
+	char version[32]; /* the engine's, as GET /version says ("28.5.2+dfsg4"); "" if it did not */
+	char api[16];     /* its Engine API version ("1.51") */
 	size_t n;
 	struct docker_net *nets;
 };
 
 /*
- * Docker's networks through the Engine API on the unix socket sock (GET
- * /networks), and the endpoints of those for which want() says true (GET
+ * The engine's version (GET /version), Docker's networks through the Engine
+ * API on the unix socket sock (GET /networks), and the endpoints of those for which want() says true (GET
  * /networks/ID). Each request gets 2 s, and none starts 5 s after the first:
  * a slower Docker fails it with -ETIME.
  */
 int docker_view_get(const char *sock, bool (*want)(void *data, const struct docker_net *n), void *data,
 		    struct docker_view *ret, struct errbuf *eb);
 void docker_view_free(struct docker_view *v);
+
+/* Why weft does not work with Docker Engine version (as GET /version says it), NULL if it does. */
+const char *docker_engine_unsupported(const char *version);
 
 const struct docker_net *docker_net_find(const struct docker_view *v, const char *id);
 /* How many networks of Docker's have subnet c; whether one has. */

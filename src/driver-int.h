@@ -29,6 +29,7 @@ struct driver {
 	bool recon_wanted; /* a round now: a pool waits for Docker's word (driver_pool_leave()) */
 	struct cidr marked; /* the pool the last RequestPool marked "asked for again" (len 0: none) */
 	long long waiting_until_ms; /* until then, a pool kept for Docker's word is asked about every second */
+	char engine[32]; /* the version of Docker Engine the reconcile last met ("": none yet) */
 };
 
 /* driver-ipam.c */

@@ -410,6 +410,21 @@ bool driver_reconcile_wanted(struct driver *d)
 	return r;
 }
 
+/* The engine the reconcile met, logged when it is another than before: a warning if weft does not work with it. */
+static void engine_seen(struct driver *d, const struct docker_view *v)
+{
+	const char *why;
+
+	if (!v->version[0] || strcmp(d->engine, v->version) == 0)
+		return;
+	snprintf(d->engine, sizeof(d->engine), "%s", v->version);
+	why = docker_engine_unsupported(v->version);
+	if (why)
+		log_warn("Docker Engine %s (API %s) is not supported: %s", v->version, v->api, why);
+	else
+		log_info("Docker Engine %s (API %s)", v->version, v->api);
+}
+
 int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *eb)
 {
 	struct docker_view v = { 0 };
@@ -435,6 +450,8 @@ int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *e
 			goto out;
 		}
 	}
+	if (docker_sock)
+		engine_seen(d, &v);
 	r = driver_pending_retry(d, docker_sock ? &v : NULL, eb);
 	if (r < 0 || !docker_sock)
 		goto out;

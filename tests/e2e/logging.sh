@@ -56,6 +56,11 @@ lab_wait_for registered 10
 expect_ok "start: one info line saying what weftd serves, with which store" \
 	once "^<6>weftd [0-9.]+ serving /run/docker/plugins/weft.sock \(host 'h1', store $LAB_STORE_URL\)$"
 expect_ok "start: one info line for the host's registration" registered
+# the engine, as its first look at Docker found it
+engine=$(dk 1 version -f '{{.Server.Version}}' | sed 's/[.+]/\\&/g')
+engine_seen() { [ "$(nlines "^<6>Docker Engine $engine \(API [0-9.]+\)$")" = 1 ]; }
+lab_wait_for engine_seen 10
+expect_ok "the reconcile's first look at Docker: one info line naming the engine" engine_seen
 
 expect_ok "a network, a container with a published port, both removed" bash -c "
 	dk 1 network create ${W[*]} --subnet 10.120.0.0/24 lg >/dev/null &&

@@ -51,7 +51,11 @@ static void *fake_serve(void *arg)
 	while ((c = accept(f->fd, NULL, NULL)) >= 0) {
 		n = read(c, req, sizeof(req) - 1);
 		req[n > 0 ? n : 0] = '\0';
-		if (strncmp(req, "GET /networks ", 14) == 0) {
+		if (strncmp(req, "GET /version ", 13) == 0) {
+			/* dockerd 29.0.1's reply, cut short */
+			answer(c, "{\"Platform\":{\"Name\":\"Docker Engine - Community\"},\"Version\":\"29.0.1\","
+				  "\"ApiVersion\":\"1.52\",\"MinAPIVersion\":\"1.44\",\"Os\":\"linux\"}");
+		} else if (strncmp(req, "GET /networks ", 14) == 0) {
 			answer(c, list);
 		} else {
 			ts.tv_sec = f->delay_ms / 1000;
@@ -100,6 +104,8 @@ START_TEST(test_docker_view)
 	ck_assert_uint_eq(v.n, NETS);
 	for (i = 0; i < v.n; i++)
 		ck_assert(v.nets[i].inspected);
+	ck_assert_str_eq(v.version, "29.0.1");
+	ck_assert_str_eq(v.api, "1.52");
 	docker_view_free(&v);
 	unlink(f.path);
 }
@@ -119,6 +125,22 @@ START_TEST(test_docker_view_slow)
 }
 END_TEST
 
+/* The engines weft names as not supported: 29.0.0 to 29.0.2 (moby#51554), whatever their suffix. */
+START_TEST(test_docker_engine_unsupported)
+{
+	static const char *const bad[] = { "29.0.0", "29.0.1", "29.0.2", "29.0.2+dfsg1", "29.0.0-rc.1" };
+	static const char *const good[] = { "20.10.24+dfsg1", "26.1.5+dfsg1", "28.5.2+dfsg4", "29.0.3", "29.1.0",
+					    "30.0.0", "", "29", "dev", "29.0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(docker_engine_unsupported(bad[i]) && strstr(docker_engine_unsupported(bad[i]), "29.0.3"),
+			      "%s", bad[i]);
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++)
+		ck_assert_msg(!docker_engine_unsupported(good[i]), "%s", good[i]);
+}
+END_TEST
+
 Suite *docker_suite(void)
 {
 	Suite *s = suite_create("docker");
@@ -127,6 +149,7 @@ Suite *docker_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_docker_view);
 	tcase_add_test(tc, test_docker_view_slow);
+	tcase_add_test(tc, test_docker_engine_unsupported);
 	suite_add_tcase(s, tc);
 	return s;
 }
