@@ -602,7 +602,7 @@ if [ -n "$4" ]; then
 	mount --rbind /sys "$root/sys"
 	mount --rbind /dev "$root/dev"
 	mount -t proc proc "$root/proc"
-	for d in /run/docker /run/containerd /etc/docker "$hd" "$5"; do
+	for d in /run/docker /run/weft /run/containerd /etc/docker "$hd" "$5"; do
 		mkdir -p "$root$d"
 		mount --rbind "$d" "$root$d"
 	done

@@ -222,6 +222,40 @@ expect_ok "icc=false: c4 reaches the gateway" in_c c4 ping -c2 -W2 10.245.0.1
 answers "icc=false: c4 reaches w8 through its published port" c4 "http://$HOSTIP:8089/" hello-w8
 expect_ok "icc=false: c4 reaches the outside" in_c c4 ping -c2 -W2 192.0.2.254
 
+# ---------------------------------------------------------------- the gateway moves to another network
+# A container on two weft networks: the default route and the published port go together to
+# the network that is the gateway (Docker 28 and later: the one with the higher gw-priority,
+# given through the Engine API, which older engines ignore), and back when it leaves.
+API=$(dk 1 version -f '{{.Server.APIVersion}}')
+gw_priority() { [ "$(printf '%s\n1.48\n' "$API" | sort -V | head -n 1)" = 1.48 ]; }
+# gw_net NAME GATEWAY: network NAME of g1 holds its default route, and port 8097 leads to its address there
+gw_net() {
+	local gw=$2 a
+	a=$(ip_of g1 "$1")
+	in_c g1 ip route | grep -q "^default via $gw " || { echo "default route: $(in_c g1 ip route | grep default)"; return 1; }
+	ip netns exec "$H" nft list table inet weft | grep -q "dport 8097 dnat ip to $a:80" ||
+		{ echo "no DNAT of 8097 to $a:80"; return 1; }
+	# and from no other network of g1's
+	[ "$(ip netns exec "$H" nft list table inet weft | grep -c 'dport 8097 dnat')" = 1 ] ||
+		{ echo "8097 is published more than once:"; ip netns exec "$H" nft list table inet weft | grep 'dport 8097'; return 1; }
+}
+expect_ok "run g1 on p1 with -p 8097:80" web g1 p1 -p 8097:80
+expect_ok "create weft network p5" dk 1 network create "${W[@]}" --subnet 10.246.0.0/24 p5
+expect_ok "connect g1 to p5 with gw-priority 10 (Engine API $API)" \
+	curl -sSf --unix-socket "$LABDIR/h1/docker.sock" -H 'Content-Type: application/json' \
+	-d '{"Container":"g1","EndpointConfig":{"GwPriority":10}}' http://docker/networks/p5/connect
+if gw_priority; then
+	expect_ok "gw-priority 10: p5 is g1's gateway, and port 8097 leads there" gw_net p5 10.246.0.1
+else
+	expect_ok "no gw-priority before API 1.48: p1 stays g1's gateway, and port 8097 with it" gw_net p1 10.241.0.1
+fi
+answers "outside -> host:8097 reaches g1" out "http://$HOSTIP:8097/" hello-g1
+expect_ok "disconnect g1 from p5" dk 1 network disconnect p5 g1
+expect_ok "p1 is g1's gateway again, and port 8097 leads there" gw_net p1 10.241.0.1
+answers "outside -> host:8097 reaches g1 again" out "http://$HOSTIP:8097/" hello-g1
+expect_ok "remove g1 and p5" bash -c "dk 1 rm -f g1 >/dev/null && dk 1 network rm p5 >/dev/null"
+expect_ok "port 8097 is free" port_free 8097
+
 # ---------------------------------------------------------------- weftd restart
 expect_ok "run w9 on p1 with -p 8091:80" web w9 p1 -p 8091:80
 w9ip=$(ip_of w9 p1)
