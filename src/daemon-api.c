@@ -237,12 +237,17 @@ static int h_create_endpoint(struct api *api, json_t *req, json_t **ret, struct 
 	char buf[MAC_STRLEN];
 	bool mac_set = false;
 	struct cidr a6;
-	json_t *iface = NULL;
+	json_t *iface = NULL, *opts = NULL;
 	int r;
 
 	r = get_ids(req, &er.net_id, &er.id, eb);
 	if (r == 0)
 		r = get_obj(req, "Interface", &iface, eb);
+	/* Docker 28's well-known endpoint options; the rest (sysctls: Docker applies them) are not weft's. */
+	if (r == 0)
+		r = get_obj(req, "Options", &opts, eb);
+	if (r == 0)
+		r = get_str(opts, "com.docker.network.endpoint.ifname", false, &er.ifname, eb);
 	if (r == 0)
 		r = get_cidr(iface, "Address", &er.has_addr, &er.addr, eb);
 	if (r == 0)
@@ -308,6 +313,9 @@ static int h_join(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
 	if (r < 0)
 		return r;
 	*ret = json_pack("{s:{s:s, s:s}}", "InterfaceName", "SrcName", jr.src_name, "DstPrefix", jr.dst_prefix);
+	/* Engines that take DstName name the interface so; the others ignore it (spec 10.1 row 20). */
+	if (*ret && jr.dst_name[0])
+		json_object_set_new(json_object_get(*ret, "InterfaceName"), "DstName", json_string(jr.dst_name));
 	if (*ret && jr.has_gateway)
 		json_object_set_new(*ret, "Gateway", json_string(cidr_addr_format(&jr.gateway, gw)));
 	return 0;

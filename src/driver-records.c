@@ -210,27 +210,30 @@ char *rec_ep_encode(const struct endpoint *ep)
 {
 	char a[CIDR_STRLEN], m[MAC_STRLEN];
 
-		return dump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "id", ep->id, "net", ep->net_id, "veth",
-			 ep->veth, "peer", ep->peer, "addr", cidr_format(&ep->addr, '/', a), "mac", mac_format(ep->mac, m), "joined",
-			 ep->joined, "ports", ports_to_json(ep)));
+	return dump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:o}", "id", ep->id, "net", ep->net_id, "veth",
+			      ep->veth, "peer", ep->peer, "addr", cidr_format(&ep->addr, '/', a), "mac", mac_format(ep->mac, m),
+			      "joined", ep->joined, "ifname", ep->ifname, "ports", ports_to_json(ep)));
 }
 
 int rec_ep_decode(const char *val, struct endpoint *ret)
 {
-	const char *id, *net, *veth, *peer, *addr, *mac;
+	const char *id, *net, *veth, *peer, *addr, *mac, *ifname = "";
 	struct endpoint ep = { 0 };
 	json_t *o, *ports = NULL;
 	int joined = 0, r = -EIO;
 
 	o = json_loads(val, 0, NULL);
-	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s, s?b, s?o}", "id", &id, "net", &net, "veth", &veth,
-			      "peer", &peer, "addr", &addr, "mac", &mac, "joined", &joined, "ports", &ports) < 0)
+	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s, s?b, s?s, s?o}", "id", &id, "net", &net, "veth", &veth,
+			      "peer", &peer, "addr", &addr, "mac", &mac, "joined", &joined, "ifname", &ifname, "ports",
+			      &ports) < 0 ||
+	    strlen(ifname) >= sizeof(ep.ifname))
 		goto out;
 	ep.joined = joined;
 	snprintf(ep.id, sizeof(ep.id), "%s", id);
 	snprintf(ep.net_id, sizeof(ep.net_id), "%s", net);
 	snprintf(ep.veth, sizeof(ep.veth), "%s", veth);
 	snprintf(ep.peer, sizeof(ep.peer), "%s", peer);
+	snprintf(ep.ifname, sizeof(ep.ifname), "%s", ifname);
 	if (cidr_parse(addr, '/', &ep.addr, NULL) < 0 || mac_parse(mac, ep.mac) < 0)
 		goto out;
 	if (ports_from_json(ports, &ep) < 0) {

@@ -46,6 +46,7 @@ struct endpoint {
 	struct cidr addr;
 	uint8_t mac[6];
 	bool joined; /* Join succeeded once: its interface went to a container */
+	char ifname[16]; /* its name in the container as Docker asked (endpoint option ifname), "" if not */
 	size_t nports;
 	struct port_map *ports; /* published, while the endpoint is its container's gateway */
 };

@@ -409,11 +409,18 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	r = ep_addr_check(d, &n, req, eb);
 	if (r < 0)
 		return r;
+	if (req->ifname && *req->ifname && !options_ifname_valid(req->ifname))
+		return errbuf_set(eb, -EINVAL,
+				  "endpoint option 'com.docker.network.endpoint.ifname': '%.32s' is not an interface name (1 "
+				  "to 15 of a-z A-Z 0-9 _ . -)",
+				  req->ifname);
 	snprintf(ep.id, sizeof(ep.id), "%s", req->id);
 	snprintf(ep.net_id, sizeof(ep.net_id), "%s", req->net_id);
 	ifname_veth(req->id, ep.veth);
 	ifname_peer(req->id, ep.peer);
 	ep.addr = req->addr;
+	if (req->ifname)
+		snprintf(ep.ifname, sizeof(ep.ifname), "%s", req->ifname);
 	if (req->has_mac)
 		memcpy(ep.mac, req->mac, 6);
 	else
@@ -478,13 +485,14 @@ int driver_join(struct driver *d, const char *net_id, const char *id, struct joi
 	/* Every mode hands over the same interface; the mode says whether there is a gateway. */
 	memset(ret, 0, sizeof(*ret));
 	memcpy(ret->src_name, ep.peer, sizeof(ret->src_name));
+	memcpy(ret->dst_name, ep.ifname, sizeof(ret->dst_name));
 	ret->dst_prefix = "eth";
 	r = mode_of(n.opts.mode)->join(&d->mode, &n, &ep, ret, eb);
 	if (r == 0)
 		crash_point("join.kernel");
 	if (r == 0 && !ep.joined) {
 		ep.joined = true;
-			r = rec_ep_put(d->cfg.local, &ep, eb);
+		r = rec_ep_put(d->cfg.local, &ep, eb);
 		if (r < 0)
 			mode_of(n.opts.mode)->delete_endpoint(&d->mode, &n, &ep, &ignore);
 	}

@@ -48,6 +48,7 @@ struct ep_create_req {
 	bool has_addr6;
 	bool has_mac;
 	uint8_t mac[6];
+	const char *ifname; /* the interface's name in the container, as asked ("": Docker's eth<N>) */
 };
 
 struct driver;

@@ -37,6 +37,7 @@ struct mode_ctx {
 struct join_reply {
 	char src_name[16];
 	const char *dst_prefix;
+	char dst_name[16]; /* the name asked for at CreateEndpoint ("": Docker names it dst_prefix + a number) */
 	bool has_gateway;
 	struct ipaddr gateway;
 };

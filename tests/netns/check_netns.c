@@ -692,6 +692,64 @@ START_TEST(test_mode_overlay_peers)
 }
 END_TEST
 
+/*
+ * What Docker 28 and 29 add to the requests, in their bytes: the endpoint's
+ * name in RequestAddress (29), the ifname and sysctls endpoint options (28;
+ * ifname comes back as Join's DstName, a bad one is refused and leaves no
+ * record), no_proxy_6to4 in Program (28).
+ */
+START_TEST(test_newer_engine_requests)
+{
+	char dir[] = "/tmp/weft-netns-XXXXXX";
+	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
+	struct store *s = NULL;
+	struct driver *drv = driver_start(dir, &c, &s);
+	struct endpoint *eps = NULL;
+	size_t n = 0;
+
+	call("/IpamDriver.RequestPool", NULL, "{\"AddressSpace\":\"weft-local\",\"Pool\":\"10.71.0.0/24\",\"SubPool\":\"\","
+	     "\"Options\":{},\"V6\":false}", 200, "\"Pool\":\"10.71.0.0/24\"");
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.71.0.0/24\",\"Address\":\"\",\"Options\":"
+	     "{\"RequestAddressType\":\"com.docker.network.gateway\"}}", 200, "\"Address\":\"10.71.0.1/24\"");
+	create("ee01", "", false, "10.71.0.0/24", "10.71.0.1/24", 200, "{}");
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.71.0.0/24\",\"Address\":\"10.71.0.7\",\"Options\":"
+	     "{\"com.docker.network.endpoint.name\":\"web\"}}", 200, "\"Address\":\"10.71.0.7/24\"");
+	call("/NetworkDriver.CreateEndpoint", NULL,
+	     "{\"NetworkID\":\"ee01\",\"EndpointID\":\"ff01\",\"Interface\":{\"Address\":\"10.71.0.7/24\",\"AddressIPv6\":\"\","
+	     "\"MacAddress\":\"\"},\"Options\":{\"com.docker.network.endpoint.exposedports\":[],"
+	     "\"com.docker.network.endpoint.ifname\":\"data0\",\"com.docker.network.endpoint.sysctls\":"
+	     "\"net.ipv4.conf.IFNAME.log_martians=1\",\"com.docker.network.portmap\":[]}}",
+	     200, "{\"Interface\":{\"MacAddress\":\"02:42:0a:47:00:07\"}}");
+	call("/NetworkDriver.Join", NULL, "{\"NetworkID\":\"ee01\",\"EndpointID\":\"ff01\",\"SandboxKey\":\"/var/run/docker/netns/1\","
+	     "\"Options\":{}}", 200, "{\"InterfaceName\":{\"SrcName\":\"wcff01\",\"DstPrefix\":\"eth\",\"DstName\":\"data0\"},"
+	     "\"Gateway\":\"10.71.0.1\"}");
+	call("/NetworkDriver.ProgramExternalConnectivity", NULL,
+	     "{\"NetworkID\":\"ee01\",\"EndpointID\":\"ff01\",\"Options\":{\"com.docker.network.driver.private.no_proxy_6to4\":"
+	     "true,\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}", 200, "{}");
+	/* a name the kernel would not take: refused, nothing recorded */
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.71.0.0/24\",\"Address\":\"10.71.0.8\",\"Options\":null}",
+	     200, "\"Address\":\"10.71.0.8/24\"");
+	call("/NetworkDriver.CreateEndpoint", NULL,
+	     "{\"NetworkID\":\"ee01\",\"EndpointID\":\"ff02\",\"Interface\":{\"Address\":\"10.71.0.8/24\",\"AddressIPv6\":\"\","
+	     "\"MacAddress\":\"\"},\"Options\":{\"com.docker.network.endpoint.ifname\":\"data 0/../x\"}}",
+	     500, "endpoint option 'com.docker.network.endpoint.ifname': 'data 0/../x' is not an interface name");
+	call("/NetworkDriver.CreateEndpoint", NULL,
+	     "{\"NetworkID\":\"ee01\",\"EndpointID\":\"ff02\",\"Interface\":{\"Address\":\"10.71.0.8/24\",\"AddressIPv6\":\"\","
+	     "\"MacAddress\":\"\"},\"Options\":{\"com.docker.network.endpoint.ifname\":7}}",
+	     500, "field 'com.docker.network.endpoint.ifname' must be a string");
+	ck_assert_int_eq(driver_eps_list(drv, &eps, &n, NULL), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(eps[0].ifname, "data0");
+	driver_eps_free(eps, n);
+	call("/NetworkDriver.RevokeExternalConnectivity", NULL, "{\"NetworkID\":\"ee01\",\"EndpointID\":\"ff01\"}", 200, "{}");
+	call("/NetworkDriver.Leave", NULL, "{\"NetworkID\":\"ee01\",\"EndpointID\":\"ff01\"}", 200, "{}");
+	call("/NetworkDriver.DeleteEndpoint", NULL, "{\"NetworkID\":\"ee01\",\"EndpointID\":\"ff01\"}", 200, "{}");
+	call("/NetworkDriver.DeleteNetwork", NULL, "{\"NetworkID\":\"ee01\"}", 200, "{}");
+	ck_assert_uint_eq(records_of_nets(drv), 0);
+	driver_stop(dir, drv, s);
+}
+END_TEST
+
 static Suite *netns_suite(void)
 {
 	Suite *s = suite_create("netns");
@@ -708,6 +766,7 @@ static Suite *netns_suite(void)
 	tcase_add_test(tc, test_mode_macvlan_endpoint);
 	tcase_add_test(tc, test_mode_routed_endpoint);
 	tcase_add_test(tc, test_mode_overlay_peers);
+	tcase_add_test(tc, test_newer_engine_requests);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

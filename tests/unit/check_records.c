@@ -189,6 +189,7 @@ START_TEST(test_records_ep_round_trip)
 
 	pm[1].host_ip = test_addr("192.0.2.7");
 	ep.joined = true;
+	snprintf(ep.ifname, sizeof(ep.ifname), "data0");
 	ep.ports = pm;
 	ep.nports = 2;
 	t1 = rec_ep_encode(&ep);
@@ -201,6 +202,7 @@ START_TEST(test_records_ep_round_trip)
 	ck_assert(cidr_equal(&back.addr, &ep.addr));
 	ck_assert_mem_eq(back.mac, ep.mac, 6);
 	ck_assert(back.joined);
+	ck_assert_str_eq(back.ifname, "data0");
 	ck_assert_uint_eq(back.nports, 2);
 	ck_assert_int_eq(back.ports[0].host_ip.family, 0);
 	ck_assert(cidr_addr_equal(&back.ports[1].host_ip, &pm[1].host_ip));
@@ -229,6 +231,8 @@ static const char *const bad_eps[] = {
 	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ports\":[{\"proto\":\"tcp\",\"host_ip\":\"0.0.0.0\",\"host_port\":80,"
 		"\"lo\":9,\"hi\":8,\"port\":80}]}",
 	"{\"id\":\"e\",\"net\":\"n\",\"veth\":\"wve\",\"peer\":\"wce\",\"addr\":\"10.0.0.2\",\"mac\":\"02:42:0a:00:00:02\"}",
+	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ifname\":\"sixteen-chars-xx\"}",
+	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ifname\":1}",
 };
 
 START_TEST(test_records_ep_bad)
