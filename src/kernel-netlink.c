@@ -911,16 +911,17 @@ int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *l
 {
 	unsigned int idx = dev && *dev ? if_nametoindex(dev) : 0;
 	struct rtnl_link *link;
-	struct nl_addr *a, *ll = NULL;
+	struct nl_addr *a = NULL, *ll = NULL;
 	int r;
 
 	if (dev && *dev && !idx)
 		return errbuf_set(eb, -ENODEV, "create VXLAN '%s': underlay interface '%s' does not exist", name, dev);
 	link = rtnl_link_vxlan_alloc();
-	a = nl_addr_build(AF_INET, local->b, 4);
+	if (local)
+		a = nl_addr_build(AF_INET, local->b, 4);
 	if (mac)
 		ll = nl_addr_build(AF_LLC, mac, 6);
-	if (!link || !a || (mac && !ll)) {
+	if (!link || (local && !a) || (mac && !ll)) {
 		rtnl_link_put(link);
 		nl_addr_put(a);
 		nl_addr_put(ll);
@@ -933,7 +934,7 @@ int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *l
 		rtnl_link_set_mtu(link, mtu);
 	/* Peers are programmed, never learnt: no learning, ARP answered from the neighbour table. */
 	r = rtnl_link_vxlan_set_id(link, vni);
-	if (r == 0)
+	if (r == 0 && a)
 		r = rtnl_link_vxlan_set_local(link, a);
 	if (r == 0 && idx)
 		r = rtnl_link_vxlan_set_link(link, idx);

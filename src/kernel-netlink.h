@@ -44,8 +44,8 @@ int netlink_macvlan_add(const char *name, const char *parent, const char *mode, 
 int netlink_vlan_add(const char *name, const char *parent, unsigned int id, struct errbuf *eb);
 
 /*
- * A VXLAN device for vni with local (underlay) address, over dev (NULL or "":
- * any), UDP port, learning off and ARP answered from its neighbour table;
+ * A VXLAN device for vni with local (underlay) address (NULL: none, a single
+ * host), over dev (NULL or "": any), UDP port, learning off and ARP answered from its neighbour table;
  * its MAC is mac (NULL: the kernel's choice).
  */
 int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *local, const char *dev,
