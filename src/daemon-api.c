@@ -138,10 +138,40 @@ static int h_activate(struct api *api, json_t *req, json_t **ret, struct errbuf 
 
 /* NetworkDriver */
 
+/* A network's Options (*ret_opts, NULL if none) and the -o options in them (com.docker.network.generic) into kv. */
+static int get_net_opts(json_t *req, json_t **ret_opts, struct option_kv *kv, size_t *ret_n, struct errbuf *eb)
+{
+	json_t *generic = NULL;
+	int r;
+
+	r = get_obj(req, "Options", ret_opts, eb);
+	if (r == 0)
+		r = get_obj(*ret_opts, "com.docker.network.generic", &generic, eb);
+	return r < 0 ? r : get_kv(generic, "option", kv, ret_n, eb);
+}
+
 static int h_net_caps(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
 {
-	*ret = json_pack("{s:s, s:s}", "Scope", "local", "ConnectivityScope", "local");
+	/* GwAllocChecker: Docker 28 asks GwAllocCheck first; the others ignore it. */
+	*ret = json_pack("{s:s, s:s, s:b}", "Scope", "local", "ConnectivityScope", "local", "GwAllocChecker", true);
 	return 0;
+}
+
+/* Docker 28: {"Options": the CreateNetwork options}, before it asks the IPAM for a gateway address. */
+static int h_gw_alloc_check(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
+{
+	struct option_kv kv[MAX_OPTS];
+	json_t *opts;
+	bool skip = false;
+	size_t n = 0;
+	int r;
+
+	r = get_net_opts(req, &opts, kv, &n, eb);
+	if (r == 0)
+		r = driver_gw_alloc_check(api->d, kv, n, &skip, eb);
+	if (r == 0)
+		*ret = json_pack("{s:b, s:b}", "SkipIPv4", skip, "SkipIPv6", skip);
+	return r;
 }
 
 static int parse_ipv4data(json_t *arr, struct net_create_req *nr, struct errbuf *eb)
@@ -181,16 +211,12 @@ static int h_create_network(struct api *api, json_t *req, json_t **ret, struct e
 {
 	struct option_kv kv[MAX_OPTS];
 	struct net_create_req nr = { 0 };
-	json_t *opts = NULL, *generic = NULL, *v4 = NULL, *v6 = NULL;
+	json_t *opts = NULL, *v4 = NULL, *v6 = NULL;
 	int r;
 
 	r = get_str(req, "NetworkID", true, &nr.id, eb);
 	if (r == 0)
-		r = get_obj(req, "Options", &opts, eb);
-	if (r == 0)
-		r = get_obj(opts, "com.docker.network.generic", &generic, eb);
-	if (r == 0)
-		r = get_kv(generic, "option", kv, &nr.nopts, eb);
+		r = get_net_opts(req, &opts, kv, &nr.nopts, eb);
 	if (r == 0)
 		r = get_bool(opts, "com.docker.network.internal", &nr.internal, eb);
 	if (r == 0)
@@ -554,6 +580,7 @@ static const struct route {
 } routes[] = {
 	{ "/Plugin.Activate", h_activate, false },
 	{ "/NetworkDriver.GetCapabilities", h_net_caps, false },
+	{ "/NetworkDriver.GwAllocCheck", h_gw_alloc_check, true },
 	{ "/NetworkDriver.CreateNetwork", h_create_network, true },
 	{ "/NetworkDriver.DeleteNetwork", h_delete_network, true },
 	{ "/NetworkDriver.AllocateNetwork", h_allocate_network, true },

@@ -204,13 +204,13 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 	if (req->pool.addr.family != AF_INET)
 		return errbuf_set(eb, -EINVAL, "subnet %s is not IPv4 (IPv6 is not supported by weft yet)",
 				  cidr_format(&req->pool, '/', s));
-	if (!req->has_gateway)
+	if (!req->has_gateway && !mode_of(n->opts.mode)->own_gateway)
 		return errbuf_set(eb, -EINVAL, "network has no gateway address: use --ipam-driver weft, or give --gateway");
 	n->pool = req->pool;
 	cidr_mask(&n->pool);
 	n->gateway = req->gateway;
 	n->gateway.len = n->pool.len;
-	if (!cidr_is_host(&n->pool, &n->gateway.addr))
+	if (req->has_gateway && !cidr_is_host(&n->pool, &n->gateway.addr))
 		return errbuf_set(eb, -EINVAL, "gateway %s is not a host address of subnet %s",
 				  cidr_addr_format(&req->gateway.addr, g), cidr_format(&n->pool, '/', s));
 	if (req->naux > DRIVER_MAX_AUX)
@@ -230,6 +230,18 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 	else
 		ifname_bridge(n->id, n->bridge);
 	return 0;
+}
+
+int driver_gw_alloc_check(struct driver *d, const struct option_kv *opts, size_t nopts, bool *ret_skip,
+			  struct errbuf *eb)
+{
+	struct net_options o;
+	int r;
+
+	r = options_parse(opts, nopts, &o, eb);
+	if (r == 0)
+		*ret_skip = mode_of(o.mode)->own_gateway;
+	return r;
 }
 
 static int net_create(struct driver *d, const struct net_create_req *req, struct errbuf *eb)

@@ -106,6 +106,9 @@ int driver_addr_release(struct driver *d, const char *pool_id, const char *addr,
 			struct errbuf *eb);
 
 /* NetworkDriver */
+/* GwAllocCheck: whether a network with these options needs no gateway address of Docker's IPAM request; bad options are refused. */
+int driver_gw_alloc_check(struct driver *d, const struct option_kv *opts, size_t nopts, bool *ret_skip,
+			  struct errbuf *eb);
 int driver_net_create(struct driver *d, const struct net_create_req *req, struct errbuf *eb);
 int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb);
 /* *ret_mac_set tells whether weft chose the MAC (then returned in ret_mac). */

@@ -184,7 +184,7 @@ static int routed_validate(const struct mode_ctx *ctx, const struct net *net, st
 		return errbuf_set(eb, -EINVAL, "mode routed takes no --aux-address (each host's slice is its own)");
 	if (net->internal)
 		return errbuf_set(eb, -EINVAL, "mode routed cannot be --internal: its containers are routed to other hosts");
-	if (cidr_offset(&net->pool, &net->gateway.addr) != 1)
+	if (net->gateway.addr.family && cidr_offset(&net->pool, &net->gateway.addr) != 1)
 		return errbuf_set(eb, -EINVAL,
 				  "mode routed takes no --gateway (%s): each host's slice has its own, its first address",
 				  cidr_addr_format(&net->gateway.addr, g));
@@ -395,6 +395,7 @@ static bool routed_owns_link(const struct net *net, const char *name)
 
 const struct mode_ops routed_mode = {
 	.host_gateway = true,
+	.own_gateway = true,
 	.firewall = true,
 	.sliced = true,
 	.host_end = true,

@@ -69,6 +69,12 @@ struct mode_ops {
 	bool sliced;
 	/* An endpoint's interface has a host end, its veth (a macvlan's has none). */
 	bool host_end;
+	/*
+	 * The containers' gateway is the mode's own (routed: each host's slice
+	 * has its own): the network needs none from Docker's IPAM request, and
+	 * Docker 28 is told so (GwAllocCheck).
+	 */
+	bool own_gateway;
 	/* NET_FIELD_*: what weftctl shows. */
 	unsigned int fields;
 

@@ -745,6 +745,29 @@ START_TEST(test_newer_engine_requests)
 	call("/NetworkDriver.Leave", NULL, "{\"NetworkID\":\"ee01\",\"EndpointID\":\"ff01\"}", 200, "{}");
 	call("/NetworkDriver.DeleteEndpoint", NULL, "{\"NetworkID\":\"ee01\",\"EndpointID\":\"ff01\"}", 200, "{}");
 	call("/NetworkDriver.DeleteNetwork", NULL, "{\"NetworkID\":\"ee01\"}", 200, "{}");
+
+	/* GwAllocCheck said routed needs no gateway: Docker 28 asks none, and the slice has its own */
+	call("/NetworkDriver.GwAllocCheck", NULL, "{\"Options\":{\"com.docker.network.generic\":{\"mode\":\"routed\"}}}",
+	     200, "{\"SkipIPv4\":true,\"SkipIPv6\":true}");
+	call("/IpamDriver.RequestPool", NULL, "{\"AddressSpace\":\"weft-local\",\"Pool\":\"10.72.0.0/16\",\"SubPool\":\"\","
+	     "\"Options\":{},\"V6\":false}", 200, "\"Pool\":\"10.72.0.0/16\"");
+	call("/NetworkDriver.CreateNetwork", NULL,
+	     "{\"NetworkID\":\"ee02\",\"Options\":{\"com.docker.network.enable_ipv4\":true,\"com.docker.network.enable_ipv6\":"
+	     "false,\"com.docker.network.generic\":{\"mode\":\"routed\"}},\"IPv4Data\":[{\"AddressSpace\":\"weft-local\","
+	     "\"Pool\":\"10.72.0.0/16\"}],\"IPv6Data\":[]}", 200, "{}");
+	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.72.0.0/16\",\"Address\":\"\",\"Options\":null}", 200,
+	     "\"Address\":\"10.72.0.");
+	call("/NetworkDriver.CreateEndpoint", NULL,
+	     "{\"NetworkID\":\"ee02\",\"EndpointID\":\"ff03\",\"Interface\":{\"Address\":\"10.72.0.9/24\",\"AddressIPv6\":\"\","
+	     "\"MacAddress\":\"\"}}", 200, "{");
+	call("/NetworkDriver.Join", NULL, "{\"NetworkID\":\"ee02\",\"EndpointID\":\"ff03\",\"SandboxKey\":\"\"}", 200,
+	     "\"Gateway\":\"10.72.0.1\"");
+	call("/NetworkDriver.DeleteEndpoint", NULL, "{\"NetworkID\":\"ee02\",\"EndpointID\":\"ff03\"}", 200, "{}");
+	call("/NetworkDriver.DeleteNetwork", NULL, "{\"NetworkID\":\"ee02\"}", 200, "{}");
+	/* a bridge network still needs one */
+	call("/NetworkDriver.CreateNetwork", NULL,
+	     "{\"NetworkID\":\"ee03\",\"Options\":{},\"IPv4Data\":[{\"AddressSpace\":\"weft-local\",\"Pool\":\"10.73.0.0/24\"}],"
+	     "\"IPv6Data\":[]}", 500, "network has no gateway address");
 	ck_assert_uint_eq(records_of_nets(drv), 0);
 	driver_stop(dir, drv, s);
 }
