@@ -92,6 +92,20 @@ static void engine_version(json_t *o, struct docker_view *v)
 		snprintf(v->api, sizeof(v->api), "%s", api);
 }
 
+/* FirewallBackend.Driver of GET /info (Docker 28.1 and later). */
+static void engine_firewall(json_t *o, struct docker_view *v)
+{
+	const char *fw = json_string_value(json_object_get(json_object_get(o, "FirewallBackend"), "Driver"));
+
+	if (fw && strlen(fw) < sizeof(v->firewall))
+		snprintf(v->firewall, sizeof(v->firewall), "%s", fw);
+}
+
+bool docker_firewall_nftables(const struct docker_view *v)
+{
+	return strncmp(v->firewall, "nftables", 8) == 0;
+}
+
 const char *docker_engine_unsupported(const char *version)
 {
 	unsigned int major, minor, patch;
@@ -123,6 +137,12 @@ int docker_view_get(const char *sock, bool (*want)(void *data, const struct dock
 	r = get_json(&c, sock, "/version", &list, eb);
 	if (r == 0)
 		engine_version(list, &v);
+	json_decref(list);
+	list = NULL;
+	if (r == 0)
+		r = get_json(&c, sock, "/info", &list, eb);
+	if (r == 0)
+		engine_firewall(list, &v);
 	json_decref(list);
 	list = NULL;
 	if (r == 0)

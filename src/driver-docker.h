@@ -29,6 +29,7 @@ struct docker_net {
 struct docker_view {
 	char version[32]; /* the engine's, as GET /version says ("28.5.2+dfsg4"); "" if it did not */
 	char api[16];     /* its Engine API version ("1.51") */
+	char firewall[32]; /* its firewall backend, as GET /info says from 28.1 ("iptables", "nftables"); "" if not */
 	size_t n;
 	struct docker_net *nets;
 };
@@ -42,6 +43,9 @@ struct docker_view {
 int docker_view_get(const char *sock, bool (*want)(void *data, const struct docker_net *n), void *data,
 		    struct docker_view *ret, struct errbuf *eb);
 void docker_view_free(struct docker_view *v);
+
+/* Whether Docker's firewall is its nftables backend (Docker 29; "nftables+firewalld" too). */
+bool docker_firewall_nftables(const struct docker_view *v);
 
 /* Why weft does not work with Docker Engine version (as GET /version says it), NULL if it does. */
 const char *docker_engine_unsupported(const char *version);

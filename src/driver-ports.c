@@ -192,6 +192,7 @@ int driver_firewall_update(struct driver *d, struct errbuf *eb)
 	st.ports = fp;
 	st.nports = nports;
 	st.foreign = foreign;
+	st.docker_nftables = d->docker_nftables;
 	r = firewall_sync(&st, eb);
 	if (r == 0)
 		remember_foreign(d, foreign, st.nforeign);

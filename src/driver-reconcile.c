@@ -410,11 +410,22 @@ bool driver_reconcile_wanted(struct driver *d)
 	return r;
 }
 
-/* The engine the reconcile met, logged when it is another than before: a warning if weft does not work with it. */
+/*
+ * The engine the reconcile met, logged when it is another than before: a
+ * warning if weft does not work with it. Its firewall backend decides
+ * whether weft jumps to its chain from DOCKER-USER.
+ */
 static void engine_seen(struct driver *d, const struct docker_view *v)
 {
+	struct errbuf e = { 0 };
 	const char *why;
 
+	if (v->version[0] && docker_firewall_nftables(v) != d->docker_nftables) {
+		d->docker_nftables = !d->docker_nftables;
+		log_info("Docker's firewall backend: %s", v->firewall[0] ? v->firewall : "iptables");
+		if (driver_firewall_update(d, &e) < 0)
+			log_warn("firewall: %s", e.msg);
+	}
 	if (!v->version[0] || strcmp(d->engine, v->version) == 0)
 		return;
 	snprintf(d->engine, sizeof(d->engine), "%s", v->version);

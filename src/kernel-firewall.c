@@ -402,10 +402,15 @@ static int chain_sync(const struct firewall_state *st, struct errbuf *eb)
 	}
 	/*
 	 * When weftd starts before dockerd, DOCKER-USER may not exist yet:
-	 * create it; dockerd adopts it and adds its jump from FORWARD.
+	 * create it; dockerd adopts it and adds its jump from FORWARD. Docker's
+	 * nftables backend has none, and never sets FORWARD's policy to DROP:
+	 * the jump from FORWARD is enough (and keeps weft's accepts ahead of a
+	 * DROP an earlier iptables run of dockerd may have left).
 	 */
-	newchain[6] = "DOCKER-USER";
-	firewall_run(newchain, NULL);
+	if (!st->docker_nftables) {
+		newchain[6] = "DOCKER-USER";
+		firewall_run(newchain, NULL);
+	}
 	newchain[6] = WEFT_CHAIN;
 	firewall_run(newchain, NULL);
 	for (i = 0; i < st->nnets && r == 0; i++)
@@ -414,7 +419,7 @@ static int chain_sync(const struct firewall_state *st, struct errbuf *eb)
 			if (rule_args(&st->nets[i], kind, args, cidr))
 				r = rule_ensure("-A", WEFT_CHAIN, args, what, eb);
 		}
-	if (r == 0)
+	if (r == 0 && !st->docker_nftables)
 		r = rule_ensure("-I", "DOCKER-USER", jump_args, "jump from DOCKER-USER", eb);
 	if (r == 0)
 		r = rule_ensure("-A", "FORWARD", jump_args, "jump from FORWARD", eb);

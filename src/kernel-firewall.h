@@ -33,6 +33,11 @@ struct firewall_state {
 	size_t nports;
 	const char *foreign; /* NUL-separated names of other container bridges (Docker's) */
 	size_t nforeign;
+	/*
+	 * Docker's firewall is its nftables backend (Docker 29): there is no
+	 * DOCKER-USER to jump from, and weft makes none.
+	 */
+	bool docker_nftables;
 };
 
 /*
@@ -40,7 +45,7 @@ struct firewall_state {
  * (published ports, isolation from other weft bridges and from foreign
  * bridges, internal networks, masquerade) is replaced atomically, and the
  * accepts each bridge needs are added to iptables' chain WEFT-FORWARD
- * (jumped to from DOCKER-USER and FORWARD), while weft's accepts for
+ * (jumped to from DOCKER-USER, unless docker_nftables, and FORWARD), while weft's accepts for
  * bridges not in st are removed; with no network, the chain and the jumps
  * go. Rules that are not weft's are never touched.
  */

@@ -23,6 +23,7 @@
 
 #include "daemon-api.h"
 #include "driver.h"
+#include "kernel-firewall.h"
 #include "kernel-ifnames.h"
 #include "kernel-netlink.h"
 #include "store-keys.h"
@@ -773,6 +774,54 @@ START_TEST(test_newer_engine_requests)
 }
 END_TEST
 
+/* The output of argv (a fixed vector), "" if it failed. */
+static char *run_out(const char *const argv[])
+{
+	char *out = NULL;
+
+	if (firewall_run(argv, &out) != 0) {
+		free(out);
+		return strdup("");
+	}
+	return out ? out : strdup("");
+}
+
+/*
+ * With Docker's iptables firewall, weft's chain is jumped to first in
+ * DOCKER-USER (made if missing) and last in FORWARD; with Docker 29's
+ * nftables backend there is no DOCKER-USER, weft makes none, and the jump
+ * from FORWARD carries weft's accepts. With no network, every jump goes.
+ */
+START_TEST(test_firewall_docker_backends)
+{
+	static const char *const user[] = { "iptables", "-w", "5", "-S", "DOCKER-USER", NULL };
+	static const char *const fwd[] = { "iptables", "-w", "5", "-S", "FORWARD", NULL };
+	struct firewall_net net = { .bridge = "wtest1", .masquerade = true, .icc = true };
+	struct firewall_state st = { .nets = &net, .nnets = 1, .docker_nftables = true };
+	struct errbuf eb = { 0 };
+	char *out;
+
+	ck_assert_int_eq(cidr_parse("10.74.0.0/24", '/', &net.subnet, NULL), 0);
+	ck_assert_msg(firewall_sync(&st, &eb) == 0, "%s", eb.msg);
+	out = run_out(user);
+	ck_assert_msg(strcmp(out, "") == 0, "DOCKER-USER: %s", out);
+	free(out);
+	out = run_out(fwd);
+	ck_assert_msg(strstr(out, "-j WEFT-FORWARD"), "FORWARD: %s", out);
+	free(out);
+	st.docker_nftables = false;
+	ck_assert_msg(firewall_sync(&st, &eb) == 0, "%s", eb.msg);
+	out = run_out(user);
+	ck_assert_msg(strstr(out, "-A DOCKER-USER") && strstr(out, "-j WEFT-FORWARD"), "DOCKER-USER: %s", out);
+	free(out);
+	st.nnets = 0;
+	ck_assert_msg(firewall_sync(&st, &eb) == 0, "%s", eb.msg);
+	out = run_out(fwd);
+	ck_assert_msg(!strstr(out, "WEFT-FORWARD"), "FORWARD: %s", out);
+	free(out);
+}
+END_TEST
+
 static Suite *netns_suite(void)
 {
 	Suite *s = suite_create("netns");
@@ -790,6 +839,7 @@ static Suite *netns_suite(void)
 	tcase_add_test(tc, test_mode_routed_endpoint);
 	tcase_add_test(tc, test_mode_overlay_peers);
 	tcase_add_test(tc, test_newer_engine_requests);
+	tcase_add_test(tc, test_firewall_docker_backends);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

@@ -18,7 +18,10 @@
 
 #define NETS 10
 
-/* Answers GET /networks with NETS networks, and GET /networks/ID after delay_ms, one connection at a time. */
+/* GET /info of the fake dockerd: 29.x with the nftables backend, cut short; 20.10's has no FirewallBackend. */
+static const char *info_body = "{\"ID\":\"x\",\"FirewallBackend\":{\"Driver\":\"nftables\"},\"ServerVersion\":\"29.0.1\"}";
+
+/* Answers GET /version, /info, /networks with NETS networks, and GET /networks/ID after delay_ms, one connection at a time. */
 struct fake_docker {
 	char path[108];
 	int fd;
@@ -55,6 +58,8 @@ static void *fake_serve(void *arg)
 			/* dockerd 29.0.1's reply, cut short */
 			answer(c, "{\"Platform\":{\"Name\":\"Docker Engine - Community\"},\"Version\":\"29.0.1\","
 				  "\"ApiVersion\":\"1.52\",\"MinAPIVersion\":\"1.44\",\"Os\":\"linux\"}");
+		} else if (strncmp(req, "GET /info ", 10) == 0) {
+			answer(c, info_body);
 		} else if (strncmp(req, "GET /networks ", 14) == 0) {
 			answer(c, list);
 		} else {
@@ -106,6 +111,16 @@ START_TEST(test_docker_view)
 		ck_assert(v.nets[i].inspected);
 	ck_assert_str_eq(v.version, "29.0.1");
 	ck_assert_str_eq(v.api, "1.52");
+	ck_assert_str_eq(v.firewall, "nftables");
+	ck_assert(docker_firewall_nftables(&v));
+	docker_view_free(&v);
+	unlink(f.path);
+	/* an engine before 28.1 does not say: iptables */
+	info_body = "{\"ID\":\"x\",\"ServerVersion\":\"20.10.24+dfsg1\"}";
+	fake_start(&f, 1);
+	ck_assert_msg(docker_view_get(f.path, want_all, NULL, &v, &eb) == 0, "%s", eb.msg);
+	ck_assert_str_eq(v.firewall, "");
+	ck_assert(!docker_firewall_nftables(&v));
 	docker_view_free(&v);
 	unlink(f.path);
 }
