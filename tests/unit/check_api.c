@@ -216,6 +216,11 @@ static const struct bad_case {
 	{ "/NetworkDriver.GwAllocCheck", "{\"Options\":{\"com.docker.network.generic\":{\"mode\":\"routed\",\"macvlan_mode\":\"vepa\"}}}",
 	  500, "option 'macvlan_mode' does not apply to mode routed" },
 	{ "/NetworkDriver.GwAllocCheck", "{\"Options\":[]}", 500, "field 'Options' must be an object" },
+	/* Docker 28's IPv6-only network (--ipv4=false): no IPv4Data */
+	{ "/NetworkDriver.CreateNetwork",
+	  "{\"NetworkID\":\"abc\",\"Options\":{\"com.docker.network.enable_ipv4\":false,\"com.docker.network.enable_ipv6\":true,"
+	  "\"com.docker.network.generic\":{}},\"IPv4Data\":[],\"IPv6Data\":[{\"AddressSpace\":\"weft-local\",\"Pool\":\"fd00:1::/64\"}]}\n",
+	  500, "IPv6 is not supported by weft yet" },
 	{ "/IpamDriver.GetCapabilities", NULL, 200, "\"RequiresRequestReplay\":true" },
 	{ "/IpamDriver.GetDefaultAddressSpaces", NULL, 200, "\"LocalDefaultAddressSpace\":\"weft-local\"" },
 };
