@@ -653,6 +653,17 @@ dk() {
 }
 export -f dk
 
+# lab_api_at_least N VERSION: host N's dockerd speaks Engine API VERSION or later
+# (1.48: Docker 28, which asks GwAllocCheck before the IPAM and knows gw-priority)
+lab_api_at_least() {
+	local v
+	v=$(dk "$1" version -f '{{.Server.APIVersion}}') || return 1
+	[ "$(printf '%s\n%s\n' "$v" "$2" | sort -V | head -n 1)" = "$2" ]
+}
+# lab_options_call N: the call of Docker's that carries a network create's -o options first
+# (and so meets a refusal of them): GwAllocCheck from Docker 28, CreateNetwork before
+lab_options_call() { if lab_api_at_least "$1" 1.48; then echo GwAllocCheck; else echo CreateNetwork; fi; }
+
 # lab_start_dockerd N: start host N's dockerd (also after lab_stop_dockerd), wait for it
 lab_start_dockerd() {
 	local n=$1 hd pid i

@@ -81,8 +81,9 @@ expect_ok "network rm: one info line" once "^<6>deleted network ${nid:0:12}$"
 msg="option 'mtu': 'abc' is not a number"
 expect_fail_msg "a refused network create: Docker shows weft's message" "$msg" \
 	dk 1 network create "${W[@]}" --subnet 10.121.0.0/24 -o mtu=abc bad
-expect_ok "... logged once, as a warning, with the call it refused" \
-	once "^<4>/NetworkDriver.CreateNetwork: .*$msg"
+call=$(lab_options_call 1)
+expect_ok "... logged once, as a warning, with the call it refused ($call)" \
+	once "^<4>/NetworkDriver.$call: .*$msg"
 expect_ok "... and on no other line" once "$msg"
 
 expect_ok "no debug line without -d" bash -c "! grep -n '^<7>' '$LOG'"

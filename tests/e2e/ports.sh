@@ -227,7 +227,6 @@ expect_ok "icc=false: c4 reaches the outside" in_c c4 ping -c2 -W2 192.0.2.254
 # the network that is the gateway (Docker 28 and later: the one with the higher gw-priority,
 # given through the Engine API, which older engines ignore), and back when it leaves.
 API=$(dk 1 version -f '{{.Server.APIVersion}}')
-gw_priority() { [ "$(printf '%s\n1.48\n' "$API" | sort -V | head -n 1)" = 1.48 ]; }
 # gw_net NAME GATEWAY: network NAME of g1 holds its default route, and port 8097 leads to its address there
 gw_net() {
 	local gw=$2 a
@@ -244,7 +243,7 @@ expect_ok "create weft network p5" dk 1 network create "${W[@]}" --subnet 10.246
 expect_ok "connect g1 to p5 with gw-priority 10 (Engine API $API)" \
 	curl -sSf --unix-socket "$LABDIR/h1/docker.sock" -H 'Content-Type: application/json' \
 	-d '{"Container":"g1","EndpointConfig":{"GwPriority":10}}' http://docker/networks/p5/connect
-if gw_priority; then
+if lab_api_at_least 1 1.48; then
 	expect_ok "gw-priority 10: p5 is g1's gateway, and port 8097 leads there" gw_net p5 10.246.0.1
 else
 	expect_ok "no gw-priority before API 1.48: p1 stays g1's gateway, and port 8097 with it" gw_net p1 10.241.0.1

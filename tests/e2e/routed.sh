@@ -54,6 +54,19 @@ expect_ok "... or a key" no_keys weft/v1/pools/10.245.0.0-16
 
 # ---------------------------------------------------------------- backend vxlan on three hosts
 expect_ok "h1: create the routed network" dk 1 network create "${RT[@]}" rt
+# Docker 28 (Engine API 1.48) asks GwAllocCheck first: routed needs no gateway address of the
+# pool, each slice has its own. Older engines take the pool's first address, unused. (Before
+# h2's refused overlay below: its gateway request is Docker's, and the address goes with the pool.)
+gw_key() { lab_store_keys weft/v1/pools/10.244.0.0-16/addr/ | grep -qx 'weft/v1/pools/10.244.0.0-16/addr/10.244.0.1'; }
+no_gw_key() { ! gw_key; }
+API=$(dk 1 version -f '{{.Server.APIVersion}}')
+if lab_api_at_least 1 1.48; then
+	expect_ok "API $API: GwAllocCheck said no gateway: the pool's first address is no one's" \
+		no_gw_key
+else
+	expect_ok "API $API: Docker took the pool's first address as the gateway" \
+		gw_key
+fi
 expect_fail_msg "h2: another backend for the same subnet is refused, naming the conflict" \
 	"routed network 10.244.0.0/16 exists in the cluster with backend=vxlan host_prefix=24 vni=[0-9]* vxlan_port=4789; this host asked for backend=host-gw host_prefix=24" \
 	dk 2 network create "${RT[@]}" -o backend=host-gw rt
@@ -64,18 +77,6 @@ expect_ok "... which left no device on h2" no_devices 2
 for h in 2 3; do
 	expect_ok "h$h: create the routed network" dk $h network create "${RT[@]}" rt
 done
-# Docker 28 (Engine API 1.48) asks GwAllocCheck first: routed needs no gateway address of the
-# pool, each slice has its own. Older engines take the pool's first address, unused.
-API=$(dk 1 version -f '{{.Server.APIVersion}}')
-gw_key() { lab_store_keys weft/v1/pools/10.244.0.0-16/addr/ | grep -qx 'weft/v1/pools/10.244.0.0-16/addr/10.244.0.1'; }
-no_gw_key() { ! gw_key; }
-if [ "$(printf '%s\n1.48\n' "$API" | sort -V | head -n 1)" = 1.48 ]; then
-	expect_ok "API $API: GwAllocCheck said no gateway: the pool's first address is no one's" \
-		no_gw_key
-else
-	expect_ok "API $API: Docker took the pool's first address as the gateway" \
-		gw_key
-fi
 s1=$(slice_of 1) s2=$(slice_of 2) s3=$(slice_of 3)
 expect_ok "each host holds its own /24 slice ($s1 $s2 $s3)" \
 	bash -c "[ \$(printf '%s\n' '$s1' '$s2' '$s3' | grep -c '^10\.244\.[0-9]*\.0/24$') = 3 ] && [ \$(printf '%s\n' '$s1' '$s2' '$s3' | sort -u | wc -l) = 3 ]"
