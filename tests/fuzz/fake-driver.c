@@ -88,6 +88,17 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 	return ids(id, NULL, eb);
 }
 
+int driver_gw_alloc_check(struct driver *d, const struct option_kv *opts, size_t nopts, bool *ret_skip,
+			  struct errbuf *eb)
+{
+	struct net_options o;
+	int r = options_parse(opts, nopts, &o, eb);
+
+	if (r == 0)
+		*ret_skip = o.mode == NET_MODE_ROUTED;
+	return r;
+}
+
 int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *ret_mac_set, uint8_t ret_mac[6],
 		     struct errbuf *eb)
 {
@@ -97,6 +108,7 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 		return r;
 	if (req->has_addr)
 		cidr_sane(&req->addr);
+	must(!req->ifname || strlen(req->ifname) < 4096);
 	*ret_mac_set = !req->has_mac;
 	memset(ret_mac, 0x42, 6);
 	return 0;
@@ -113,7 +125,10 @@ int driver_join(struct driver *d, const char *net_id, const char *id, struct joi
 
 	if (r < 0)
 		return r;
+	memset(ret, 0, sizeof(*ret));
 	snprintf(ret->src_name, sizeof(ret->src_name), "wc%.8s", id);
+	if (strlen(id) & 2)
+		snprintf(ret->dst_name, sizeof(ret->dst_name), "data%.8s", id);
 	ret->dst_prefix = "eth";
 	ret->has_gateway = strlen(id) & 1;
 	cidr_addr_parse("10.0.0.1", &ret->gateway);
