@@ -101,6 +101,20 @@ static void engine_firewall(json_t *o, struct docker_view *v)
 		snprintf(v->firewall, sizeof(v->firewall), "%s", fw);
 }
 
+/* GET path, and what take() finds in it into v. */
+static int engine_get(struct http_conn *c, const char *sock, const char *path,
+		      void (*take)(json_t *o, struct docker_view *v), struct docker_view *v, struct errbuf *eb)
+{
+	json_t *o = NULL;
+	int r;
+
+	r = get_json(c, sock, path, &o, eb);
+	if (r == 0)
+		take(o, v);
+	json_decref(o);
+	return r;
+}
+
 bool docker_firewall_nftables(const struct docker_view *v)
 {
 	return strncmp(v->firewall, "nftables", 8) == 0;
@@ -134,17 +148,9 @@ int docker_view_get(const char *sock, bool (*want)(void *data, const struct dock
 	if (r < 0)
 		return errbuf_set(eb, r, "out of memory");
 	curl_easy_setopt(c.curl, CURLOPT_UNIX_SOCKET_PATH, sock);
-	r = get_json(&c, sock, "/version", &list, eb);
+	r = engine_get(&c, sock, "/version", engine_version, &v, eb);
 	if (r == 0)
-		engine_version(list, &v);
-	json_decref(list);
-	list = NULL;
-	if (r == 0)
-		r = get_json(&c, sock, "/info", &list, eb);
-	if (r == 0)
-		engine_firewall(list, &v);
-	json_decref(list);
-	list = NULL;
+		r = engine_get(&c, sock, "/info", engine_firewall, &v, eb);
 	if (r == 0)
 		r = get_json(&c, sock, "/networks", &list, eb);
 	if (r == 0 && !json_is_array(list))
