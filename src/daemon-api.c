@@ -132,6 +132,7 @@ static int get_ids(json_t *req, const char **net, const char **ep, struct errbuf
 
 static int h_activate(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
 {
+	driver_engine_restarted(api->d);
 	*ret = json_pack("{s:[s,s]}", "Implements", "NetworkDriver", "IpamDriver");
 	return 0;
 }

@@ -133,8 +133,8 @@ const char *docker_engine_unsupported(const char *version)
 	return NULL;
 }
 
-int docker_view_get(const char *sock, bool (*want)(void *data, const struct docker_net *n), void *data,
-		    struct docker_view *ret, struct errbuf *eb)
+int docker_view_get(const char *sock, const char *known, bool (*want)(void *data, const struct docker_net *n),
+		    void *data, struct docker_view *ret, struct errbuf *eb)
 {
 	struct docker_view v = { 0 };
 	struct http_conn c = { 0 };
@@ -149,8 +149,10 @@ int docker_view_get(const char *sock, bool (*want)(void *data, const struct dock
 		return errbuf_set(eb, r, "out of memory");
 	curl_easy_setopt(c.curl, CURLOPT_UNIX_SOCKET_PATH, sock);
 	r = engine_get(&c, sock, "/version", engine_version, &v, eb);
-	if (r == 0)
+	if (r == 0 && strcmp(v.version, known) != 0) {
 		r = engine_get(&c, sock, "/info", engine_firewall, &v, eb);
+		v.info = true;
+	}
 	if (r == 0)
 		r = get_json(&c, sock, "/networks", &list, eb);
 	if (r == 0 && !json_is_array(list))

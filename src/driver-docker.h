@@ -29,19 +29,22 @@ struct docker_net {
 struct docker_view {
 	char version[32]; /* the engine's, as GET /version says ("28.5.2+dfsg4"); "" if it did not */
 	char api[16];     /* its Engine API version ("1.51") */
+	bool info;        /* GET /info was asked (firewall holds its answer) */
 	char firewall[32]; /* its firewall backend, as GET /info says from 28.1 ("iptables", "nftables"); "" if not */
 	size_t n;
 	struct docker_net *nets;
 };
 
 /*
- * The engine's version (GET /version), Docker's networks through the Engine
- * API on the unix socket sock (GET /networks), and the endpoints of those for which want() says true (GET
- * /networks/ID). Each request gets 2 s, and none starts 5 s after the first:
- * a slower Docker fails it with -ETIME.
+ * The engine's version (GET /version), its firewall backend when the
+ * version is another than known (GET /info, which costs dockerd more: ""
+ * asks it), Docker's networks through the Engine API on the unix socket
+ * sock (GET /networks), and the endpoints of those for which want() says
+ * true (GET /networks/ID). Each request gets 2 s, and none starts 5 s after
+ * the first: a slower Docker fails it with -ETIME.
  */
-int docker_view_get(const char *sock, bool (*want)(void *data, const struct docker_net *n), void *data,
-		    struct docker_view *ret, struct errbuf *eb);
+int docker_view_get(const char *sock, const char *known, bool (*want)(void *data, const struct docker_net *n),
+		    void *data, struct docker_view *ret, struct errbuf *eb);
 void docker_view_free(struct docker_view *v);
 
 /* Whether Docker's firewall is its nftables backend (Docker 29; "nftables+firewalld" too). */

@@ -30,6 +30,7 @@ struct driver {
 	struct cidr marked; /* the pool the last RequestPool marked "asked for again" (len 0: none) */
 	long long waiting_until_ms; /* until then, a pool kept for Docker's word is asked about every second */
 	char engine[32]; /* the version of Docker Engine the reconcile last met ("": none yet) */
+	bool engine_asked; /* its firewall backend is known, and no activation came since */
 	bool docker_nftables; /* its firewall is its nftables backend (no DOCKER-USER) */
 };
 

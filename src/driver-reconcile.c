@@ -410,17 +410,27 @@ bool driver_reconcile_wanted(struct driver *d)
 	return r;
 }
 
+/* Docker activated weft: a dockerd that started (or a plugin enabled again) may be another engine. */
+void driver_engine_restarted(struct driver *d)
+{
+	d->engine_asked = false;
+	d->recon_wanted = true;
+}
+
 /*
  * The engine the reconcile met, logged when it is another than before: a
- * warning if weft does not work with it. Its firewall backend decides
- * whether weft jumps to its chain from DOCKER-USER.
+ * warning if weft does not work with it. Its firewall backend (asked then,
+ * and after an activation) decides whether weft jumps to its chain from
+ * DOCKER-USER.
  */
 static void engine_seen(struct driver *d, const struct docker_view *v)
 {
 	struct errbuf e = { 0 };
 	const char *why;
 
-	if (v->version[0] && docker_firewall_nftables(v) != d->docker_nftables) {
+	if (v->info)
+		d->engine_asked = true;
+	if (v->info && docker_firewall_nftables(v) != d->docker_nftables) {
 		d->docker_nftables = !d->docker_nftables;
 		log_info("Docker's firewall backend: %s", v->firewall[0] ? v->firewall : "iptables");
 		if (driver_firewall_update(d, &e) < 0)
@@ -453,7 +463,7 @@ int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *e
 		if (r == 0)
 			r = rec_eps_load(d->cfg.local, &rc.eps, &rc.neps, eb);
 		if (r == 0)
-			r = docker_view_get(docker_sock, want_net, &rc, &v, eb);
+			r = docker_view_get(docker_sock, d->engine_asked ? d->engine : "", want_net, &rc, &v, eb);
 		if (r < 0) {
 			/* Releases the store did not take go all the same; a shared pool waits for Docker. */
 			driver_pending_retry(d, NULL, &(struct errbuf){ 0 });

@@ -75,6 +75,11 @@ int driver_restore(struct driver *d, struct errbuf *eb);
 int driver_reconcile(struct driver *d, const char *docker_sock, struct errbuf *eb);
 /* Whether the driver wants a reconcile round now rather than at the interval; asking clears it. */
 bool driver_reconcile_wanted(struct driver *d);
+/*
+ * Docker activated weftd (a dockerd started, or the plugin was enabled): the
+ * next reconcile comes soon and asks the engine's version and firewall anew.
+ */
+void driver_engine_restarted(struct driver *d);
 
 /* Links came or went: updates the set of foreign bridges weft isolates from, if it changed. */
 void driver_links_changed(struct driver *d);

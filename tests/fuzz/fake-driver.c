@@ -88,6 +88,10 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 	return ids(id, NULL, eb);
 }
 
+void driver_engine_restarted(struct driver *d)
+{
+}
+
 int driver_gw_alloc_check(struct driver *d, const struct option_kv *opts, size_t nopts, bool *ret_skip,
 			  struct errbuf *eb)
 {

@@ -708,6 +708,11 @@ START_TEST(test_newer_engine_requests)
 	struct endpoint *eps = NULL;
 	size_t n = 0;
 
+	/* an activation (a dockerd that started) asks for a reconcile round soon: the engine may be another */
+	driver_reconcile_wanted(drv);
+	call("/Plugin.Activate", NULL, "", 200, "{\"Implements\":[\"NetworkDriver\",\"IpamDriver\"]}");
+	ck_assert(driver_reconcile_wanted(drv));
+	ck_assert(!driver_reconcile_wanted(drv));
 	call("/IpamDriver.RequestPool", NULL, "{\"AddressSpace\":\"weft-local\",\"Pool\":\"10.71.0.0/24\",\"SubPool\":\"\","
 	     "\"Options\":{},\"V6\":false}", 200, "\"Pool\":\"10.71.0.0/24\"");
 	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.71.0.0/24\",\"Address\":\"\",\"Options\":"

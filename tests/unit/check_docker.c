@@ -26,6 +26,7 @@ struct fake_docker {
 	char path[108];
 	int fd;
 	unsigned int delay_ms;
+	int infos; /* GET /info answered */
 	pthread_t thread;
 };
 
@@ -59,6 +60,7 @@ static void *fake_serve(void *arg)
 			answer(c, "{\"Platform\":{\"Name\":\"Docker Engine - Community\"},\"Version\":\"29.0.1\","
 				  "\"ApiVersion\":\"1.52\",\"MinAPIVersion\":\"1.44\",\"Os\":\"linux\"}");
 		} else if (strncmp(req, "GET /info ", 10) == 0) {
+			__atomic_add_fetch(&f->infos, 1, __ATOMIC_SEQ_CST);
 			answer(c, info_body);
 		} else if (strncmp(req, "GET /networks ", 14) == 0) {
 			answer(c, list);
@@ -105,20 +107,31 @@ START_TEST(test_docker_view)
 	size_t i;
 
 	fake_start(&f, 0);
-	ck_assert_msg(docker_view_get(f.path, want_all, NULL, &v, &eb) == 0, "%s", eb.msg);
+	ck_assert_msg(docker_view_get(f.path, "", want_all, NULL, &v, &eb) == 0, "%s", eb.msg);
 	ck_assert_uint_eq(v.n, NETS);
 	for (i = 0; i < v.n; i++)
 		ck_assert(v.nets[i].inspected);
 	ck_assert_str_eq(v.version, "29.0.1");
 	ck_assert_str_eq(v.api, "1.52");
+	ck_assert(v.info);
 	ck_assert_str_eq(v.firewall, "nftables");
 	ck_assert(docker_firewall_nftables(&v));
 	docker_view_free(&v);
+	/* /info (costly for dockerd) only for an engine other than the one known */
+	ck_assert_msg(docker_view_get(f.path, "29.0.1", want_all, NULL, &v, &eb) == 0, "%s", eb.msg);
+	ck_assert(!v.info);
+	ck_assert_str_eq(v.firewall, "");
+	docker_view_free(&v);
+	ck_assert_msg(docker_view_get(f.path, "28.5.2", want_all, NULL, &v, &eb) == 0, "%s", eb.msg);
+	ck_assert(v.info);
+	ck_assert_str_eq(v.firewall, "nftables");
+	docker_view_free(&v);
+	ck_assert_int_eq(__atomic_load_n(&f.infos, __ATOMIC_SEQ_CST), 2);
 	unlink(f.path);
 	/* an engine before 28.1 does not say: iptables */
 	info_body = "{\"ID\":\"x\",\"ServerVersion\":\"20.10.24+dfsg1\"}";
 	fake_start(&f, 1);
-	ck_assert_msg(docker_view_get(f.path, want_all, NULL, &v, &eb) == 0, "%s", eb.msg);
+	ck_assert_msg(docker_view_get(f.path, "", want_all, NULL, &v, &eb) == 0, "%s", eb.msg);
 	ck_assert_str_eq(v.firewall, "");
 	ck_assert(!docker_firewall_nftables(&v));
 	docker_view_free(&v);
@@ -134,7 +147,7 @@ START_TEST(test_docker_view_slow)
 	struct errbuf eb = { 0 };
 
 	fake_start(&f, 700);
-	ck_assert_int_eq(docker_view_get(f.path, want_all, NULL, &v, &eb), -ETIME);
+	ck_assert_int_eq(docker_view_get(f.path, "", want_all, NULL, &v, &eb), -ETIME);
 	ck_assert_msg(strstr(eb.msg, f.path) && strstr(eb.msg, "too slow"), "'%s'", eb.msg);
 	unlink(f.path);
 }
