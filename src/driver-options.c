@@ -47,6 +47,12 @@ static const char *const mv_mode_names[] = {
 	[MV_MODE_PASSTHRU] = "passthru",
 };
 
+static const char *const gateway_names[] = {
+	[NET_GATEWAY_UNSET] = "",
+	[NET_GATEWAY_WEFT] = "weft",
+	[NET_GATEWAY_DOCKER] = "docker",
+};
+
 /*
  * STRING_TABLE(name, type, table, max): name_to_string(v), the string of v
  * ("?" for none), and name_from_string(s, &v), -EINVAL for a string the
@@ -73,6 +79,7 @@ static const char *const mv_mode_names[] = {
 STRING_TABLE(net_mode, enum net_mode, mode_names, _NET_MODE_MAX)
 STRING_TABLE(backend, enum routed_backend, backend_names, _ROUTED_BACKEND_MAX)
 STRING_TABLE(mv_mode, enum mv_mode, mv_mode_names, _MV_MODE_MAX)
+STRING_TABLE(net_gateway, enum net_gateway, gateway_names, _NET_GATEWAY_MAX)
 
 bool options_ifname_valid(const char *s)
 {
@@ -159,6 +166,13 @@ static int parse_backend(const struct option_row *row, const char *v, void *fiel
 	return 0;
 }
 
+static int parse_gateway(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
+{
+	if (!*v || net_gateway_from_string(v, field) < 0)
+		return errbuf_set(eb, -EINVAL, "option '%s': '%s' is not a gateway (allowed: weft, docker)", row->key, v);
+	return 0;
+}
+
 static int parse_mode(const struct option_row *row, const char *v, void *field, struct errbuf *eb)
 {
 	enum net_mode m;
@@ -182,18 +196,19 @@ static const struct option_row rows[] = {
 	{ "com.docker.network.driver.mtu", ALL_MODES, parse_uint, F(mtu), 68, 65535 },
 	{ "bridge_name", BR, parse_ifname, F(bridge_name), 0, 0 },
 	{ "com.docker.network.bridge.name", BR, parse_ifname, F(bridge_name), 0, 0 },
-	{ "masquerade", BR | RT, parse_bool, F(masquerade), 0, 0 },
-	{ "com.docker.network.bridge.enable_ip_masquerade", BR | RT, parse_bool, F(masquerade), 0, 0 },
+	{ "masquerade", BR | OV | RT, parse_bool, F(masquerade), 0, 0 },
+	{ "com.docker.network.bridge.enable_ip_masquerade", BR | OV | RT, parse_bool, F(masquerade), 0, 0 },
 	{ "icc", BR, parse_bool, F(icc), 0, 0 },
 	{ "com.docker.network.bridge.enable_icc", BR, parse_bool, F(icc), 0, 0 },
-	{ "host_binding_ipv4", BR | RT, parse_ipv4, F(host_binding), 0, 0 },
-	{ "com.docker.network.bridge.host_binding_ipv4", BR | RT, parse_ipv4, F(host_binding), 0, 0 },
+	{ "host_binding_ipv4", BR | OV | RT, parse_ipv4, F(host_binding), 0, 0 },
+	{ "com.docker.network.bridge.host_binding_ipv4", BR | OV | RT, parse_ipv4, F(host_binding), 0, 0 },
 	{ "parent", MV | OV | RT, parse_ifname, F(parent), 0, 0 },
 	{ "macvlan_mode", MV, parse_macvlan_mode, F(macvlan_mode), 0, 0 },
 	{ "host_shim", MV, parse_bool, F(host_shim), 0, 0 },
 	{ "vni", OV | RT, parse_uint, F(vni), 1, 16777215 },
 	{ "vxlan_port", OV | RT, parse_uint, F(vxlan_port), 1, 65535 },
 	{ "flood", OV, parse_bool, F(flood), 0, 0 },
+	{ "gateway", OV, parse_gateway, F(gateway), 0, 0 },
 	{ "backend", RT, parse_backend, F(backend), 0, 0 },
 	{ "host_prefix", RT, parse_uint, F(host_prefix), 1, 30 },
 };

@@ -34,6 +34,14 @@ enum mv_mode {
 	_MV_MODE_MAX,
 };
 
+/* Overlay: who is the containers' gateway (-o gateway). */
+enum net_gateway {
+	NET_GATEWAY_UNSET,  /* not given: the cluster's choice, weft for a new network */
+	NET_GATEWAY_WEFT,   /* every host, on the network's bridge (one address, one MAC) */
+	NET_GATEWAY_DOCKER, /* none from weft: Docker connects the container to docker_gwbridge */
+	_NET_GATEWAY_MAX,
+};
+
 struct net_options {
 	enum net_mode mode;
 	unsigned int mtu;   /* 0: the mode's default */
@@ -47,6 +55,7 @@ struct net_options {
 	unsigned int vni;              /* overlay, routed: 0 = chosen by weft, the same on every host */
 	unsigned int vxlan_port;       /* overlay, routed: UDP port of the VXLAN tunnel */
 	bool flood;                    /* overlay: broadcast and multicast to every peer */
+	enum net_gateway gateway;      /* overlay */
 	enum routed_backend backend;   /* routed */
 	unsigned int host_prefix;      /* routed: prefix length of each host's slice */
 };
@@ -66,6 +75,8 @@ const char *backend_to_string(enum routed_backend b);
 int backend_from_string(const char *s, enum routed_backend *ret);
 const char *mv_mode_to_string(enum mv_mode m);
 int mv_mode_from_string(const char *s, enum mv_mode *ret);
+const char *net_gateway_to_string(enum net_gateway g);
+int net_gateway_from_string(const char *s, enum net_gateway *ret);
 
 /* Linux interface name rules: 1-15 characters of [A-Za-z0-9_.-], not "." or "..". */
 bool options_ifname_valid(const char *s);

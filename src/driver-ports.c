@@ -170,8 +170,8 @@ int driver_firewall_update(struct driver *d, struct errbuf *eb)
 		memcpy(fw[k].bridge, nets[i].bridge, sizeof(fw[k].bridge));
 		fw[k].subnet = nets[i].pool;
 		fw[k].internal = nets[i].internal;
-		/* A bridge without the gateway only bridges (an overlay's way out is docker_gwbridge's). */
-		fw[k].masquerade = ops->host_gateway && nets[i].opts.masquerade;
+		/* A bridge without the gateway only bridges (an overlay's way out may be docker_gwbridge's). */
+		fw[k].masquerade = mode_host_gateway(&nets[i]) && nets[i].opts.masquerade;
 		/* The bridge holds this host's slice; the other slices come in routed, not NATed. */
 		if (ops->sliced) {
 			fw[k].subnet = nets[i].slice;
@@ -250,7 +250,7 @@ static int ports_wanted(const struct net *net, const char *net_id, const struct 
 		return 0;
 	if (net->internal)
 		return errbuf_set(eb, -EINVAL, "network %.12s is internal: no port can be published on it", net_id);
-	if (!mode_of(net->opts.mode)->host_gateway)
+	if (!mode_host_gateway(net))
 		return errbuf_set(eb, -EOPNOTSUPP,
 				  "publishing ports (-p/-P) is not supported on %s networks: the container has its own address on the LAN",
 				  net_mode_to_string(net->opts.mode));

@@ -63,7 +63,7 @@ char *rec_net_encode(const struct net *n)
 		cidr_format(&n->slice, '/', sl);
 	return dump(json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:b, s:i, s:b, s:b, s:s,"
 			      " s:s, s:s, s:b, s:s,"
-			      " s:I, s:i, s:b, s:s, s:i, s:s}",
+			      " s:I, s:i, s:b, s:s, s:i, s:s, s:s}",
 			      "id", n->id, "mode", net_mode_to_string(n->opts.mode), "bridge", n->bridge, "internal",
 			      n->internal, "pool", cidr_format(&n->pool, '/', p), "gateway",
 			      cidr_format(&n->gateway, '/', g), "aux", aux, "pool_released", n->pool_released, "mtu",
@@ -75,13 +75,13 @@ char *rec_net_encode(const struct net *n)
 			      /* overlay, routed */
 			      "vni", (json_int_t)n->opts.vni, "vxlan_port", (int)n->opts.vxlan_port, "flood",
 			      n->opts.flood, "backend", backend_to_string(n->opts.backend), "host_prefix", (int)n->opts.host_prefix, "slice",
-			      sl));
+			      sl, "gateway_by", net_gateway_to_string(n->opts.gateway)));
 }
 
 int rec_net_decode(const char *val, struct net *ret)
 {
 	const char *id, *mode, *bridge, *pool, *gw, *hb = "0.0.0.0", *parent = "", *mvmode = "bridge", *sh = "";
-	const char *backend = "vxlan", *slice = "";
+	const char *backend = "vxlan", *slice = "", *gateway_by = "";
 	int host_prefix = 24;
 	struct net n = { 0 };
 	json_t *o, *aux = NULL, *e;
@@ -102,8 +102,11 @@ int rec_net_decode(const char *val, struct net *ret)
 		goto out;
 	if (*sh && cidr_addr_parse(sh, &n.shim_addr) < 0)
 		goto out;
-	if (json_unpack(o, "{s?I, s?i, s?b, s?s, s?i, s?s}", "vni", &vni, "vxlan_port", &port, "flood", &flood,
-			"backend", &backend, "host_prefix", &host_prefix, "slice", &slice) < 0)
+	if (json_unpack(o, "{s?I, s?i, s?b, s?s, s?i, s?s, s?s}", "vni", &vni, "vxlan_port", &port, "flood", &flood,
+			"backend", &backend, "host_prefix", &host_prefix, "slice", &slice, "gateway_by", &gateway_by) < 0)
+		goto out;
+	/* "": a record from before the choice (an overlay's gateway was docker_gwbridge) */
+	if (net_gateway_from_string(gateway_by, &n.opts.gateway) < 0)
 		goto out;
 	if (*slice && cidr_parse(slice, '/', &n.slice, NULL) < 0)
 		goto out;

@@ -223,7 +223,7 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 	}
 	n->naux = req->naux;
 	n->internal = req->internal;
-	if (!mode_of(n->opts.mode)->host_gateway)
+	if (!mode_host_gateway(n))
 		return 0;
 	if (n->opts.bridge_name[0])
 		memcpy(n->bridge, n->opts.bridge_name, sizeof(n->bridge));
@@ -284,7 +284,7 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 	}
 	if (r == 0)
 		r = driver_firewall_update(d, eb);
-	if (r == 0 && !n.internal && ops->host_gateway)
+	if (r == 0 && !n.internal && mode_host_gateway(&n))
 		r = firewall_forwarding_enable(eb);
 	if (r == 0 && ops->sync) {
 		d->peers_dirty = true; /* peers known already get their entries now */

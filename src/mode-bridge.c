@@ -103,7 +103,7 @@ static bool bridge_owns_link(const struct net *net, const char *name)
 }
 
 const struct mode_ops bridge_mode = {
-	.host_gateway = true,
+	.host_gateway = mode_always,
 	.firewall = true,
 	.host_end = true,
 	.check = bridge_check,

@@ -21,6 +21,18 @@ const struct mode_ops *mode_of(enum net_mode m)
 	return modes[m];
 }
 
+bool mode_host_gateway(const struct net *net)
+{
+	const struct mode_ops *ops = modes[net->opts.mode];
+
+	return ops->host_gateway && ops->host_gateway(net);
+}
+
+bool mode_always(const struct net *net)
+{
+	return true;
+}
+
 int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb)
 {
 	uint8_t mac[6];

@@ -15,6 +15,8 @@ extern const struct mode_ops overlay_mode;
 extern const struct mode_ops macvlan_mode;
 extern const struct mode_ops routed_mode;
 
+/* True whatever net: a host_gateway of a mode whose every network has it. */
+bool mode_always(const struct net *net);
 /* A veth pair for ep, its host end up on bridge. */
 int mode_veth_attach(const struct endpoint *ep, const char *bridge, unsigned int mtu, struct errbuf *eb);
 /* Deletes ep's veth pair: the delete_endpoint of every veth mode. */

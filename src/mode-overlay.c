@@ -8,6 +8,13 @@
  * weft/v1/vnis/<vni> holds the CIDR, so a VNI serves one network. Both go
  * with the pool when its last host leaves it. Peers (FDB and neighbour
  * entries) are overlay_sync()'s work, whenever the store's watch brings news.
+ *
+ * The containers' gateway (-o gateway=weft, the default) is every host: its
+ * bridge holds the network's gateway address with a MAC derived from it, the
+ * same on every host, so a container's traffic out leaves from its own host
+ * (NAT and -p as in bridge mode) and frames to the gateway never cross the
+ * VXLAN (the bridge keeps them). With -o gateway=docker (and in records from
+ * before the choice) the bridge only bridges and Docker adds docker_gwbridge.
  */
 #include "config.h"
 
@@ -23,24 +30,32 @@
 #include "util-crash.h"
 #include "util-log.h"
 
+static bool overlay_host_gateway(const struct net *net)
+{
+	return net->opts.gateway == NET_GATEWAY_WEFT;
+}
+
 static void names(unsigned int vni, char bridge[IFNAME_LEN], char vxlan[IFNAME_LEN])
 {
 	ifname_overlay_bridge(vni, bridge);
 	ifname_vxlan(vni, vxlan);
 }
 
-/* Every host of an overlay network has its VNI, VXLAN port and flooding. */
+/* Every host of an overlay network has its VNI, VXLAN port, flooding and gateway. */
 static bool rec_same(const struct net_rec *have, const struct net_rec *want)
 {
-	return want->port == have->port && want->flood == have->flood;
+	return want->port == have->port && want->flood == have->flood && want->gateway == have->gateway;
 }
 
 static void rec_describe(const struct net_rec *r, char *buf, size_t size)
 {
-	snprintf(buf, size, "vni=%u vxlan_port=%u flood=%s", r->vni, r->port, r->flood ? "true" : "false");
+	snprintf(buf, size, "vni=%u vxlan_port=%u flood=%s gateway=%s", r->vni, r->port, r->flood ? "true" : "false",
+		 net_gateway_to_string(r->gateway));
 }
 
-static const struct netrec_kind overlay_rec = { .need_vni = true, .same = rec_same, .describe = rec_describe };
+static const struct netrec_kind overlay_rec = {
+	.need_vni = true, .need_gateway = true, .same = rec_same, .describe = rec_describe,
+};
 
 /*
  * The cluster's record of the network (store-netrec.c): read it and check this
@@ -49,12 +64,14 @@ static const struct netrec_kind overlay_rec = { .need_vni = true, .same = rec_sa
 static int cluster_join(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
 {
 	struct net_rec want = { .mode = NET_MODE_OVERLAY, .vni = net->opts.vni, .port = net->opts.vxlan_port,
-				.flood = net->opts.flood };
+				.flood = net->opts.flood, .gateway = net->opts.gateway };
 	int r;
 
 	r = netrec_join(ctx->shared, &net->pool, &want, &overlay_rec, eb);
-	if (r == 0)
+	if (r == 0) {
 		net->opts.vni = want.vni;
+		net->opts.gateway = want.gateway;
+	}
 	return r;
 }
 
@@ -62,19 +79,24 @@ static int cluster_join(const struct mode_ctx *ctx, struct net *net, struct errb
 static int setup(const struct mode_ctx *ctx, const struct net *net, const char *dev, struct errbuf *eb)
 {
 	const struct ipaddr *adv = &ctx->advertise;
+	bool gw = overlay_host_gateway(net) && !net->internal;
 	unsigned int mtu = net->opts.mtu;
 	char br[IFNAME_LEN], vx[IFNAME_LEN];
+	uint8_t mac[6];
 	int r;
 
 	names(net->opts.vni, br, vx);
-	r = netlink_bridge_add(br, mtu, NULL, eb);
+	mac_from_ipv4(&net->gateway.addr, mac);
+	r = netlink_bridge_add(br, mtu, gw ? mac : NULL, eb);
 	/*
-	 * The bridge only bridges (no address, the way out is docker_gwbridge):
-	 * no rule applies to its frames, so they skip netfilter, as on Docker's
-	 * overlay, whose bridge lives in a namespace without rules.
+	 * No rule applies to the frames it bridges, so they skip netfilter, as
+	 * on Docker's overlay, whose bridge lives in a namespace without
+	 * rules; what the host routes (the gateway's traffic) does not.
 	 */
 	if (r == 0)
 		r = netlink_bridge_nf_off(br, eb);
+	if (r == 0 && gw)
+		r = netlink_addr_add(br, &net->gateway, eb);
 	if (r == 0)
 		r = netlink_vxlan_add(vx, net->opts.vni, adv->family ? adv : NULL, dev, net->opts.vxlan_port, mtu, NULL, eb);
 	if (r == 0)
@@ -176,8 +198,15 @@ static int overlay_create_endpoint(const struct mode_ctx *ctx, const struct net 
 static int overlay_join(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep, struct join_reply *ret,
 			struct errbuf *eb)
 {
-	/* No gateway: Docker adds docker_gwbridge for the way out (NAT, -p), as for its own overlay. */
-	return mode_veth_attach(ep, net->bridge, net->opts.mtu, eb);
+	int r;
+
+	r = mode_veth_attach(ep, net->bridge, net->opts.mtu, eb);
+	/* No gateway with -o gateway=docker: Docker adds docker_gwbridge for the way out, as for its own overlay. */
+	if (r == 0 && overlay_host_gateway(net) && !net->internal) {
+		ret->has_gateway = true;
+		ret->gateway = net->gateway.addr;
+	}
+	return r;
 }
 
 static int overlay_sync(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
@@ -235,6 +264,7 @@ static bool overlay_owns_link(const struct net *net, const char *name)
 }
 
 const struct mode_ops overlay_mode = {
+	.host_gateway = overlay_host_gateway,
 	.firewall = true,
 	.host_end = true,
 	.fields = NET_FIELD_PARENT | NET_FIELD_VNI,

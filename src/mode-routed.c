@@ -394,7 +394,7 @@ static bool routed_owns_link(const struct net *net, const char *name)
 }
 
 const struct mode_ops routed_mode = {
-	.host_gateway = true,
+	.host_gateway = mode_always,
 	.own_gateway = true,
 	.firewall = true,
 	.sliced = true,

@@ -57,12 +57,13 @@ enum {
 
 struct mode_ops {
 	/*
-	 * The containers' gateway is this host, an address on net->bridge
-	 * (which the driver names): the host routes their traffic (forwarding
-	 * on unless --internal), NATs it out (-o masquerade) and publishes
-	 * their ports (-p).
+	 * Whether net's containers have this host as their gateway, an
+	 * address on net->bridge (which the driver names, or the mode in
+	 * create_network): the host routes their traffic (forwarding on
+	 * unless --internal), NATs it out (-o masquerade) and publishes their
+	 * ports (-p). NULL: never. Ask mode_host_gateway().
 	 */
-	bool host_gateway;
+	bool (*host_gateway)(const struct net *net);
 	/* weft's firewall accepts and isolates the network's bridge (all but a macvlan). */
 	bool firewall;
 	/* The bridge holds this host's slice of the pool; the other slices are routed in (routed). */
@@ -115,5 +116,7 @@ struct mode_ops {
 };
 
 const struct mode_ops *mode_of(enum net_mode m);
+/* Whether net's containers have this host as their gateway (mode_ops.host_gateway). */
+bool mode_host_gateway(const struct net *net);
 
 #endif

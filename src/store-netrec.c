@@ -19,7 +19,7 @@
 static int rec_get(struct store *s, const struct cidr *pool, struct net_rec *ret, struct errbuf *eb)
 {
 	char key[KEY_LEN], *val = NULL;
-	const char *mode = "overlay", *backend = "vxlan";
+	const char *mode = "overlay", *backend = "vxlan", *gateway = "";
 	json_int_t vni = 0;
 	int port = 0, flood = 0, prefix = 0, r;
 	struct net_rec rec = { 0 };
@@ -31,9 +31,10 @@ static int rec_get(struct store *s, const struct cidr *pool, struct net_rec *ret
 		return r;
 	o = json_loads(val, 0, NULL);
 	free(val);
-	r = json_unpack(o, "{s?s, s?I, s:i, s?b, s?s, s?i}", "mode", &mode, "vni", &vni, "vxlan_port", &port, "flood",
-			&flood, "backend", &backend, "host_prefix", &prefix);
-	if (r == 0 && (net_mode_from_string(mode, &rec.mode) < 0 || backend_from_string(backend, &rec.backend) < 0))
+	r = json_unpack(o, "{s?s, s?I, s:i, s?b, s?s, s?i, s?s}", "mode", &mode, "vni", &vni, "vxlan_port", &port,
+			"flood", &flood, "backend", &backend, "host_prefix", &prefix, "gateway_by", &gateway);
+	if (r == 0 && (net_mode_from_string(mode, &rec.mode) < 0 || backend_from_string(backend, &rec.backend) < 0 ||
+		       net_gateway_from_string(gateway, &rec.gateway) < 0))
 		r = -1;
 	json_decref(o);
 	if (r < 0 || vni < 0 || vni > VNI_MAX)
@@ -92,6 +93,8 @@ static int rec_create(struct store *s, const struct cidr *pool, const struct net
 		      (int)rec->host_prefix);
 	if (o && rec->vni)
 		json_object_set_new(o, "vni", json_integer(rec->vni));
+	if (o && rec->gateway)
+		json_object_set_new(o, "gateway_by", json_string(net_gateway_to_string(rec->gateway)));
 	val = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	if (!val)
@@ -173,6 +176,12 @@ int netrec_join(struct store *s, const struct cidr *pool, struct net_rec *want, 
 					  "network %s exists in the cluster in mode %s; this host asked for mode %s "
 					  "(give the same -o options on every host)",
 					  c, net_mode_to_string(rec.mode), mode);
+		if (r == 0 && k->need_gateway) {
+			if (!rec.gateway)
+				rec.gateway = NET_GATEWAY_DOCKER; /* written before weft had its own */
+			if (!want->gateway)
+				want->gateway = rec.gateway;
+		}
 		if (r == 0) {
 			if ((want->vni && want->vni != rec.vni) || !k->same(&rec, want)) {
 				k->describe(&rec, have, sizeof(have));
@@ -195,9 +204,12 @@ int netrec_join(struct store *s, const struct cidr *pool, struct net_rec *want, 
 		rec = *want;
 		if (k->need_vni && !rec.vni && (r = vni_free(s, &rec.vni, eb)) < 0)
 			return r;
+		if (k->need_gateway && !rec.gateway)
+			rec.gateway = NET_GATEWAY_WEFT;
 		r = rec_create(s, pool, &rec, eb);
 		if (r == 0) {
 			want->vni = rec.vni;
+			want->gateway = rec.gateway;
 			if (rec.vni)
 				log_info("%s network %s: vni %u", mode, c, rec.vni);
 			return 0;

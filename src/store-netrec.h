@@ -24,11 +24,17 @@ struct net_rec {
 	bool flood;        /* overlay */
 	enum routed_backend backend; /* routed */
 	unsigned int host_prefix; /* routed */
+	enum net_gateway gateway; /* overlay; UNSET in a record written before weft had its own gateway */
 };
 
 /* What a mode's hosts must agree on, and how it says what one has. */
 struct netrec_kind {
 	bool need_vni; /* a VNI, the lowest free one from 1048576 up unless asked for */
+	/*
+	 * Its hosts agree on the gateway: one not given takes the record's
+	 * (docker in a record older than the choice), weft for a new network.
+	 */
+	bool need_gateway;
 	bool (*same)(const struct net_rec *have, const struct net_rec *want);
 	void (*describe)(const struct net_rec *r, char *buf, size_t size);
 };
@@ -36,7 +42,8 @@ struct netrec_kind {
 /*
  * Reads the record of pool and checks want against it with k (a different
  * one is refused naming both), or (first host) writes want, with a VNI when
- * k->need_vni. want->vni gets the network's VNI.
+ * k->need_vni. want->vni (and want->gateway, with k->need_gateway) get the
+ * network's.
  */
 int netrec_join(struct store *s, const struct cidr *pool, struct net_rec *want, const struct netrec_kind *k,
 		struct errbuf *eb);

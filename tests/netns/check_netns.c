@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <sched.h>
 #include <signal.h>
@@ -74,6 +75,36 @@ static struct rtnl_link *link_of(const char *name)
 static bool link_exists(const char *name)
 {
 	return if_nametoindex(name) != 0;
+}
+
+/* Whether link name has address cidr ("10.70.0.1/24"). */
+static bool link_has_addr(const char *name, const char *cidr)
+{
+	struct nl_cache *cache = NULL;
+	struct nl_object *o;
+	int ifindex = if_nametoindex(name);
+	bool found = false;
+	char buf[64];
+
+	ck_assert_int_eq(rtnl_addr_alloc_cache(probe, &cache), 0);
+	for (o = nl_cache_get_first(cache); o && !found; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+
+		found = rtnl_addr_get_ifindex(a) == ifindex &&
+			strcmp(nl_addr2str(rtnl_addr_get_local(a), buf, sizeof(buf)), cidr) == 0;
+	}
+	nl_cache_free(cache);
+	return found;
+}
+
+/* The MAC address of link name, as text. */
+static const char *link_mac(const char *name, char buf[32])
+{
+	struct rtnl_link *l = link_of(name);
+
+	nl_addr2str(rtnl_link_get_addr(l), buf, 32);
+	rtnl_link_put(l);
+	return buf;
 }
 
 START_TEST(test_netlink_bridge)
@@ -604,7 +635,7 @@ static void watch_replay(struct driver *drv, struct store *s, const char *prefix
  */
 START_TEST(test_mode_overlay_peers)
 {
-	char dir[] = "/tmp/weft-netns-XXXXXX", url[160], br[IFNAME_LEN], vx[IFNAME_LEN], key[KEY_LEN];
+	char dir[] = "/tmp/weft-netns-XXXXXX", url[160], br[IFNAME_LEN], vx[IFNAME_LEN], key[KEY_LEN], mac[32];
 	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
 	struct ipam_pool p = { 0 };
 	struct store *s = NULL, *shared = NULL;
@@ -643,6 +674,9 @@ START_TEST(test_mode_overlay_peers)
 	ifname_vxlan(nets[0].opts.vni, vx);
 	free(nets);
 	ck_assert(link_exists(br) && link_exists(vx));
+	/* the gateway (-o gateway=weft, the default): its address on the bridge, its MAC derived from it */
+	ck_assert(link_has_addr(br, "10.70.0.1/24"));
+	ck_assert_str_eq(link_mac(br, mac), "02:42:0a:46:00:01");
 
 	/* this host's endpoint: its MAC goes into its address record, for the other hosts */
 	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.70.0.0/24\",\"Address\":\"10.70.0.2\",\"Options\":null}",
@@ -651,9 +685,8 @@ START_TEST(test_mode_overlay_peers)
 	     "{\"NetworkID\":\"dd01\",\"EndpointID\":\"ee03cc\",\"Interface\":{\"Address\":\"10.70.0.2/24\","
 	     "\"AddressIPv6\":\"\",\"MacAddress\":\"\"},\"Options\":{}}",
 	     200, "{\"Interface\":{\"MacAddress\":\"02:42:0a:46:00:02\"}}");
-	/* Docker's own overlay gives the way out (docker_gwbridge): no gateway */
 	call("/NetworkDriver.Join", NULL, "{\"NetworkID\":\"dd01\",\"EndpointID\":\"ee03cc\",\"SandboxKey\":\"\",\"Options\":{}}",
-	     200, "{\"InterfaceName\":{\"SrcName\":\"wcee03cc\",\"DstPrefix\":\"eth\"}}");
+	     200, "{\"InterfaceName\":{\"SrcName\":\"wcee03cc\",\"DstPrefix\":\"eth\"},\"Gateway\":\"10.70.0.1\"}");
 
 	/* host h2, 10.99.0.2, has 10.70.0.9 with MAC ...:09 */
 	ck_assert_int_eq(ipam_new(shared, &(struct ipam_config){ .host_id = "h2" }, &h2, NULL), 0);

@@ -58,6 +58,7 @@ static const struct opt_case {
 	{ "colour", "blue", -EINVAL,
 	  "unknown option 'colour' (options of mode bridge: mode, mtu, bridge_name, masquerade, icc, host_binding_ipv4)" },
 	{ "MTU", "1400", -EINVAL, "unknown option 'MTU'" },
+	{ "gateway", "docker", -EINVAL, "option 'gateway' does not apply to mode bridge" },
 };
 
 START_TEST(test_options_parse)
@@ -176,6 +177,33 @@ START_TEST(test_options_values)
 }
 END_TEST
 
+/* -o gateway (overlay): weft or docker, not given is the cluster's choice; masquerade and -p's host address apply. */
+START_TEST(test_options_overlay_gateway)
+{
+	const struct option_kv docker[] = { { "mode", "overlay" }, { "gateway", "docker" } };
+	const struct option_kv weft[] = { { "mode", "overlay" }, { "gateway", "weft" }, { "masquerade", "false" },
+					  { "host_binding_ipv4", "192.0.2.1" } };
+	const struct option_kv bad[] = { { "mode", "overlay" }, { "gateway", "Docker" } };
+	const struct option_kv empty[] = { { "mode", "overlay" }, { "gateway", "" } };
+	struct errbuf eb = { 0 };
+	struct net_options o;
+
+	ck_assert_int_eq(options_parse(docker, 1, &o, NULL), 0);
+	ck_assert_int_eq(o.gateway, NET_GATEWAY_UNSET);
+	ck_assert_int_eq(options_parse(docker, 2, &o, NULL), 0);
+	ck_assert_int_eq(o.gateway, NET_GATEWAY_DOCKER);
+	ck_assert_int_eq(options_parse(weft, 4, &o, NULL), 0);
+	ck_assert_int_eq(o.gateway, NET_GATEWAY_WEFT);
+	ck_assert(!o.masquerade);
+	ck_assert_int_eq(o.host_binding.family, AF_INET);
+	ck_assert_int_eq(options_parse(bad, 2, &o, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "option 'gateway': 'Docker' is not a gateway (allowed: weft, docker)");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(options_parse(empty, 2, &o, &eb), -EINVAL);
+	ck_assert_str_eq(eb.msg, "option 'gateway': '' is not a gateway (allowed: weft, docker)");
+}
+END_TEST
+
 START_TEST(test_options_mode_roundtrip)
 {
 	enum net_mode m;
@@ -224,6 +252,7 @@ Suite *options_suite(void)
 	tcase_add_test(tc, test_options_routed);
 	tcase_add_test(tc, test_options_values);
 	tcase_add_test(tc, test_options_macvlan);
+	tcase_add_test(tc, test_options_overlay_gateway);
 	tcase_add_test(tc, test_options_mode_roundtrip);
 	tcase_add_test(tc, test_options_enum_roundtrip);
 	suite_add_tcase(s, tc);

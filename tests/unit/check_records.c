@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "driver-records.h"
+#include "mode.h"
+#include "store-netrec.h"
 #include "store-keys.h"
 #include "suites.h"
 
@@ -64,6 +66,8 @@ static struct net net_of(enum net_mode m, const char *id, const char *pool, cons
 		n.slice = test_cidr("10.1.0.64/26");
 		/* fall through */
 	case NET_MODE_OVERLAY:
+		if (m == NET_MODE_OVERLAY)
+			n.opts.gateway = NET_GATEWAY_DOCKER;
 		snprintf(n.opts.parent, sizeof(n.opts.parent), "eth0");
 		n.opts.vni = 1048577;
 		n.opts.vxlan_port = 8472;
@@ -110,6 +114,7 @@ START_TEST(test_records_net_round_trip)
 	ck_assert_int_eq(back.opts.backend, n.opts.backend);
 	ck_assert_uint_eq(back.opts.host_prefix, n.opts.host_prefix);
 	ck_assert(cidr_equal(&back.slice, &n.slice));
+	ck_assert_int_eq(back.opts.gateway, n.opts.gateway);
 	t2 = rec_net_encode(&back);
 	ck_assert_str_eq(t2, t1);
 	free(t1);
@@ -134,6 +139,17 @@ START_TEST(test_records_net_old)
 	ck_assert_uint_eq(n.opts.host_prefix, 24);
 	ck_assert_int_eq(n.opts.host_binding.family, 0);
 	ck_assert_int_eq(n.slice.len, 0);
+	/* an overlay network from before -o gateway: docker_gwbridge was its way out, and stays */
+	ck_assert_int_eq(rec_net_decode("{\"aux\":[],\"bridge\":\"weft-o1048576\",\"gateway\":\"10.3.0.1/24\","
+					"\"host_binding_ipv4\":\"0.0.0.0\",\"icc\":true,\"id\":\"n3\",\"internal\":false,"
+					"\"masquerade\":true,\"mode\":\"overlay\",\"mtu\":1450,\"pool\":\"10.3.0.0/24\","
+					"\"pool_released\":false,\"vni\":1048576,\"vxlan_port\":4789,\"flood\":false}",
+					&n),
+			 0);
+	ck_assert_int_eq(n.opts.gateway, NET_GATEWAY_UNSET);
+	ck_assert(!mode_host_gateway(&n));
+	n.opts.gateway = NET_GATEWAY_WEFT;
+	ck_assert(mode_host_gateway(&n));
 }
 END_TEST
 
@@ -144,6 +160,8 @@ static const char *const bad_nets[] = {
 	"{\"id\":\"n\",\"mode\":\"vlan\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\"}",
 	"{\"id\":\"n\",\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0/24\",\"gateway\":\"10.0.0.1/24\"}",
 	"{\"id\":\"n\",\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"x\"}",
+	"{\"id\":\"n\",\"mode\":\"overlay\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\","
+	"\"gateway_by\":\"gwbridge\"}",
 	"{\"id\":\"n\",\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\","
 	"\"host_binding_ipv4\":\"::1\"}",
 	"{\"id\":\"n\",\"mode\":\"macvlan\",\"bridge\":\"\",\"internal\":false,\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\","
@@ -313,6 +331,54 @@ START_TEST(test_records_store)
 }
 END_TEST
 
+static bool gw_same(const struct net_rec *have, const struct net_rec *want)
+{
+	return have->gateway == want->gateway;
+}
+
+static void gw_describe(const struct net_rec *r, char *buf, size_t size)
+{
+	snprintf(buf, size, "gateway=%s", net_gateway_to_string(r->gateway));
+}
+
+/*
+ * The cluster's record of an overlay network says who its gateway is: the
+ * first host writes its choice (weft if none), a host that gives none takes
+ * the record's, one that gives another is refused naming both; a record
+ * from before the choice means docker.
+ */
+START_TEST(test_netrec_gateway)
+{
+	const struct netrec_kind k = { .need_vni = true, .need_gateway = true, .same = gw_same, .describe = gw_describe };
+	struct cidr a = test_cidr("10.5.0.0/24"), old = test_cidr("10.6.0.0/24");
+	struct net_rec want = { .mode = NET_MODE_OVERLAY, .port = 4789 };
+	struct errbuf eb = { 0 };
+	char key[KEY_LEN];
+
+	ck_assert_msg(netrec_join(s, &a, &want, &k, &eb) == 0, "%s", eb.msg);
+	ck_assert_int_eq(want.gateway, NET_GATEWAY_WEFT);
+	want.gateway = NET_GATEWAY_UNSET;
+	ck_assert_int_eq(netrec_join(s, &a, &want, &k, &eb), 0);
+	ck_assert_int_eq(want.gateway, NET_GATEWAY_WEFT);
+	want.gateway = NET_GATEWAY_DOCKER;
+	ck_assert_int_eq(netrec_join(s, &a, &want, &k, &eb), -EEXIST);
+	ck_assert_str_eq(eb.msg, "overlay network 10.5.0.0/24 exists in the cluster with gateway=weft; this host asked "
+				 "for gateway=docker (give the same -o options on every host)");
+	errbuf_clear(&eb);
+
+	key_net(key, KEYS_POOLS, &old);
+	ck_assert_int_eq(store_put(s, key, "{\"mode\":\"overlay\",\"vni\":1048600,\"vxlan_port\":4789,\"flood\":false}",
+				   &eb), 0);
+	want = (struct net_rec){ .mode = NET_MODE_OVERLAY, .port = 4789 };
+	ck_assert_int_eq(netrec_join(s, &old, &want, &k, &eb), 0);
+	ck_assert_int_eq(want.gateway, NET_GATEWAY_DOCKER);
+	ck_assert_uint_eq(want.vni, 1048600);
+	want.gateway = NET_GATEWAY_WEFT;
+	ck_assert_int_eq(netrec_join(s, &old, &want, &k, &eb), -EEXIST);
+	ck_assert_ptr_nonnull(strstr(eb.msg, "with gateway=docker; this host asked for gateway=weft"));
+}
+END_TEST
+
 Suite *records_suite(void)
 {
 	Suite *su = suite_create("records");
@@ -327,6 +393,7 @@ Suite *records_suite(void)
 	tc = tcase_create("store");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_records_store);
+	tcase_add_test(tc, test_netrec_gateway);
 	suite_add_tcase(su, tc);
 	return su;
 }
