@@ -139,6 +139,8 @@ static json_t *net_json(const struct net *n, size_t neps)
 		j = set_new(j, "backend", json_string(backend_to_string(o->backend)));
 		j = set_new(j, "slice", cidr_json(&n->slice));
 	}
+	if (j && (f & NET_FIELD_GATEWAY_BY))
+		j = set_new(j, "gateway_by", json_string(mode_host_gateway(n) ? "weft" : "docker"));
 	if (j && (f & NET_FIELD_MACVLAN)) {
 		j = set_new(j, "macvlan_mode", json_string(mv_mode_to_string(o->macvlan_mode)));
 		j = set_new(j, "host_shim", addr_json(&n->shim_addr));

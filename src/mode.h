@@ -53,6 +53,7 @@ enum {
 	NET_FIELD_VNI = 1 << 1,     /* opts.vni */
 	NET_FIELD_SLICE = 1 << 2,   /* opts.backend, slice */
 	NET_FIELD_MACVLAN = 1 << 3, /* opts.macvlan_mode, shim_addr */
+	NET_FIELD_GATEWAY_BY = 1 << 4, /* opts.gateway: who is the containers' gateway (weft, docker) */
 };
 
 struct mode_ops {

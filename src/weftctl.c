@@ -270,6 +270,8 @@ static int cmd_networks(const struct ctx *x, json_t *o, bool detail)
 			cell_printf(details, sizeof(details), &k, "vni=%lld ", num(e, "vni"));
 		if (*str(e, "parent"))
 			cell_printf(details, sizeof(details), &k, "parent=%s ", str(e, "parent"));
+		if (*str(e, "gateway_by"))
+			cell_printf(details, sizeof(details), &k, "gateway=%s ", str(e, "gateway_by"));
 		if (*str(e, "slice"))
 			cell_printf(details, sizeof(details), &k, "slice=%s backend=%s ", str(e, "slice"), str(e, "backend"));
 		if (*str(e, "host_shim"))

@@ -3,9 +3,11 @@
 # or consul): the same `docker network create -o mode=overlay` on every host gives one L2
 # network over VXLAN; containers on every pair of hosts reach each other; each host programs
 # the others' containers as static FDB and neighbour entries, and removes them when the
-# container goes; the way out is Docker's docker_gwbridge; a different -o on another host, a
-# VNI used by another network and a network without weft's IPAM are refused with a clear
-# message; after everything is removed no device and no key is left.
+# container goes; every host is the containers' gateway (one address and MAC on every host's
+# bridge; NAT and -p on the container's own host; no frame to or from the gateway MAC crosses
+# the VXLAN), or with -o gateway=docker Docker's docker_gwbridge is; a different -o on another
+# host, a VNI used by another network and a network without weft's IPAM are refused with a
+# clear message; after everything is removed no device and no key is left.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -13,6 +15,7 @@ set -u
 KIND=${LAB_STORE:-etcd}
 TTL=10
 lab_require
+command -v tcpdump >/dev/null || lab_bail "tcpdump not found (apt-get install tcpdump): it shows what crosses the VXLAN"
 lab_init "overlay-$KIND"
 lab_outside
 lab_store "$KIND"
@@ -77,8 +80,11 @@ vni=$(lab_store_value weft/v1/pools/10.90.0.0-24/net | sed -n 's/.*"vni":\([0-9]
 expect_ok "the cluster store records it with a VNI ($vni)" test -n "$vni"
 expect_ok "... weft/v1/vnis/$vni holds the subnet" bash -c "[ '$(lab_store_value "weft/v1/vnis/$vni")' = 10.90.0.0/24 ]"
 expect_fail_msg "h2: another -o for the same subnet is refused, naming the conflict" \
-	"overlay network 10.90.0.0/24 exists in the cluster with vni=$vni vxlan_port=4789 flood=false; this host asked for vni=$vni vxlan_port=4789 flood=true" \
+	"overlay network 10.90.0.0/24 exists in the cluster with vni=$vni vxlan_port=4789 flood=false gateway=weft; this host asked for vni=$vni vxlan_port=4789 flood=true gateway=weft" \
 	dk 2 network create "${OV[@]}" -o flood=true ov
+expect_fail_msg "h2: another gateway for the same subnet is refused, naming the conflict" \
+	"exists in the cluster with vni=$vni vxlan_port=4789 flood=false gateway=weft; this host asked for vni=$vni vxlan_port=4789 flood=false gateway=docker" \
+	dk 2 network create "${OV[@]}" -o gateway=docker ov
 expect_ok "h2: the same command as h1" dk 2 network create "${OV[@]}" ov
 expect_ok "h3: the same command with -o vni=$vni" dk 3 network create "${OV[@]}" -o vni="$vni" ov
 expect_fail_msg "h1: vni $vni for another subnet is refused" "vni $vni is already used by overlay network 10.90.0.0/24" \
@@ -107,16 +113,93 @@ expect_ok "c3 (h3) pings c1 (h1)" dk 3 exec c3 ping -c2 -W2 "$c1"
 expect_ok "the container's MTU is 1450" bash -c "dk 1 exec c1 ip link show eth0 | grep -q 'mtu 1450'"
 expect_ok "no flooding: h1's VXLAN device has no all-zero FDB entry" \
 	bash -c "! bridge -n $LAB-h1 fdb show dev weft-v$vni | grep -q '^00:00:00:00:00:00'"
-expect_ok "the way out is docker_gwbridge: c1 has eth1 with the default route" \
-	bash -c "dk 1 exec c1 ip route | grep -q 'default via .* dev eth1'"
-expect_ok "c1 reaches the outside namespace through it" dk 1 exec c1 ping -c2 -W2 192.0.2.254
-expect_ok "h1: run w1 on ov with -p 8088:80 (busybox httpd)" dk 1 run -d --name w1 --network ov -p 8088:80 $IMG \
-	sh -c 'mkdir -p /www && echo hello-w1 >/www/index.html && httpd -p 80 -h /www && exec sleep 600'
-web_ok() { [ "$(ip netns exec "$LAB-out" curl -sS -m 3 http://192.0.2.1:8088/)" = hello-w1 ]; }
-expect_ok "outside -> h1:8088 reaches w1 (published by docker_gwbridge)" lab_wait_for web_ok 5
+# the gateway: every host's bridge holds 10.90.0.1 with the MAC derived from it
+GWMAC=02:42:0a:5a:00:01
+expect_ok "every host's bridge holds the gateway 10.90.0.1/24 with MAC $GWMAC" bash -c "
+	for h in 1 2 3; do
+		ip -n $LAB-h\$h -4 addr show dev weft-o$vni | grep -q 'inet 10.90.0.1/24' &&
+		ip -n $LAB-h\$h link show weft-o$vni | grep -q 'link/ether $GWMAC' || exit 1
+	done"
+expect_ok "c1 has one interface (no docker_gwbridge) and its default route via 10.90.0.1" \
+	bash -c "[ \"\$(dk 1 exec c1 ls /sys/class/net | grep -vx lo)\" = eth0 ] &&
+		dk 1 exec c1 ip route | grep -q 'default via 10.90.0.1 dev eth0'"
+expect_ok "h1 has no docker_gwbridge" bash -c "! ip -n $LAB-h1 link show docker_gwbridge 2>/dev/null"
+# a capture of the VXLAN traffic on h2's underlay while containers of every host go out
+ip netns exec "$LAB-h2" tcpdump -i eth0 -nn -e -U -w "$LABDIR/vxlan.pcap" udp port 4789 2>/dev/null &
+TCPDUMP=$!
+sleep 1
+expect_ok "c1 (h1) reaches the outside namespace, masqueraded (the outside has no route to 10.90.0.0/24)" \
+	bash -c "dk 1 exec c1 ping -c2 -W2 192.0.2.254 && ! ip -n $LAB-out route get 10.90.0.2 >/dev/null 2>&1"
+# from_host N C: container C on hN pings the outside, which sees hN's address
+from_host() {
+	local pid n
+	ip netns exec "$LAB-out" timeout 8 tcpdump -i any -nn -c 1 "icmp[icmptype] = icmp-echo and src host 192.0.2.$1" \
+		>"$LABDIR/from$1.txt" 2>/dev/null &
+	pid=$!
+	sleep 1
+	dk "$1" exec "$2" ping -c2 -W2 192.0.2.254 >/dev/null
+	wait $pid && grep -q "192.0.2.$1 > 192.0.2.254" "$LABDIR/from$1.txt"
+}
+expect_ok "c2 (h2) reaches it from h2's address" from_host 2 c2
+expect_ok "c3 (h3) reaches it from h3's address" from_host 3 c3
+expect_ok "c1 (h1) pings c2 (h2) over the VXLAN" dk 1 exec c1 ping -c2 -W2 "$c2"
+kill "$TCPDUMP" 2>/dev/null
+wait "$TCPDUMP" 2>/dev/null
+gw_frames() { tcpdump -nn -e -r "$LABDIR/vxlan.pcap" 2>/dev/null | grep -c "$GWMAC"; }
+all_frames() { tcpdump -nn -e -r "$LABDIR/vxlan.pcap" 2>/dev/null | grep -c "$c2"; }
+expect_ok "the capture on h2's underlay has the containers' VXLAN frames ($(all_frames)) ..." \
+	bash -c "[ $(all_frames) -gt 0 ]"
+expect_ok "... and none to or from the gateway MAC ($(gw_frames))" bash -c "[ $(gw_frames) = 0 ]"
+expect_ok "h1: run w1 on ov with -p 8088:80, h2: w2 with -p 8089:80 (busybox httpd)" bash -c "
+	dk 1 run -d --name w1 --network ov -p 8088:80 $IMG \
+		sh -c 'mkdir -p /www && echo hello-w1 >/www/index.html && httpd -p 80 -h /www && exec sleep 600' &&
+	dk 2 run -d --name w2 --network ov -p 8089:80 $IMG \
+		sh -c 'mkdir -p /www && echo hello-w2 >/www/index.html && httpd -p 80 -h /www && exec sleep 600'"
+web_ok() { [ "$(ip netns exec "$LAB-out" curl -sS -m 3 "http://$1/")" = "$2" ]; }
+web_w1() { web_ok 192.0.2.1:8088 hello-w1; }
+web_w2() { web_ok 192.0.2.2:8089 hello-w2; }
+expect_ok "outside -> h1:8088 reaches w1 (published by weft on h1)" lab_wait_for web_w1 5
+expect_ok "outside -> h2:8089 reaches w2 (published by weft on h2)" lab_wait_for web_w2 5
+w1_listed() { wctl 1 endpoints | grep -q '8088->80'; }
+expect_ok "weftctl on h1 lists w1's port" w1_listed
+expect_ok "h1 itself reaches it on localhost:8088" \
+	bash -c "[ \"\$(ip netns exec $LAB-h1 curl -sS -m 3 http://127.0.0.1:8088/)\" = hello-w1 ]"
+expect_ok "c1 reaches it on its host's address (hairpin)" \
+	bash -c "dk 1 exec c1 sh -c 'printf \"GET / HTTP/1.0\r\n\r\n\" | nc 192.0.2.1 8088' | grep -q hello-w1"
 expect_ok "c2 (h2) reaches w1's port 80 over the overlay" \
 	bash -c "dk 2 exec c2 sh -c 'printf \"GET / HTTP/1.0\r\n\r\n\" | nc $(ip_of 1 w1 ov) 80' | grep -q hello-w1"
-expect_ok "h1: docker rm w1" dk 1 rm -f w1
+expect_ok "h1, h2: docker rm w1, w2" bash -c "dk 1 rm -f w1 && dk 2 rm -f w2"
+expect_ok "... and their DNAT rules went" bash -c "! ip netns exec $LAB-h1 nft list table inet weft | grep -q 'dport 8088'"
+
+# ---------------------------------------------------------------- -o gateway=docker: Docker's docker_gwbridge, as before
+OD=(-d weft --ipam-driver weft --subnet 10.94.0.0/24 -o mode=overlay)
+expect_ok "h1: an overlay network with -o gateway=docker" dk 1 network create "${OD[@]}" -o gateway=docker od
+expect_ok "h2: the same without -o gateway takes the cluster's" dk 2 network create "${OD[@]}" od
+vnid=$(lab_store_value weft/v1/pools/10.94.0.0-24/net | sed -n 's/.*"vni":\([0-9]*\).*/\1/p')
+expect_ok "weftctl on h2 says gateway=docker" bash -c "wctl 2 networks | grep -q 'vni=$vnid gateway=docker'"
+expect_ok "h1: run d1 on od with -p 8090:80, h2: d2" bash -c "
+	dk 1 run -d --name d1 --network od -p 8090:80 $IMG \
+		sh -c 'mkdir -p /www && echo hello-d1 >/www/index.html && httpd -p 80 -h /www && exec sleep 600' &&
+	dk 2 run -d --name d2 --network od $IMG sleep 600"
+expect_ok "their bridges hold no address" bash -c "! ip -n $LAB-h1 -4 addr show dev weft-o$vnid | grep -q inet &&
+	! ip -n $LAB-h2 -4 addr show dev weft-o$vnid | grep -q inet"
+expect_ok "d1 has eth1 (docker_gwbridge) with the default route" \
+	bash -c "dk 1 exec d1 ip route | grep -q 'default via .* dev eth1'"
+expect_ok "d2 (h2) goes out through docker_gwbridge on h2" from_host 2 d2
+web_d1() { web_ok 192.0.2.1:8090 hello-d1; }
+expect_ok "outside -> h1:8090 reaches d1 (published by Docker on docker_gwbridge)" lab_wait_for web_d1 5
+expect_ok "d2 pings d1 over the overlay" dk 2 exec d2 ping -c2 -W2 "$(ip_of 1 d1 od)"
+expect_ok "h1, h2: docker rm, network rm od" \
+	bash -c "dk 1 rm -f d1 && dk 2 rm -f d2 && dk 1 network rm od && dk 2 network rm od"
+
+# ---------------------------------------------------------------- --internal: no gateway, no way out
+expect_ok "h1: an internal overlay network" dk 1 network create "${OD[@]/10.94.0.0/10.95.0.0}" --internal oi
+expect_ok "h1: run i1 on it" dk 1 run -d --name i1 --network oi $IMG sleep 600
+vnii=$(lab_store_value weft/v1/pools/10.95.0.0-24/net | sed -n 's/.*"vni":\([0-9]*\).*/\1/p')
+expect_ok "its bridge holds no address, i1 has no default route" \
+	bash -c "! ip -n $LAB-h1 -4 addr show dev weft-o$vnii | grep -q inet && ! dk 1 exec i1 ip route | grep -q default"
+expect_fail_msg "i1 cannot reach the outside" "Network is unreachable|100% packet loss" dk 1 exec i1 ping -c1 -W1 192.0.2.254
+expect_ok "h1: docker rm i1, network rm oi" bash -c "dk 1 rm -f i1 && dk 1 network rm oi"
 
 # ---------------------------------------------------------------- another port, an explicit parent, a smaller MTU
 OP=(-d weft --ipam-driver weft --subnet 10.93.0.0/24 -o mode=overlay -o vxlan_port=4790 -o parent=eth0 -o mtu=1400)
@@ -163,6 +246,8 @@ wait $pingpid
 expect_ok "kill -9 and restart of h1's weftd while c1 pings c2: no packet lost ($(lab_loss "$LABDIR/ping.out"))" \
 	lab_no_loss "$LABDIR/ping.out"
 expect_ok "... and h1's entries are still right" lab_wait_for entries 10
+expect_ok "... and c1 still goes out through h1" bash -c "dk 1 exec c1 ping -c2 -W2 192.0.2.254 &&
+	ip -n $LAB-h1 -4 addr show dev weft-o$vni | grep -q 'inet 10.90.0.1/24'"
 
 # ---------------------------------------------------------------- a container goes: its entries go
 expect_ok "h3: docker rm c3" dk 3 rm -f c3
@@ -213,6 +298,7 @@ r2_up() { [ "$(dk 2 inspect -f '{{.State.Running}}' r2 2>/dev/null)" = true ]; }
 expect_ok "h2's dockerd is back and restarts r2" lab_wait_for r2_up 30
 expect_ok "r2 has 10.90.0.77 again and h1 has its entries" lab_wait_for r2_on_h1 10
 expect_ok "c1 (h1) pings r2 (h2)" dk 1 exec c1 ping -c2 -W2 10.90.0.77
+expect_ok "r2 goes out through h2 after the dockerd restart" from_host 2 r2
 echo '{"live-restore": true}' >"$LABDIR/h2/daemon.json"
 kill -HUP "$DOCKERD_PID_2"
 live() { [ "$(dk 2 info -f '{{.LiveRestoreEnabled}}')" = true ]; }
@@ -228,6 +314,7 @@ expect_ok "a restart of h2's dockerd with live-restore while c1 pings r2: no pac
 	lab_no_loss "$LABDIR/ping2.out"
 kept() { r2_up && r2_on_h1; }
 expect_ok "... r2 kept running and h1 kept its entries" kept
+expect_ok "... and r2 still goes out through h2" from_host 2 r2
 expect_ok "h2: docker rm r2 after the live restore" dk 2 rm -f r2
 expect_ok "... h1 removes its entries" lab_wait_for r2_gone 10
 expect_ok "... and its veth on h2" bash -c "! ip -n $LAB-h2 -o link show | grep -q ': wv'"

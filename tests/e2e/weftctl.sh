@@ -102,7 +102,7 @@ expect_ok "networks: a row per network with its mode and subnet" bash -c "
 	t=\$(wctl 1 networks) &&
 	printf '%s\n' \"\$t\" | grep -Eq '^NETWORK +MODE +SUBNET +GATEWAY +BRIDGE +ENDPOINTS +DETAILS$' &&
 	printf '%s\n' \"\$t\" | grep -Eq '^${brid:0:12} +bridge +10.110.0.0/24 +10.110.0.1/24 +weft-b${brid:0:8} +1$' &&
-	printf '%s\n' \"\$t\" | grep -Eq '^${ovid:0:12} +overlay +10.111.0.0/24 +10.111.0.1/24 +weft-o[0-9]+ +1 +vni=[0-9]+$' &&
+	printf '%s\n' \"\$t\" | grep -Eq '^${ovid:0:12} +overlay +10.111.0.0/24 +10.111.0.1/24 +weft-o[0-9]+ +1 +vni=[0-9]+ gateway=weft$' &&
 	printf '%s\n' \"\$t\" | grep -Eq '^${rtid:0:12} +routed +10.112.0.0/16 +10.112.[0-9]+.1/24 .* slice=10.112.[0-9]+.0/24 backend=vxlan$' ||
 	{ printf '%s\n' \"\$t\"; exit 1; }"
 expect_ok "networks --json: Docker's three network IDs, modes and endpoint counts" bash -c "
