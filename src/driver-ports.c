@@ -178,6 +178,11 @@ int driver_firewall_update(struct driver *d, struct errbuf *eb)
 			fw[k].cluster = nets[i].pool;
 		}
 		fw[k].icc = nets[i].opts.icc;
+		if (ops->tunnel && mode_host_gateway(&nets[i]) && !nets[i].internal) {
+			ops->tunnel(&nets[i], fw[k].tunnel);
+			mode_gateway_mac(&nets[i], fw[k].gw_mac);
+			fw[k].gw = nets[i].gateway.addr;
+		}
 		for (j = 0; j < neps && !fw[k].published; j++)
 			fw[k].published = eps[j].nports && strcmp(eps[j].net_id, nets[i].id) == 0;
 		k++;

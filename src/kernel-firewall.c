@@ -92,6 +92,42 @@ static void nft_publish(struct strbuf *b, const struct firewall_port *p)
 		  cidr_addr_format(&p->addr, c), p->map.port);
 }
 
+/*
+ * The gateway of an overlay network is every host's: its frames, and ARP
+ * requests for it, stay on their host. Bridged frames pass the bridge
+ * family's forward hook per port they leave by, the host's own its output
+ * hook; nf_call_iptables does not matter here.
+ */
+static void nft_fences(struct strbuf *b, const struct firewall_state *st)
+{
+	static const char *const hooks[] = { "forward", "output" };
+	const struct firewall_net *nets = st->nets;
+	char a[CIDR_STRLEN], m[MAC_STRLEN];
+	size_t i, h, k = 0;
+
+	sb_printf(b, "table bridge weft\ndelete table bridge weft\n");
+	for (i = 0; i < st->nnets; i++)
+		k += nets[i].tunnel[0] != '\0';
+	if (!k)
+		return;
+	sb_printf(b, "table bridge weft {\n");
+	for (h = 0; h < 2; h++) {
+		sb_printf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy accept;\n", hooks[h],
+			  hooks[h]);
+		for (i = 0; i < st->nnets; i++) {
+			if (!nets[i].tunnel[0])
+				continue;
+			mac_format(nets[i].gw_mac, m);
+			sb_printf(b, "\t\toifname \"%s\" ether saddr %s drop\n", nets[i].tunnel, m);
+			sb_printf(b, "\t\toifname \"%s\" ether daddr %s drop\n", nets[i].tunnel, m);
+			sb_printf(b, "\t\toifname \"%s\" arp daddr ip %s drop\n", nets[i].tunnel,
+				  cidr_addr_format(&nets[i].gw, a));
+		}
+		sb_printf(b, "\t}\n");
+	}
+	sb_printf(b, "}\n");
+}
+
 static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 {
 	const struct firewall_net *nets = st->nets;
@@ -99,6 +135,7 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 	size_t i, n = st->nnets;
 
 	/* Create-then-delete makes the delete valid whether or not the table existed. */
+	nft_fences(b, st);
 	sb_printf(b, "table inet weft\ndelete table inet weft\n");
 	if (!n)
 		return;

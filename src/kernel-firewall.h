@@ -18,6 +18,15 @@ struct firewall_net {
 	bool masquerade; /* outbound NAT for the subnet */
 	bool icc;        /* containers reach each other directly */
 	bool published;  /* some endpoint publishes ports: hairpin and localhost NAT */
+	/*
+	 * The bridge's port to the other hosts ("": none) and the gateway
+	 * every host's bridge holds (an overlay's: the same address and MAC on
+	 * each): no frame from or to gw_mac, and no ARP request for gw,
+	 * leaves through the tunnel.
+	 */
+	char tunnel[16];
+	uint8_t gw_mac[6];
+	struct ipaddr gw;
 };
 
 /* One published port: host side in map, container side at addr:map.port. */
@@ -43,7 +52,8 @@ struct firewall_state {
 /*
  * Makes the kernel match st exactly: the nftables table "inet weft"
  * (published ports, isolation from other weft bridges and from foreign
- * bridges, internal networks, masquerade) is replaced atomically, and the
+ * bridges, internal networks, masquerade) and the table "bridge weft" (the
+ * gateways kept off the tunnels) are replaced atomically, and the
  * accepts each bridge needs are added to iptables' chain WEFT-FORWARD
  * (jumped to from DOCKER-USER, unless docker_nftables, and FORWARD), while weft's accepts for
  * bridges not in st are removed; with no network, the chain and the jumps

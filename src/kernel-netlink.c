@@ -822,6 +822,11 @@ int netlink_port_hairpin(const char *name, bool on, struct errbuf *eb)
 	return brport_set(name, IFLA_BRPORT_MODE, on, "set hairpin mode of bridge port", eb);
 }
 
+int netlink_port_learning(const char *name, bool on, struct errbuf *eb)
+{
+	return brport_set(name, IFLA_BRPORT_LEARNING, on, "set learning of bridge port", eb);
+}
+
 int netlink_monitor_open(int *ret_fd, struct errbuf *eb)
 {
 	int r;
@@ -959,9 +964,9 @@ int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *l
 	return r < 0 ? nle_fail(eb, r, "create VXLAN '%s'", name) : 0;
 }
 
-/* A permanent neighbour entry of dev: family AF_BRIDGE (FDB: mac -> VTEP ip) or AF_INET (ip -> mac). */
-static struct rtnl_neigh *neigh_build(int family, const char *dev, const uint8_t mac[6], const struct ipaddr *ip,
-				      struct errbuf *eb)
+/* An entry of kind k on dev (see enum netlink_entries). */
+static struct rtnl_neigh *neigh_build(enum netlink_entries k, const char *dev, const uint8_t mac[6],
+				      const struct ipaddr *ip, struct errbuf *eb)
 {
 	unsigned int idx = if_nametoindex(dev);
 	struct rtnl_neigh *n;
@@ -973,61 +978,59 @@ static struct rtnl_neigh *neigh_build(int family, const char *dev, const uint8_t
 	}
 	n = rtnl_neigh_alloc();
 	ll = nl_addr_build(AF_LLC, mac, 6);
-	dst = nl_addr_build(AF_INET, ip->b, 4);
-	if (!n || !ll || !dst) {
+	dst = k == NETLINK_PORT_FDB ? NULL : nl_addr_build(AF_INET, ip->b, 4);
+	if (!n || !ll || (k != NETLINK_PORT_FDB && !dst)) {
 		rtnl_neigh_put(n);
 		n = NULL;
 		errbuf_set(eb, -ENOMEM, "out of memory");
 	} else {
 		/* The destination first: libnl refuses an AF_INET one for an AF_BRIDGE entry, not the reverse. */
-		rtnl_neigh_set_dst(n, dst);
-		rtnl_neigh_set_family(n, family);
+		if (dst)
+			rtnl_neigh_set_dst(n, dst);
+		rtnl_neigh_set_family(n, k == NETLINK_NEIGH ? AF_INET : AF_BRIDGE);
 		rtnl_neigh_set_ifindex(n, idx);
 		rtnl_neigh_set_lladdr(n, ll);
-		rtnl_neigh_set_state(n, NUD_PERMANENT);
-		if (family == AF_BRIDGE)
-			rtnl_neigh_set_flags(n, NTF_SELF);
+		/* bridge fdb add ... master static: NUD_NOARP; permanent would make the MAC the bridge's own */
+		rtnl_neigh_set_state(n, k == NETLINK_PORT_FDB ? NUD_NOARP : NUD_PERMANENT);
+		if (k != NETLINK_NEIGH)
+			rtnl_neigh_set_flags(n, k == NETLINK_FDB ? NTF_SELF : NTF_MASTER);
 	}
 	nl_addr_put(ll);
 	nl_addr_put(dst);
 	return n;
 }
 
-static int neigh_change(int family, const char *dev, const uint8_t mac[6], const struct ipaddr *ip, bool add,
-			struct errbuf *eb)
+int netlink_entry_set(enum netlink_entries k, const char *dev, const struct netlink_neigh *e, bool add,
+		      struct errbuf *eb)
 {
+	static const char *const what[] = { [NETLINK_FDB] = "FDB", [NETLINK_NEIGH] = "neighbour",
+					    [NETLINK_PORT_FDB] = "bridge FDB" };
 	/* The all-zero MAC is flooding: one entry per VTEP, appended; others replace. */
 	static const uint8_t zero[6];
-	int flags = family == AF_BRIDGE && memcmp(mac, zero, 6) == 0 ? NLM_F_APPEND : NLM_F_REPLACE;
-	struct rtnl_neigh *n = neigh_build(family, dev, mac, ip, eb);
+	const uint8_t *mac = e->mac;
+	const struct ipaddr *ip = &e->ip;
+	int flags = k == NETLINK_FDB && memcmp(mac, zero, 6) == 0 ? NLM_F_APPEND : NLM_F_REPLACE;
+	struct errbuf mine = { 0 };
+	struct rtnl_neigh *n = neigh_build(k, dev, mac, ip, eb ? eb : &mine);
 	char s[CIDR_STRLEN];
 	int r;
 
 	if (!n)
-		return eb->code;
+		return eb ? eb->code : mine.code;
 	r = add ? rtnl_neigh_add(sock, n, NLM_F_CREATE | flags) : rtnl_neigh_delete(sock, n, 0);
 	rtnl_neigh_put(n);
 	if (r == -NLE_EXIST || (!add && (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)))
 		r = 0;
 	if (r < 0)
 		return errbuf_set(eb, nle_to_errno(r), "%s %s entry %02x:%02x:%02x:%02x:%02x:%02x %s on '%s': %s",
-				  add ? "add" : "delete", family == AF_BRIDGE ? "FDB" : "neighbour", mac[0], mac[1], mac[2],
-				  mac[3], mac[4], mac[5], cidr_addr_format(ip, s), dev, nl_geterror(r));
+				  add ? "add" : "delete", what[k], mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+				  k == NETLINK_PORT_FDB ? "" : cidr_addr_format(ip, s), dev, nl_geterror(r));
 	return 0;
 }
 
-int netlink_fdb_set(const char *dev, const uint8_t mac[6], const struct ipaddr *vtep, bool add, struct errbuf *eb)
-{
-	return neigh_change(AF_BRIDGE, dev, mac, vtep, add, eb);
-}
-
-int netlink_neigh_set(const char *dev, const struct ipaddr *ip, const uint8_t mac[6], bool add, struct errbuf *eb)
-{
-	return neigh_change(AF_INET, dev, mac, ip, add, eb);
-}
-
 struct neigh_acc {
-	int ifindex, family;
+	int ifindex;
+	enum netlink_entries k;
 	struct netlink_neigh *v;
 	size_t n, cap;
 	int err;
@@ -1038,23 +1041,38 @@ static void neigh_cb(struct nl_object *obj, void *arg)
 	struct rtnl_neigh *n = (struct rtnl_neigh *)obj;
 	struct neigh_acc *acc = arg;
 	struct nl_addr *ll = rtnl_neigh_get_lladdr(n), *dst = rtnl_neigh_get_dst(n);
+	bool port = acc->k == NETLINK_PORT_FDB;
+	int state = rtnl_neigh_get_state(n);
 	struct netlink_neigh *e;
 
-	if (rtnl_neigh_get_ifindex(n) != acc->ifindex || rtnl_neigh_get_family(n) != acc->family ||
-	    !(rtnl_neigh_get_state(n) & NUD_PERMANENT) || !ll || nl_addr_get_len(ll) != 6 || !dst ||
-	    nl_addr_get_family(dst) != AF_INET || nl_addr_get_len(dst) != 4)
+	if (rtnl_neigh_get_ifindex(n) != acc->ifindex ||
+	    rtnl_neigh_get_family(n) != (acc->k == NETLINK_NEIGH ? AF_INET : AF_BRIDGE) || !ll ||
+	    nl_addr_get_len(ll) != 6)
+		return;
+	/*
+	 * The bridge's static entries of the port: NUD_NOARP, not the
+	 * device's own (NTF_SELF), not learned, not the port's own MAC
+	 * (NUD_PERMANENT). The bridge dumps them without NTF_MASTER.
+	 */
+	if (port && ((rtnl_neigh_get_flags(n) & NTF_SELF) || (state & NUD_PERMANENT) || !(state & NUD_NOARP)))
+		return;
+	if (!port && (!(state & NUD_PERMANENT) || !dst || nl_addr_get_family(dst) != AF_INET ||
+		      nl_addr_get_len(dst) != 4))
 		return;
 	e = acc_slot((void **)&acc->v, &acc->n, &acc->cap, sizeof(*e), &acc->err);
 	if (!e)
 		return;
 	memcpy(e->mac, nl_addr_get_binary_addr(ll), 6);
-	e->ip.family = AF_INET;
-	memcpy(e->ip.b, nl_addr_get_binary_addr(dst), 4);
+	if (!port) {
+		e->ip.family = AF_INET;
+		memcpy(e->ip.b, nl_addr_get_binary_addr(dst), 4);
+	}
 }
 
-int netlink_neigh_list(const char *dev, bool fdb, struct netlink_neigh **ret, size_t *ret_n, struct errbuf *eb)
+int netlink_neigh_list(const char *dev, enum netlink_entries k, struct netlink_neigh **ret, size_t *ret_n,
+		       struct errbuf *eb)
 {
-	struct neigh_acc acc = { .ifindex = if_nametoindex(dev), .family = fdb ? AF_BRIDGE : AF_INET };
+	struct neigh_acc acc = { .ifindex = if_nametoindex(dev), .k = k };
 	struct nl_cache *cache = NULL;
 	int r;
 

@@ -50,17 +50,23 @@ int netlink_vlan_add(const char *name, const char *parent, unsigned int id, stru
  */
 int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *local, const char *dev,
 		      unsigned int port, unsigned int mtu, const uint8_t *mac, struct errbuf *eb);
-/* A permanent FDB entry of a VXLAN device: mac is behind the VTEP (all-zero mac: flood to it, appended). */
-int netlink_fdb_set(const char *dev, const uint8_t mac[6], const struct ipaddr *vtep, bool add, struct errbuf *eb);
-/* A permanent neighbour (ARP) entry of dev: ip has mac. */
-int netlink_neigh_set(const char *dev, const struct ipaddr *ip, const uint8_t mac[6], bool add, struct errbuf *eb);
+/* The kinds of entries weft keeps on a device. */
+enum netlink_entries {
+	NETLINK_FDB,      /* the VXLAN device's own FDB, permanent: mac is behind the VTEP ip (all-zero mac: flood) */
+	NETLINK_NEIGH,    /* permanent IPv4 neighbour (ARP) entries: ip has mac */
+	NETLINK_PORT_FDB, /* the bridge's FDB, static: mac is behind bridge port dev (ip unused) */
+};
 
 struct netlink_neigh {
 	uint8_t mac[6];
 	struct ipaddr ip; /* FDB: the VTEP; neighbour: the address */
 };
-/* The permanent FDB entries with a destination (fdb) or IPv4 neighbour entries of dev; caller frees *ret. */
-int netlink_neigh_list(const char *dev, bool fdb, struct netlink_neigh **ret, size_t *ret_n, struct errbuf *eb);
+/* Adds (replacing) or deletes entry e of kind k on dev; an all-zero FDB mac is appended, one per VTEP. */
+int netlink_entry_set(enum netlink_entries k, const char *dev, const struct netlink_neigh *e, bool add,
+		      struct errbuf *eb);
+/* The entries of kind k on dev (FDB: those with a destination); caller frees *ret. */
+int netlink_neigh_list(const char *dev, enum netlink_entries k, struct netlink_neigh **ret, size_t *ret_n,
+		       struct errbuf *eb);
 
 /* The link holding address a (name in 16 bytes); -ENODEV if none does. */
 int netlink_link_of_addr(const struct ipaddr *a, char name[16], struct errbuf *eb);
@@ -114,6 +120,8 @@ int netlink_bridge_nf_off(const char *name, struct errbuf *eb);
 int netlink_port_isolate(const char *name, struct errbuf *eb);
 /* Hairpin mode: frames may leave by the port they came in (a container reaching its own published port). */
 int netlink_port_hairpin(const char *name, bool on, struct errbuf *eb);
+/* Whether the bridge learns source MACs on port name (off: it knows only the FDB entries weft writes). */
+int netlink_port_learning(const char *name, bool on, struct errbuf *eb);
 
 /* A socket that hears of every link added, changed or removed; its fd goes into the event loop. */
 int netlink_monitor_open(int *ret_fd, struct errbuf *eb);

@@ -33,12 +33,17 @@ bool mode_always(const struct net *net)
 	return true;
 }
 
+void mode_gateway_mac(const struct net *net, uint8_t mac[6])
+{
+	mac_from_ipv4(&net->gateway.addr, mac);
+}
+
 int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb)
 {
 	uint8_t mac[6];
 	int r;
 
-	mac_from_ipv4(&net->gateway.addr, mac); /* fixed, so the bridge does not follow its ports */
+	mode_gateway_mac(net, mac); /* fixed, so the bridge does not follow its ports */
 	r = netlink_bridge_add(net->bridge, mtu, mac, eb);
 	if (r == 0)
 		r = netlink_addr_add(net->bridge, &net->gateway, eb);
@@ -122,28 +127,27 @@ static bool neigh_in(const struct netlink_neigh *v, size_t n, const struct netli
 	return false;
 }
 
-int mode_entries_sync(const char *dev, bool fdb, const struct netlink_neigh *want, size_t nwant, struct errbuf *eb)
+int mode_entries_sync(const char *dev, enum netlink_entries k, const struct netlink_neigh *want, size_t nwant,
+		      struct errbuf *eb)
 {
 	struct netlink_neigh *have = NULL;
 	size_t i, nhave = 0;
 	int r, e;
 
-	r = netlink_neigh_list(dev, fdb, &have, &nhave, eb);
+	r = netlink_neigh_list(dev, k, &have, &nhave, eb);
 	if (r < 0)
 		return r;
 	/* One entry that fails leaves the others be; the first error is returned. */
 	for (i = 0; i < nhave; i++) {
 		if (neigh_in(want, nwant, &have[i]))
 			continue;
-		e = fdb ? netlink_fdb_set(dev, have[i].mac, &have[i].ip, false, r ? NULL : eb)
-			: netlink_neigh_set(dev, &have[i].ip, have[i].mac, false, r ? NULL : eb);
+		e = netlink_entry_set(k, dev, &have[i], false, r ? NULL : eb);
 		r = r ? r : e;
 	}
 	for (i = 0; i < nwant; i++) {
 		if (neigh_in(have, nhave, &want[i]))
 			continue;
-		e = fdb ? netlink_fdb_set(dev, want[i].mac, &want[i].ip, true, r ? NULL : eb)
-			: netlink_neigh_set(dev, &want[i].ip, want[i].mac, true, r ? NULL : eb);
+		e = netlink_entry_set(k, dev, &want[i], true, r ? NULL : eb);
 		r = r ? r : e;
 	}
 	free(have);
@@ -156,11 +160,11 @@ void mode_count_vxlan(const char *vx, struct mode_count *c)
 	size_t n;
 
 	/* Failures are a device that is not there (a routed host-gw network has none): nothing to count. */
-	if (netlink_neigh_list(vx, true, &nb, &n, NULL) == 0)
+	if (netlink_neigh_list(vx, NETLINK_FDB, &nb, &n, NULL) == 0)
 		c->fdb += n;
 	free(nb);
 	nb = NULL;
-	if (netlink_neigh_list(vx, false, &nb, &n, NULL) == 0)
+	if (netlink_neigh_list(vx, NETLINK_NEIGH, &nb, &n, NULL) == 0)
 		c->neigh += n;
 	free(nb);
 }

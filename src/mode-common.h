@@ -33,8 +33,9 @@ int mode_underlay(const struct mode_ctx *ctx, const struct net *net, bool up, ch
 		  struct errbuf *eb);
 /* Sets VXLAN device vx up, which opens its UDP port: a port another program holds is said so. */
 int mode_vxlan_up(const char *vx, unsigned int port, struct errbuf *eb);
-/* Makes the FDB (fdb) or neighbour entries of dev exactly want: deletes the others, adds the missing. */
-int mode_entries_sync(const char *dev, bool fdb, const struct netlink_neigh *want, size_t nwant, struct errbuf *eb);
+/* Makes the entries of kind k on dev exactly want: deletes the others, adds the missing. */
+int mode_entries_sync(const char *dev, enum netlink_entries k, const struct netlink_neigh *want, size_t nwant,
+		      struct errbuf *eb);
 /* Adds the FDB and neighbour entries of VXLAN device vx to c (none if it is not there). */
 void mode_count_vxlan(const char *vx, struct mode_count *c);
 

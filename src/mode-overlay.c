@@ -86,7 +86,7 @@ static int setup(const struct mode_ctx *ctx, const struct net *net, const char *
 	int r;
 
 	names(net->opts.vni, br, vx);
-	mac_from_ipv4(&net->gateway.addr, mac);
+	mode_gateway_mac(net, mac);
 	r = netlink_bridge_add(br, mtu, gw ? mac : NULL, eb);
 	/*
 	 * No rule applies to the frames it bridges, so they skip netfilter, as
@@ -101,6 +101,14 @@ static int setup(const struct mode_ctx *ctx, const struct net *net, const char *
 		r = netlink_vxlan_add(vx, net->opts.vni, adv->family ? adv : NULL, dev, net->opts.vxlan_port, mtu, NULL, eb);
 	if (r == 0)
 		r = netlink_link_set_master(vx, br, eb);
+	/*
+	 * The bridge learns nothing behind the VXLAN device: the other hosts'
+	 * containers are weft's static entries there (overlay_sync()), which
+	 * go when the container goes, where a learned MAC would stay its
+	 * ageing time and take frames away from the container's new host.
+	 */
+	if (r == 0)
+		r = netlink_port_learning(vx, false, eb);
 	if (r == 0)
 		r = mode_vxlan_up(vx, net->opts.vxlan_port, eb);
 	if (r == 0)
@@ -212,7 +220,7 @@ static int overlay_join(const struct mode_ctx *ctx, const struct net *net, const
 static int overlay_sync(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
 	const struct peers *p = ctx->peers;
-	struct netlink_neigh *fdb = NULL, *nb = NULL;
+	struct netlink_neigh *fdb = NULL, *nb = NULL, *port = NULL;
 	struct peer_entry *pe = NULL;
 	struct ipaddr *vteps = NULL;
 	char br[IFNAME_LEN], vx[IFNAME_LEN];
@@ -224,7 +232,8 @@ static int overlay_sync(const struct mode_ctx *ctx, const struct net *net, struc
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	fdb = calloc(n + nv + 1, sizeof(*fdb));
 	nb = calloc(n + 1, sizeof(*nb));
-	if (!fdb || !nb) {
+	port = calloc(n + 1, sizeof(*port));
+	if (!fdb || !nb || !port) {
 		r = errbuf_set(eb, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -233,15 +242,20 @@ static int overlay_sync(const struct mode_ctx *ctx, const struct net *net, struc
 		fdb[nfdb++].ip = pe[i].vtep;
 		memcpy(nb[i].mac, pe[i].mac, 6);
 		nb[i].ip = pe[i].ip;
+		memcpy(port[i].mac, pe[i].mac, 6);
 	}
 	for (i = 0; net->opts.flood && i < nv; i++)
 		fdb[nfdb++].ip = vteps[i]; /* the all-zero MAC: broadcast and multicast go to every peer */
-	r = mode_entries_sync(vx, true, fdb, nfdb, eb);
+	r = mode_entries_sync(vx, NETLINK_FDB, fdb, nfdb, eb);
 	if (r == 0)
-		r = mode_entries_sync(vx, false, nb, n, eb);
+		r = mode_entries_sync(vx, NETLINK_NEIGH, nb, n, eb);
+	/* the bridge sends their frames to the VXLAN device, and floods none to the local ports */
+	if (r == 0)
+		r = mode_entries_sync(vx, NETLINK_PORT_FDB, port, n, eb);
 out:
 	free(fdb);
 	free(nb);
+	free(port);
 	free(pe);
 	free(vteps);
 	return r;
@@ -253,6 +267,11 @@ static void overlay_count(const struct net *net, struct mode_count *c)
 
 	ifname_vxlan(net->opts.vni, vx);
 	mode_count_vxlan(vx, c);
+}
+
+static void overlay_tunnel(const struct net *net, char dev[IFNAME_LEN])
+{
+	ifname_vxlan(net->opts.vni, dev);
 }
 
 static bool overlay_owns_link(const struct net *net, const char *name)
@@ -277,5 +296,6 @@ const struct mode_ops overlay_mode = {
 	.restore_network = overlay_restore_network,
 	.sync = overlay_sync,
 	.count = overlay_count,
+	.tunnel = overlay_tunnel,
 	.owns_link = overlay_owns_link,
 };

@@ -349,8 +349,8 @@ static int routed_sync(const struct mode_ctx *ctx, const struct net *net, struct
 	}
 	/* An entry or a route that fails leaves the others be; the first error is returned (errbuf: first wins). */
 	if (uses_vxlan(net)) {
-		mode_entries_sync(vx, true, fdb, nv, &err);
-		mode_entries_sync(vx, false, nb, nv, &err);
+		mode_entries_sync(vx, NETLINK_FDB, fdb, nv, &err);
+		mode_entries_sync(vx, NETLINK_NEIGH, nb, nv, &err);
 	}
 	r = netlink_routes_via_list(&net->pool, &have, &nhave, eb);
 	if (r < 0)

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "driver-options.h"
 #include "driver-records.h"
@@ -112,6 +113,12 @@ struct mode_ops {
 	int (*sync)(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb);
 	/* Adds net's kernel entries to c (NULL: none to count). */
 	void (*count)(const struct net *net, struct mode_count *c);
+	/*
+	 * The device through which the bridge of net, whose gateway every
+	 * host holds, reaches the other hosts: the gateway's frames must not
+	 * cross it (dev "": none now). NULL: the mode has none.
+	 */
+	void (*tunnel)(const struct net *net, char dev[16]);
 	/* Whether device name is one of net's own, not an endpoint's (the reconcile keeps it). */
 	bool (*owns_link)(const struct net *net, const char *name);
 };
@@ -119,5 +126,7 @@ struct mode_ops {
 const struct mode_ops *mode_of(enum net_mode m);
 /* Whether net's containers have this host as their gateway (mode_ops.host_gateway). */
 bool mode_host_gateway(const struct net *net);
+/* The MAC of a bridge that holds net's gateway: derived from the address, the same on every host. */
+void mode_gateway_mac(const struct net *net, uint8_t mac[6]);
 
 #endif

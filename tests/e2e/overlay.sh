@@ -160,7 +160,7 @@ web_w1() { web_ok 192.0.2.1:8088 hello-w1; }
 web_w2() { web_ok 192.0.2.2:8089 hello-w2; }
 expect_ok "outside -> h1:8088 reaches w1 (published by weft on h1)" lab_wait_for web_w1 5
 expect_ok "outside -> h2:8089 reaches w2 (published by weft on h2)" lab_wait_for web_w2 5
-w1_listed() { wctl 1 endpoints | grep -q '8088->80'; }
+w1_listed() { wctl 1 endpoints | grep -q ':8088/tcp->80$'; }
 expect_ok "weftctl on h1 lists w1's port" w1_listed
 expect_ok "h1 itself reaches it on localhost:8088" \
 	bash -c "[ \"\$(ip netns exec $LAB-h1 curl -sS -m 3 http://127.0.0.1:8088/)\" = hello-w1 ]"
@@ -226,8 +226,22 @@ done
 vnf=$(lab_store_value weft/v1/pools/10.92.0.0-24/net | sed -n 's/.*"vni":\([0-9]*\).*/\1/p')
 flood_entry() { bridge -n "$LAB-h1" fdb show dev "weft-v$vnf" | grep -q '^00:00:00:00:00:00 dst 192.0.2.2 self permanent'; }
 expect_ok "h1 floods to h2: an all-zero FDB entry toward 192.0.2.2" lab_wait_for flood_entry 10
+# with flooding, the gateway still stays on each host: h1's ARP requests for f1 (before it
+# forwards the outside's reply) and f1's for the gateway do not cross the VXLAN
+ip netns exec "$LAB-h2" tcpdump -i eth0 -nn -e -U -w "$LABDIR/flood.pcap" udp port 4789 2>/dev/null &
+TCPDUMP=$!
+sleep 1
+ip -n "$LAB-h1" neigh flush dev "weft-o$vnf"
+expect_ok "f1 (h1) reaches the outside" dk 1 exec f1 ping -c2 -W2 192.0.2.254
 expect_ok "a broadcast ping from f1 (h1) is answered by f2 (h2)" \
 	bash -c "dk 1 exec f1 ping -c2 -W2 10.92.0.255 | grep -q 'from $(ip_of 2 f2 of)'"
+kill "$TCPDUMP" 2>/dev/null
+wait "$TCPDUMP" 2>/dev/null
+in_flood() { tcpdump -nn -e -r "$LABDIR/flood.pcap" 2>/dev/null | grep -c -- "$1"; }
+expect_ok "the capture on h2's underlay has f1's broadcasts ($(in_flood 10.92.0.255)) ..." \
+	bash -c "[ $(in_flood 10.92.0.255) -gt 0 ]"
+expect_ok "... no frame to or from the gateway MAC ($(in_flood 02:42:0a:5c:00:01)), no ARP request for it ($(in_flood 'who-has 10.92.0.1 '))" \
+	bash -c "[ $(in_flood 02:42:0a:5c:00:01) = 0 ] && [ $(in_flood 'who-has 10.92.0.1 ') = 0 ]"
 expect_ok "h2: run b2 on ov, answering broadcast pings" \
 	dk 2 run -d --name b2 --network ov --sysctl net.ipv4.icmp_echo_ignore_broadcasts=0 $IMG sleep 600
 expect_fail_msg "without flood, a broadcast ping from c1 gets no answer from h2" "0 packets received" \
@@ -257,6 +271,30 @@ expect_ok "h1 and h2 remove c3's entries" lab_wait_for gone 10
 c2_kept() { fdb_has 1 "weft-v$vni" "$m2" 192.0.2.2 && neigh_has 1 "weft-v$vni" "$c2" "$m2"; }
 expect_ok "... and h1 keeps c2's" c2_kept
 expect_ok "c1 still pings c2" dk 1 exec c1 ping -c2 -W2 "$c2"
+
+# ---------------------------------------------------------------- a container moves to another host
+# rm on h3, run with the same --ip (so the same MAC) on h2: a silent server, which sends nothing
+# first, is reached at once from h2 itself and from c2, whose ARP entry for it is still fresh
+# (a MAC the bridge had learned behind the VXLAN device would hold its frames for 300 s)
+expect_ok "h3: run m3 --ip 10.90.0.50; c2 (h2) and c1 (h1) ping it" bash -c "
+	dk 3 run -d --name m3 --network ov --ip 10.90.0.50 $IMG sleep 600 >/dev/null &&
+	dk 2 exec c2 ping -c2 -W2 10.90.0.50 && dk 1 exec c1 ping -c2 -W2 10.90.0.50"
+mm=$(mac_of 3 m3 ov)
+expect_ok "h3: docker rm m3; h2: run m2 --ip 10.90.0.50 -p 8091:80, a web server that sends nothing first" bash -c "
+	dk 3 rm -f m3 >/dev/null &&
+	dk 2 run -d --name m2 --network ov --ip 10.90.0.50 -p 8091:80 $IMG \
+		sh -c 'mkdir -p /www && echo hello-m2 >/www/index.html && exec httpd -f -p 80 -h /www'"
+expect_ok "m2 has m3's MAC ($mm)" bash -c "[ '$(mac_of 2 m2 ov)' = '$mm' ]"
+get_m2() { dk "$1" exec "$2" sh -c 'printf "GET / HTTP/1.0\r\n\r\n" | nc -w 3 10.90.0.50 80' | grep -q hello-m2; }
+expect_ok "c2 (h2) reaches m2 at once" get_m2 2 c2
+web_m2() { web_ok 192.0.2.2:8091 hello-m2; }
+expect_ok "the outside reaches m2 through h2:8091 (the gateway on h2)" lab_wait_for web_m2 5
+m2_on_h1() { fdb_has 1 "weft-v$vni" "$mm" 192.0.2.2; }
+expect_ok "h1's entry for its MAC moves to h2" lab_wait_for m2_on_h1 10
+expect_ok "c1 (h1) reaches m2" get_m2 1 c1
+expect_ok "no bridge learned a MAC behind a VXLAN device" bash -c "
+	for h in 1 2 3; do ! bridge -n $LAB-h\$h fdb show dev weft-v$vni | grep -v ' self' | grep -qv ' static\| permanent'; done"
+expect_ok "h2: docker rm m2" dk 2 rm -f m2
 
 # ---------------------------------------------------------------- changes while a weftd is down
 expect_ok "h3: run c4" dk 3 run -d --name c4 --network ov $IMG sleep 600

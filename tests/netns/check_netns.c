@@ -97,6 +97,8 @@ static bool link_has_addr(const char *name, const char *cidr)
 	return found;
 }
 
+static char *run_out(const char *const argv[]);
+
 /* The MAC address of link name, as text. */
 static const char *link_mac(const char *name, char buf[32])
 {
@@ -597,7 +599,7 @@ START_TEST(test_mode_routed_endpoint)
 END_TEST
 
 /* The entries dev has: FDB (fdb) or neighbour; mac_last and addr_last (0: any) pick one. */
-static size_t entries_of(const char *dev, bool fdb, uint8_t mac_last, const char *addr)
+static size_t entries_of(const char *dev, enum netlink_entries fdb, uint8_t mac_last, const char *addr)
 {
 	struct netlink_neigh *e = NULL;
 	struct ipaddr a = { 0 };
@@ -635,7 +637,7 @@ static void watch_replay(struct driver *drv, struct store *s, const char *prefix
  */
 START_TEST(test_mode_overlay_peers)
 {
-	char dir[] = "/tmp/weft-netns-XXXXXX", url[160], br[IFNAME_LEN], vx[IFNAME_LEN], key[KEY_LEN], mac[32];
+	char dir[] = "/tmp/weft-netns-XXXXXX", url[160], br[IFNAME_LEN], vx[IFNAME_LEN], key[KEY_LEN], mac[32], *out;
 	struct driver_config c = { .host_id = "h1", .default_pool_len = 24 };
 	struct ipam_pool p = { 0 };
 	struct store *s = NULL, *shared = NULL;
@@ -677,6 +679,19 @@ START_TEST(test_mode_overlay_peers)
 	/* the gateway (-o gateway=weft, the default): its address on the bridge, its MAC derived from it */
 	ck_assert(link_has_addr(br, "10.70.0.1/24"));
 	ck_assert_str_eq(link_mac(br, mac), "02:42:0a:46:00:01");
+	/* the bridge learns nothing behind the VXLAN device */
+	out = run_out((const char *const[]){ "ip", "-d", "link", "show", "dev", vx, NULL });
+	ck_assert_msg(strstr(out, " learning off "), "%s", out);
+	free(out);
+	/* the gateway's frames, and ARP requests for it, do not leave by the VXLAN device */
+	out = run_out((const char *const[]){ "nft", "list", "table", "bridge", "weft", NULL });
+	snprintf(url, sizeof(url), "oifname \"%s\" ether saddr 02:42:0a:46:00:01 drop", vx);
+	ck_assert_msg(strstr(out, url), "%s", out);
+	snprintf(url, sizeof(url), "oifname \"%s\" ether daddr 02:42:0a:46:00:01 drop", vx);
+	ck_assert_msg(strstr(out, url), "%s", out);
+	snprintf(url, sizeof(url), "oifname \"%s\" arp daddr ip 10.70.0.1 drop", vx);
+	ck_assert_msg(strstr(out, url), "%s", out);
+	free(out);
 
 	/* this host's endpoint: its MAC goes into its address record, for the other hosts */
 	call("/IpamDriver.RequestAddress", NULL, "{\"PoolID\":\"weft:10.70.0.0/24\",\"Address\":\"10.70.0.2\",\"Options\":null}",
@@ -698,23 +713,28 @@ START_TEST(test_mode_overlay_peers)
 	watch_replay(drv, shared, KEYS_HOSTS);
 	watch_replay(drv, shared, KEYS_POOLS);
 	driver_peers_sync(drv);
-	ck_assert_uint_eq(entries_of(vx, true, 0x09, "10.99.0.2"), 1);
-	ck_assert_uint_eq(entries_of(vx, false, 0x09, "10.70.0.9"), 1);
-	ck_assert_uint_eq(entries_of(vx, true, 0x02, NULL), 0); /* this host's own is no peer */
-	ck_assert_uint_eq(entries_of(vx, false, 0x02, NULL), 0);
+	ck_assert_uint_eq(entries_of(vx, NETLINK_FDB, 0x09, "10.99.0.2"), 1);
+	ck_assert_uint_eq(entries_of(vx, NETLINK_NEIGH, 0x09, "10.70.0.9"), 1);
+	ck_assert_uint_eq(entries_of(vx, NETLINK_PORT_FDB, 0x09, NULL), 1); /* the bridge sends it to the VXLAN */
+	ck_assert_uint_eq(entries_of(vx, NETLINK_FDB, 0x02, NULL), 0); /* this host's own is no peer */
+	ck_assert_uint_eq(entries_of(vx, NETLINK_NEIGH, 0x02, NULL), 0);
 
 	/* h2's record goes (peer_hold_ms 0: at once): so do its entries */
 	driver_peer_event(drv, &(struct store_event){ .type = STORE_EVENT_DEL, .key = key });
 	driver_peers_expire(drv);
 	driver_peers_sync(drv);
-	ck_assert_uint_eq(entries_of(vx, true, 0, NULL), 0);
-	ck_assert_uint_eq(entries_of(vx, false, 0, NULL), 0);
+	ck_assert_uint_eq(entries_of(vx, NETLINK_FDB, 0, NULL), 0);
+	ck_assert_uint_eq(entries_of(vx, NETLINK_NEIGH, 0, NULL), 0);
+	ck_assert_uint_eq(entries_of(vx, NETLINK_PORT_FDB, 0, NULL), 0);
 
 	call("/NetworkDriver.Leave", NULL, "{\"NetworkID\":\"dd01\",\"EndpointID\":\"ee03cc\"}", 200, "{}");
 	call("/NetworkDriver.DeleteEndpoint", NULL, "{\"NetworkID\":\"dd01\",\"EndpointID\":\"ee03cc\"}", 200, "{}");
 	ck_assert(!link_exists("wvee03cc"));
 	call("/NetworkDriver.DeleteNetwork", NULL, "{\"NetworkID\":\"dd01\"}", 200, "{}");
 	ck_assert(!link_exists(br) && !link_exists(vx));
+	out = run_out((const char *const[]){ "nft", "list", "table", "bridge", "weft", NULL });
+	ck_assert_msg(!*out, "%s", out);
+	free(out);
 	ck_assert_uint_eq(records_of_nets(drv), 0);
 	ipam_free(h2);
 	store_free(shared);
