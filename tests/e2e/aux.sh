@@ -72,9 +72,11 @@ expect_ok "three reconcile rounds later it is still there" is_aux 10.78.0.0-29 1
 expect_ok "... and neither reconcile freed an address (h1)" not_freed 1
 expect_ok "... (h2)" not_freed 2
 expect_ok "h1 and h2 together: m1, m2 on h1, m3, m4 on h2 take the other four" \
-	bash -c "dk 1 run -d --name m1 --network mv $IMG sleep 600 & dk 2 run -d --name m3 --network mv $IMG sleep 600 &
-		dk 1 run -d --name m2 --network mv $IMG sleep 600 & dk 2 run -d --name m4 --network mv $IMG sleep 600 &
-		r=0; for j in 1 2 3 4; do wait -n || r=1; done; exit \$r"
+	bash -c "dk 1 run -d --name m1 --network mv $IMG sleep 600 & p=\$!
+		dk 2 run -d --name m3 --network mv $IMG sleep 600 & p=\"\$p \$!\"
+		dk 1 run -d --name m2 --network mv $IMG sleep 600 & p=\"\$p \$!\"
+		dk 2 run -d --name m4 --network mv $IMG sleep 600 & p=\"\$p \$!\"
+		r=0; for j in \$p; do wait \$j || r=1; done; exit \$r"
 got=$( (ip_of 1 m1 mv; ip_of 1 m2 mv; ip_of 2 m3 mv; ip_of 2 m4 mv) | sort | tr '\n' ' ')
 expect_same "they have .3 to .6, never the aux address" "10.78.0.3 10.78.0.4 10.78.0.5 10.78.0.6 " "$got"
 expect_ok "m1 (h1) pings m3 (h2)" dk 1 exec m1 ping -c2 -W2 "$(ip_of 2 m3 mv)"
