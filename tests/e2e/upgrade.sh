@@ -71,14 +71,15 @@ expect_ok "... u1 pings u2 and the outside" bash -c "dk 1 exec u1 ping -c2 -W2 $
 expect_ok "h2: a new container u4 on it also goes out by docker_gwbridge" bash -c "
 	dk 2 run -d --name u4 --network ov $IMG sleep 600 >/dev/null && dk 2 exec u4 ip route | grep -q 'default via .* dev eth1'"
 WEFTD=$NEW start 3
+expect_fail_msg "h3: -o gateway=weft for it is refused, naming the cluster's" \
+	"exists in the cluster with vni=$vni vxlan_port=4789 flood=false gateway=docker; this host asked for vni=$vni vxlan_port=4789 flood=false gateway=weft" \
+	dk 3 network create "${OV[@]}" -o gateway=weft ov
+expect_ok "... which left no device on h3" lab_no_weft_devices 3
 expect_ok "h3 (this weftd only): the same network without -o gateway takes the cluster's" dk 3 network create "${OV[@]}" ov
 expect_ok "h3: u3 on it goes out by docker_gwbridge and pings u1" bash -c "
 	dk 3 run -d --name u3 --network ov $IMG sleep 600 >/dev/null && dk 3 exec u3 ip route | grep -q 'default via .* dev eth1' &&
 	dk 3 exec u3 ping -c2 -W2 $u1"
 expect_ok "h3's bridge holds no address either" no_gw_addr 3
-expect_fail_msg "h3: -o gateway=weft for it is refused, naming the cluster's" \
-	"exists in the cluster with vni=$vni vxlan_port=4789 flood=false gateway=docker; this host asked for vni=$vni vxlan_port=4789 flood=false gateway=weft" \
-	dk 3 network create "${OV[@]}" -o gateway=weft ov2
 expect_ok "h1: a new overlay network gets weft's gateway: n1 has one interface, default via 10.98.0.1" bash -c "
 	dk 1 network create ${OV[*]/10.97.0.0/10.98.0.0} nv >/dev/null &&
 	dk 1 run -d --name n1 --network nv $IMG sleep 600 >/dev/null &&
