@@ -168,7 +168,30 @@ expect_ok "c1 reaches it on its host's address (hairpin)" \
 	bash -c "dk 1 exec c1 sh -c 'printf \"GET / HTTP/1.0\r\n\r\n\" | nc 192.0.2.1 8088' | grep -q hello-w1"
 expect_ok "c2 (h2) reaches w1's port 80 over the overlay" \
 	bash -c "dk 2 exec c2 sh -c 'printf \"GET / HTTP/1.0\r\n\r\n\" | nc $(ip_of 1 w1 ov) 80' | grep -q hello-w1"
-expect_ok "h1, h2: docker rm w1, w2" bash -c "dk 1 rm -f w1 && dk 2 rm -f w2"
+# the other forms of -p, on the container's own host
+expect_ok "h1: w3 with -P --expose 80, w4 with -p 127.0.0.1:8093:80" bash -c "
+	dk 1 run -d --name w3 --network ov -P --expose 80 $IMG \
+		sh -c 'mkdir -p /www && echo hello-w3 >/www/index.html && httpd -p 80 -h /www && exec sleep 600' &&
+	dk 1 run -d --name w4 --network ov -p 127.0.0.1:8093:80 $IMG \
+		sh -c 'mkdir -p /www && echo hello-w4 >/www/index.html && httpd -p 80 -h /www && exec sleep 600'"
+w3port=$(wctl 1 endpoints | awk -v ip="$(ip_of 1 w3 ov)/24" '$3 == ip { print $7 }' | sed -n 's/^0\.0\.0\.0:\([0-9]*\)\/tcp->80$/\1/p')
+web_w3() { web_ok "192.0.2.1:${w3port:-1}" hello-w3; }
+expect_ok "-P: outside -> h1:$w3port (the port weft chose, as weftctl lists it) reaches w3" lab_wait_for web_w3 5
+expect_ok "-p 127.0.0.1:8093:80: h1 itself reaches w4 on localhost" \
+	bash -c "[ \"\$(ip netns exec $LAB-h1 curl -sS -m 3 http://127.0.0.1:8093/)\" = hello-w4 ]"
+expect_fail_msg "... the outside does not (bound to 127.0.0.1)" "Connection refused|Failed to connect|timed out" \
+	ip netns exec "$LAB-out" curl -sS -m 3 http://192.0.2.1:8093/
+udp_echo() { # PORT: one datagram from the outside to h2:PORT comes back from udp-echo
+	[ "$(ip netns exec "$LAB-out" timeout 5 bash -c "exec 3<>/dev/udp/192.0.2.2/$1; echo ping >&3; dd bs=64 count=1 status=none <&3")" = "udp-ok ping" ]
+}
+if dk 2 run --rm $IMG test -x /usr/bin/udp-echo; then
+	expect_ok "h2: u2 with -p 8092:81/udp (udp-echo)" dk 2 run -d --name u2 --network ov -p 8092:81/udp $IMG udp-echo 81
+	expect_ok "outside -> h2:8092/udp answered by u2" udp_echo 8092
+	dk 2 rm -f u2 >/dev/null
+else
+	fail "udp publishing tested (needs cc to build tests/e2e/udp-echo.c)"
+fi
+expect_ok "h1, h2: docker rm w1, w2, w3, w4" bash -c "dk 1 rm -f w1 w3 w4 && dk 2 rm -f w2"
 expect_ok "... and their DNAT rules went" bash -c "! ip netns exec $LAB-h1 nft list table inet weft | grep -q 'dport 8088'"
 
 # ---------------------------------------------------------------- -o gateway=docker: Docker's docker_gwbridge, as before
