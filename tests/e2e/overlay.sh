@@ -166,6 +166,18 @@ expect_ok "h1 itself reaches it on localhost:8088" \
 	bash -c "[ \"\$(ip netns exec $LAB-h1 curl -sS -m 3 http://127.0.0.1:8088/)\" = hello-w1 ]"
 expect_ok "c1 reaches it on its host's address (hairpin)" \
 	bash -c "dk 1 exec c1 sh -c 'printf \"GET / HTTP/1.0\r\n\r\n\" | nc 192.0.2.1 8088' | grep -q hello-w1"
+# seen_as H DEV SRC C DST: a ping from container C (on H) to DST arrives on DEV of h1 from SRC
+seen_as() {
+	local pid
+	ip netns exec "$LAB-h1" timeout 8 tcpdump -i "$2" -nn -c 1 "icmp[icmptype] = icmp-echo and src host $3" \
+		>"$LABDIR/seen.txt" 2>/dev/null &
+	pid=$!
+	sleep 1
+	dk "$1" exec "$4" ping -c2 -W2 "$5" >/dev/null
+	wait $pid && grep -q "$3 > $5" "$LABDIR/seen.txt"
+}
+expect_ok "c2 (h2) -> w1 (h1) is not NATed: h1's bridge sees c2's own address" \
+	seen_as 2 "weft-o$vni" "$c2" c2 "$(ip_of 1 w1 ov)"
 expect_ok "c2 (h2) reaches w1's port 80 over the overlay" \
 	bash -c "dk 2 exec c2 sh -c 'printf \"GET / HTTP/1.0\r\n\r\n\" | nc $(ip_of 1 w1 ov) 80' | grep -q hello-w1"
 # the other forms of -p, on the container's own host
