@@ -35,6 +35,12 @@ static bool overlay_host_gateway(const struct net *net)
 	return net->opts.gateway == NET_GATEWAY_WEFT;
 }
 
+/* Whether this host's bridge holds the gateway: an --internal network has none. */
+static bool holds_gateway(const struct net *net)
+{
+	return overlay_host_gateway(net) && !net->internal;
+}
+
 static void names(unsigned int vni, char bridge[IFNAME_LEN], char vxlan[IFNAME_LEN])
 {
 	ifname_overlay_bridge(vni, bridge);
@@ -79,7 +85,7 @@ static int cluster_join(const struct mode_ctx *ctx, struct net *net, struct errb
 static int setup(const struct mode_ctx *ctx, const struct net *net, const char *dev, struct errbuf *eb)
 {
 	const struct ipaddr *adv = &ctx->advertise;
-	bool gw = overlay_host_gateway(net) && !net->internal;
+	bool gw = holds_gateway(net);
 	unsigned int mtu = net->opts.mtu;
 	char br[IFNAME_LEN], vx[IFNAME_LEN];
 	uint8_t mac[6];
@@ -210,7 +216,7 @@ static int overlay_join(const struct mode_ctx *ctx, const struct net *net, const
 
 	r = mode_veth_attach(ep, net->bridge, net->opts.mtu, eb);
 	/* No gateway with -o gateway=docker: Docker adds docker_gwbridge for the way out, as for its own overlay. */
-	if (r == 0 && overlay_host_gateway(net) && !net->internal) {
+	if (r == 0 && holds_gateway(net)) {
 		ret->has_gateway = true;
 		ret->gateway = net->gateway.addr;
 	}
