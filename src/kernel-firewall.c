@@ -96,35 +96,42 @@ static void nft_publish(struct strbuf *b, const struct firewall_port *p)
  * The gateway of an overlay network is every host's: its frames, and ARP
  * requests for it, stay on their host. Bridged frames pass the bridge
  * family's forward hook per port they leave by, the host's own its output
- * hook; nf_call_iptables does not matter here.
+ * hook; nf_call_iptables does not matter here. Every bridged frame of the
+ * host (Docker's bridges too) passes these hooks, so each costs one set
+ * lookup whatever the number of networks, and three for a tunnel's.
  */
 static void nft_fences(struct strbuf *b, const struct firewall_state *st)
 {
 	static const char *const hooks[] = { "forward", "output" };
 	const struct firewall_net *nets = st->nets;
 	char a[CIDR_STRLEN], m[MAC_STRLEN];
-	size_t i, h, k = 0;
+	size_t i, h, k;
 
 	sb_printf(b, "table bridge weft\ndelete table bridge weft\n");
-	for (i = 0; i < st->nnets; i++)
+	for (i = 0, k = 0; i < st->nnets; i++)
 		k += nets[i].tunnel[0] != '\0';
 	if (!k)
 		return;
-	sb_printf(b, "table bridge weft {\n");
-	for (h = 0; h < 2; h++) {
-		sb_printf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy accept;\n", hooks[h],
-			  hooks[h]);
-		for (i = 0; i < st->nnets; i++) {
-			if (!nets[i].tunnel[0])
-				continue;
-			mac_format(nets[i].gw_mac, m);
-			sb_printf(b, "\t\toifname \"%s\" ether saddr %s drop\n", nets[i].tunnel, m);
-			sb_printf(b, "\t\toifname \"%s\" ether daddr %s drop\n", nets[i].tunnel, m);
-			sb_printf(b, "\t\toifname \"%s\" arp daddr ip %s drop\n", nets[i].tunnel,
-				  cidr_addr_format(&nets[i].gw, a));
-		}
-		sb_printf(b, "\t}\n");
-	}
+	sb_printf(b, "table bridge weft {\n\tset tunnels {\n\t\ttype ifname\n\t\telements = { ");
+	for (i = 0, k = 0; i < st->nnets; i++)
+		if (nets[i].tunnel[0])
+			sb_printf(b, "%s\"%s\"", k++ ? ", " : "", nets[i].tunnel);
+	sb_printf(b, " }\n\t}\n\tset gateway_macs {\n\t\ttype ifname . ether_addr\n\t\telements = { ");
+	for (i = 0, k = 0; i < st->nnets; i++)
+		if (nets[i].tunnel[0])
+			sb_printf(b, "%s\"%s\" . %s", k++ ? ", " : "", nets[i].tunnel, mac_format(nets[i].gw_mac, m));
+	sb_printf(b, " }\n\t}\n\tset gateway_ips {\n\t\ttype ifname . ipv4_addr\n\t\telements = { ");
+	for (i = 0, k = 0; i < st->nnets; i++)
+		if (nets[i].tunnel[0])
+			sb_printf(b, "%s\"%s\" . %s", k++ ? ", " : "", nets[i].tunnel, cidr_addr_format(&nets[i].gw, a));
+	sb_printf(b, " }\n\t}\n");
+	for (h = 0; h < 2; h++)
+		sb_printf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy accept;\n"
+			     "\t\toifname != @tunnels accept\n"
+			     "\t\toifname . ether saddr @gateway_macs drop\n"
+			     "\t\toifname . ether daddr @gateway_macs drop\n"
+			     "\t\toifname . arp daddr ip @gateway_ips drop\n\t}\n",
+			  hooks[h], hooks[h]);
 	sb_printf(b, "}\n");
 }
 

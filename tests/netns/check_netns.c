@@ -685,12 +685,13 @@ START_TEST(test_mode_overlay_peers)
 	free(out);
 	/* the gateway's frames, and ARP requests for it, do not leave by the VXLAN device */
 	out = run_out((const char *const[]){ "nft", "list", "table", "bridge", "weft", NULL });
-	snprintf(url, sizeof(url), "oifname \"%s\" ether saddr 02:42:0a:46:00:01 drop", vx);
+	snprintf(url, sizeof(url), "\"%s\" . 02:42:0a:46:00:01", vx);
 	ck_assert_msg(strstr(out, url), "%s", out);
-	snprintf(url, sizeof(url), "oifname \"%s\" ether daddr 02:42:0a:46:00:01 drop", vx);
+	snprintf(url, sizeof(url), "\"%s\" . 10.70.0.1", vx);
 	ck_assert_msg(strstr(out, url), "%s", out);
-	snprintf(url, sizeof(url), "oifname \"%s\" arp daddr ip 10.70.0.1 drop", vx);
-	ck_assert_msg(strstr(out, url), "%s", out);
+	ck_assert_msg(strstr(out, "oifname . ether saddr @gateway_macs drop"), "%s", out);
+	ck_assert_msg(strstr(out, "oifname . ether daddr @gateway_macs drop"), "%s", out);
+	ck_assert_msg(strstr(out, "oifname . arp daddr ip @gateway_ips drop"), "%s", out);
 	free(out);
 
 	/* this host's endpoint: its MAC goes into its address record, for the other hosts */
