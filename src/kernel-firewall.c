@@ -135,6 +135,37 @@ static void nft_fences(struct strbuf *b, const struct firewall_state *st)
 	sb_printf(b, "}\n");
 }
 
+enum pick { PICK_ALL, PICK_INTERNAL, PICK_NO_ICC };
+
+static bool picked(const struct firewall_net *n, enum pick p)
+{
+	switch (p) {
+	case PICK_ALL:
+		return true;
+	case PICK_INTERNAL:
+		return n->internal;
+	case PICK_NO_ICC:
+		return !n->icc && !n->internal;
+	}
+	return false;
+}
+
+/* Set NAME of the bridges of the networks p picks: their names, or with pairs "B" . "B" for each. */
+static void nft_bridges(struct strbuf *b, const char *name, const struct firewall_state *st, enum pick p, bool pairs)
+{
+	size_t i, k = 0;
+
+	sb_printf(b, "\tset %s {\n\t\ttype %s\n", name, pairs ? "ifname . ifname" : "ifname");
+	for (i = 0; i < st->nnets; i++) {
+		if (!picked(&st->nets[i], p))
+			continue;
+		sb_printf(b, "%s\"%s\"", k++ ? ", " : "\t\telements = { ", st->nets[i].bridge);
+		if (pairs)
+			sb_printf(b, " . \"%s\"", st->nets[i].bridge);
+	}
+	sb_printf(b, "%s\t}\n", k ? " }\n" : "");
+}
+
 static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 {
 	const struct firewall_net *nets = st->nets;
@@ -146,10 +177,11 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 	sb_printf(b, "table inet weft\ndelete table inet weft\n");
 	if (!n)
 		return;
-	sb_printf(b, "table inet weft {\n\tset bridges {\n\t\ttype ifname\n\t\telements = { ");
-	for (i = 0; i < n; i++)
-		sb_printf(b, "%s\"%s\"", i ? ", " : "", nets[i].bridge);
-	sb_printf(b, " }\n\t}\n");
+	sb_printf(b, "table inet weft {\n");
+	nft_bridges(b, "bridges", st, PICK_ALL, false);
+	nft_bridges(b, "own", st, PICK_ALL, true);
+	nft_bridges(b, "internal", st, PICK_INTERNAL, false);
+	nft_bridges(b, "no_icc", st, PICK_NO_ICC, true);
 	nft_set(b, "foreign", st->foreign, st->nforeign);
 
 	/*
@@ -175,25 +207,21 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 	 * override a drop in Docker's (every base chain must accept), so
 	 * the accepts go to iptables instead (chain_sync()). An accept here only ends
 	 * this chain: published ports are reachable from every network.
+	 * Every packet the host forwards passes here, weft's or not: the
+	 * networks are elements of sets, so it costs a few lookups however
+	 * many there are. Internal networks: nothing in or out but their own;
+	 * icc=false (seen here when br_netfilter is on, else the bridge's ports
+	 * are isolated): nothing between its own containers; every network:
+	 * nothing to another weft bridge.
 	 */
-	sb_printf(b, "\tchain forward {\n\t\ttype filter hook forward priority filter - 1; policy accept;\n");
-	for (i = 0; i < n; i++)
-		if (nets[i].internal)
-			sb_printf(b, "\t\tiifname \"%s\" oifname != \"%s\" drop\n"
-				     "\t\toifname \"%s\" iifname != \"%s\" drop\n",
-				  nets[i].bridge, nets[i].bridge, nets[i].bridge, nets[i].bridge);
-	sb_printf(b, "\t\tct status dnat accept\n"
+	sb_printf(b, "\tchain forward {\n\t\ttype filter hook forward priority filter - 1; policy accept;\n"
+		     "\t\tiifname @internal iifname . oifname != @own drop\n"
+		     "\t\toifname @internal iifname . oifname != @own drop\n"
+		     "\t\tct status dnat accept\n"
 		     "\t\tiifname @bridges oifname @foreign drop\n"
-		     "\t\tiifname @foreign oifname @bridges drop\n");
-	/* icc=false; bridged traffic is seen here when br_netfilter is on (else the ports are isolated). */
-	for (i = 0; i < n; i++)
-		if (!nets[i].icc && !nets[i].internal)
-			sb_printf(b, "\t\tiifname \"%s\" oifname \"%s\" drop\n", nets[i].bridge, nets[i].bridge);
-	for (i = 0; i < n; i++)
-		if (!nets[i].internal)
-			sb_printf(b, "\t\tiifname \"%s\" oifname != \"%s\" oifname @bridges drop\n", nets[i].bridge,
-				  nets[i].bridge);
-	sb_printf(b, "\t}\n");
+		     "\t\tiifname @foreign oifname @bridges drop\n"
+		     "\t\tiifname . oifname @no_icc drop\n"
+		     "\t\tiifname @bridges oifname @bridges iifname . oifname != @own drop\n\t}\n");
 
 	sb_printf(b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat + 1; policy accept;\n");
 	for (i = 0; i < n; i++) {

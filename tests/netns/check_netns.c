@@ -324,6 +324,11 @@ START_TEST(test_api_recorded_sequence)
 	ck_assert_int_eq(tcp_bind(18080), -EADDRINUSE);
 	ck_assert(nft_has("tcp dport 18080 dnat ip to 10.250.0.95:80"));
 	ck_assert(nft_has("oifname \"weft-bbc99a706\" ct status dnat ip saddr { 10.250.0.0/24, 127.0.0.0/8 } masquerade"));
+	/* the two networks are isolated from each other by one rule over sets, not a rule each */
+	ck_assert(nft_has("\"weft-bbc99a706\" . \"weft-bbc99a706\""));
+	ck_assert(nft_has("\"weft-b3ac4c7cd\" . \"weft-b3ac4c7cd\""));
+	ck_assert(nft_has("iifname @bridges oifname @bridges iifname . oifname != @own drop"));
+	ck_assert(!nft_has("iifname \"weft-b"));
 	/* The same port for another endpoint: refused, naming the port. */
 	call("/NetworkDriver.ProgramExternalConnectivity", NULL,
 	     "{\"NetworkID\":\"bc99a706db6756c38d7e3fa128ba524acf11ec61010067030958d9b4fd9a25f5\","
