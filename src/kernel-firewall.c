@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kernel-firewall.h"
+#include "kernel-ifnames.h"
 #include "kernel-netlink.h"
 #include "kernel-ports.h"
 #include "util-log.h"
@@ -384,31 +385,54 @@ static int rule_ensure(const char *op, const char *chain, const char *const args
 /* The jumps to weft's chain, as iptables -S prints them after "-A CHAIN". */
 static const char *const jump_args[RULE_ARGS] = { "-m", "comment", "--comment", RULE_COMMENT, "-j", WEFT_CHAIN };
 
-static bool is_jump(const char *const args[], size_t nargs)
+/*
+ * What no other rule of weft's chain can match, each naming a bridge: a
+ * packet neither in nor out by a device named as weft names them. First in
+ * the chain while every bridge has such a name (bridge_name can give
+ * another), so that a packet of another bridge (Docker's) passes one rule
+ * there, not two or three per network.
+ */
+static const char *const skip_args[RULE_ARGS] = { "!", "-i", IFNAME_NET_PREFIX "+", "!", "-o", IFNAME_NET_PREFIX "+",
+						  "-m", "comment", "--comment", RULE_COMMENT, "-j", "RETURN" };
+
+static bool skip_wanted(const struct firewall_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nnets; i++)
+		if (strncmp(st->nets[i].bridge, IFNAME_NET_PREFIX, strlen(IFNAME_NET_PREFIX)) != 0)
+			return false;
+	return st->nnets > 0;
+}
+
+/* Whether args (nargs words) are exactly want (RULE_ARGS at most, NULL-ended if fewer). */
+static bool args_are(const char *const args[], size_t nargs, const char *const want[RULE_ARGS])
 {
 	size_t k;
 
-	for (k = 0; k < nargs && jump_args[k] && strcmp(args[k], jump_args[k]) == 0; k++)
+	for (k = 0; k < nargs && k < RULE_ARGS && want[k] && strcmp(args[k], want[k]) == 0; k++)
 		;
-	return k == nargs && !jump_args[k];
+	return k == nargs && (k == RULE_ARGS || !want[k]);
+}
+
+static bool is_jump(const char *const args[], size_t nargs)
+{
+	return args_are(args, nargs, jump_args);
 }
 
 static bool rule_wanted(const char *const args[], size_t nargs, const struct firewall_state *st)
 {
 	const char *want[RULE_ARGS];
 	char cidr[CIDR_STRLEN];
-	size_t i, k;
+	size_t i;
 	int kind;
 
+	if (skip_wanted(st) && args_are(args, nargs, skip_args))
+		return true;
 	for (i = 0; i < st->nnets; i++)
-		for (kind = 0; kind < RULE_KINDS; kind++) {
-			if (!rule_args(&st->nets[i], kind, want, cidr))
-				continue;
-			for (k = 0; k < nargs && k < RULE_ARGS && want[k] && strcmp(args[k], want[k]) == 0; k++)
-				;
-			if (k == nargs && (k == RULE_ARGS || !want[k]))
+		for (kind = 0; kind < RULE_KINDS; kind++)
+			if (rule_args(&st->nets[i], kind, want, cidr) && args_are(args, nargs, want))
 				return true;
-		}
 	return false;
 }
 
@@ -485,6 +509,10 @@ static int chain_sync(const struct firewall_state *st, struct errbuf *eb)
 	}
 	newchain[6] = WEFT_CHAIN;
 	firewall_run(newchain, NULL);
+	if (skip_wanted(st))
+		r = rule_ensure("-I", WEFT_CHAIN, skip_args, "the rule that skips other bridges", eb);
+	else
+		iptables("-D", WEFT_CHAIN, skip_args, RULE_ARGS, NULL); /* before a bridge it would skip gets rules */
 	for (i = 0; i < st->nnets && r == 0; i++)
 		for (kind = 0; kind < RULE_KINDS && r == 0; kind++) {
 			snprintf(what, sizeof(what), "accept rule for '%s'", st->nets[i].bridge);

@@ -29,5 +29,7 @@ void ifname_shim(const char *net_id, char name[IFNAME_LEN]);
 bool ifname_is_weft(const char *s);
 /* The prefix every one of them starts with (for listing links). */
 #define IFNAME_PREFIX "w"
+/* The prefix of the names weft gives its networks' devices (bridges, VXLAN). */
+#define IFNAME_NET_PREFIX "weft-"
 
 #endif

@@ -98,6 +98,25 @@ expect_fail_msg "cd cannot reach the outside" 'unreachable|100% packet loss' in_
 expect_fail_msg "ca cannot reach cd on the internal network" '100% packet loss' \
 	in_c ca ping -c2 -W1 "$(ip_of cd n5)"
 
+# ---------------------------------------------------------------- a bridge named by the user
+# weft's iptables chain begins with a rule that lets a packet of no weft-* device (Docker's
+# bridges) return at once, but only while every weft bridge has such a name.
+skips() {
+	lab_exec 1 iptables -S WEFT-FORWARD | sed -n 2p |
+		grep -qx -- '-A WEFT-FORWARD ! -i weft-+ ! -o weft-+ -m comment --comment weft -j RETURN'
+}
+no_skip() { ! lab_exec 1 iptables -S WEFT-FORWARD | grep -q -- '-j RETURN'; }
+expect_ok "WEFT-FORWARD begins with the rule that skips packets of other bridges" skips
+expect_ok "create n6 with -o bridge_name=wfbr6" dk 1 network create "${W[@]}" --subnet 10.234.0.0/24 -o bridge_name=wfbr6 n6
+expect_ok "... which takes that rule away" no_skip
+expect_ok "cf on n6 (bridge wfbr6) reaches the outside and the gateway" bash -c "
+	dk 1 run -d --name cf --network n6 $IMG sleep 600 >/dev/null &&
+	dk 1 exec cf ping -c2 -W2 192.0.2.254 && dk 1 exec cf ping -c2 -W2 10.234.0.1"
+expect_fail_msg "ca (n1) cannot reach cf (n6)" '100% packet loss' in_c ca ping -c2 -W1 "$(ip_of cf n6)"
+expect_ok "docker rm cf, network rm n6" bash -c "dk 1 rm -f cf >/dev/null && dk 1 network rm n6 >/dev/null"
+expect_ok "... and the rule is back, first in WEFT-FORWARD" skips
+expect_ok "ca still reaches the outside" in_c ca ping -c2 -W2 192.0.2.254
+
 # ---------------------------------------------------------------- connect / disconnect
 expect_ok "docker network connect n2 ca" dk 1 network connect n2 ca
 expect_ok "ca now has eth1 on n2 and reaches cc over it" in_c ca ping -c2 -W2 "$c"

@@ -860,6 +860,9 @@ START_TEST(test_firewall_docker_backends)
 {
 	static const char *const user[] = { "iptables", "-w", "5", "-S", "DOCKER-USER", NULL };
 	static const char *const fwd[] = { "iptables", "-w", "5", "-S", "FORWARD", NULL };
+	static const char *const chain[] = { "iptables", "-w", "5", "-S", "WEFT-FORWARD", NULL };
+	static const char skip[] =
+		"-N WEFT-FORWARD\n-A WEFT-FORWARD ! -i weft-+ ! -o weft-+ -m comment --comment weft -j RETURN\n";
 	struct firewall_net net = { .bridge = "wtest1", .masquerade = true, .icc = true };
 	struct firewall_state st = { .nets = &net, .nnets = 1, .docker_nftables = true };
 	struct errbuf eb = { 0 };
@@ -877,6 +880,22 @@ START_TEST(test_firewall_docker_backends)
 	ck_assert_msg(firewall_sync(&st, &eb) == 0, "%s", eb.msg);
 	out = run_out(user);
 	ck_assert_msg(strstr(out, "-A DOCKER-USER") && strstr(out, "-j WEFT-FORWARD"), "DOCKER-USER: %s", out);
+	free(out);
+	/* a bridge not named weft-*: no rule may skip its packets */
+	out = run_out(chain);
+	ck_assert_msg(strstr(out, "-i wtest1 ") && !strstr(out, "RETURN"), "WEFT-FORWARD: %s", out);
+	free(out);
+	/* every bridge named weft-*: the first rule lets the others' packets return */
+	snprintf(net.bridge, sizeof(net.bridge), "weft-btest1");
+	ck_assert_msg(firewall_sync(&st, &eb) == 0, "%s", eb.msg);
+	out = run_out(chain);
+	ck_assert_msg(strncmp(out, skip, strlen(skip)) == 0 && strstr(out, "-i weft-btest1 ") && !strstr(out, "wtest1 "),
+		      "WEFT-FORWARD: %s", out);
+	free(out);
+	snprintf(net.bridge, sizeof(net.bridge), "wtest1");
+	ck_assert_msg(firewall_sync(&st, &eb) == 0, "%s", eb.msg);
+	out = run_out(chain);
+	ck_assert_msg(!strstr(out, "RETURN") && !strstr(out, "weft-btest1"), "WEFT-FORWARD: %s", out);
 	free(out);
 	st.nnets = 0;
 	ck_assert_msg(firewall_sync(&st, &eb) == 0, "%s", eb.msg);
