@@ -99,7 +99,8 @@ static void nft_publish(struct strbuf *b, const struct firewall_port *p)
  * family's forward hook per port they leave by, the host's own its output
  * hook; nf_call_iptables does not matter here. Every bridged frame of the
  * host (Docker's bridges too) passes these hooks, so each costs one set
- * lookup whatever the number of networks, and three for a tunnel's.
+ * lookup whatever the number of networks, and three or four (ARP) for a
+ * tunnel's.
  */
 static void nft_fences(struct strbuf *b, const struct firewall_state *st)
 {

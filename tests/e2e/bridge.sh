@@ -105,7 +105,10 @@ skips() {
 	lab_exec 1 iptables -S WEFT-FORWARD | sed -n 2p |
 		grep -qx -- '-A WEFT-FORWARD ! -i weft-+ ! -o weft-+ -m comment --comment weft -j RETURN'
 }
-no_skip() { ! lab_exec 1 iptables -S WEFT-FORWARD | grep -q -- '-j RETURN'; }
+no_skip() {
+	local out
+	out=$(lab_exec 1 iptables -S WEFT-FORWARD) && ! grep -q -- '-j RETURN' <<<"$out"
+}
 expect_ok "WEFT-FORWARD begins with the rule that skips packets of other bridges" skips
 expect_ok "create n6 with -o bridge_name=wfbr6" dk 1 network create "${W[@]}" --subnet 10.234.0.0/24 -o bridge_name=wfbr6 n6
 expect_ok "... which takes that rule away" no_skip
