@@ -171,6 +171,8 @@ int http_conn_init(struct http_conn *c, const char *const headers[], const char 
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, protocol);
 	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* A reply whose Content-Length says it is too big is refused before its body; on_body() caps the rest. */
+	curl_easy_setopt(c->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)REPLY_MAX);
 	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, (void *)c->stop);
@@ -266,7 +268,7 @@ int http_request(struct http_conn *c, const char *url, const char *method, const
 	}
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		r = -ECANCELED;
-	else if (rep->too_big)
+	else if (rep->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		r = errbuf_set(eb, -EPROTO, "%s: reply to %s %.120s larger than %d MiB", server, method, url_path(url),
 			       REPLY_MAX >> 20);
 	/*

@@ -2,7 +2,8 @@
 # hostile.sh - a hostile or broken cluster store (the Consul emulator's hooks), one lab host.
 # The list of every pool (weft/v1/pools/, which network create, the reconcile, the garbage
 # collection and a watch read) is poisoned in turn by: a 64 MiB value under it (a reply past
-# weft's 64 MiB cap), an HTTP 500 whose text is not UTF-8 (Latin-1), a reply cut in the middle
+# weft's 64 MiB cap, refused on its Content-Length before its body; check_contract covers a
+# chunked one), an HTTP 500 whose text is not UTF-8 (Latin-1), a reply cut in the middle
 # of its JSON body (Content-Length, and chunked as Consul sends long answers), and a whole
 # reply whose Content-Length promises more. While each is there: weftd stays up and answers,
 # docker run on a network made before works and its containers ping each other (a network's

@@ -549,6 +549,9 @@ struct fake {
 	int fd, port;
 	const char *reply; /* NULL: accept and never answer (or, with huge, answer without end) */
 	bool huge;
+	bool chunked;          /* huge: chunks, no length said (as Consul sends), not a Content-Length of 1 GB */
+	_Atomic size_t sent;   /* huge: body bytes written, when the client closed */
+	_Atomic int served;    /* huge: connections closed */
 	unsigned int delay_ms; /* before each answer */
 	pthread_t thread;
 };
@@ -561,14 +564,24 @@ static void *fake_serve(void *arg)
 
 	while ((c = accept(f->fd, NULL, NULL)) >= 0) {
 		if (f->huge) {
-			static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n[";
-			static char zeros[1 << 16];
+			const char *head = f->chunked ? "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" :
+							"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n";
+			static char spaces[(1 << 16) + 16];
+			size_t len = 1 << 16, sent = 0;
+			ssize_t w;
 
-			memset(zeros, ' ', sizeof(zeros));
+			memset(spaces, ' ', sizeof(spaces));
+			if (f->chunked) { /* a chunk of 64 KiB: its size line, its bytes, CRLF */
+				memcpy(spaces, "10000\r\n", 7);
+				memcpy(spaces + 7 + len, "\r\n", 2);
+				len += 9;
+			}
 			if (read(c, buf, sizeof(buf)) > 0 && write(c, head, strlen(head)) > 0)
-				while (write(c, zeros, sizeof(zeros)) > 0)
-					;
+				while ((w = send(c, spaces, len, MSG_NOSIGNAL)) > 0)
+					sent += (size_t)w;
+			f->sent = sent;
 			close(c);
+			f->served++;
 			continue;
 		}
 		if (!f->reply) {
@@ -600,6 +613,16 @@ static void fake_start(struct fake *f, const char *reply)
 	f->port = ntohs(sa.sin_port);
 	ck_assert_int_eq(pthread_create(&f->thread, NULL, fake_serve, f), 0);
 	pthread_detach(f->thread);
+}
+
+/* Whether the huge fake closed its connection within 10 s. */
+static bool wait_served(struct fake *f)
+{
+	int i;
+
+	for (i = 0; i < 1000 && !f->served; i++)
+		sleep_ms(10);
+	return f->served > 0;
 }
 
 static void expect_failure(const char *u, unsigned int timeout_ms, int want, const char *msg)
@@ -720,7 +743,8 @@ static void expect_budget(const char *u)
 START_TEST(test_remote_failures)
 {
 	const char *scheme = strncmp(url, "consul", 6) == 0 ? "consul" : strncmp(url, "etcd", 4) == 0 ? "etcd" : NULL;
-	struct fake hung = { 0 }, garbage = { 0 }, leaderless = { 0 }, huge = { 0 }, slow = { .delay_ms = 500 };
+	struct fake hung = { 0 }, garbage = { 0 }, leaderless = { 0 }, huge = { 0 }, huge_chunked = { 0 };
+	struct fake slow = { .delay_ms = 500 };
 	char u[128];
 	int fd;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -751,10 +775,19 @@ START_TEST(test_remote_failures)
 	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, garbage.port);
 	expect_failure(u, 1000, -EPROTO, "unexpected reply");
 
+	/* A reply that says it is 1 GB long is refused before its body comes; one that does not, at 64 MiB. */
 	huge.huge = true;
 	fake_start(&huge, NULL);
 	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, huge.port);
-	expect_failure(u, 20000, -EPROTO, "larger than");
+	expect_failure(u, 20000, -EPROTO, "larger than 64 MiB");
+	ck_assert_msg(wait_served(&huge), "the huge fake store still writes");
+	ck_assert_msg(huge.sent < (16 << 20), "a 1 GB Content-Length: %zu bytes of the body were taken", huge.sent);
+	huge_chunked.huge = huge_chunked.chunked = true;
+	fake_start(&huge_chunked, NULL);
+	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, huge_chunked.port);
+	expect_failure(u, 20000, -EPROTO, "larger than 64 MiB");
+	ck_assert_msg(wait_served(&huge_chunked), "the chunked huge fake store still writes");
+	ck_assert_msg(huge_chunked.sent >= (64 << 20), "chunked: refused after %zu bytes, before 64 MiB", huge_chunked.sent);
 
 	fake_start(&leaderless, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 17\r\nConnection: close\r\n\r\nNo cluster leader");
 	snprintf(u, sizeof(u), "%s://127.0.0.1:%d", scheme, leaderless.port);
