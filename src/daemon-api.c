@@ -175,7 +175,8 @@ static int h_gw_alloc_check(struct api *api, json_t *req, json_t **ret, struct e
 	return r;
 }
 
-static int parse_ipv4data(json_t *arr, struct net_create_req *nr, struct errbuf *eb)
+/* IPv4Data or (v6) IPv6Data: the first pool, its gateway and its aux addresses. */
+static int parse_ipdata(json_t *arr, bool v6, struct net_create_req *nr, struct errbuf *eb)
 {
 	json_t *e, *aux, *v;
 	const char *k;
@@ -183,15 +184,16 @@ static int parse_ipv4data(json_t *arr, struct net_create_req *nr, struct errbuf 
 	size_t i;
 	int r;
 
-	nr->npools = json_array_size(arr);
+	*(v6 ? &nr->nv6pools : &nr->npools) = json_array_size(arr);
 	json_array_foreach(arr, i, e) {
 		if (!json_is_object(e))
-			return errbuf_set(eb, -EINVAL, "IPv4Data entries must be objects");
+			return errbuf_set(eb, -EINVAL, "%s entries must be objects", v6 ? "IPv6Data" : "IPv4Data");
 		if (i > 0)
 			continue; /* more than one pool is refused by the driver */
-		r = get_cidr(e, "Pool", &nr->has_pool, &nr->pool, eb);
+		r = get_cidr(e, "Pool", v6 ? &nr->has_pool6 : &nr->has_pool, v6 ? &nr->pool6 : &nr->pool, eb);
 		if (r == 0)
-			r = get_cidr(e, "Gateway", &nr->has_gateway, &nr->gateway, eb);
+			r = get_cidr(e, "Gateway", v6 ? &nr->has_gateway6 : &nr->has_gateway,
+				     v6 ? &nr->gateway6 : &nr->gateway, eb);
 		if (r == 0)
 			r = get_obj(e, "AuxAddresses", &aux, eb);
 		if (r < 0)
@@ -227,11 +229,12 @@ static int h_create_network(struct api *api, json_t *req, json_t **ret, struct e
 	if (r == 0)
 		r = get_arr(req, "IPv6Data", &v6, eb);
 	if (r == 0)
-		r = parse_ipv4data(v4, &nr, eb);
+		r = parse_ipdata(v4, false, &nr, eb);
+	if (r == 0)
+		r = parse_ipdata(v6, true, &nr, eb);
 	if (r < 0)
 		return r;
 	nr.opts = kv;
-	nr.nv6pools = json_array_size(v6);
 	r = driver_net_create(api->d, &nr, eb);
 	if (r == 0)
 		*ret = json_object();
@@ -263,7 +266,6 @@ static int h_create_endpoint(struct api *api, json_t *req, json_t **ret, struct 
 	uint8_t chosen[6];
 	char buf[MAC_STRLEN];
 	bool mac_set = false;
-	struct cidr a6;
 	json_t *iface = NULL, *opts = NULL;
 	int r;
 
@@ -278,7 +280,7 @@ static int h_create_endpoint(struct api *api, json_t *req, json_t **ret, struct 
 	if (r == 0)
 		r = get_cidr(iface, "Address", &er.has_addr, &er.addr, eb);
 	if (r == 0)
-		r = get_cidr(iface, "AddressIPv6", &er.has_addr6, &a6, eb);
+		r = get_cidr(iface, "AddressIPv6", &er.has_addr6, &er.addr6, eb);
 	if (r == 0)
 		r = get_str(iface, "MacAddress", false, &mac, eb);
 	if (r < 0)
@@ -345,6 +347,8 @@ static int h_join(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
 		json_object_set_new(json_object_get(*ret, "InterfaceName"), "DstName", json_string(jr.dst_name));
 	if (*ret && jr.has_gateway)
 		json_object_set_new(*ret, "Gateway", json_string(cidr_addr_format(&jr.gateway, gw)));
+	if (*ret && jr.gateway6.family)
+		json_object_set_new(*ret, "GatewayIPv6", json_string(cidr_addr_format(&jr.gateway6, gw)));
 	return 0;
 }
 

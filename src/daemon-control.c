@@ -131,6 +131,10 @@ static json_t *net_json(const struct net *n, size_t neps)
 	j = json_pack("{s:s, s:s, s:o, s:o, s:s, s:b, s:i, s:I}", "id", n->id, "mode", net_mode_to_string(o->mode),
 		      "subnet", cidr_json(&n->pool), "gateway", cidr_json(&n->gateway), "bridge", n->bridge, "internal",
 		      n->internal, "mtu", (int)o->mtu, "endpoints", (json_int_t)neps);
+	if (j && net_has_ipv6(n)) {
+		j = set_new(j, "subnet6", cidr_json(&n->pool6));
+		j = set_new(j, "gateway6", cidr_json(&n->gateway6));
+	}
 	if (j && (f & NET_FIELD_PARENT))
 		j = set_new(j, "parent", json_string(o->parent));
 	if (j && (f & NET_FIELD_VNI))
@@ -170,6 +174,8 @@ static json_t *ep_json(const struct endpoint *ep, const char *veth)
 						    (int)ep->ports[i].port));
 	j = json_pack("{s:s, s:s, s:o, s:s, s:s, s:b}", "id", ep->id, "network", ep->net_id, "address",
 		      cidr_json(&ep->addr), "mac", mac_format(ep->mac, mac), "veth", veth, "joined", ep->joined);
+	if (j && ep->addr6.addr.family)
+		j = set_new(j, "address6", cidr_json(&ep->addr6));
 	return set_new(j, "ports", ports);
 }
 
@@ -242,9 +248,18 @@ static int h_peers(struct control *ctl, const struct httpd_req *rq, json_t **ret
 	return 0;
 }
 
+/* A count as a JSON integer, or as its decimal text where it does not fit one (an IPv6 pool's size). */
 static json_t *u128_json(cidr_u128 v)
 {
-	return json_integer(v > (cidr_u128)LLONG_MAX ? LLONG_MAX : (json_int_t)v);
+	char buf[48], *p = buf + sizeof(buf) - 1;
+
+	if (v <= (cidr_u128)LLONG_MAX)
+		return json_integer((json_int_t)v);
+	*p = '\0';
+	do
+		*--p = (char)('0' + (int)(v % 10));
+	while ((v /= 10));
+	return json_string(p);
 }
 
 static json_t *pool_json(const struct ipam_usage *u, size_t k, const char *store)

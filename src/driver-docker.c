@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "driver-docker.h"
 #include "store-http.h"
@@ -75,6 +76,9 @@ static int net_eps(json_t *o, struct docker_net *n, struct errbuf *eb)
 			e->has_addr = true;
 			e->addr = addr.addr;
 		}
+		a = json_string_value(json_object_get(c, "IPv6Address"));
+		if (a && cidr_parse(a, '/', &addr, NULL) == 0 && addr.addr.family == AF_INET6)
+			e->addr6 = addr.addr;
 		n->neps++;
 	}
 	return 0;
@@ -249,7 +253,7 @@ bool docker_has_addr(const struct docker_view *v, const struct cidr *pool, const
 		for (j = 0; j < n->nsubnets; j++)
 			in |= cidr_contains(&n->subnets[j], a) || cidr_equal(&n->subnets[j], pool);
 		for (j = 0; in && j < n->neps; j++)
-			if (n->eps[j].has_addr && cidr_addr_equal(&n->eps[j].addr, a))
+			if ((n->eps[j].has_addr && cidr_addr_equal(&n->eps[j].addr, a)) || cidr_addr_equal(&n->eps[j].addr6, a))
 				return true;
 	}
 	return false;

@@ -15,6 +15,7 @@ struct docker_ep {
 	char id[65];
 	bool has_addr;
 	struct ipaddr addr;
+	struct ipaddr addr6; /* family 0: none */
 };
 
 struct docker_net {

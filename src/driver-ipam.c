@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,14 +163,12 @@ int driver_pool_request(struct driver *d, const char *pool, const char *subpool,
 	char key[KEY_LEN];
 	int r, again = 0;
 
-	if (v6)
-		return errbuf_set(eb, -EAFNOSUPPORT, "IPv6 is not supported by weft yet: create the network without --ipv6");
 	r = check_ipam_opts(opts, nopts, eb);
 	if (r < 0)
 		return r;
 	/* Automatic pools must not shadow anything the host already routes (Docker's overlap loop). */
 	if (!*pool) {
-		r = netlink_routes_get(&routes, &nroutes, eb);
+		r = netlink_routes_get(v6 ? AF_INET6 : AF_INET, &routes, &nroutes, eb);
 		if (r < 0)
 			return r;
 	} else if (d->cfg.docker_asked && cidr_parse(pool, '/', &c, NULL) == 0) {
@@ -178,7 +177,7 @@ int driver_pool_request(struct driver *d, const char *pool, const char *subpool,
 		if (again < 0)
 			return again;
 	}
-	r = ipam_pool_request(d->ipam, pool, subpool, routes, nroutes, ret, eb);
+	r = ipam_pool_request(d->ipam, pool, subpool, v6, routes, nroutes, ret, eb);
 	free(routes);
 	if (r < 0)
 		return r;
@@ -249,7 +248,7 @@ int driver_pool_release(struct driver *d, const char *pool_id, struct errbuf *eb
 	 */
 	r = rec_net_by_pool(d->cfg.local, &p.pool, &net, eb);
 	if (r == 0) {
-		net.pool_released = true;
+		*(cidr_equal(&net.pool, &p.pool) ? &net.pool_released : &net.pool6_released) = true;
 		return rec_net_put(d->cfg.local, &net, eb);
 	}
 	if (r != -ENOENT)
@@ -351,22 +350,33 @@ int driver_addr_release(struct driver *d, const char *pool_id, const char *addr,
 	return pending_add(d, &p.pool, &a, ipam_addr_release(d->ipam, &p, &a, eb), eb);
 }
 
-/* Makes n's --aux-address the pool's, where weft's IPAM holds the pool (ipam_addr_make_aux). */
-int driver_aux_adopt(struct driver *d, const struct net *n, struct errbuf *eb)
+/* Makes n's --aux-address of pool the pool's, where weft's IPAM holds the pool (ipam_addr_make_aux). */
+static int aux_adopt(struct driver *d, const struct net *n, const struct cidr *pool, struct errbuf *eb)
 {
-	struct ipam_pool p = { .pool = n->pool };
+	struct ipam_pool p = { .pool = *pool };
 	size_t i;
 	int r;
 
-	if (!n->naux)
-		return 0;
-	r = ipam_pool_get(d->ipam, &n->pool, eb);
+	r = ipam_pool_get(d->ipam, pool, eb);
 	if (r == -ENOENT) { /* another IPAM driver's: it keeps them */
 		errbuf_clear(eb);
 		return 0;
 	}
 	for (i = 0; i < n->naux && r == 0; i++)
-		r = ipam_addr_make_aux(d->ipam, &p, &n->aux[i], eb);
+		if (cidr_contains(pool, &n->aux[i]))
+			r = ipam_addr_make_aux(d->ipam, &p, &n->aux[i], eb);
+	return r;
+}
+
+int driver_aux_adopt(struct driver *d, const struct net *n, struct errbuf *eb)
+{
+	int r;
+
+	if (!n->naux)
+		return 0;
+	r = aux_adopt(d, n, &n->pool, eb);
+	if (r == 0 && net_has_ipv6(n))
+		r = aux_adopt(d, n, &n->pool6, eb);
 	return r;
 }
 

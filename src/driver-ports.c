@@ -169,6 +169,7 @@ int driver_firewall_update(struct driver *d, struct errbuf *eb)
 			continue; /* a macvlan: the LAN's business, not the host's firewall */
 		memcpy(fw[k].bridge, nets[i].bridge, sizeof(fw[k].bridge));
 		fw[k].subnet = nets[i].pool;
+		fw[k].subnet6 = nets[i].pool6;
 		fw[k].internal = nets[i].internal;
 		/* A bridge without the gateway only bridges (an overlay's way out may be docker_gwbridge's). */
 		fw[k].masquerade = mode_host_gateway(&nets[i]) && nets[i].opts.masquerade;

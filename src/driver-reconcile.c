@@ -63,6 +63,11 @@ static int reap(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 		r = netlink_link_del(ep->peer, eb); /* if Docker moved it back */
 	if (r == 0)
 		r = ipam_addr_release(d->ipam, &p, &ep->addr.addr, eb);
+	if (r == 0 && ep->addr6.addr.family) {
+		p.pool = known ? n.pool6 : ep->addr6;
+		cidr_mask(&p.pool);
+		r = ipam_addr_release(d->ipam, &p, &ep->addr6.addr, eb);
+	}
 	if (r == 0)
 		r = rec_ep_del(d->cfg.local, ep->id, eb);
 	if (r == 0)
@@ -225,6 +230,10 @@ static void recon_nets(struct recon *rc)
 			p.pool = rc->nets[i].pool;
 			ipam_pool_release(rc->d->ipam, &p, &e);
 		}
+		if (!e.msg[0] && net_has_ipv6(&rc->nets[i]) && !docker_has_subnet(rc->v, &rc->nets[i].pool6)) {
+			p.pool = rc->nets[i].pool6;
+			ipam_pool_release(rc->d->ipam, &p, &e);
+		}
 		if (e.msg[0])
 			log_err("reconcile: network %.12s, unknown to Docker: %s", rc->nets[i].id, e.msg);
 		else
@@ -239,7 +248,7 @@ static bool addr_in_use(const struct recon *rc, const struct ipam_addr *x)
 	size_t i;
 
 	for (i = 0; i < rc->nnets; i++) {
-		if (!cidr_equal(&rc->nets[i].pool, &x->pool))
+		if (!net_has_pool(&rc->nets[i], &x->pool))
 			continue;
 		if (x->host ? cidr_addr_equal(&rc->nets[i].shim_addr, &x->addr) : net_addr_is_infra(&rc->nets[i], &x->addr))
 			return true;
@@ -247,7 +256,7 @@ static bool addr_in_use(const struct recon *rc, const struct ipam_addr *x)
 	if (x->host) /* a shim's address is weft's alone: Docker knows nothing of it */
 		return false;
 	for (i = 0; i < rc->neps; i++)
-		if (cidr_addr_equal(&rc->eps[i].addr.addr, &x->addr))
+		if (cidr_addr_equal(&rc->eps[i].addr.addr, &x->addr) || cidr_addr_equal(&rc->eps[i].addr6.addr, &x->addr))
 			return true;
 	return docker_has_addr(rc->v, &x->pool, &x->addr);
 }
@@ -257,7 +266,7 @@ static bool pool_of_net(const struct recon *rc, const struct cidr *pool)
 	size_t i;
 
 	for (i = 0; i < rc->nnets; i++)
-		if (cidr_equal(&rc->nets[i].pool, pool) || cidr_equal(&rc->nets[i].slice, pool))
+		if (net_has_pool(&rc->nets[i], pool) || cidr_equal(&rc->nets[i].slice, pool))
 			return true;
 	return false;
 }

@@ -49,7 +49,7 @@ static int del(struct store *s, const char *prefix, const char *id, struct errbu
 char *rec_net_encode(const struct net *n)
 {
 	char p[CIDR_STRLEN], g[CIDR_STRLEN], a[CIDR_STRLEN], h[CIDR_STRLEN] = "0.0.0.0", sh[CIDR_STRLEN] = "",
-						       sl[CIDR_STRLEN] = "";
+						       sl[CIDR_STRLEN] = "", p6[CIDR_STRLEN] = "", g6[CIDR_STRLEN] = "";
 	json_t *aux = json_array();
 	size_t i;
 
@@ -61,9 +61,15 @@ char *rec_net_encode(const struct net *n)
 		cidr_addr_format(&n->shim_addr, sh);
 	if (n->slice.len)
 		cidr_format(&n->slice, '/', sl);
+	if (net_has_ipv6(n)) {
+		cidr_format(&n->pool6, '/', p6);
+		if (n->gateway6.addr.family)
+			cidr_format(&n->gateway6, '/', g6);
+	}
 	return dump(json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:b, s:i, s:b, s:b, s:s,"
 			      " s:s, s:s, s:b, s:s,"
-			      " s:I, s:i, s:b, s:s, s:i, s:s, s:s}",
+			      " s:I, s:i, s:b, s:s, s:i, s:s, s:s,"
+			      " s:s, s:s, s:b}",
 			      "id", n->id, "mode", net_mode_to_string(n->opts.mode), "bridge", n->bridge, "internal",
 			      n->internal, "pool", cidr_format(&n->pool, '/', p), "gateway",
 			      cidr_format(&n->gateway, '/', g), "aux", aux, "pool_released", n->pool_released, "mtu",
@@ -75,17 +81,20 @@ char *rec_net_encode(const struct net *n)
 			      /* overlay, routed */
 			      "vni", (json_int_t)n->opts.vni, "vxlan_port", (int)n->opts.vxlan_port, "flood",
 			      n->opts.flood, "backend", backend_to_string(n->opts.backend), "host_prefix", (int)n->opts.host_prefix, "slice",
-			      sl, "gateway_by", net_gateway_to_string(n->opts.gateway)));
+			      sl, "gateway_by", net_gateway_to_string(n->opts.gateway),
+			      /* IPv6 */
+			      "pool6", p6, "gateway6", g6, "pool6_released", n->pool6_released));
 }
 
 int rec_net_decode(const char *val, struct net *ret)
 {
 	const char *id, *mode, *bridge, *pool, *gw, *hb = "0.0.0.0", *parent = "", *mvmode = "bridge", *sh = "";
-	const char *backend = "vxlan", *slice = "", *gateway_by = "";
+	const char *backend = "vxlan", *slice = "", *gateway_by = "", *pool6 = "", *gw6 = "";
 	int host_prefix = 24;
 	struct net n = { 0 };
 	json_t *o, *aux = NULL, *e;
 	int mtu = 0, internal = 0, released = 0, masq = 1, icc = 1, vlan_made = 0, flood = 0, port = 4789, r = -EIO;
+	int released6 = 0;
 	json_int_t vni = 0;
 	size_t i;
 
@@ -105,6 +114,13 @@ int rec_net_decode(const char *val, struct net *ret)
 	if (json_unpack(o, "{s?I, s?i, s?b, s?s, s?i, s?s, s?s}", "vni", &vni, "vxlan_port", &port, "flood", &flood,
 			"backend", &backend, "host_prefix", &host_prefix, "slice", &slice, "gateway_by", &gateway_by) < 0)
 		goto out;
+	if (json_unpack(o, "{s?s, s?s, s?b}", "pool6", &pool6, "gateway6", &gw6, "pool6_released", &released6) < 0)
+		goto out;
+	if (*pool6 && (cidr_parse(pool6, '/', &n.pool6, NULL) < 0 || n.pool6.addr.family != AF_INET6))
+		goto out;
+	if (*gw6 && (cidr_parse(gw6, '/', &n.gateway6, NULL) < 0 || !cidr_contains(&n.pool6, &n.gateway6.addr)))
+		goto out;
+	n.pool6_released = released6;
 	/* "": a record from before the choice (an overlay's gateway was docker_gwbridge) */
 	if (net_gateway_from_string(gateway_by, &n.opts.gateway) < 0)
 		goto out;
@@ -211,25 +227,30 @@ static int ports_from_json(json_t *a, struct endpoint *ep)
 
 char *rec_ep_encode(const struct endpoint *ep)
 {
-	char a[CIDR_STRLEN], m[MAC_STRLEN];
+	char a[CIDR_STRLEN], a6[CIDR_STRLEN] = "", m[MAC_STRLEN];
 
-	return dump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:o}", "id", ep->id, "net", ep->net_id, "veth",
-			      ep->veth, "peer", ep->peer, "addr", cidr_format(&ep->addr, '/', a), "mac", mac_format(ep->mac, m),
-			      "joined", ep->joined, "ifname", ep->ifname, "ports", ports_to_json(ep)));
+	if (ep->addr6.addr.family)
+		cidr_format(&ep->addr6, '/', a6);
+	return dump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:o}", "id", ep->id, "net", ep->net_id,
+			      "veth", ep->veth, "peer", ep->peer, "addr", cidr_format(&ep->addr, '/', a), "addr6", a6, "mac",
+			      mac_format(ep->mac, m), "joined", ep->joined, "ifname", ep->ifname, "ports",
+			      ports_to_json(ep)));
 }
 
 int rec_ep_decode(const char *val, struct endpoint *ret)
 {
-	const char *id, *net, *veth, *peer, *addr, *mac, *ifname = "";
+	const char *id, *net, *veth, *peer, *addr, *addr6 = "", *mac, *ifname = "";
 	struct endpoint ep = { 0 };
 	json_t *o, *ports = NULL;
 	int joined = 0, r = -EIO;
 
 	o = json_loads(val, 0, NULL);
-	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s, s?b, s?s, s?o}", "id", &id, "net", &net, "veth", &veth,
-			      "peer", &peer, "addr", &addr, "mac", &mac, "joined", &joined, "ifname", &ifname, "ports",
-			      &ports) < 0 ||
+	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s?s, s:s, s?b, s?s, s?o}", "id", &id, "net", &net, "veth",
+			      &veth, "peer", &peer, "addr", &addr, "addr6", &addr6, "mac", &mac, "joined", &joined, "ifname",
+			      &ifname, "ports", &ports) < 0 ||
 	    strlen(ifname) >= sizeof(ep.ifname))
+		goto out;
+	if (*addr6 && (cidr_parse(addr6, '/', &ep.addr6, NULL) < 0 || ep.addr6.addr.family != AF_INET6))
 		goto out;
 	ep.joined = joined;
 	snprintf(ep.id, sizeof(ep.id), "%s", id);
@@ -345,6 +366,11 @@ int rec_eps_load(struct store *s, struct endpoint **ret, size_t *ret_n, struct e
 }
 
 /* The live network record using pool, if any. */
+bool net_has_pool(const struct net *n, const struct cidr *pool)
+{
+	return cidr_equal(&n->pool, pool) || (net_has_ipv6(n) && cidr_equal(&n->pool6, pool));
+}
+
 int rec_net_by_pool(struct store *s, const struct cidr *pool, struct net *ret, struct errbuf *eb)
 {
 	struct net *nets = NULL;
@@ -356,7 +382,7 @@ int rec_net_by_pool(struct store *s, const struct cidr *pool, struct net *ret, s
 		return r;
 	r = -ENOENT;
 	for (i = 0; i < n && r; i++)
-		if (cidr_equal(&nets[i].pool, pool)) {
+		if (net_has_pool(&nets[i], pool)) {
 			*ret = nets[i];
 			r = 0;
 		}
@@ -376,7 +402,8 @@ bool net_addr_is_aux(const struct net *n, const struct ipaddr *a)
 
 bool net_addr_is_infra(const struct net *n, const struct ipaddr *a)
 {
-	return cidr_addr_equal(&n->gateway.addr, a) || net_addr_is_aux(n, a);
+	return cidr_addr_equal(&n->gateway.addr, a) || (n->gateway6.addr.family && cidr_addr_equal(&n->gateway6.addr, a)) ||
+	       net_addr_is_aux(n, a);
 }
 
 /* The live endpoint of a network in pool that holds a, if any. */
@@ -392,7 +419,8 @@ int rec_ep_by_addr(struct store *s, const struct cidr *pool, const struct ipaddr
 		return r;
 	r = -ENOENT;
 	for (i = 0; i < n && r; i++)
-		if (cidr_addr_equal(&eps[i].addr.addr, a) && cidr_contains(pool, a)) {
+		if ((cidr_addr_equal(&eps[i].addr.addr, a) || cidr_addr_equal(&eps[i].addr6.addr, a)) &&
+		    cidr_contains(pool, a)) {
 			*ret = eps[i];
 			ret->ports = NULL; /* stays with eps[i], freed below */
 			ret->nports = 0;

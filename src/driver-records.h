@@ -30,9 +30,12 @@ struct net {
 	bool internal;
 	struct cidr pool;    /* IPv4Data[0].Pool */
 	struct cidr gateway; /* address on the bridge, with the pool's prefix length */
+	struct cidr pool6;   /* IPv6Data[0].Pool (family 0: an IPv4 network) */
+	struct cidr gateway6; /* the same for IPv6 (family 0: none) */
 	size_t naux;
-	struct ipaddr aux[DRIVER_MAX_AUX];
+	struct ipaddr aux[DRIVER_MAX_AUX]; /* of either pool */
 	bool pool_released; /* Docker released the pool while the network lived */
+	bool pool6_released; /* ... and the IPv6 one */
 	bool vlan_made;     /* macvlan: weft made the parent (an 802.1Q interface) */
 	struct ipaddr shim_addr; /* macvlan host_shim: the host's address on the segment (family 0: none) */
 	struct cidr slice;       /* routed: this host's slice of the pool (len 0: none yet) */
@@ -44,6 +47,7 @@ struct endpoint {
 	char veth[16]; /* host side, enslaved to the bridge */
 	char peer[16]; /* the side Docker moves into the container */
 	struct cidr addr;
+	struct cidr addr6; /* family 0: none (an IPv4 network, or IPv6 off in the container) */
 	uint8_t mac[6];
 	bool joined; /* Join succeeded once: its interface went to a container */
 	char ifname[16]; /* its name in the container as Docker asked (endpoint option ifname), "" if not */
@@ -71,9 +75,16 @@ int rec_ep_del(struct store *s, const char *id, struct errbuf *eb);
 int rec_nets_load(struct store *s, struct net **ret, size_t *ret_n, struct errbuf *eb);
 int rec_eps_load(struct store *s, struct endpoint **ret, size_t *ret_n, struct errbuf *eb);
 
-/* The network on pool, -ENOENT if none. */
+/* Whether pool is one of n's (its IPv4 or its IPv6 pool). */
+bool net_has_pool(const struct net *n, const struct cidr *pool);
+/* Whether n has an IPv6 pool. */
+static inline bool net_has_ipv6(const struct net *n)
+{
+	return n->pool6.addr.family != 0;
+}
+/* The network on pool (either of its pools), -ENOENT if none. */
 int rec_net_by_pool(struct store *s, const struct cidr *pool, struct net *ret, struct errbuf *eb);
-/* The endpoint holding a in pool, -ENOENT if none; ret holds no ports. */
+/* The endpoint holding a (IPv4 or IPv6) in pool, -ENOENT if none; ret holds no ports. */
 int rec_ep_by_addr(struct store *s, const struct cidr *pool, const struct ipaddr *a, struct endpoint *ret,
 		   struct errbuf *eb);
 /* The network id among nets, NULL if absent. */

@@ -178,11 +178,43 @@ static int check_new_net(struct driver *d, const struct net *n, struct errbuf *e
 		if (cidr_overlaps(&nets[i].pool, &n->pool))
 			r = errbuf_set(eb, -EEXIST, "subnet %s is already used by weft network %.12s on this host",
 				       cidr_format(&n->pool, '/', s), nets[i].id);
+		else if (net_has_ipv6(n) && net_has_ipv6(&nets[i]) && cidr_overlaps(&nets[i].pool6, &n->pool6))
+			r = errbuf_set(eb, -EEXIST, "subnet %s is already used by weft network %.12s on this host",
+				       cidr_format(&n->pool6, '/', s), nets[i].id);
 		else if (ops->check)
 			r = ops->check(n, &nets[i], eb);
 	}
 	free(nets);
 	return r;
+}
+
+/* The IPv6 half of a network Docker asks for (--ipv6): its pool and gateway, if the mode carries IPv6. */
+static int net_ipv6_from_req(const struct net_create_req *req, struct net *n, struct errbuf *eb)
+{
+	char s[CIDR_STRLEN], g[CIDR_STRLEN];
+
+	if (!req->ipv6 && !req->nv6pools)
+		return 0;
+	if (!mode_of(n->opts.mode)->ipv6)
+		return errbuf_set(eb, -EAFNOSUPPORT,
+				  "IPv6 is not supported in mode %s yet (only in mode bridge): create the network without --ipv6",
+				  net_mode_to_string(n->opts.mode));
+	if (req->nv6pools != 1 || !req->has_pool6)
+		return errbuf_set(eb, -EINVAL, "a weft network with --ipv6 needs exactly one IPv6 subnet (got %zu)",
+				  req->nv6pools);
+	if (req->pool6.addr.family != AF_INET6)
+		return errbuf_set(eb, -EINVAL, "IPv6 subnet %s is not IPv6", cidr_format(&req->pool6, '/', s));
+	if (!req->has_gateway6)
+		return errbuf_set(eb, -EINVAL,
+				  "network has no IPv6 gateway address: use --ipam-driver weft, or give --gateway for the IPv6 subnet");
+	n->pool6 = req->pool6;
+	cidr_mask(&n->pool6);
+	n->gateway6 = req->gateway6;
+	n->gateway6.len = n->pool6.len;
+	if (!cidr_is_host(&n->pool6, &n->gateway6.addr))
+		return errbuf_set(eb, -EINVAL, "gateway %s is not a host address of subnet %s",
+				  cidr_addr_format(&req->gateway6.addr, g), cidr_format(&n->pool6, '/', s));
+	return 0;
 }
 
 static int net_from_req(const struct net_create_req *req, struct net *n, struct errbuf *eb)
@@ -196,8 +228,9 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 	r = options_parse(req->opts, req->nopts, &n->opts, eb);
 	if (r < 0)
 		return r;
-	if (req->ipv6 || req->nv6pools)
-		return errbuf_set(eb, -EAFNOSUPPORT, "IPv6 is not supported by weft yet: create the network without --ipv6");
+	if (!req->npools && req->nv6pools)
+		return errbuf_set(eb, -EAFNOSUPPORT,
+				  "IPv6-only networks (--ipv4=false) are not supported by weft yet: leave IPv4 on");
 	if (req->npools != 1 || !req->has_pool)
 		return errbuf_set(eb, -EINVAL, "a weft %s network needs exactly one IPv4 subnet (got %zu)",
 				  net_mode_to_string(n->opts.mode), req->npools);
@@ -213,12 +246,18 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 	if (req->has_gateway && !cidr_is_host(&n->pool, &n->gateway.addr))
 		return errbuf_set(eb, -EINVAL, "gateway %s is not a host address of subnet %s",
 				  cidr_addr_format(&req->gateway.addr, g), cidr_format(&n->pool, '/', s));
+	r = net_ipv6_from_req(req, n, eb);
+	if (r < 0)
+		return r;
 	if (req->naux > DRIVER_MAX_AUX)
 		return errbuf_set(eb, -EINVAL, "too many --aux-address (at most %d)", DRIVER_MAX_AUX);
 	for (i = 0; i < req->naux; i++) {
-		if (!cidr_is_host(&n->pool, &req->aux[i].addr))
+		const struct cidr *p = req->aux[i].addr.family == AF_INET6 ? &n->pool6 : &n->pool;
+
+		if (!cidr_is_host(p, &req->aux[i].addr))
 			return errbuf_set(eb, -EINVAL, "--aux-address %s is not a host address of subnet %s",
-					  cidr_addr_format(&req->aux[i].addr, g), cidr_format(&n->pool, '/', s));
+					  cidr_addr_format(&req->aux[i].addr, g),
+					  p->addr.family ? cidr_format(p, '/', s) : "(the network has no IPv6 subnet)");
 		n->aux[i] = req->aux[i].addr;
 	}
 	n->naux = req->naux;
@@ -262,7 +301,8 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 	if (ops->validate && (r = ops->validate(&d->mode, &n, eb)) < 0)
 		return r;
 	r = rec_net_get(d->cfg.local, req->id, &old, eb);
-	if (r == 0 && (!cidr_equal(&old.pool, &n.pool) || old.opts.mode != n.opts.mode))
+	if (r == 0 && (!cidr_equal(&old.pool, &n.pool) || !cidr_equal(&old.pool6, &n.pool6) ||
+		       old.opts.mode != n.opts.mode))
 		return errbuf_set(eb, -EEXIST, "network %.12s exists already, as %s network %s", old.id,
 				  net_mode_to_string(old.opts.mode), cidr_format(&old.pool, '/', key));
 	if (r == 0)
@@ -285,7 +325,9 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 	if (r == 0)
 		r = driver_firewall_update(d, eb);
 	if (r == 0 && !n.internal && mode_host_gateway(&n))
-		r = firewall_forwarding_enable(eb);
+		r = firewall_forwarding_enable(AF_INET, eb);
+	if (r == 0 && !n.internal && mode_host_gateway(&n) && net_has_ipv6(&n))
+		r = firewall_forwarding_enable(AF_INET6, eb);
 	if (r == 0 && ops->sync) {
 		d->peers_dirty = true; /* peers known already get their entries now */
 		driver_peers_sync(d);
@@ -304,13 +346,16 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 
 int driver_net_create(struct driver *d, const struct net_create_req *req, struct errbuf *eb)
 {
-	struct cidr pool = req->pool;
+	struct cidr pool = req->pool, pool6 = req->pool6;
 	int r;
 
 	r = net_create(d, req, eb);
 	cidr_mask(&pool);
+	cidr_mask(&pool6);
 	if (r < 0 && req->has_pool)
 		driver_pool_unmark(d, &pool); /* the second network it was asked for is refused */
+	if (r < 0 && req->has_pool6)
+		driver_pool_unmark(d, &pool6);
 	d->marked.len = 0;
 	return r;
 }
@@ -338,6 +383,8 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 	/* The network is gone all the same: its pool goes once the store answers. */
 	if (r == 0 && n.pool_released)
 		r = driver_pool_leave(d, &n.pool, eb);
+	if (r == 0 && n.pool6_released)
+		r = driver_pool_leave(d, &n.pool6, eb);
 	if (r == 0)
 		log_info("deleted network %.12s", id);
 	return r;
@@ -354,32 +401,47 @@ int driver_ep_check(struct driver *d, const char *net_id, const char *id, struct
 	return r;
 }
 
-/* Whether the address Docker gives a new endpoint of n can be its: in the subnet, no one else's. */
-static int ep_addr_check(struct driver *d, const struct net *n, const struct ep_create_req *req, struct errbuf *eb)
+/* Whether addr, of pool (one of n's), is free for a new endpoint: in the subnet, no one else's. */
+static int ep_addr_free(struct driver *d, const struct net *n, const struct cidr *pool, const struct cidr *addr,
+			struct errbuf *eb)
 {
 	char c[CIDR_STRLEN], s[CIDR_STRLEN];
 	struct endpoint other;
 	int r;
 
-	if (req->has_addr6)
-		return errbuf_set(eb, -EAFNOSUPPORT, "IPv6 is not supported by weft yet");
-	if (!req->has_addr)
-		return errbuf_set(eb, -EINVAL, "endpoint has no IPv4 address");
-	if (!cidr_contains(&n->pool, &req->addr.addr))
-		return errbuf_set(eb, -EINVAL, "address %s is not in the network's subnet %s",
-				  cidr_format(&req->addr, '/', c), cidr_format(&n->pool, '/', s));
+	if (!cidr_contains(pool, &addr->addr))
+		return errbuf_set(eb, -EINVAL, "address %s is not in the network's subnet %s", cidr_format(addr, '/', c),
+				  cidr_format(pool, '/', s));
 	/* Docker asks for aux addresses as for endpoints, so --ip of one only shows here. */
-	if (net_addr_is_infra(n, &req->addr.addr))
+	if (net_addr_is_infra(n, &addr->addr))
 		return errbuf_set(eb, -EADDRINUSE, "address %s is reserved on this network (gateway or --aux-address)",
-				  cidr_addr_format(&req->addr.addr, s));
-	r = rec_ep_by_addr(d->cfg.local, &n->pool, &req->addr.addr, &other, eb);
+				  cidr_addr_format(&addr->addr, s));
+	r = rec_ep_by_addr(d->cfg.local, pool, &addr->addr, &other, eb);
 	if (r == 0)
-		return errbuf_set(eb, -EADDRINUSE, "address %s is already used by another container on this network (endpoint %.12s)",
-				  cidr_addr_format(&req->addr.addr, s), other.id);
+		return errbuf_set(eb, -EADDRINUSE,
+				  "address %s is already used by another container on this network (endpoint %.12s)",
+				  cidr_addr_format(&addr->addr, s), other.id);
 	if (r != -ENOENT)
 		return r;
 	errbuf_clear(eb);
 	return 0;
+}
+
+/* Whether the addresses Docker gives a new endpoint of n can be its. */
+static int ep_addr_check(struct driver *d, const struct net *n, const struct ep_create_req *req, struct errbuf *eb)
+{
+	char c[CIDR_STRLEN];
+	int r;
+
+	if (!req->has_addr)
+		return errbuf_set(eb, -EINVAL, "endpoint has no IPv4 address");
+	if (req->has_addr6 && !net_has_ipv6(n))
+		return errbuf_set(eb, -EINVAL, "endpoint has IPv6 address %s, but network %.12s has no IPv6 subnet",
+				  cidr_format(&req->addr6, '/', c), n->id);
+	r = ep_addr_free(d, n, &n->pool, &req->addr, eb);
+	if (r == 0 && req->has_addr6)
+		r = ep_addr_free(d, n, &n->pool6, &req->addr6, eb);
+	return r;
 }
 
 int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *ret_mac_set,
@@ -402,6 +464,8 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 		return r;
 	r = rec_ep_get(d->cfg.local, req->id, &ep, eb);
 	if (r == 0 && (strcmp(ep.net_id, req->net_id) != 0 || !req->has_addr || !cidr_equal(&ep.addr, &req->addr) ||
+		       req->has_addr6 != (ep.addr6.addr.family != 0) ||
+		       (req->has_addr6 && !cidr_equal(&ep.addr6, &req->addr6)) ||
 		       (req->has_mac && memcmp(ep.mac, req->mac, 6) != 0))) {
 		r = errbuf_set(eb, -EEXIST, "endpoint %.12s exists already, with address %s on network %.12s", ep.id,
 			       cidr_format(&ep.addr, '/', s), ep.net_id);
@@ -431,6 +495,8 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	ifname_veth(req->id, ep.veth);
 	ifname_peer(req->id, ep.peer);
 	ep.addr = req->addr;
+	if (req->has_addr6)
+		ep.addr6 = req->addr6;
 	if (req->ifname)
 		snprintf(ep.ifname, sizeof(ep.ifname), "%s", req->ifname);
 	if (req->has_mac)

@@ -37,8 +37,10 @@ struct net_create_req {
 	bool has_pool, has_gateway;
 	struct cidr pool, gateway;
 	size_t naux;
-	struct cidr aux[DRIVER_MAX_AUX];
+	struct cidr aux[DRIVER_MAX_AUX]; /* of IPv4Data[0] and IPv6Data[0] */
 	size_t nv6pools; /* entries in IPv6Data */
+	bool has_pool6, has_gateway6;
+	struct cidr pool6, gateway6;
 };
 
 struct ep_create_req {
@@ -46,6 +48,7 @@ struct ep_create_req {
 	bool has_addr;
 	struct cidr addr;
 	bool has_addr6;
+	struct cidr addr6;
 	bool has_mac;
 	uint8_t mac[6];
 	const char *ifname; /* the interface's name in the container, as asked ("": Docker's eth<N>) */

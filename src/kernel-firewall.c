@@ -239,6 +239,9 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 				  cidr_format(&nets[i].cluster, '/', cl), nets[i].bridge);
 		else if (nets[i].masquerade)
 			sb_printf(b, "\t\tip saddr %s oifname != \"%s\" masquerade\n", c, nets[i].bridge);
+		if (nets[i].masquerade && nets[i].subnet6.addr.family)
+			sb_printf(b, "\t\tip6 saddr %s oifname != \"%s\" masquerade\n",
+				  cidr_format(&nets[i].subnet6, '/', c), nets[i].bridge);
 	}
 	sb_printf(b, "\t}\n}\n");
 }
@@ -350,9 +353,14 @@ static bool rule_args(const struct firewall_net *net, int kind, const char *argv
  * Runs "iptables -w 5 -t filter OP CHAIN ARGS...": a bare -w would wait for
  * the xtables lock (iptables-legacy) without end, and Docker with it.
  */
-static int iptables(const char *op, const char *chain, const char *const args[], size_t nargs, char **out)
+static const char *xt_bin(int family)
 {
-	const char *argv[8 + RULE_ARGS + 1] = { "iptables", "-w", XTABLES_WAIT, "-t", "filter", op, chain };
+	return family == AF_INET6 ? "ip6tables" : "iptables";
+}
+
+static int iptables(int family, const char *op, const char *chain, const char *const args[], size_t nargs, char **out)
+{
+	const char *argv[8 + RULE_ARGS + 1] = { xt_bin(family), "-w", XTABLES_WAIT, "-t", "filter", op, chain };
 	size_t i;
 
 	for (i = 0; i < nargs && i < RULE_ARGS && args[i]; i++)
@@ -361,24 +369,24 @@ static int iptables(const char *op, const char *chain, const char *const args[],
 	return firewall_run(argv, out);
 }
 
-static int iptables_fail(int r, const char *what, const char *out, struct errbuf *eb)
+static int iptables_fail(int family, int r, const char *what, const char *out, struct errbuf *eb)
 {
-	return errbuf_set(eb, r < 0 ? r : -EIO, "iptables: %s: %.*s", what, (int)strcspn(out ? out : "", "\n"),
-			  out ? out : "");
+	return errbuf_set(eb, r < 0 ? r : -EIO, "%s: %s: %.*s", xt_bin(family), what,
+			  (int)strcspn(out ? out : "", "\n"), out ? out : "");
 }
 
 /* Adds rule (args) to chain with op (-I or -A) unless it is there. */
-static int rule_ensure(const char *op, const char *chain, const char *const args[], const char *what,
+static int rule_ensure(int family, const char *op, const char *chain, const char *const args[], const char *what,
 		       struct errbuf *eb)
 {
 	char *out = NULL;
 	int r;
 
-	if (iptables("-C", chain, args, RULE_ARGS, NULL) == 0)
+	if (iptables(family, "-C", chain, args, RULE_ARGS, NULL) == 0)
 		return 0;
-	r = iptables(op, chain, args, RULE_ARGS, &out);
+	r = iptables(family, op, chain, args, RULE_ARGS, &out);
 	if (r != 0)
-		r = iptables_fail(r, what, out, eb);
+		r = iptables_fail(family, r, what, out, eb);
 	free(out);
 	return r;
 }
@@ -444,9 +452,9 @@ static bool rule_wanted(const char *const args[], size_t nargs, const struct fir
  * DOCKER-USER itself). A rule is deleted by its own words as iptables -S
  * printed them (never from request data).
  */
-static void chain_prune(const char *chain, const struct firewall_state *st)
+static void chain_prune(int family, const char *chain, const struct firewall_state *st)
 {
-	const char *list[] = { "iptables", "-w", XTABLES_WAIT, "-t", "filter", "-S", chain, NULL };
+	const char *list[] = { xt_bin(family), "-w", XTABLES_WAIT, "-t", "filter", "-S", chain, NULL };
 	char *out = NULL, *line, *save = NULL, *w, *wsave, head[32], rule[256];
 	const char *args[RULE_ARGS + 1];
 	bool ours = strcmp(chain, WEFT_CHAIN) == 0;
@@ -467,7 +475,7 @@ static void chain_prune(const char *chain, const struct firewall_state *st)
 		if (n > RULE_ARGS || (ours ? rule_wanted(args, n, st) : st->nnets && is_jump(args, n)))
 			continue;
 		/* Routine (a network went): its own line is the event, this one detail. */
-		if (iptables("-D", chain, args, n, NULL) == 0)
+		if (iptables(family, "-D", chain, args, n, NULL) == 0)
 			log_debug("removed rule '%s'", rule);
 	}
 	free(out);
@@ -480,18 +488,18 @@ static void chain_prune(const char *chain, const struct firewall_state *st)
  * network create, and the packets forwarded in between would meet the DROP
  * policy without it.
  */
-static int chain_sync(const struct firewall_state *st, struct errbuf *eb)
+static int chain_sync(int family, const struct firewall_state *st, struct errbuf *eb)
 {
-	const char *newchain[] = { "iptables", "-w", XTABLES_WAIT, "-t", "filter", "-N", NULL, NULL };
+	const char *newchain[] = { xt_bin(family), "-w", XTABLES_WAIT, "-t", "filter", "-N", NULL, NULL };
 	const char *args[RULE_ARGS];
 	char cidr[CIDR_STRLEN], what[64];
 	size_t i;
 	int kind, r = 0;
 
 	if (!st->nnets) {
-		chain_prune("DOCKER-USER", st);
-		chain_prune("FORWARD", st);
-		chain_prune(WEFT_CHAIN, st);
+		chain_prune(family, "DOCKER-USER", st);
+		chain_prune(family, "FORWARD", st);
+		chain_prune(family, WEFT_CHAIN, st);
 		newchain[5] = "-X";
 		newchain[6] = WEFT_CHAIN;
 		firewall_run(newchain, NULL);
@@ -511,21 +519,21 @@ static int chain_sync(const struct firewall_state *st, struct errbuf *eb)
 	newchain[6] = WEFT_CHAIN;
 	firewall_run(newchain, NULL);
 	if (skip_wanted(st))
-		r = rule_ensure("-I", WEFT_CHAIN, skip_args, "the rule that skips other bridges", eb);
+		r = rule_ensure(family, "-I", WEFT_CHAIN, skip_args, "the rule that skips other bridges", eb);
 	else
-		iptables("-D", WEFT_CHAIN, skip_args, RULE_ARGS, NULL); /* before a bridge it would skip gets rules */
+		iptables(family, "-D", WEFT_CHAIN, skip_args, RULE_ARGS, NULL); /* before a bridge it would skip gets rules */
 	for (i = 0; i < st->nnets && r == 0; i++)
 		for (kind = 0; kind < RULE_KINDS && r == 0; kind++) {
 			snprintf(what, sizeof(what), "accept rule for '%s'", st->nets[i].bridge);
 			if (rule_args(&st->nets[i], kind, args, cidr))
-				r = rule_ensure("-A", WEFT_CHAIN, args, what, eb);
+				r = rule_ensure(family, "-A", WEFT_CHAIN, args, what, eb);
 		}
 	if (r == 0 && !st->docker_nftables)
-		r = rule_ensure("-I", "DOCKER-USER", jump_args, "jump from DOCKER-USER", eb);
+		r = rule_ensure(family, "-I", "DOCKER-USER", jump_args, "jump from DOCKER-USER", eb);
 	if (r == 0)
-		r = rule_ensure("-A", "FORWARD", jump_args, "jump from FORWARD", eb);
-	chain_prune(WEFT_CHAIN, st);
-	chain_prune("DOCKER-USER", st);
+		r = rule_ensure(family, "-A", "FORWARD", jump_args, "jump from FORWARD", eb);
+	chain_prune(family, WEFT_CHAIN, st);
+	chain_prune(family, "DOCKER-USER", st);
 	return r;
 }
 
@@ -553,6 +561,31 @@ static int nft_build_apply(const struct firewall_state *st, struct errbuf *eb)
 	return r;
 }
 
+/* The same accepts in ip6tables, for the networks with an IPv6 subnet (none: weft's rules there go). */
+static int chain_sync6(const struct firewall_state *st, struct errbuf *eb)
+{
+	struct firewall_state st6 = *st;
+	struct firewall_net *v = NULL;
+	size_t i;
+	int r;
+
+	st6.nnets = 0;
+	for (i = 0; i < st->nnets; i++)
+		st6.nnets += st->nets[i].subnet6.addr.family != 0;
+	if (st6.nnets && !(v = calloc(st6.nnets, sizeof(*v))))
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	st6.nnets = 0;
+	for (i = 0; i < st->nnets; i++)
+		if (st->nets[i].subnet6.addr.family) {
+			v[st6.nnets] = st->nets[i];
+			v[st6.nnets++].cluster.len = 0; /* routed slices are IPv4 only */
+		}
+	st6.nets = v;
+	r = chain_sync(AF_INET6, &st6, eb);
+	free(v);
+	return r;
+}
+
 int firewall_sync(const struct firewall_state *st, struct errbuf *eb)
 {
 	size_t i;
@@ -562,9 +595,11 @@ int firewall_sync(const struct firewall_state *st, struct errbuf *eb)
 		if (st->nets[i].published)
 			route_localnet(st->nets[i].bridge);
 	r = nft_build_apply(st, eb);
-	if (r < 0)
-		return r;
-	return chain_sync(st, eb);
+	if (r == 0)
+		r = chain_sync(AF_INET, st, eb);
+	if (r == 0)
+		r = chain_sync6(st, eb);
+	return r;
 }
 
 int firewall_set_foreign(const char *foreign, size_t nforeign, struct errbuf *eb)
@@ -594,10 +629,11 @@ int firewall_set_foreign(const char *foreign, size_t nforeign, struct errbuf *eb
 	return r;
 }
 
-int firewall_forwarding_enable(struct errbuf *eb)
+int firewall_forwarding_enable(int family, struct errbuf *eb)
 {
-	const char *path = "/proc/sys/net/ipv4/ip_forward";
-	char v = '0', *out = NULL;
+	const char *path = family == AF_INET6 ? "/proc/sys/net/ipv6/conf/all/forwarding" : "/proc/sys/net/ipv4/ip_forward";
+	const char *ipv = family == AF_INET6 ? "IPv6" : "IPv4";
+	char v = '0', *out = NULL, what[96];
 	int fd, r = 0;
 
 	/* Read first: a /proc/sys that is read-only (a managed plugin's) is fine where Docker turned it on. */
@@ -617,14 +653,15 @@ int firewall_forwarding_enable(struct errbuf *eb)
 	 */
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errbuf_set(eb, -errno, "enable IPv4 forwarding (%s): %s", path, strerror(errno));
-	r = iptables("-P", "FORWARD", (const char *[]){ "DROP" }, 1, &out);
+		return errbuf_set(eb, -errno, "enable %s forwarding (%s): %s", ipv, path, strerror(errno));
+	r = iptables(family, "-P", "FORWARD", (const char *[]){ "DROP" }, 1, &out);
+	snprintf(what, sizeof(what), "set the FORWARD policy to DROP before turning on %s forwarding", ipv);
 	if (r != 0)
-		r = iptables_fail(r, "set the FORWARD policy to DROP before turning on IPv4 forwarding", out, eb);
+		r = iptables_fail(family, r, what, out, eb);
 	else if (write(fd, "1\n", 2) != 2)
-		r = errbuf_set(eb, -errno, "enable IPv4 forwarding (%s): %s", path, strerror(errno));
+		r = errbuf_set(eb, -errno, "enable %s forwarding (%s): %s", ipv, path, strerror(errno));
 	else
-		log_info("enabled IPv4 forwarding, with the iptables FORWARD policy DROP (as Docker does)");
+		log_info("enabled %s forwarding, with the %s FORWARD policy DROP (as Docker does)", ipv, xt_bin(family));
 	free(out);
 	close(fd);
 	return r;

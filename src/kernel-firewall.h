@@ -13,6 +13,7 @@
 struct firewall_net {
 	char bridge[16];
 	struct cidr subnet;
+	struct cidr subnet6; /* family 0: none (IPv4 only); its accepts go to ip6tables too */
 	struct cidr cluster; /* routed: the whole network (len 0: none); its other slices come in, unNATed */
 	bool internal;   /* nothing in or out of the bridge */
 	bool masquerade; /* outbound NAT for the subnet */
@@ -65,11 +66,12 @@ int firewall_sync(const struct firewall_state *st, struct errbuf *eb);
 int firewall_set_foreign(const char *foreign, size_t nforeign, struct errbuf *eb);
 
 /*
- * Turns on IPv4 forwarding if it is off (Docker does so only when it manages
- * its own bridges), setting iptables' FORWARD policy to DROP first, as Docker
- * does: only what some rule accepts is forwarded.
+ * Turns on forwarding of family (AF_INET, AF_INET6) if it is off (Docker
+ * does so only when it manages its own bridges), setting iptables' (or
+ * ip6tables') FORWARD policy to DROP first, as Docker does: only what some
+ * rule accepts is forwarded.
  */
-int firewall_forwarding_enable(struct errbuf *eb);
+int firewall_forwarding_enable(int family, struct errbuf *eb);
 
 /*
  * Runs argv (a fixed vector, never a shell; iptables) and returns its exit

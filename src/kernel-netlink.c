@@ -301,6 +301,9 @@ int netlink_addr_add(const char *name, const struct cidr *addr, struct errbuf *e
 		goto out;
 	nl_addr_set_prefixlen(local, addr->len);
 	rtnl_addr_set_ifindex(a, idx);
+	/* A gateway is there when it is made: no duplicate detection to wait for (weft's IPAM gave it out once). */
+	if (addr->addr.family == AF_INET6)
+		rtnl_addr_set_flags(a, IFA_F_NODAD);
 	r = rtnl_addr_set_local(a, local);
 	if (r == 0)
 		r = rtnl_addr_add(sock, a, 0);
@@ -336,6 +339,7 @@ static void *acc_slot(void **v, size_t *n, size_t *cap, size_t size, int *err)
 }
 
 struct route_acc {
+	int family;
 	struct cidr *v;
 	size_t n, cap;
 	int err;
@@ -347,14 +351,16 @@ static void route_cb(struct nl_object *obj, void *arg)
 	struct nl_addr *dst = rtnl_route_get_dst((struct rtnl_route *)obj);
 	struct cidr *c;
 
-	if (!dst || nl_addr_get_family(dst) != AF_INET || nl_addr_get_prefixlen(dst) == 0 ||
-	    nl_addr_get_len(dst) != 4)
+	size_t len = acc->family == AF_INET ? 4 : 16;
+
+	if (!dst || nl_addr_get_family(dst) != acc->family || nl_addr_get_prefixlen(dst) == 0 ||
+	    nl_addr_get_len(dst) != len)
 		return;
 	c = acc_slot((void **)&acc->v, &acc->n, &acc->cap, sizeof(*c), &acc->err);
 	if (!c)
 		return;
-	c->addr.family = AF_INET;
-	memcpy(c->addr.b, nl_addr_get_binary_addr(dst), 4);
+	c->addr.family = acc->family;
+	memcpy(c->addr.b, nl_addr_get_binary_addr(dst), len);
 	c->len = nl_addr_get_prefixlen(dst);
 	cidr_mask(c);
 }
@@ -433,25 +439,26 @@ int netlink_on_subnet(const char *dev, const struct ipaddr *a, struct errbuf *eb
 }
 
 /* Calls cb for every IPv4 route; *err is the callbacks' (out of memory). */
-static int routes_walk(void (*cb)(struct nl_object *, void *), void *arg, const int *err, struct errbuf *eb)
+static int routes_walk(int family, void (*cb)(struct nl_object *, void *), void *arg, const int *err,
+		       struct errbuf *eb)
 {
 	struct nl_cache *cache = NULL;
 	int r;
 
-	r = rtnl_route_alloc_cache(sock, AF_INET, 0, &cache);
+	r = rtnl_route_alloc_cache(sock, family, 0, &cache);
 	if (r < 0)
-		return nle_fail(eb, r, "list %s routes", "IPv4");
+		return nle_fail(eb, r, "list %s routes", family == AF_INET ? "IPv4" : "IPv6");
 	nl_cache_foreach(cache, cb, arg);
 	nl_cache_free(cache);
 	return *err ? errbuf_set(eb, *err, "out of memory") : 0;
 }
 
-int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb)
+int netlink_routes_get(int family, struct cidr **ret, size_t *ret_n, struct errbuf *eb)
 {
-	struct route_acc acc = { 0 };
+	struct route_acc acc = { .family = family };
 	int r;
 
-	r = routes_walk(route_cb, &acc, &acc.err, eb);
+	r = routes_walk(family, route_cb, &acc, &acc.err, eb);
 	if (r < 0) {
 		free(acc.v);
 		return r;
@@ -619,7 +626,7 @@ int netlink_routes_via_list(const struct cidr *within, struct netlink_route **re
 	struct via_acc acc = { .within = within };
 	int r;
 
-	r = routes_walk(via_cb, &acc, &acc.err, eb);
+	r = routes_walk(AF_INET, via_cb, &acc, &acc.err, eb);
 	if (r < 0) {
 		free(acc.v);
 		return r;

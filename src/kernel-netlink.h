@@ -74,8 +74,8 @@ int netlink_link_of_addr(const struct ipaddr *a, char name[16], struct errbuf *e
 /* 1 if a is on the subnet of an IPv4 address of dev (reached on its link, no router between), else 0. */
 int netlink_on_subnet(const char *dev, const struct ipaddr *a, struct errbuf *eb);
 
-/* Every IPv4 destination in every routing table except the default route; caller frees *ret. */
-int netlink_routes_get(struct cidr **ret, size_t *ret_n, struct errbuf *eb);
+/* Every destination of family in every routing table except the default route; caller frees *ret. */
+int netlink_routes_get(int family, struct cidr **ret, size_t *ret_n, struct errbuf *eb);
 
 /*
  * A route to dst straight through dev (on-link, main table, proto static),

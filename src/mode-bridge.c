@@ -86,6 +86,8 @@ static int bridge_join(const struct mode_ctx *ctx, const struct net *net, const 
 	/* An internal network has no way out: no default route at all. */
 	ret->has_gateway = !net->internal;
 	ret->gateway = net->gateway.addr;
+	if (!net->internal && ep->addr6.addr.family)
+		ret->gateway6 = net->gateway6.addr;
 	return 0;
 }
 
@@ -106,6 +108,7 @@ const struct mode_ops bridge_mode = {
 	.host_gateway = mode_always,
 	.firewall = true,
 	.host_end = true,
+	.ipv6 = true,
 	.check = bridge_check,
 	.create_network = bridge_create_network,
 	.delete_network = bridge_delete_network,

@@ -47,6 +47,8 @@ int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb
 	r = netlink_bridge_add(net->bridge, mtu, mac, eb);
 	if (r == 0)
 		r = netlink_addr_add(net->bridge, &net->gateway, eb);
+	if (r == 0 && net->gateway6.addr.family)
+		r = netlink_addr_add(net->bridge, &net->gateway6, eb);
 	if (r == 0)
 		r = netlink_link_set_up(net->bridge, eb);
 	return r;

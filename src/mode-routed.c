@@ -54,7 +54,7 @@ static int slice_claim(const struct mode_ctx *ctx, struct net *net, struct errbu
 	if (r < 0)
 		return r;
 	sp.pool = net->slice;
-	r = ipam_pool_request(ctx->slices, cidr_format(&net->slice, '/', c), "", NULL, 0, &sp, eb);
+	r = ipam_pool_request(ctx->slices, cidr_format(&net->slice, '/', c), "", net->slice.addr.family == AF_INET6, NULL, 0, &sp, eb);
 	if (r == 0)
 		r = ipam_addr_request(ctx->slices, &sp, "", IPAM_OWNER_GATEWAY, &net->gateway.addr, eb);
 	if (r < 0) {

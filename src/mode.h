@@ -41,6 +41,7 @@ struct join_reply {
 	char dst_name[16]; /* the name asked for at CreateEndpoint ("": Docker names it dst_prefix + a number) */
 	bool has_gateway;
 	struct ipaddr gateway;
+	struct ipaddr gateway6; /* family 0: none */
 };
 
 /* Counts of a network's kernel entries, for weftctl metrics. */
@@ -78,6 +79,8 @@ struct mode_ops {
 	 * Docker 28 is told so (GwAllocCheck).
 	 */
 	bool own_gateway;
+	/* The mode carries IPv6 (an IPv6 pool beside the IPv4 one); the others refuse one. */
+	bool ipv6;
 	/* NET_FIELD_*: what weftctl shows. */
 	unsigned int fields;
 

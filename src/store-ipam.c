@@ -16,6 +16,8 @@
 
 /* Automatic pools are searched among at most this many candidates. */
 #define MAX_AUTO_CANDIDATES 65536
+#define ULA_LEN 48   /* the cluster's unique local prefix */
+#define AUTO_LEN6 64 /* automatic IPv6 pools: a /64 of it each */
 
 /*
  * Addresses containers asked for by name (docker run --ip). Docker releases
@@ -37,6 +39,7 @@ struct ipam {
 	const char *pools; /* key prefix of the pools */
 	struct kept_addr *kept;
 	size_t nkept, kept_cap;
+	struct cidr ula; /* the cluster's unique local /48, once read (len 0: not yet) */
 };
 
 static const char *const owner_names[] = {
@@ -311,22 +314,74 @@ static int pool_member(struct ipam *ipam, const struct cidr *pool, bool join, si
 	return pool_member_of(ipam, ipam->cfg.host_id, pool, join, left, rev, eb);
 }
 
-static int pool_auto(struct ipam *ipam, const struct cidr *avoid, size_t navoid,
+/*
+ * The cluster's unique local /48 (RFC 4193), where IPv6 networks without
+ * --subnet get theirs: a random Global ID, drawn by the first host that
+ * needs one and kept in the store, so every host carves from the same.
+ */
+static int ula_get(struct ipam *ipam, struct cidr *ret, struct errbuf *eb)
+{
+	char *val = NULL, buf[CIDR_STRLEN];
+	struct cidr c = { .addr.family = AF_INET6, .len = ULA_LEN };
+	int r, tries;
+
+	if (ipam->ula.len) {
+		*ret = ipam->ula;
+		return 0;
+	}
+	for (tries = 0; tries < 2; tries++) {
+		r = store_get(ipam->store, KEYS_ULA, &val, NULL, eb);
+		if (r == 0) {
+			r = cidr_parse(val, '/', &c, NULL);
+			if (r < 0 || c.addr.family != AF_INET6 || c.len != ULA_LEN || !cidr_is_network(&c))
+				r = errbuf_set(eb, -EIO, "key '%s' is corrupt: '%.64s' is not an IPv6 /%d", KEYS_ULA,
+					       val, ULA_LEN);
+			free(val);
+			if (r == 0)
+				ipam->ula = *ret = c;
+			return r;
+		}
+		if (r != -ENOENT)
+			return r;
+		errbuf_clear(eb);
+		c.addr.b[0] = 0xfd;
+		if (getrandom(c.addr.b + 1, 5, 0) != 5)
+			return errbuf_set(eb, -errno, "getrandom: %s", strerror(errno));
+		r = store_create(ipam->store, KEYS_ULA, cidr_format(&c, '/', buf), eb);
+		if (r == 0) {
+			log_info("the cluster's IPv6 networks without --subnet get theirs from %s", buf);
+			ipam->ula = *ret = c;
+		}
+		if (r != -EEXIST)
+			return r;
+		errbuf_clear(eb); /* another host drew one first: take it */
+	}
+	return errbuf_set(eb, -EBUSY, "key '%s' keeps changing; try again", KEYS_ULA);
+}
+
+static int pool_auto(struct ipam *ipam, bool v6, const struct cidr *avoid, size_t navoid,
 		     struct ipam_pool *ret, struct errbuf *eb)
 {
 	const struct cidr *dp = &ipam->cfg.default_pool;
-	struct cidr *held = NULL, cand;
+	unsigned int len = ipam->cfg.default_len;
+	struct cidr *held = NULL, cand, ula;
 	size_t nheld = 0, ncand, i;
 	char a[CIDR_STRLEN];
 	int r;
 
+	if (v6) {
+		r = ula_get(ipam, &ula, eb);
+		if (r < 0)
+			return r;
+		dp = &ula;
+		len = AUTO_LEN6;
+	}
 	r = held_pools(ipam, &held, &nheld, eb);
 	if (r < 0)
 		return r;
-	ncand = ipam->cfg.default_len - dp->len >= 16 ? MAX_AUTO_CANDIDATES
-						       : (size_t)1 << (ipam->cfg.default_len - dp->len);
+	ncand = len - dp->len >= 16 ? MAX_AUTO_CANDIDATES : (size_t)1 << (len - dp->len);
 	for (i = 0; i < ncand; i++) {
-		cand.len = ipam->cfg.default_len;
+		cand.len = len;
 		cidr_nth(dp, (cidr_u128)i << (cidr_addr_bits(&dp->addr) - cand.len), &cand.addr);
 		if (find_overlap(&cand, held, nheld) || find_overlap(&cand, avoid, navoid))
 			continue;
@@ -342,23 +397,46 @@ static int pool_auto(struct ipam *ipam, const struct cidr *avoid, size_t navoid,
 	}
 	r = errbuf_set(eb, -ENOSPC,
 		       "no free /%u left in the default pool %s (%zu held by weft networks, the rest overlap host routes); "
-		       "give --subnet, or start weftd with a larger --default-pool",
-		       ipam->cfg.default_len, cidr_format(dp, '/', a), nheld);
+		       "give --subnet%s",
+		       len, cidr_format(dp, '/', a), nheld, v6 ? "" : ", or start weftd with a larger --default-pool");
 out:
 	free(held);
 	return r;
 }
 
+/* Why an IPv6 prefix cannot be a network's, or NULL: what it overlaps is the kernel's or IPv4's. */
+static const char *v6_unusable(const struct cidr *c)
+{
+	static const struct {
+		const char *prefix, *why;
+	} bad[] = {
+		{ "::/127", "holds the unspecified or the loopback address" },
+		{ "::ffff:0:0/96", "is IPv4-mapped: give the IPv4 subnet itself" },
+		{ "fe80::/10", "is link-local: every interface has its own" },
+		{ "ff00::/8", "is multicast" },
+	};
+	struct cidr b;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (cidr_parse(bad[i].prefix, '/', &b, NULL) == 0 && cidr_overlaps(c, &b))
+			return bad[i].why;
+	return NULL;
+}
+
 static int parse_network(const char *what, const char *s, struct cidr *ret, struct errbuf *eb)
 {
 	char m[CIDR_STRLEN];
+	const char *why;
 	struct cidr c;
 
 	if (cidr_parse(s, '/', &c, eb) < 0)
 		return errbuf_prefix(eb, "%s", what);
-	if (c.addr.family != AF_INET)
-		return errbuf_set(eb, -EAFNOSUPPORT, "%s %s: IPv6 is not supported by weft yet; use an IPv4 subnet",
-				  what, s);
+	if (c.addr.family == AF_INET6) {
+		why = v6_unusable(&c);
+		if (why)
+			return errbuf_set(eb, -EINVAL, "%s %s %s", what, s, why);
+	}
 	if (!cidr_is_network(&c)) {
 		cidr_mask(&c);
 		return errbuf_set(eb, -EINVAL, "%s %s has host bits set; did you mean %s?", what, s,
@@ -368,7 +446,7 @@ static int parse_network(const char *what, const char *s, struct cidr *ret, stru
 	return 0;
 }
 
-int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool,
+int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool, bool v6,
 		      const struct cidr *avoid, size_t navoid, struct ipam_pool *ret,
 		      struct errbuf *eb)
 {
@@ -383,13 +461,16 @@ int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool,
 	if (!*pool) {
 		if (*subpool)
 			return errbuf_set(eb, -EINVAL, "--ip-range %s needs --subnet", subpool);
-		return pool_auto(ipam, avoid, navoid, ret, eb);
+		return pool_auto(ipam, v6, avoid, navoid, ret, eb);
 	}
 	r = parse_network("--subnet", pool, &p.pool, eb);
 	if (r < 0)
 		return r;
-	if (p.pool.len > 30)
-		return errbuf_set(eb, -EINVAL, "--subnet %s is too small: weft needs at least a /30", pool);
+	if ((p.pool.addr.family == AF_INET6) != v6)
+		return errbuf_set(eb, -EINVAL, "--subnet %s is not %s, but the request asks for an %s pool", pool, v6 ? "IPv6" : "IPv4", v6 ? "IPv6" : "IPv4");
+	if (cidr_addr_bits(&p.pool.addr) - p.pool.len < 2)
+		return errbuf_set(eb, -EINVAL, "--subnet %s is too small: weft needs at least a /%u", pool,
+				  cidr_addr_bits(&p.pool.addr) - 2);
 	if (*subpool) {
 		r = parse_network("--ip-range", subpool, &p.range, eb);
 		if (r < 0)
@@ -1509,12 +1590,17 @@ void ipam_held_free(struct ipam_held *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* Addresses of pool that can be handed out: all but the network and broadcast addresses. */
+/*
+ * Addresses of pool that can be handed out: all but the network address and
+ * IPv4's broadcast address (0: 2^128, which no pool weft takes reaches).
+ */
 static cidr_u128 pool_hosts(const struct cidr *pool)
 {
 	cidr_u128 n = cidr_size(pool);
 
-	return cidr_addr_bits(&pool->addr) - pool->len <= 1 ? n : n - 2;
+	if (cidr_addr_bits(&pool->addr) - pool->len <= 1)
+		return n;
+	return pool->addr.family == AF_INET ? n - 2 : n - 1;
 }
 
 static int usage_pool(struct ipam_usage *u, const struct cidr *pool, json_t *o)

@@ -47,12 +47,13 @@ const char *ipam_pool_id_format(const struct ipam_pool *p, char *buf);
 int ipam_pool_id_parse(const char *id, struct ipam_pool *ret, struct errbuf *eb);
 
 /*
- * Claims a pool. pool "" picks a free prefix of the default pool that
+ * Claims a pool of IPv4 or (v6) IPv6. pool "" picks a free prefix of the
+ * default pool (IPv6: a /64 of the cluster's unique local /48, KEYS_ULA) that
  * overlaps neither a held pool nor any of avoid[] (host routes), a different
  * one on every call while earlier ones are held. An explicit pool already
  * held (a replay) succeeds; one overlapping a different held pool fails.
  */
-int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool,
+int ipam_pool_request(struct ipam *ipam, const char *pool, const char *subpool, bool v6,
 		      const struct cidr *avoid, size_t navoid, struct ipam_pool *ret,
 		      struct errbuf *eb);
 /*

@@ -30,6 +30,7 @@
 #define KEYS_HOSTS STORE_PREFIX "hosts/"
 #define KEYS_POOLS STORE_PREFIX "pools/"
 #define KEYS_VNIS STORE_PREFIX "vnis/"
+#define KEYS_ULA STORE_PREFIX "ula" /* the cluster's unique local IPv6 /48 (store-ipam.c) */
 #define KEYS_LOCAL STORE_PREFIX "local/"
 #define KEYS_LEASE KEYS_LOCAL "lease"
 #define KEYS_NETS KEYS_LOCAL "nets/"

@@ -170,6 +170,7 @@ static long long num(json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+
 /* A cell built piece by piece in buf (size bytes, *k used); one that does not fit ends in "...". */
 __attribute__((format(printf, 4, 5))) static void cell_printf(char *buf, size_t size, size_t *k, const char *fmt,
 							       ...)
@@ -195,6 +196,27 @@ static const char *fmt_num(long long v)
 
 	k = (k + 1) % MAX_COLS;
 	snprintf(buf[k], sizeof(buf[k]), "%lld", v);
+	return buf[k];
+}
+
+/* A count as text: an integer, or the decimal text weftd sends for one past 64 bits. */
+static const char *num_text(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : fmt_num(json_integer_value(v));
+}
+
+/* "a" or, with b, "a,b" (a network's or an endpoint's IPv4 and IPv6), in one of MAX_COLS buffers. */
+static const char *both(const char *a, const char *b)
+{
+	static char buf[MAX_COLS][2 * CIDR_STRLEN];
+	static unsigned int k;
+
+	if (!*b)
+		return a;
+	k = (k + 1) % MAX_COLS;
+	snprintf(buf[k], sizeof(buf[k]), "%s,%s", a, b);
 	return buf[k];
 }
 
@@ -280,7 +302,8 @@ static int cmd_networks(const struct ctx *x, json_t *o, bool detail)
 			cell_printf(details, sizeof(details), &k, "internal ");
 		if (*details && details[strlen(details) - 1] == ' ')
 			details[strlen(details) - 1] = '\0';
-		table_add(&t, (const char *[]){ id, str(e, "mode"), str(e, "subnet"), *str(e, "gateway") ? str(e, "gateway") : "-",
+		table_add(&t, (const char *[]){ id, str(e, "mode"), both(str(e, "subnet"), str(e, "subnet6")),
+						*str(e, "gateway") ? both(str(e, "gateway"), str(e, "gateway6")) : "-",
 						str(e, "bridge"), fmt_num(num(e, "endpoints")), details });
 	}
 	table_print(&t);
@@ -302,7 +325,7 @@ static int cmd_endpoints(const struct ctx *x, json_t *o, bool detail)
 		snprintf(net, sizeof(net), "%s", str(e, "network"));
 		json_array_foreach(json_object_get(e, "ports"), j, p)
 			cell_printf(ports, sizeof(ports), &k, "%s%s->%lld", j ? "," : "", str(p, "host"), num(p, "container"));
-		table_add(&t, (const char *[]){ id, net, str(e, "address"), str(e, "mac"), str(e, "veth"),
+		table_add(&t, (const char *[]){ id, net, both(str(e, "address"), str(e, "address6")), str(e, "mac"), str(e, "veth"),
 						json_is_true(json_object_get(e, "joined")) ? "yes" : "no", ports });
 	}
 	table_print(&t);
@@ -353,7 +376,7 @@ static int cmd_ipam(const struct ctx *x, json_t *o, bool detail)
 
 		hosts_join(json_object_get(p, "hosts"), hosts, sizeof(hosts));
 		table_add(&t, (const char *[]){ str(p, "subnet"), str(p, "store"), fmt_num(num(p, "used")),
-						fmt_num(num(p, "free")), hosts,
+						num_text(p, "free"), hosts,
 						json_is_true(json_object_get(p, "auto")) ? "(automatic)" : "" });
 	}
 	table_print(&t);

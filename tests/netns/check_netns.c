@@ -195,7 +195,7 @@ START_TEST(test_netlink_routes_and_links)
 	ck_assert_int_eq(netlink_bridge_add("weft-b2", 0, NULL, &eb), 0);
 	ck_assert_int_eq(netlink_addr_add("weft-b1", &a, &eb), 0);
 	ck_assert_int_eq(netlink_link_set_up("weft-b1", &eb), 0);
-	ck_assert_int_eq(netlink_routes_get(&routes, &n, &eb), 0);
+	ck_assert_int_eq(netlink_routes_get(AF_INET, &routes, &n, &eb), 0);
 	for (i = 0; i < n; i++)
 		found |= strcmp(cidr_format(&routes[i], '/', buf), "10.9.4.0/22") == 0;
 	free(routes);

@@ -48,7 +48,7 @@ static void client(struct shared *sh, int id, int ops)
 	snprintf(host, sizeof(host), "h%d", id);
 	ic.host_id = host;
 	if (store_open_with(url, &cfg, &s, &eb) < 0 || ipam_new(s, &ic, &ipam, &eb) < 0 ||
-	    ipam_pool_request(ipam, POOL, "", NULL, 0, &p, &eb) < 0) {
+	    ipam_pool_request(ipam, POOL, "", false, NULL, 0, &p, &eb) < 0) {
 		fprintf(stderr, "client %d: %s\n", id, eb.msg);
 		__atomic_add_fetch(&sh->errors, 1, __ATOMIC_SEQ_CST);
 		_exit(1);

@@ -102,7 +102,7 @@ static const struct bad_case {
 	  500, "mode routed needs --ipam-driver weft" },
 	{ "/NetworkDriver.CreateNetwork",
 	  "{\"NetworkID\":\"abc\",\"IPv4Data\":[{\"Pool\":\"10.1.0.0/24\",\"Gateway\":\"10.1.0.1/24\"}],\"IPv6Data\":[{\"Pool\":\"fd00::/64\"}]}",
-	  500, "IPv6 is not supported by weft yet" },
+	  500, "network has no IPv6 gateway address" },
 	{ "/NetworkDriver.CreateNetwork", "{\"NetworkID\":\"abc\",\"IPv4Data\":[{\"Pool\":\"10.1.0.0/24\"}]}", 500,
 	  "network has no gateway address" },
 	{ "/NetworkDriver.CreateNetwork",
@@ -178,7 +178,8 @@ static const struct bad_case {
 	{ "/NetworkDriver.EndpointOperInfo", "{\"NetworkID\":\"abc\",\"EndpointID\":\"def\"}", 200, "{\"Value\":{}}" },
 	{ "/NetworkDriver.AllocateNetwork", "{\"NetworkID\":\"abc\"}", 500, "swarm allocation is not supported" },
 	{ "/NetworkDriver.DiscoverNew", "{\"DiscoveryType\":1,\"DiscoveryData\":{}}", 200, "{}" },
-	{ "/IpamDriver.RequestPool", "{\"Pool\":\"10.1.0.0/24\",\"V6\":true}", 500, "IPv6 is not supported" },
+	{ "/IpamDriver.RequestPool", "{\"Pool\":\"10.1.0.0/24\",\"V6\":true}", 500,
+	  "--subnet 10.1.0.0/24 is not IPv6, but the request asks for an IPv6 pool" },
 	{ "/IpamDriver.RequestPool", "{\"Pool\":\"10.1.0.0/24\",\"V6\":\"no\"}", 500, "field 'V6' must be a boolean" },
 	{ "/IpamDriver.RequestPool", "{\"Pool\":\"10.1.0.0/24\",\"Options\":{\"a\":\"b\"}}", 500,
 	  "unknown --ipam-opt 'a' (weft IPAM takes no options)" },
@@ -220,7 +221,7 @@ static const struct bad_case {
 	{ "/NetworkDriver.CreateNetwork",
 	  "{\"NetworkID\":\"abc\",\"Options\":{\"com.docker.network.enable_ipv4\":false,\"com.docker.network.enable_ipv6\":true,"
 	  "\"com.docker.network.generic\":{}},\"IPv4Data\":[],\"IPv6Data\":[{\"AddressSpace\":\"weft-local\",\"Pool\":\"fd00:1::/64\"}]}\n",
-	  500, "IPv6 is not supported by weft yet" },
+	  500, "IPv6-only networks (--ipv4=false) are not supported by weft yet" },
 	{ "/IpamDriver.GetCapabilities", NULL, 200, "\"RequiresRequestReplay\":true" },
 	{ "/IpamDriver.GetDefaultAddressSpaces", NULL, 200, "\"LocalDefaultAddressSpace\":\"weft-local\"" },
 };

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "store-ipam.h"
+#include "store-keys.h"
 #include "suites.h"
 
 static struct store *s;
@@ -171,18 +173,33 @@ END_TEST
 
 static const struct pool_case {
 	const char *pool, *sub;
+	bool v6;
 	int ret;
 	const char *msg;
 } pool_cases[] = {
-	{ "10.9.0.0/24", "", 0, NULL },
-	{ "10.9.0.0/24", "10.9.0.128/25", 0, NULL },
-	{ "10.9.0.1/24", "", -EINVAL, "--subnet 10.9.0.1/24 has host bits set; did you mean 10.9.0.0/24?" },
-	{ "10.9.0.0/31", "", -EINVAL, "too small" },
-	{ "10.9.0.0/24", "10.8.0.0/25", -EINVAL, "--ip-range 10.8.0.0/25 is not inside --subnet 10.9.0.0/24" },
-	{ "10.9.0.0/24", "10.9.0.1/25", -EINVAL, "host bits" },
-	{ "", "10.9.0.0/25", -EINVAL, "needs --subnet" },
-	{ "fd00::/64", "", -EAFNOSUPPORT, "IPv6 is not supported" },
-	{ "10.9.0.0", "", -EINVAL, "not a valid CIDR" },
+	{ "10.9.0.0/24", "", false, 0, NULL },
+	{ "10.9.0.0/24", "10.9.0.128/25", false, 0, NULL },
+	{ "10.9.0.1/24", "", false, -EINVAL, "--subnet 10.9.0.1/24 has host bits set; did you mean 10.9.0.0/24?" },
+	{ "10.9.0.0/31", "", false, -EINVAL, "too small" },
+	{ "10.9.0.0/24", "10.8.0.0/25", false, -EINVAL, "--ip-range 10.8.0.0/25 is not inside --subnet 10.9.0.0/24" },
+	{ "10.9.0.0/24", "10.9.0.1/25", false, -EINVAL, "host bits" },
+	{ "", "10.9.0.0/25", false, -EINVAL, "needs --subnet" },
+	{ "10.9.0.0", "", false, -EINVAL, "not a valid CIDR" },
+	{ "fd00:9::/64", "", true, 0, NULL },
+	{ "fd00:9::/120", "", true, 0, NULL },
+	{ "fd00:9::/48", "fd00:9:0:1::/64", true, 0, NULL },
+	{ "fd00:9::/126", "", true, 0, NULL },
+	{ "fd00:9::/127", "", true, -EINVAL, "--subnet fd00:9::/127 is too small: weft needs at least a /126" },
+	{ "fd00:9::/128", "", true, -EINVAL, "too small" },
+	{ "fd00:9::1/64", "", true, -EINVAL, "--subnet fd00:9::1/64 has host bits set; did you mean fd00:9::/64?" },
+	{ "fd00:9::/64", "fd00:8::/80", true, -EINVAL, "--ip-range fd00:8::/80 is not inside --subnet fd00:9::/64" },
+	{ "::ffff:10.9.0.0/120", "", true, -EINVAL, "--subnet ::ffff:10.9.0.0/120 is IPv4-mapped: give the IPv4 subnet itself" },
+	{ "fe80::/64", "", true, -EINVAL, "--subnet fe80::/64 is link-local" },
+	{ "ff02::/64", "", true, -EINVAL, "--subnet ff02::/64 is multicast" },
+	{ "::/64", "", true, -EINVAL, "--subnet ::/64 holds the unspecified or the loopback address" },
+	{ "fe80::1%eth0/64", "", true, -EINVAL, "'fe80::1%eth0/64' is not a valid CIDR" },
+	{ "fd00:9::/64", "", false, -EINVAL, "--subnet fd00:9::/64 is not IPv4, but the request asks for an IPv4 pool" },
+	{ "10.9.0.0/24", "", true, -EINVAL, "--subnet 10.9.0.0/24 is not IPv6, but the request asks for an IPv6 pool" },
 };
 
 START_TEST(test_ipam_pool_request)
@@ -191,7 +208,8 @@ START_TEST(test_ipam_pool_request)
 	struct errbuf eb = { 0 };
 	struct ipam_pool p;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, c->pool, c->sub, NULL, 0, &p, &eb), c->ret);
+	ck_assert_msg(ipam_pool_request(ipam, c->pool, c->sub, c->v6, NULL, 0, &p, &eb) == c->ret, "%s: %s", c->pool,
+		      eb.msg);
 	if (c->msg)
 		ck_assert_msg(strstr(eb.msg, c->msg), "'%s' lacks '%s'", eb.msg, c->msg);
 	else
@@ -204,22 +222,22 @@ START_TEST(test_ipam_pool_overlap_and_replay)
 	struct errbuf eb = { 0 };
 	struct ipam_pool p;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/16", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/16", "", NULL, 0, &p, NULL), 0); /* replay */
-	ck_assert_int_eq(ipam_pool_request(other, "10.9.0.0/16", "", NULL, 0, &p, NULL), 0); /* shared */
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.3.0/24", "", NULL, 0, &p, &eb), -EEXIST);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/16", "", false, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/16", "", false, NULL, 0, &p, NULL), 0); /* replay */
+	ck_assert_int_eq(ipam_pool_request(other, "10.9.0.0/16", "", false, NULL, 0, &p, NULL), 0); /* shared */
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.3.0/24", "", false, NULL, 0, &p, &eb), -EEXIST);
 	ck_assert_str_eq(eb.msg, "--subnet 10.9.3.0/24 overlaps 10.9.0.0/16, the subnet of another weft network");
 	/* One host leaving a shared pool leaves it to the other. */
 	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
 	ck_assert_int_eq(ipam_pool_get(ipam, &p.pool, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.3.0/24", "", NULL, 0, &p, NULL), -EEXIST);
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/16", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.3.0/24", "", false, NULL, 0, &p, NULL), -EEXIST);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/16", "", false, NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_pool_release(other, &p, NULL), 0);
 	ck_assert_int_eq(ipam_pool_release(other, &p, NULL), 0); /* a repeat is harmless */
 	ck_assert_int_eq(ipam_pool_get(ipam, &p.pool, NULL), 0);
 	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
 	ck_assert_int_eq(ipam_pool_get(ipam, &p.pool, NULL), -ENOENT);
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.3.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.3.0/24", "", false, NULL, 0, &p, NULL), 0);
 }
 END_TEST
 
@@ -230,8 +248,8 @@ START_TEST(test_ipam_shared_gateway)
 	struct errbuf eb = { 0 };
 	struct ipam_pool p;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(other, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.8.0.0/24", "", false, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.8.0.0/24", "", false, NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &g1, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(other, &p, "", IPAM_OWNER_GATEWAY, &g2, NULL), 0);
 	ck_assert(cidr_addr_equal(&g1, &g2));
@@ -267,17 +285,58 @@ START_TEST(test_ipam_pool_auto)
 	/* 10.200.0.0/22 holds four /24s; a host route covers the second one. */
 	ck_assert_int_eq(cidr_parse("10.200.1.0/25", '/', &avoid[0], NULL), 0);
 	ck_assert_int_eq(cidr_parse("192.168.0.0/16", '/', &avoid[1], NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.200.2.0/24", "", NULL, 0, &q, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(ipam, "", "", avoid, 2, &p[0], NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.200.2.0/24", "", false, NULL, 0, &q, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", false, avoid, 2, &p[0], NULL), 0);
 	ck_assert_str_eq(fmt(&p[0].pool), "10.200.0.0/24");
 	/* Docker repeats an identical request while it holds the earlier answer: a new pool each time. */
-	ck_assert_int_eq(ipam_pool_request(ipam, "", "", avoid, 2, &p[1], NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", false, avoid, 2, &p[1], NULL), 0);
 	ck_assert_str_eq(fmt(&p[1].pool), "10.200.3.0/24");
-	ck_assert_int_eq(ipam_pool_request(ipam, "", "", avoid, 2, &p[2], &eb), -ENOSPC);
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", false, avoid, 2, &p[2], &eb), -ENOSPC);
 	ck_assert_msg(strstr(eb.msg, "no free /24 left in the default pool 10.200.0.0/22"), "%s", eb.msg);
 	ck_assert_int_eq(ipam_pool_release(ipam, &p[0], NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(ipam, "", "", avoid, 2, &p[3], NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", false, avoid, 2, &p[3], NULL), 0);
 	ck_assert_str_eq(fmt(&p[3].pool), "10.200.0.0/24");
+}
+END_TEST
+
+/*
+ * IPv6 without --subnet: a /64 of the cluster's unique local /48, drawn at
+ * random once (fd00::/8, RFC 4193) and kept in the store for every host.
+ */
+START_TEST(test_ipam_pool_auto_v6)
+{
+	struct ipam_pool p, q, r;
+	struct ipaddr gw, a, b;
+	struct cidr ula, fd = { .len = 8 };
+	char *val = NULL;
+
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", true, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(store_get(s, KEYS_ULA, &val, NULL, NULL), 0);
+	ck_assert_int_eq(cidr_parse(val, '/', &ula, NULL), 0);
+	free(val);
+	ck_assert_int_eq(cidr_addr_parse("fd00::", &fd.addr), 0);
+	ck_assert_uint_eq(ula.len, 48);
+	ck_assert(cidr_contains_cidr(&fd, &ula));
+	ck_assert_uint_eq(p.pool.len, 64);
+	ck_assert(cidr_contains_cidr(&ula, &p.pool));
+	/* Another host carves from the same /48, and never the same /64. */
+	ck_assert_int_eq(ipam_pool_request(other, "", "", true, NULL, 0, &q, NULL), 0);
+	ck_assert(cidr_contains_cidr(&ula, &q.pool));
+	ck_assert(!cidr_equal(&p.pool, &q.pool));
+	/* An explicit pool of that range is taken by no automatic one. */
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", true, &q.pool, 1, &r, NULL), 0);
+	ck_assert(!cidr_equal(&r.pool, &q.pool) && !cidr_equal(&r.pool, &p.pool));
+	/* The gateway is the lowest host address; a container's is anywhere in the /64, never it. */
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
+	cidr_nth(&p.pool, 1, &a);
+	ck_assert(cidr_addr_equal(&gw, &a));
+	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
+	ck_assert_int_eq(ipam_addr_request(other, &p, "", IPAM_OWNER_ENDPOINT, &b, NULL), 0);
+	ck_assert(cidr_contains(&p.pool, &a) && cidr_contains(&p.pool, &b));
+	ck_assert(!cidr_addr_equal(&a, &gw) && !cidr_addr_equal(&b, &gw) && !cidr_addr_equal(&a, &b));
+	/* An IPv4 automatic pool is still IPv4. */
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", false, NULL, 0, &r, NULL), 0);
+	ck_assert_int_eq(r.pool.addr.family, AF_INET);
 }
 END_TEST
 
@@ -290,8 +349,8 @@ START_TEST(test_ipam_host_address)
 	size_t n = 99;
 	char s[CIDR_STRLEN];
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.6.0.0/24", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(other, "10.6.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.6.0.0/24", "", false, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.6.0.0/24", "", false, NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_HOST, &h, NULL), 0);
 	cidr_addr_format(&h, s);
 	/* h1 asking again for it (a restart) is fine; h2 asking for it is not, nor h1 as a container. */
@@ -320,9 +379,9 @@ START_TEST(test_ipam_reclaim)
 	struct ipam_pool p, q;
 	size_t n = 99;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.7.0.0/24", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(other, "10.7.0.0/24", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(other, "10.7.1.0/24", "", NULL, 0, &q, NULL), 0); /* h2's alone */
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.7.0.0/24", "", false, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.7.0.0/24", "", false, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.7.1.0/24", "", false, NULL, 0, &q, NULL), 0); /* h2's alone */
 	ck_assert_int_eq(ipam_addr_request(other, &p, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.7.0.5", IPAM_OWNER_ENDPOINT, &a1, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(other, &p, "10.7.0.6", IPAM_OWNER_ENDPOINT, &a2, NULL), 0);
@@ -350,8 +409,8 @@ START_TEST(test_ipam_slices)
 	struct errbuf eb = { 0 };
 	size_t n = 99, nslices = 99;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.244.0.0/22", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(other, "10.244.0.0/22", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.244.0.0/22", "", false, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.244.0.0/22", "", false, NULL, 0, &p, NULL), 0);
 	/* The lowest free slice each; the same one again for the same host. */
 	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, NULL, &s1, NULL), 0);
 	ck_assert_str_eq(fmt(&s1), "10.244.0.0/24");
@@ -394,7 +453,7 @@ START_TEST(test_ipam_slices)
 	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, &s2, &t, NULL), 0); /* h2's is free again */
 	ck_assert(cidr_equal(&t, &s2));
 	ck_assert_int_eq(ipam_slice_release(ipam, &p.pool, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.245.0.0/23", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.245.0.0/23", "", false, NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, NULL, &t, NULL), 0);
 	ck_assert_int_eq(ipam_slice_claim(other, &p.pool, 24, NULL, &t, NULL), 0);
 	ck_assert_str_eq(fmt(&t), "10.245.1.0/24");
@@ -414,7 +473,7 @@ START_TEST(test_ipam_slices)
 	/* The pool's release takes its slices with it. */
 	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
 	ck_assert_int_eq(ipam_pool_release(other, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.245.0.0/23", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.245.0.0/23", "", false, NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_slice_claim(ipam, &p.pool, 24, NULL, &t, NULL), 0);
 	ck_assert_str_eq(fmt(&t), "10.245.0.0/24");
 }
@@ -427,7 +486,7 @@ START_TEST(test_ipam_addresses)
 	struct ipaddr a, gw, b;
 	char buf[CIDR_STRLEN];
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", false, NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
 	ck_assert_str_eq(cidr_addr_format(&gw, buf), "10.9.0.1");
 	/* Replays of what this host holds succeed; other owners do not; the gateway is the pool's. */
@@ -474,7 +533,7 @@ START_TEST(test_ipam_range)
 	char buf[CIDR_STRLEN];
 	int i;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/24", "10.9.0.16/30", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/24", "10.9.0.16/30", false, NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
 	ck_assert_str_eq(cidr_addr_format(&a, buf), "10.9.0.1"); /* gateway from the pool, not the range */
 	for (i = 0; i < 4; i++) {
@@ -496,7 +555,7 @@ START_TEST(test_ipam_kept)
 	char buf[CIDR_STRLEN];
 	int i, first2 = 0;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", false, NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
 	for (i = 0; i < 2; i++) {
 		ck_assert_int_eq(ipam_addr_request(ipam, &p, want[i], IPAM_OWNER_ENDPOINT, &got[i], NULL), 0);
@@ -521,12 +580,12 @@ START_TEST(test_ipam_kept)
 	 */
 	for (i = 0; i < 40; i++) {
 		ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
-		ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", NULL, 0, &p, NULL), 0);
+		ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", false, NULL, 0, &p, NULL), 0);
 		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
 		ck_assert_int_eq(ipam_addr_request(ipam, &p, want[0], IPAM_OWNER_ENDPOINT, &a, NULL), 0);
 		ck_assert_int_eq(ipam_addr_release(ipam, &p, &a, NULL), 0);
 		ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
-		ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", NULL, 0, &p, NULL), 0);
+		ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/29", "", false, NULL, 0, &p, NULL), 0);
 		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
 		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
 		first2 += strcmp(cidr_addr_format(&a, buf), want[0]) == 0;
@@ -543,8 +602,8 @@ START_TEST(test_ipam_aux)
 	struct ipaddr a, x;
 	struct ipam_pool p;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.10.0.0/29", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(other, "10.10.0.0/29", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.10.0.0/29", "", false, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.10.0.0/29", "", false, NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.10.0.2", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
 	ck_assert_int_eq(ipam_addr_make_aux(ipam, &p, &a, NULL), 0);
 	ck_assert_int_eq(ipam_addr_make_aux(ipam, &p, &a, NULL), 0); /* a retry */
@@ -587,8 +646,8 @@ START_TEST(test_ipam_release_pool_frees_addresses)
 	struct ipam_pool p, q;
 	struct ipaddr a;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/24", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/25", "", NULL, 0, &q, NULL), -EEXIST);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/24", "", false, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/25", "", false, NULL, 0, &q, NULL), -EEXIST);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.9.0.9", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
 	ck_assert_int_eq(ipam_pool_release(ipam, &p, NULL), 0);
 	ck_assert_int_eq(store_list(s, STORE_PREFIX, &l, NULL), 0);
@@ -605,9 +664,9 @@ START_TEST(test_ipam_held)
 	struct ipam_held h = { 0 };
 	struct ipam_pool p, q;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(other, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(other, "10.9.0.0/24", "", NULL, 0, &q, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.8.0.0/24", "", false, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.8.0.0/24", "", false, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.9.0.0/24", "", false, NULL, 0, &q, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &g, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.8.0.5", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.8.0.6", IPAM_OWNER_HOST, &b, NULL), 0);
@@ -661,13 +720,13 @@ START_TEST(test_ipam_usage)
 	struct cidr r, sl, only;
 	size_t i;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(other, "10.8.0.0/24", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.8.0.0/24", "", false, NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.8.0.0/24", "", false, NULL, 0, &p, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &g, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &p, "10.8.0.5", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(other, &p, "10.8.0.7", IPAM_OWNER_ENDPOINT, &c, NULL), 0);
 	ck_assert_int_eq(ipam_addr_set_mac(other, &p, &c, "02:42:0a:08:00:07", NULL), 0);
-	ck_assert_int_eq(ipam_pool_request(ipam, "", "", NULL, 0, &q, NULL), 0); /* automatic, from 10.200.0.0/16 */
+	ck_assert_int_eq(ipam_pool_request(ipam, "", "", false, NULL, 0, &q, NULL), 0); /* automatic, from 10.200.0.0/16 */
 	ck_assert_int_eq(cidr_parse("10.20.0.0/16", '/', &r, NULL), 0);
 	ck_assert_int_eq(ipam_slice_claim(other, &r, 24, NULL, &sl, NULL), 0); /* a slice without a pool record */
 
@@ -758,7 +817,7 @@ START_TEST(test_ipam_pick_last_free)
 	int i, j;
 
 	for (i = 0; i < 20; i++) {
-		ck_assert_int_eq(ipam_pool_request(ipam, c->pool, c->range, NULL, 0, &p, NULL), 0);
+		ck_assert_int_eq(ipam_pool_request(ipam, c->pool, c->range, false, NULL, 0, &p, NULL), 0);
 		/* The gateway is the pool's lowest address, outside the range (but for the last case, where it is the free one). */
 		if (strcmp(c->free, "10.9.0.1") != 0)
 			ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
@@ -795,7 +854,7 @@ START_TEST(test_ipam_pick_until_full)
 	int r, round;
 
 	for (round = 0; round < 8; round++) {
-		ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/27", "", NULL, 0, &p, NULL), 0);
+		ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/27", "", false, NULL, 0, &p, NULL), 0);
 		ck_assert_int_eq(ipam_addr_request(ipam, &p, "", IPAM_OWNER_GATEWAY, &gw, NULL), 0);
 		steal_pool = p.pool;
 		steal_leave = 1 + round % 4;
@@ -838,7 +897,7 @@ START_TEST(test_ipam_pick_big_pool)
 	size_t n = 0;
 	int i;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.16.0.0/22", "", NULL, 0, &p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.16.0.0/22", "", false, NULL, 0, &p, NULL), 0);
 	size = cidr_size(&p.pool);
 	keys = calloc((size_t)size, sizeof(*keys));
 	ops = calloc((size_t)size, sizeof(*ops));
@@ -871,7 +930,7 @@ static void big_pool(struct ipam_pool *p)
 	char want[CIDR_STRLEN];
 	int i;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/24", "", NULL, 0, p, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.0.0/24", "", false, NULL, 0, p, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, p, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
 	for (i = 0; i < 100; i++) {
 		snprintf(want, sizeof(want), "10.9.0.%d", 10 + i);
@@ -937,7 +996,7 @@ static void join_before_2nd(int n)
 
 	if (n != 2)
 		return;
-	ck_assert_int_eq(ipam_pool_request(other, "10.9.0.0/24", "", NULL, 0, &q, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(other, "10.9.0.0/24", "", false, NULL, 0, &q, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(other, &q, "10.9.0.250", IPAM_OWNER_ENDPOINT, &a, NULL), 0);
 	join_pool = q;
 }
@@ -986,7 +1045,7 @@ START_TEST(test_ipam_release_orphans)
 	size_t n;
 	int i, round;
 
-	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.1.0/24", "", NULL, 0, &live, NULL), 0);
+	ck_assert_int_eq(ipam_pool_request(ipam, "10.9.1.0/24", "", false, NULL, 0, &live, NULL), 0);
 	ck_assert_int_eq(ipam_addr_request(ipam, &live, "", IPAM_OWNER_GATEWAY, &a, NULL), 0);
 	ck_assert_int_eq(ipam_pool_id_parse("weft:10.9.0.0/24", &p, NULL), 0);
 	for (round = 0; round < 2; round++) {
@@ -1024,6 +1083,7 @@ Suite *ipam_suite(void)
 	tcase_add_test(tc, test_ipam_usage);
 	tcase_add_test(tc, test_ipam_host_address);
 	tcase_add_test(tc, test_ipam_pool_auto);
+	tcase_add_test(tc, test_ipam_pool_auto_v6);
 	tcase_add_test(tc, test_ipam_slices);
 	tcase_add_test(tc, test_ipam_addresses);
 	tcase_add_test(tc, test_ipam_range);

@@ -115,10 +115,49 @@ START_TEST(test_records_net_round_trip)
 	ck_assert_uint_eq(back.opts.host_prefix, n.opts.host_prefix);
 	ck_assert(cidr_equal(&back.slice, &n.slice));
 	ck_assert_int_eq(back.opts.gateway, n.opts.gateway);
+	ck_assert_int_eq(back.pool6.addr.family, 0);
+	ck_assert_int_eq(back.gateway6.addr.family, 0);
 	t2 = rec_net_encode(&back);
 	ck_assert_str_eq(t2, t1);
 	free(t1);
 	free(t2);
+}
+END_TEST
+
+/* A dual-stack network: its IPv6 pool, gateway and aux address come back as they went. */
+START_TEST(test_records_net_v6)
+{
+	struct net n = net_of(NET_MODE_BRIDGE, "n6", "10.1.0.0/24", "10.1.0.1/24"), back;
+	char *t1, *t2;
+
+	n.pool6 = test_cidr("fd00:1:2:3::/64");
+	n.gateway6 = test_cidr("fd00:1:2:3::1/64");
+	n.aux[n.naux++] = test_addr("fd00:1:2:3::99");
+	n.pool6_released = true;
+	t1 = rec_net_encode(&n);
+	ck_assert_ptr_nonnull(t1);
+	ck_assert_int_eq(rec_net_decode(t1, &back), 0);
+	ck_assert(cidr_equal(&back.pool6, &n.pool6));
+	ck_assert(cidr_equal(&back.gateway6, &n.gateway6));
+	ck_assert(back.pool6_released);
+	ck_assert_uint_eq(back.naux, 3);
+	ck_assert(cidr_addr_equal(&back.aux[2], &n.aux[2]));
+	ck_assert(net_has_pool(&back, &n.pool6) && net_has_pool(&back, &n.pool));
+	ck_assert(net_addr_is_infra(&back, &n.gateway6.addr));
+	t2 = rec_net_encode(&back);
+	ck_assert_str_eq(t2, t1);
+	free(t1);
+	free(t2);
+	/* An IPv6 pool that is IPv4, or a gateway outside it, is a corrupt record. */
+	ck_assert_int_eq(rec_net_decode("{\"id\":\"n\",\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,"
+					"\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\",\"pool6\":\"10.1.0.0/24\"}",
+					&back),
+			 -EIO);
+	ck_assert_int_eq(rec_net_decode("{\"id\":\"n\",\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,"
+					"\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\",\"pool6\":\"fd00::/64\","
+					"\"gateway6\":\"fd01::1/64\"}",
+					&back),
+			 -EIO);
 }
 END_TEST
 
@@ -227,12 +266,20 @@ START_TEST(test_records_ep_round_trip)
 	ck_assert_uint_eq(back.ports[1].proto, IPPROTO_UDP);
 	ck_assert_uint_eq(back.ports[1].lo, 5000);
 	ck_assert_uint_eq(back.ports[1].port, 53);
+	ck_assert_int_eq(back.addr6.addr.family, 0);
 	t2 = rec_ep_encode(&back);
 	ck_assert_str_eq(t2, t1);
 	rec_ep_clear(&back);
 	ck_assert_ptr_null(back.ports);
 	free(t1);
 	free(t2);
+	/* ... and with an IPv6 address */
+	ep.addr6 = test_cidr("fd00:1::5/64");
+	ep.nports = 0;
+	t1 = rec_ep_encode(&ep);
+	ck_assert_int_eq(rec_ep_decode(t1, &back), 0);
+	ck_assert(cidr_equal(&back.addr6, &ep.addr6));
+	free(t1);
 }
 END_TEST
 
@@ -251,6 +298,8 @@ static const char *const bad_eps[] = {
 	"{\"id\":\"e\",\"net\":\"n\",\"veth\":\"wve\",\"peer\":\"wce\",\"addr\":\"10.0.0.2\",\"mac\":\"02:42:0a:00:00:02\"}",
 	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ifname\":\"sixteen-chars-xx\"}",
 	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ifname\":1}",
+	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"addr6\":\"10.0.0.3/24\"}",
+	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"addr6\":\"fd00::3\"}",
 };
 
 START_TEST(test_records_ep_bad)
@@ -385,6 +434,7 @@ Suite *records_suite(void)
 	TCase *tc = tcase_create("codec");
 
 	tcase_add_loop_test(tc, test_records_net_round_trip, 0, ARRAY_SIZE(all_modes));
+	tcase_add_test(tc, test_records_net_v6);
 	tcase_add_test(tc, test_records_net_old);
 	tcase_add_loop_test(tc, test_records_net_bad, 0, ARRAY_SIZE(bad_nets));
 	tcase_add_test(tc, test_records_ep_round_trip);
