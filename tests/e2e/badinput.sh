@@ -129,7 +129,21 @@ req /NetworkDriver.CreateNetwork '{"NetworkID":"abc","IPv4Data":[{"Pool":"10.233
 	"gateway 10.233.0.255 is not a host address of subnet 10.233.0.0/24"
 req /NetworkDriver.CreateNetwork "$(cn '' ',"AuxAddresses":[]')" "field 'AuxAddresses' must be an object"
 req /NetworkDriver.CreateNetwork "$(cn '' ",\"AuxAddresses\":{${many_aux%,}}")" "too many --aux-address \(at most 16\)"
-req /NetworkDriver.CreateNetwork "$(cn ',"IPv6Data":[{"Pool":"fd00::/64"}]')" "IPv6 is not supported by weft yet"
+req /NetworkDriver.CreateNetwork "$(cn ',"IPv6Data":[{"Pool":"fd00::/64"}]')" "network has no IPv6 gateway address"
+req /NetworkDriver.CreateNetwork "$(cn ',"IPv6Data":[{"Pool":"fd00::/64","Gateway":"fd01::1/64"}]')" \
+	"gateway fd01::1 is not a host address of subnet fd00::/64"
+req /NetworkDriver.CreateNetwork "$(cn ',"IPv6Data":[{"Pool":"10.9.0.0/24","Gateway":"10.9.0.1/24"}]')" \
+	"IPv6 subnet 10.9.0.0/24 is not IPv6"
+req /NetworkDriver.CreateNetwork "$(cn ',"IPv6Data":[{"Pool":"fd00::/64","Gateway":"fd00::1/64"},{"Pool":"fd01::/64"}]')" \
+	"exactly one IPv6 subnet \(got 2\)"
+req /NetworkDriver.CreateNetwork "$(cn ',"IPv6Data":[{"Pool":"fd00::/64","Gateway":"fd00::1/64","AuxAddresses":{"a":"fd01::5/64"}}]')" \
+	"--aux-address fd01::5 is not a host address of subnet fd00::/64"
+req /NetworkDriver.CreateNetwork "$(cn ',"IPv6Data":[{"Pool":"fd00::/64","Gateway":"fd00::1%eth0/64"}]')" \
+	"field 'Gateway': 'fd00::1%eth0/64' is not a valid CIDR"
+req /NetworkDriver.CreateNetwork '{"NetworkID":"abc","Options":{"com.docker.network.enable_ipv4":false},"IPv4Data":[],"IPv6Data":[{"Pool":"fd00::/64","Gateway":"fd00::1/64"}]}' \
+	"IPv6-only networks \(--ipv4=false\) are not supported by weft yet"
+req /NetworkDriver.CreateNetwork "$(cn ',"IPv6Data":[{"Pool":"fd00::/64","Gateway":"fd00::1/64"}],"Options":{"com.docker.network.generic":{"mode":"routed"}}')" \
+	"IPv6 is not supported in mode routed yet"
 req /NetworkDriver.CreateNetwork "{\"NetworkID\":\"$NET\",\"IPv4Data\":[{\"Pool\":\"10.233.0.0/24\",\"Gateway\":\"10.233.0.1/24\"}]}" \
 	"network ${NET:0:12} exists already, as bridge network 10.232.0.0/24"
 accepted /NetworkDriver.CreateNetwork "{\"NetworkID\":\"$NET\",\"IPv4Data\":[{\"Pool\":\"10.232.0.0/24\",\"Gateway\":\"10.232.0.1/24\"}]}"
@@ -147,7 +161,7 @@ req /NetworkDriver.CreateEndpoint "{$U,\"Interface\":{\"MacAddress\":\"+1:+2:+3:
 req /NetworkDriver.CreateEndpoint "{$U,\"Interface\":{\"Address\":\"10.232.0.9/33\"}}" "is not a valid CIDR"
 req /NetworkDriver.CreateEndpoint "{$U,\"Interface\":{\"Address\":\"10.99.0.2/24\"}}" "10.99.0.2"
 req /NetworkDriver.CreateEndpoint "{$U,\"Interface\":{\"Address\":\"10.232.0.9/24\",\"AddressIPv6\":\"fd00::9/64\"}}" \
-	"IPv6 is not supported by weft yet"
+	"endpoint has IPv6 address fd00::9/64, but network ${NET:0:12} has no IPv6 subnet"
 req /NetworkDriver.CreateEndpoint "{$J,\"Interface\":{\"Address\":\"$C2/24\"}}" \
 	"endpoint ${EP:0:12} exists already, with address $C1/24 on network ${NET:0:12}"
 accepted /NetworkDriver.CreateEndpoint "{$J,\"Interface\":{\"Address\":\"$C1/24\",\"MacAddress\":\"$MAC1\"}}"
@@ -186,8 +200,17 @@ req /NetworkDriver.ProgramExternalConnectivity "{$U,\"Options\":{\"com.docker.ne
 req /IpamDriver.RequestPool '{"Pool":"10.0.0.0/33"}' "'10.0.0.0/33' is not a valid CIDR"
 accepted /IpamDriver.RequestPool '{"Pool":"10.232.0.0/24"}'
 req /IpamDriver.RequestPool '{"Pool":"10.232.0.0/16"}' "overlaps|10.232.0.0/24"
-req /IpamDriver.RequestPool '{"V6":true}' "IPv6 is not supported by weft yet"
-req /IpamDriver.RequestPool '{"Pool":"fd00::/64"}' "IPv6 is not supported by weft yet"
+req /IpamDriver.RequestPool '{"Pool":"fd00::/64"}' "--subnet fd00::/64 is not IPv4, but the request asks for an IPv4 pool"
+req /IpamDriver.RequestPool '{"Pool":"10.9.0.0/24","V6":true}' "--subnet 10.9.0.0/24 is not IPv6, but the request asks for an IPv6 pool"
+req /IpamDriver.RequestPool '{"Pool":"fd00::/127","V6":true}' "--subnet fd00::/127 is too small: weft needs at least a /126"
+req /IpamDriver.RequestPool '{"Pool":"::/128","V6":true}' "--subnet ::/128 holds the unspecified or the loopback address"
+req /IpamDriver.RequestPool '{"Pool":"fd00::1/64","V6":true}' "--subnet fd00::1/64 has host bits set; did you mean fd00::/64\?"
+req /IpamDriver.RequestPool '{"Pool":"::ffff:10.9.0.0/120","V6":true}' "is IPv4-mapped: give the IPv4 subnet itself"
+req /IpamDriver.RequestPool '{"Pool":"fe80::/64","V6":true}' "--subnet fe80::/64 is link-local"
+req /IpamDriver.RequestPool '{"Pool":"ff02::/16","V6":true}' "--subnet ff02::/16 is multicast"
+req /IpamDriver.RequestPool '{"Pool":"fe80::1%eth0/64","V6":true}' "'fe80::1%eth0/64' is not a valid CIDR"
+req /IpamDriver.RequestPool '{"Pool":"fd00::/64","SubPool":"fd01::/80","V6":true}' \
+	"--ip-range fd01::/80 is not inside --subnet fd00::/64"
 req /IpamDriver.RequestPool '{"Pool":5}' "field 'Pool' must be a string"
 req /IpamDriver.RequestPool '{"Pool":"10.233.0.0/24","Options":{"size":"8"}}' "unknown --ipam-opt 'size'"
 req /IpamDriver.RequestPool '{"Pool":"10.233.0.0/24","SubPool":"10.234.0.0/28"}' \

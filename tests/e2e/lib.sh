@@ -3,9 +3,9 @@
 #
 # A "lab" is a set of network namespaces on one machine:
 #   $LAB-wan   underlay: bridge br0, nothing else (never in the root namespace)
-#   $LAB-hN    simulated host N: eth0 192.0.2.N/24 on the wan bridge, its own dockerd
+#   $LAB-hN    simulated host N: eth0 192.0.2.N/24 and 2001:db8:2::N/64 on the wan bridge, its own dockerd
 #              (and weftd) in a private, persistent mount namespace ($LABDIR/hN/mnt)
-#   $LAB-out   "outside world" 192.0.2.254/24 on the wan bridge, no other routes
+#   $LAB-out   "outside world" 192.0.2.254/24 and 2001:db8:2::254/64 on the wan bridge, no other routes
 #
 # Usage in a test:
 #   . "$(dirname "$0")/lib.sh"
@@ -391,7 +391,7 @@ lab__wan() {
 
 # lab__attach NS PORT ADDR: veth PORT (in wan, on br0) <-> eth0 in NS with ADDR/24
 lab__attach() {
-	local ns=$1 port=$2 addr=$3
+	local ns=$1 port=$2 addr=$3 addr6=$4
 	lab__wan
 	ip netns add "$LAB-$ns" || lab_bail "ip netns add $LAB-$ns"
 	lab__ip wan link add "$port" type veth peer name eth0 netns "$LAB-$ns" ||
@@ -399,12 +399,13 @@ lab__attach() {
 	lab__ip wan link set "$port" master br0 up
 	lab__ip "$ns" link set lo up
 	lab__ip "$ns" addr add "$addr/24" dev eth0
+	lab__ip "$ns" addr add "$addr6/64" dev eth0 nodad
 	lab__ip "$ns" link set eth0 up
 }
 
-# lab_outside: namespace $LAB-out, 192.0.2.254/24, no route to anything else
+# lab_outside: namespace $LAB-out, 192.0.2.254/24 and 2001:db8:2::254/64, no route to anything else
 lab_outside() {
-	lab__attach out out 192.0.2.254
+	lab__attach out out 192.0.2.254 2001:db8:2::254
 }
 
 # lab__hd N: run dir of host N
@@ -506,8 +507,11 @@ lab_weft_state() {
 	ip -n "$h" -o addr show | awk '$2 ~ /^(weft|wm)/ && $4 !~ /^fe80:/ { print $2, $4 }' | sort
 	ip netns exec "$h" nft list table inet weft 2>/dev/null | grep -E 'iifname|oifname|saddr|daddr'
 	lab_exec "$1" iptables -S 2>/dev/null | grep -e '--comment weft' -e '^-N WEFT-FORWARD'
+	lab_exec "$1" ip6tables -S 2>/dev/null | grep -e '--comment weft' -e '^-N WEFT-FORWARD' | sed 's/^/ip6tables /'
+	# nor is the cluster's unique local IPv6 prefix, drawn once for good
 	mdb_dump -n -p -s data "$DATADIR/h$1/weft/weft.db" 2>/dev/null | sed -n '/^HEADER=END/,/^DATA=END/p' |
-		sed '1d;$d' | paste - - | grep '^ weft/' | grep -v '^ weft/v1/local/lease' | sed 's/^ //' | sort
+		sed '1d;$d' | paste - - | grep '^ weft/' | grep -v -e '^ weft/v1/local/lease' -e '^ weft/v1/ula' |
+		sed 's/^ //' | sort
 	return 0
 }
 # lab_no_weft_devices N: host N has no device of weft's (else they are printed)
@@ -548,10 +552,13 @@ lab_host() {
 	case $n in [1-9] | [1-9][0-9] | 1[0-9][0-9] | 2[0-4][0-9] | 25[0-3]) ;;
 	*) lab_bail "lab_host: N must be 1..253, got '$n'" ;; esac
 	hd=$(lab__hd "$n")
-	lab__attach "h$n" "h$n" "192.0.2.$n"
+	lab__attach "h$n" "h$n" "192.0.2.$n" "2001:db8:2::$n"
 	# a default route makes hN look like a real host (weftd's default --advertise uses it);
 	# it only leads to $LAB-out, which does not forward
-	[ "$LAB_DEFAULT_ROUTE" = 1 ] && lab__ip "h$n" route add default via 192.0.2.254
+	if [ "$LAB_DEFAULT_ROUTE" = 1 ]; then
+		lab__ip "h$n" route add default via 192.0.2.254
+		lab__ip "h$n" -6 route add default via 2001:db8:2::254
+	fi
 	mkdir -p "$hd/plugins" "$hd/weft-run" "$hd/exec" "$hd/etc-docker" "$DATADIR/h$n/docker" "$DATADIR/h$n/weft"
 	lab__mntns "$n"
 	lab_start_dockerd "$n"
