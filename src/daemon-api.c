@@ -417,9 +417,6 @@ static int get_port_map(json_t *b, struct port_map *m, struct errbuf *eb)
 	if (*hip) {
 		if (cidr_addr_parse(hip, &m->host_ip) < 0)
 			return errbuf_set(eb, -EINVAL, "host IP '%.64s' of a port binding is not an IP address", hip);
-		if (m->host_ip.family != AF_INET)
-			return errbuf_set(eb, -EAFNOSUPPORT, "cannot publish on %s: weft publishes on IPv4 addresses only",
-					  hip);
 		cidr_addr_any_to_unspec(&m->host_ip);
 		m->has_host_ip = true;
 	}

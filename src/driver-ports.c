@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "driver-int.h"
@@ -46,6 +47,22 @@ static bool held_any(struct driver *d, const char *ep_id)
 	return false;
 }
 
+/* Reserves ep's port i; a twin takes the host port its IPv4 side got. */
+static int reserve(struct endpoint *ep, size_t i, int *fd, struct errbuf *eb)
+{
+	struct port_map *m = &ep->ports[i];
+	uint16_t lo = m->lo, hi = m->hi;
+	int r;
+
+	if (!m->twin || i == 0)
+		return ports_reserve(m, fd, eb);
+	m->lo = m->hi = ep->ports[i - 1].host_port;
+	r = ports_reserve(m, fd, eb);
+	m->lo = lo;
+	m->hi = hi;
+	return r;
+}
+
 /* Reserves every port of ep (choosing host ports where asked); all or none. */
 int driver_held_reserve(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 {
@@ -59,7 +76,7 @@ int driver_held_reserve(struct driver *d, struct endpoint *ep, struct errbuf *eb
 			r = errbuf_set(eb, -ENOMEM, "out of memory");
 			break;
 		}
-		r = ports_reserve(&ep->ports[i], &h->fd, eb);
+		r = reserve(ep, i, &h->fd, eb);
 		if (r < 0) {
 			free(h);
 			break;
@@ -192,7 +209,7 @@ int driver_firewall_update(struct driver *d, struct errbuf *eb)
 	for (i = 0, k = 0; i < neps; i++)
 		for (j = 0; j < eps[i].nports; j++, k++) {
 			fp[k].map = eps[i].ports[j];
-			fp[k].addr = eps[i].addr.addr;
+			fp[k].addr = fp[k].map.host_ip.family == AF_INET6 ? eps[i].addr6.addr : eps[i].addr.addr;
 		}
 	st.nets = fw;
 	st.ports = fp;
@@ -244,14 +261,23 @@ static bool same_ports(const struct endpoint *ep, const struct port_map *maps, s
 	return true;
 }
 
-/* The ports Docker asks net to publish, with the network's default host address where none is given. */
-static int ports_wanted(const struct net *net, const char *net_id, const struct port_map *maps, size_t n,
-			struct port_map **ret, struct errbuf *eb)
+/*
+ * The ports Docker asks net to publish for ep, with the network's default
+ * host address where none is given; an endpoint with an IPv6 address
+ * publishes such a binding on every IPv6 address of the host too (its twin,
+ * right after it), as Docker's bridge does. *ret_n: how many.
+ */
+static int ports_wanted(const struct net *net, const struct endpoint *ep, const struct port_map *maps, size_t n,
+			struct port_map **ret, size_t *ret_n, struct errbuf *eb)
 {
+	const char *net_id = net->id;
+	bool v6 = ep->addr6.addr.family != 0;
 	struct port_map *want;
-	size_t i;
+	char a[CIDR_STRLEN];
+	size_t i, k;
 
 	*ret = NULL;
+	*ret_n = 0;
 	if (n == 0)
 		return 0;
 	if (net->internal)
@@ -260,17 +286,31 @@ static int ports_wanted(const struct net *net, const char *net_id, const struct 
 		return errbuf_set(eb, -EOPNOTSUPP,
 				  "publishing ports (-p/-P) is not supported on %s networks: the container has its own address on the LAN",
 				  net_mode_to_string(net->opts.mode));
-	want = calloc(n, sizeof(*want));
+	for (i = 0; i < n; i++)
+		if (maps[i].has_host_ip && maps[i].host_ip.family == AF_INET6 && !v6)
+			return errbuf_set(eb, -EAFNOSUPPORT,
+					  "cannot publish on %s: the container has no IPv6 address on network %.12s",
+					  cidr_addr_format(&maps[i].host_ip, a), net_id);
+	want = calloc(2 * n, sizeof(*want));
 	if (!want)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		want[i] = maps[i];
-		if (!want[i].has_host_ip) {
-			want[i].host_ip = net->opts.host_binding;
-			want[i].has_host_ip = true;
+	for (i = 0, k = 0; i < n; i++) {
+		want[k] = maps[i];
+		if (maps[i].has_host_ip) {
+			k++;
+			continue;
 		}
+		want[k].host_ip = net->opts.host_binding;
+		want[k++].has_host_ip = true;
+		if (!v6 || net->opts.host_binding.family)
+			continue; /* host_binding_ipv4 names one IPv4 address: that one only */
+		want[k] = maps[i];
+		want[k].has_host_ip = true;
+		want[k].host_ip.family = AF_INET6; /* :: */
+		want[k++].twin = true;
 	}
 	*ret = want;
+	*ret_n = k;
 	return 0;
 }
 
@@ -297,9 +337,12 @@ static int publish(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 		driver_unpublish(d, ep, &ignore);
 		return r;
 	}
-	for (i = 0; i < ep->nports; i++)
-		log_info("endpoint %.12s: published %s -> %s:%u", ep->id, ports_format(&ep->ports[i], hs),
-			 cidr_addr_format(&ep->addr.addr, cs), ep->ports[i].port);
+	for (i = 0; i < ep->nports; i++) {
+		bool v6 = ep->ports[i].host_ip.family == AF_INET6;
+
+		log_info("endpoint %.12s: published %s -> %s%s%s:%u", ep->id, ports_format(&ep->ports[i], hs), v6 ? "[" : "",
+			 cidr_addr_format(v6 ? &ep->addr6.addr : &ep->addr.addr, cs), v6 ? "]" : "", ep->ports[i].port);
+	}
 	return 0;
 }
 
@@ -315,7 +358,7 @@ int driver_program(struct driver *d, const char *net_id, const char *id, const s
 	r = rec_ep_net_get(d->cfg.local, net_id, id, &ep, &net, eb);
 	if (r < 0)
 		return r;
-	r = ports_wanted(&net, net_id, maps, n, &want, eb);
+	r = ports_wanted(&net, &ep, maps, n, &want, &n, eb);
 	if (r < 0)
 		goto out;
 	/*

@@ -210,7 +210,7 @@ static int ports_from_json(json_t *a, struct endpoint *ep)
 		m = &ep->ports[i];
 		if (json_unpack(e, "{s:s, s:s, s:i, s:i, s:i, s:i}", "proto", &proto, "host_ip", &h, "host_port", &hp,
 				"lo", &lo, "hi", &hi, "port", &port) < 0 ||
-		    cidr_addr_parse(h, &m->host_ip) < 0 || m->host_ip.family != AF_INET || hp < 1 || hp > 65535 ||
+		    cidr_addr_parse(h, &m->host_ip) < 0 || hp < 1 || hp > 65535 ||
 		    lo < 0 || hi < lo || hi > 65535 || port < 1 || port > 65535)
 			return -EIO;
 		cidr_addr_any_to_unspec(&m->host_ip);

@@ -86,11 +86,16 @@ static void nft_publish(struct strbuf *b, const struct firewall_port *p)
 {
 	char h[CIDR_STRLEN], c[CIDR_STRLEN];
 
+	bool v6 = p->map.host_ip.family == AF_INET6;
+	static const uint8_t any[16];
+
 	sb_printf(b, "\t\t");
-	if (p->map.host_ip.family)
-		sb_printf(b, "ip daddr %s ", cidr_addr_format(&p->map.host_ip, h));
-	sb_printf(b, "%s dport %u dnat ip to %s:%u\n", ports_proto_name(p->map.proto), p->map.host_port,
-		  cidr_addr_format(&p->addr, c), p->map.port);
+	if (v6 && memcmp(p->map.host_ip.b, any, 16) == 0)
+		sb_printf(b, "meta nfproto ipv6 ");
+	else if (p->map.host_ip.family)
+		sb_printf(b, "%s daddr %s ", v6 ? "ip6" : "ip", cidr_addr_format(&p->map.host_ip, h));
+	sb_printf(b, "%s dport %u dnat %s to %s%s%s:%u\n", ports_proto_name(p->map.proto), p->map.host_port,
+		  v6 ? "ip6" : "ip", v6 ? "[" : "", cidr_addr_format(&p->addr, c), v6 ? "]" : "", p->map.port);
 }
 
 /*
@@ -200,8 +205,15 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 		nft_publish(b, &st->ports[i]);
 	sb_printf(b, "\t}\n");
 	sb_printf(b, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat - 1; policy accept;\n"
-		     "\t\tip daddr != 127.0.0.0/8 fib daddr type local jump publish\n\t}\n");
+		     "\t\tip daddr != 127.0.0.0/8 fib daddr type local jump publish\n"
+		     "\t\tip6 daddr != ::1 fib daddr type local jump publish\n\t}\n");
+	/*
+	 * Not [::1]: IPv6 has no route_localnet, and the kernel drops a packet
+	 * from ::1 that leaves by the bridge. A connection to it meets the
+	 * socket that holds the port and is refused at once.
+	 */
 	sb_printf(b, "\tchain output {\n\t\ttype nat hook output priority -101; policy accept;\n"
+		     "\t\tip6 daddr ::1 return\n"
 		     "\t\tfib daddr type local jump publish\n\t}\n");
 
 	/*
@@ -234,6 +246,9 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 		if (nets[i].published)
 			sb_printf(b, "\t\toifname \"%s\" ct status dnat ip saddr { %s, 127.0.0.0/8 } masquerade\n",
 				  nets[i].bridge, c);
+		if (nets[i].published && nets[i].subnet6.addr.family)
+			sb_printf(b, "\t\toifname \"%s\" ct status dnat ip6 saddr %s masquerade\n",
+				  nets[i].bridge, cidr_format(&nets[i].subnet6, '/', cl));
 		if (nets[i].masquerade && nets[i].cluster.len)
 			sb_printf(b, "\t\tip saddr %s ip daddr != %s oifname != \"%s\" masquerade\n", c,
 				  cidr_format(&nets[i].cluster, '/', cl), nets[i].bridge);
@@ -561,9 +576,14 @@ static int nft_build_apply(const struct firewall_state *st, struct errbuf *eb)
 	return r;
 }
 
-/* The same accepts in ip6tables, for the networks with an IPv6 subnet (none: weft's rules there go). */
+/*
+ * The same accepts in ip6tables, for the networks with an IPv6 subnet (none:
+ * weft's rules there go). With none now and none at the last sync, nothing
+ * runs: an IPv4 network's container starts cost no ip6tables run.
+ */
 static int chain_sync6(const struct firewall_state *st, struct errbuf *eb)
 {
+	static int had = -1; /* networks with IPv6 at the last sync; -1: none yet (rules of a weftd before?) */
 	struct firewall_state st6 = *st;
 	struct firewall_net *v = NULL;
 	size_t i;
@@ -572,6 +592,8 @@ static int chain_sync6(const struct firewall_state *st, struct errbuf *eb)
 	st6.nnets = 0;
 	for (i = 0; i < st->nnets; i++)
 		st6.nnets += st->nets[i].subnet6.addr.family != 0;
+	if (!st6.nnets && had == 0)
+		return 0;
 	if (st6.nnets && !(v = calloc(st6.nnets, sizeof(*v))))
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	st6.nnets = 0;
@@ -583,6 +605,8 @@ static int chain_sync6(const struct firewall_state *st, struct errbuf *eb)
 	st6.nets = v;
 	r = chain_sync(AF_INET6, &st6, eb);
 	free(v);
+	if (r == 0)
+		had = st6.nnets > 0;
 	return r;
 }
 

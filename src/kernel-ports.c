@@ -20,10 +20,12 @@ const char *ports_proto_name(uint8_t proto)
 const char *ports_format(const struct port_map *m, char *buf)
 {
 	char a[CIDR_STRLEN] = "0.0.0.0";
+	bool v6 = m->host_ip.family == AF_INET6;
 
 	if (m->host_ip.family)
 		cidr_addr_format(&m->host_ip, a);
-	snprintf(buf, PORTS_STRLEN, "%s:%u/%s", a, m->host_port ? m->host_port : m->lo, ports_proto_name(m->proto));
+	snprintf(buf, PORTS_STRLEN, "%s%s%s:%u/%s", v6 ? "[" : "", a, v6 ? "]" : "", m->host_port ? m->host_port : m->lo,
+		 ports_proto_name(m->proto));
 	return buf;
 }
 
@@ -36,25 +38,38 @@ bool ports_same_request(const struct port_map *a, const struct port_map *b)
 
 static int bind_port(const struct port_map *m, uint16_t port, int *ret_fd)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	socklen_t len = sizeof(sa);
-	int fd, r = 0;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} u = { 0 };
+	int family = m->host_ip.family == AF_INET6 ? AF_INET6 : AF_INET, fd, r = 0, one = 1;
+	socklen_t len = family == AF_INET6 ? sizeof(u.in6) : sizeof(u.in);
 
-	if (m->host_ip.family)
-		memcpy(&sa.sin_addr, m->host_ip.b, 4);
-	fd = socket(AF_INET, (m->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	u.sa.sa_family = family;
+	if (family == AF_INET6) {
+		u.in6.sin6_port = htons(port);
+		memcpy(&u.in6.sin6_addr, m->host_ip.b, 16);
+	} else {
+		u.in.sin_port = htons(port);
+		if (m->host_ip.family)
+			memcpy(&u.in.sin_addr, m->host_ip.b, 4);
+	}
+	fd = socket(family, (m->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	/* "::" is every IPv6 address only: the IPv4 side is a binding of its own. */
+	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		r = -errno;
 	/* Bound, never listening: a TCP connection that reaches it is refused. */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+	if (r == 0 && (bind(fd, &u.sa, len) < 0 || getsockname(fd, &u.sa, &len) < 0))
 		r = -errno;
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
 	*ret_fd = fd;
-	return ntohs(sa.sin_port);
+	return ntohs(family == AF_INET6 ? u.in6.sin6_port : u.in.sin_port);
 }
 
 int ports_reserve(struct port_map *m, int *ret_fd, struct errbuf *eb)
@@ -63,9 +78,6 @@ int ports_reserve(struct port_map *m, int *ret_fd, struct errbuf *eb)
 	unsigned int p;
 	int r = -EADDRINUSE;
 
-	if (m->host_ip.family && m->host_ip.family != AF_INET)
-		return errbuf_set(eb, -EAFNOSUPPORT, "cannot publish on %s: weft publishes on IPv4 addresses only",
-				  cidr_addr_format(&m->host_ip, a));
 	if (m->lo == 0)
 		r = bind_port(m, 0, ret_fd);
 	for (p = m->lo; p && p <= m->hi; p++) {

@@ -14,16 +14,21 @@
 struct port_map {
 	uint8_t proto;         /* IPPROTO_TCP or IPPROTO_UDP */
 	bool has_host_ip;      /* else the network's host_binding_ipv4 applies */
-	struct ipaddr host_ip; /* family 0: every address of the host */
+	struct ipaddr host_ip; /* family 0: every IPv4 address of the host; "::" every IPv6 one */
 	uint16_t lo, hi;       /* host ports asked for; 0-0: any free one */
 	uint16_t port;         /* in the container */
 	uint16_t host_port;    /* the one reserved */
+	/*
+	 * The IPv6 side of the binding before it (no host IP given, an
+	 * endpoint with an IPv6 address): host_ip "::", the same host port.
+	 */
+	bool twin;
 };
 
 /* "tcp", "udp" */
 const char *ports_proto_name(uint8_t proto);
 
-/* "0.0.0.0:8080/tcp" of the reserved port (or of lo when none is yet). */
+/* "0.0.0.0:8080/tcp" ("[::]:8080/tcp") of the reserved port (or of lo when none is yet). */
 const char *ports_format(const struct port_map *m, char *buf);
 
 /* Whether a and b ask for the same thing (the reserved port aside). */

@@ -4,7 +4,8 @@
 # a container through the host's address (hairpin); -P; host_binding_ipv4; masquerade on and
 # off; icc=false; isolation from Docker's own bridge networks both ways; port conflicts with a
 # host program, another weft container and a Docker container; published ports surviving a
-# weftd restart; and no weft rule left in nft or iptables at the end.
+# weftd restart; the same on IPv6 for a dual-stack network; and no weft rule left in nft or
+# iptables at the end.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -254,6 +255,45 @@ expect_ok "p1 is g1's gateway again, and port 8097 leads there" gw_net p1 10.241
 answers "outside -> host:8097 reaches g1 again" out "http://$HOSTIP:8097/" hello-g1
 expect_ok "remove g1 and p5" bash -c "dk 1 rm -f g1 >/dev/null && dk 1 network rm p5 >/dev/null"
 expect_ok "port 8097 is free" port_free 8097
+
+# ---------------------------------------------------------------- IPv6
+# A dual-stack network: -p without an address publishes on every IPv4 and every IPv6 address
+# of the host, with the same host port; -p [::]:P only on IPv6; DNAT to the container's IPv6
+# address in table inet weft.
+HOSTIP6=2001:db8:2::1
+expect_ok "create p6 with --ipv6 (10.246.0.0/24, fd00:246::/64)" \
+	dk 1 network create "${W[@]}" --ipv6 --subnet 10.246.0.0/24 --subnet fd00:246::/64 p6
+expect_ok "run v1 on p6 with -p 8180:80" web v1 p6 -p 8180:80
+answers "outside -> [$HOSTIP6]:8180 reaches v1 over IPv6" out "http://[$HOSTIP6]:8180/" hello-v1
+answers "outside -> $HOSTIP:8180 reaches v1 over IPv4" out "http://$HOSTIP:8180/" hello-v1
+answers "host -> its own [$HOSTIP6]:8180 reaches v1" host "http://[$HOSTIP6]:8180/" hello-v1
+# [::1] is not published: the kernel drops packets from ::1 that leave by another device
+# (IPv6 has no route_localnet); the connection is refused at once rather than left hanging
+refused6() { local out; out=$(ip netns exec "$H" curl -sS -m 3 "http://[::1]:8180/" 2>&1); echo "$out"
+	[[ $out == *"Connection refused"* || $out == *"Couldn't connect"* ]]; }
+expect_ok "host -> [::1]:8180 is refused at once (not published on IPv6's loopback)" refused6
+expect_ok "run c6 on p6 (a client)" dk 1 run -d --name c6 --network p6 $IMG sleep 600
+answers "hairpin over IPv6: c6 -> [$HOSTIP6]:8180 reaches v1" c6 "http://[$HOSTIP6]:8180/" hello-v1
+port6_held() { ! ip netns exec "$H" timeout 2 python3 -c "
+import socket; s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(('::', $1))"; }
+expect_ok "the IPv6 host port is held too: a host program cannot bind [::]:8180" port6_held 8180
+expect_ok "weftd logged both: 0.0.0.0:8180 and [::]:8180 -> [fd00:246::...]:80" \
+	bash -c "grep -q 'published 0.0.0.0:8180/tcp -> 10.246.0' '$LOG' && grep -q 'published \[::\]:8180/tcp -> \[fd00:246::' '$LOG'"
+expect_ok "run v2 on p6 with -p [::]:8181:80 (IPv6 only)" web v2 p6 -p "[::]:8181:80"
+answers "outside -> [$HOSTIP6]:8181 reaches v2" out "http://[$HOSTIP6]:8181/" hello-v2
+refused "outside -> $HOSTIP:8181 does not (bound to ::)" out "http://$HOSTIP:8181/"
+expect_ok "run v3 on p6 with -P --expose 80" web v3 p6 -P --expose 80
+ep=$(ep_of v3 p6)
+port=$(sed -n "s/.*endpoint $ep: published 0.0.0.0:\([0-9]*\)\/tcp.*/\1/p" "$LOG" | tail -1)
+expect_ok "-P: the IPv6 side took the same host port ($port)" \
+	grep -q "endpoint $ep: published \[::\]:${port:-1}/tcp" "$LOG"
+answers "outside -> [$HOSTIP6]:$port (from -P) reaches v3" out "http://[$HOSTIP6]:${port:-1}/" hello-v3
+expect_fail_msg "-p on an IPv6 address of a container without one is refused" \
+	"cannot publish on $HOSTIP6: the container has no IPv6 address on network" \
+	dk 1 run --rm --network p1 -p "[$HOSTIP6]:8182:80" $IMG true
+expect_ok "remove v1, v2, v3, c6 and p6" bash -c "dk 1 rm -f v1 v2 v3 c6 >/dev/null && dk 1 network rm p6 >/dev/null"
+expect_ok "no IPv6 port left in nft" bash -c "! ip netns exec '$H' nft list table inet weft | grep -q 'dnat ip6 to'"
 
 # ---------------------------------------------------------------- weftd restart
 expect_ok "run w9 on p1 with -p 8091:80" web w9 p1 -p 8091:80

@@ -291,7 +291,7 @@ static const char *const bad_eps[] = {
 	EP_HEAD "\"mac\":\" 2:42:0a:00:00:02\"}",
 	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ports\":[{\"proto\":\"tcp\",\"host_ip\":\"0.0.0.0\",\"host_port\":0,"
 		"\"lo\":0,\"hi\":0,\"port\":80}]}",
-	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ports\":[{\"proto\":\"tcp\",\"host_ip\":\"::\",\"host_port\":80,"
+	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ports\":[{\"proto\":\"tcp\",\"host_ip\":\"::%lo\",\"host_port\":80,"
 		"\"lo\":0,\"hi\":0,\"port\":80}]}",
 	EP_HEAD "\"mac\":\"02:42:0a:00:00:02\",\"ports\":[{\"proto\":\"tcp\",\"host_ip\":\"0.0.0.0\",\"host_port\":80,"
 		"\"lo\":9,\"hi\":8,\"port\":80}]}",
