@@ -985,7 +985,7 @@ static struct rtnl_neigh *neigh_build(enum netlink_entries k, const char *dev, c
 	}
 	n = rtnl_neigh_alloc();
 	ll = nl_addr_build(AF_LLC, mac, 6);
-	dst = k == NETLINK_PORT_FDB ? NULL : nl_addr_build(AF_INET, ip->b, 4);
+	dst = k == NETLINK_PORT_FDB ? NULL : nl_addr_build(ip->family, ip->b, ip->family == AF_INET6 ? 16 : 4);
 	if (!n || !ll || (k != NETLINK_PORT_FDB && !dst)) {
 		rtnl_neigh_put(n);
 		n = NULL;
@@ -994,7 +994,7 @@ static struct rtnl_neigh *neigh_build(enum netlink_entries k, const char *dev, c
 		/* The destination first: libnl refuses an AF_INET one for an AF_BRIDGE entry, not the reverse. */
 		if (dst)
 			rtnl_neigh_set_dst(n, dst);
-		rtnl_neigh_set_family(n, k == NETLINK_NEIGH ? AF_INET : AF_BRIDGE);
+		rtnl_neigh_set_family(n, k == NETLINK_NEIGH ? ip->family : AF_BRIDGE);
 		rtnl_neigh_set_ifindex(n, idx);
 		rtnl_neigh_set_lladdr(n, ll);
 		/* bridge fdb add ... master static: NUD_NOARP; permanent would make the MAC the bridge's own */
@@ -1050,10 +1050,11 @@ static void neigh_cb(struct nl_object *obj, void *arg)
 	struct nl_addr *ll = rtnl_neigh_get_lladdr(n), *dst = rtnl_neigh_get_dst(n);
 	bool port = acc->k == NETLINK_PORT_FDB;
 	int state = rtnl_neigh_get_state(n);
+	int family = rtnl_neigh_get_family(n);
 	struct netlink_neigh *e;
 
 	if (rtnl_neigh_get_ifindex(n) != acc->ifindex ||
-	    rtnl_neigh_get_family(n) != (acc->k == NETLINK_NEIGH ? AF_INET : AF_BRIDGE) || !ll ||
+	    (acc->k == NETLINK_NEIGH ? family != AF_INET && family != AF_INET6 : family != AF_BRIDGE) || !ll ||
 	    nl_addr_get_len(ll) != 6)
 		return;
 	/*
@@ -1063,16 +1064,17 @@ static void neigh_cb(struct nl_object *obj, void *arg)
 	 */
 	if (port && ((rtnl_neigh_get_flags(n) & NTF_SELF) || (state & NUD_PERMANENT) || !(state & NUD_NOARP)))
 		return;
-	if (!port && (!(state & NUD_PERMANENT) || !dst || nl_addr_get_family(dst) != AF_INET ||
-		      nl_addr_get_len(dst) != 4))
+	if (!port && (!(state & NUD_PERMANENT) || !dst ||
+		      !((nl_addr_get_family(dst) == AF_INET && nl_addr_get_len(dst) == 4) ||
+			(nl_addr_get_family(dst) == AF_INET6 && nl_addr_get_len(dst) == 16))))
 		return;
 	e = acc_slot((void **)&acc->v, &acc->n, &acc->cap, sizeof(*e), &acc->err);
 	if (!e)
 		return;
 	memcpy(e->mac, nl_addr_get_binary_addr(ll), 6);
 	if (!port) {
-		e->ip.family = AF_INET;
-		memcpy(e->ip.b, nl_addr_get_binary_addr(dst), 4);
+		e->ip.family = nl_addr_get_family(dst);
+		memcpy(e->ip.b, nl_addr_get_binary_addr(dst), nl_addr_get_len(dst));
 	}
 }
 

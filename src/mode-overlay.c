@@ -103,6 +103,8 @@ static int setup(const struct mode_ctx *ctx, const struct net *net, const char *
 		r = netlink_bridge_nf_off(br, eb);
 	if (r == 0 && gw)
 		r = netlink_addr_add(br, &net->gateway, eb);
+	if (r == 0 && gw && net->gateway6.addr.family)
+		r = netlink_addr_add(br, &net->gateway6, eb);
 	if (r == 0)
 		r = netlink_vxlan_add(vx, net->opts.vni, adv->family ? adv : NULL, dev, net->opts.vxlan_port, mtu, NULL, eb);
 	if (r == 0)
@@ -198,12 +200,14 @@ static int overlay_restore_network(const struct mode_ctx *ctx, const struct net 
 static int overlay_create_endpoint(const struct mode_ctx *ctx, const struct net *net, const struct endpoint *ep,
 				   struct errbuf *eb)
 {
-	struct ipam_pool p = { .pool = net->pool };
+	struct ipam_pool p = { .pool = net->pool }, p6 = { .pool = net->pool6 };
 	char mac[MAC_STRLEN];
 	int r;
 
-	/* The peers find the container by its address record: MAC there, host there. */
+	/* The peers find the container by its address records: MAC there, host there. */
 	r = ipam_addr_set_mac(ctx->ipam, &p, &ep->addr.addr, mac_format(ep->mac, mac), eb);
+	if (r == 0 && ep->addr6.addr.family)
+		r = ipam_addr_set_mac(ctx->ipam, &p6, &ep->addr6.addr, mac, eb);
 	if (r == 0)
 		crash_point("ep_create.mac");
 	return r;
@@ -219,6 +223,8 @@ static int overlay_join(const struct mode_ctx *ctx, const struct net *net, const
 	if (r == 0 && holds_gateway(net)) {
 		ret->has_gateway = true;
 		ret->gateway = net->gateway.addr;
+		if (ep->addr6.addr.family)
+			ret->gateway6 = net->gateway6.addr;
 	}
 	return r;
 }
@@ -227,22 +233,26 @@ static int overlay_sync(const struct mode_ctx *ctx, const struct net *net, struc
 {
 	const struct peers *p = ctx->peers;
 	struct netlink_neigh *fdb = NULL, *nb = NULL, *port = NULL;
-	struct peer_entry *pe = NULL;
+	struct peer_entry *pe = NULL, *pe6 = NULL;
 	struct ipaddr *vteps = NULL;
 	char br[IFNAME_LEN], vx[IFNAME_LEN];
-	size_t i, n = 0, nv = 0, nfdb = 0;
+	size_t i, n = 0, n6 = 0, nv = 0, nfdb = 0;
 	int r;
 
 	names(net->opts.vni, br, vx);
-	if (peers_of_pool(p, &net->pool, &pe, &n, &vteps, &nv) < 0)
-		return errbuf_set(eb, -ENOMEM, "out of memory");
+	if (peers_of_pool(p, &net->pool, &pe, &n, &vteps, &nv) < 0 ||
+	    (net_has_ipv6(net) && peers_of_pool(p, &net->pool6, &pe6, &n6, NULL, NULL) < 0)) {
+		r = errbuf_set(eb, -ENOMEM, "out of memory");
+		goto out;
+	}
 	fdb = calloc(n + nv + 1, sizeof(*fdb));
-	nb = calloc(n + 1, sizeof(*nb));
+	nb = calloc(n + n6 + 1, sizeof(*nb));
 	port = calloc(n + 1, sizeof(*port));
 	if (!fdb || !nb || !port) {
 		r = errbuf_set(eb, -ENOMEM, "out of memory");
 		goto out;
 	}
+	/* A container's MAC and host are its IPv4 address's; its IPv6 address only adds a neighbour entry. */
 	for (i = 0; i < n; i++) {
 		memcpy(fdb[nfdb].mac, pe[i].mac, 6);
 		fdb[nfdb++].ip = pe[i].vtep;
@@ -250,11 +260,16 @@ static int overlay_sync(const struct mode_ctx *ctx, const struct net *net, struc
 		nb[i].ip = pe[i].ip;
 		memcpy(port[i].mac, pe[i].mac, 6);
 	}
+	/* The VXLAN device answers neighbour solicitations from these as it answers ARP (proxy). */
+	for (i = 0; i < n6; i++) {
+		memcpy(nb[n + i].mac, pe6[i].mac, 6);
+		nb[n + i].ip = pe6[i].ip;
+	}
 	for (i = 0; net->opts.flood && i < nv; i++)
 		fdb[nfdb++].ip = vteps[i]; /* the all-zero MAC: broadcast and multicast go to every peer */
 	r = mode_entries_sync(vx, NETLINK_FDB, fdb, nfdb, eb);
 	if (r == 0)
-		r = mode_entries_sync(vx, NETLINK_NEIGH, nb, n, eb);
+		r = mode_entries_sync(vx, NETLINK_NEIGH, nb, n + n6, eb);
 	/* the bridge sends their frames to the VXLAN device, and floods none to the local ports */
 	if (r == 0)
 		r = mode_entries_sync(vx, NETLINK_PORT_FDB, port, n, eb);
@@ -263,6 +278,7 @@ out:
 	free(nb);
 	free(port);
 	free(pe);
+	free(pe6);
 	free(vteps);
 	return r;
 }
@@ -292,6 +308,7 @@ const struct mode_ops overlay_mode = {
 	.host_gateway = overlay_host_gateway,
 	.firewall = true,
 	.host_end = true,
+	.ipv6 = true,
 	.fields = NET_FIELD_PARENT | NET_FIELD_VNI | NET_FIELD_GATEWAY_BY,
 	.validate = overlay_validate,
 	.create_network = overlay_create_network,
