@@ -27,7 +27,8 @@ struct driver {
 	char *suspects; /* reconcile: what Docker did not know of last time, "\0"-separated */
 	size_t suspects_len;
 	bool recon_wanted; /* a round now: a pool waits for Docker's word (driver_pool_leave()) */
-	struct cidr marked; /* the pool the last RequestPool marked "asked for again" (len 0: none) */
+	/* the pool the last RequestPool of IPv4 ([0]) and IPv6 ([1]) marked "asked for again" (len 0: none) */
+	struct cidr marked[2];
 	long long waiting_until_ms; /* until then, a pool kept for Docker's word is asked about every second */
 	char engine[32]; /* the version of Docker Engine the reconcile last met ("": none yet) */
 	bool engine_asked; /* its firewall backend is known, and no activation came since */

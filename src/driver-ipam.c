@@ -182,7 +182,7 @@ int driver_pool_request(struct driver *d, const char *pool, const char *subpool,
 	if (r < 0)
 		return r;
 	pending_drop(d, &ret->pool, NULL);
-	d->marked.len = 0;
+	d->marked[v6].len = 0;
 	key_shared(key, &ret->pool);
 	if (again && store_get(d->cfg.local, key, NULL, NULL, eb) == -ENOENT) {
 		/*
@@ -194,7 +194,7 @@ int driver_pool_request(struct driver *d, const char *pool, const char *subpool,
 		r = store_put(d->cfg.local, key, "{}", eb);
 		if (r < 0)
 			return r;
-		d->marked = ret->pool;
+		d->marked[v6] = ret->pool;
 		d->recon_wanted = true;
 	}
 	errbuf_clear(eb);
@@ -382,9 +382,11 @@ int driver_aux_adopt(struct driver *d, const struct net *n, struct errbuf *eb)
 
 void driver_pool_unmark(struct driver *d, const struct cidr *pool)
 {
-	if (d->marked.len && cidr_equal(&d->marked, pool))
+	struct cidr *m = &d->marked[pool->addr.family == AF_INET6];
+
+	if (m->len && cidr_equal(m, pool))
 		shared_forget(d, pool);
-	d->marked.len = 0;
+	m->len = 0;
 }
 
 void driver_shared_sweep(struct driver *d, const struct docker_view *v)

@@ -235,7 +235,7 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 		return errbuf_set(eb, -EINVAL, "a weft %s network needs exactly one IPv4 subnet (got %zu)",
 				  net_mode_to_string(n->opts.mode), req->npools);
 	if (req->pool.addr.family != AF_INET)
-		return errbuf_set(eb, -EINVAL, "subnet %s is not IPv4 (IPv6 is not supported by weft yet)",
+		return errbuf_set(eb, -EINVAL, "subnet %s is not IPv4 (an IPv6 subnet goes with --ipv6)",
 				  cidr_format(&req->pool, '/', s));
 	if (!req->has_gateway && !mode_of(n->opts.mode)->own_gateway)
 		return errbuf_set(eb, -EINVAL, "network has no gateway address: use --ipam-driver weft, or give --gateway");
@@ -356,7 +356,7 @@ int driver_net_create(struct driver *d, const struct net_create_req *req, struct
 		driver_pool_unmark(d, &pool); /* the second network it was asked for is refused */
 	if (r < 0 && req->has_pool6)
 		driver_pool_unmark(d, &pool6);
-	d->marked.len = 0;
+	d->marked[0].len = d->marked[1].len = 0;
 	return r;
 }
 

@@ -84,11 +84,13 @@ static void nft_set(struct strbuf *b, const char *name, const char *names, size_
 
 static void nft_publish(struct strbuf *b, const struct firewall_port *p)
 {
+	static const uint8_t any[16];
+	bool v6 = p->map.host_ip.family == AF_INET6;
 	char h[CIDR_STRLEN], c[CIDR_STRLEN];
 
-	bool v6 = p->map.host_ip.family == AF_INET6;
-	static const uint8_t any[16];
-
+	/* A record that publishes on IPv6 for a container without an IPv6 address: no rule, not a broken ruleset. */
+	if (p->addr.family != (v6 ? AF_INET6 : AF_INET))
+		return;
 	sb_printf(b, "\t\t");
 	if (v6 && memcmp(p->map.host_ip.b, any, 16) == 0)
 		sb_printf(b, "meta nfproto ipv6 ");
@@ -386,6 +388,9 @@ static int iptables(int family, const char *op, const char *chain, const char *c
 
 static int iptables_fail(int family, int r, const char *what, const char *out, struct errbuf *eb)
 {
+	if (r == 127 && !(out && *out))
+		return errbuf_set(eb, -ENOENT, "%s: %s: cannot run %s (is it installed?)", xt_bin(family), what,
+				  xt_bin(family));
 	return errbuf_set(eb, r < 0 ? r : -EIO, "%s: %s: %.*s", xt_bin(family), what,
 			  (int)strcspn(out ? out : "", "\n"), out ? out : "");
 }

@@ -47,16 +47,28 @@ static void names(unsigned int vni, char bridge[IFNAME_LEN], char vxlan[IFNAME_L
 	ifname_vxlan(vni, vxlan);
 }
 
-/* Every host of an overlay network has its VNI, VXLAN port, flooding and gateway. */
+/*
+ * Every host of an overlay network has its VNI, VXLAN port, flooding,
+ * gateway and IPv6 subnet (an automatic one differs per host: a second host
+ * is told the first one's, to give with --subnet).
+ */
 static bool rec_same(const struct net_rec *have, const struct net_rec *want)
 {
-	return want->port == have->port && want->flood == have->flood && want->gateway == have->gateway;
+	return want->port == have->port && want->flood == have->flood && want->gateway == have->gateway &&
+	       want->pool6.addr.family == have->pool6.addr.family &&
+	       (!want->pool6.addr.family || cidr_equal(&want->pool6, &have->pool6));
 }
 
 static void rec_describe(const struct net_rec *r, char *buf, size_t size)
 {
-	snprintf(buf, size, "vni=%u vxlan_port=%u flood=%s gateway=%s", r->vni, r->port, r->flood ? "true" : "false",
-		 net_gateway_to_string(r->gateway));
+	char p6[CIDR_STRLEN + 10] = "";
+
+	if (r->pool6.addr.family) {
+		strcpy(p6, " subnet6=");
+		cidr_format(&r->pool6, '/', p6 + strlen(p6));
+	}
+	snprintf(buf, size, "vni=%u vxlan_port=%u flood=%s gateway=%s%s", r->vni, r->port, r->flood ? "true" : "false",
+		 net_gateway_to_string(r->gateway), p6);
 }
 
 static const struct netrec_kind overlay_rec = {
@@ -70,7 +82,7 @@ static const struct netrec_kind overlay_rec = {
 static int cluster_join(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
 {
 	struct net_rec want = { .mode = NET_MODE_OVERLAY, .vni = net->opts.vni, .port = net->opts.vxlan_port,
-				.flood = net->opts.flood, .gateway = net->opts.gateway };
+				.flood = net->opts.flood, .gateway = net->opts.gateway, .pool6 = net->pool6 };
 	int r;
 
 	r = netrec_join(ctx->shared, &net->pool, &want, &overlay_rec, eb);

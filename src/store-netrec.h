@@ -25,6 +25,7 @@ struct net_rec {
 	enum routed_backend backend; /* routed */
 	unsigned int host_prefix; /* routed */
 	enum net_gateway gateway; /* overlay; UNSET in a record written before weft had its own gateway */
+	struct cidr pool6; /* overlay: the IPv6 subnet every host's network has (family 0: none) */
 };
 
 /* What a mode's hosts must agree on, and how it says what one has. */

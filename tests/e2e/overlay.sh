@@ -265,6 +265,12 @@ expect_ok "s2 (h2) fetches s1's page over IPv6" \
 expect_ok "s2 pings its IPv6 gateway (its own host)" dk 2 exec s2 ping6 -c2 -W2 fd00:96::1
 expect_ok "s2 reaches the outside over IPv6 through masquerade on h2" dk 2 exec s2 ping6 -c2 -W2 2001:db8:2::254
 expect_ok "s2's default IPv6 route is via fd00:96::1" bash -c "dk 2 exec s2 ip -6 route | grep -q 'default via fd00:96::1'"
+# an automatic IPv6 subnet differs per host: the cluster's record names the network's
+only_known_pools() { ! lab_store_keys weft/v1/pools/ | grep -v -e '^weft/v1/pools/10\.9' -e '^weft/v1/pools/fd00:96::-64'; }
+expect_fail_msg "h3: the same network with an automatic IPv6 subnet is refused, naming the cluster's" \
+	"overlay network 10.96.0.0/24 exists in the cluster with vni=$vn6 vxlan_port=4789 flood=false gateway=weft subnet6=fd00:96::/64; this host asked for .*subnet6=fd[0-9a-f:]*/64" \
+	dk 3 network create -d weft --ipam-driver weft --ipv6 --subnet 10.96.0.0/24 -o mode=overlay o6
+expect_ok "... and leaves no pool of its own in the store" only_known_pools
 expect_ok "h1, h2: docker rm, network rm o6" \
 	bash -c "dk 1 rm -f s1 && dk 2 rm -f s2 && dk 1 network rm o6 && dk 2 network rm o6"
 expect_ok "no key of the IPv6 pool is left" no_keys weft/v1/pools/fd00:96::-64

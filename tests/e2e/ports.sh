@@ -274,9 +274,14 @@ refused6() { local out; out=$(ip netns exec "$H" curl -sS -m 3 "http://[::1]:818
 expect_ok "host -> [::1]:8180 is refused at once (not published on IPv6's loopback)" refused6
 expect_ok "run c6 on p6 (a client)" dk 1 run -d --name c6 --network p6 $IMG sleep 600
 answers "hairpin over IPv6: c6 -> [$HOSTIP6]:8180 reaches v1" c6 "http://[$HOSTIP6]:8180/" hello-v1
-port6_held() { ! ip netns exec "$H" timeout 2 python3 -c "
+port6_held() {
+	local out
+	out=$(ip netns exec "$H" timeout 5 python3 -c "
 import socket; s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-s.bind(('::', $1))"; }
+s.bind(('::', $1))" 2>&1)
+	echo "$out"
+	[[ $out == *"Address already in use"* ]]
+}
 expect_ok "the IPv6 host port is held too: a host program cannot bind [::]:8180" port6_held 8180
 expect_ok "weftd logged both: 0.0.0.0:8180 and [::]:8180 -> [fd00:246::...]:80" \
 	bash -c "grep -q 'published 0.0.0.0:8180/tcp -> 10.246.0' '$LOG' && grep -q 'published \[::\]:8180/tcp -> \[fd00:246::' '$LOG'"

@@ -428,6 +428,41 @@ START_TEST(test_netrec_gateway)
 }
 END_TEST
 
+static bool v6_same(const struct net_rec *have, const struct net_rec *want)
+{
+	return have->pool6.addr.family == want->pool6.addr.family &&
+	       (!want->pool6.addr.family || cidr_equal(&have->pool6, &want->pool6));
+}
+
+static void v6_describe(const struct net_rec *r, char *buf, size_t size)
+{
+	char c[CIDR_STRLEN] = "none";
+
+	if (r->pool6.addr.family)
+		cidr_format(&r->pool6, '/', c);
+	snprintf(buf, size, "subnet6=%s", c);
+}
+
+/* The cluster's record of an overlay network keeps its IPv6 subnet: every host must have the same. */
+START_TEST(test_netrec_pool6)
+{
+	const struct netrec_kind k = { .need_vni = true, .same = v6_same, .describe = v6_describe };
+	struct cidr a = test_cidr("10.7.0.0/24");
+	struct net_rec want = { .mode = NET_MODE_OVERLAY, .port = 4789, .pool6 = test_cidr("fd00:7::/64") };
+	struct errbuf eb = { 0 };
+
+	ck_assert_msg(netrec_join(s, &a, &want, &k, &eb) == 0, "%s", eb.msg);
+	ck_assert_msg(netrec_join(s, &a, &want, &k, &eb) == 0, "%s", eb.msg);
+	want.pool6 = test_cidr("fd00:8::/64");
+	ck_assert_int_eq(netrec_join(s, &a, &want, &k, &eb), -EEXIST);
+	ck_assert_ptr_nonnull(strstr(eb.msg, "with subnet6=fd00:7::/64; this host asked for subnet6=fd00:8::/64"));
+	errbuf_clear(&eb);
+	memset(&want.pool6, 0, sizeof(want.pool6));
+	ck_assert_int_eq(netrec_join(s, &a, &want, &k, &eb), -EEXIST);
+	ck_assert_ptr_nonnull(strstr(eb.msg, "this host asked for subnet6=none"));
+}
+END_TEST
+
 Suite *records_suite(void)
 {
 	Suite *su = suite_create("records");
@@ -444,6 +479,7 @@ Suite *records_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_records_store);
 	tcase_add_test(tc, test_netrec_gateway);
+	tcase_add_test(tc, test_netrec_pool6);
 	suite_add_tcase(su, tc);
 	return su;
 }
