@@ -197,7 +197,7 @@ static int net_ipv6_from_req(const struct net_create_req *req, struct net *n, st
 		return 0;
 	if (!mode_of(n->opts.mode)->ipv6)
 		return errbuf_set(eb, -EAFNOSUPPORT,
-				  "IPv6 is not supported in mode %s yet (only in modes bridge and overlay): create the network without --ipv6",
+				  "IPv6 is not supported in mode %s yet (only in modes bridge, overlay and macvlan): create the network without --ipv6",
 				  net_mode_to_string(n->opts.mode));
 	if (req->nv6pools != 1 || !req->has_pool6)
 		return errbuf_set(eb, -EINVAL, "a weft network with --ipv6 needs exactly one IPv6 subnet (got %zu)",

@@ -208,6 +208,10 @@ static int macvlan_validate(const struct mode_ctx *ctx, const struct net *net, s
 {
 	if (net->internal)
 		return errbuf_set(eb, -EOPNOTSUPP, "an --internal macvlan network is not supported by weft");
+	if (net->opts.host_shim && net_has_ipv6(net))
+		return errbuf_set(eb, -EOPNOTSUPP,
+				  "option 'host_shim' does not carry IPv6 yet: create the network without --ipv6, or "
+				  "without host_shim");
 	return 0;
 }
 
@@ -284,6 +288,8 @@ static int macvlan_join(const struct mode_ctx *ctx, const struct net *net, const
 		return r;
 	ret->has_gateway = true;
 	ret->gateway = net->gateway.addr;
+	if (ep->addr6.addr.family)
+		ret->gateway6 = net->gateway6.addr; /* the LAN's IPv6 router */
 	return 0;
 }
 
@@ -321,6 +327,7 @@ static bool macvlan_owns_link(const struct net *net, const char *name)
 }
 
 const struct mode_ops macvlan_mode = {
+	.ipv6 = true,
 	.fields = NET_FIELD_PARENT | NET_FIELD_MACVLAN,
 	.check = macvlan_check,
 	.validate = macvlan_validate,

@@ -3,8 +3,8 @@
 # or consul): the same `docker network create` on both hosts gives one subnet whose addresses
 # never collide, containers on different hosts reach each other over the LAN (the lab's wan),
 # --ip held on another host is refused naming it, bad parents and options are refused with a
-# clear message and leave nothing, and after docker rm / network rm on both hosts no device
-# and no store key is left.
+# clear message and leave nothing, a dual-stack network carries IPv6 between hosts, and after
+# docker rm / network rm on both hosts no device and no store key is left.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -98,6 +98,29 @@ expect_ok "h2: network rm" dk 2 network rm mv
 expect_ok "no key of the pool is left in the store" no_keys weft/v1/pools/10.60.0.0-24
 expect_ok "no weft device is left on h1" no_devices 1
 expect_ok "no weft device is left on h2" no_devices 2
+
+# ---------------------------------------------------------------- IPv6 on the LAN
+M6=(-d weft --ipam-driver weft --ipv6 --subnet 10.61.0.0/24 --subnet fd00:61::/64 -o mode=macvlan -o parent=eth0)
+ip6_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").GlobalIPv6Address}}" "$2"; }
+expect_fail_msg "host_shim with --ipv6 is refused" "option 'host_shim' does not carry IPv6 yet" \
+	dk 1 network create "${M6[@]}" -o host_shim=true m6
+expect_ok "... and leaves no device" no_devices 1
+for h in 1 2; do
+	expect_ok "h$h: a dual-stack macvlan network (10.61.0.0/24, fd00:61::/64)" dk $h network create "${M6[@]}" m6
+	expect_ok "h$h: run v$h on it" dk $h run -d --name v$h --network m6 $IMG sleep 600
+done
+v1=$(ip6_of 1 v1 m6)
+v2=$(ip6_of 2 v2 m6)
+expect_ok "v1 and v2 have different addresses of fd00:61::/64 ($v1, $v2)" \
+	bash -c "[[ '$v1' == fd00:61::* && '$v2' == fd00:61::* && '$v1' != '$v2' ]]"
+expect_ok "v1 (h1) pings v2 (h2) over IPv6 across the LAN" dk 1 exec v1 ping6 -c2 -W2 "$v2"
+expect_ok "v2's default IPv6 route is the LAN's gateway fd00:61::1" \
+	bash -c "dk 2 exec v2 ip -6 route | grep -q 'default via fd00:61::1'"
+expect_ok "h1, h2: docker rm, network rm m6" \
+	bash -c "dk 1 rm -f v1 && dk 2 rm -f v2 && dk 1 network rm m6 && dk 2 network rm m6"
+expect_ok "no key of the IPv6 pool is left" no_keys weft/v1/pools/fd00:61::-64
+expect_ok "... no weft device on h1" no_devices 1
+expect_ok "... or on h2" no_devices 2
 
 # ---------------------------------------------------------------- host shim: host <-> containers
 SH=(-d weft --ipam-driver weft --subnet 10.63.0.0/24 --gateway 10.63.0.1 -o mode=macvlan -o parent=eth0)
