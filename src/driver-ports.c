@@ -337,12 +337,11 @@ static int publish(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 		driver_unpublish(d, ep, &ignore);
 		return r;
 	}
-	for (i = 0; i < ep->nports; i++) {
-		bool v6 = ep->ports[i].host_ip.family == AF_INET6;
-
-		log_info("endpoint %.12s: published %s -> %s%s%s:%u", ep->id, ports_format(&ep->ports[i], hs), v6 ? "[" : "",
-			 cidr_addr_format(v6 ? &ep->addr6.addr : &ep->addr.addr, cs), v6 ? "]" : "", ep->ports[i].port);
-	}
+	for (i = 0; i < ep->nports; i++)
+		log_info("endpoint %.12s: published %s -> %s:%u", ep->id, ports_format(&ep->ports[i], hs),
+			 cidr_addr_format_hostport(ep->ports[i].host_ip.family == AF_INET6 ? &ep->addr6.addr : &ep->addr.addr,
+						   cs),
+			 ep->ports[i].port);
 	return 0;
 }
 

@@ -44,7 +44,7 @@ static int ep_in_container(const struct endpoint *ep, bool host_end, struct errb
 static int reap(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 {
 	struct ipam_pool p = { .pool = ep->addr };
-	char a[CIDR_STRLEN], a6[CIDR_STRLEN];
+	char a[2 * CIDR_STRLEN + 2], a6[CIDR_STRLEN];
 	bool known;
 	struct net n;
 	int r;
@@ -70,12 +70,14 @@ static int reap(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 	}
 	if (r == 0)
 		r = rec_ep_del(d->cfg.local, ep->id, eb);
-	if (r == 0 && ep->addr6.addr.family)
-		log_info("endpoint %.12s left its container while weftd was down: freed its address %s, %s and ports",
-			 ep->id, cidr_addr_format(&ep->addr.addr, a), cidr_addr_format(&ep->addr6.addr, a6));
-	else if (r == 0)
-		log_info("endpoint %.12s left its container while weftd was down: freed its address %s and ports",
-			 ep->id, cidr_addr_format(&ep->addr.addr, a));
+	if (r < 0)
+		return r;
+	cidr_addr_format(&ep->addr.addr, a);
+	if (ep->addr6.addr.family) {
+		strcat(a, ", ");
+		strcat(a, cidr_addr_format(&ep->addr6.addr, a6));
+	}
+	log_info("endpoint %.12s left its container while weftd was down: freed its address %s and ports", ep->id, a);
 	return r;
 }
 

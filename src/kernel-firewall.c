@@ -96,8 +96,8 @@ static void nft_publish(struct strbuf *b, const struct firewall_port *p)
 		sb_printf(b, "meta nfproto ipv6 ");
 	else if (p->map.host_ip.family)
 		sb_printf(b, "%s daddr %s ", v6 ? "ip6" : "ip", cidr_addr_format(&p->map.host_ip, h));
-	sb_printf(b, "%s dport %u dnat %s to %s%s%s:%u\n", ports_proto_name(p->map.proto), p->map.host_port,
-		  v6 ? "ip6" : "ip", v6 ? "[" : "", cidr_addr_format(&p->addr, c), v6 ? "]" : "", p->map.port);
+	sb_printf(b, "%s dport %u dnat %s to %s:%u\n", ports_proto_name(p->map.proto), p->map.host_port, v6 ? "ip6" : "ip",
+		  cidr_addr_format_hostport(&p->addr, c), p->map.port);
 }
 
 /*

@@ -20,12 +20,10 @@ const char *ports_proto_name(uint8_t proto)
 const char *ports_format(const struct port_map *m, char *buf)
 {
 	char a[CIDR_STRLEN] = "0.0.0.0";
-	bool v6 = m->host_ip.family == AF_INET6;
 
 	if (m->host_ip.family)
-		cidr_addr_format(&m->host_ip, a);
-	snprintf(buf, PORTS_STRLEN, "%s%s%s:%u/%s", v6 ? "[" : "", a, v6 ? "]" : "", m->host_port ? m->host_port : m->lo,
-		 ports_proto_name(m->proto));
+		cidr_addr_format_hostport(&m->host_ip, a);
+	snprintf(buf, PORTS_STRLEN, "%s:%u/%s", a, m->host_port ? m->host_port : m->lo, ports_proto_name(m->proto));
 	return buf;
 }
 

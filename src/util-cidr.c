@@ -67,6 +67,20 @@ const char *cidr_addr_format(const struct ipaddr *a, char *buf)
 	return buf;
 }
 
+const char *cidr_addr_format_hostport(const struct ipaddr *a, char *buf)
+{
+	char t[CIDR_STRLEN];
+	size_t n;
+
+	if (a->family != AF_INET6)
+		return cidr_addr_format(a, buf);
+	n = strlen(cidr_addr_format(a, t)); /* at most 45 characters: with the brackets it fits */
+	buf[0] = '[';
+	memcpy(buf + 1, t, n);
+	memcpy(buf + 1 + n, "]", 2);
+	return buf;
+}
+
 void cidr_addr_any_to_unspec(struct ipaddr *a)
 {
 	if (a->family == AF_INET && !a->b[0] && !a->b[1] && !a->b[2] && !a->b[3])

@@ -32,6 +32,8 @@ const char *cidr_addr_format(const struct ipaddr *a, char *buf);
 bool cidr_addr_equal(const struct ipaddr *a, const struct ipaddr *b);
 /* 0.0.0.0 becomes family 0, weft's "every address of the host" for bindings. */
 void cidr_addr_any_to_unspec(struct ipaddr *a);
+/* As before a ":port": an IPv6 address in brackets ("[fd00::5]"), an IPv4 one as it is; returns buf. */
+const char *cidr_addr_format_hostport(const struct ipaddr *a, char *buf);
 unsigned int cidr_addr_bits(const struct ipaddr *a);
 
 /*

@@ -115,6 +115,21 @@ static const struct mac_case {
 	{ "", -EINVAL },
 };
 
+/* An address before ":port": IPv6 in brackets. */
+START_TEST(test_cidr_hostport)
+{
+	struct ipaddr a;
+	char buf[CIDR_STRLEN];
+
+	ck_assert_int_eq(cidr_addr_parse("fd00:237::50", &a), 0);
+	ck_assert_str_eq(cidr_addr_format_hostport(&a, buf), "[fd00:237::50]");
+	ck_assert_int_eq(cidr_addr_parse("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", &a), 0);
+	ck_assert_str_eq(cidr_addr_format_hostport(&a, buf), "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]");
+	ck_assert_int_eq(cidr_addr_parse("10.231.0.50", &a), 0);
+	ck_assert_str_eq(cidr_addr_format_hostport(&a, buf), "10.231.0.50");
+}
+END_TEST
+
 START_TEST(test_mac)
 {
 	const struct mac_case *c = &mac_cases[_i];
@@ -142,6 +157,7 @@ Suite *cidr_suite(void)
 	tcase_add_loop_test(tc, test_cidr_parse, 0, ARRAY_SIZE(parse_cases));
 	tcase_add_test(tc, test_cidr_relations);
 	tcase_add_test(tc, test_cidr_hosts);
+	tcase_add_test(tc, test_cidr_hostport);
 	tcase_add_loop_test(tc, test_mac, 0, ARRAY_SIZE(mac_cases));
 	suite_add_tcase(s, tc);
 	return s;
