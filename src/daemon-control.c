@@ -142,6 +142,8 @@ static json_t *net_json(const struct net *n, size_t neps)
 	if (j && (f & NET_FIELD_SLICE)) {
 		j = set_new(j, "backend", json_string(backend_to_string(o->backend)));
 		j = set_new(j, "slice", cidr_json(&n->slice));
+		if (j && net_has_ipv6(n))
+			j = set_new(j, "slice6", cidr_json(&n->slice6));
 	}
 	if (j && (f & NET_FIELD_GATEWAY_BY))
 		j = set_new(j, "gateway_by", json_string(mode_host_gateway(n) ? "weft" : "docker"));
@@ -239,10 +241,11 @@ static int h_peers(struct control *ctl, const struct httpd_req *rq, json_t **ret
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	a = json_array();
 	for (i = 0; i < n; i++)
-		a = append_new(a, json_pack("{s:s, s:o, s:s, s:I, s:I, s:I, s:I}", "host", v[i].id, "address",
-					    addr_json(&v[i].addr), "state", v[i].gone_ms ? "held" : "alive", "gone_s",
-					    (json_int_t)(v[i].gone_ms / 1000), "hold_s", (json_int_t)(v[i].hold_ms / 1000),
-					    "endpoints", (json_int_t)v[i].neps, "slices", (json_int_t)v[i].nslices));
+		a = append_new(a, json_pack("{s:s, s:o, s:o, s:s, s:I, s:I, s:I, s:I}", "host", v[i].id, "address",
+					    addr_json(&v[i].addr), "address6", addr_json(&v[i].addr6), "state",
+					    v[i].gone_ms ? "held" : "alive", "gone_s", (json_int_t)(v[i].gone_ms / 1000),
+					    "hold_s", (json_int_t)(v[i].hold_ms / 1000), "endpoints", (json_int_t)v[i].neps,
+					    "slices", (json_int_t)v[i].nslices));
 	free(v);
 	*ret = a;
 	return 0;

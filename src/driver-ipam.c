@@ -261,6 +261,7 @@ int driver_addr_request(struct driver *d, const char *pool_id, const char *addr,
 			struct cidr *ret, struct errbuf *eb)
 {
 	char s1[CIDR_STRLEN], s2[CIDR_STRLEN];
+	const struct cidr *slice;
 	struct ipam_pool p;
 	struct net net;
 	struct cidr c;
@@ -273,17 +274,19 @@ int driver_addr_request(struct driver *d, const char *pool_id, const char *addr,
 	r = gateway ? -ENOENT : rec_net_by_pool(d->cfg.local, &p.pool, &net, eb);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	if (r == 0 && net.slice.len) {
-		r = ipam_addr_request(d->slices, &(struct ipam_pool){ .pool = net.slice }, addr, IPAM_OWNER_ENDPOINT,
+	slice = r == 0 ? net_slice_of(&net, &p.pool) : NULL;
+	if (slice && slice->len) {
+		r = ipam_addr_request(d->slices, &(struct ipam_pool){ .pool = *slice }, addr, IPAM_OWNER_ENDPOINT,
 				      &c.addr, eb);
 		if (r == -EINVAL && *addr && cidr_addr_parse(addr, &c.addr) == 0 && cidr_contains(&p.pool, &c.addr) &&
-		    !cidr_contains(&net.slice, &c.addr)) {
+		    !cidr_contains(slice, &c.addr)) {
 			errbuf_clear(eb);
 			r = errbuf_set(eb, -EINVAL,
-				       "address %s is not in this host's slice %s of routed network %s (--ip must be in it)",
-				       addr, cidr_format(&net.slice, '/', s1), cidr_format(&p.pool, '/', s2));
+				       "address %s is not in this host's slice %s of routed network %s (--ip%s must be in it)",
+				       addr, cidr_format(slice, '/', s1), cidr_format(&p.pool, '/', s2),
+				       slice == &net.slice6 ? "6" : "");
 		}
-		c.len = net.slice.len;
+		c.len = slice->len;
 	} else {
 		/*
 		 * Docker asks for an --aux-address as for a container's --ip:
@@ -314,6 +317,7 @@ int driver_addr_request(struct driver *d, const char *pool_id, const char *addr,
 int driver_addr_release(struct driver *d, const char *pool_id, const char *addr,
 			struct errbuf *eb)
 {
+	const struct cidr *slice;
 	char s[CIDR_STRLEN];
 	struct ipam_pool p;
 	struct endpoint ep;
@@ -345,8 +349,9 @@ int driver_addr_release(struct driver *d, const char *pool_id, const char *addr,
 	if (r < 0 && r != -ENOENT)
 		return r;
 	errbuf_clear(eb);
-	if (r == 0 && net.slice.len && cidr_contains(&net.slice, &a))
-		return ipam_addr_release(d->slices, &(struct ipam_pool){ .pool = net.slice }, &a, eb);
+	slice = r == 0 ? net_slice_of(&net, &p.pool) : NULL;
+	if (slice && slice->len && cidr_contains(slice, &a))
+		return ipam_addr_release(d->slices, &(struct ipam_pool){ .pool = *slice }, &a, eb);
 	return pending_add(d, &p.pool, &a, ipam_addr_release(d->ipam, &p, &a, eb), eb);
 }
 

@@ -211,6 +211,7 @@ static const struct option_row rows[] = {
 	{ "gateway", OV, parse_gateway, F(gateway), 0, 0 },
 	{ "backend", RT, parse_backend, F(backend), 0, 0 },
 	{ "host_prefix", RT, parse_uint, F(host_prefix), 1, 30 },
+	{ "host_prefix6", RT, parse_uint, F(host_prefix6), 1, 126 },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))

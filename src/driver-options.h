@@ -58,6 +58,7 @@ struct net_options {
 	enum net_gateway gateway;      /* overlay */
 	enum routed_backend backend;   /* routed */
 	unsigned int host_prefix;      /* routed: prefix length of each host's slice */
+	unsigned int host_prefix6;     /* routed: the same of the IPv6 subnet (0: as many slices as IPv4's) */
 };
 
 struct option_kv {

@@ -194,6 +194,10 @@ int driver_firewall_update(struct driver *d, struct errbuf *eb)
 		if (ops->sliced) {
 			fw[k].subnet = nets[i].slice;
 			fw[k].cluster = nets[i].pool;
+			if (net_has_ipv6(&nets[i])) {
+				fw[k].subnet6 = nets[i].slice6;
+				fw[k].cluster6 = nets[i].pool6;
+			}
 		}
 		fw[k].icc = nets[i].opts.icc;
 		if (ops->tunnel && mode_host_gateway(&nets[i]) && !nets[i].internal) {

@@ -271,7 +271,8 @@ static bool pool_of_net(const struct recon *rc, const struct cidr *pool)
 	size_t i;
 
 	for (i = 0; i < rc->nnets; i++)
-		if (net_has_pool(&rc->nets[i], pool) || cidr_equal(&rc->nets[i].slice, pool))
+		if (net_has_pool(&rc->nets[i], pool) || cidr_equal(&rc->nets[i].slice, pool) ||
+		    (rc->nets[i].slice6.len && cidr_equal(&rc->nets[i].slice6, pool)))
 			return true;
 	return false;
 }

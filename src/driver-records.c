@@ -49,7 +49,8 @@ static int del(struct store *s, const char *prefix, const char *id, struct errbu
 char *rec_net_encode(const struct net *n)
 {
 	char p[CIDR_STRLEN], g[CIDR_STRLEN], a[CIDR_STRLEN], h[CIDR_STRLEN] = "0.0.0.0", sh[CIDR_STRLEN] = "",
-						       sl[CIDR_STRLEN] = "", p6[CIDR_STRLEN] = "", g6[CIDR_STRLEN] = "";
+						       sl[CIDR_STRLEN] = "", p6[CIDR_STRLEN] = "", g6[CIDR_STRLEN] = "",
+						       sl6[CIDR_STRLEN] = "";
 	json_t *aux = json_array();
 	size_t i;
 
@@ -65,11 +66,13 @@ char *rec_net_encode(const struct net *n)
 		cidr_format(&n->pool6, '/', p6);
 		if (n->gateway6.addr.family)
 			cidr_format(&n->gateway6, '/', g6);
+		if (n->slice6.len)
+			cidr_format(&n->slice6, '/', sl6);
 	}
 	return dump(json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:b, s:i, s:b, s:b, s:s,"
 			      " s:s, s:s, s:b, s:s,"
 			      " s:I, s:i, s:b, s:s, s:i, s:s, s:s,"
-			      " s:s, s:s, s:b}",
+			      " s:s, s:s, s:b, s:s, s:i}",
 			      "id", n->id, "mode", net_mode_to_string(n->opts.mode), "bridge", n->bridge, "internal",
 			      n->internal, "pool", cidr_format(&n->pool, '/', p), "gateway",
 			      cidr_format(&n->gateway, '/', g), "aux", aux, "pool_released", n->pool_released, "mtu",
@@ -83,14 +86,15 @@ char *rec_net_encode(const struct net *n)
 			      n->opts.flood, "backend", backend_to_string(n->opts.backend), "host_prefix", (int)n->opts.host_prefix, "slice",
 			      sl, "gateway_by", net_gateway_to_string(n->opts.gateway),
 			      /* IPv6 */
-			      "pool6", p6, "gateway6", g6, "pool6_released", n->pool6_released));
+			      "pool6", p6, "gateway6", g6, "pool6_released", n->pool6_released, "slice6", sl6,
+			      "host_prefix6", (int)n->opts.host_prefix6));
 }
 
 int rec_net_decode(const char *val, struct net *ret)
 {
 	const char *id, *mode, *bridge, *pool, *gw, *hb = "0.0.0.0", *parent = "", *mvmode = "bridge", *sh = "";
-	const char *backend = "vxlan", *slice = "", *gateway_by = "", *pool6 = "", *gw6 = "";
-	int host_prefix = 24;
+	const char *backend = "vxlan", *slice = "", *gateway_by = "", *pool6 = "", *gw6 = "", *slice6 = "";
+	int host_prefix = 24, host_prefix6 = 0;
 	struct net n = { 0 };
 	json_t *o, *aux = NULL, *e;
 	int mtu = 0, internal = 0, released = 0, masq = 1, icc = 1, vlan_made = 0, flood = 0, port = 4789, r = -EIO;
@@ -114,12 +118,18 @@ int rec_net_decode(const char *val, struct net *ret)
 	if (json_unpack(o, "{s?I, s?i, s?b, s?s, s?i, s?s, s?s}", "vni", &vni, "vxlan_port", &port, "flood", &flood,
 			"backend", &backend, "host_prefix", &host_prefix, "slice", &slice, "gateway_by", &gateway_by) < 0)
 		goto out;
-	if (json_unpack(o, "{s?s, s?s, s?b}", "pool6", &pool6, "gateway6", &gw6, "pool6_released", &released6) < 0)
+	if (json_unpack(o, "{s?s, s?s, s?b, s?s, s?i}", "pool6", &pool6, "gateway6", &gw6, "pool6_released",
+			&released6, "slice6", &slice6, "host_prefix6", &host_prefix6) < 0)
 		goto out;
 	if (*pool6 && (cidr_parse(pool6, '/', &n.pool6, NULL) < 0 || n.pool6.addr.family != AF_INET6))
 		goto out;
 	if (*gw6 && (cidr_parse(gw6, '/', &n.gateway6, NULL) < 0 || !cidr_contains(&n.pool6, &n.gateway6.addr)))
 		goto out;
+	if (*slice6 && (cidr_parse(slice6, '/', &n.slice6, NULL) < 0 || !cidr_contains_cidr(&n.pool6, &n.slice6)))
+		goto out;
+	if (host_prefix6 < 0 || host_prefix6 > 128)
+		goto out;
+	n.opts.host_prefix6 = host_prefix6;
 	n.pool6_released = released6;
 	/* "": a record from before the choice (an overlay's gateway was docker_gwbridge) */
 	if (net_gateway_from_string(gateway_by, &n.opts.gateway) < 0)
@@ -366,6 +376,15 @@ int rec_eps_load(struct store *s, struct endpoint **ret, size_t *ret_n, struct e
 }
 
 /* The live network record using pool, if any. */
+const struct cidr *net_slice_of(const struct net *n, const struct cidr *pool)
+{
+	if (cidr_equal(&n->pool, pool))
+		return &n->slice;
+	if (net_has_ipv6(n) && cidr_equal(&n->pool6, pool))
+		return &n->slice6;
+	return NULL;
+}
+
 bool net_has_pool(const struct net *n, const struct cidr *pool)
 {
 	return cidr_equal(&n->pool, pool) || (net_has_ipv6(n) && cidr_equal(&n->pool6, pool));

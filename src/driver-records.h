@@ -39,6 +39,7 @@ struct net {
 	bool vlan_made;     /* macvlan: weft made the parent (an 802.1Q interface) */
 	struct ipaddr shim_addr; /* macvlan host_shim: the host's address on the segment (family 0: none) */
 	struct cidr slice;       /* routed: this host's slice of the pool (len 0: none yet) */
+	struct cidr slice6;      /* routed: the same of the IPv6 pool (len 0: none) */
 };
 
 struct endpoint {
@@ -75,6 +76,8 @@ int rec_ep_del(struct store *s, const char *id, struct errbuf *eb);
 int rec_nets_load(struct store *s, struct net **ret, size_t *ret_n, struct errbuf *eb);
 int rec_eps_load(struct store *s, struct endpoint **ret, size_t *ret_n, struct errbuf *eb);
 
+/* Routed: this host's slice of pool, one of n's pools (len 0: none yet); NULL for another pool. */
+const struct cidr *net_slice_of(const struct net *n, const struct cidr *pool);
 /* Whether pool is one of n's (its IPv4 or its IPv6 pool). */
 bool net_has_pool(const struct net *n, const struct cidr *pool);
 /* Whether n has an IPv6 pool. */

@@ -49,7 +49,8 @@ int driver_new(const struct driver_config *cfg, struct driver **ret, struct errb
 		free(d);
 		return r;
 	}
-	d->mode = (struct mode_ctx){ .host_id = cfg->host_id, .advertise = cfg->advertise, .local = cfg->local,
+	d->mode = (struct mode_ctx){ .host_id = cfg->host_id, .advertise = cfg->advertise,
+				     .advertise6 = cfg->advertise6, .local = cfg->local,
 				     .shared = cfg->shared, .ipam = d->ipam, .slices = d->slices, .peers = d->peers };
 	*ret = d;
 	return 0;
@@ -188,27 +189,25 @@ static int check_new_net(struct driver *d, const struct net *n, struct errbuf *e
 	return r;
 }
 
-/* The IPv6 half of a network Docker asks for (--ipv6): its pool and gateway, if the mode carries IPv6. */
+/* The IPv6 half of a network Docker asks for (--ipv6): its pool and gateway (routed: each slice's own). */
 static int net_ipv6_from_req(const struct net_create_req *req, struct net *n, struct errbuf *eb)
 {
 	char s[CIDR_STRLEN], g[CIDR_STRLEN];
 
 	if (!req->ipv6 && !req->nv6pools)
 		return 0;
-	if (!mode_of(n->opts.mode)->ipv6)
-		return errbuf_set(eb, -EAFNOSUPPORT,
-				  "IPv6 is not supported in mode %s yet (only in modes bridge, overlay and macvlan): create the network without --ipv6",
-				  net_mode_to_string(n->opts.mode));
 	if (req->nv6pools != 1 || !req->has_pool6)
 		return errbuf_set(eb, -EINVAL, "a weft network with --ipv6 needs exactly one IPv6 subnet (got %zu)",
 				  req->nv6pools);
 	if (req->pool6.addr.family != AF_INET6)
 		return errbuf_set(eb, -EINVAL, "IPv6 subnet %s is not IPv6", cidr_format(&req->pool6, '/', s));
-	if (!req->has_gateway6)
+	if (!req->has_gateway6 && !mode_of(n->opts.mode)->own_gateway)
 		return errbuf_set(eb, -EINVAL,
 				  "network has no IPv6 gateway address: use --ipam-driver weft, or give --gateway for the IPv6 subnet");
 	n->pool6 = req->pool6;
 	cidr_mask(&n->pool6);
+	if (!req->has_gateway6)
+		return 0;
 	n->gateway6 = req->gateway6;
 	n->gateway6.len = n->pool6.len;
 	if (!cidr_is_host(&n->pool6, &n->gateway6.addr))

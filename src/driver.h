@@ -23,6 +23,7 @@ struct driver_config {
 	struct cidr default_pool;
 	unsigned int default_pool_len;
 	struct ipaddr advertise; /* this host's underlay address (family 0: none, a single host) */
+	struct ipaddr advertise6; /* its IPv6 address on the same interface (family 0: none) */
 	unsigned int peer_hold_ms; /* how long another host's containers outlive its record */
 	bool docker_asked; /* the reconcile asks Docker's API what exists (not --docker-socket none) */
 };

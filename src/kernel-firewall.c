@@ -256,7 +256,11 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 				  cidr_format(&nets[i].cluster, '/', cl), nets[i].bridge);
 		else if (nets[i].masquerade)
 			sb_printf(b, "\t\tip saddr %s oifname != \"%s\" masquerade\n", c, nets[i].bridge);
-		if (nets[i].masquerade && nets[i].subnet6.addr.family)
+		if (nets[i].masquerade && nets[i].subnet6.addr.family && nets[i].cluster6.len)
+			sb_printf(b, "\t\tip6 saddr %s ip6 daddr != %s oifname != \"%s\" masquerade\n",
+				  cidr_format(&nets[i].subnet6, '/', c), cidr_format(&nets[i].cluster6, '/', cl),
+				  nets[i].bridge);
+		else if (nets[i].masquerade && nets[i].subnet6.addr.family)
 			sb_printf(b, "\t\tip6 saddr %s oifname != \"%s\" masquerade\n",
 				  cidr_format(&nets[i].subnet6, '/', c), nets[i].bridge);
 	}
@@ -605,7 +609,7 @@ static int chain_sync6(const struct firewall_state *st, struct errbuf *eb)
 	for (i = 0; i < st->nnets; i++)
 		if (st->nets[i].subnet6.addr.family) {
 			v[st6.nnets] = st->nets[i];
-			v[st6.nnets++].cluster.len = 0; /* routed slices are IPv4 only */
+			v[st6.nnets++].cluster = st->nets[i].cluster6;
 		}
 	st6.nets = v;
 	r = chain_sync(AF_INET6, &st6, eb);

@@ -15,6 +15,7 @@ struct firewall_net {
 	struct cidr subnet;
 	struct cidr subnet6; /* family 0: none (IPv4 only); its accepts go to ip6tables too */
 	struct cidr cluster; /* routed: the whole network (len 0: none); its other slices come in, unNATed */
+	struct cidr cluster6; /* the same of the IPv6 subnet */
 	bool internal;   /* nothing in or out of the bridge */
 	bool masquerade; /* outbound NAT for the subnet */
 	bool icc;        /* containers reach each other directly */

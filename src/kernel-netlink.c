@@ -410,16 +410,18 @@ static void subnet_cb(struct nl_object *obj, void *arg)
 	struct rtnl_addr *ra = (struct rtnl_addr *)obj;
 	struct nl_addr *local = rtnl_addr_get_local(ra);
 	struct subnet_find *f = arg;
-	struct cidr c;
+	int family = f->peer->family;
+	unsigned int alen = family == AF_INET ? 4 : 16;
+	struct cidr c = { 0 };
 
-	if (f->found || rtnl_addr_get_ifindex(ra) != f->ifindex || !local || nl_addr_get_family(local) != AF_INET ||
-	    nl_addr_get_len(local) != 4)
+	if (f->found || rtnl_addr_get_ifindex(ra) != f->ifindex || !local || nl_addr_get_family(local) != family ||
+	    nl_addr_get_len(local) != alen)
 		return;
-	c.addr.family = AF_INET;
-	memcpy(c.addr.b, nl_addr_get_binary_addr(local), 4);
+	c.addr.family = family;
+	memcpy(c.addr.b, nl_addr_get_binary_addr(local), alen);
 	c.len = rtnl_addr_get_prefixlen(ra);
 	cidr_mask(&c);
-	f->found = c.len < 32 && cidr_contains(&c, f->peer);
+	f->found = c.len < alen * 8 && cidr_contains(&c, f->peer);
 }
 
 int netlink_on_subnet(const char *dev, const struct ipaddr *a, struct errbuf *eb)
@@ -438,7 +440,7 @@ int netlink_on_subnet(const char *dev, const struct ipaddr *a, struct errbuf *eb
 	return f.found;
 }
 
-/* Calls cb for every IPv4 route; *err is the callbacks' (out of memory). */
+/* Calls cb for every route of family; *err is the callbacks' (out of memory). */
 static int routes_walk(int family, void (*cb)(struct nl_object *, void *), void *arg, const int *err,
 		       struct errbuf *eb)
 {
@@ -477,6 +479,7 @@ static struct rtnl_route *route_build(const struct cidr *dst, const char *dev, c
 				      struct errbuf *eb)
 {
 	unsigned int idx = if_nametoindex(dev);
+	int family = dst->addr.family, alen = family == AF_INET ? 4 : 16;
 	struct rtnl_nexthop *nh = NULL;
 	struct rtnl_route *rt = NULL;
 	struct nl_addr *d = NULL, *s = NULL, *g = NULL;
@@ -488,11 +491,11 @@ static struct rtnl_route *route_build(const struct cidr *dst, const char *dev, c
 	}
 	rt = rtnl_route_alloc();
 	nh = rtnl_route_nh_alloc();
-	d = nl_addr_build(AF_INET, dst->addr.b, 4);
+	d = nl_addr_build(family, dst->addr.b, alen);
 	if (src)
-		s = nl_addr_build(AF_INET, src->b, 4);
+		s = nl_addr_build(family, src->b, alen);
 	if (gw)
-		g = nl_addr_build(AF_INET, gw->b, 4);
+		g = nl_addr_build(family, gw->b, alen);
 	if (!rt || !nh || !d || (src && !s) || (gw && !g))
 		goto out;
 	nl_addr_set_prefixlen(d, dst->len);
@@ -501,7 +504,7 @@ static struct rtnl_route *route_build(const struct cidr *dst, const char *dev, c
 		rtnl_route_nh_set_gateway(nh, g);
 		rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
 	}
-	rtnl_route_set_family(rt, AF_INET);
+	rtnl_route_set_family(rt, family);
 	rtnl_route_set_table(rt, RT_TABLE_MAIN);
 	rtnl_route_set_scope(rt, g ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
 	rtnl_route_set_protocol(rt, proto);
@@ -600,20 +603,23 @@ static void via_cb(struct nl_object *obj, void *arg)
 	struct rtnl_route *rt = (struct rtnl_route *)obj;
 	struct via_acc *acc = arg;
 	struct nl_addr *dst = rtnl_route_get_dst(rt), *gw;
+	int family = acc->within->addr.family;
+	unsigned int alen = family == AF_INET ? 4 : 16;
 	struct rtnl_nexthop *nh;
 	struct netlink_route e = { 0 }, *slot;
 
 	if (rtnl_route_get_protocol(rt) != NETLINK_RTPROT_WEFT || rtnl_route_get_table(rt) != RT_TABLE_MAIN || !dst ||
-	    nl_addr_get_family(dst) != AF_INET || nl_addr_get_len(dst) != 4 || rtnl_route_get_nnexthops(rt) != 1)
+	    nl_addr_get_family(dst) != family || nl_addr_get_len(dst) != alen || rtnl_route_get_nnexthops(rt) != 1)
 		return;
 	nh = rtnl_route_nexthop_n(rt, 0);
 	gw = nh ? rtnl_route_nh_get_gateway(nh) : NULL;
-	if (!gw || nl_addr_get_len(gw) != 4 || !if_indextoname(rtnl_route_nh_get_ifindex(nh), e.dev))
+	if (!gw || nl_addr_get_family(gw) != family || nl_addr_get_len(gw) != alen ||
+	    !if_indextoname(rtnl_route_nh_get_ifindex(nh), e.dev))
 		return;
-	e.dst.addr.family = e.gw.family = AF_INET;
-	memcpy(e.dst.addr.b, nl_addr_get_binary_addr(dst), 4);
+	e.dst.addr.family = e.gw.family = family;
+	memcpy(e.dst.addr.b, nl_addr_get_binary_addr(dst), alen);
 	e.dst.len = nl_addr_get_prefixlen(dst);
-	memcpy(e.gw.b, nl_addr_get_binary_addr(gw), 4);
+	memcpy(e.gw.b, nl_addr_get_binary_addr(gw), alen);
 	if (!cidr_contains_cidr(acc->within, &e.dst))
 		return;
 	slot = acc_slot((void **)&acc->v, &acc->n, &acc->cap, sizeof(*slot), &acc->err);
@@ -626,7 +632,7 @@ int netlink_routes_via_list(const struct cidr *within, struct netlink_route **re
 	struct via_acc acc = { .within = within };
 	int r;
 
-	r = routes_walk(AF_INET, via_cb, &acc, &acc.err, eb);
+	r = routes_walk(within->addr.family, via_cb, &acc, &acc.err, eb);
 	if (r < 0) {
 		free(acc.v);
 		return r;

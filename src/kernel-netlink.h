@@ -71,7 +71,7 @@ int netlink_neigh_list(const char *dev, enum netlink_entries k, struct netlink_n
 /* The link holding address a (name in 16 bytes); -ENODEV if none does. */
 int netlink_link_of_addr(const struct ipaddr *a, char name[16], struct errbuf *eb);
 
-/* 1 if a is on the subnet of an IPv4 address of dev (reached on its link, no router between), else 0. */
+/* 1 if a is on the subnet of an address of dev of a's family (reached on its link, no router between), else 0. */
 int netlink_on_subnet(const char *dev, const struct ipaddr *a, struct errbuf *eb);
 
 /* Every destination of family in every routing table except the default route; caller frees *ret. */
@@ -96,7 +96,7 @@ struct netlink_route {
 };
 /* A route to dst via gw on-link through dev, marked as weft's; add replaces one to the same dst. */
 int netlink_route_via_set(const struct netlink_route *rt, bool add, struct errbuf *eb);
-/* weft's routes to destinations inside within; caller frees *ret. */
+/* weft's routes to destinations inside within (of its family); caller frees *ret. */
 int netlink_routes_via_list(const struct cidr *within, struct netlink_route **ret, size_t *ret_n, struct errbuf *eb);
 
 /* Names of links starting with prefix, NUL-separated in *ret (caller frees), count in *ret_n. */

@@ -108,7 +108,6 @@ const struct mode_ops bridge_mode = {
 	.host_gateway = mode_always,
 	.firewall = true,
 	.host_end = true,
-	.ipv6 = true,
 	.check = bridge_check,
 	.create_network = bridge_create_network,
 	.delete_network = bridge_delete_network,

@@ -327,7 +327,6 @@ static bool macvlan_owns_link(const struct net *net, const char *name)
 }
 
 const struct mode_ops macvlan_mode = {
-	.ipv6 = true,
 	.fields = NET_FIELD_PARENT | NET_FIELD_MACVLAN,
 	.check = macvlan_check,
 	.validate = macvlan_validate,

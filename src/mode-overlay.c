@@ -55,8 +55,7 @@ static void names(unsigned int vni, char bridge[IFNAME_LEN], char vxlan[IFNAME_L
 static bool rec_same(const struct net_rec *have, const struct net_rec *want)
 {
 	return want->port == have->port && want->flood == have->flood && want->gateway == have->gateway &&
-	       want->pool6.addr.family == have->pool6.addr.family &&
-	       (!want->pool6.addr.family || cidr_equal(&want->pool6, &have->pool6));
+	       netrec_same_pool6(want, have);
 }
 
 static void rec_describe(const struct net_rec *r, char *buf, size_t size)
@@ -320,7 +319,6 @@ const struct mode_ops overlay_mode = {
 	.host_gateway = overlay_host_gateway,
 	.firewall = true,
 	.host_end = true,
-	.ipv6 = true,
 	.fields = NET_FIELD_PARENT | NET_FIELD_VNI | NET_FIELD_GATEWAY_BY,
 	.validate = overlay_validate,
 	.create_network = overlay_create_network,

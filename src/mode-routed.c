@@ -38,42 +38,84 @@ static void vxlan_name(const struct net *net, char name[IFNAME_LEN])
 }
 
 /*
- * Claims this host's slice of net's pool (net->slice if set: a restart) in
- * the cluster store, and in this host's own store the slice as a pool of
- * its own with its gateway; sets net->slice and net->gateway.
+ * The prefix length of the IPv6 slices: -o host_prefix6, else as many
+ * slices as the IPv4 subnet has (a /16 in /24s and a /64 give /72s).
  */
-static int slice_claim(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
+static unsigned int host_prefix6(const struct net *net)
+{
+	if (net->opts.host_prefix6)
+		return net->opts.host_prefix6;
+	return net->pool6.len + (net->opts.host_prefix - net->pool.len);
+}
+
+/*
+ * Claims this host's slice of pool (*slice if set: a restart) in the
+ * cluster store, and in this host's own store the slice as a pool of its
+ * own with its gateway; sets *slice and *gateway.
+ */
+static int slice_claim1(const struct mode_ctx *ctx, const struct cidr *pool, unsigned int len, struct cidr *slice,
+			struct cidr *gateway, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
 	struct ipam_pool sp = { 0 };
 	char c[CIDR_STRLEN];
 	int r;
 
-	r = ipam_slice_claim(ctx->ipam, &net->pool, net->opts.host_prefix, net->slice.len ? &net->slice : NULL,
-			     &net->slice, eb);
+	r = ipam_slice_claim(ctx->ipam, pool, len, slice->len ? slice : NULL, slice, eb);
 	if (r < 0)
 		return r;
-	sp.pool = net->slice;
-	r = ipam_pool_request(ctx->slices, cidr_format(&net->slice, '/', c), "", net->slice.addr.family == AF_INET6, NULL, 0, &sp, eb);
+	sp.pool = *slice;
+	r = ipam_pool_request(ctx->slices, cidr_format(slice, '/', c), "", slice->addr.family == AF_INET6, NULL, 0, &sp,
+			      eb);
 	if (r == 0)
-		r = ipam_addr_request(ctx->slices, &sp, "", IPAM_OWNER_GATEWAY, &net->gateway.addr, eb);
+		r = ipam_addr_request(ctx->slices, &sp, "", IPAM_OWNER_GATEWAY, &gateway->addr, eb);
 	if (r < 0) {
-		ipam_slice_release(ctx->ipam, &net->pool, &ignore);
+		ipam_slice_release(ctx->ipam, pool, &ignore);
 		return r;
 	}
-	net->gateway.len = net->slice.len;
+	gateway->len = slice->len;
 	return 0;
+}
+
+static int slice_release1(const struct mode_ctx *ctx, const struct cidr *pool, const struct cidr *slice,
+			  struct errbuf *eb)
+{
+	int r;
+
+	if (!slice->len)
+		return 0;
+	r = ipam_pool_release(ctx->slices, &(struct ipam_pool){ .pool = *slice }, eb);
+	if (r == 0)
+		r = ipam_slice_release(ctx->ipam, pool, eb);
+	return r;
+}
+
+/*
+ * This host's slices of net's pools (net->slice, net->slice6) and their
+ * gateways. If the IPv6 one fails, a new IPv4 one (fresh) goes again; a
+ * restored one stays, its containers use it.
+ */
+static int slice_claim(const struct mode_ctx *ctx, struct net *net, bool fresh, struct errbuf *eb)
+{
+	struct errbuf ignore = { 0 };
+	int r;
+
+	r = slice_claim1(ctx, &net->pool, net->opts.host_prefix, &net->slice, &net->gateway, eb);
+	if (r == 0 && net_has_ipv6(net)) {
+		r = slice_claim1(ctx, &net->pool6, host_prefix6(net), &net->slice6, &net->gateway6, eb);
+		if (r < 0 && fresh)
+			slice_release1(ctx, &net->pool, &net->slice, &ignore);
+	}
+	return r;
 }
 
 static int slice_release(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
 	int r;
 
-	if (!net->slice.len)
-		return 0;
-	r = ipam_pool_release(ctx->slices, &(struct ipam_pool){ .pool = net->slice }, eb);
-	if (r == 0)
-		r = ipam_slice_release(ctx->ipam, &net->pool, eb);
+	r = slice_release1(ctx, &net->pool, &net->slice, eb);
+	if (r == 0 && net_has_ipv6(net))
+		r = slice_release1(ctx, &net->pool6, &net->slice6, eb);
 	return r;
 }
 
@@ -85,41 +127,75 @@ static void vtep_mac(const struct cidr *slice, uint8_t mac[6])
 	memcpy(mac + 2, slice->addr.b, 4);
 }
 
-/* Every host of a routed network has its backend, slice length and (with VXLAN) VNI and port. */
+/*
+ * Every host of a routed network has its backend, slice length, (with
+ * VXLAN) VNI and port, and IPv6 subnet and slice length.
+ */
 static bool rec_same(const struct net_rec *have, const struct net_rec *want)
 {
 	/* host-gw has no VXLAN: its port does not matter. */
 	return want->backend == have->backend && want->host_prefix == have->host_prefix &&
-	       (want->port == have->port || want->backend == ROUTED_BACKEND_HOST_GW);
+	       (want->port == have->port || want->backend == ROUTED_BACKEND_HOST_GW) && netrec_same_pool6(want, have) &&
+	       want->host_prefix6 == have->host_prefix6;
 }
 
 static void rec_describe(const struct net_rec *r, char *buf, size_t size)
 {
+	char p6[CIDR_STRLEN + 32] = "", c[CIDR_STRLEN];
+
+	if (r->pool6.addr.family)
+		snprintf(p6, sizeof(p6), " subnet6=%s host_prefix6=%u", cidr_format(&r->pool6, '/', c), r->host_prefix6);
 	if (r->backend == ROUTED_BACKEND_HOST_GW)
-		snprintf(buf, size, "backend=%s host_prefix=%u", backend_to_string(r->backend), r->host_prefix);
+		snprintf(buf, size, "backend=%s host_prefix=%u%s", backend_to_string(r->backend), r->host_prefix, p6);
 	else
-		snprintf(buf, size, "backend=%s host_prefix=%u vni=%u vxlan_port=%u", backend_to_string(r->backend),
-			 r->host_prefix, r->vni, r->port);
+		snprintf(buf, size, "backend=%s host_prefix=%u vni=%u vxlan_port=%u%s", backend_to_string(r->backend),
+			 r->host_prefix, r->vni, r->port, p6);
 }
 
 static const struct netrec_kind routed_rec_vxlan = { .need_vni = true, .same = rec_same, .describe = rec_describe };
 static const struct netrec_kind routed_rec_host_gw = { .same = rec_same, .describe = rec_describe };
 
-/* Whether the route to a peer goes straight to its underlay address (1), over VXLAN (0), or nowhere (< 0). */
+/*
+ * Whether the route to a peer's slice ps goes straight to its underlay
+ * address of the slice's family (1), over VXLAN (0), or nowhere (< 0).
+ */
 static int direct(const struct net *net, const char *dev, const struct peer_slice *ps, struct errbuf *eb)
 {
+	bool v6 = ps->slice.addr.family == AF_INET6;
+	const struct ipaddr *to = v6 ? &ps->host6 : &ps->host;
 	char a[CIDR_STRLEN];
 	int r;
 
 	if (net->opts.backend == ROUTED_BACKEND_VXLAN)
 		return 0;
-	r = dev[0] ? netlink_on_subnet(dev, &ps->host, eb) : 0;
-	if (r == 0 && net->opts.backend == ROUTED_BACKEND_HOST_GW)
+	r = dev[0] && to->family ? netlink_on_subnet(dev, to, eb) : 0;
+	if (r == 0 && net->opts.backend == ROUTED_BACKEND_HOST_GW && v6 && !to->family)
+		r = errbuf_set(eb, -ENETUNREACH,
+			       "backend host-gw: host '%s' (%s) has no IPv6 address on the underlay, so no IPv6 route can go "
+			       "straight to it (use backend vxlan or auto)",
+			       ps->host_id, cidr_addr_format(&ps->host, a));
+	else if (r == 0 && net->opts.backend == ROUTED_BACKEND_HOST_GW)
 		r = errbuf_set(eb, -ENETUNREACH,
 			       "backend host-gw: host '%s' (%s) is not on a subnet of the underlay '%s', so no route can go "
 			       "straight to it (use backend vxlan or auto)",
-			       ps->host_id, cidr_addr_format(&ps->host, a), dev[0] ? dev : "(none)");
+			       ps->host_id, cidr_addr_format(to, a), dev[0] ? dev : "(none)");
 	return r;
+}
+
+/* host-gw: whether every other host's slice of pool can be routed straight to it. */
+static int peers_direct_check(const struct mode_ctx *ctx, const struct net *net, const struct cidr *pool,
+			      unsigned int len, const char *dev, struct errbuf *eb)
+{
+	struct peer_slice *ps = NULL;
+	size_t i, n = 0;
+	int r;
+
+	if (peers_slices_of_pool(ctx->peers, pool, len, NULL, &ps, &n) < 0)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	for (i = 0, r = 0; i < n && r >= 0; i++)
+		r = direct(net, dev, &ps[i], eb);
+	free(ps);
+	return r < 0 ? r : 0;
 }
 
 static int setup(const struct mode_ctx *ctx, const struct net *net, const char *dev, struct errbuf *eb)
@@ -139,6 +215,8 @@ static int setup(const struct mode_ctx *ctx, const struct net *net, const char *
 			      eb);
 	if (r == 0)
 		r = netlink_addr_add(vx, &vaddr, eb);
+	if (r == 0 && net->slice6.len)
+		r = netlink_addr_add(vx, &(struct cidr){ net->slice6.addr, 128 }, eb);
 	if (r == 0)
 		r = mode_vxlan_up(vx, net->opts.vxlan_port, eb);
 	return r;
@@ -156,6 +234,13 @@ static int teardown(const struct net *net, struct errbuf *eb)
 	for (i = 0; i < n && r == 0; i++)
 		r = netlink_route_via_set(&have[i], false, eb);
 	free(have);
+	have = NULL;
+	n = 0;
+	if (r == 0 && net_has_ipv6(net))
+		r = netlink_routes_via_list(&net->pool6, &have, &n, eb);
+	for (i = 0; i < n && r == 0; i++)
+		r = netlink_route_via_set(&have[i], false, eb);
+	free(have);
 	if (r == 0 && uses_vxlan(net)) {
 		vxlan_name(net, vx);
 		r = netlink_link_del(vx, eb);
@@ -163,6 +248,32 @@ static int teardown(const struct net *net, struct errbuf *eb)
 	if (r == 0)
 		r = netlink_link_del(net->bridge, eb);
 	return r;
+}
+
+/* The IPv6 half: each host's IPv6 slice has its own gateway, and the slices must fit the IPv6 subnet. */
+static int validate6(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
+{
+	unsigned int len = host_prefix6(net), lo = net->pool6.len + 1, hi = net->pool6.len + 24;
+	char c[CIDR_STRLEN], g[CIDR_STRLEN];
+
+	if (hi > 126)
+		hi = 126;
+	if (net->gateway6.addr.family && cidr_offset(&net->pool6, &net->gateway6.addr) != 1)
+		return errbuf_set(eb, -EINVAL,
+				  "mode routed takes no --gateway (%s): each host's slice has its own, its first address",
+				  cidr_addr_format(&net->gateway6.addr, g));
+	if (lo > hi)
+		return errbuf_set(eb, -EINVAL, "IPv6 subnet %s is too small to be sliced: mode routed needs a /124 or wider",
+				  cidr_format(&net->pool6, '/', c));
+	if (len >= lo && len <= hi)
+		return 0;
+	if (net->opts.host_prefix6)
+		return errbuf_set(eb, -EINVAL, "option 'host_prefix6': /%u slices do not fit in %s (allowed: /%u to /%u)",
+				  len, cidr_format(&net->pool6, '/', c), lo, hi);
+	return errbuf_set(eb, -EINVAL,
+			  "IPv6 subnet %s has no room for as many slices as the IPv4 subnet (/%u slices): give "
+			  "-o host_prefix6 (allowed: /%u to /%u)",
+			  cidr_format(&net->pool6, '/', c), len, lo, hi);
 }
 
 static int routed_validate(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
@@ -191,7 +302,7 @@ static int routed_validate(const struct mode_ctx *ctx, const struct net *net, st
 	if (net->opts.host_prefix <= net->pool.len || net->opts.host_prefix > 30)
 		return errbuf_set(eb, -EINVAL, "option 'host_prefix': /%u slices do not fit in %s (allowed: /%u to /30)",
 				  net->opts.host_prefix, cidr_format(&net->pool, '/', c), net->pool.len + 1);
-	return 0;
+	return net_has_ipv6(net) ? validate6(ctx, net, eb) : 0;
 }
 
 static int routed_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
@@ -219,26 +330,29 @@ static int routed_create_network(const struct mode_ctx *ctx, struct net *net, st
 		return errbuf_set(eb, -EINVAL, "option 'mtu': %u is larger than %u, the most the underlay '%s' carries%s",
 				  net->opts.mtu, max, dev[0] ? dev : "(none)",
 				  uses_vxlan(net) ? " with VXLAN" : "");
+	if (net_has_ipv6(net))
+		net->opts.host_prefix6 = host_prefix6(net);
+	if (!uses_vxlan(net) && net_has_ipv6(net) && ctx->advertise.family && !ctx->advertise6.family)
+		return errbuf_set(eb, -ENETUNREACH,
+				  "backend host-gw: this host has no IPv6 address on the underlay '%s' for the other hosts to "
+				  "route its IPv6 slice to (give it one and restart weftd, or use backend vxlan or auto)",
+				  dev[0] ? dev : "(none)");
 	want = (struct net_rec){ .mode = NET_MODE_ROUTED, .vni = net->opts.vni, .port = net->opts.vxlan_port,
-				 .host_prefix = net->opts.host_prefix };
+				 .host_prefix = net->opts.host_prefix, .pool6 = net->pool6,
+				 .host_prefix6 = net->opts.host_prefix6 };
 	want.backend = net->opts.backend;
 	r = netrec_join(ctx->shared, &net->pool, &want, uses_vxlan(net) ? &routed_rec_vxlan : &routed_rec_host_gw, eb);
 	if (r < 0)
 		return r;
 	net->opts.vni = want.vni;
 	if (!uses_vxlan(net)) {
-		struct peer_slice *ps = NULL;
-		size_t i, n = 0;
-
-		if (peers_slices_of_pool(ctx->peers, &net->pool, net->opts.host_prefix, NULL, &ps, &n) < 0)
-			return errbuf_set(eb, -ENOMEM, "out of memory");
-		for (i = 0, r = 0; i < n && r >= 0; i++)
-			r = direct(net, dev, &ps[i], eb);
-		free(ps);
+		r = peers_direct_check(ctx, net, &net->pool, net->opts.host_prefix, dev, eb);
+		if (r == 0 && net_has_ipv6(net))
+			r = peers_direct_check(ctx, net, &net->pool6, net->opts.host_prefix6, dev, eb);
 		if (r < 0)
 			return r;
 	}
-	r = slice_claim(ctx, net, eb);
+	r = slice_claim(ctx, net, true, eb);
 	if (r < 0)
 		return r;
 	crash_point("net_create.slice");
@@ -272,7 +386,7 @@ static int routed_restore_network(const struct mode_ctx *ctx, const struct net *
 	if (r == 0)
 		r = setup(ctx, net, dev, eb);
 	/* Then the slice again (the same one: this host holds it), should the store have lost it. */
-	if (r == 0 && (r = slice_claim(ctx, &again, eb)) == -EEXIST) {
+	if (r == 0 && (r = slice_claim(ctx, &again, false, eb)) == -EEXIST) {
 		errbuf_clear(eb);
 		r = errbuf_set(eb, -EEXIST,
 			       "this host's slice %s went to another host while it was away: its containers' addresses "
@@ -292,6 +406,8 @@ static int routed_join(const struct mode_ctx *ctx, const struct net *net, const 
 		return r;
 	ret->has_gateway = !net->internal;
 	ret->gateway = net->gateway.addr;
+	if (net->slice6.len)
+		ret->gateway6 = net->gateway6.addr;
 	return 0;
 }
 
@@ -305,70 +421,122 @@ static bool route_in(const struct netlink_route *v, size_t n, const struct netli
 	return false;
 }
 
+/* What the sync makes: the routes to the other hosts' slices, and the VXLAN entries of those over VXLAN. */
+struct want {
+	struct netlink_route *routes;
+	struct netlink_neigh *fdb, *nb;
+	size_t nroutes, nfdb, nnb;
+};
+
+static void fdb_add(struct want *w, const uint8_t mac[6], const struct ipaddr *host)
+{
+	size_t i;
+
+	for (i = 0; i < w->nfdb; i++)
+		if (memcmp(w->fdb[i].mac, mac, 6) == 0)
+			return; /* the host's IPv4 and IPv6 slices are behind its one VXLAN device */
+	memcpy(w->fdb[w->nfdb].mac, mac, 6);
+	w->fdb[w->nfdb++].ip = *host;
+}
+
+/*
+ * The route to the slice of ps: to the host's underlay address, or over
+ * VXLAN to the address of the slice, which the host's VXLAN device (its MAC
+ * from the host's IPv4 slice v4) holds. The first error goes to eb.
+ */
+static void want_slice(const struct net *net, const char *dev, const char *vx, const struct peer_slice *ps,
+		       const struct cidr *v4, struct want *w, struct errbuf *eb)
+{
+	struct netlink_route *rt = &w->routes[w->nroutes];
+	int dir;
+
+	dir = direct(net, dev, ps, eb->code ? &(struct errbuf){ 0 } : eb);
+	if (dir < 0)
+		return; /* the others still get their routes */
+	rt->dst = ps->slice;
+	w->nroutes++;
+	if (dir) {
+		rt->gw = ps->slice.addr.family == AF_INET6 ? ps->host6 : ps->host;
+		snprintf(rt->dev, sizeof(rt->dev), "%s", dev);
+		return;
+	}
+	rt->gw = ps->slice.addr;
+	snprintf(rt->dev, sizeof(rt->dev), "%s", vx);
+	vtep_mac(v4, w->nb[w->nnb].mac);
+	w->nb[w->nnb++].ip = ps->slice.addr;
+	fdb_add(w, w->nb[w->nnb - 1].mac, &ps->host);
+}
+
+/* Makes weft's routes inside pool those of w (IPv4 or IPv6 alike); errors go to eb, the first wins. */
+static void routes_sync(const struct cidr *pool, const struct want *w, struct errbuf *eb)
+{
+	struct netlink_route *have = NULL;
+	size_t i, nhave = 0;
+
+	if (netlink_routes_via_list(pool, &have, &nhave, eb) < 0)
+		return;
+	for (i = 0; i < nhave; i++)
+		if (!route_in(w->routes, w->nroutes, &have[i]))
+			netlink_route_via_set(&have[i], false, eb);
+	for (i = 0; i < w->nroutes; i++)
+		if (cidr_contains_cidr(pool, &w->routes[i].dst) && !route_in(have, nhave, &w->routes[i]))
+			netlink_route_via_set(&w->routes[i], true, eb);
+	free(have);
+}
+
 static int routed_sync(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
 	struct peers *p = ctx->peers;
-	struct netlink_route *want = NULL, *have = NULL;
-	struct netlink_neigh *fdb = NULL, *nb = NULL;
-	struct peer_slice *ps = NULL;
+	struct peer_slice *ps = NULL, *ps6 = NULL;
 	struct errbuf err = { 0 };
-	size_t i, n = 0, nhave = 0, nv = 0, nw;
+	struct want w = { 0 };
+	size_t i, j, n = 0, n6 = 0;
 	char vx[16], dev[16];
 	unsigned int mtu;
-	int r, dir;
+	int r;
 
 	vxlan_name(net, vx);
 	r = mode_underlay(ctx, net, false, dev, &mtu, eb);
 	if (r < 0)
 		return r;
-	if (peers_slices_of_pool(p, &net->pool, net->opts.host_prefix, &net->slice, &ps, &n) < 0)
-		return errbuf_set(eb, -ENOMEM, "out of memory");
-	want = calloc(n + 1, sizeof(*want));
-	fdb = calloc(n + 1, sizeof(*fdb));
-	nb = calloc(n + 1, sizeof(*nb));
-	if (!want || !fdb || !nb) {
+	if (peers_slices_of_pool(p, &net->pool, net->opts.host_prefix, &net->slice, &ps, &n) < 0 ||
+	    (net->slice6.len &&
+	     peers_slices_of_pool(p, &net->pool6, net->opts.host_prefix6, &net->slice6, &ps6, &n6) < 0)) {
 		r = errbuf_set(eb, -ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0, nw = 0; i < n; i++) {
-		dir = direct(net, dev, &ps[i], err.code ? &(struct errbuf){ 0 } : &err);
-		if (dir < 0)
-			continue; /* the others still get their routes; the first error is returned */
-		want[nw].dst = ps[i].slice;
-		if (dir) {
-			want[nw].gw = ps[i].host;
-			snprintf(want[nw++].dev, sizeof(want->dev), "%s", dev);
-			continue;
-		}
-		want[nw].gw = ps[i].slice.addr;
-		snprintf(want[nw++].dev, sizeof(want->dev), "%s", vx);
-		vtep_mac(&ps[i].slice, fdb[nv].mac);
-		fdb[nv].ip = ps[i].host;
-		memcpy(nb[nv].mac, fdb[nv].mac, 6);
-		nb[nv++].ip = ps[i].slice.addr;
+	w.routes = calloc(n + n6 + 1, sizeof(*w.routes));
+	w.fdb = calloc(n + n6 + 1, sizeof(*w.fdb));
+	w.nb = calloc(n + n6 + 1, sizeof(*w.nb));
+	if (!w.routes || !w.fdb || !w.nb) {
+		r = errbuf_set(eb, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		want_slice(net, dev, vx, &ps[i], &ps[i].slice, &w, &err);
+	/* A host's IPv6 slice is routed once its IPv4 one is known (it claims that first). */
+	for (i = 0; i < n6; i++) {
+		for (j = 0; j < n && strcmp(ps[j].host_id, ps6[i].host_id) != 0; j++)
+			;
+		if (j < n)
+			want_slice(net, dev, vx, &ps6[i], &ps[j].slice, &w, &err);
 	}
 	/* An entry or a route that fails leaves the others be; the first error is returned (errbuf: first wins). */
 	if (uses_vxlan(net)) {
-		mode_entries_sync(vx, NETLINK_FDB, fdb, nv, &err);
-		mode_entries_sync(vx, NETLINK_NEIGH, nb, nv, &err);
+		mode_entries_sync(vx, NETLINK_FDB, w.fdb, w.nfdb, &err);
+		mode_entries_sync(vx, NETLINK_NEIGH, w.nb, w.nnb, &err);
 	}
-	r = netlink_routes_via_list(&net->pool, &have, &nhave, eb);
-	if (r < 0)
-		goto out;
-	for (i = 0; i < nhave; i++)
-		if (!route_in(want, nw, &have[i]))
-			netlink_route_via_set(&have[i], false, &err);
-	for (i = 0; i < nw; i++)
-		if (!route_in(have, nhave, &want[i]))
-			netlink_route_via_set(&want[i], true, &err);
+	routes_sync(&net->pool, &w, &err);
+	if (net->slice6.len)
+		routes_sync(&net->pool6, &w, &err);
 	if (err.code)
 		r = errbuf_set(eb, err.code, "%s", err.msg);
 out:
-	free(want);
-	free(have);
-	free(fdb);
-	free(nb);
+	free(w.routes);
+	free(w.fdb);
+	free(w.nb);
 	free(ps);
+	free(ps6);
 	return r;
 }
 
@@ -381,6 +549,10 @@ static void routed_count(const struct net *net, struct mode_count *c)
 	vxlan_name(net, vx);
 	mode_count_vxlan(vx, c);
 	if (netlink_routes_via_list(&net->pool, &rt, &n, NULL) == 0)
+		c->routes += n;
+	free(rt);
+	rt = NULL;
+	if (net->slice6.len && netlink_routes_via_list(&net->pool6, &rt, &n, NULL) == 0)
 		c->routes += n;
 	free(rt);
 }

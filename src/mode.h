@@ -27,6 +27,7 @@
 struct mode_ctx {
 	const char *host_id;
 	struct ipaddr advertise; /* this host's underlay address (family 0: none, a single host) */
+	struct ipaddr advertise6; /* its IPv6 address on the same interface, as the other hosts know it (family 0: none) */
 	struct store *local;     /* this host's records (driver-records.h) */
 	struct store *shared;    /* the cluster store (== local on a single host) */
 	struct ipam *ipam;       /* pools and addresses, in the cluster store */
@@ -79,8 +80,6 @@ struct mode_ops {
 	 * Docker 28 is told so (GwAllocCheck).
 	 */
 	bool own_gateway;
-	/* The mode carries IPv6 (an IPv6 pool beside the IPv4 one); the others refuse one. */
-	bool ipv6;
 	/* NET_FIELD_*: what weftctl shows. */
 	unsigned int fields;
 

@@ -40,7 +40,7 @@ struct cluster {
 	char gc_host[128];             /* reclaim this host now ("": none) */
 	struct cluster_gc_result gc_res;
 	int gc_r, gc_force_r;
-	char gc_msg[256];
+	char gc_msg[ERRBUF_MSG_MAX];
 	int gc_fd; /* eventfd: a round asked for has ended */
 	/* Hosts seen holding addresses without a record, and since when (monotonic seconds). */
 	struct dead {
@@ -108,6 +108,8 @@ static int host_register(struct cluster *c, struct errbuf *eb)
 	int r;
 
 	o = json_pack("{s:s, s:s, s:s}", "host", c->cfg.host_id, "addr", c->cfg.advertise, "version", PACKAGE_VERSION);
+	if (o && c->cfg.advertise6 && *c->cfg.advertise6)
+		json_object_set_new(o, "addr6", json_string(c->cfg.advertise6));
 	val = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	if (!val)

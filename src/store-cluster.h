@@ -14,6 +14,7 @@ struct cluster_config {
 	struct store *local;               /* remembers the lease across restarts of weftd (thread-safe: LMDB) */
 	const char *host_id;
 	const char *advertise; /* this host's underlay address, as peers reach it */
+	const char *advertise6; /* its IPv6 address on the same interface, for IPv6 host-gw routes ("": none) */
 	unsigned int ttl;      /* seconds; the record goes this long (Consul: up to twice) after weftd dies */
 	unsigned int gc_grace; /* seconds a host stays without a record before its addresses are reclaimed */
 };
@@ -42,7 +43,7 @@ struct cluster_status {
 	char lease[STORE_LEASE_MAX];
 	unsigned int ttl;
 	long long last_ok_ms;     /* CLOCK_MONOTONIC of the last call that worked; 0: none yet */
-	char error[256];          /* the last failure, "" while it works */
+	char error[ERRBUF_MSG_MAX]; /* the last failure, "" while it works */
 };
 void cluster_status_get(struct cluster *c, struct cluster_status *ret);
 

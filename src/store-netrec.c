@@ -22,7 +22,7 @@ static int rec_get(struct store *s, const struct cidr *pool, struct net_rec *ret
 	char key[KEY_LEN], *val = NULL;
 	const char *mode = "overlay", *backend = "vxlan", *gateway = "", *pool6 = "";
 	json_int_t vni = 0;
-	int port = 0, flood = 0, prefix = 0, r;
+	int port = 0, flood = 0, prefix = 0, prefix6 = 0, r;
 	struct net_rec rec = { 0 };
 	json_t *o;
 
@@ -32,22 +32,29 @@ static int rec_get(struct store *s, const struct cidr *pool, struct net_rec *ret
 		return r;
 	o = json_loads(val, 0, NULL);
 	free(val);
-	r = json_unpack(o, "{s?s, s?I, s:i, s?b, s?s, s?i, s?s, s?s}", "mode", &mode, "vni", &vni, "vxlan_port", &port,
-			"flood", &flood, "backend", &backend, "host_prefix", &prefix, "gateway_by", &gateway, "pool6",
-			&pool6);
+	r = json_unpack(o, "{s?s, s?I, s:i, s?b, s?s, s?i, s?s, s?s, s?i}", "mode", &mode, "vni", &vni, "vxlan_port",
+			&port, "flood", &flood, "backend", &backend, "host_prefix", &prefix, "gateway_by", &gateway, "pool6",
+			&pool6, "host_prefix6", &prefix6);
 	if (r == 0 && (net_mode_from_string(mode, &rec.mode) < 0 || backend_from_string(backend, &rec.backend) < 0 ||
 		       net_gateway_from_string(gateway, &rec.gateway) < 0 ||
 		       (*pool6 && (cidr_parse(pool6, '/', &rec.pool6, NULL) < 0 || rec.pool6.addr.family != AF_INET6))))
 		r = -1;
 	json_decref(o);
-	if (r < 0 || vni < 0 || vni > VNI_MAX)
+	if (r < 0 || vni < 0 || vni > VNI_MAX || prefix6 < 0 || prefix6 > 128)
 		return errbuf_set(eb, -EIO, "the cluster store's record %s is not weft's: delete it", key);
 	rec.vni = vni;
 	rec.port = port;
 	rec.flood = flood;
 	rec.host_prefix = prefix;
+	rec.host_prefix6 = prefix6;
 	*ret = rec;
 	return 0;
+}
+
+bool netrec_same_pool6(const struct net_rec *a, const struct net_rec *b)
+{
+	return a->pool6.addr.family == b->pool6.addr.family &&
+	       (!a->pool6.addr.family || cidr_equal(&a->pool6, &b->pool6));
 }
 
 /* Whether vnis/<vni> is a leftover: the network it names is gone or has another VNI now. */
@@ -100,6 +107,8 @@ static int rec_create(struct store *s, const struct cidr *pool, const struct net
 		json_object_set_new(o, "gateway_by", json_string(net_gateway_to_string(rec->gateway)));
 	if (o && rec->pool6.addr.family)
 		json_object_set_new(o, "pool6", json_string(cidr_format(&rec->pool6, '/', c)));
+	if (o && rec->host_prefix6)
+		json_object_set_new(o, "host_prefix6", json_integer(rec->host_prefix6));
 	val = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	if (!val)
@@ -169,7 +178,7 @@ int netrec_join(struct store *s, const struct cidr *pool, struct net_rec *want, 
 		struct errbuf *eb)
 {
 	const char *mode = net_mode_to_string(want->mode);
-	char c[CIDR_STRLEN], other[CIDR_STRLEN], have[160], asked[160], who[CIDR_STRLEN + 32];
+	char c[CIDR_STRLEN], other[CIDR_STRLEN], have[200], asked[200], who[CIDR_STRLEN + 32];
 	struct net_rec rec;
 	int r, tries;
 

@@ -25,7 +25,8 @@ struct net_rec {
 	enum routed_backend backend; /* routed */
 	unsigned int host_prefix; /* routed */
 	enum net_gateway gateway; /* overlay; UNSET in a record written before weft had its own gateway */
-	struct cidr pool6; /* overlay: the IPv6 subnet every host's network has (family 0: none) */
+	struct cidr pool6; /* overlay, routed: the IPv6 subnet every host's network has (family 0: none) */
+	unsigned int host_prefix6; /* routed, with pool6 */
 };
 
 /* What a mode's hosts must agree on, and how it says what one has. */
@@ -39,6 +40,9 @@ struct netrec_kind {
 	bool (*same)(const struct net_rec *have, const struct net_rec *want);
 	void (*describe)(const struct net_rec *r, char *buf, size_t size);
 };
+
+/* Whether a and b have the same IPv6 subnet, or both none. */
+bool netrec_same_pool6(const struct net_rec *a, const struct net_rec *b);
 
 /*
  * Reads the record of pool and checks want against it with k (a different

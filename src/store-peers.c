@@ -21,6 +21,7 @@
 struct host {
 	char id[HOST_ID_MAX];
 	struct ipaddr addr;
+	struct ipaddr addr6; /* its IPv6 address on the underlay (family 0: none) */
 	long long gone_at; /* when its record vanished (CLOCK_MONOTONIC ms); 0 while it has one */
 };
 
@@ -101,8 +102,8 @@ bool peers_host_id_valid(const char *id)
 
 bool peers_host_event(struct peers *p, const struct store_event *ev, long long now_ms)
 {
-	const char *id = key_id(ev->key, KEYS_HOSTS), *addr = NULL;
-	struct ipaddr a = { 0 };
+	const char *id = key_id(ev->key, KEYS_HOSTS), *addr = NULL, *addr6 = "";
+	struct ipaddr a = { 0 }, a6 = { 0 };
 	struct host *h;
 	json_t *o;
 
@@ -112,16 +113,20 @@ bool peers_host_event(struct peers *p, const struct store_event *ev, long long n
 	h = host_find(p, id);
 	if (ev->type == STORE_EVENT_PUT) {
 		o = json_loads(ev->value, 0, NULL);
-		if (json_unpack(o, "{s:s}", "addr", &addr) < 0 || cidr_addr_parse(addr, &a) < 0 || a.family != AF_INET)
+		if (json_unpack(o, "{s:s, s?s}", "addr", &addr, "addr6", &addr6) < 0 || cidr_addr_parse(addr, &a) < 0 ||
+		    a.family != AF_INET)
 			a.family = 0; /* a record without a usable address: as good as none */
+		else if (*addr6 && (cidr_addr_parse(addr6, &a6) < 0 || a6.family != AF_INET6))
+			a6.family = 0; /* no IPv6 route goes straight to it */
 		json_decref(o);
 	}
 	if (a.family) {
 		if (h) {
 			h->gone_at = 0; /* back within the hold: nothing changed for its containers */
-			if (cidr_addr_equal(&h->addr, &a))
+			if (cidr_addr_equal(&h->addr, &a) && cidr_addr_equal(&h->addr6, &a6))
 				return false;
 			h->addr = a;
+			h->addr6 = a6;
 			return true;
 		}
 		if (!grow((void **)&p->hosts, p->nhosts, &p->caphosts, sizeof(*p->hosts)))
@@ -129,6 +134,7 @@ bool peers_host_event(struct peers *p, const struct store_event *ev, long long n
 		h = &p->hosts[p->nhosts++];
 		snprintf(h->id, sizeof(h->id), "%s", id);
 		h->addr = a;
+		h->addr6 = a6;
 		h->gone_at = 0;
 		return true;
 	}
@@ -387,6 +393,7 @@ int peers_slices_of_pool(struct peers *p, const struct cidr *pool, unsigned int 
 		v[n].slice.addr = p->eps[i].ip;
 		v[n].slice.len = p->eps[i].slice_len;
 		v[n].host = h->addr;
+		v[n].host6 = h->addr6;
 		snprintf(v[n++].host_id, sizeof(v->host_id), "%s", h->id);
 	}
 	*ret = v;
@@ -412,6 +419,7 @@ int peers_hosts(const struct peers *p, long long now_ms, struct peer_host **ret,
 		h = &v[n++];
 		snprintf(h->id, sizeof(h->id), "%s", p->hosts[i].id);
 		h->addr = p->hosts[i].addr;
+		h->addr6 = p->hosts[i].addr6;
 		h->gone_ms = p->hosts[i].gone_at ? (now_ms > p->hosts[i].gone_at ? now_ms - p->hosts[i].gone_at : 1) : 0;
 		h->hold_ms = p->hold_ms;
 		for (j = 0; j < p->neps; j++) {

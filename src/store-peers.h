@@ -22,10 +22,11 @@ struct peer_entry {
 	struct ipaddr vtep;
 };
 
-/* One remote host's slice of a routed network, and the host's underlay address. */
+/* One remote host's slice of a routed network, and the host's underlay addresses. */
 struct peer_slice {
 	struct cidr slice;
 	struct ipaddr host;
+	struct ipaddr host6; /* its IPv6 address on the underlay (family 0: none) */
 	char host_id[128];
 };
 
@@ -76,6 +77,7 @@ int peers_slices_of_pool(struct peers *p, const struct cidr *pool, unsigned int 
 struct peer_host {
 	char id[128];
 	struct ipaddr addr;
+	struct ipaddr addr6; /* family 0: none */
 	long long gone_ms; /* how long ago its record went (held for its containers); 0: it has one */
 	long long hold_ms; /* how long it is held in all */
 	size_t neps, nslices; /* overlay endpoints and routed slices it holds */

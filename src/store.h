@@ -90,7 +90,7 @@ struct store {
 	bool down;
 	int down_err;
 	long long retry_at; /* CLOCK_MONOTONIC ms */
-	char down_msg[256];
+	char down_msg[ERRBUF_MSG_MAX];
 };
 
 #define STORE_RETRY_MS 2000

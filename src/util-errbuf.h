@@ -3,9 +3,12 @@
 #ifndef WEFT_UTIL_ERRBUF_H
 #define WEFT_UTIL_ERRBUF_H
 
+/* Room for a message that names two sets of options (a network's in the cluster and this host's). */
+#define ERRBUF_MSG_MAX 512
+
 struct errbuf {
 	int code;
-	char msg[256];
+	char msg[ERRBUF_MSG_MAX];
 };
 
 /*

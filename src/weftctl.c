@@ -295,7 +295,8 @@ static int cmd_networks(const struct ctx *x, json_t *o, bool detail)
 		if (*str(e, "gateway_by"))
 			cell_printf(details, sizeof(details), &k, "gateway=%s ", str(e, "gateway_by"));
 		if (*str(e, "slice"))
-			cell_printf(details, sizeof(details), &k, "slice=%s backend=%s ", str(e, "slice"), str(e, "backend"));
+			cell_printf(details, sizeof(details), &k, "slice=%s backend=%s ", both(str(e, "slice"), str(e, "slice6")),
+				    str(e, "backend"));
 		if (*str(e, "host_shim"))
 			cell_printf(details, sizeof(details), &k, "host_shim=%s ", str(e, "host_shim"));
 		if (json_is_true(json_object_get(e, "internal")))
@@ -347,7 +348,8 @@ static int cmd_peers(const struct ctx *x, json_t *o, bool detail)
 				 num(e, "hold_s"));
 		else
 			snprintf(state, sizeof(state), "%s", str(e, "state"));
-		table_add(&t, (const char *[]){ str(e, "host"), str(e, "address"), state, fmt_num(num(e, "endpoints")),
+		table_add(&t, (const char *[]){ str(e, "host"), both(str(e, "address"), str(e, "address6")), state,
+						fmt_num(num(e, "endpoints")),
 						fmt_num(num(e, "slices")) });
 	}
 	table_print(&t);

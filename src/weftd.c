@@ -590,6 +590,36 @@ static int load_advertise(const char *given, char *buf, size_t size)
 	return -EINVAL;
 }
 
+/*
+ * The IPv6 address of the interface that holds the advertised IPv4 address v4
+ * (its first that is neither link-local nor loopback), which the other hosts
+ * route a routed network's IPv6 slices to with backend host-gw; buf stays
+ * empty if it has none. Taken at start-up, as --advertise is.
+ */
+static void advertise6_find(const char *v4, char *buf, size_t size)
+{
+	struct ifaddrs *all = NULL, *i;
+	char name[IFNAMSIZ] = "";
+	struct in_addr a;
+	const struct in6_addr *a6;
+
+	buf[0] = '\0';
+	if (inet_pton(AF_INET, v4, &a) != 1 || getifaddrs(&all) < 0)
+		return;
+	for (i = all; i && !name[0]; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == a.s_addr)
+			snprintf(name, sizeof(name), "%s", i->ifa_name);
+	for (i = all; i && name[0] && !buf[0]; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || strcmp(i->ifa_name, name) != 0)
+			continue;
+		a6 = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		if (!IN6_IS_ADDR_LINKLOCAL(a6) && !IN6_IS_ADDR_LOOPBACK(a6) && !IN6_IS_ADDR_V4MAPPED(a6))
+			inet_ntop(AF_INET6, a6, buf, size);
+	}
+	freeifaddrs(all);
+}
+
 /* The local address the kernel would use toward the store's host (connect() on UDP sends nothing). */
 static int address_toward(const char *url, char *buf, size_t size)
 {
@@ -712,7 +742,7 @@ static int peers_due(void *data)
 /* What weftd runs on, from start-up to stop; main() takes it down in reverse, a step at a time. */
 struct weftd {
 	struct config c;
-	char host_id[128], advertise[INET_ADDRSTRLEN], local_url[4200];
+	char host_id[128], advertise[INET_ADDRSTRLEN], advertise6[INET6_ADDRSTRLEN], local_url[4200];
 	char token[4096], password[4096];
 	struct store_config sc;
 	struct store *local, *shared;
@@ -808,8 +838,10 @@ static int stores_open(struct weftd *w, struct errbuf *eb)
 		return 0;
 	if (!w->advertise[0] && address_toward(c->store_url, w->advertise, sizeof(w->advertise)) < 0)
 		return -1;
+	advertise6_find(w->advertise, w->advertise6, sizeof(w->advertise6));
 	return cluster_new(&(struct cluster_config){ .url = c->store_url, .store = &w->sc, .local = w->local,
-						     .host_id = w->host_id, .advertise = w->advertise, .ttl = c->lease_ttl,
+						     .host_id = w->host_id, .advertise = w->advertise,
+						     .advertise6 = w->advertise6, .ttl = c->lease_ttl,
 						     .gc_grace = c->gc_grace },
 			   &w->cl, eb);
 }
@@ -830,6 +862,8 @@ static int driver_start(struct weftd *w, const struct cidr *default_pool, struct
 
 	if (w->advertise[0] && strncmp(w->c.store_url, "lmdb:", 5) != 0)
 		cidr_addr_parse(w->advertise, &dc.advertise);
+	if (w->advertise6[0] && strncmp(w->c.store_url, "lmdb:", 5) != 0)
+		cidr_addr_parse(w->advertise6, &dc.advertise6);
 	if (netlink_open(eb) < 0 || driver_new(&dc, &w->drv, eb) < 0)
 		return -1;
 	if (driver_restore(w->drv, eb) < 0)

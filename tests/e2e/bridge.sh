@@ -257,8 +257,9 @@ bad "an IPv6 subnet n7 has" "overlaps fd00:237::/64" "${W[@]}" --ipv6 --subnet 1
 bad "a scope id" "invalid|not a valid" "${W[@]}" --ipv6 --subnet 10.240.0.0/24 --subnet fe80::%eth0/64
 bad "IPv6 gateway outside the subnet" "not in subnet|no matching subnet|not a host address" \
 	"${W[@]}" --ipv6 --subnet 10.240.0.0/24 --subnet fd00:240::/64 --gateway fd00:241::1
-bad "--ipv6 in mode routed" "IPv6 is not supported in mode routed yet \(only in modes bridge, overlay and macvlan\)" \
-	"${W[@]}" -o mode=routed --ipv6 --subnet 10.240.0.0/16 --subnet fd00:240::/64
+bad "IPv6 slices that do not fit in mode routed" \
+	"option 'host_prefix6': /64 slices do not fit in fd00:240::/64 \(allowed: /65 to /88\)" \
+	"${W[@]}" -o mode=routed -o host_prefix6=64 --ipv6 --subnet 10.240.0.0/16 --subnet fd00:240::/64
 # Refusals after which Docker keeps what it took before, for weft's reconcile to free (two
 # looks, --reconcile-interval 30): Docker 28 takes an IPv4-mapped subnet for a second IPv4
 # one and keeps the first pool when weft refuses it; Docker 20.10 asks for a container's IPv4

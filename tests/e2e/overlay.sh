@@ -274,8 +274,6 @@ expect_ok "... and leaves no pool of its own in the store" only_known_pools
 expect_ok "h1, h2: docker rm, network rm o6" \
 	bash -c "dk 1 rm -f s1 && dk 2 rm -f s2 && dk 1 network rm o6 && dk 2 network rm o6"
 expect_ok "no key of the IPv6 pool is left" no_keys weft/v1/pools/fd00:96::-64
-expect_fail_msg "--ipv6 in mode routed is refused" "IPv6 is not supported in mode routed yet" \
-	dk 1 network create -d weft --ipam-driver weft --ipv6 --subnet 10.97.0.0/16 --subnet fd00:97::/64 -o mode=routed bad6
 
 # ---------------------------------------------------------------- another port, an explicit parent, a smaller MTU
 OP=(-d weft --ipam-driver weft --subnet 10.93.0.0/24 -o mode=overlay -o vxlan_port=4790 -o parent=eth0 -o mtu=1400)

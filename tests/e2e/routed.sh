@@ -28,7 +28,8 @@ ip_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddre
 weft_devices() { lab_weft_devices "$1"; }
 no_devices() { ! weft_devices "$1"; }
 # clean H: no weft device (bridge, VXLAN, veth) and no weft route (proto 157) on host H
-clean() { ! ip -n "$LAB-h$1" -o link show | grep -qE ': (weft|wv)' && ! ip -n "$LAB-h$1" route show proto 157 | grep -q .; }
+clean() { ! ip -n "$LAB-h$1" -o link show | grep -qE ': (weft|wv)' && ! ip -n "$LAB-h$1" route show proto 157 | grep -q . &&
+	! ip -n "$LAB-h$1" -6 route show proto 157 | grep -q .; }
 slice_of() { lab_store_keys weft/v1/pools/10.244.0.0-16/slices/ | while read -r k; do
 	lab_store_value "$k" | grep -q "\"host\":\"h$1\"" && echo "${k##*/}" | tr - /; done; }
 
@@ -259,6 +260,99 @@ for h in 1 2; do
 	expect_ok "no weft device or route is left on h$h" clean $h
 done
 expect_ok "no key of the pool is left" no_keys weft/v1/pools/10.246.0.0-16
+
+# ---------------------------------------------------------------- IPv6: dual-stack slices
+# Each host also holds a slice of the IPv6 subnet (as many slices as of the IPv4 one: /72s of a
+# /64 for /24s of a /16), with its gateway on the bridge; the other hosts' IPv6 slices are routed
+# over the same VXLAN device (via the slice's address, whose neighbour entry is the host's
+# VXLAN MAC), or with host-gw straight to the host's IPv6 address on the underlay.
+ip6_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").GlobalIPv6Address}}" "$2"; }
+R6=(-d weft --ipam-driver weft --ipv6 --subnet 10.250.0.0/16 --subnet fd00:250::/64 -o mode=routed)
+expect_fail_msg "IPv6 slices that do not fit are refused, naming what fits" \
+	"option 'host_prefix6': /64 slices do not fit in fd00:250::/64 \(allowed: /65 to /88\)" \
+	dk 1 network create "${R6[@]}" -o host_prefix6=64 bad8
+expect_fail_msg "an IPv6 subnet too small for as many slices as the IPv4 one is refused, saying what to give" \
+	"IPv6 subnet fd00:251::/120 has no room for as many slices as the IPv4 subnet \(/128 slices\): give -o host_prefix6 \(allowed: /121 to /126\)" \
+	dk 1 network create -d weft --ipam-driver weft --ipv6 --subnet 10.251.0.0/16 --subnet fd00:251::/120 -o mode=routed bad9
+expect_fail_msg "an IPv6 --gateway is refused" "mode routed takes no --gateway \(fd00:250::9\)" \
+	dk 1 network create "${R6[@]}" --gateway 10.250.0.1 --gateway fd00:250::9 bad10
+no_bad_keys() { ! lab_store_keys weft/v1/pools/ | grep -e '10\.25[01]\.' -e 'fd00:25[01]:'; }
+expect_ok "... and none of them left a device" no_devices 1
+expect_ok "... or a key" no_bad_keys
+for h in 1 2; do
+	expect_ok "h$h: a dual-stack routed network (10.250.0.0/16, fd00:250::/64)" dk $h network create "${R6[@]}" r6
+done
+expect_fail_msg "h3: another IPv6 subnet for the same network is refused, naming the cluster's" \
+	"routed network 10.250.0.0/16 exists in the cluster with backend=vxlan host_prefix=24 vni=[0-9]* vxlan_port=4789 subnet6=fd00:250::/64 host_prefix6=72; this host asked for .* subnet6=fd00:252::/64 host_prefix6=72" \
+	dk 3 network create -d weft --ipam-driver weft --ipv6 --subnet 10.250.0.0/16 --subnet fd00:252::/64 -o mode=routed r6
+expect_ok "... which left no device on h3" no_devices 3
+expect_ok "h3: a dual-stack routed network (10.250.0.0/16, fd00:250::/64)" dk 3 network create "${R6[@]}" r6
+slice6_of() { lab_store_keys weft/v1/pools/fd00:250::-64/slices/ | while read -r k; do
+	lab_store_value "$k" | grep -q "\"host\":\"h$1\"" && echo "${k##*/}" | tr - /; done; }
+t1=$(slice6_of 1) t2=$(slice6_of 2) t3=$(slice6_of 3)
+expect_ok "each host holds its own /72 IPv6 slice ($t1 $t2 $t3)" \
+	bash -c "[ \$(printf '%s\n' '$t1' '$t2' '$t3' | grep -c '^fd00:250:.*/72$') = 3 ] && [ \$(printf '%s\n' '$t1' '$t2' '$t3' | sort -u | wc -l) = 3 ]"
+for h in 1 2 3; do
+	expect_ok "h$h: run x$h (busybox httpd)" dk $h run -d --name x$h --network r6 $IMG \
+		sh -c 'mkdir -p /www && echo hello-x'$h' >/www/index.html && httpd -f -v -p 80 -h /www 2>/tmp/httpd.log'
+done
+x1=$(ip6_of 1 x1 r6) x2=$(ip6_of 2 x2 r6) x3=$(ip6_of 3 x3 r6)
+lab_log "x1 $x1 (h1), x2 $x2 (h2), x3 $x3 (h3)"
+# on its own host: the slice's connected route on the network's bridge
+own6() { ip -n "$LAB-h$1" -6 route get "$2" | grep -q ' dev weft-b'; }
+own6_all() { own6 1 "$x1" && own6 2 "$x2" && own6 3 "$x3"; }
+expect_ok "each container's IPv6 address is on its own host's bridge, in its slice" own6_all
+gw6=$(dk 1 inspect -f '{{(index .NetworkSettings.Networks "r6").IPv6Gateway}}' x1)
+expect_ok "x1 has the slice's IPv6 prefix (/72) and its default route via the slice's gateway $gw6, which h1's bridge holds" \
+	bash -c "dk 1 exec x1 ip -6 addr show eth0 | grep -q '$x1/72' && dk 1 exec x1 ip -6 route | grep -q 'default via $gw6 dev eth0' &&
+		ip -n $LAB-h1 -6 addr show | grep -q 'inet6 $gw6/72'"
+vn6=$(lab_store_value weft/v1/pools/10.250.0.0-16/net | sed -n 's/.*"vni":\([0-9]*\).*/\1/p')
+routes6_on_h1() { ip -n "$LAB-h1" -6 route show proto 157 | grep -q "^$t2 via ${t2%/*} dev weft-v$vn6" &&
+	ip -n "$LAB-h1" -6 route show proto 157 | grep -q "^$t3 via ${t3%/*} dev weft-v$vn6"; }
+expect_ok "h1 routes h2's and h3's IPv6 slices over its VXLAN device" lab_wait_for routes6_on_h1 10
+expect_ok "... with a permanent neighbour entry for each, h2's VXLAN MAC for h2's" \
+	bash -c "ip -n $LAB-h1 -6 neigh show dev weft-v$vn6 | grep -q '^${t2%/*} lladdr $(ip -n "$LAB-h2" link show "weft-v$vn6" | awk '/link\/ether/ { print $2 }') PERMANENT'"
+expect_ok "x1 (h1) pings x2 (h2) over IPv6" dk 1 exec x1 ping6 -c2 -W2 "$x2"
+expect_ok "x1 (h1) pings x3 (h3) over IPv6" dk 1 exec x1 ping6 -c2 -W2 "$x3"
+expect_ok "x3 (h3) pings x2 (h2) over IPv6" dk 3 exec x3 ping6 -c2 -W2 "$x2"
+expect_ok "x2 (h2) pings x1 over IPv4 too" dk 2 exec x2 ping -c2 -W2 "$(ip_of 1 x1 r6)"
+seen6() { dk 1 exec x1 sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 $x2 80" | grep -qx hello-x2 &&
+	dk 2 exec x2 grep -qF "[$x1]:" /tmp/httpd.log; }
+expect_ok "x1 (h1) fetches x2's (h2) page over IPv6, and x2 sees x1's own address (no NAT inside the subnet)" \
+	lab_wait_for seen6 5
+expect_ok "x1 reaches the outside over IPv6 (masqueraded)" dk 1 exec x1 ping6 -c2 -W2 2001:db8:2::254
+expect_ok "weftctl shows both slices" bash -c "wctl 1 networks | grep -q 'slice=10\.250\.[0-9]*\.0/24,$t1 '"
+lab_stop_weftd 2 KILL
+ip -n "$LAB-h2" -6 route flush proto 157
+lab_start_weftd 2 --host-id h2 --store "$LAB_STORE_URL" --lease-ttl $TTL
+x2_to_x1() { dk 2 exec x2 ping6 -c1 -W1 "$x1" >/dev/null; }
+expect_ok "h2's weftd restarted with its IPv6 routes flushed: x2 pings x1 again" lab_wait_for x2_to_x1 10
+expect_ok "h3: docker rm x3, network rm r6" bash -c "dk 3 rm -f x3 && dk 3 network rm r6"
+gone6() { ! ip -n "$LAB-h1" -6 route show proto 157 | grep -q "^$t3 "; }
+expect_ok "h3 left: h1 removes the route to its IPv6 slice" lab_wait_for gone6 10
+expect_ok "... and h3's IPv6 slice is free in the store" no_keys "weft/v1/pools/fd00:250::-64/slices/${t3/\//-}"
+expect_ok "h1, h2: docker rm, network rm" bash -c "dk 1 rm -f x1 && dk 2 rm -f x2 && dk 1 network rm r6 && dk 2 network rm r6"
+for h in 1 2 3; do
+	expect_ok "no weft device or route is left on h$h" clean $h
+done
+no_r6_keys() { no_keys weft/v1/pools/10.250.0.0-16 && no_keys weft/v1/pools/fd00:250::-64; }
+expect_ok "no key of either pool is left" no_r6_keys
+HG6=(-d weft --ipam-driver weft --ipv6 --subnet 10.252.0.0/16 --subnet fd00:253::/64 -o mode=routed -o backend=host-gw -o host_prefix6=80)
+for h in 1 2; do
+	expect_ok "h$h: a dual-stack routed network with backend host-gw, /80 IPv6 slices" dk $h network create "${HG6[@]}" hg6
+	expect_ok "h$h: run y$h" dk $h run -d --name y$h --network hg6 $IMG sleep 600
+done
+y1=$(ip6_of 1 y1 hg6) y2=$(ip6_of 2 y2 hg6)
+hg6_route() { ip -n "$LAB-h1" -6 route show proto 157 | grep -q "^fd00:253:[0-9a-f:]*/80 via 2001:db8:2::2 dev eth0"; }
+expect_ok "h1 routes h2's IPv6 slice straight to h2's IPv6 address (2001:db8:2::2 on eth0)" lab_wait_for hg6_route 10
+expect_ok "y1 (h1) pings y2 (h2) over IPv6" dk 1 exec y1 ping6 -c2 -W2 "$y2"
+expect_ok "y2 (h2) pings y1 (h1) over IPv6" dk 2 exec y2 ping6 -c2 -W2 "$y1"
+expect_ok "h1, h2: docker rm, network rm" bash -c "dk 1 rm -f y1 && dk 2 rm -f y2 && dk 1 network rm hg6 && dk 2 network rm hg6"
+for h in 1 2; do
+	expect_ok "no weft device or route is left on h$h" clean $h
+done
+no_hg6_keys() { no_keys weft/v1/pools/10.252.0.0-16 && no_keys weft/v1/pools/fd00:253::-64; }
+expect_ok "no key of either pool is left" no_hg6_keys
 
 # ---------------------------------------------------------------- a dead host's slice
 GRACE=5

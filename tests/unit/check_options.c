@@ -18,6 +18,7 @@ static const struct opt_case {
 	{ "mode", "routed", 0, NULL },
 	{ "backend", "host-gw", -EINVAL, "option 'backend' does not apply to mode bridge" },
 	{ "host_prefix", "24", -EINVAL, "option 'host_prefix' does not apply to mode bridge" },
+	{ "host_prefix6", "72", -EINVAL, "option 'host_prefix6' does not apply to mode bridge" },
 	{ "mode", "macvlan", -EINVAL, "mode macvlan needs -o parent=INTERFACE" },
 	{ "parent", "eth0", -EINVAL, "option 'parent' does not apply to mode bridge" },
 	{ "macvlan_mode", "vepa", -EINVAL, "option 'macvlan_mode' does not apply to mode bridge" },
@@ -126,12 +127,15 @@ START_TEST(test_options_routed)
 	const struct option_kv bad_prefix[] = { { "mode", "routed" }, { "host_prefix", "31" } };
 	const struct option_kv hg_vni[] = { { "mode", "routed" }, { "backend", "host-gw" }, { "vni", "5" } };
 	const struct option_kv flood[] = { { "mode", "routed" }, { "flood", "true" } };
+	const struct option_kv p6[] = { { "mode", "routed" }, { "host_prefix6", "80" } };
+	const struct option_kv bad_p6[] = { { "mode", "routed" }, { "host_prefix6", "127" } };
 	struct errbuf eb = { 0 };
 	struct net_options o;
 
 	ck_assert_int_eq(options_parse(def, 1, &o, NULL), 0);
 	ck_assert_int_eq(o.backend, ROUTED_BACKEND_VXLAN);
 	ck_assert_uint_eq(o.host_prefix, 24);
+	ck_assert_uint_eq(o.host_prefix6, 0);
 	ck_assert_uint_eq(o.vxlan_port, 4789);
 	ck_assert(o.masquerade);
 	ck_assert_int_eq(options_parse(hg, ARRAY_SIZE(hg), &o, NULL), 0);
@@ -143,6 +147,11 @@ START_TEST(test_options_routed)
 	errbuf_clear(&eb);
 	ck_assert_int_eq(options_parse(bad_prefix, 2, &o, &eb), -ERANGE);
 	ck_assert_str_eq(eb.msg, "option 'host_prefix': 31 is out of range (allowed: 1..30)");
+	errbuf_clear(&eb);
+	ck_assert_int_eq(options_parse(p6, 2, &o, NULL), 0);
+	ck_assert_uint_eq(o.host_prefix6, 80);
+	ck_assert_int_eq(options_parse(bad_p6, 2, &o, &eb), -ERANGE);
+	ck_assert_str_eq(eb.msg, "option 'host_prefix6': 127 is out of range (allowed: 1..126)");
 	errbuf_clear(&eb);
 	ck_assert_int_eq(options_parse(hg_vni, 3, &o, &eb), -EINVAL);
 	ck_assert_str_eq(eb.msg, "option 'vni' does not apply to backend host-gw (it routes without VXLAN)");

@@ -144,7 +144,23 @@ START_TEST(test_peers_slices)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(cidr_format(&v[0].slice, '/', c), "10.244.1.0/24");
 	ck_assert_str_eq(fmt(&v[0].host), "192.0.2.2");
+	ck_assert_int_eq(v[0].host6.family, 0);
 	ck_assert_str_eq(v[0].host_id, "h2");
+	free(v);
+	/* h2 tells its IPv6 address on the underlay (host-gw routes IPv6 slices to it); a bad one is none. */
+	x = PUT("weft/v1/hosts/h2", "{\"addr\":\"192.0.2.2\",\"addr6\":\"2001:db8:2::2\"}");
+	ck_assert(peers_host_event(p, &x, 1));
+	ck_assert(!peers_host_event(p, &x, 1));
+	ck_assert_int_eq(peers_slices_of_pool(p, &pool, 24, NULL, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(fmt(&v[0].host6), "2001:db8:2::2");
+	free(v);
+	x = PUT("weft/v1/hosts/h2", "{\"addr\":\"192.0.2.2\",\"addr6\":\"192.0.2.2\"}");
+	ck_assert(peers_host_event(p, &x, 1));
+	ck_assert_int_eq(peers_slices_of_pool(p, &pool, 24, NULL, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].host6.family, 0);
+	ck_assert_str_eq(fmt(&v[0].host), "192.0.2.2");
 	free(v);
 	/* A slice is not an overlay endpoint. */
 	{

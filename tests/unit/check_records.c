@@ -148,6 +148,27 @@ START_TEST(test_records_net_v6)
 	ck_assert_str_eq(t2, t1);
 	free(t1);
 	free(t2);
+	/* A routed network's IPv6 slice and its length come back too. */
+	n = net_of(NET_MODE_ROUTED, "r6", "10.1.0.0/24", "10.1.0.65/26");
+	n.pool6 = test_cidr("fd00:1:2:3::/64");
+	n.slice6 = test_cidr("fd00:1:2:3:4000::/66");
+	n.gateway6 = test_cidr("fd00:1:2:3:4000::1/66");
+	n.opts.host_prefix6 = 66;
+	t1 = rec_net_encode(&n);
+	ck_assert_ptr_nonnull(t1);
+	ck_assert_int_eq(rec_net_decode(t1, &back), 0);
+	ck_assert(cidr_equal(&back.slice6, &n.slice6));
+	ck_assert_uint_eq(back.opts.host_prefix6, 66);
+	ck_assert_ptr_eq(net_slice_of(&n, &n.pool6), &n.slice6);
+	ck_assert_ptr_eq(net_slice_of(&n, &n.pool), &n.slice);
+	ck_assert_ptr_null(net_slice_of(&n, &n.slice6));
+	free(t1);
+	/* An IPv6 slice outside the IPv6 pool is a corrupt record. */
+	ck_assert_int_eq(rec_net_decode("{\"id\":\"n\",\"mode\":\"routed\",\"bridge\":\"b\",\"internal\":false,"
+					"\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\",\"pool6\":\"fd00::/64\","
+					"\"slice6\":\"fd01::/72\"}",
+					&back),
+			 -EIO);
 	/* An IPv6 pool that is IPv4, or a gateway outside it, is a corrupt record. */
 	ck_assert_int_eq(rec_net_decode("{\"id\":\"n\",\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,"
 					"\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\",\"pool6\":\"10.1.0.0/24\"}",
@@ -430,8 +451,7 @@ END_TEST
 
 static bool v6_same(const struct net_rec *have, const struct net_rec *want)
 {
-	return have->pool6.addr.family == want->pool6.addr.family &&
-	       (!want->pool6.addr.family || cidr_equal(&have->pool6, &want->pool6));
+	return netrec_same_pool6(have, want) && have->host_prefix6 == want->host_prefix6;
 }
 
 static void v6_describe(const struct net_rec *r, char *buf, size_t size)
@@ -440,7 +460,7 @@ static void v6_describe(const struct net_rec *r, char *buf, size_t size)
 
 	if (r->pool6.addr.family)
 		cidr_format(&r->pool6, '/', c);
-	snprintf(buf, size, "subnet6=%s", c);
+	snprintf(buf, size, "subnet6=%s host_prefix6=%u", c, r->host_prefix6);
 }
 
 /* The cluster's record of an overlay network keeps its IPv6 subnet: every host must have the same. */
@@ -455,11 +475,30 @@ START_TEST(test_netrec_pool6)
 	ck_assert_msg(netrec_join(s, &a, &want, &k, &eb) == 0, "%s", eb.msg);
 	want.pool6 = test_cidr("fd00:8::/64");
 	ck_assert_int_eq(netrec_join(s, &a, &want, &k, &eb), -EEXIST);
-	ck_assert_ptr_nonnull(strstr(eb.msg, "with subnet6=fd00:7::/64; this host asked for subnet6=fd00:8::/64"));
+	ck_assert_ptr_nonnull(strstr(eb.msg, "with subnet6=fd00:7::/64 host_prefix6=0; this host asked for "
+					     "subnet6=fd00:8::/64 host_prefix6=0"));
 	errbuf_clear(&eb);
 	memset(&want.pool6, 0, sizeof(want.pool6));
 	ck_assert_int_eq(netrec_join(s, &a, &want, &k, &eb), -EEXIST);
 	ck_assert_ptr_nonnull(strstr(eb.msg, "this host asked for subnet6=none"));
+}
+END_TEST
+
+/* A routed network's record keeps the length of its IPv6 slices too: the second host reads it back. */
+START_TEST(test_netrec_host_prefix6)
+{
+	const struct netrec_kind k = { .need_vni = true, .same = v6_same, .describe = v6_describe };
+	struct cidr a = test_cidr("10.8.0.0/16");
+	struct net_rec want = { .mode = NET_MODE_ROUTED, .port = 4789, .host_prefix = 24,
+				.pool6 = test_cidr("fd00:9::/64"), .host_prefix6 = 72 };
+	struct errbuf eb = { 0 };
+
+	ck_assert_msg(netrec_join(s, &a, &want, &k, &eb) == 0, "%s", eb.msg);
+	ck_assert_msg(netrec_join(s, &a, &want, &k, &eb) == 0, "%s", eb.msg);
+	want.host_prefix6 = 80;
+	ck_assert_int_eq(netrec_join(s, &a, &want, &k, &eb), -EEXIST);
+	ck_assert_ptr_nonnull(strstr(eb.msg, "with subnet6=fd00:9::/64 host_prefix6=72; this host asked for "
+					     "subnet6=fd00:9::/64 host_prefix6=80"));
 }
 END_TEST
 
@@ -480,6 +519,7 @@ Suite *records_suite(void)
 	tcase_add_test(tc, test_records_store);
 	tcase_add_test(tc, test_netrec_gateway);
 	tcase_add_test(tc, test_netrec_pool6);
+	tcase_add_test(tc, test_netrec_host_prefix6);
 	suite_add_tcase(su, tc);
 	return su;
 }
