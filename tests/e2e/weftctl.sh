@@ -119,13 +119,14 @@ expect_ok "endpoints --json: Docker's endpoint IDs and addresses, b1's published
 expect_ok "endpoints: b1's row with its address, veth and port" bash -c \
 	"wctl 1 endpoints | grep -Eq '^${b1ep:0:12} +${brid:0:12} +$b1ip/24 +02:42:[0-9a-f:]+ +wv${b1ep:0:10} +yes +0.0.0.0:8080/tcp->80$'"
 
-peers_ok() { wctl 1 --json peers | pyj 'j == [{"host": "h2", "address": "192.0.2.2", "state": "alive", "gone_s": 0,
-	"hold_s": '$TTL', "endpoints": 1, "slices": 1}]' >/dev/null; }
+peers_ok() { wctl 1 --json peers | pyj 'j == [{"host": "h2", "address": "192.0.2.2", "address6": "2001:db8:2::2",
+	"state": "alive", "gone_s": 0, "hold_s": '$TTL', "endpoints": 1, "slices": 1}]' >/dev/null; }
 lab_wait_for peers_ok 10
-expect_ok "peers --json: h2 alive at 192.0.2.2 with its overlay endpoint and routed slice" peers_ok
-expect_ok "peers on h2: h1 at 192.0.2.1, the address of its eth0 (advertise = eth0 in its file)" bash -c \
-	"wctl 2 --json peers | pyj '[(p[\"host\"], p[\"address\"]) for p in j] == [(\"h1\", \"192.0.2.1\")]'"
-expect_ok "peers: h2's row" bash -c "wctl 1 peers | grep -Eq '^h2 +192.0.2.2 +alive +1 +1$'"
+expect_ok "peers --json: h2 alive at 192.0.2.2 (and 2001:db8:2::2, its eth0's IPv6) with its overlay endpoint and routed slice" \
+	peers_ok
+expect_ok "peers on h2: h1 at 192.0.2.1 and 2001:db8:2::1, the addresses of its eth0 (advertise = eth0 in its file)" bash -c \
+	"wctl 2 --json peers | pyj '[(p[\"host\"], p[\"address\"], p[\"address6\"]) for p in j] == [(\"h1\", \"192.0.2.1\", \"2001:db8:2::1\")]'"
+expect_ok "peers: h2's row" bash -c "wctl 1 peers | grep -Eq '^h2 +192.0.2.2,2001:db8:2::2 +alive +1 +1$'"
 
 # the routed pool: Docker 28 takes no gateway address of it (GwAllocCheck), older engines one
 rt_used="1 +65533"
