@@ -375,7 +375,6 @@ int rec_eps_load(struct store *s, struct endpoint **ret, size_t *ret_n, struct e
 	return load_all(s, KEYS_EPS, sizeof(struct endpoint), ep_decode, (void **)ret, ret_n, eb);
 }
 
-/* The live network record using pool, if any. */
 const struct cidr *net_slice_of(const struct net *n, const struct cidr *pool)
 {
 	if (cidr_equal(&n->pool, pool))
@@ -390,6 +389,7 @@ bool net_has_pool(const struct net *n, const struct cidr *pool)
 	return cidr_equal(&n->pool, pool) || (net_has_ipv6(n) && cidr_equal(&n->pool6, pool));
 }
 
+/* The live network record using pool, if any. */
 int rec_net_by_pool(struct store *s, const struct cidr *pool, struct net *ret, struct errbuf *eb)
 {
 	struct net *nets = NULL;

@@ -10,7 +10,12 @@
  *            neighbour entry (that address -> the peer's VXLAN MAC) and an
  *            FDB entry (that MAC -> the peer's underlay address);
  *   auto     host-gw to peers on a subnet of the underlay, vxlan to others.
- * The cluster's record (store-netrec.c) holds backend, host_prefix, vni, port.
+ * With --ipv6 each host has an IPv6 slice too (host_prefix6), routed alike:
+ * host-gw to the host's IPv6 address on the underlay (its record's addr6),
+ * vxlan via the IPv6 slice's network address, which the same VXLAN device
+ * holds (/128; its MAC stays the one of the IPv4 slice).
+ * The cluster's record (store-netrec.c) holds backend, host_prefix, vni,
+ * port, and the IPv6 subnet and host_prefix6.
  */
 #include "config.h"
 
@@ -51,10 +56,12 @@ static unsigned int host_prefix6(const struct net *net)
 /*
  * Claims this host's slice of pool (*slice if set: a restart) in the
  * cluster store, and in this host's own store the slice as a pool of its
- * own with its gateway; sets *slice and *gateway.
+ * own with its gateway; sets *slice and *gateway. If the second step
+ * fails, a new slice (fresh) goes again; a restored one stays, its
+ * containers use it.
  */
-static int slice_claim1(const struct mode_ctx *ctx, const struct cidr *pool, unsigned int len, struct cidr *slice,
-			struct cidr *gateway, struct errbuf *eb)
+static int slice_claim1(const struct mode_ctx *ctx, const struct cidr *pool, unsigned int len, bool fresh,
+			struct cidr *slice, struct cidr *gateway, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
 	struct ipam_pool sp = { 0 };
@@ -70,7 +77,8 @@ static int slice_claim1(const struct mode_ctx *ctx, const struct cidr *pool, uns
 	if (r == 0)
 		r = ipam_addr_request(ctx->slices, &sp, "", IPAM_OWNER_GATEWAY, &gateway->addr, eb);
 	if (r < 0) {
-		ipam_slice_release(ctx->ipam, pool, &ignore);
+		if (fresh)
+			ipam_slice_release(ctx->ipam, pool, &ignore);
 		return r;
 	}
 	gateway->len = slice->len;
@@ -92,17 +100,20 @@ static int slice_release1(const struct mode_ctx *ctx, const struct cidr *pool, c
 
 /*
  * This host's slices of net's pools (net->slice, net->slice6) and their
- * gateways. If the IPv6 one fails, a new IPv4 one (fresh) goes again; a
- * restored one stays, its containers use it.
+ * gateways, as slice_claim1(); *ret_failed: the slice that could not be
+ * had. If the IPv6 one fails, a new IPv4 one (fresh) goes again.
  */
-static int slice_claim(const struct mode_ctx *ctx, struct net *net, bool fresh, struct errbuf *eb)
+static int slice_claim(const struct mode_ctx *ctx, struct net *net, bool fresh, const struct cidr **ret_failed,
+		       struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
 	int r;
 
-	r = slice_claim1(ctx, &net->pool, net->opts.host_prefix, &net->slice, &net->gateway, eb);
+	*ret_failed = &net->slice;
+	r = slice_claim1(ctx, &net->pool, net->opts.host_prefix, fresh, &net->slice, &net->gateway, eb);
 	if (r == 0 && net_has_ipv6(net)) {
-		r = slice_claim1(ctx, &net->pool6, host_prefix6(net), &net->slice6, &net->gateway6, eb);
+		*ret_failed = &net->slice6;
+		r = slice_claim1(ctx, &net->pool6, host_prefix6(net), fresh, &net->slice6, &net->gateway6, eb);
 		if (r < 0 && fresh)
 			slice_release1(ctx, &net->pool, &net->slice, &ignore);
 	}
@@ -263,7 +274,7 @@ static int validate6(const struct mode_ctx *ctx, const struct net *net, struct e
 				  "mode routed takes no --gateway (%s): each host's slice has its own, its first address",
 				  cidr_addr_format(&net->gateway6.addr, g));
 	if (lo > hi)
-		return errbuf_set(eb, -EINVAL, "IPv6 subnet %s is too small to be sliced: mode routed needs a /124 or wider",
+		return errbuf_set(eb, -EINVAL, "IPv6 subnet %s is too small to be sliced: mode routed needs a /125 or wider",
 				  cidr_format(&net->pool6, '/', c));
 	if (len >= lo && len <= hi)
 		return 0;
@@ -302,11 +313,14 @@ static int routed_validate(const struct mode_ctx *ctx, const struct net *net, st
 	if (net->opts.host_prefix <= net->pool.len || net->opts.host_prefix > 30)
 		return errbuf_set(eb, -EINVAL, "option 'host_prefix': /%u slices do not fit in %s (allowed: /%u to /30)",
 				  net->opts.host_prefix, cidr_format(&net->pool, '/', c), net->pool.len + 1);
+	if (net->opts.host_prefix6 && !net_has_ipv6(net))
+		return errbuf_set(eb, -EINVAL, "option 'host_prefix6' needs --ipv6 (the network has no IPv6 subnet to slice)");
 	return net_has_ipv6(net) ? validate6(ctx, net, eb) : 0;
 }
 
 static int routed_create_network(const struct mode_ctx *ctx, struct net *net, struct errbuf *eb)
 {
+	const struct cidr *failed;
 	struct errbuf ignore = { 0 };
 	char dev[16];
 	struct net_rec want;
@@ -335,7 +349,7 @@ static int routed_create_network(const struct mode_ctx *ctx, struct net *net, st
 	if (!uses_vxlan(net) && net_has_ipv6(net) && ctx->advertise.family && !ctx->advertise6.family)
 		return errbuf_set(eb, -ENETUNREACH,
 				  "backend host-gw: this host has no IPv6 address on the underlay '%s' for the other hosts to "
-				  "route its IPv6 slice to (give it one and restart weftd, or use backend vxlan or auto)",
+				  "route its IPv6 slice to (give it one and restart weftd, see --advertise6, or use backend vxlan or auto)",
 				  dev[0] ? dev : "(none)");
 	want = (struct net_rec){ .mode = NET_MODE_ROUTED, .vni = net->opts.vni, .port = net->opts.vxlan_port,
 				 .host_prefix = net->opts.host_prefix, .pool6 = net->pool6,
@@ -352,7 +366,7 @@ static int routed_create_network(const struct mode_ctx *ctx, struct net *net, st
 		if (r < 0)
 			return r;
 	}
-	r = slice_claim(ctx, net, true, eb);
+	r = slice_claim(ctx, net, true, &failed, eb);
 	if (r < 0)
 		return r;
 	crash_point("net_create.slice");
@@ -376,6 +390,7 @@ static int routed_delete_network(const struct mode_ctx *ctx, const struct net *n
 
 static int routed_restore_network(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
 {
+	const struct cidr *failed;
 	struct net again = *net;
 	char dev[16], c[CIDR_STRLEN];
 	unsigned int mtu;
@@ -386,12 +401,12 @@ static int routed_restore_network(const struct mode_ctx *ctx, const struct net *
 	if (r == 0)
 		r = setup(ctx, net, dev, eb);
 	/* Then the slice again (the same one: this host holds it), should the store have lost it. */
-	if (r == 0 && (r = slice_claim(ctx, &again, false, eb)) == -EEXIST) {
+	if (r == 0 && (r = slice_claim(ctx, &again, false, &failed, eb)) == -EEXIST) {
 		errbuf_clear(eb);
 		r = errbuf_set(eb, -EEXIST,
 			       "this host's slice %s went to another host while it was away: its containers' addresses "
 			       "may be used twice; remove the network here and create it again",
-			       cidr_format(&net->slice, '/', c));
+			       cidr_format(failed, '/', c));
 	}
 	return r;
 }

@@ -117,7 +117,7 @@ bool peers_host_event(struct peers *p, const struct store_event *ev, long long n
 		    a.family != AF_INET)
 			a.family = 0; /* a record without a usable address: as good as none */
 		else if (*addr6 && (cidr_addr_parse(addr6, &a6) < 0 || a6.family != AF_INET6))
-			a6.family = 0; /* no IPv6 route goes straight to it */
+			memset(&a6, 0, sizeof(a6)); /* no IPv6 route goes straight to it */
 		json_decref(o);
 	}
 	if (a.family) {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <ifaddrs.h>
+#include <linux/if_addr.h>
 #include <net/if.h>
 #include <stddef.h>
 #include <netdb.h>
@@ -51,6 +52,7 @@ struct config {
 	const char *key_file;
 	bool cleartext_credentials;
 	const char *advertise;
+	const char *advertise6;
 	unsigned int lease_ttl;
 	unsigned int gc_grace;
 	const char *docker_socket;
@@ -107,6 +109,8 @@ static const struct flag {
 	  "send the token or password to a consul:// or etcd:// store unencrypted", .kind = FLAG_BOOL, .off = offsetof(struct config, cleartext_credentials) },
 	{ { "advertise", required_argument, NULL, 'a' }, "ADDR|IFACE",
 	  "this host's IPv4 address as other hosts reach it, or an interface holding it (default: toward the store)", .kind = FLAG_STR, .off = offsetof(struct config, advertise) },
+	{ { "advertise6", required_argument, NULL, 'A' }, "ADDR|IFACE",
+	  "its IPv6 address on the underlay, or an interface holding one (default: of --advertise's interface)", .kind = FLAG_STR, .off = offsetof(struct config, advertise6) },
 	{ { "lease-ttl", required_argument, NULL, 'L' }, "SECONDS",
 	  "how long the host's record outlives weftd in the cluster store (default 15)", .kind = FLAG_UINT, .off = offsetof(struct config, lease_ttl), .min = 10, .max = 3600, .what = "seconds" },
 	{ { "gc-grace", required_argument, NULL, 'g' }, "SECONDS",
@@ -591,33 +595,81 @@ static int load_advertise(const char *given, char *buf, size_t size)
 }
 
 /*
- * The IPv6 address of the interface that holds the advertised IPv4 address v4
- * (its first that is neither link-local nor loopback), which the other hosts
- * route a routed network's IPv6 slices to with backend host-gw; buf stays
- * empty if it has none. Taken at start-up, as --advertise is.
+ * A global IPv6 address of interface name (buf stays empty if it has none):
+ * neither temporary (privacy addresses come and go), deprecated nor a failed
+ * duplicate, one whose duplicate detection is done before one still
+ * tentative. /proc/net/if_inet6 has their flags, getifaddrs() does not.
  */
-static void advertise6_find(const char *v4, char *buf, size_t size)
+static void ipv6_of_link(const char *name, char *buf, size_t size)
+{
+	char ifname[IFNAMSIZ], hex[33];
+	unsigned int ifindex, len, scope, flags, k, best = 0;
+	struct in6_addr a6;
+	FILE *f;
+
+	buf[0] = '\0';
+	f = fopen("/proc/net/if_inet6", "re");
+	if (!f)
+		return;
+	while (best < 2 && fscanf(f, "%32s %x %x %x %x %15s", hex, &ifindex, &len, &scope, &flags, ifname) == 6) {
+		if (strcmp(ifname, name) != 0 || scope != 0 ||
+		    (flags & (IFA_F_TEMPORARY | IFA_F_DEPRECATED | IFA_F_DADFAILED)))
+			continue;
+		for (k = 0; k < 16 && sscanf(hex + 2 * k, "%2hhx", &a6.s6_addr[k]) == 1; k++)
+			;
+		if (k < 16 || IN6_IS_ADDR_V4MAPPED(&a6) || (best && (flags & IFA_F_TENTATIVE)))
+			continue;
+		inet_ntop(AF_INET6, &a6, buf, size);
+		best = flags & IFA_F_TENTATIVE ? 1 : 2;
+	}
+	fclose(f);
+}
+
+/*
+ * --advertise6 (given): a global IPv6 address, or an interface whose IPv6
+ * address (ipv6_of_link) is taken; checked before weftd creates anything.
+ * Without it, that of the interface holding the advertised IPv4 address v4,
+ * if it has one. The other hosts route a routed network's IPv6 slices to it
+ * with backend host-gw. Taken at start-up, as --advertise is.
+ */
+static int load_advertise6(const char *given, const char *v4, char *buf, size_t size)
 {
 	struct ifaddrs *all = NULL, *i;
 	char name[IFNAMSIZ] = "";
+	struct in6_addr a6;
 	struct in_addr a;
-	const struct in6_addr *a6;
 
 	buf[0] = '\0';
+	if (given && inet_pton(AF_INET6, given, &a6) == 1) {
+		if (IN6_IS_ADDR_LINKLOCAL(&a6) || IN6_IS_ADDR_MULTICAST(&a6) || IN6_IS_ADDR_LOOPBACK(&a6) ||
+		    IN6_IS_ADDR_UNSPECIFIED(&a6) || IN6_IS_ADDR_V4MAPPED(&a6)) {
+			log_err("--advertise6 '%s': expected a global IPv6 address (other hosts route to it)", given);
+			return -EINVAL;
+		}
+		snprintf(buf, size, "%s", given);
+		return 0;
+	}
+	if (given && strlen(given) < IFNAMSIZ && if_nametoindex(given)) {
+		ipv6_of_link(given, buf, size);
+		if (buf[0])
+			return 0;
+		log_err("--advertise6 '%s': the interface has no global IPv6 address", given);
+		return -EINVAL;
+	}
+	if (given) {
+		log_err("--advertise6 '%s': expected an IPv6 address or an interface of this host", given);
+		return -EINVAL;
+	}
 	if (inet_pton(AF_INET, v4, &a) != 1 || getifaddrs(&all) < 0)
-		return;
+		return 0;
 	for (i = all; i && !name[0]; i = i->ifa_next)
 		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
 		    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == a.s_addr)
 			snprintf(name, sizeof(name), "%s", i->ifa_name);
-	for (i = all; i && name[0] && !buf[0]; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || strcmp(i->ifa_name, name) != 0)
-			continue;
-		a6 = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
-		if (!IN6_IS_ADDR_LINKLOCAL(a6) && !IN6_IS_ADDR_LOOPBACK(a6) && !IN6_IS_ADDR_V4MAPPED(a6))
-			inet_ntop(AF_INET6, a6, buf, size);
-	}
 	freeifaddrs(all);
+	if (name[0])
+		ipv6_of_link(name, buf, size);
+	return 0;
 }
 
 /* The local address the kernel would use toward the store's host (connect() on UDP sends nothing). */
@@ -838,7 +890,8 @@ static int stores_open(struct weftd *w, struct errbuf *eb)
 		return 0;
 	if (!w->advertise[0] && address_toward(c->store_url, w->advertise, sizeof(w->advertise)) < 0)
 		return -1;
-	advertise6_find(w->advertise, w->advertise6, sizeof(w->advertise6));
+	if (!c->advertise6)
+		load_advertise6(NULL, w->advertise, w->advertise6, sizeof(w->advertise6));
 	return cluster_new(&(struct cluster_config){ .url = c->store_url, .store = &w->sc, .local = w->local,
 						     .host_id = w->host_id, .advertise = w->advertise,
 						     .advertise6 = w->advertise6, .ttl = c->lease_ttl,
@@ -1007,7 +1060,8 @@ int main(int argc, char **argv)
 	}
 	log_set_debug(c->debug);
 	if (store_flags_check(c) < 0 || load_host_id(c->host_id, w.host_id, sizeof(w.host_id)) < 0 ||
-	    load_advertise(c->advertise, w.advertise, sizeof(w.advertise)) < 0)
+	    load_advertise(c->advertise, w.advertise, sizeof(w.advertise)) < 0 ||
+	    (c->advertise6 && load_advertise6(c->advertise6, NULL, w.advertise6, sizeof(w.advertise6)) < 0))
 		goto out;
 	if (cidr_parse(c->default_pool, '/', &default_pool, NULL) < 0 || default_pool.addr.family != AF_INET ||
 	    default_pool.len > c->default_pool_size) {

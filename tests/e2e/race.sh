@@ -1,7 +1,9 @@
 #!/bin/bash
-# race.sh - four lab hosts, one cluster store (LAB_STORE=etcd, default, or consul), one macvlan
-# /24 created on every host, and 25 containers started at once on each host: every container
-# gets an address, no address twice, and after removing everything no key is left in the store.
+# race.sh - four lab hosts, one cluster store (LAB_STORE=etcd, default, or consul), one
+# dual-stack macvlan network (an IPv4 /24 and an IPv6 /120, where weft picks each address from a
+# random start) created on every host, and 25 containers started at once on each host: every
+# container gets an address of each family, no address twice, and after removing everything no
+# key is left in the store.
 #   RACE_HOSTS (4), RACE_PER_HOST (25)
 # Docker 20.10 sometimes miscounts a network's endpoints under concurrent removals
 # (moby/moby#42119); see recount() for how that case is told apart and handled.
@@ -23,7 +25,8 @@ for ((h = 1; h <= HOSTS; h++)); do
 	lab_start_weftd "$h" --host-id "h$h" --store "$LAB_STORE_URL"
 done
 IMG=weft-test:local
-MV=(-d weft --ipam-driver weft --subnet 10.70.0.0/24 --gateway 10.70.0.1 -o mode=macvlan -o parent=eth0)
+MV=(-d weft --ipam-driver weft --subnet 10.70.0.0/24 --gateway 10.70.0.1 --ipv6 --subnet fd00:70::/120
+	--gateway fd00:70::1 -o mode=macvlan -o parent=eth0)
 
 no_keys() { ! lab_store_keys "$1"; }
 
@@ -49,18 +52,20 @@ run_all() {
 	for p in "${pids[@]}"; do wait "$p" || rc=1; done
 	return $rc
 }
+# addresses FIELD: that address (IPAddress, GlobalIPv6Address) of every container, one per line
 addresses() {
 	local h
 	for ((h = 1; h <= HOSTS; h++)); do
 		dk "$h" ps -q | xargs -r -n 50 docker -H "unix://$LABDIR/h$h/docker.sock" inspect \
-			-f '{{.NetworkSettings.Networks.race.IPAddress}}'
+			-f "{{.NetworkSettings.Networks.race.$1}}"
 	done
 }
+# all_distinct FIELD PREFIX: every container has an address starting with PREFIX, none twice
 all_distinct() {
 	local a n u
-	a=$(addresses)
-	n=$(printf '%s\n' "$a" | grep -c '^10\.70\.0\.')
-	u=$(printf '%s\n' "$a" | grep '^10\.70\.0\.' | sort -u | wc -l)
+	a=$(addresses "$1")
+	n=$(printf '%s\n' "$a" | grep -c "^$2")
+	u=$(printf '%s\n' "$a" | grep "^$2" | sort -u | wc -l)
 	echo "$n containers with an address, $u distinct"
 	printf '%s\n' "$a" | sort | uniq -d | sed 's/^/duplicate: /'
 	[ "$n" = $((HOSTS * PER)) ] && [ "$u" = "$n" ]
@@ -99,7 +104,8 @@ net_rm() {
 recount() {
 	local h=$1 c held k v
 	c=$(dk "$h" network inspect race -f '{{json .Containers}}' 2>&1)
-	held=$(lab_store_keys weft/v1/pools/10.70.0.0-24/addr/ | while read -r k; do
+	held=$( (lab_store_keys weft/v1/pools/10.70.0.0-24/addr/; lab_store_keys weft/v1/pools/fd00:70::-120/addr/) |
+		while read -r k; do
 		v=$(lab_store_value "$k")
 		grep -q "\"host\": *\"h$h\"" <<<"$v" && grep -q '"owner": *"endpoint"' <<<"$v" &&
 			printf '%s ' "${k##*/}"
@@ -131,11 +137,12 @@ rm_all() {
 
 expect_ok "the macvlan network on $HOSTS hosts at once" create_all
 expect_ok "$PER containers on each host, all at once" run_all
-expect_ok "$((HOSTS * PER)) containers, $((HOSTS * PER)) different addresses" all_distinct
+expect_ok "$((HOSTS * PER)) containers, $((HOSTS * PER)) different IPv4 addresses" all_distinct IPAddress '10\.70\.0\.'
+expect_ok "... and $((HOSTS * PER)) different IPv6 addresses" all_distinct GlobalIPv6Address 'fd00:70::'
 expect_ok "remove every container and the network on every host, at once" rm_all
 # A host whose dockerd recount() restarted replayed its pools: its weftd lets the pool go a
 # reconcile round after the network, once Docker says no other network of its has the subnet.
-pool_gone() { no_keys weft/v1/pools/10.70.0.0-24; }
-expect_ok "no key of the pool is left in the store (within seconds)" lab_wait_for pool_gone 10
+pool_gone() { no_keys weft/v1/pools/10.70.0.0-24 && no_keys weft/v1/pools/fd00:70::-120; }
+expect_ok "no key of either pool is left in the store (within seconds)" lab_wait_for pool_gone 10
 
 lab_summary

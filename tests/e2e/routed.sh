@@ -276,6 +276,9 @@ expect_fail_msg "an IPv6 subnet too small for as many slices as the IPv4 one is 
 	dk 1 network create -d weft --ipam-driver weft --ipv6 --subnet 10.251.0.0/16 --subnet fd00:251::/120 -o mode=routed bad9
 expect_fail_msg "an IPv6 --gateway is refused" "mode routed takes no --gateway \(fd00:250::9\)" \
 	dk 1 network create "${R6[@]}" --gateway 10.250.0.1 --gateway fd00:250::9 bad10
+expect_fail_msg "host_prefix6 without --ipv6 is refused" \
+	"option 'host_prefix6' needs --ipv6 \(the network has no IPv6 subnet to slice\)" \
+	dk 1 network create "${RT[@]/10.244.0.0/10.251.0.0}" -o host_prefix6=80 bad11
 no_bad_keys() { ! lab_store_keys weft/v1/pools/ | grep -e '10\.25[01]\.' -e 'fd00:25[01]:'; }
 expect_ok "... and none of them left a device" no_devices 1
 expect_ok "... or a key" no_bad_keys
@@ -285,6 +288,9 @@ done
 expect_fail_msg "h3: another IPv6 subnet for the same network is refused, naming the cluster's" \
 	"routed network 10.250.0.0/16 exists in the cluster with backend=vxlan host_prefix=24 vni=[0-9]* vxlan_port=4789 subnet6=fd00:250::/64 host_prefix6=72; this host asked for .* subnet6=fd00:252::/64 host_prefix6=72" \
 	dk 3 network create -d weft --ipam-driver weft --ipv6 --subnet 10.250.0.0/16 --subnet fd00:252::/64 -o mode=routed r6
+expect_fail_msg "h3: another length of IPv6 slices is refused, naming the cluster's" \
+	"subnet6=fd00:250::/64 host_prefix6=72; this host asked for .* subnet6=fd00:250::/64 host_prefix6=80" \
+	dk 3 network create "${R6[@]}" -o host_prefix6=80 r6
 expect_ok "... which left no device on h3" no_devices 3
 expect_ok "h3: a dual-stack routed network (10.250.0.0/16, fd00:250::/64)" dk 3 network create "${R6[@]}" r6
 slice6_of() { lab_store_keys weft/v1/pools/fd00:250::-64/slices/ | while read -r k; do
@@ -327,6 +333,11 @@ ip -n "$LAB-h2" -6 route flush proto 157
 lab_start_weftd 2 --host-id h2 --store "$LAB_STORE_URL" --lease-ttl $TTL
 x2_to_x1() { dk 2 exec x2 ping6 -c1 -W1 "$x1" >/dev/null; }
 expect_ok "h2's weftd restarted with its IPv6 routes flushed: x2 pings x1 again" lab_wait_for x2_to_x1 10
+expect_ok "... h2 keeps its IPv6 slice ($t2)" bash -c "[ '$(slice6_of 2)' = '$t2' ]"
+expect_fail_msg "h2: --ip6 outside h2's IPv6 slice is refused, naming the slice" \
+	"address ${t1%/*}77 is not in this host's slice $t2 of routed network fd00:250::/64 \(--ip6 must be in it\)" \
+	dk 2 run --rm --network r6 --ip6 "${t1%/*}77" $IMG true
+expect_ok "h2: --ip6 inside h2's IPv6 slice works" dk 2 run --rm --network r6 --ip6 "${t2%/*}77" $IMG true
 expect_ok "h3: docker rm x3, network rm r6" bash -c "dk 3 rm -f x3 && dk 3 network rm r6"
 gone6() { ! ip -n "$LAB-h1" -6 route show proto 157 | grep -q "^$t3 "; }
 expect_ok "h3 left: h1 removes the route to its IPv6 slice" lab_wait_for gone6 10
@@ -347,12 +358,23 @@ hg6_route() { ip -n "$LAB-h1" -6 route show proto 157 | grep -q "^fd00:253:[0-9a
 expect_ok "h1 routes h2's IPv6 slice straight to h2's IPv6 address (2001:db8:2::2 on eth0)" lab_wait_for hg6_route 10
 expect_ok "y1 (h1) pings y2 (h2) over IPv6" dk 1 exec y1 ping6 -c2 -W2 "$y2"
 expect_ok "y2 (h2) pings y1 (h1) over IPv6" dk 2 exec y2 ping6 -c2 -W2 "$y1"
+# another IPv6 address of h2 given with --advertise6: the others route h2's IPv6 slice to it
+lab_stop_weftd 2 TERM
+ip -n "$LAB-h2" addr add 2001:db8:2::22/64 dev eth0 nodad
+lab_start_weftd 2 --host-id h2 --store "$LAB_STORE_URL" --lease-ttl $TTL --advertise6 2001:db8:2::22
+hg6_route22() { ip -n "$LAB-h1" -6 route show proto 157 | grep -q "^fd00:253:[0-9a-f:]*/80 via 2001:db8:2::22 dev eth0"; }
+expect_ok "h2's weftd restarted with --advertise6 2001:db8:2::22: h1 routes h2's IPv6 slice to it" lab_wait_for hg6_route22 10
+expect_ok "... and y1 pings y2 over IPv6" dk 1 exec y1 ping6 -c2 -W2 "$y2"
+expect_ok "weftctl peers on h1 shows h2's IPv6 address" bash -c "wctl 1 peers | grep -Eq '^h2 +192.0.2.2,2001:db8:2::22 '"
 expect_ok "h1, h2: docker rm, network rm" bash -c "dk 1 rm -f y1 && dk 2 rm -f y2 && dk 1 network rm hg6 && dk 2 network rm hg6"
 for h in 1 2; do
 	expect_ok "no weft device or route is left on h$h" clean $h
 done
 no_hg6_keys() { no_keys weft/v1/pools/10.252.0.0-16 && no_keys weft/v1/pools/fd00:253::-64; }
 expect_ok "no key of either pool is left" no_hg6_keys
+lab_stop_weftd 2 TERM
+ip -n "$LAB-h2" addr del 2001:db8:2::22/64 dev eth0
+lab_start_weftd 2 --host-id h2 --store "$LAB_STORE_URL" --lease-ttl $TTL
 
 # ---------------------------------------------------------------- a dead host's slice
 GRACE=5
@@ -383,7 +405,7 @@ ip -n "$LAB-h3" route add 192.0.2.0/24 dev eth0 src 198.51.100.3
 ip -n "$LAB-h3" route replace default via 192.0.2.254 dev eth0 onlink 2>/dev/null
 for ns in h1 h2 out; do ip -n "$LAB-$ns" route add 198.51.100.0/24 dev eth0; done
 lab_start_weftd 3 --host-id h3 --store "$LAB_STORE_URL" --lease-ttl $TTL --advertise 198.51.100.3
-AU=(-d weft --ipam-driver weft --subnet 10.247.0.0/16 -o mode=routed -o backend=auto)
+AU=(-d weft --ipam-driver weft --subnet 10.247.0.0/16 --ipv6 --subnet fd00:247::/64 -o mode=routed -o backend=auto)
 for h in 1 2 3; do
 	expect_ok "h$h: a routed network with backend auto" dk $h network create "${AU[@]}" au
 	expect_ok "h$h: run a$h" dk $h run -d --name a$h --network au $IMG sleep 600
@@ -392,6 +414,13 @@ a1=$(ip_of 1 a1 au) a2=$(ip_of 2 a2 au) a3=$(ip_of 3 a3 au)
 auto_routes() { ip -n "$LAB-h1" route show proto 157 | grep -q "via 192.0.2.2 dev eth0" &&
 	ip -n "$LAB-h1" route show proto 157 | grep -q "^${a3%.*}.0/24 via ${a3%.*}.0 dev weft-v"; }
 expect_ok "h1 routes h2's slice straight to h2 and h3's over VXLAN" lab_wait_for auto_routes 10
+# h3's IPv6 address stayed on the underlay's subnet: its IPv6 slice is reached straight
+auto_routes6() { ip -n "$LAB-h1" -6 route show proto 157 | grep -q "via 2001:db8:2::3 dev eth0" &&
+	ip -n "$LAB-h1" -6 route show proto 157 | grep -q "via 2001:db8:2::2 dev eth0" &&
+	! ip -n "$LAB-h1" -6 route show proto 157 | grep -q "dev weft-v"; }
+expect_ok "... and both hosts' IPv6 slices straight to their IPv6 addresses (h3's is on the subnet)" lab_wait_for auto_routes6 10
+expect_ok "a1 (h1) pings a3 (h3) over IPv6" dk 1 exec a1 ping6 -c2 -W2 "$(ip6_of 3 a3 au)"
+expect_ok "a3 (h3) pings a1 (h1) over IPv6" dk 3 exec a3 ping6 -c2 -W2 "$(ip6_of 1 a1 au)"
 expect_ok "a1 (h1) pings a2 (h2)" dk 1 exec a1 ping -c2 -W2 "$a2"
 expect_ok "a1 (h1) pings a3 (h3, off the subnet)" dk 1 exec a1 ping -c2 -W2 "$a3"
 expect_ok "a3 (h3) pings a2 (h2)" dk 3 exec a3 ping -c2 -W2 "$a2"

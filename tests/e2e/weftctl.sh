@@ -40,6 +40,20 @@ expect_fail_msg "--advertise naming an interface without an IPv4 address: refuse
 	--control-socket none --store "$LAB_STORE_URL" --advertise wtest0
 expect_ok "... it made nothing (no state dir, no socket)" \
 	bash -c "[ ! -e '$LABDIR/h1/refused' ] && [ ! -e '$LABDIR/h1/refused.sock' ]"
+expect_fail_msg "--advertise6 naming an interface without a global IPv6 address: refused at start" \
+	"^<3>--advertise6 'wtest0': the interface has no global IPv6 address$" \
+	lab_exec 1 "$WEFTD" --state-dir "$LABDIR/h1/refused" --socket "$LABDIR/h1/refused.sock" \
+	--control-socket none --store "$LAB_STORE_URL" --advertise6 wtest0
+expect_fail_msg "--advertise6 with a link-local address: refused at start" \
+	"^<3>--advertise6 'fe80::1': expected a global IPv6 address \(other hosts route to it\)$" \
+	lab_exec 1 "$WEFTD" --state-dir "$LABDIR/h1/refused" --socket "$LABDIR/h1/refused.sock" \
+	--control-socket none --store "$LAB_STORE_URL" --advertise6 fe80::1
+expect_fail_msg "--advertise6 with neither an address nor an interface: refused at start" \
+	"^<3>--advertise6 'nosuch0': expected an IPv6 address or an interface of this host$" \
+	lab_exec 1 "$WEFTD" --state-dir "$LABDIR/h1/refused" --socket "$LABDIR/h1/refused.sock" \
+	--control-socket none --store "$LAB_STORE_URL" --advertise6 nosuch0
+expect_ok "... they made nothing (no state dir, no socket)" \
+	bash -c "[ ! -e '$LABDIR/h1/refused' ] && [ ! -e '$LABDIR/h1/refused.sock' ]"
 lab_exec 1 ip link del wtest0
 lab_start_weftd 1 --config "$conf" --store "$LAB_STORE_URL"
 lab_start_weftd 2 --host-id h2 --store "$LAB_STORE_URL" --lease-ttl $TTL --reconcile-interval 5

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ipam-hammer.c - many hosts allocating and releasing addresses of one
- * shared /24 at once, through weft's IPAM on a real store. A shared-memory
- * table records who holds each address: an address handed to two holders at
- * once is a duplicate. At the end every client releases what it holds and
- * leaves the pool, and the store must hold no key of it.
+ * shared pool at once, through weft's IPAM on a real store: an IPv4 /24, or
+ * with -6 an IPv6 /120 (IPv6 addresses are picked from a random start, so
+ * the clients collide in it). A shared-memory table records who holds each
+ * address: an address handed to two holders at once is a duplicate. At the
+ * end every client releases what it holds and leaves the pool, and the store
+ * must hold no key of it.
  *
- *   ipam-hammer URL [CLIENTS [OPS [TOKEN]]]     exit 0 only with 0 duplicates and 0 keys left
+ *   ipam-hammer [-6] URL [CLIENTS [OPS [TOKEN]]]     exit 0 only with 0 duplicates and 0 keys left
  */
 #include "config.h"
 
@@ -22,7 +24,6 @@
 #include "store-ipam.h"
 #include "store.h"
 
-#define POOL "10.77.0.0/24"
 #define HOLD_MAX 8
 
 struct shared {
@@ -32,6 +33,14 @@ struct shared {
 
 static const char *url;
 static struct store_config cfg;
+static bool v6;
+static const char *pool = "10.77.0.0/24", *pool_key = STORE_PREFIX "pools/10.77.0.0-24";
+
+/* The slot of a pool's address in the table: its last byte (a /24, a /120). */
+static int slot_of(const struct ipaddr *a)
+{
+	return a->b[v6 ? 15 : 3];
+}
 
 static void client(struct shared *sh, int id, int ops)
 {
@@ -48,7 +57,7 @@ static void client(struct shared *sh, int id, int ops)
 	snprintf(host, sizeof(host), "h%d", id);
 	ic.host_id = host;
 	if (store_open_with(url, &cfg, &s, &eb) < 0 || ipam_new(s, &ic, &ipam, &eb) < 0 ||
-	    ipam_pool_request(ipam, POOL, "", false, NULL, 0, &p, &eb) < 0) {
+	    ipam_pool_request(ipam, pool, "", v6, NULL, 0, &p, &eb) < 0) {
 		fprintf(stderr, "client %d: %s\n", id, eb.msg);
 		__atomic_add_fetch(&sh->errors, 1, __ATOMIC_SEQ_CST);
 		_exit(1);
@@ -63,20 +72,22 @@ static void client(struct shared *sh, int id, int ops)
 					__atomic_add_fetch(&sh->errors, 1, __ATOMIC_SEQ_CST);
 				continue;
 			}
-			off = a.b[3];
+			off = slot_of(&a);
 			int want = 0;
 
 			if (!__atomic_compare_exchange_n(&sh->slot[off], &want, me, false, __ATOMIC_SEQ_CST,
 							 __ATOMIC_SEQ_CST)) {
-				fprintf(stderr, "DUPLICATE: 10.77.0.%d handed to h%d while h%d holds it\n", off, id,
-					want - 1);
+				char t[CIDR_STRLEN];
+
+				fprintf(stderr, "DUPLICATE: %s handed to h%d while h%d holds it\n", cidr_addr_format(&a, t),
+					id, want - 1);
 				__atomic_add_fetch(&sh->dups, 1, __ATOMIC_SEQ_CST);
 			}
 			held[n++] = a;
 			__atomic_add_fetch(&sh->allocs, 1, __ATOMIC_SEQ_CST);
 		} else {
 			k = rand_r(&seed) % n;
-			off = held[k].b[3];
+			off = slot_of(&held[k]);
 			/* Give it up in the table first: the store may hand it out as soon as it is free. */
 			__atomic_store_n(&sh->slot[off], 0, __ATOMIC_SEQ_CST);
 			if (ipam_addr_release(ipam, &p, &held[k], &eb) < 0) {
@@ -88,7 +99,7 @@ static void client(struct shared *sh, int id, int ops)
 		}
 	}
 	while (n--) {
-		__atomic_store_n(&sh->slot[held[n].b[3]], 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&sh->slot[slot_of(&held[n])], 0, __ATOMIC_SEQ_CST);
 		ipam_addr_release(ipam, &p, &held[n], &eb);
 	}
 	if (ipam_pool_release(ipam, &p, &eb) < 0) {
@@ -109,8 +120,15 @@ int main(int argc, char **argv)
 	int clients, ops, i, st, failed = 0;
 	double secs;
 
+	if (argc > 1 && strcmp(argv[1], "-6") == 0) {
+		v6 = true;
+		pool = "fd00:77::/120";
+		pool_key = STORE_PREFIX "pools/fd00:77::-120";
+		argv++;
+		argc--;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: ipam-hammer URL [CLIENTS [OPS [TOKEN]]]\n");
+		fprintf(stderr, "usage: ipam-hammer [-6] URL [CLIENTS [OPS [TOKEN]]]\n");
 		return 2;
 	}
 	url = argv[1];
@@ -133,13 +151,13 @@ int main(int argc, char **argv)
 			failed++;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-	if (store_open_with(url, &cfg, &s, &eb) < 0 || store_list(s, STORE_PREFIX "pools/10.77.0.0-24", &l, &eb) < 0) {
+	if (store_open_with(url, &cfg, &s, &eb) < 0 || store_list(s, pool_key, &l, &eb) < 0) {
 		fprintf(stderr, "ipam-hammer: %s\n", eb.msg);
 		return 1;
 	}
 	printf("%s: %d clients x %d ops on %s in %.1f s: %ld allocations (%.0f/s), %ld releases, %ld 'pool full', "
 	       "%ld errors, %ld duplicates, %zu keys left\n",
-	       url, clients, ops, POOL, secs, sh->allocs, sh->allocs / secs, sh->releases, sh->full, sh->errors, sh->dups,
+	       url, clients, ops, pool, secs, sh->allocs, sh->allocs / secs, sh->releases, sh->full, sh->errors, sh->dups,
 	       l.n);
 	for (i = 0; i < (int)l.n && i < 5; i++)
 		printf("  left: %s\n", l.kv[i].key);
