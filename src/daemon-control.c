@@ -150,6 +150,8 @@ static json_t *net_json(const struct net *n, size_t neps)
 	if (j && (f & NET_FIELD_MACVLAN)) {
 		j = set_new(j, "macvlan_mode", json_string(mv_mode_to_string(o->macvlan_mode)));
 		j = set_new(j, "host_shim", addr_json(&n->shim_addr));
+		if (j && n->shim_addr6.family)
+			j = set_new(j, "host_shim6", addr_json(&n->shim_addr6));
 	}
 	return j;
 }

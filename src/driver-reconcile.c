@@ -255,7 +255,9 @@ static bool addr_in_use(const struct recon *rc, const struct ipam_addr *x)
 	for (i = 0; i < rc->nnets; i++) {
 		if (!net_has_pool(&rc->nets[i], &x->pool))
 			continue;
-		if (x->host ? cidr_addr_equal(&rc->nets[i].shim_addr, &x->addr) : net_addr_is_infra(&rc->nets[i], &x->addr))
+		if (x->host ? cidr_addr_equal(&rc->nets[i].shim_addr, &x->addr) ||
+				      cidr_addr_equal(&rc->nets[i].shim_addr6, &x->addr)
+			    : net_addr_is_infra(&rc->nets[i], &x->addr))
 			return true;
 	}
 	if (x->host) /* a shim's address is weft's alone: Docker knows nothing of it */

@@ -50,7 +50,7 @@ char *rec_net_encode(const struct net *n)
 {
 	char p[CIDR_STRLEN], g[CIDR_STRLEN], a[CIDR_STRLEN], h[CIDR_STRLEN] = "0.0.0.0", sh[CIDR_STRLEN] = "",
 						       sl[CIDR_STRLEN] = "", p6[CIDR_STRLEN] = "", g6[CIDR_STRLEN] = "",
-						       sl6[CIDR_STRLEN] = "";
+						       sl6[CIDR_STRLEN] = "", sh6[CIDR_STRLEN] = "";
 	json_t *aux = json_array();
 	size_t i;
 
@@ -68,11 +68,13 @@ char *rec_net_encode(const struct net *n)
 			cidr_format(&n->gateway6, '/', g6);
 		if (n->slice6.len)
 			cidr_format(&n->slice6, '/', sl6);
+		if (n->shim_addr6.family)
+			cidr_addr_format(&n->shim_addr6, sh6);
 	}
 	return dump(json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:b, s:i, s:b, s:b, s:s,"
 			      " s:s, s:s, s:b, s:s,"
 			      " s:I, s:i, s:b, s:s, s:i, s:s, s:s,"
-			      " s:s, s:s, s:b, s:s, s:i}",
+			      " s:s, s:s, s:b, s:s, s:i, s:s}",
 			      "id", n->id, "mode", net_mode_to_string(n->opts.mode), "bridge", n->bridge, "internal",
 			      n->internal, "pool", cidr_format(&n->pool, '/', p), "gateway",
 			      cidr_format(&n->gateway, '/', g), "aux", aux, "pool_released", n->pool_released, "mtu",
@@ -87,13 +89,13 @@ char *rec_net_encode(const struct net *n)
 			      sl, "gateway_by", net_gateway_to_string(n->opts.gateway),
 			      /* IPv6 */
 			      "pool6", p6, "gateway6", g6, "pool6_released", n->pool6_released, "slice6", sl6,
-			      "host_prefix6", (int)n->opts.host_prefix6));
+			      "host_prefix6", (int)n->opts.host_prefix6, "shim_addr6", sh6));
 }
 
 int rec_net_decode(const char *val, struct net *ret)
 {
 	const char *id, *mode, *bridge, *pool, *gw, *hb = "0.0.0.0", *parent = "", *mvmode = "bridge", *sh = "";
-	const char *backend = "vxlan", *slice = "", *gateway_by = "", *pool6 = "", *gw6 = "", *slice6 = "";
+	const char *backend = "vxlan", *slice = "", *gateway_by = "", *pool6 = "", *gw6 = "", *slice6 = "", *sh6 = "";
 	int host_prefix = 24, host_prefix6 = 0;
 	struct net n = { 0 };
 	json_t *o, *aux = NULL, *e;
@@ -118,8 +120,8 @@ int rec_net_decode(const char *val, struct net *ret)
 	if (json_unpack(o, "{s?I, s?i, s?b, s?s, s?i, s?s, s?s}", "vni", &vni, "vxlan_port", &port, "flood", &flood,
 			"backend", &backend, "host_prefix", &host_prefix, "slice", &slice, "gateway_by", &gateway_by) < 0)
 		goto out;
-	if (json_unpack(o, "{s?s, s?s, s?b, s?s, s?i}", "pool6", &pool6, "gateway6", &gw6, "pool6_released",
-			&released6, "slice6", &slice6, "host_prefix6", &host_prefix6) < 0)
+	if (json_unpack(o, "{s?s, s?s, s?b, s?s, s?i, s?s}", "pool6", &pool6, "gateway6", &gw6, "pool6_released",
+			&released6, "slice6", &slice6, "host_prefix6", &host_prefix6, "shim_addr6", &sh6) < 0)
 		goto out;
 	if (*pool6 && (cidr_parse(pool6, '/', &n.pool6, NULL) < 0 || n.pool6.addr.family != AF_INET6))
 		goto out;
@@ -128,6 +130,8 @@ int rec_net_decode(const char *val, struct net *ret)
 	if (*slice6 && (cidr_parse(slice6, '/', &n.slice6, NULL) < 0 || !cidr_contains_cidr(&n.pool6, &n.slice6)))
 		goto out;
 	if (host_prefix6 < 0 || host_prefix6 > 128)
+		goto out;
+	if (*sh6 && (cidr_addr_parse(sh6, &n.shim_addr6) < 0 || !cidr_contains(&n.pool6, &n.shim_addr6)))
 		goto out;
 	n.opts.host_prefix6 = host_prefix6;
 	n.pool6_released = released6;

@@ -38,6 +38,7 @@ struct net {
 	bool pool6_released; /* ... and the IPv6 one */
 	bool vlan_made;     /* macvlan: weft made the parent (an 802.1Q interface) */
 	struct ipaddr shim_addr; /* macvlan host_shim: the host's address on the segment (family 0: none) */
+	struct ipaddr shim_addr6; /* ... and its IPv6 address there (family 0: none) */
 	struct cidr slice;       /* routed: this host's slice of the pool (len 0: none yet) */
 	struct cidr slice6;      /* routed: the same of the IPv6 pool (len 0: none) */
 };

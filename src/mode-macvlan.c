@@ -7,9 +7,10 @@
  * The kernel passes nothing between a parent and its macvlans, so the host
  * cannot reach its own containers. "-o host_shim=true" gives the host one
  * more macvlan on the parent, "wm<network id>", with an address of the
- * network that weft's IPAM holds for the host: a /32 on it, a route per
- * local container, and a fallback route to the whole subnet (metric
- * SHIM_METRIC, so a route the host has to it already wins).
+ * network that weft's IPAM holds for the host: a /32 on it (and a /128 of
+ * the IPv6 subnet, with --ipv6), a route per local container, and a
+ * fallback route to the whole subnet (metric SHIM_METRIC, so a route the
+ * host has to it already wins).
  */
 #include "config.h"
 
@@ -87,13 +88,14 @@ static void shim_name(const struct net *net, char name[IFNAME_LEN])
 }
 
 /*
- * An address of net's pool for the host itself (want: that one, a restart
- * claiming it again; NULL: any free one), held by this host in weft's IPAM.
+ * An address of pool (one of net's) for the host itself (want: that one, a
+ * restart claiming it again; NULL: any free one), held by this host in
+ * weft's IPAM.
  */
-static int host_addr_claim(const struct mode_ctx *ctx, const struct net *net, const struct ipaddr *want,
+static int host_addr_claim(const struct mode_ctx *ctx, const struct cidr *pool, const struct ipaddr *want,
 			   struct ipaddr *ret, struct errbuf *eb)
 {
-	struct ipam_pool p = { .pool = net->pool };
+	struct ipam_pool p = { .pool = *pool };
 	char w[CIDR_STRLEN] = "", s[CIDR_STRLEN];
 	int r;
 
@@ -111,11 +113,13 @@ static int host_addr_claim(const struct mode_ctx *ctx, const struct net *net, co
 	return r;
 }
 
-static int host_addr_release(const struct mode_ctx *ctx, const struct net *net, const struct ipaddr *a,
+static int host_addr_release(const struct mode_ctx *ctx, const struct cidr *pool, const struct ipaddr *a,
 			     struct errbuf *eb)
 {
-	struct ipam_pool p = { .pool = net->pool };
+	struct ipam_pool p = { .pool = *pool };
 
+	if (!a->family)
+		return 0;
 	return ipam_addr_release(ctx->ipam, &p, a, eb);
 }
 
@@ -139,7 +143,7 @@ static int nets_on_parent(const struct mode_ctx *ctx, const struct net *net)
 /* The shim as it should be; every step is a no-op when already done. */
 static int shim_up(const struct net *net, unsigned int mtu, struct errbuf *eb)
 {
-	struct cidr host = { .addr = net->shim_addr, .len = 32 };
+	struct cidr host = { .addr = net->shim_addr, .len = 32 }, host6 = { .addr = net->shim_addr6, .len = 128 };
 	char name[IFNAME_LEN];
 	int r;
 
@@ -151,42 +155,70 @@ static int shim_up(const struct net *net, unsigned int mtu, struct errbuf *eb)
 		r = netlink_addr_add(name, &host, eb);
 	if (r == 0)
 		r = netlink_route_add(&net->pool, name, &net->shim_addr, SHIM_METRIC, eb);
+	if (r == 0 && net->shim_addr6.family)
+		r = netlink_addr_add(name, &host6, eb);
+	if (r == 0 && net->shim_addr6.family)
+		r = netlink_route_add(&net->pool6, name, &net->shim_addr6, SHIM_METRIC, eb);
 	return r;
 }
 
-/* A route to a local container through the shim, or its removal. */
-static int shim_route(const struct net *net, const struct endpoint *ep, bool add, struct errbuf *eb)
+/* A route to a local container's address a (of either family) through the shim, or its removal. */
+static int shim_route1(const struct net *net, const struct ipaddr *a, const struct ipaddr *src, bool add,
+		       struct errbuf *eb)
 {
-	struct cidr c = { .addr = ep->addr.addr, .len = 32 };
+	struct cidr c = { .addr = *a, .len = cidr_addr_bits(a) };
 	char name[IFNAME_LEN];
 
-	if (!net->shim_addr.family)
+	if (!src->family || !a->family)
 		return 0;
 	shim_name(net, name);
 	if (add)
-		return netlink_route_add(&c, name, &net->shim_addr, SHIM_METRIC, eb);
+		return netlink_route_add(&c, name, src, SHIM_METRIC, eb);
 	return netlink_route_del(&c, name, SHIM_METRIC, eb);
+}
+
+/* The routes to a local container through the shim (one per address), or their removal. */
+static int shim_route(const struct net *net, const struct endpoint *ep, bool add, struct errbuf *eb)
+{
+	int r;
+
+	r = shim_route1(net, &ep->addr.addr, &net->shim_addr, add, eb);
+	if (r == 0)
+		r = shim_route1(net, &ep->addr6.addr, &net->shim_addr6, add, eb);
+	return r;
 }
 
 static int shim_create(const struct mode_ctx *ctx, struct net *net, unsigned int mtu, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
-	char name[IFNAME_LEN], a[CIDR_STRLEN];
+	char name[IFNAME_LEN], a[CIDR_STRLEN], a6[CIDR_STRLEN];
 	int r;
 
-	r = host_addr_claim(ctx, net, NULL, &net->shim_addr, eb);
-	if (r < 0)
+	r = host_addr_claim(ctx, &net->pool, NULL, &net->shim_addr, eb);
+	if (r == 0 && net_has_ipv6(net))
+		r = host_addr_claim(ctx, &net->pool6, NULL, &net->shim_addr6, eb);
+	if (r < 0) {
+		host_addr_release(ctx, &net->pool, &net->shim_addr, &ignore);
+		memset(&net->shim_addr, 0, sizeof(net->shim_addr));
 		return errbuf_prefix(eb, "option 'host_shim'");
+	}
 	crash_point("net_create.shim");
 	r = shim_up(net, mtu, eb);
 	shim_name(net, name);
 	if (r < 0) {
 		netlink_link_del(name, &ignore);
-		host_addr_release(ctx, net, &net->shim_addr, &ignore);
+		host_addr_release(ctx, &net->pool, &net->shim_addr, &ignore);
+		host_addr_release(ctx, &net->pool6, &net->shim_addr6, &ignore);
 		memset(&net->shim_addr, 0, sizeof(net->shim_addr));
+		memset(&net->shim_addr6, 0, sizeof(net->shim_addr6));
 		return r;
 	}
-	log_info("network %.12s: host shim '%s' has address %s", net->id, name, cidr_addr_format(&net->shim_addr, a));
+	if (net->shim_addr6.family)
+		log_info("network %.12s: host shim '%s' has addresses %s and %s", net->id, name,
+			 cidr_addr_format(&net->shim_addr, a), cidr_addr_format(&net->shim_addr6, a6));
+	else
+		log_info("network %.12s: host shim '%s' has address %s", net->id, name,
+			 cidr_addr_format(&net->shim_addr, a));
 	return 0;
 }
 
@@ -200,7 +232,9 @@ static int shim_delete(const struct mode_ctx *ctx, const struct net *net, struct
 	shim_name(net, name);
 	r = netlink_link_del(name, eb);
 	if (r == 0)
-		r = host_addr_release(ctx, net, &net->shim_addr, eb);
+		r = host_addr_release(ctx, &net->pool, &net->shim_addr, eb);
+	if (r == 0)
+		r = host_addr_release(ctx, &net->pool6, &net->shim_addr6, eb);
 	return r;
 }
 
@@ -208,10 +242,6 @@ static int macvlan_validate(const struct mode_ctx *ctx, const struct net *net, s
 {
 	if (net->internal)
 		return errbuf_set(eb, -EOPNOTSUPP, "an --internal macvlan network is not supported by weft");
-	if (net->opts.host_shim && net_has_ipv6(net))
-		return errbuf_set(eb, -EOPNOTSUPP,
-				  "option 'host_shim' does not carry IPv6 yet: create the network without --ipv6, or "
-				  "without host_shim");
 	return 0;
 }
 
@@ -256,8 +286,10 @@ static int macvlan_restore_network(const struct mode_ctx *ctx, const struct net 
 	r = parent_ready(net, &mtu, NULL, eb);
 	if (r < 0 || !net->shim_addr.family)
 		return r;
-	/* Still this host's (the store may have lost it, or a GC freed it while this host was away)? */
-	r = host_addr_claim(ctx, net, &net->shim_addr, &a, eb);
+	/* Still this host's (the store may have lost them, or a GC freed them while this host was away)? */
+	r = host_addr_claim(ctx, &net->pool, &net->shim_addr, &a, eb);
+	if (r == 0 && net->shim_addr6.family)
+		r = host_addr_claim(ctx, &net->pool6, &net->shim_addr6, &a, eb);
 	if (r < 0)
 		return errbuf_prefix(eb, "host shim");
 	return shim_up(net, mtu_of(net, mtu), eb);

@@ -298,7 +298,8 @@ static int cmd_networks(const struct ctx *x, json_t *o, bool detail)
 			cell_printf(details, sizeof(details), &k, "slice=%s backend=%s ", both(str(e, "slice"), str(e, "slice6")),
 				    str(e, "backend"));
 		if (*str(e, "host_shim"))
-			cell_printf(details, sizeof(details), &k, "host_shim=%s ", str(e, "host_shim"));
+			cell_printf(details, sizeof(details), &k, "host_shim=%s ",
+				    both(str(e, "host_shim"), str(e, "host_shim6")));
 		if (json_is_true(json_object_get(e, "internal")))
 			cell_printf(details, sizeof(details), &k, "internal ");
 		if (*details && details[strlen(details) - 1] == ' ')

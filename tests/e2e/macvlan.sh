@@ -102,9 +102,6 @@ expect_ok "no weft device is left on h2" no_devices 2
 # ---------------------------------------------------------------- IPv6 on the LAN
 M6=(-d weft --ipam-driver weft --ipv6 --subnet 10.61.0.0/24 --subnet fd00:61::/64 -o mode=macvlan -o parent=eth0)
 ip6_of() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").GlobalIPv6Address}}" "$2"; }
-expect_fail_msg "host_shim with --ipv6 is refused" "option 'host_shim' does not carry IPv6 yet" \
-	dk 1 network create "${M6[@]}" -o host_shim=true m6
-expect_ok "... and leaves no device" no_devices 1
 for h in 1 2; do
 	expect_ok "h$h: a dual-stack macvlan network (10.61.0.0/24, fd00:61::/64)" dk $h network create "${M6[@]}" m6
 	expect_ok "h$h: run v$h on it" dk $h run -d --name v$h --network m6 $IMG sleep 600
@@ -123,8 +120,10 @@ expect_ok "... no weft device on h1" no_devices 1
 expect_ok "... or on h2" no_devices 2
 
 # ---------------------------------------------------------------- host shim: host <-> containers
-SH=(-d weft --ipam-driver weft --subnet 10.63.0.0/24 --gateway 10.63.0.1 -o mode=macvlan -o parent=eth0)
+SH=(-d weft --ipam-driver weft --subnet 10.63.0.0/24 --gateway 10.63.0.1 --ipv6 --subnet fd00:63::/64 --gateway fd00:63::1
+	-o mode=macvlan -o parent=eth0)
 hping() { ip netns exec "$LAB-h$1" busybox ping -c2 -W2 "$2"; }
+hping6() { ip netns exec "$LAB-h$1" busybox ping6 -c2 -W2 "$2"; }
 expect_ok "h1: mv again, run a5 on it (no shim)" bash -c "dk 1 network create ${MV[*]} mv && dk 1 run -d --name a5 --network mv $IMG sleep 600"
 expect_fail_msg "without host_shim, h1 cannot reach its own container (the kernel's macvlan rule)" "0 packets received|100% packet loss" \
 	hping 1 "$(ip_of 1 a5 mv)"
@@ -134,7 +133,7 @@ expect_fail_msg "host_shim without weft's IPAM is refused" \
 	"the host's own address comes from weft's IPAM, which does not hold subnet 10.64.0.0/24: create the network with --ipam-driver weft" \
 	dk 1 network create -d weft --subnet 10.64.0.0/24 -o mode=macvlan -o parent=eth0 -o host_shim=true bad7
 expect_ok "... and neither left a device" no_devices 1
-expect_ok "h1: create a network with host_shim=true" dk 1 network create "${SH[@]}" -o host_shim=true mvs
+expect_ok "h1: create a dual-stack network with host_shim=true" dk 1 network create "${SH[@]}" -o host_shim=true mvs
 expect_ok "h2: the same" dk 2 network create "${SH[@]}" -o host_shim=true mvs
 shim_of() { printf 'wm%s' "$(dk "$1" network inspect -f '{{.Id}}' mvs | cut -c1-8)"; }
 shim_ip() { ip -n "$LAB-h$1" -4 -o addr show dev "$(shim_of "$1")" | awk '{print $4}' | cut -d/ -f1; }
@@ -146,6 +145,13 @@ expect_ok "each host has its shim ($shim on h1) with an address of the subnet ($
 shim_key() { lab_store_value "weft/v1/pools/10.63.0.0-24/addr/$1"; }
 held_by_h1() { shim_key "$s1ip" | grep -q '"host":"h1"' && shim_key "$s1ip" | grep -q '"owner":"host"'; }
 expect_ok "the store holds $s1ip for h1 as its host address" held_by_h1
+shim_ip6() { ip -n "$LAB-h$1" -6 -o addr show dev "$(shim_of "$1")" scope global | awk '{print $4}' | cut -d/ -f1; }
+s1ip6=$(shim_ip6 1)
+s2ip6=$(shim_ip6 2)
+expect_ok "each shim has an IPv6 address of the subnet too ($s1ip6, $s2ip6)" \
+	bash -c "[[ '$s1ip6' == fd00:63::* && '$s2ip6' == fd00:63::* && '$s1ip6' != '$s2ip6' ]]"
+held6_by_h1() { lab_store_value "weft/v1/pools/fd00:63::-64/addr/$s1ip6" | grep -q '"host":"h1".*"owner":"host"\|"owner":"host".*"host":"h1"'; }
+expect_ok "the store holds $s1ip6 for h1 as its host address" held6_by_h1
 expect_ok "h1: run s1" dk 1 run -d --name s1 --network mvs $IMG sleep 600
 expect_ok "h2: run s2" dk 2 run -d --name s2 --network mvs $IMG sleep 600
 s1=$(ip_of 1 s1 mvs)
@@ -159,19 +165,32 @@ expect_ok "s1 pings h2's shim address" dk 1 exec s1 ping -c2 -W2 "$s2ip"
 expect_fail_msg "h2: --ip of h1's shim address is refused, naming h1" "address $s1ip is in use by host 'h1'" \
 	dk 2 run --rm --network mvs --ip "$s1ip" $IMG true
 expect_ok "h1: a route to s1 through the shim" bash -c "ip -n $LAB-h1 route show $s1/32 | grep -q 'dev $shim'"
+s1v6=$(ip6_of 1 s1 mvs)
+s2v6=$(ip6_of 2 s2 mvs)
+expect_ok "h1 pings its own container s1 over IPv6 through the shim ($s1v6)" hping6 1 "$s1v6"
+expect_ok "h1 pings s2 on h2 over IPv6 (the IPv6 subnet route through the shim)" hping6 1 "$s2v6"
+expect_ok "s1 pings h1's shim IPv6 address" dk 1 exec s1 ping6 -c2 -W2 "$s1ip6"
+expect_ok "h1: an IPv6 route to s1 through the shim" bash -c "ip -n $LAB-h1 -6 route show $s1v6/128 | grep -q 'dev $shim'"
+expect_fail_msg "h2: --ip6 of h1's shim IPv6 address is refused, naming h1" "address $s1ip6 is in use by host 'h1'" \
+	dk 2 run --rm --network mvs --ip6 "$s1ip6" $IMG true
 lab_stop_weftd 1 KILL
 ip -n "$LAB-h1" link del "$shim"
 lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --lease-ttl $TTL --gc-grace $GRACE
 expect_ok "weftd restarted after its shim was deleted (as by a reboot): the shim has $s1ip again" \
 	bash -c "[ \"\$(ip -n $LAB-h1 -4 -o addr show dev $shim | awk '{print \$4}')\" = $s1ip/32 ]"
+expect_ok "... and its IPv6 address" \
+	bash -c "[ \"\$(ip -n $LAB-h1 -6 -o addr show dev $shim scope global | awk '{print \$4}')\" = $s1ip6/128 ]"
 expect_ok "... and h1 pings s1 again (the container's route is back)" hping 1 "$s1"
-expect_ok "h1: docker rm s1 removes its route" \
-	bash -c "dk 1 rm -f s1 >/dev/null && ! ip -n $LAB-h1 route show $s1/32 | grep -q ."
+expect_ok "... also over IPv6" hping6 1 "$s1v6"
+expect_ok "h1: docker rm s1 removes its routes" \
+	bash -c "dk 1 rm -f s1 >/dev/null && ! ip -n $LAB-h1 route show $s1/32 | grep -q . && ! ip -n $LAB-h1 -6 route show $s1v6/128 | grep -q ."
 expect_ok "h1: docker rm a5, network rm mv mvs" bash -c "dk 1 rm -f a5 && dk 1 network rm mv mvs"
 expect_ok "h1's shim is gone" bash -c "! ip -n $LAB-h1 link show $shim"
 expect_ok "h1's shim address is free in the store" no_key "weft/v1/pools/10.63.0.0-24/addr/$s1ip"
+expect_ok "... and its IPv6 one" no_key "weft/v1/pools/fd00:63::-64/addr/$s1ip6"
 expect_ok "h2: docker rm s2, network rm mvs" bash -c "dk 2 rm -f s2 && dk 2 network rm mvs"
 expect_ok "no key of the shim network is left" no_keys weft/v1/pools/10.63.0.0-24
+expect_ok "... nor of its IPv6 subnet" no_keys weft/v1/pools/fd00:63::-64
 expect_ok "no weft device is left on h1" no_devices 1
 expect_ok "no weft device is left on h2" no_devices 2
 

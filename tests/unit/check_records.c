@@ -163,6 +163,21 @@ START_TEST(test_records_net_v6)
 	ck_assert_ptr_eq(net_slice_of(&n, &n.pool), &n.slice);
 	ck_assert_ptr_null(net_slice_of(&n, &n.slice6));
 	free(t1);
+	/* A macvlan host shim's IPv6 address comes back too; one outside the IPv6 pool is a corrupt record. */
+	n = net_of(NET_MODE_MACVLAN, "m6", "10.1.0.0/24", "10.1.0.1/24");
+	n.pool6 = test_cidr("fd00:1:2:3::/64");
+	n.gateway6 = test_cidr("fd00:1:2:3::1/64");
+	n.shim_addr6 = test_addr("fd00:1:2:3::77");
+	t1 = rec_net_encode(&n);
+	ck_assert_ptr_nonnull(t1);
+	ck_assert_int_eq(rec_net_decode(t1, &back), 0);
+	ck_assert(cidr_addr_equal(&back.shim_addr6, &n.shim_addr6));
+	free(t1);
+	ck_assert_int_eq(rec_net_decode("{\"id\":\"n\",\"mode\":\"macvlan\",\"bridge\":\"\",\"internal\":false,"
+					"\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\",\"pool6\":\"fd00::/64\","
+					"\"shim_addr6\":\"fd01::7\"}",
+					&back),
+			 -EIO);
 	/* An IPv6 slice outside the IPv6 pool is a corrupt record. */
 	ck_assert_int_eq(rec_net_decode("{\"id\":\"n\",\"mode\":\"routed\",\"bridge\":\"b\",\"internal\":false,"
 					"\"pool\":\"10.0.0.0/24\",\"gateway\":\"10.0.0.1/24\",\"pool6\":\"fd00::/64\","
