@@ -142,8 +142,8 @@ req /NetworkDriver.CreateNetwork "$(cn ',"IPv6Data":[{"Pool":"fd00::/64","Gatewa
 	"field 'Gateway': 'fd00::1%eth0/64' is not a valid CIDR"
 req /NetworkDriver.CreateNetwork '{"NetworkID":"abc","Options":{"com.docker.network.enable_ipv4":false},"IPv4Data":[],"IPv6Data":[{"Pool":"fd00::/64","Gateway":"fd00::1/64"}]}' \
 	"IPv6-only networks \(--ipv4=false\) are not supported by weft yet"
-req /NetworkDriver.CreateNetwork "$(cn ',"IPv6Data":[{"Pool":"fd00::/64","Gateway":"fd00::1/64"}],"Options":{"com.docker.network.generic":{"mode":"routed"}}')" \
-	"IPv6 is not supported in mode routed yet"
+req /NetworkDriver.CreateNetwork "$(cn ',"IPv6Data":[{"Pool":"fd00::/64","Gateway":"fd00::1/64"}],"Options":{"com.docker.network.generic":{"mode":"routed","host_prefix6":"130"}}')" \
+	"option 'host_prefix6': 130 is out of range \(allowed: 1..126\)"
 req /NetworkDriver.CreateNetwork "{\"NetworkID\":\"$NET\",\"IPv4Data\":[{\"Pool\":\"10.233.0.0/24\",\"Gateway\":\"10.233.0.1/24\"}]}" \
 	"network ${NET:0:12} exists already, as bridge network 10.232.0.0/24"
 accepted /NetworkDriver.CreateNetwork "{\"NetworkID\":\"$NET\",\"IPv4Data\":[{\"Pool\":\"10.232.0.0/24\",\"Gateway\":\"10.232.0.1/24\"}]}"
