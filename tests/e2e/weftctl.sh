@@ -32,26 +32,22 @@ lease-ttl = $TTL
   gc-grace=900
 reconcile-interval = 5
 EOF
-# --advertise naming an interface without an IPv4 address: refused before anything is made
+# --advertise(6) naming what cannot be: refused before anything is made
+# refused ARGS...: weftd on h1 with ARGS, which must stop it at start
+refused() {
+	lab_exec 1 "$WEFTD" --state-dir "$LABDIR/h1/refused" --socket "$LABDIR/h1/refused.sock" \
+		--control-socket none --store "$LAB_STORE_URL" "$@"
+}
 lab_exec 1 ip link add wtest0 type veth peer name wtest1
 expect_fail_msg "--advertise naming an interface without an IPv4 address: refused at start" \
-	"^<3>--advertise 'wtest0': the interface has no IPv4 address$" \
-	lab_exec 1 "$WEFTD" --state-dir "$LABDIR/h1/refused" --socket "$LABDIR/h1/refused.sock" \
-	--control-socket none --store "$LAB_STORE_URL" --advertise wtest0
-expect_ok "... it made nothing (no state dir, no socket)" \
-	bash -c "[ ! -e '$LABDIR/h1/refused' ] && [ ! -e '$LABDIR/h1/refused.sock' ]"
+	"^<3>--advertise 'wtest0': the interface has no IPv4 address$" refused --advertise wtest0
 expect_fail_msg "--advertise6 naming an interface without a global IPv6 address: refused at start" \
-	"^<3>--advertise6 'wtest0': the interface has no global IPv6 address$" \
-	lab_exec 1 "$WEFTD" --state-dir "$LABDIR/h1/refused" --socket "$LABDIR/h1/refused.sock" \
-	--control-socket none --store "$LAB_STORE_URL" --advertise6 wtest0
+	"^<3>--advertise6 'wtest0': the interface has no global IPv6 address$" refused --advertise6 wtest0
 expect_fail_msg "--advertise6 with a link-local address: refused at start" \
 	"^<3>--advertise6 'fe80::1': expected a global IPv6 address \(other hosts route to it\)$" \
-	lab_exec 1 "$WEFTD" --state-dir "$LABDIR/h1/refused" --socket "$LABDIR/h1/refused.sock" \
-	--control-socket none --store "$LAB_STORE_URL" --advertise6 fe80::1
+	refused --advertise6 fe80::1
 expect_fail_msg "--advertise6 with neither an address nor an interface: refused at start" \
-	"^<3>--advertise6 'nosuch0': expected an IPv6 address or an interface of this host$" \
-	lab_exec 1 "$WEFTD" --state-dir "$LABDIR/h1/refused" --socket "$LABDIR/h1/refused.sock" \
-	--control-socket none --store "$LAB_STORE_URL" --advertise6 nosuch0
+	"^<3>--advertise6 'nosuch0': expected an IPv6 address or an interface of this host$" refused --advertise6 nosuch0
 expect_ok "... they made nothing (no state dir, no socket)" \
 	bash -c "[ ! -e '$LABDIR/h1/refused' ] && [ ! -e '$LABDIR/h1/refused.sock' ]"
 lab_exec 1 ip link del wtest0
