@@ -28,10 +28,12 @@ stores_cleanup() {
 	for d in $STORES_DIRS; do rm -rf "$d"; done
 }
 
-# stores_free_port N: a TCP port nothing listens on now
+# stores_free_port N: a TCP port no socket uses now, below the kernel's ephemeral range
+# (32768 up by default): a port picked there can be taken by a connection's local end between
+# this check and the store's bind (etcd's "bind: address already in use" in one CI run)
 stores_free_port() {
-	p=$((20000 + ($$ * 7 + $1) % 20000))
-	while ss -Hltn "sport = :$p" | grep -q .; do p=$((p + 3)); done
+	p=$((20000 + ($$ * 7 + $1) % 12000))
+	while ss -Hatn "sport = :$p" | grep -q .; do p=$((p + 3)); done
 	echo "$p"
 }
 
