@@ -286,7 +286,7 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 {
 	const struct mode_ops *ops;
 	struct net n, old;
-	char key[KEY_LEN];
+	char key[KEY_LEN], s6[CIDR_STRLEN];
 	struct errbuf ignore = { 0 };
 	int r;
 
@@ -302,8 +302,9 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 	r = rec_net_get(d->cfg.local, req->id, &old, eb);
 	if (r == 0 && (!cidr_equal(&old.pool, &n.pool) || !cidr_equal(&old.pool6, &n.pool6) ||
 		       old.opts.mode != n.opts.mode))
-		return errbuf_set(eb, -EEXIST, "network %.12s exists already, as %s network %s", old.id,
-				  net_mode_to_string(old.opts.mode), cidr_format(&old.pool, '/', key));
+		return errbuf_set(eb, -EEXIST, "network %.12s exists already, as %s network %s%s%s", old.id,
+				  net_mode_to_string(old.opts.mode), cidr_format(&old.pool, '/', key),
+				  net_has_ipv6(&old) ? " and " : "", net_has_ipv6(&old) ? cidr_format(&old.pool6, '/', s6) : "");
 	if (r == 0)
 		return 0; /* a retry of a network we made */
 	if (r != -ENOENT)
@@ -448,7 +449,7 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 {
 	const struct mode_ops *ops;
 	struct endpoint ep = { 0 };
-	char s[CIDR_STRLEN];
+	char s[CIDR_STRLEN], s6[CIDR_STRLEN];
 	struct net n;
 	int r;
 
@@ -466,8 +467,9 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 		       req->has_addr6 != (ep.addr6.addr.family != 0) ||
 		       (req->has_addr6 && !cidr_equal(&ep.addr6, &req->addr6)) ||
 		       (req->has_mac && memcmp(ep.mac, req->mac, 6) != 0))) {
-		r = errbuf_set(eb, -EEXIST, "endpoint %.12s exists already, with address %s on network %.12s", ep.id,
-			       cidr_format(&ep.addr, '/', s), ep.net_id);
+		r = errbuf_set(eb, -EEXIST, "endpoint %.12s exists already, with address %s%s%s on network %.12s", ep.id,
+			       cidr_format(&ep.addr, '/', s), ep.addr6.addr.family ? " and " : "",
+			       ep.addr6.addr.family ? cidr_format(&ep.addr6, '/', s6) : "", ep.net_id);
 		rec_ep_clear(&ep);
 		return r;
 	}

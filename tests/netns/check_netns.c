@@ -517,6 +517,18 @@ START_TEST(test_mode_refusals)
 	       "10.66.0.1/24", 500, "parent 'dm0' is already used by weft network aa05 in macvlan_mode bridge");
 	create("aa07", "\"mode\":\"macvlan\",\"parent\":\"dm0\"", true, "10.67.0.0/24", "10.67.0.1/24", 500,
 	       "an --internal macvlan network is not supported by weft");
+	/* a dual-stack network asked for again with another IPv6 subnet: both of its subnets named */
+	call("/NetworkDriver.CreateNetwork", NULL,
+	     "{\"NetworkID\":\"aa09\",\"Options\":{\"com.docker.network.enable_ipv6\":true},\"IPv4Data\":[{\"Gateway\":"
+	     "\"10.69.0.1/24\",\"Pool\":\"10.69.0.0/24\"}],\"IPv6Data\":[{\"Gateway\":\"fd00:69::1/64\",\"Pool\":"
+	     "\"fd00:69::/64\"}]}",
+	     200, "{}");
+	call("/NetworkDriver.CreateNetwork", NULL,
+	     "{\"NetworkID\":\"aa09\",\"Options\":{\"com.docker.network.enable_ipv6\":true},\"IPv4Data\":[{\"Gateway\":"
+	     "\"10.69.0.1/24\",\"Pool\":\"10.69.0.0/24\"}],\"IPv6Data\":[{\"Gateway\":\"fd00:70::1/64\",\"Pool\":"
+	     "\"fd00:70::/64\"}]}",
+	     500, "network aa09 exists already, as bridge network 10.69.0.0/24 and fd00:69::/64");
+	call("/NetworkDriver.DeleteNetwork", NULL, "{\"NetworkID\":\"aa09\"}", 200, "{}");
 	/* only the two that were made are recorded; they go, and the parent weft did not make stays */
 	ck_assert_uint_eq(records_of_nets(drv), 2);
 	call("/NetworkDriver.DeleteNetwork", NULL, "{\"NetworkID\":\"aa01\"}", 200, "{}");
