@@ -102,12 +102,14 @@ static void nft_publish(struct strbuf *b, const struct firewall_port *p)
 
 /*
  * The gateway of an overlay network is every host's: its frames, and ARP
- * requests for it, stay on their host. Bridged frames pass the bridge
- * family's forward hook per port they leave by, the host's own its output
- * hook; nf_call_iptables does not matter here. Every bridged frame of the
- * host (Docker's bridges too) passes these hooks, so each costs one set
- * lookup whatever the number of networks, and three or four (ARP) for a
- * tunnel's.
+ * requests and neighbour solicitations for it, stay on their host. Bridged
+ * frames pass the bridge family's forward hook per port they leave by, the
+ * host's own its output hook; nf_call_iptables does not matter here. Every
+ * bridged frame of the host (Docker's bridges too) passes these hooks, so
+ * each costs one set lookup whatever the number of networks, and three or
+ * four (ARP) for a tunnel's, plus one rule per dual-stack network for its
+ * IPv6 frames (nftables has no name for the solicitation's target: a raw
+ * match, which a set cannot hold together with the interface).
  */
 static void nft_fences(struct strbuf *b, const struct firewall_state *st)
 {
@@ -134,13 +136,24 @@ static void nft_fences(struct strbuf *b, const struct firewall_state *st)
 		if (nets[i].tunnel[0])
 			sb_printf(b, "%s\"%s\" . %s", k++ ? ", " : "", nets[i].tunnel, cidr_addr_format(&nets[i].gw, a));
 	sb_printf(b, " }\n\t}\n");
-	for (h = 0; h < 2; h++)
+	for (h = 0; h < 2; h++) {
 		sb_printf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy accept;\n"
 			     "\t\toifname != @tunnels accept\n"
 			     "\t\toifname . ether saddr @gateway_macs drop\n"
 			     "\t\toifname . ether daddr @gateway_macs drop\n"
-			     "\t\toifname . arp daddr ip @gateway_ips drop\n\t}\n",
+			     "\t\toifname . arp daddr ip @gateway_ips drop\n",
 			  hooks[h], hooks[h]);
+		/* The target of a neighbour solicitation: 16 bytes from the 8th of the ICMPv6 header. */
+		for (i = 0; i < st->nnets; i++) {
+			if (!nets[i].tunnel[0] || nets[i].gw6.family != AF_INET6)
+				continue;
+			sb_printf(b, "\t\toifname \"%s\" icmpv6 type nd-neighbor-solicit @th,64,128 0x", nets[i].tunnel);
+			for (k = 0; k < 16; k++)
+				sb_printf(b, "%02x", nets[i].gw6.b[k]);
+			sb_printf(b, " drop\n");
+		}
+		sb_printf(b, "\t}\n");
+	}
 	sb_printf(b, "}\n");
 }
 
@@ -662,6 +675,36 @@ int firewall_set_foreign(const char *foreign, size_t nforeign, struct errbuf *eb
 	return r;
 }
 
+/*
+ * With IPv6 forwarding on, the kernel ignores router advertisements on an
+ * interface whose accept_ra is 1: a default route learned from them goes
+ * when its lifetime ends. Said once, for each such interface, when weft
+ * turns forwarding on.
+ */
+static void ra_warn(void)
+{
+	char *names = NULL, path[96], v = '0';
+	const char *name;
+	size_t i, n = 0;
+	int fd;
+
+	if (netlink_ra_default_links(&names, &n, NULL) < 0)
+		return;
+	for (i = 0, name = names; i < n; i++, name += strlen(name) + 1) {
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_ra", name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (read(fd, &v, 1) == 1 && v == '1')
+			log_warn("IPv6 forwarding is on now, so the kernel ignores router advertisements on '%s' "
+				 "(accept_ra 1): its IPv6 default route, learned from them, goes when its lifetime ends; "
+				 "sysctl net.ipv6.conf.%s.accept_ra=2 keeps it",
+				 name, name);
+		close(fd);
+	}
+	free(names);
+}
+
 int firewall_forwarding_enable(int family, struct errbuf *eb)
 {
 	const char *path = family == AF_INET6 ? "/proc/sys/net/ipv6/conf/all/forwarding" : "/proc/sys/net/ipv4/ip_forward";
@@ -697,5 +740,7 @@ int firewall_forwarding_enable(int family, struct errbuf *eb)
 		log_info("enabled %s forwarding, with the %s FORWARD policy DROP (as Docker does)", ipv, xt_bin(family));
 	free(out);
 	close(fd);
+	if (r == 0 && family == AF_INET6)
+		ra_warn();
 	return r;
 }

@@ -291,9 +291,9 @@ expect_ok "h1, h2: docker rm, network rm op" \
 	bash -c "dk 1 rm -f p1 && dk 2 rm -f p2 && dk 1 network rm op && dk 2 network rm op"
 
 # ---------------------------------------------------------------- flood=true carries broadcasts
-OF=(-d weft --ipam-driver weft --subnet 10.92.0.0/24 -o mode=overlay -o flood=true)
+OF=(-d weft --ipam-driver weft --subnet 10.92.0.0/24 --ipv6 --subnet fd00:92::/64 -o mode=overlay -o flood=true)
 for h in 1 2; do
-	expect_ok "h$h: an overlay network with flood=true" dk $h network create "${OF[@]}" of
+	expect_ok "h$h: a dual-stack overlay network with flood=true" dk $h network create "${OF[@]}" of
 	expect_ok "h$h: run f$h on it, answering broadcast pings" dk $h run -d --name f$h --network of \
 		--sysctl net.ipv4.icmp_echo_ignore_broadcasts=0 $IMG sleep 600
 done
@@ -301,12 +301,15 @@ vnf=$(lab_store_value weft/v1/pools/10.92.0.0-24/net | sed -n 's/.*"vni":\([0-9]
 flood_entry() { bridge -n "$LAB-h1" fdb show dev "weft-v$vnf" | grep -q '^00:00:00:00:00:00 dst 192.0.2.2 self permanent'; }
 expect_ok "h1 floods to h2: an all-zero FDB entry toward 192.0.2.2" lab_wait_for flood_entry 10
 # with flooding, the gateway still stays on each host: h1's ARP requests for f1 (before it
-# forwards the outside's reply) and f1's for the gateway do not cross the VXLAN
+# forwards the outside's reply) and f1's for the gateway do not cross the VXLAN, nor f1's
+# neighbour solicitation for the IPv6 gateway (its first IPv6 packet out)
 ip netns exec "$LAB-h2" tcpdump -i eth0 -nn -e -U -w "$LABDIR/flood.pcap" udp port 4789 2>/dev/null &
 TCPDUMP=$!
 sleep 1
 ip -n "$LAB-h1" neigh flush dev "weft-o$vnf"
 expect_ok "f1 (h1) reaches the outside" dk 1 exec f1 ping -c2 -W2 192.0.2.254
+expect_ok "f1 (h1) reaches the outside over IPv6 too" dk 1 exec f1 ping6 -c2 -W2 2001:db8:2::254
+expect_ok "f1 (h1) pings f2 (h2) over IPv6" dk 1 exec f1 ping6 -c2 -W2 "$(ip6_of 2 f2 of)"
 expect_ok "a broadcast ping from f1 (h1) is answered by f2 (h2)" \
 	bash -c "dk 1 exec f1 ping -c2 -W2 10.92.0.255 | grep -q 'from $(ip_of 2 f2 of)'"
 kill "$TCPDUMP" 2>/dev/null
@@ -316,6 +319,8 @@ expect_ok "the capture on h2's underlay has f1's broadcasts ($(in_flood 10.92.0.
 	bash -c "[ $(in_flood 10.92.0.255) -gt 0 ]"
 expect_ok "... no frame to or from the gateway MAC ($(in_flood 02:42:0a:5c:00:01)), no ARP request for it ($(in_flood 'who-has 10.92.0.1 '))" \
 	bash -c "[ $(in_flood 02:42:0a:5c:00:01) = 0 ] && [ $(in_flood 'who-has 10.92.0.1 ') = 0 ]"
+expect_ok "... f1's IPv6 pings of f2 ($(in_flood 'ICMP6, echo request')), and no neighbour solicitation for the IPv6 gateway ($(in_flood 'who has fd00:92::1,'))" \
+	bash -c "[ $(in_flood 'ICMP6, echo request') -gt 0 ] && [ $(in_flood 'who has fd00:92::1,') = 0 ]"
 expect_ok "h2: run b2 on ov, answering broadcast pings" \
 	dk 2 run -d --name b2 --network ov --sysctl net.ipv4.icmp_echo_ignore_broadcasts=0 $IMG sleep 600
 expect_fail_msg "without flood, a broadcast ping from c1 gets no answer from h2" "0 packets received" \
