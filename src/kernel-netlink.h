@@ -74,6 +74,13 @@ int netlink_link_of_addr(const struct ipaddr *a, char name[16], struct errbuf *e
 /* 1 if a is on the subnet of an address of dev of a's family (reached on its link, no router between), else 0. */
 int netlink_on_subnet(const char *dev, const struct ipaddr *a, struct errbuf *eb);
 
+/*
+ * The links that hold an IPv6 default route learned from router
+ * advertisements (main table), NUL-separated in *ret (caller frees), count
+ * in *ret_n.
+ */
+int netlink_ra_default_links(char **ret, size_t *ret_n, struct errbuf *eb);
+
 /* Every destination of family in every routing table except the default route; caller frees *ret. */
 int netlink_routes_get(int family, struct cidr **ret, size_t *ret_n, struct errbuf *eb);
 

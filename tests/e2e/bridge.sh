@@ -196,7 +196,11 @@ expect_ok "network rm n6" dk 1 network rm n6
 
 # ---------------------------------------------------------------- IPv6: dual-stack networks
 # The host forwarded no IPv6 (a new namespace does not): weft turns it on for n7 as for IPv4,
-# with ip6tables' FORWARD policy DROP first and its accepts in ip6tables' WEFT-FORWARD.
+# with ip6tables' FORWARD policy DROP first and its accepts in ip6tables' WEFT-FORWARD. The host
+# has a default route learned from router advertisements on eth0 (accept_ra 1), which the
+# kernel stops renewing with forwarding on: weftd says so.
+ip -n "$H" -6 route add default via fe80::99 dev eth0 proto ra metric 4096
+ip netns exec "$H" sysctl -qw net.ipv6.conf.eth0.accept_ra=1
 ip6_of() { dk 1 inspect -f "{{(index .NetworkSettings.Networks \"$2\").GlobalIPv6Address}}" "$1"; }
 expect_ok "create n7 with --ipv6 (10.237.0.0/24 and fd00:237::/64)" \
 	dk 1 network create "${W[@]}" --ipv6 --subnet 10.237.0.0/24 --subnet fd00:237::/64 \
@@ -229,6 +233,10 @@ fwd6_drop() { [ "$(ip netns exec "$H" cat /proc/sys/net/ipv6/conf/all/forwarding
 	lab_exec 1 ip6tables -w -S FORWARD | grep -qx -- '-P FORWARD DROP'; }
 expect_ok "IPv6 forwarding is on, ip6tables' FORWARD policy DROP" fwd6_drop
 expect_ok "... and weftd says so" grep -q "enabled IPv6 forwarding, with the ip6tables FORWARD policy DROP" "$LABDIR/h1/weftd.log"
+expect_ok "... and that eth0's default route from router advertisements will go (accept_ra 1)" \
+	grep -q "IPv6 forwarding is on now, so the kernel ignores router advertisements on 'eth0' (accept_ra 1).*net.ipv6.conf.eth0.accept_ra=2 keeps it" \
+	"$LABDIR/h1/weftd.log"
+ip -n "$H" -6 route del default via fe80::99 dev eth0 proto ra metric 4096
 accepts6() { lab_exec 1 ip6tables -w -S WEFT-FORWARD | grep -q -- "-i $br7 "; }
 expect_ok "ip6tables' WEFT-FORWARD accepts n7's bridge" accepts6
 masq6() { ip netns exec "$H" nft list chain inet weft postrouting | grep -qF "ip6 saddr fd00:237::/64 oifname != \"$br7\" masquerade"; }
