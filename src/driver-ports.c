@@ -204,8 +204,6 @@ int driver_firewall_update(struct driver *d, struct errbuf *eb)
 			ops->tunnel(&nets[i], fw[k].tunnel);
 			mode_gateway_mac(&nets[i], fw[k].gw_mac);
 			fw[k].gw = nets[i].gateway.addr;
-			if (net_has_ipv6(&nets[i]))
-				fw[k].gw6 = nets[i].gateway6.addr;
 		}
 		for (j = 0; j < neps && !fw[k].published; j++)
 			fw[k].published = eps[j].nports && strcmp(eps[j].net_id, nets[i].id) == 0;

@@ -102,14 +102,13 @@ static void nft_publish(struct strbuf *b, const struct firewall_port *p)
 
 /*
  * The gateway of an overlay network is every host's: its frames, and ARP
- * requests and neighbour solicitations for it, stay on their host. Bridged
- * frames pass the bridge family's forward hook per port they leave by, the
- * host's own its output hook; nf_call_iptables does not matter here. Every
- * bridged frame of the host (Docker's bridges too) passes these hooks, so
- * each costs one set lookup whatever the number of networks, and three or
- * four (ARP) for a tunnel's, plus one rule per dual-stack network for its
- * IPv6 frames (nftables has no name for the solicitation's target: a raw
- * match, which a set cannot hold together with the interface).
+ * requests for it, stay on their host. Bridged frames pass the bridge
+ * family's forward hook per port they leave by, the host's own its output
+ * hook; nf_call_iptables does not matter here. Every bridged frame of the
+ * host (Docker's bridges too) passes these hooks, so each costs one set
+ * lookup whatever the number of networks, and three or four (ARP) for a
+ * tunnel's. Neighbour solicitations need no fence: the VXLAN device's
+ * proxy answers those it can and drops the others, the gateway's included.
  */
 static void nft_fences(struct strbuf *b, const struct firewall_state *st)
 {
@@ -136,24 +135,13 @@ static void nft_fences(struct strbuf *b, const struct firewall_state *st)
 		if (nets[i].tunnel[0])
 			sb_printf(b, "%s\"%s\" . %s", k++ ? ", " : "", nets[i].tunnel, cidr_addr_format(&nets[i].gw, a));
 	sb_printf(b, " }\n\t}\n");
-	for (h = 0; h < 2; h++) {
+	for (h = 0; h < 2; h++)
 		sb_printf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy accept;\n"
 			     "\t\toifname != @tunnels accept\n"
 			     "\t\toifname . ether saddr @gateway_macs drop\n"
 			     "\t\toifname . ether daddr @gateway_macs drop\n"
-			     "\t\toifname . arp daddr ip @gateway_ips drop\n",
+			     "\t\toifname . arp daddr ip @gateway_ips drop\n\t}\n",
 			  hooks[h], hooks[h]);
-		/* The target of a neighbour solicitation: 16 bytes from the 8th of the ICMPv6 header. */
-		for (i = 0; i < st->nnets; i++) {
-			if (!nets[i].tunnel[0] || nets[i].gw6.family != AF_INET6)
-				continue;
-			sb_printf(b, "\t\toifname \"%s\" icmpv6 type nd-neighbor-solicit @th,64,128 0x", nets[i].tunnel);
-			for (k = 0; k < 16; k++)
-				sb_printf(b, "%02x", nets[i].gw6.b[k]);
-			sb_printf(b, " drop\n");
-		}
-		sb_printf(b, "\t}\n");
-	}
 	sb_printf(b, "}\n");
 }
 

@@ -23,13 +23,12 @@ struct firewall_net {
 	/*
 	 * The bridge's port to the other hosts ("": none) and the gateway
 	 * every host's bridge holds (an overlay's: the same address and MAC on
-	 * each): no frame from or to gw_mac, no ARP request for gw and no
-	 * neighbour solicitation for gw6 leaves through the tunnel.
+	 * each): no frame from or to gw_mac, and no ARP request for gw,
+	 * leaves through the tunnel.
 	 */
 	char tunnel[16];
 	uint8_t gw_mac[6];
 	struct ipaddr gw;
-	struct ipaddr gw6; /* its IPv6 gateway (family 0: none): no neighbour solicitation for it leaves either */
 };
 
 /* One published port: host side in map, container side at addr:map.port. */
