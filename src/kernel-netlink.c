@@ -470,55 +470,6 @@ int netlink_routes_get(int family, struct cidr **ret, size_t *ret_n, struct errb
 	return 0;
 }
 
-struct ra_acc {
-	char *names; /* NUL-separated */
-	size_t len, n;
-	int err;
-};
-
-static void ra_cb(struct nl_object *obj, void *arg)
-{
-	struct rtnl_route *rt = (struct rtnl_route *)obj;
-	struct nl_addr *dst = rtnl_route_get_dst(rt);
-	struct rtnl_nexthop *nh;
-	struct ra_acc *acc = arg;
-	char name[IF_NAMESIZE];
-	size_t l;
-	char *b;
-
-	if (acc->err || rtnl_route_get_protocol(rt) != RTPROT_RA || rtnl_route_get_table(rt) != RT_TABLE_MAIN ||
-	    (dst && nl_addr_get_prefixlen(dst) != 0) || rtnl_route_get_nnexthops(rt) < 1)
-		return;
-	nh = rtnl_route_nexthop_n(rt, 0);
-	if (!nh || !if_indextoname(rtnl_route_nh_get_ifindex(nh), name))
-		return;
-	l = strlen(name) + 1;
-	b = realloc(acc->names, acc->len + l);
-	if (!b) {
-		acc->err = -ENOMEM;
-		return;
-	}
-	memcpy(b + acc->len, name, l);
-	acc->names = b;
-	acc->len += l;
-	acc->n++;
-}
-
-int netlink_ra_default_links(char **ret, size_t *ret_n, struct errbuf *eb)
-{
-	struct ra_acc acc = { 0 };
-	int r;
-
-	r = routes_walk(AF_INET6, ra_cb, &acc, &acc.err, eb);
-	if (r < 0) {
-		free(acc.names);
-		return r;
-	}
-	*ret = acc.names;
-	*ret_n = acc.n;
-	return 0;
-}
-
 /*
  * A main-table route to dst through dev: link scope without gw, else via gw
  * on-link (gw need not be on a subnet of dev); from src if given.
@@ -723,6 +674,37 @@ static void link_cb(struct nl_object *obj, void *arg)
 
 	if (name && strncmp(name, acc->prefix, strlen(acc->prefix)) == 0)
 		acc_add(acc, name);
+}
+
+/* The links of IPv6 default routes learned from router advertisements (main table). */
+static void ra_cb(struct nl_object *obj, void *arg)
+{
+	struct rtnl_route *rt = (struct rtnl_route *)obj;
+	struct nl_addr *dst = rtnl_route_get_dst(rt);
+	struct rtnl_nexthop *nh;
+	char name[IF_NAMESIZE];
+
+	if (rtnl_route_get_protocol(rt) != RTPROT_RA || rtnl_route_get_table(rt) != RT_TABLE_MAIN ||
+	    (dst && nl_addr_get_prefixlen(dst) != 0) || rtnl_route_get_nnexthops(rt) < 1)
+		return;
+	nh = rtnl_route_nexthop_n(rt, 0);
+	if (nh && if_indextoname(rtnl_route_nh_get_ifindex(nh), name))
+		acc_add(arg, name);
+}
+
+int netlink_ra_default_links(char **ret, size_t *ret_n, struct errbuf *eb)
+{
+	struct name_acc acc = { 0 };
+	int r;
+
+	r = routes_walk(AF_INET6, ra_cb, &acc, &acc.err, eb);
+	if (r < 0) {
+		free(acc.buf);
+		return r;
+	}
+	*ret = acc.buf;
+	*ret_n = acc.n;
+	return 0;
 }
 
 int netlink_links_list(const char *prefix, char **ret, size_t *ret_n, struct errbuf *eb)
