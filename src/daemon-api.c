@@ -345,7 +345,7 @@ static int h_join(struct api *api, json_t *req, json_t **ret, struct errbuf *eb)
 	/* Engines that take DstName name the interface so; the others ignore it (spec 10.1 row 20). */
 	if (*ret && jr.dst_name[0])
 		json_object_set_new(json_object_get(*ret, "InterfaceName"), "DstName", json_string(jr.dst_name));
-	if (*ret && jr.has_gateway)
+	if (*ret && jr.gateway.family)
 		json_object_set_new(*ret, "Gateway", json_string(cidr_addr_format(&jr.gateway, gw)));
 	if (*ret && jr.gateway6.family)
 		json_object_set_new(*ret, "GatewayIPv6", json_string(cidr_addr_format(&jr.gateway6, gw)));

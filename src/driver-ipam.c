@@ -379,7 +379,7 @@ int driver_aux_adopt(struct driver *d, const struct net *n, struct errbuf *eb)
 
 	if (!n->naux)
 		return 0;
-	r = aux_adopt(d, n, &n->pool, eb);
+	r = net_has_ipv4(n) ? aux_adopt(d, n, &n->pool, eb) : 0;
 	if (r == 0 && net_has_ipv6(n))
 		r = aux_adopt(d, n, &n->pool6, eb);
 	return r;

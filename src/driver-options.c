@@ -254,7 +254,7 @@ int options_parse(const struct option_kv *kv, size_t n, struct net_options *ret,
 {
 	struct net_options o = {
 		.mode = NET_MODE_BRIDGE, .masquerade = true, .icc = true, .macvlan_mode = MV_MODE_BRIDGE, .vxlan_port = 4789,
-		.backend = ROUTED_BACKEND_VXLAN, .host_prefix = 24,
+		.backend = ROUTED_BACKEND_VXLAN,
 	};
 	char keys[256];
 	const struct option_row *row;

@@ -57,7 +57,7 @@ struct net_options {
 	bool flood;                    /* overlay: broadcast and multicast to every peer */
 	enum net_gateway gateway;      /* overlay */
 	enum routed_backend backend;   /* routed */
-	unsigned int host_prefix;      /* routed: prefix length of each host's slice */
+	unsigned int host_prefix;      /* routed: prefix length of each host's slice (0: not given, /24) */
 	unsigned int host_prefix6;     /* routed: the same of the IPv6 subnet (0: as many slices as IPv4's) */
 };
 

@@ -269,13 +269,14 @@ static bool same_ports(const struct endpoint *ep, const struct port_map *maps, s
  * The ports Docker asks net to publish for ep, with the network's default
  * host address where none is given; an endpoint with an IPv6 address
  * publishes such a binding on every IPv6 address of the host too (its twin,
- * right after it), as Docker's bridge does. *ret_n: how many.
+ * right after it), as Docker's bridge does; one without IPv4 (an IPv6-only
+ * network's) only there. *ret_n: how many.
  */
 static int ports_wanted(const struct net *net, const struct endpoint *ep, const struct port_map *maps, size_t n,
 			struct port_map **ret, size_t *ret_n, struct errbuf *eb)
 {
 	const char *net_id = net->id;
-	bool v6 = ep->addr6.addr.family != 0;
+	bool v4 = ep->addr.addr.family != 0, v6 = ep->addr6.addr.family != 0;
 	struct port_map *want;
 	char a[CIDR_STRLEN];
 	size_t i, k;
@@ -291,10 +292,10 @@ static int ports_wanted(const struct net *net, const struct endpoint *ep, const 
 				  "publishing ports (-p/-P) is not supported on %s networks: the container has its own address on the LAN",
 				  net_mode_to_string(net->opts.mode));
 	for (i = 0; i < n; i++)
-		if (maps[i].has_host_ip && maps[i].host_ip.family == AF_INET6 && !v6)
+		if (maps[i].has_host_ip && (maps[i].host_ip.family == AF_INET6 ? !v6 : !v4))
 			return errbuf_set(eb, -EAFNOSUPPORT,
-					  "cannot publish on %s: the container has no IPv6 address on network %.12s",
-					  cidr_addr_format(&maps[i].host_ip, a), net_id);
+					  "cannot publish on %s: the container has no %s address on network %.12s",
+					  cidr_addr_format(&maps[i].host_ip, a), v4 ? "IPv6" : "IPv4", net_id);
 	want = calloc(2 * n, sizeof(*want));
 	if (!want)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
@@ -302,6 +303,11 @@ static int ports_wanted(const struct net *net, const struct endpoint *ep, const 
 		want[k] = maps[i];
 		if (maps[i].has_host_ip) {
 			k++;
+			continue;
+		}
+		if (!v4) {
+			want[k].has_host_ip = true;
+			want[k++].host_ip.family = AF_INET6; /* :: */
 			continue;
 		}
 		want[k].host_ip = net->opts.host_binding;

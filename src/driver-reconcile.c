@@ -61,7 +61,7 @@ static int reap(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 		r = netlink_link_del(ep->veth, eb);
 	if (r == 0)
 		r = netlink_link_del(ep->peer, eb); /* if Docker moved it back */
-	if (r == 0)
+	if (r == 0 && ep->addr.addr.family)
 		r = ipam_addr_release(d->ipam, &p, &ep->addr.addr, eb);
 	if (r == 0 && ep->addr6.addr.family) {
 		p.pool = known ? n.pool6 : ep->addr6;
@@ -72,9 +72,11 @@ static int reap(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 		r = rec_ep_del(d->cfg.local, ep->id, eb);
 	if (r < 0)
 		return r;
-	cidr_addr_format(&ep->addr.addr, a);
+	a[0] = '\0';
+	if (ep->addr.addr.family)
+		cidr_addr_format(&ep->addr.addr, a);
 	if (ep->addr6.addr.family) {
-		strcat(a, ", ");
+		strcat(a, *a ? ", " : "");
 		strcat(a, cidr_addr_format(&ep->addr6.addr, a6));
 	}
 	log_info("endpoint %.12s left its container while weftd was down: freed its address %s and ports", ep->id, a);
@@ -231,7 +233,8 @@ static void recon_nets(struct recon *rc)
 		if (!suspect(rc, key))
 			continue;
 		errbuf_clear(&e);
-		if (driver_net_delete(rc->d, rc->nets[i].id, &e) == 0 && !docker_has_subnet(rc->v, &rc->nets[i].pool)) {
+		if (driver_net_delete(rc->d, rc->nets[i].id, &e) == 0 && net_has_ipv4(&rc->nets[i]) &&
+		    !docker_has_subnet(rc->v, &rc->nets[i].pool)) {
 			p.pool = rc->nets[i].pool;
 			ipam_pool_release(rc->d->ipam, &p, &e);
 		}

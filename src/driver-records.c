@@ -48,7 +48,7 @@ static int del(struct store *s, const char *prefix, const char *id, struct errbu
 /* Every field, whatever the mode (a mode's own are empty or zero in the others). */
 char *rec_net_encode(const struct net *n)
 {
-	char p[CIDR_STRLEN], g[CIDR_STRLEN], a[CIDR_STRLEN], h[CIDR_STRLEN] = "0.0.0.0", sh[CIDR_STRLEN] = "",
+	char p[CIDR_STRLEN] = "", g[CIDR_STRLEN] = "", a[CIDR_STRLEN], h[CIDR_STRLEN] = "0.0.0.0", sh[CIDR_STRLEN] = "",
 						       sl[CIDR_STRLEN] = "", p6[CIDR_STRLEN] = "", g6[CIDR_STRLEN] = "",
 						       sl6[CIDR_STRLEN] = "", sh6[CIDR_STRLEN] = "";
 	json_t *aux = json_array();
@@ -56,6 +56,10 @@ char *rec_net_encode(const struct net *n)
 
 	for (i = 0; aux && i < n->naux; i++)
 		json_array_append_new(aux, json_string(cidr_addr_format(&n->aux[i], a)));
+	if (net_has_ipv4(n))
+		cidr_format(&n->pool, '/', p);
+	if (n->gateway.addr.family)
+		cidr_format(&n->gateway, '/', g);
 	if (n->opts.host_binding.family)
 		cidr_addr_format(&n->opts.host_binding, h);
 	if (n->shim_addr.family)
@@ -76,8 +80,7 @@ char *rec_net_encode(const struct net *n)
 			      " s:I, s:i, s:b, s:s, s:i, s:s, s:s,"
 			      " s:s, s:s, s:b, s:s, s:i, s:s}",
 			      "id", n->id, "mode", net_mode_to_string(n->opts.mode), "bridge", n->bridge, "internal",
-			      n->internal, "pool", cidr_format(&n->pool, '/', p), "gateway",
-			      cidr_format(&n->gateway, '/', g), "aux", aux, "pool_released", n->pool_released, "mtu",
+			      n->internal, "pool", p, "gateway", g, "aux", aux, "pool_released", n->pool_released, "mtu",
 			      (int)n->opts.mtu, "masquerade", n->opts.masquerade, "icc", n->opts.icc, "host_binding_ipv4",
 			      h,
 			      /* macvlan */
@@ -146,14 +149,15 @@ int rec_net_decode(const char *val, struct net *ret)
 	n.opts.vni = vni;
 	n.opts.vxlan_port = port;
 	n.opts.flood = flood;
-	n.opts.host_shim = n.shim_addr.family != 0;
+	n.opts.host_shim = n.shim_addr.family || n.shim_addr6.family;
 	snprintf(n.opts.parent, sizeof(n.opts.parent), "%s", parent);
 	n.vlan_made = vlan_made;
 	cidr_addr_any_to_unspec(&n.opts.host_binding);
 	snprintf(n.id, sizeof(n.id), "%s", id);
 	snprintf(n.bridge, sizeof(n.bridge), "%s", bridge);
-	if (net_mode_from_string(mode, &n.opts.mode) < 0 || cidr_parse(pool, '/', &n.pool, NULL) < 0 ||
-	    cidr_parse(gw, '/', &n.gateway, NULL) < 0)
+	/* "": an IPv6-only network; it has an IPv6 pool then */
+	if (net_mode_from_string(mode, &n.opts.mode) < 0 || (*pool && cidr_parse(pool, '/', &n.pool, NULL) < 0) ||
+	    (*pool && n.pool.addr.family != AF_INET) || (!*pool && !*pool6) || (*gw && cidr_parse(gw, '/', &n.gateway, NULL) < 0))
 		goto out;
 	json_array_foreach(aux, i, e)
 		if (n.naux < DRIVER_MAX_AUX && json_is_string(e) &&
@@ -241,12 +245,14 @@ static int ports_from_json(json_t *a, struct endpoint *ep)
 
 char *rec_ep_encode(const struct endpoint *ep)
 {
-	char a[CIDR_STRLEN], a6[CIDR_STRLEN] = "", m[MAC_STRLEN];
+	char a[CIDR_STRLEN] = "", a6[CIDR_STRLEN] = "", m[MAC_STRLEN];
 
+	if (ep->addr.addr.family)
+		cidr_format(&ep->addr, '/', a);
 	if (ep->addr6.addr.family)
 		cidr_format(&ep->addr6, '/', a6);
 	return dump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:o}", "id", ep->id, "net", ep->net_id,
-			      "veth", ep->veth, "peer", ep->peer, "addr", cidr_format(&ep->addr, '/', a), "addr6", a6, "mac",
+			      "veth", ep->veth, "peer", ep->peer, "addr", a, "addr6", a6, "mac",
 			      mac_format(ep->mac, m), "joined", ep->joined, "ifname", ep->ifname, "ports",
 			      ports_to_json(ep)));
 }
@@ -272,7 +278,9 @@ int rec_ep_decode(const char *val, struct endpoint *ret)
 	snprintf(ep.veth, sizeof(ep.veth), "%s", veth);
 	snprintf(ep.peer, sizeof(ep.peer), "%s", peer);
 	snprintf(ep.ifname, sizeof(ep.ifname), "%s", ifname);
-	if (cidr_parse(addr, '/', &ep.addr, NULL) < 0 || mac_parse(mac, ep.mac) < 0)
+	/* "": an endpoint of an IPv6-only network */
+	if ((*addr && (cidr_parse(addr, '/', &ep.addr, NULL) < 0 || ep.addr.addr.family != AF_INET)) ||
+	    (!*addr && !*addr6) || mac_parse(mac, ep.mac) < 0)
 		goto out;
 	if (ports_from_json(ports, &ep) < 0) {
 		rec_ep_clear(&ep);
@@ -386,6 +394,18 @@ const struct cidr *net_slice_of(const struct net *n, const struct cidr *pool)
 	if (net_has_ipv6(n) && cidr_equal(&n->pool6, pool))
 		return &n->slice6;
 	return NULL;
+}
+
+const char *net_pools_format(const struct net *n, char buf[NET_POOLS_STRLEN])
+{
+	char p[CIDR_STRLEN] = "", p6[CIDR_STRLEN] = "";
+
+	if (net_has_ipv4(n))
+		cidr_format(&n->pool, '/', p);
+	if (net_has_ipv6(n))
+		cidr_format(&n->pool6, '/', p6);
+	snprintf(buf, NET_POOLS_STRLEN, "%s%s%s", p, *p && *p6 ? " and " : "", p6);
+	return buf;
 }
 
 bool net_has_pool(const struct net *n, const struct cidr *pool)

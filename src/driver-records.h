@@ -28,8 +28,8 @@ struct net {
 	struct net_options opts;
 	char bridge[16];
 	bool internal;
-	struct cidr pool;    /* IPv4Data[0].Pool */
-	struct cidr gateway; /* address on the bridge, with the pool's prefix length */
+	struct cidr pool;    /* IPv4Data[0].Pool (family 0: an IPv6-only network) */
+	struct cidr gateway; /* address on the bridge, with the pool's prefix length (family 0: none) */
 	struct cidr pool6;   /* IPv6Data[0].Pool (family 0: an IPv4 network) */
 	struct cidr gateway6; /* the same for IPv6 (family 0: none) */
 	size_t naux;
@@ -48,7 +48,7 @@ struct endpoint {
 	char net_id[DRIVER_ID_MAX + 1];
 	char veth[16]; /* host side, enslaved to the bridge */
 	char peer[16]; /* the side Docker moves into the container */
-	struct cidr addr;
+	struct cidr addr;  /* family 0: none (an IPv6-only network) */
 	struct cidr addr6; /* family 0: none (an IPv4 network, or IPv6 off in the container) */
 	uint8_t mac[6];
 	bool joined; /* Join succeeded once: its interface went to a container */
@@ -81,11 +81,23 @@ int rec_eps_load(struct store *s, struct endpoint **ret, size_t *ret_n, struct e
 const struct cidr *net_slice_of(const struct net *n, const struct cidr *pool);
 /* Whether pool is one of n's (its IPv4 or its IPv6 pool). */
 bool net_has_pool(const struct net *n, const struct cidr *pool);
-/* Whether n has an IPv6 pool. */
+/* Whether n has an IPv6 pool; an IPv4 one (all but IPv6-only networks, Docker 28's --ipv4=false). */
 static inline bool net_has_ipv6(const struct net *n)
 {
 	return n->pool6.addr.family != 0;
 }
+static inline bool net_has_ipv4(const struct net *n)
+{
+	return n->pool.addr.family != 0;
+}
+/* The pool that names n in the cluster (its record, its peers): the IPv4 one, else the IPv6 one. */
+static inline const struct cidr *net_key_pool(const struct net *n)
+{
+	return net_has_ipv4(n) ? &n->pool : &n->pool6;
+}
+/* n's subnets as text: "10.1.0.0/24", "10.1.0.0/24 and fd00:1::/64" or "fd00:1::/64"; returns buf. */
+#define NET_POOLS_STRLEN (2 * CIDR_STRLEN + 5)
+const char *net_pools_format(const struct net *n, char buf[NET_POOLS_STRLEN]);
 /* The network on pool (either of its pools), -ENOENT if none. */
 int rec_net_by_pool(struct store *s, const struct cidr *pool, struct net *ret, struct errbuf *eb);
 /* The endpoint holding a (IPv4 or IPv6) in pool, -ENOENT if none; ret holds no ports. */

@@ -176,7 +176,7 @@ static int check_new_net(struct driver *d, const struct net *n, struct errbuf *e
 	if (r < 0)
 		return r;
 	for (i = 0; i < cnt && r == 0; i++) {
-		if (cidr_overlaps(&nets[i].pool, &n->pool))
+		if (net_has_ipv4(n) && net_has_ipv4(&nets[i]) && cidr_overlaps(&nets[i].pool, &n->pool))
 			r = errbuf_set(eb, -EEXIST, "subnet %s is already used by weft network %.12s on this host",
 				       cidr_format(&n->pool, '/', s), nets[i].id);
 		else if (net_has_ipv6(n) && net_has_ipv6(&nets[i]) && cidr_overlaps(&nets[i].pool6, &n->pool6))
@@ -216,20 +216,13 @@ static int net_ipv6_from_req(const struct net_create_req *req, struct net *n, st
 	return 0;
 }
 
-static int net_from_req(const struct net_create_req *req, struct net *n, struct errbuf *eb)
+/* The IPv4 half: its pool and gateway (none on an IPv6-only network, Docker 28's --ipv4=false). */
+static int net_ipv4_from_req(const struct net_create_req *req, struct net *n, struct errbuf *eb)
 {
 	char s[CIDR_STRLEN], g[CIDR_STRLEN];
-	size_t i;
-	int r;
 
-	memset(n, 0, sizeof(*n));
-	snprintf(n->id, sizeof(n->id), "%s", req->id);
-	r = options_parse(req->opts, req->nopts, &n->opts, eb);
-	if (r < 0)
-		return r;
 	if (!req->npools && req->nv6pools)
-		return errbuf_set(eb, -EAFNOSUPPORT,
-				  "IPv6-only networks (--ipv4=false) are not supported by weft yet: leave IPv4 on");
+		return 0;
 	if (req->npools != 1 || !req->has_pool)
 		return errbuf_set(eb, -EINVAL, "a weft %s network needs exactly one IPv4 subnet (got %zu)",
 				  net_mode_to_string(n->opts.mode), req->npools);
@@ -240,23 +233,44 @@ static int net_from_req(const struct net_create_req *req, struct net *n, struct 
 		return errbuf_set(eb, -EINVAL, "network has no gateway address: use --ipam-driver weft, or give --gateway");
 	n->pool = req->pool;
 	cidr_mask(&n->pool);
+	if (!req->has_gateway)
+		return 0;
 	n->gateway = req->gateway;
 	n->gateway.len = n->pool.len;
-	if (req->has_gateway && !cidr_is_host(&n->pool, &n->gateway.addr))
+	if (!cidr_is_host(&n->pool, &n->gateway.addr))
 		return errbuf_set(eb, -EINVAL, "gateway %s is not a host address of subnet %s",
 				  cidr_addr_format(&req->gateway.addr, g), cidr_format(&n->pool, '/', s));
+	return 0;
+}
+
+static int net_from_req(const struct net_create_req *req, struct net *n, struct errbuf *eb)
+{
+	char s[CIDR_STRLEN], g[CIDR_STRLEN];
+	size_t i;
+	int r;
+
+	memset(n, 0, sizeof(*n));
+	snprintf(n->id, sizeof(n->id), "%s", req->id);
+	r = options_parse(req->opts, req->nopts, &n->opts, eb);
+	if (r == 0)
+		r = net_ipv4_from_req(req, n, eb);
+	if (r < 0)
+		return r;
 	r = net_ipv6_from_req(req, n, eb);
 	if (r < 0)
 		return r;
+	if (!net_has_ipv4(n) && n->opts.host_binding.family)
+		return errbuf_set(eb, -EINVAL, "option 'host_binding_ipv4' needs IPv4, and the network is IPv6-only");
 	if (req->naux > DRIVER_MAX_AUX)
 		return errbuf_set(eb, -EINVAL, "too many --aux-address (at most %d)", DRIVER_MAX_AUX);
 	for (i = 0; i < req->naux; i++) {
-		const struct cidr *p = req->aux[i].addr.family == AF_INET6 ? &n->pool6 : &n->pool;
+		bool v6 = req->aux[i].addr.family == AF_INET6;
+		const struct cidr *p = v6 ? &n->pool6 : &n->pool;
+		const char *none = v6 ? "(the network has no IPv6 subnet)" : "(the network has no IPv4 subnet)";
 
 		if (!cidr_is_host(p, &req->aux[i].addr))
 			return errbuf_set(eb, -EINVAL, "--aux-address %s is not a host address of subnet %s",
-					  cidr_addr_format(&req->aux[i].addr, g),
-					  p->addr.family ? cidr_format(p, '/', s) : "(the network has no IPv6 subnet)");
+					  cidr_addr_format(&req->aux[i].addr, g), p->addr.family ? cidr_format(p, '/', s) : none);
 		n->aux[i] = req->aux[i].addr;
 	}
 	n->naux = req->naux;
@@ -286,7 +300,7 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 {
 	const struct mode_ops *ops;
 	struct net n, old;
-	char key[KEY_LEN], s6[CIDR_STRLEN];
+	char pools[NET_POOLS_STRLEN];
 	struct errbuf ignore = { 0 };
 	int r;
 
@@ -302,9 +316,8 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 	r = rec_net_get(d->cfg.local, req->id, &old, eb);
 	if (r == 0 && (!cidr_equal(&old.pool, &n.pool) || !cidr_equal(&old.pool6, &n.pool6) ||
 		       old.opts.mode != n.opts.mode))
-		return errbuf_set(eb, -EEXIST, "network %.12s exists already, as %s network %s%s%s", old.id,
-				  net_mode_to_string(old.opts.mode), cidr_format(&old.pool, '/', key),
-				  net_has_ipv6(&old) ? " and " : "", net_has_ipv6(&old) ? cidr_format(&old.pool6, '/', s6) : "");
+		return errbuf_set(eb, -EEXIST, "network %.12s exists already, as %s network %s", old.id,
+				  net_mode_to_string(old.opts.mode), net_pools_format(&old, pools));
 	if (r == 0)
 		return 0; /* a retry of a network we made */
 	if (r != -ENOENT)
@@ -324,7 +337,7 @@ static int net_create(struct driver *d, const struct net_create_req *req, struct
 	}
 	if (r == 0)
 		r = driver_firewall_update(d, eb);
-	if (r == 0 && !n.internal && mode_host_gateway(&n))
+	if (r == 0 && !n.internal && mode_host_gateway(&n) && net_has_ipv4(&n))
 		r = firewall_forwarding_enable(AF_INET, eb);
 	if (r == 0 && !n.internal && mode_host_gateway(&n) && net_has_ipv6(&n))
 		r = firewall_forwarding_enable(AF_INET6, eb);
@@ -381,7 +394,7 @@ int driver_net_delete(struct driver *d, const char *id, struct errbuf *eb)
 	if (r == 0)
 		r = driver_firewall_update(d, eb);
 	/* The network is gone all the same: its pool goes once the store answers. */
-	if (r == 0 && n.pool_released)
+	if (r == 0 && n.pool_released && net_has_ipv4(&n))
 		r = driver_pool_leave(d, &n.pool, eb);
 	if (r == 0 && n.pool6_released)
 		r = driver_pool_leave(d, &n.pool6, eb);
@@ -433,12 +446,18 @@ static int ep_addr_check(struct driver *d, const struct net *n, const struct ep_
 	char c[CIDR_STRLEN];
 	int r;
 
-	if (!req->has_addr)
+	if (!req->has_addr && net_has_ipv4(n))
 		return errbuf_set(eb, -EINVAL, "endpoint has no IPv4 address");
+	if (req->has_addr && !net_has_ipv4(n))
+		return errbuf_set(eb, -EINVAL, "endpoint has IPv4 address %s, but network %.12s has no IPv4 subnet",
+				  cidr_format(&req->addr, '/', c), n->id);
+	if (!req->has_addr6 && !net_has_ipv4(n))
+		return errbuf_set(eb, -EINVAL,
+				  "endpoint has no address: network %.12s is IPv6-only, and the container has IPv6 off", n->id);
 	if (req->has_addr6 && !net_has_ipv6(n))
 		return errbuf_set(eb, -EINVAL, "endpoint has IPv6 address %s, but network %.12s has no IPv6 subnet",
 				  cidr_format(&req->addr6, '/', c), n->id);
-	r = ep_addr_free(d, n, &n->pool, &req->addr, eb);
+	r = req->has_addr ? ep_addr_free(d, n, &n->pool, &req->addr, eb) : 0;
 	if (r == 0 && req->has_addr6)
 		r = ep_addr_free(d, n, &n->pool6, &req->addr6, eb);
 	return r;
@@ -463,12 +482,14 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	if (r < 0)
 		return r;
 	r = rec_ep_get(d->cfg.local, req->id, &ep, eb);
-	if (r == 0 && (strcmp(ep.net_id, req->net_id) != 0 || !req->has_addr || !cidr_equal(&ep.addr, &req->addr) ||
+	if (r == 0 && (strcmp(ep.net_id, req->net_id) != 0 || req->has_addr != (ep.addr.addr.family != 0) ||
+		       (req->has_addr && !cidr_equal(&ep.addr, &req->addr)) ||
 		       req->has_addr6 != (ep.addr6.addr.family != 0) ||
 		       (req->has_addr6 && !cidr_equal(&ep.addr6, &req->addr6)) ||
 		       (req->has_mac && memcmp(ep.mac, req->mac, 6) != 0))) {
 		r = errbuf_set(eb, -EEXIST, "endpoint %.12s exists already, with address %s%s%s on network %.12s", ep.id,
-			       cidr_format(&ep.addr, '/', s), ep.addr6.addr.family ? " and " : "",
+			       ep.addr.addr.family ? cidr_format(&ep.addr, '/', s) : "",
+			       ep.addr.addr.family && ep.addr6.addr.family ? " and " : "",
 			       ep.addr6.addr.family ? cidr_format(&ep.addr6, '/', s6) : "", ep.net_id);
 		rec_ep_clear(&ep);
 		return r;
@@ -495,7 +516,8 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	snprintf(ep.net_id, sizeof(ep.net_id), "%s", req->net_id);
 	ifname_veth(req->id, ep.veth);
 	ifname_peer(req->id, ep.peer);
-	ep.addr = req->addr;
+	if (req->has_addr)
+		ep.addr = req->addr;
 	if (req->has_addr6)
 		ep.addr6 = req->addr6;
 	if (req->ifname)
@@ -503,7 +525,7 @@ int driver_ep_create(struct driver *d, const struct ep_create_req *req, bool *re
 	if (req->has_mac)
 		memcpy(ep.mac, req->mac, 6);
 	else
-		mac_from_ipv4(&req->addr.addr, ep.mac); /* as Docker's bridge */
+		mac_from_addr(req->has_addr ? &req->addr.addr : &req->addr6.addr, ep.mac); /* IPv4: as Docker's bridge */
 	r = rec_ep_put(d->cfg.local, &ep, eb);
 	if (r == 0)
 		crash_point("ep_create.record");

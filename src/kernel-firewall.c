@@ -130,11 +130,12 @@ static void nft_fences(struct strbuf *b, const struct firewall_state *st)
 	for (i = 0, k = 0; i < st->nnets; i++)
 		if (nets[i].tunnel[0])
 			sb_printf(b, "%s\"%s\" . %s", k++ ? ", " : "", nets[i].tunnel, mac_format(nets[i].gw_mac, m));
-	sb_printf(b, " }\n\t}\n\tset gateway_ips {\n\t\ttype ifname . ipv4_addr\n\t\telements = { ");
+	sb_printf(b, " }\n\t}\n\tset gateway_ips {\n\t\ttype ifname . ipv4_addr\n");
 	for (i = 0, k = 0; i < st->nnets; i++)
-		if (nets[i].tunnel[0])
-			sb_printf(b, "%s\"%s\" . %s", k++ ? ", " : "", nets[i].tunnel, cidr_addr_format(&nets[i].gw, a));
-	sb_printf(b, " }\n\t}\n");
+		if (nets[i].tunnel[0] && nets[i].gw.family == AF_INET) /* IPv6-only networks: no ARP */
+			sb_printf(b, "%s\"%s\" . %s", k++ ? ", " : "\t\telements = { ", nets[i].tunnel,
+				  cidr_addr_format(&nets[i].gw, a));
+	sb_printf(b, "%s\t}\n", k ? " }\n" : "");
 	for (h = 0; h < 2; h++)
 		sb_printf(b, "\tchain %s {\n\t\ttype filter hook %s priority filter; policy accept;\n"
 			     "\t\toifname != @tunnels accept\n"
@@ -242,21 +243,21 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 
 	sb_printf(b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat + 1; policy accept;\n");
 	for (i = 0; i < n; i++) {
-		if (nets[i].internal || nets[i].subnet.addr.family != AF_INET)
+		if (nets[i].internal)
 			continue;
-		cidr_format(&nets[i].subnet, '/', c);
 		/* Hairpin (a container to a published port of its own network) and the host's localhost. */
-		if (nets[i].published)
+		if (nets[i].published && nets[i].subnet.addr.family)
 			sb_printf(b, "\t\toifname \"%s\" ct status dnat ip saddr { %s, 127.0.0.0/8 } masquerade\n",
-				  nets[i].bridge, c);
+				  nets[i].bridge, cidr_format(&nets[i].subnet, '/', c));
 		if (nets[i].published && nets[i].subnet6.addr.family)
 			sb_printf(b, "\t\toifname \"%s\" ct status dnat ip6 saddr %s masquerade\n",
 				  nets[i].bridge, cidr_format(&nets[i].subnet6, '/', cl));
-		if (nets[i].masquerade && nets[i].cluster.len)
-			sb_printf(b, "\t\tip saddr %s ip daddr != %s oifname != \"%s\" masquerade\n", c,
-				  cidr_format(&nets[i].cluster, '/', cl), nets[i].bridge);
-		else if (nets[i].masquerade)
-			sb_printf(b, "\t\tip saddr %s oifname != \"%s\" masquerade\n", c, nets[i].bridge);
+		if (nets[i].masquerade && nets[i].subnet.addr.family && nets[i].cluster.len)
+			sb_printf(b, "\t\tip saddr %s ip daddr != %s oifname != \"%s\" masquerade\n",
+				  cidr_format(&nets[i].subnet, '/', c), cidr_format(&nets[i].cluster, '/', cl), nets[i].bridge);
+		else if (nets[i].masquerade && nets[i].subnet.addr.family)
+			sb_printf(b, "\t\tip saddr %s oifname != \"%s\" masquerade\n", cidr_format(&nets[i].subnet, '/', c),
+				  nets[i].bridge);
 		if (nets[i].masquerade && nets[i].subnet6.addr.family && nets[i].cluster6.len)
 			sb_printf(b, "\t\tip6 saddr %s ip6 daddr != %s oifname != \"%s\" masquerade\n",
 				  cidr_format(&nets[i].subnet6, '/', c), cidr_format(&nets[i].cluster6, '/', cl),
@@ -587,36 +588,39 @@ static int nft_build_apply(const struct firewall_state *st, struct errbuf *eb)
 }
 
 /*
- * The same accepts in ip6tables, for the networks with an IPv6 subnet (none:
- * weft's rules there go). With none now and none at the last sync, nothing
+ * The accepts of the networks with a subnet of family (none: weft's rules
+ * there go). For IPv6, with none now and none at the last sync, nothing
  * runs: an IPv4 network's container starts cost no ip6tables run.
  */
-static int chain_sync6(const struct firewall_state *st, struct errbuf *eb)
+static int chain_sync_of(int family, const struct firewall_state *st, struct errbuf *eb)
 {
 	static int had = -1; /* networks with IPv6 at the last sync; -1: none yet (rules of a weftd before?) */
-	struct firewall_state st6 = *st;
+	bool v6 = family == AF_INET6;
+	struct firewall_state sf = *st;
 	struct firewall_net *v = NULL;
 	size_t i;
 	int r;
 
-	st6.nnets = 0;
+	sf.nnets = 0;
 	for (i = 0; i < st->nnets; i++)
-		st6.nnets += st->nets[i].subnet6.addr.family != 0;
-	if (!st6.nnets && had == 0)
+		sf.nnets += (v6 ? st->nets[i].subnet6 : st->nets[i].subnet).addr.family != 0;
+	if (v6 && !sf.nnets && had == 0)
 		return 0;
-	if (st6.nnets && !(v = calloc(st6.nnets, sizeof(*v))))
+	if (sf.nnets && !(v = calloc(sf.nnets, sizeof(*v))))
 		return errbuf_set(eb, -ENOMEM, "out of memory");
-	st6.nnets = 0;
+	sf.nnets = 0;
 	for (i = 0; i < st->nnets; i++)
-		if (st->nets[i].subnet6.addr.family) {
-			v[st6.nnets] = st->nets[i];
-			v[st6.nnets++].cluster = st->nets[i].cluster6;
+		if ((v6 ? st->nets[i].subnet6 : st->nets[i].subnet).addr.family) {
+			v[sf.nnets] = st->nets[i];
+			if (v6)
+				v[sf.nnets].cluster = st->nets[i].cluster6;
+			sf.nnets++;
 		}
-	st6.nets = v;
-	r = chain_sync(AF_INET6, &st6, eb);
+	sf.nets = v;
+	r = chain_sync(family, &sf, eb);
 	free(v);
-	if (r == 0)
-		had = st6.nnets > 0;
+	if (r == 0 && v6)
+		had = sf.nnets > 0;
 	return r;
 }
 
@@ -630,9 +634,9 @@ int firewall_sync(const struct firewall_state *st, struct errbuf *eb)
 			route_localnet(st->nets[i].bridge);
 	r = nft_build_apply(st, eb);
 	if (r == 0)
-		r = chain_sync(AF_INET, st, eb);
+		r = chain_sync_of(AF_INET, st, eb);
 	if (r == 0)
-		r = chain_sync6(st, eb);
+		r = chain_sync_of(AF_INET6, st, eb);
 	return r;
 }
 

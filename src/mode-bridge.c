@@ -84,10 +84,8 @@ static int bridge_join(const struct mode_ctx *ctx, const struct net *net, const 
 		return r;
 	}
 	/* An internal network has no way out: no default route at all. */
-	ret->has_gateway = !net->internal;
-	ret->gateway = net->gateway.addr;
-	if (!net->internal && ep->addr6.addr.family)
-		ret->gateway6 = net->gateway6.addr;
+	if (!net->internal)
+		mode_join_gateways(net, ep, ret);
 	return 0;
 }
 

@@ -35,7 +35,15 @@ bool mode_always(const struct net *net)
 
 void mode_gateway_mac(const struct net *net, uint8_t mac[6])
 {
-	mac_from_ipv4(&net->gateway.addr, mac);
+	mac_from_addr(net_has_ipv4(net) ? &net->gateway.addr : &net->gateway6.addr, mac);
+}
+
+void mode_join_gateways(const struct net *net, const struct endpoint *ep, struct join_reply *ret)
+{
+	if (ep->addr.addr.family)
+		ret->gateway = net->gateway.addr;
+	if (ep->addr6.addr.family)
+		ret->gateway6 = net->gateway6.addr;
 }
 
 int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb)
@@ -45,7 +53,7 @@ int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb
 
 	mode_gateway_mac(net, mac); /* fixed, so the bridge does not follow its ports */
 	r = netlink_bridge_add(net->bridge, mtu, mac, eb);
-	if (r == 0)
+	if (r == 0 && net->gateway.addr.family)
 		r = netlink_addr_add(net->bridge, &net->gateway, eb);
 	if (r == 0 && net->gateway6.addr.family)
 		r = netlink_addr_add(net->bridge, &net->gateway6, eb);

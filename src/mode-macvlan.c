@@ -151,9 +151,9 @@ static int shim_up(const struct net *net, unsigned int mtu, struct errbuf *eb)
 	r = netlink_macvlan_add(name, net->opts.parent, "bridge", mtu, NULL, eb);
 	if (r == 0)
 		r = netlink_link_set_up(name, eb);
-	if (r == 0)
+	if (r == 0 && net->shim_addr.family)
 		r = netlink_addr_add(name, &host, eb);
-	if (r == 0)
+	if (r == 0 && net->shim_addr.family)
 		r = netlink_route_add(&net->pool, name, &net->shim_addr, SHIM_METRIC, eb);
 	if (r == 0 && net->shim_addr6.family)
 		r = netlink_addr_add(name, &host6, eb);
@@ -191,10 +191,10 @@ static int shim_route(const struct net *net, const struct endpoint *ep, bool add
 static int shim_create(const struct mode_ctx *ctx, struct net *net, unsigned int mtu, struct errbuf *eb)
 {
 	struct errbuf ignore = { 0 };
-	char name[IFNAME_LEN], a[CIDR_STRLEN], a6[CIDR_STRLEN];
+	char name[IFNAME_LEN], a[CIDR_STRLEN] = "", a6[CIDR_STRLEN] = "";
 	int r;
 
-	r = host_addr_claim(ctx, &net->pool, NULL, &net->shim_addr, eb);
+	r = net_has_ipv4(net) ? host_addr_claim(ctx, &net->pool, NULL, &net->shim_addr, eb) : 0;
 	if (r == 0 && net_has_ipv6(net))
 		r = host_addr_claim(ctx, &net->pool6, NULL, &net->shim_addr6, eb);
 	if (r < 0) {
@@ -213,12 +213,11 @@ static int shim_create(const struct mode_ctx *ctx, struct net *net, unsigned int
 		memset(&net->shim_addr6, 0, sizeof(net->shim_addr6));
 		return r;
 	}
+	if (net->shim_addr.family)
+		cidr_addr_format(&net->shim_addr, a);
 	if (net->shim_addr6.family)
-		log_info("network %.12s: host shim '%s' has addresses %s and %s", net->id, name,
-			 cidr_addr_format(&net->shim_addr, a), cidr_addr_format(&net->shim_addr6, a6));
-	else
-		log_info("network %.12s: host shim '%s' has address %s", net->id, name,
-			 cidr_addr_format(&net->shim_addr, a));
+		cidr_addr_format(&net->shim_addr6, a6);
+	log_info("network %.12s: host shim '%s' has address %s%s%s", net->id, name, a, *a && *a6 ? " and " : "", a6);
 	return 0;
 }
 
@@ -227,7 +226,7 @@ static int shim_delete(const struct mode_ctx *ctx, const struct net *net, struct
 	char name[IFNAME_LEN];
 	int r;
 
-	if (!net->shim_addr.family)
+	if (!net->shim_addr.family && !net->shim_addr6.family)
 		return 0;
 	shim_name(net, name);
 	r = netlink_link_del(name, eb);
@@ -284,10 +283,10 @@ static int macvlan_restore_network(const struct mode_ctx *ctx, const struct net 
 	int r;
 
 	r = parent_ready(net, &mtu, NULL, eb);
-	if (r < 0 || !net->shim_addr.family)
+	if (r < 0 || !net->opts.host_shim)
 		return r;
 	/* Still this host's (the store may have lost them, or a GC freed them while this host was away)? */
-	r = host_addr_claim(ctx, &net->pool, &net->shim_addr, &a, eb);
+	r = net->shim_addr.family ? host_addr_claim(ctx, &net->pool, &net->shim_addr, &a, eb) : 0;
 	if (r == 0 && net->shim_addr6.family)
 		r = host_addr_claim(ctx, &net->pool6, &net->shim_addr6, &a, eb);
 	if (r < 0)
@@ -318,10 +317,7 @@ static int macvlan_join(const struct mode_ctx *ctx, const struct net *net, const
 	}
 	if (r < 0)
 		return r;
-	ret->has_gateway = true;
-	ret->gateway = net->gateway.addr;
-	if (ep->addr6.addr.family)
-		ret->gateway6 = net->gateway6.addr; /* the LAN's IPv6 router */
+	mode_join_gateways(net, ep, ret); /* the LAN's routers */
 	return 0;
 }
 

@@ -84,7 +84,7 @@ static int cluster_join(const struct mode_ctx *ctx, struct net *net, struct errb
 				.flood = net->opts.flood, .gateway = net->opts.gateway, .pool6 = net->pool6 };
 	int r;
 
-	r = netrec_join(ctx->shared, &net->pool, &want, &overlay_rec, eb);
+	r = netrec_join(ctx->shared, net_key_pool(net), &want, &overlay_rec, eb);
 	if (r == 0) {
 		net->opts.vni = want.vni;
 		net->opts.gateway = want.gateway;
@@ -112,7 +112,7 @@ static int setup(const struct mode_ctx *ctx, const struct net *net, const char *
 	 */
 	if (r == 0)
 		r = netlink_bridge_nf_off(br, eb);
-	if (r == 0 && gw)
+	if (r == 0 && gw && net->gateway.addr.family)
 		r = netlink_addr_add(br, &net->gateway, eb);
 	if (r == 0 && gw && net->gateway6.addr.family)
 		r = netlink_addr_add(br, &net->gateway6, eb);
@@ -144,13 +144,13 @@ static int overlay_validate(const struct mode_ctx *ctx, const struct net *net, s
 		return errbuf_set(eb, -EINVAL,
 				  "mode overlay joins hosts through a cluster store, and this weftd has none: start it with "
 				  "--store etcd://HOST:2379 or consul://HOST:8500");
-	r = ipam_pool_get(ctx->ipam, &net->pool, eb);
+	r = ipam_pool_get(ctx->ipam, net_key_pool(net), eb);
 	if (r == -ENOENT) {
 		errbuf_clear(eb);
 		return errbuf_set(eb, r,
 				  "mode overlay needs --ipam-driver weft: subnet %s is the network's name across hosts, and "
 				  "its addresses must be unique on all of them",
-				  cidr_format(&net->pool, '/', c));
+				  cidr_format(net_key_pool(net), '/', c));
 	}
 	return r;
 }
@@ -216,7 +216,8 @@ static int overlay_create_endpoint(const struct mode_ctx *ctx, const struct net 
 	int r;
 
 	/* The peers find the container by its address records: MAC there, host there. */
-	r = ipam_addr_set_mac(ctx->ipam, &p, &ep->addr.addr, mac_format(ep->mac, mac), eb);
+	mac_format(ep->mac, mac);
+	r = ep->addr.addr.family ? ipam_addr_set_mac(ctx->ipam, &p, &ep->addr.addr, mac, eb) : 0;
 	if (r == 0 && ep->addr6.addr.family)
 		r = ipam_addr_set_mac(ctx->ipam, &p6, &ep->addr6.addr, mac, eb);
 	if (r == 0)
@@ -231,12 +232,8 @@ static int overlay_join(const struct mode_ctx *ctx, const struct net *net, const
 
 	r = mode_veth_attach(ep, net->bridge, net->opts.mtu, eb);
 	/* No gateway with -o gateway=docker: Docker adds docker_gwbridge for the way out, as for its own overlay. */
-	if (r == 0 && holds_gateway(net)) {
-		ret->has_gateway = true;
-		ret->gateway = net->gateway.addr;
-		if (ep->addr6.addr.family)
-			ret->gateway6 = net->gateway6.addr;
-	}
+	if (r == 0 && holds_gateway(net))
+		mode_join_gateways(net, ep, ret);
 	return r;
 }
 
@@ -251,8 +248,8 @@ static int overlay_sync(const struct mode_ctx *ctx, const struct net *net, struc
 	int r;
 
 	names(net->opts.vni, br, vx);
-	if (peers_of_pool(p, &net->pool, &pe, &n, &vteps, &nv) < 0 ||
-	    (net_has_ipv6(net) && peers_of_pool(p, &net->pool6, &pe6, &n6, NULL, NULL) < 0)) {
+	if (peers_of_pool(p, net_key_pool(net), &pe, &n, &vteps, &nv) < 0 ||
+	    (net_has_ipv4(net) && net_has_ipv6(net) && peers_of_pool(p, &net->pool6, &pe6, &n6, NULL, NULL) < 0)) {
 		r = errbuf_set(eb, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -263,7 +260,11 @@ static int overlay_sync(const struct mode_ctx *ctx, const struct net *net, struc
 		r = errbuf_set(eb, -ENOMEM, "out of memory");
 		goto out;
 	}
-	/* A container's MAC and host are its IPv4 address's; its IPv6 address only adds a neighbour entry. */
+	/*
+	 * A container's MAC and host are its IPv4 address's (an IPv6-only
+	 * network's: its IPv6 address's); on a dual-stack network its IPv6
+	 * address only adds a neighbour entry.
+	 */
 	for (i = 0; i < n; i++) {
 		memcpy(fdb[nfdb].mac, pe[i].mac, 6);
 		fdb[nfdb++].ip = pe[i].vtep;

@@ -13,7 +13,9 @@
  * With --ipv6 each host has an IPv6 slice too (host_prefix6), routed alike:
  * host-gw to the host's IPv6 address on the underlay (its record's addr6),
  * vxlan via the IPv6 slice's network address, which the same VXLAN device
- * holds (/128; its MAC stays the one of the IPv4 slice).
+ * holds (/128; its MAC stays the one of the IPv4 slice). An IPv6-only
+ * network (--ipv4=false) has only the IPv6 slice, and its MAC follows
+ * from that.
  * The cluster's record (store-netrec.c) holds backend, host_prefix, vni,
  * port, and the IPv6 subnet and host_prefix6.
  */
@@ -42,15 +44,24 @@ static void vxlan_name(const struct net *net, char name[IFNAME_LEN])
 	ifname_vxlan(net->opts.vni, name);
 }
 
+/* The prefix length of the IPv4 slices: -o host_prefix, else /24. */
+static unsigned int host_prefix4(const struct net *net)
+{
+	return net->opts.host_prefix ? net->opts.host_prefix : 24;
+}
+
 /*
  * The prefix length of the IPv6 slices: -o host_prefix6, else as many
- * slices as the IPv4 subnet has (a /16 in /24s and a /64 give /72s).
+ * slices as the IPv4 subnet has (a /16 in /24s and a /64 give /72s), or
+ * without one 256 (a /64 in /72s).
  */
 static unsigned int host_prefix6(const struct net *net)
 {
 	if (net->opts.host_prefix6)
 		return net->opts.host_prefix6;
-	return net->pool6.len + (net->opts.host_prefix - net->pool.len);
+	if (!net_has_ipv4(net))
+		return net->pool6.len + 8;
+	return net->pool6.len + (host_prefix4(net) - net->pool.len);
 }
 
 /*
@@ -110,7 +121,8 @@ static int slice_claim(const struct mode_ctx *ctx, struct net *net, bool fresh, 
 	int r;
 
 	*ret_failed = &net->slice;
-	r = slice_claim1(ctx, &net->pool, net->opts.host_prefix, fresh, &net->slice, &net->gateway, eb);
+	r = net_has_ipv4(net) ? slice_claim1(ctx, &net->pool, net->opts.host_prefix, fresh, &net->slice, &net->gateway, eb)
+			      : 0;
 	if (r == 0 && net_has_ipv6(net)) {
 		*ret_failed = &net->slice6;
 		r = slice_claim1(ctx, &net->pool6, host_prefix6(net), fresh, &net->slice6, &net->gateway6, eb);
@@ -130,12 +142,34 @@ static int slice_release(const struct mode_ctx *ctx, const struct net *net, stru
 	return r;
 }
 
-/* The VXLAN address of a slice is its network address; the MAC follows from it, so no one publishes it. */
+/*
+ * The VXLAN address of a slice is its network address; the MAC follows from
+ * it, so no one publishes it: 02:57 and the IPv4 slice's four bytes, or the
+ * last 32 bits of an IPv6 slice's prefix (at most 24 of them tell the slices
+ * of a subnet apart).
+ */
 static void vtep_mac(const struct cidr *slice, uint8_t mac[6])
 {
+	cidr_u128 v = cidr_offset(&(struct cidr){ .addr.family = AF_INET6 }, &slice->addr);
+	uint32_t idx;
+
 	mac[0] = 0x02;
 	mac[1] = 0x57; /* 'W' */
-	memcpy(mac + 2, slice->addr.b, 4);
+	if (slice->addr.family != AF_INET6) {
+		memcpy(mac + 2, slice->addr.b, 4);
+		return;
+	}
+	idx = slice->len ? (uint32_t)(v >> (128 - slice->len)) : 0;
+	mac[2] = idx >> 24;
+	mac[3] = idx >> 16;
+	mac[4] = idx >> 8;
+	mac[5] = idx;
+}
+
+/* The slice whose address and MAC this host's VXLAN device has: the IPv4 one, an IPv6-only network's IPv6 one. */
+static const struct cidr *vtep_slice(const struct net *net)
+{
+	return net_has_ipv4(net) ? &net->slice : &net->slice6;
 }
 
 /*
@@ -212,7 +246,6 @@ static int peers_direct_check(const struct mode_ctx *ctx, const struct net *net,
 static int setup(const struct mode_ctx *ctx, const struct net *net, const char *dev, struct errbuf *eb)
 {
 	const struct ipaddr *adv = &ctx->advertise;
-	struct cidr vaddr = { net->slice.addr, 32 };
 	char vx[16];
 	uint8_t mac[6];
 	int r;
@@ -221,11 +254,11 @@ static int setup(const struct mode_ctx *ctx, const struct net *net, const char *
 	if (r < 0 || !uses_vxlan(net))
 		return r;
 	vxlan_name(net, vx);
-	vtep_mac(&net->slice, mac);
+	vtep_mac(vtep_slice(net), mac);
 	r = netlink_vxlan_add(vx, net->opts.vni, adv->family ? adv : NULL, dev, net->opts.vxlan_port, net->opts.mtu, mac,
 			      eb);
-	if (r == 0)
-		r = netlink_addr_add(vx, &vaddr, eb);
+	if (r == 0 && net->slice.len)
+		r = netlink_addr_add(vx, &(struct cidr){ net->slice.addr, 32 }, eb);
 	if (r == 0 && net->slice6.len)
 		r = netlink_addr_add(vx, &(struct cidr){ net->slice6.addr, 128 }, eb);
 	if (r == 0)
@@ -233,25 +266,31 @@ static int setup(const struct mode_ctx *ctx, const struct net *net, const char *
 	return r;
 }
 
-static int teardown(const struct net *net, struct errbuf *eb)
+/* Deletes weft's routes to the other hosts' slices of pool (family 0: none). */
+static int routes_flush(const struct cidr *pool, struct errbuf *eb)
 {
 	struct netlink_route *have = NULL;
 	size_t i, n = 0;
+	int r;
+
+	if (!pool->addr.family)
+		return 0;
+	r = netlink_routes_via_list(pool, &have, &n, eb);
+	for (i = 0; i < n && r == 0; i++)
+		r = netlink_route_via_set(&have[i], false, eb);
+	free(have);
+	return r;
+}
+
+static int teardown(const struct net *net, struct errbuf *eb)
+{
 	char vx[16];
 	int r;
 
 	/* The routes to the other hosts' slices (host-gw's are on the underlay, they stay with it). */
-	r = netlink_routes_via_list(&net->pool, &have, &n, eb);
-	for (i = 0; i < n && r == 0; i++)
-		r = netlink_route_via_set(&have[i], false, eb);
-	free(have);
-	have = NULL;
-	n = 0;
-	if (r == 0 && net_has_ipv6(net))
-		r = netlink_routes_via_list(&net->pool6, &have, &n, eb);
-	for (i = 0; i < n && r == 0; i++)
-		r = netlink_route_via_set(&have[i], false, eb);
-	free(have);
+	r = routes_flush(&net->pool, eb);
+	if (r == 0)
+		r = routes_flush(&net->pool6, eb);
 	if (r == 0 && uses_vxlan(net)) {
 		vxlan_name(net, vx);
 		r = netlink_link_del(vx, eb);
@@ -282,9 +321,10 @@ static int validate6(const struct mode_ctx *ctx, const struct net *net, struct e
 		return errbuf_set(eb, -EINVAL, "option 'host_prefix6': /%u slices do not fit in %s (allowed: /%u to /%u)",
 				  len, cidr_format(&net->pool6, '/', c), lo, hi);
 	return errbuf_set(eb, -EINVAL,
-			  "IPv6 subnet %s has no room for as many slices as the IPv4 subnet (/%u slices): give "
+			  "IPv6 subnet %s has no room for as many slices as %s (/%u slices): give "
 			  "-o host_prefix6 (allowed: /%u to /%u)",
-			  cidr_format(&net->pool6, '/', c), len, lo, hi);
+			  cidr_format(&net->pool6, '/', c), net_has_ipv4(net) ? "the IPv4 subnet" : "the default 256", len,
+			  lo, hi);
 }
 
 static int routed_validate(const struct mode_ctx *ctx, const struct net *net, struct errbuf *eb)
@@ -292,13 +332,13 @@ static int routed_validate(const struct mode_ctx *ctx, const struct net *net, st
 	char c[CIDR_STRLEN], g[CIDR_STRLEN];
 	int r;
 
-	r = ipam_pool_get(ctx->ipam, &net->pool, eb);
+	r = ipam_pool_get(ctx->ipam, net_key_pool(net), eb);
 	if (r == -ENOENT) {
 		errbuf_clear(eb);
 		return errbuf_set(eb, r,
 				  "mode routed needs --ipam-driver weft: it hands each host a slice of subnet %s and the "
 				  "containers their addresses from it",
-				  cidr_format(&net->pool, '/', c));
+				  cidr_format(net_key_pool(net), '/', c));
 	}
 	if (r < 0)
 		return r;
@@ -310,9 +350,12 @@ static int routed_validate(const struct mode_ctx *ctx, const struct net *net, st
 		return errbuf_set(eb, -EINVAL,
 				  "mode routed takes no --gateway (%s): each host's slice has its own, its first address",
 				  cidr_addr_format(&net->gateway.addr, g));
-	if (net->opts.host_prefix <= net->pool.len || net->opts.host_prefix > 30)
+	if (!net_has_ipv4(net) && net->opts.host_prefix)
+		return errbuf_set(eb, -EINVAL,
+				  "option 'host_prefix' slices the IPv4 subnet, and the network is IPv6-only: use host_prefix6");
+	if (net_has_ipv4(net) && (host_prefix4(net) <= net->pool.len || host_prefix4(net) > 30))
 		return errbuf_set(eb, -EINVAL, "option 'host_prefix': /%u slices do not fit in %s (allowed: /%u to /30)",
-				  net->opts.host_prefix, cidr_format(&net->pool, '/', c), net->pool.len + 1);
+				  host_prefix4(net), cidr_format(&net->pool, '/', c), net->pool.len + 1);
 	if (net->opts.host_prefix6 && !net_has_ipv6(net))
 		return errbuf_set(eb, -EINVAL, "option 'host_prefix6' needs --ipv6 (the network has no IPv6 subnet to slice)");
 	return net_has_ipv6(net) ? validate6(ctx, net, eb) : 0;
@@ -344,6 +387,7 @@ static int routed_create_network(const struct mode_ctx *ctx, struct net *net, st
 		return errbuf_set(eb, -EINVAL, "option 'mtu': %u is larger than %u, the most the underlay '%s' carries%s",
 				  net->opts.mtu, max, dev[0] ? dev : "(none)",
 				  uses_vxlan(net) ? " with VXLAN" : "");
+	net->opts.host_prefix = net_has_ipv4(net) ? host_prefix4(net) : 0;
 	if (net_has_ipv6(net))
 		net->opts.host_prefix6 = host_prefix6(net);
 	if (!uses_vxlan(net) && net_has_ipv6(net) && ctx->advertise.family && !ctx->advertise6.family)
@@ -355,12 +399,13 @@ static int routed_create_network(const struct mode_ctx *ctx, struct net *net, st
 				 .host_prefix = net->opts.host_prefix, .pool6 = net->pool6,
 				 .host_prefix6 = net->opts.host_prefix6 };
 	want.backend = net->opts.backend;
-	r = netrec_join(ctx->shared, &net->pool, &want, uses_vxlan(net) ? &routed_rec_vxlan : &routed_rec_host_gw, eb);
+	r = netrec_join(ctx->shared, net_key_pool(net), &want, uses_vxlan(net) ? &routed_rec_vxlan : &routed_rec_host_gw,
+			eb);
 	if (r < 0)
 		return r;
 	net->opts.vni = want.vni;
 	if (!uses_vxlan(net)) {
-		r = peers_direct_check(ctx, net, &net->pool, net->opts.host_prefix, dev, eb);
+		r = net_has_ipv4(net) ? peers_direct_check(ctx, net, &net->pool, net->opts.host_prefix, dev, eb) : 0;
 		if (r == 0 && net_has_ipv6(net))
 			r = peers_direct_check(ctx, net, &net->pool6, net->opts.host_prefix6, dev, eb);
 		if (r < 0)
@@ -419,10 +464,8 @@ static int routed_join(const struct mode_ctx *ctx, const struct net *net, const 
 	r = mode_veth_attach(ep, net->bridge, net->opts.mtu, eb);
 	if (r < 0)
 		return r;
-	ret->has_gateway = !net->internal;
-	ret->gateway = net->gateway.addr;
-	if (net->slice6.len)
-		ret->gateway6 = net->gateway6.addr;
+	if (!net->internal)
+		mode_join_gateways(net, ep, ret);
 	return 0;
 }
 
@@ -457,10 +500,10 @@ static void fdb_add(struct want *w, const uint8_t mac[6], const struct ipaddr *h
 /*
  * The route to the slice of ps: to the host's underlay address, or over
  * VXLAN to the address of the slice, which the host's VXLAN device (its MAC
- * from the host's IPv4 slice v4) holds. The first error goes to eb.
+ * from the host's slice vtep: vtep_slice()) holds. The first error goes to eb.
  */
 static void want_slice(const struct net *net, const char *dev, const char *vx, const struct peer_slice *ps,
-		       const struct cidr *v4, struct want *w, struct errbuf *eb)
+		       const struct cidr *vtep, struct want *w, struct errbuf *eb)
 {
 	struct netlink_route *rt = &w->routes[w->nroutes];
 	int dir;
@@ -477,7 +520,7 @@ static void want_slice(const struct net *net, const char *dev, const char *vx, c
 	}
 	rt->gw = ps->slice.addr;
 	snprintf(rt->dev, sizeof(rt->dev), "%s", vx);
-	vtep_mac(v4, w->nb[w->nnb].mac);
+	vtep_mac(vtep, w->nb[w->nnb].mac);
 	w->nb[w->nnb++].ip = ps->slice.addr;
 	fdb_add(w, w->nb[w->nnb - 1].mac, &ps->host);
 }
@@ -514,7 +557,7 @@ static int routed_sync(const struct mode_ctx *ctx, const struct net *net, struct
 	r = mode_underlay(ctx, net, false, dev, &mtu, eb);
 	if (r < 0)
 		return r;
-	if (peers_slices_of_pool(p, &net->pool, net->opts.host_prefix, &net->slice, &ps, &n) < 0 ||
+	if ((net->slice.len && peers_slices_of_pool(p, &net->pool, net->opts.host_prefix, &net->slice, &ps, &n) < 0) ||
 	    (net->slice6.len &&
 	     peers_slices_of_pool(p, &net->pool6, net->opts.host_prefix6, &net->slice6, &ps6, &n6) < 0)) {
 		r = errbuf_set(eb, -ENOMEM, "out of memory");
@@ -529,8 +572,15 @@ static int routed_sync(const struct mode_ctx *ctx, const struct net *net, struct
 	}
 	for (i = 0; i < n; i++)
 		want_slice(net, dev, vx, &ps[i], &ps[i].slice, &w, &err);
-	/* A host's IPv6 slice is routed once its IPv4 one is known (it claims that first). */
+	/*
+	 * A host's IPv6 slice is routed once its IPv4 one is known (it claims
+	 * that first); an IPv6-only network's has its own MAC.
+	 */
 	for (i = 0; i < n6; i++) {
+		if (!net_has_ipv4(net)) {
+			want_slice(net, dev, vx, &ps6[i], &ps6[i].slice, &w, &err);
+			continue;
+		}
 		for (j = 0; j < n && strcmp(ps[j].host_id, ps6[i].host_id) != 0; j++)
 			;
 		if (j < n)
@@ -541,7 +591,8 @@ static int routed_sync(const struct mode_ctx *ctx, const struct net *net, struct
 		mode_entries_sync(vx, NETLINK_FDB, w.fdb, w.nfdb, &err);
 		mode_entries_sync(vx, NETLINK_NEIGH, w.nb, w.nnb, &err);
 	}
-	routes_sync(&net->pool, &w, &err);
+	if (net->slice.len)
+		routes_sync(&net->pool, &w, &err);
 	if (net->slice6.len)
 		routes_sync(&net->pool6, &w, &err);
 	if (err.code)
@@ -563,7 +614,7 @@ static void routed_count(const struct net *net, struct mode_count *c)
 
 	vxlan_name(net, vx);
 	mode_count_vxlan(vx, c);
-	if (netlink_routes_via_list(&net->pool, &rt, &n, NULL) == 0)
+	if (net->slice.len && netlink_routes_via_list(&net->pool, &rt, &n, NULL) == 0)
 		c->routes += n;
 	free(rt);
 	rt = NULL;

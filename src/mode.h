@@ -40,8 +40,7 @@ struct join_reply {
 	char src_name[16];
 	const char *dst_prefix;
 	char dst_name[16]; /* the name asked for at CreateEndpoint ("": Docker names it dst_prefix + a number) */
-	bool has_gateway;
-	struct ipaddr gateway;
+	struct ipaddr gateway;  /* family 0: none */
 	struct ipaddr gateway6; /* family 0: none */
 };
 
@@ -130,5 +129,7 @@ const struct mode_ops *mode_of(enum net_mode m);
 bool mode_host_gateway(const struct net *net);
 /* The MAC of a bridge that holds net's gateway: derived from the address, the same on every host. */
 void mode_gateway_mac(const struct net *net, uint8_t mac[6]);
+/* Join's gateways for ep: net's gateway of each family ep has an address of. */
+void mode_join_gateways(const struct net *net, const struct endpoint *ep, struct join_reply *ret);
 
 #endif

@@ -1362,8 +1362,9 @@ int ipam_slice_claim(struct ipam *ipam, const struct cidr *pool, unsigned int le
 		}
 		store_list_free(&l);
 		if (i == n) {
-			r = errbuf_set(eb, -ENOSPC, "every /%u slice of %s is taken (%llu hosts): give a longer host_prefix",
-				       len, cidr_format(pool, '/', c), (unsigned long long)n);
+			r = errbuf_set(eb, -ENOSPC, "every /%u slice of %s is taken (%llu hosts): give a longer %s", len,
+				       cidr_format(pool, '/', c), (unsigned long long)n,
+				       pool->addr.family == AF_INET6 ? "host_prefix6" : "host_prefix");
 			break;
 		}
 		key_slice(key, ipam->pools, pool, &slice);

@@ -224,9 +224,13 @@ const char *mac_format(const uint8_t m[6], char *buf)
 	return buf;
 }
 
-void mac_from_ipv4(const struct ipaddr *a, uint8_t ret[6])
+void mac_from_addr(const struct ipaddr *a, uint8_t ret[6])
 {
 	ret[0] = 0x02;
+	if (a->family == AF_INET6) {
+		memcpy(ret + 1, a->b + 11, 5);
+		return;
+	}
 	ret[1] = 0x42;
 	memcpy(ret + 2, a->b, 4);
 }

@@ -69,7 +69,11 @@ bool cidr_is_host(const struct cidr *c, const struct ipaddr *a);
 int mac_parse(const char *s, uint8_t ret[6]);
 /* Lower case into buf (MAC_STRLEN bytes); returns buf. */
 const char *mac_format(const uint8_t m[6], char *buf);
-/* Docker's bridge's MAC for an IPv4 address: 02:42 and its four bytes (stable across restarts). */
-void mac_from_ipv4(const struct ipaddr *a, uint8_t ret[6]);
+/*
+ * A MAC stable for an address: for IPv4 Docker's bridge's, 02:42 and its four
+ * bytes; for IPv6 02 and its last five bytes (unique in pools of /88 and
+ * longer; in wider ones, addresses that end alike in 40 bits share it).
+ */
+void mac_from_addr(const struct ipaddr *a, uint8_t ret[6]);
 
 #endif

@@ -215,6 +215,8 @@ static const char *both(const char *a, const char *b)
 
 	if (!*b)
 		return a;
+	if (!*a)
+		return b;
 	k = (k + 1) % MAX_COLS;
 	snprintf(buf[k], sizeof(buf[k]), "%s,%s", a, b);
 	return buf[k];
@@ -284,6 +286,7 @@ static int cmd_networks(const struct ctx *x, json_t *o, bool detail)
 
 	table_add(&t, (const char *[]){ "NETWORK", "MODE", "SUBNET", "GATEWAY", "BRIDGE", "ENDPOINTS", "DETAILS" });
 	json_array_foreach(o, i, e) {
+		const char *gw = both(str(e, "gateway"), str(e, "gateway6"));
 		char id[13], details[256] = "";
 		size_t k = 0;
 
@@ -294,10 +297,10 @@ static int cmd_networks(const struct ctx *x, json_t *o, bool detail)
 			cell_printf(details, sizeof(details), &k, "parent=%s ", str(e, "parent"));
 		if (*str(e, "gateway_by"))
 			cell_printf(details, sizeof(details), &k, "gateway=%s ", str(e, "gateway_by"));
-		if (*str(e, "slice"))
+		if (*both(str(e, "slice"), str(e, "slice6")))
 			cell_printf(details, sizeof(details), &k, "slice=%s backend=%s ", both(str(e, "slice"), str(e, "slice6")),
 				    str(e, "backend"));
-		if (*str(e, "host_shim"))
+		if (*both(str(e, "host_shim"), str(e, "host_shim6")))
 			cell_printf(details, sizeof(details), &k, "host_shim=%s ",
 				    both(str(e, "host_shim"), str(e, "host_shim6")));
 		if (json_is_true(json_object_get(e, "internal")))
@@ -305,7 +308,7 @@ static int cmd_networks(const struct ctx *x, json_t *o, bool detail)
 		if (*details && details[strlen(details) - 1] == ' ')
 			details[strlen(details) - 1] = '\0';
 		table_add(&t, (const char *[]){ id, str(e, "mode"), both(str(e, "subnet"), str(e, "subnet6")),
-						*str(e, "gateway") ? both(str(e, "gateway"), str(e, "gateway6")) : "-",
+						*gw ? gw : "-",
 						str(e, "bridge"), fmt_num(num(e, "endpoints")), details });
 	}
 	table_print(&t);

@@ -217,11 +217,19 @@ static const struct bad_case {
 	{ "/NetworkDriver.GwAllocCheck", "{\"Options\":{\"com.docker.network.generic\":{\"mode\":\"routed\",\"macvlan_mode\":\"vepa\"}}}",
 	  500, "option 'macvlan_mode' does not apply to mode routed" },
 	{ "/NetworkDriver.GwAllocCheck", "{\"Options\":[]}", 500, "field 'Options' must be an object" },
-	/* Docker 28's IPv6-only network (--ipv4=false): no IPv4Data */
+	/* Docker 28's IPv6-only network (--ipv4=false): no IPv4Data; it is checked as a dual-stack one's IPv6 half */
 	{ "/NetworkDriver.CreateNetwork",
 	  "{\"NetworkID\":\"abc\",\"Options\":{\"com.docker.network.enable_ipv4\":false,\"com.docker.network.enable_ipv6\":true,"
 	  "\"com.docker.network.generic\":{}},\"IPv4Data\":[],\"IPv6Data\":[{\"AddressSpace\":\"weft-local\",\"Pool\":\"fd00:1::/64\"}]}\n",
-	  500, "IPv6-only networks (--ipv4=false) are not supported by weft yet" },
+	  500, "network has no IPv6 gateway address" },
+	{ "/NetworkDriver.CreateNetwork",
+	  "{\"NetworkID\":\"abc\",\"Options\":{\"com.docker.network.enable_ipv4\":false,\"com.docker.network.enable_ipv6\":true,"
+	  "\"com.docker.network.generic\":{\"host_binding_ipv4\":\"192.0.2.1\"}},\"IPv4Data\":[],"
+	  "\"IPv6Data\":[{\"Pool\":\"fd00:1::/64\",\"Gateway\":\"fd00:1::1/64\"}]}\n",
+	  500, "option 'host_binding_ipv4' needs IPv4, and the network is IPv6-only" },
+	{ "/NetworkDriver.CreateNetwork",
+	  "{\"NetworkID\":\"abc\",\"IPv4Data\":[],\"IPv6Data\":[]}\n", 500,
+	  "a weft bridge network needs exactly one IPv4 subnet (got 0)" },
 	{ "/IpamDriver.GetCapabilities", NULL, 200, "\"RequiresRequestReplay\":true" },
 	{ "/IpamDriver.GetDefaultAddressSpaces", NULL, 200, "\"LocalDefaultAddressSpace\":\"weft-local\"" },
 };

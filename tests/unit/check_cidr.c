@@ -130,6 +130,25 @@ START_TEST(test_cidr_hostport)
 }
 END_TEST
 
+/* An IPv6 address's MAC: 02 and its last five bytes, whatever its prefix. */
+START_TEST(test_mac_ipv6)
+{
+	struct ipaddr a;
+	uint8_t m[6];
+	char buf[MAC_STRLEN];
+
+	ck_assert_int_eq(cidr_addr_parse("fd00:71::1234:5678:9abc", &a), 0);
+	mac_from_addr(&a, m);
+	ck_assert_str_eq(mac_format(m, buf), "02:34:56:78:9a:bc");
+	ck_assert_int_eq(cidr_addr_parse("fd00:73::1", &a), 0);
+	mac_from_addr(&a, m);
+	ck_assert_str_eq(mac_format(m, buf), "02:00:00:00:00:01");
+	ck_assert_int_eq(cidr_addr_parse("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", &a), 0);
+	mac_from_addr(&a, m);
+	ck_assert_str_eq(mac_format(m, buf), "02:ff:ff:ff:ff:ff");
+}
+END_TEST
+
 START_TEST(test_mac)
 {
 	const struct mac_case *c = &mac_cases[_i];
@@ -143,7 +162,7 @@ START_TEST(test_mac)
 		return;
 	}
 	ck_assert_int_eq(cidr_addr_parse("10.1.0.5", &a), 0);
-	mac_from_ipv4(&a, want);
+	mac_from_addr(&a, want);
 	ck_assert_mem_eq(m, want, 6);
 	ck_assert_str_eq(mac_format(m, buf), "02:42:0a:01:00:05");
 }
@@ -159,6 +178,7 @@ Suite *cidr_suite(void)
 	tcase_add_test(tc, test_cidr_hosts);
 	tcase_add_test(tc, test_cidr_hostport);
 	tcase_add_loop_test(tc, test_mac, 0, ARRAY_SIZE(mac_cases));
+	tcase_add_test(tc, test_mac_ipv6);
 	suite_add_tcase(s, tc);
 	return s;
 }

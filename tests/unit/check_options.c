@@ -134,7 +134,7 @@ START_TEST(test_options_routed)
 
 	ck_assert_int_eq(options_parse(def, 1, &o, NULL), 0);
 	ck_assert_int_eq(o.backend, ROUTED_BACKEND_VXLAN);
-	ck_assert_uint_eq(o.host_prefix, 24);
+	ck_assert_uint_eq(o.host_prefix, 0); /* not given: mode routed takes /24 for the IPv4 subnet */
 	ck_assert_uint_eq(o.host_prefix6, 0);
 	ck_assert_uint_eq(o.vxlan_port, 4789);
 	ck_assert(o.masquerade);

@@ -197,6 +197,64 @@ START_TEST(test_records_net_v6)
 }
 END_TEST
 
+/* An IPv6-only network (--ipv4=false) and its endpoint: no IPv4 pool, gateway or address, and back so. */
+START_TEST(test_records_ipv6_only)
+{
+	struct net n = { 0 }, back;
+	struct endpoint ep = { 0 }, eback;
+	char *t1, *t2;
+
+	snprintf(n.id, sizeof(n.id), "n6only");
+	snprintf(n.bridge, sizeof(n.bridge), "weft-b6");
+	n.opts.mode = NET_MODE_BRIDGE;
+	n.pool6 = test_cidr("fd00:71::/64");
+	n.gateway6 = test_cidr("fd00:71::1/64");
+	t1 = rec_net_encode(&n);
+	ck_assert_ptr_nonnull(t1);
+	ck_assert_ptr_nonnull(strstr(t1, "\"pool\":\"\""));
+	ck_assert_ptr_nonnull(strstr(t1, "\"gateway\":\"\""));
+	ck_assert_int_eq(rec_net_decode(t1, &back), 0);
+	ck_assert(!net_has_ipv4(&back) && net_has_ipv6(&back));
+	ck_assert_int_eq(back.gateway.addr.family, 0);
+	ck_assert_ptr_eq(net_key_pool(&back), &back.pool6);
+	t2 = rec_net_encode(&back);
+	ck_assert_str_eq(t2, t1);
+	free(t1);
+	free(t2);
+	/* Neither pool, or an IPv6 one as the IPv4 pool: corrupt. */
+	ck_assert_int_eq(rec_net_decode("{\"id\":\"n\",\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,"
+					"\"pool\":\"\",\"gateway\":\"\"}",
+					&back),
+			 -EIO);
+	ck_assert_int_eq(rec_net_decode("{\"id\":\"n\",\"mode\":\"bridge\",\"bridge\":\"b\",\"internal\":false,"
+					"\"pool\":\"fd00::/64\",\"gateway\":\"\",\"pool6\":\"fd00::/64\"}",
+					&back),
+			 -EIO);
+	snprintf(ep.id, sizeof(ep.id), "e6");
+	snprintf(ep.net_id, sizeof(ep.net_id), "n6only");
+	ep.addr6 = test_cidr("fd00:71::1234:5678:9abc/64");
+	mac_from_addr(&ep.addr6.addr, ep.mac);
+	t1 = rec_ep_encode(&ep);
+	ck_assert_ptr_nonnull(t1);
+	ck_assert_ptr_nonnull(strstr(t1, "\"addr\":\"\""));
+	ck_assert_ptr_nonnull(strstr(t1, "\"mac\":\"02:34:56:78:9a:bc\""));
+	ck_assert_int_eq(rec_ep_decode(t1, &eback), 0);
+	ck_assert_int_eq(eback.addr.addr.family, 0);
+	ck_assert(cidr_equal(&eback.addr6, &ep.addr6));
+	free(t1);
+	rec_ep_clear(&eback);
+	/* An endpoint with no address at all, or an IPv6 one as its IPv4 address: corrupt. */
+	ck_assert_int_eq(rec_ep_decode("{\"id\":\"e\",\"net\":\"n\",\"veth\":\"wve\",\"peer\":\"wce\",\"addr\":\"\","
+				       "\"addr6\":\"\",\"mac\":\"02:42:0a:00:00:02\"}",
+				       &eback),
+			 -EIO);
+	ck_assert_int_eq(rec_ep_decode("{\"id\":\"e\",\"net\":\"n\",\"veth\":\"wve\",\"peer\":\"wce\",\"addr\":\"fd00::2/64\","
+				       "\"mac\":\"02:42:0a:00:00:02\"}",
+				       &eback),
+			 -EIO);
+}
+END_TEST
+
 /* Records written before every field was in every record: a bridge network of an earlier weftd. */
 START_TEST(test_records_net_old)
 {
@@ -267,7 +325,7 @@ static struct endpoint ep_of(const char *id, const char *net, const char *a)
 	snprintf(ep.veth, sizeof(ep.veth), "wv%.10s", id);
 	snprintf(ep.peer, sizeof(ep.peer), "wc%.10s", id);
 	ep.addr = test_cidr(a);
-	mac_from_ipv4(&ep.addr.addr, ep.mac);
+	mac_from_addr(&ep.addr.addr, ep.mac);
 	return ep;
 }
 
@@ -536,6 +594,7 @@ Suite *records_suite(void)
 	tcase_add_loop_test(tc, test_records_net_bad, 0, ARRAY_SIZE(bad_nets));
 	tcase_add_test(tc, test_records_ep_round_trip);
 	tcase_add_loop_test(tc, test_records_ep_bad, 0, ARRAY_SIZE(bad_eps));
+	tcase_add_test(tc, test_records_ipv6_only);
 	suite_add_tcase(su, tc);
 	tc = tcase_create("store");
 	tcase_add_checked_fixture(tc, setup, teardown);
