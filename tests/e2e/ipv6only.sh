@@ -3,7 +3,8 @@
 # sharing a cluster store (LAB_STORE=etcd, default, or consul), in each mode: the containers
 # get an IPv6 address and no IPv4 one, reach each other on one host and across hosts, their
 # gateway and (bridge, overlay, routed) the outside, masqueraded; -p publishes on the hosts'
-# IPv6 addresses; the macvlan host shim has only an IPv6 address. IPv4-only options are refused
+# IPv6 addresses; the macvlan host shim has only an IPv6 address; a weftd killed and started
+# again restores them, and frees what went while it was down. IPv4-only options are refused
 # with a clear message and leave nothing; after docker rm / network rm nothing is left.
 # Engines before Engine API 1.48 have no --ipv4=false: the suite is skipped there.
 set -u
@@ -19,7 +20,7 @@ for h in 1 2; do
 	lab_host $h
 	lab_api_at_least $h 1.48 || lab_skip "this dockerd speaks Engine API before 1.48: it has no --ipv4=false"
 	lab_image $h
-	lab_start_weftd $h --host-id h$h --store "$LAB_STORE_URL"
+	lab_start_weftd $h --host-id h$h --store "$LAB_STORE_URL" --reconcile-interval 2
 done
 IMG=weft-test:local
 V6=(-d weft --ipam-driver weft --ipv4=false --ipv6)
@@ -53,7 +54,7 @@ expect_ok "its bridge $br has the gateway fd00:71::1/64 and no IPv4 address" \
 	bash -c "ip -n $LAB-h1 -6 -o addr show dev '$br' | grep -q 'inet6 fd00:71::1/64' &&
 		! ip -n $LAB-h1 -4 -o addr show dev '$br' | grep -q inet"
 expect_ok "weftctl lists b6 with its IPv6 subnet and gateway only" \
-	bash -c "wctl 1 networks | grep -E '^[0-9a-f]{12} +bridge +fd00:71::/64 +fd00:71::1 '"
+	bash -c "wctl 1 networks | grep -E '^[0-9a-f]{12} +bridge +fd00:71::/64 +fd00:71::1/64 '"
 expect_ok "h1: run c1 and c2 on b6 (c2 with --ip6 fd00:71::1234:5678:9abc)" bash -c "
 	dk 1 run -d --name c1 --network b6 $IMG sleep 600 &&
 	dk 1 run -d --name c2 --network b6 --ip6 fd00:71::1234:5678:9abc $IMG sleep 600"
@@ -70,6 +71,9 @@ expect_ok "c1 pings the gateway" dk 1 exec c1 ping6 -c2 -W2 fd00:71::1
 expect_fail_msg "the outside has no route back to fd00:71::/64" '[Uu]nreachable|No route' \
 	ip -n "$LAB-out" -6 route get fd00:71::2 from 2001:db8:2::254 iif lo
 expect_ok "c1 reaches the outside through masquerade" dk 1 exec c1 ping6 -c2 -W2 2001:db8:2::254
+expect_fail_msg "a container with IPv6 off cannot join b6, saying why" "endpoint has no address: network [0-9a-f]{12} is IPv6-only, and the container has IPv6 off" \
+	dk 1 run --rm --network b6 --sysctl net.ipv6.conf.all.disable_ipv6=1 $IMG true
+expect_ok "... and left no veth" bash -c "[ \$(ip -n $LAB-h1 -o link show master '$br' | grep -c ' wv') = 2 ]"
 expect_ok "h1: run w1 on b6 with -p 8080:80 (busybox httpd)" \
 	dk 1 run -d --name w1 --network b6 -p 8080:80 $IMG sh -c "$(httpd_cmd hello-w1)"
 w1_web() { web_ok '[2001:db8:2::1]:8080' hello-w1; }
@@ -109,7 +113,7 @@ expect_ok "both hosts' bridges hold the gateway with the same MAC ($(gwmac 1))" 
 	bash -c "[ '$(gwmac 1)' = '$(gwmac 2)' ] && ip -n $LAB-h2 -6 -o addr show dev weft-o${vx#weft-v} | grep -q 'fd00:73::1/64'"
 expect_ok "o2 pings its gateway (its own host's bridge)" dk 2 exec o2 ping6 -c2 -W2 fd00:73::1
 expect_ok "o2 reaches the outside through masquerade on h2" dk 2 exec o2 ping6 -c2 -W2 2001:db8:2::254
-expect_fail_msg "h2: --ip6 of o1's address is refused (one IPAM for the cluster)" "already" \
+expect_fail_msg "h2: --ip6 of o1's address is refused (one IPAM for the cluster)" "address $o1 is in use by host 'h1'" \
 	dk 2 run --rm --network ov6 --ip6 "$o1" $IMG true
 expect_ok "h2: run w2 on ov6 with -p 8082:80" \
 	dk 2 run -d --name w2 --network ov6 -p 8082:80 $IMG sh -c "$(httpd_cmd hello-w2)"
@@ -157,6 +161,19 @@ expect_ok "h1's neighbour entry for h2's slice has h2's VXLAN MAC ($vmac2)" \
 expect_ok "r1 (h1) pings r2 (h2)" dk 1 exec r1 ping6 -c2 -W2 "$r2"
 expect_ok "r2 (h2) pings r1 (h1)" dk 2 exec r2 ping6 -c2 -W2 "$r1"
 expect_ok "r1 reaches the outside through masquerade" dk 1 exec r1 ping6 -c2 -W2 2001:db8:2::254
+# weftd killed; r1 removed while it is down: its address is freed when weftd is back
+db_has() { mdb_dump -n -p -s data "$DATADIR/h$1/weft/weft.db" | grep -q -- "$2"; }
+expect_ok "h1's own store holds r1's address in h1's slice" db_has 1 "/addr/$r1"
+lab_stop_weftd 1 KILL
+expect_ok "h1's weftd killed (-9): docker rm r1 all the same" dk 1 rm -f r1
+lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --reconcile-interval 2
+r1_freed() { ! db_has 1 "/addr/$r1"; }
+expect_ok "weftd back: the reconcile frees r1's address" lab_wait_for r1_freed 20
+expect_ok "... and says so" grep -q "left its container while weftd was down: freed its address $r1 " "$LABDIR/h1/weftd.log"
+expect_ok "h1 keeps its slice $s1, and routes h2's again" bash -c "[ '$(slice6_of 1)' = '$s1' ]"
+expect_ok "... over $rvx" lab_wait_for route_s2 10
+expect_ok "h1: run r3 on rt6" dk 1 run -d --name r3 --network rt6 $IMG sleep 600
+expect_ok "r2 (h2) pings r3 (h1)" dk 2 exec r2 ping6 -c2 -W2 "$(ip6_of 1 r3 rt6)"
 HG6=("${V6[@]}" --subnet fd00:76::/64 -o mode=routed -o backend=host-gw)
 for h in 1 2; do
 	expect_ok "h$h: an IPv6-only routed network hg6 (backend host-gw)" dk $h network create "${HG6[@]}" hg6
@@ -166,7 +183,7 @@ hg_route() { ip -n "$LAB-h1" -6 route show proto 157 | grep -q "^fd00:76:.*/72 v
 expect_ok "h1 routes h2's slice of hg6 straight to h2's IPv6 address" lab_wait_for hg_route 10
 expect_ok "y1 (h1) pings y2 (h2)" dk 1 exec y1 ping6 -c2 -W2 "$(ip6_of 2 y2 hg6)"
 expect_ok "h1, h2: docker rm, network rm" \
-	bash -c "dk 1 rm -f r1 y1 && dk 2 rm -f r2 y2 && dk 1 network rm rt6 hg6 && dk 2 network rm rt6 hg6"
+	bash -c "dk 1 rm -f r3 y1 && dk 2 rm -f r2 y2 && dk 1 network rm rt6 hg6 && dk 2 network rm rt6 hg6"
 expect_ok "nothing of rt6 or hg6 is left on h1" clean 1
 expect_ok "... or on h2" clean 2
 no_keys_rt() { no_keys weft/v1/pools/fd00:74::-64 && no_keys weft/v1/pools/fd00:76::-64; }
@@ -189,6 +206,12 @@ expect_ok "m1's default route is the LAN's gateway fd00:77::fe" bash -c "dk 1 ex
 expect_ok "m1 (h1) pings m2 (h2) across the LAN" dk 1 exec m1 ping6 -c2 -W2 "$m2"
 expect_ok "h1 pings its own container m1 through the shim" ip netns exec "$LAB-h1" busybox ping6 -c2 -W2 "$m1"
 expect_ok "h1 pings m2 on h2 (the subnet route through the shim)" ip netns exec "$LAB-h1" busybox ping6 -c2 -W2 "$m2"
+lab_stop_weftd 1 KILL
+ip -n "$LAB-h1" link del "$shim"
+lab_start_weftd 1 --host-id h1 --store "$LAB_STORE_URL" --reconcile-interval 2
+shim_back() { [ "$(ip -n "$LAB-h1" -6 -o addr show dev "$shim" scope global 2>/dev/null | awk '{print $4}')" = "$shim6" ]; }
+expect_ok "weftd killed, the shim deleted (as by a reboot), weftd started: the shim has $shim6 again" lab_wait_for shim_back 10
+expect_ok "... and h1 pings m1 through it again" ip netns exec "$LAB-h1" busybox ping6 -c2 -W2 "$m1"
 expect_ok "h1, h2: docker rm, network rm" bash -c "dk 1 rm -f m1 && dk 2 rm -f m2 && dk 1 network rm mv6 && dk 2 network rm mv6"
 expect_ok "nothing of mv6 is left on h1 (the shim included)" clean 1
 expect_ok "... or on h2" clean 2
