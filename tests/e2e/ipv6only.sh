@@ -53,6 +53,8 @@ br=$(lab_weft_devices 1 | grep '^weft-b' | head -1)
 expect_ok "its bridge $br has the gateway fd00:71::1/64 and no IPv4 address" \
 	bash -c "ip -n $LAB-h1 -6 -o addr show dev '$br' | grep -q 'inet6 fd00:71::1/64' &&
 		! ip -n $LAB-h1 -4 -o addr show dev '$br' | grep -q inet"
+v6_rules_only() { lab_exec 1 ip6tables -S WEFT-FORWARD | grep -q -- "-i $br " && ! lab_exec 1 iptables -S | grep -q -- "$br"; }
+expect_ok "ip6tables accepts b6's traffic, iptables has no rule for it" v6_rules_only
 expect_ok "weftctl lists b6 with its IPv6 subnet and gateway only" \
 	bash -c "wctl 1 networks | grep -E '^[0-9a-f]{12} +bridge +fd00:71::/64 +fd00:71::1/64 '"
 expect_ok "h1: run c1 and c2 on b6 (c2 with --ip6 fd00:71::1234:5678:9abc)" bash -c "
