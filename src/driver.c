@@ -33,7 +33,7 @@ int driver_new(const struct driver_config *cfg, struct driver **ret, struct errb
 	if (!d)
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	d->cfg = *cfg;
-	d->peers = peers_new(cfg->host_id, cfg->peer_hold_ms);
+	d->peers = peers_new(cfg->host_id, cfg->peer_hold_ms, cfg->advertise.family);
 	if (!d->peers) {
 		free(d);
 		return errbuf_set(eb, -ENOMEM, "out of memory");

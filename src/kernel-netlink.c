@@ -472,7 +472,8 @@ int netlink_routes_get(int family, struct cidr **ret, size_t *ret_n, struct errb
 
 /*
  * A main-table route to dst through dev: link scope without gw, else via gw
- * on-link (gw need not be on a subnet of dev); from src if given.
+ * on-link (gw need not be on a subnet of dev); from src if given. An IPv4
+ * route may go via an IPv6 gw (RTA_VIA, RFC 5549: Linux 5.2 and later).
  */
 static struct rtnl_route *route_build(const struct cidr *dst, const char *dev, const struct ipaddr *gw,
 				      const struct ipaddr *src, unsigned int metric, unsigned char proto,
@@ -495,21 +496,25 @@ static struct rtnl_route *route_build(const struct cidr *dst, const char *dev, c
 	if (src)
 		s = nl_addr_build(family, src->b, alen);
 	if (gw)
-		g = nl_addr_build(family, gw->b, alen);
+		g = nl_addr_build(gw->family, gw->b, gw->family == AF_INET ? 4 : 16);
 	if (!rt || !nh || !d || (src && !s) || (gw && !g))
 		goto out;
 	nl_addr_set_prefixlen(d, dst->len);
 	rtnl_route_nh_set_ifindex(nh, idx);
-	if (g) {
+	r = 0;
+	if (g && gw->family != family)
+		r = rtnl_route_nh_set_via(nh, g);
+	else if (g)
 		rtnl_route_nh_set_gateway(nh, g);
+	if (g)
 		rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
-	}
 	rtnl_route_set_family(rt, family);
 	rtnl_route_set_table(rt, RT_TABLE_MAIN);
 	rtnl_route_set_scope(rt, g ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
 	rtnl_route_set_protocol(rt, proto);
 	rtnl_route_set_priority(rt, metric);
-	r = rtnl_route_set_dst(rt, d);
+	if (r == 0)
+		r = rtnl_route_set_dst(rt, d);
 	if (r == 0 && s)
 		r = rtnl_route_set_pref_src(rt, s);
 	if (r == 0) {
@@ -613,13 +618,17 @@ static void via_cb(struct nl_object *obj, void *arg)
 		return;
 	nh = rtnl_route_nexthop_n(rt, 0);
 	gw = nh ? rtnl_route_nh_get_gateway(nh) : NULL;
-	if (!gw || nl_addr_get_family(gw) != family || nl_addr_get_len(gw) != alen ||
+	if (nh && !gw && family == AF_INET)
+		gw = rtnl_route_nh_get_via(nh); /* an IPv6 next hop: an IPv6 underlay's host-gw */
+	if (!gw || (nl_addr_get_family(gw) == AF_INET ? 4u : 16u) != nl_addr_get_len(gw) ||
+	    (nl_addr_get_family(gw) != family && nl_addr_get_family(gw) != AF_INET6) ||
 	    !if_indextoname(rtnl_route_nh_get_ifindex(nh), e.dev))
 		return;
-	e.dst.addr.family = e.gw.family = family;
+	e.dst.addr.family = family;
+	e.gw.family = nl_addr_get_family(gw);
 	memcpy(e.dst.addr.b, nl_addr_get_binary_addr(dst), alen);
 	e.dst.len = nl_addr_get_prefixlen(dst);
-	memcpy(e.gw.b, nl_addr_get_binary_addr(gw), alen);
+	memcpy(e.gw.b, nl_addr_get_binary_addr(gw), nl_addr_get_len(gw));
 	if (!cidr_contains_cidr(acc->within, &e.dst))
 		return;
 	slot = acc_slot((void **)&acc->v, &acc->n, &acc->cap, sizeof(*slot), &acc->err);
@@ -967,7 +976,7 @@ int netlink_vxlan_add(const char *name, unsigned int vni, const struct ipaddr *l
 		return errbuf_set(eb, -ENODEV, "create VXLAN '%s': underlay interface '%s' does not exist", name, dev);
 	link = rtnl_link_vxlan_alloc();
 	if (local)
-		a = nl_addr_build(AF_INET, local->b, 4);
+		a = nl_addr_build(local->family, local->b, local->family == AF_INET6 ? 16 : 4);
 	if (mac)
 		ll = nl_addr_build(AF_LLC, mac, 6);
 	if (!link || (local && !a) || (mac && !ll)) {

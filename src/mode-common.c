@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "mode-common.h"
 
@@ -109,6 +110,33 @@ int mode_underlay(const struct mode_ctx *ctx, const struct net *net, bool up, ch
 		return errbuf_set(eb, r, "parent interface '%s' does not exist", dev);
 	if (r == 0 && up && !is_up && net->opts.parent[0])
 		return errbuf_set(eb, -ENETDOWN, "parent interface '%s' is down", dev);
+	return r;
+}
+
+unsigned int mode_vxlan_overhead(const struct mode_ctx *ctx)
+{
+	return ctx->advertise.family == AF_INET6 ? VXLAN_OVERHEAD6 : VXLAN_OVERHEAD;
+}
+
+int mode_underlay_family_check(const struct mode_ctx *ctx, struct errbuf *eb)
+{
+	struct peer_host *v = NULL;
+	char a[CIDR_STRLEN], m[CIDR_STRLEN];
+	size_t i, n = 0;
+	int r = 0;
+
+	if (!ctx->advertise.family)
+		return 0;
+	if (peers_hosts(ctx->peers, 0, &v, &n) < 0)
+		return errbuf_set(eb, -ENOMEM, "out of memory");
+	for (i = 0; i < n && r == 0; i++)
+		if (!v[i].gone_ms && v[i].addr.family != ctx->advertise.family)
+			r = errbuf_set(eb, -EPROTOTYPE,
+				       "host '%s' advertises %s and this host %s: a cluster's underlay must be all IPv4 or all "
+				       "IPv6 (VXLAN and host-gw routes cannot cross from one family to the other); give every "
+				       "host --advertise of one family",
+				       v[i].id, cidr_addr_format(&v[i].addr, a), cidr_addr_format(&ctx->advertise, m));
+	free(v);
 	return r;
 }
 

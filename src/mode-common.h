@@ -7,8 +7,9 @@
 #include "kernel-netlink.h"
 #include "mode.h"
 
-/* Outer Ethernet, IPv4, UDP and VXLAN headers: what a VXLAN device's MTU leaves of its underlay's. */
+/* Outer Ethernet, IPv4 (IPv6), UDP and VXLAN headers: what a VXLAN device's MTU leaves of its underlay's. */
 #define VXLAN_OVERHEAD 50
+#define VXLAN_OVERHEAD6 70
 
 extern const struct mode_ops bridge_mode;
 extern const struct mode_ops overlay_mode;
@@ -31,6 +32,14 @@ int mode_bridge_setup(const struct net *net, unsigned int mtu, struct errbuf *eb
  */
 int mode_underlay(const struct mode_ctx *ctx, const struct net *net, bool up, char dev[IFNAME_LEN], unsigned int *mtu,
 		  struct errbuf *eb);
+/* VXLAN_OVERHEAD or, on an IPv6 underlay, VXLAN_OVERHEAD6. */
+unsigned int mode_vxlan_overhead(const struct mode_ctx *ctx);
+/*
+ * Whether every other host that has a record has an underlay address of
+ * this host's family: a network that crosses hosts is refused in a cluster
+ * of both.
+ */
+int mode_underlay_family_check(const struct mode_ctx *ctx, struct errbuf *eb);
 /* Sets VXLAN device vx up, which opens its UDP port: a port another program holds is said so. */
 int mode_vxlan_up(const char *vx, unsigned int port, struct errbuf *eb);
 /* Makes the entries of kind k on dev exactly want: deletes the others, adds the missing. */

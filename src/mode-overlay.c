@@ -164,14 +164,17 @@ static int overlay_create_network(const struct mode_ctx *ctx, struct net *net, s
 
 	/* The underlay first: a bad parent is refused before anything is written. */
 	r = mode_underlay(ctx, net, true, dev, &mtu, eb);
+	if (r == 0)
+		r = mode_underlay_family_check(ctx, eb);
 	if (r < 0)
 		return r;
 	if (!net->opts.mtu)
-		net->opts.mtu = mtu - VXLAN_OVERHEAD;
-	else if (net->opts.mtu > mtu - VXLAN_OVERHEAD)
+		net->opts.mtu = mtu - mode_vxlan_overhead(ctx);
+	else if (net->opts.mtu > mtu - mode_vxlan_overhead(ctx))
 		return errbuf_set(eb, -EINVAL,
 				  "option 'mtu': %u is larger than the MTU %u of the underlay '%s' minus %u for VXLAN (at most %u)",
-				  net->opts.mtu, mtu, dev[0] ? dev : "(none)", VXLAN_OVERHEAD, mtu - VXLAN_OVERHEAD);
+				  net->opts.mtu, mtu, dev[0] ? dev : "(none)", mode_vxlan_overhead(ctx),
+				  mtu - mode_vxlan_overhead(ctx));
 	r = cluster_join(ctx, net, eb);
 	if (r < 0)
 		return r;

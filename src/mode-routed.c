@@ -371,6 +371,8 @@ static int routed_create_network(const struct mode_ctx *ctx, struct net *net, st
 	int r;
 
 	r = mode_underlay(ctx, net, true, dev, &mtu, eb);
+	if (r == 0)
+		r = mode_underlay_family_check(ctx, eb);
 	if (r < 0)
 		return r;
 	/* A bridge we did not make is never taken over. */
@@ -380,7 +382,7 @@ static int routed_create_network(const struct mode_ctx *ctx, struct net *net, st
 	if (r != -ENODEV)
 		return r;
 	errbuf_clear(eb);
-	max = uses_vxlan(net) ? mtu - VXLAN_OVERHEAD : mtu;
+	max = uses_vxlan(net) ? mtu - mode_vxlan_overhead(ctx) : mtu;
 	if (!net->opts.mtu)
 		net->opts.mtu = max;
 	else if (net->opts.mtu > max)

@@ -38,6 +38,7 @@ struct ep {
 struct peers {
 	char self[HOST_ID_MAX];
 	unsigned int hold_ms;
+	int family; /* this host's underlay's (0: any) */
 	struct host *hosts;
 	size_t nhosts, caphosts;
 	struct ep *eps;
@@ -46,13 +47,14 @@ struct peers {
 	size_t nwarned;
 };
 
-struct peers *peers_new(const char *self, unsigned int hold_ms)
+struct peers *peers_new(const char *self, unsigned int hold_ms, int family)
 {
 	struct peers *p = calloc(1, sizeof(*p));
 
 	if (p) {
 		snprintf(p->self, sizeof(p->self), "%s", self);
 		p->hold_ms = hold_ms;
+		p->family = family;
 	}
 	return p;
 }
@@ -93,6 +95,31 @@ static struct host *host_find(const struct peers *p, const char *id)
 	return NULL;
 }
 
+/* Host id, if its underlay is of this host's family: no VXLAN or route goes from one family to the other. */
+static const struct host *host_reachable(const struct peers *p, const char *id)
+{
+	const struct host *h = host_find(p, id);
+
+	return h && (!p->family || h->addr.family == p->family) ? h : NULL;
+}
+
+static const char *family_name(int family)
+{
+	return family == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+/* A host of the other underlay family is known, and useless: say so when it comes or changes. */
+static void family_warn(const struct peers *p, const struct host *h)
+{
+	char a[CIDR_STRLEN];
+
+	if (p->family && h->addr.family != p->family && strcmp(h->id, p->self) != 0)
+		log_warn("host '%s' advertises %s, an %s address, and this host an %s one: its containers are out of "
+			 "reach (VXLAN and routes cannot cross from one family to the other; give every host --advertise "
+			 "of one family)",
+			 h->id, cidr_addr_format(&h->addr, a), family_name(h->addr.family), family_name(p->family));
+}
+
 bool peers_host_id_valid(const char *id)
 {
 	size_t n = strlen(id);
@@ -113,8 +140,7 @@ bool peers_host_event(struct peers *p, const struct store_event *ev, long long n
 	h = host_find(p, id);
 	if (ev->type == STORE_EVENT_PUT) {
 		o = json_loads(ev->value, 0, NULL);
-		if (json_unpack(o, "{s:s, s?s}", "addr", &addr, "addr6", &addr6) < 0 || cidr_addr_parse(addr, &a) < 0 ||
-		    a.family != AF_INET)
+		if (json_unpack(o, "{s:s, s?s}", "addr", &addr, "addr6", &addr6) < 0 || cidr_addr_parse(addr, &a) < 0)
 			a.family = 0; /* a record without a usable address: as good as none */
 		else if (*addr6 && (cidr_addr_parse(addr6, &a6) < 0 || a6.family != AF_INET6))
 			memset(&a6, 0, sizeof(a6)); /* no IPv6 route goes straight to it */
@@ -127,6 +153,7 @@ bool peers_host_event(struct peers *p, const struct store_event *ev, long long n
 				return false;
 			h->addr = a;
 			h->addr6 = a6;
+			family_warn(p, h);
 			return true;
 		}
 		if (!grow((void **)&p->hosts, p->nhosts, &p->caphosts, sizeof(*p->hosts)))
@@ -136,6 +163,7 @@ bool peers_host_event(struct peers *p, const struct store_event *ev, long long n
 		h->addr = a;
 		h->addr6 = a6;
 		h->gone_at = 0;
+		family_warn(p, h);
 		return true;
 	}
 	if (!h)
@@ -329,7 +357,7 @@ int peers_of_pool(const struct peers *p, const struct cidr *pool, struct peer_en
 		return -ENOMEM;
 	}
 	for (i = 0; i < p->neps; i++) {
-		if (p->eps[i].slice_len || !cidr_equal(&p->eps[i].pool, pool) || !(h = host_find(p, p->eps[i].host)))
+		if (p->eps[i].slice_len || !cidr_equal(&p->eps[i].pool, pool) || !(h = host_reachable(p, p->eps[i].host)))
 			continue;
 		v[n].ip = p->eps[i].ip;
 		memcpy(v[n].mac, p->eps[i].mac, 6);
@@ -387,7 +415,7 @@ int peers_slices_of_pool(struct peers *p, const struct cidr *pool, unsigned int 
 	if (!v)
 		return -ENOMEM;
 	for (i = 0; i < p->neps; i++) {
-		if (!p->eps[i].slice_len || !cidr_equal(&p->eps[i].pool, pool) || !(h = host_find(p, p->eps[i].host)) ||
+		if (!p->eps[i].slice_len || !cidr_equal(&p->eps[i].pool, pool) || !(h = host_reachable(p, p->eps[i].host)) ||
 		    !slice_usable(&p->eps[i], pool, len, mine))
 			continue;
 		v[n].slice.addr = p->eps[i].ip;

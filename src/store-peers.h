@@ -35,9 +35,11 @@ struct peers;
 /*
  * A host whose record vanishes is kept for hold_ms more (0: none): a store
  * that lost every lease during an outage must not take every other host's
- * containers off the network while their weftds register again.
+ * containers off the network while their weftds register again. family:
+ * this host's underlay's (0: any); the endpoints and slices of a host with
+ * an underlay address of the other family are never given out (logged).
  */
-struct peers *peers_new(const char *self, unsigned int hold_ms);
+struct peers *peers_new(const char *self, unsigned int hold_ms, int family);
 void peers_free(struct peers *p);
 
 /* Whether id is a host ID: 1 to 64 of A-Z a-z 0-9 _ . - (what weftd --host-id takes). */

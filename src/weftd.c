@@ -108,7 +108,7 @@ static const struct flag {
 	{ { "store-allow-cleartext-credentials", no_argument, NULL, 'X' }, NULL,
 	  "send the token or password to a consul:// or etcd:// store unencrypted", .kind = FLAG_BOOL, .off = offsetof(struct config, cleartext_credentials) },
 	{ { "advertise", required_argument, NULL, 'a' }, "ADDR|IFACE",
-	  "this host's IPv4 address as other hosts reach it, or an interface holding it (default: toward the store)", .kind = FLAG_STR, .off = offsetof(struct config, advertise) },
+	  "this host's address as other hosts reach it (IPv6: an IPv6 underlay), or an interface holding one (default: toward the store)", .kind = FLAG_STR, .off = offsetof(struct config, advertise) },
 	{ { "advertise6", required_argument, NULL, 'A' }, "ADDR|IFACE",
 	  "its IPv6 address on the underlay, or an interface holding one (default: of --advertise's interface)", .kind = FLAG_STR, .off = offsetof(struct config, advertise6) },
 	{ { "lease-ttl", required_argument, NULL, 'L' }, "SECONDS",
@@ -559,42 +559,6 @@ static int tls_files_check(const struct config *c)
 }
 
 /*
- * --advertise: an IPv4 address, or an interface whose first IPv4 address is
- * taken (one configuration file for every host: "advertise = eth1"). Checked
- * before weftd creates anything; buf stays empty without --advertise.
- */
-static int load_advertise(const char *given, char *buf, size_t size)
-{
-	struct ifaddrs *all = NULL, *i;
-	struct in_addr a;
-	bool link = false;
-
-	buf[0] = '\0';
-	if (!given)
-		return 0;
-	if (inet_pton(AF_INET, given, &a) == 1) {
-		snprintf(buf, size, "%s", given);
-		return 0;
-	}
-	if (strlen(given) < IFNAMSIZ && getifaddrs(&all) == 0)
-		for (i = all; i && !buf[0]; i = i->ifa_next) {
-			if (strcmp(i->ifa_name, given) != 0)
-				continue;
-			link = true;
-			if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
-				inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf, size);
-		}
-	freeifaddrs(all);
-	if (buf[0])
-		return 0;
-	if (link)
-		log_err("--advertise '%s': the interface has no IPv4 address", given);
-	else
-		log_err("--advertise '%s': expected an IPv4 address or an interface of this host", given);
-	return -EINVAL;
-}
-
-/*
  * A global IPv6 address of interface name (buf stays empty if it has none):
  * neither temporary (privacy addresses come and go), deprecated nor a failed
  * duplicate, one whose duplicate detection is done before one still
@@ -625,12 +589,68 @@ static void ipv6_of_link(const char *name, char *buf, size_t size)
 	fclose(f);
 }
 
+static bool ipv6_global(const struct in6_addr *a6)
+{
+	return !IN6_IS_ADDR_LINKLOCAL(a6) && !IN6_IS_ADDR_MULTICAST(a6) && !IN6_IS_ADDR_LOOPBACK(a6) &&
+	       !IN6_IS_ADDR_UNSPECIFIED(a6) && !IN6_IS_ADDR_V4MAPPED(a6);
+}
+
+/*
+ * --advertise: an IPv4 or a global IPv6 address, or an interface whose first
+ * IPv4 address is taken, or without one its global IPv6 address
+ * (ipv6_of_link; one configuration file for every host: "advertise =
+ * eth1"). An IPv6 one makes the underlay IPv6. Checked before weftd creates
+ * anything; buf stays empty without --advertise.
+ */
+static int load_advertise(const char *given, char *buf, size_t size)
+{
+	struct ifaddrs *all = NULL, *i;
+	struct in6_addr a6;
+	struct in_addr a;
+	bool link = false;
+
+	buf[0] = '\0';
+	if (!given)
+		return 0;
+	if (inet_pton(AF_INET, given, &a) == 1) {
+		snprintf(buf, size, "%s", given);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, given, &a6) == 1) {
+		if (!ipv6_global(&a6)) {
+			log_err("--advertise '%s': expected a global IPv6 address (other hosts send to it)", given);
+			return -EINVAL;
+		}
+		snprintf(buf, size, "%s", given);
+		return 0;
+	}
+	if (strlen(given) < IFNAMSIZ && getifaddrs(&all) == 0)
+		for (i = all; i && !buf[0]; i = i->ifa_next) {
+			if (strcmp(i->ifa_name, given) != 0)
+				continue;
+			link = true;
+			if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
+				inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf, size);
+		}
+	freeifaddrs(all);
+	if (!buf[0] && link)
+		ipv6_of_link(given, buf, size);
+	if (buf[0])
+		return 0;
+	if (link)
+		log_err("--advertise '%s': the interface has no IPv4 address and no global IPv6 address", given);
+	else
+		log_err("--advertise '%s': expected an IPv4 or IPv6 address or an interface of this host", given);
+	return -EINVAL;
+}
+
 /*
  * --advertise6 (given): a global IPv6 address, or an interface whose IPv6
  * address (ipv6_of_link) is taken; checked before weftd creates anything.
- * Without it, that of the interface holding the advertised IPv4 address v4,
- * if it has one. The other hosts route a routed network's IPv6 slices to it
- * with backend host-gw. Taken at start-up, as --advertise is.
+ * Without it, the advertised address v4 if it is IPv6 (an IPv6 underlay),
+ * else that of the interface holding it, if it has one. The other hosts
+ * route a routed network's IPv6 slices to it with backend host-gw. Taken at
+ * start-up, as --advertise is.
  */
 static int load_advertise6(const char *given, const char *v4, char *buf, size_t size)
 {
@@ -641,8 +661,7 @@ static int load_advertise6(const char *given, const char *v4, char *buf, size_t 
 
 	buf[0] = '\0';
 	if (given && inet_pton(AF_INET6, given, &a6) == 1) {
-		if (IN6_IS_ADDR_LINKLOCAL(&a6) || IN6_IS_ADDR_MULTICAST(&a6) || IN6_IS_ADDR_LOOPBACK(&a6) ||
-		    IN6_IS_ADDR_UNSPECIFIED(&a6) || IN6_IS_ADDR_V4MAPPED(&a6)) {
+		if (!ipv6_global(&a6)) {
 			log_err("--advertise6 '%s': expected a global IPv6 address (other hosts route to it)", given);
 			return -EINVAL;
 		}
@@ -659,6 +678,10 @@ static int load_advertise6(const char *given, const char *v4, char *buf, size_t 
 	if (given) {
 		log_err("--advertise6 '%s': expected an IPv6 address or an interface of this host", given);
 		return -EINVAL;
+	}
+	if (inet_pton(AF_INET6, v4, &a6) == 1) {
+		snprintf(buf, size, "%s", v4);
+		return 0;
 	}
 	if (inet_pton(AF_INET, v4, &a) != 1 || getifaddrs(&all) < 0)
 		return 0;
@@ -794,7 +817,7 @@ static int peers_due(void *data)
 /* What weftd runs on, from start-up to stop; main() takes it down in reverse, a step at a time. */
 struct weftd {
 	struct config c;
-	char host_id[128], advertise[INET_ADDRSTRLEN], advertise6[INET6_ADDRSTRLEN], local_url[4200];
+	char host_id[128], advertise[INET6_ADDRSTRLEN], advertise6[INET6_ADDRSTRLEN], local_url[4200];
 	char token[4096], password[4096];
 	struct store_config sc;
 	struct store *local, *shared;

@@ -81,7 +81,10 @@ case_ "the file's settings apply" \
 
 printf 'advertise = 10.0.0.300\n' >"$conf"
 case_ "an advertise that is neither an address nor an interface" \
-	"<3>--advertise '10.0.0.300': expected an IPv4 address or an interface of this host"
+	"<3>--advertise '10.0.0.300': expected an IPv4 or IPv6 address or an interface of this host"
+printf 'advertise = fe80::1\n' >"$conf"
+case_ "an advertised IPv6 address that is not global" \
+	"<3>--advertise 'fe80::1': expected a global IPv6 address (other hosts send to it)"
 # an interface is taken (lo: 127.0.0.1): weftd gets as far as the pool
 printf 'advertise = lo\ndefault-pool-size = 8\n' >"$conf"
 case_ "an advertise naming an interface" \

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "store-peers.h"
 #include "suites.h"
@@ -27,7 +28,7 @@ static const char *fmt(const struct ipaddr *a)
 
 START_TEST(test_peers_events)
 {
-	struct peers *p = peers_new("h1", 0);
+	struct peers *p = peers_new("h1", 0, 0);
 	struct peer_entry *e = NULL;
 	struct ipaddr *vt = NULL;
 	struct cidr pool, other;
@@ -118,7 +119,7 @@ END_TEST
 
 START_TEST(test_peers_slices)
 {
-	struct peers *p = peers_new("h1", 0);
+	struct peers *p = peers_new("h1", 0, 0);
 	struct peer_slice *v = NULL;
 	struct cidr pool;
 	size_t n = 99;
@@ -199,7 +200,7 @@ START_TEST(test_peers_bad_records)
 		{ "weft/v1/pools/10.90.0.0-24/addr/10.90.0.9", "02:42:0a:5a:00" },
 		{ "weft/v1/pools/10.90.0.0-24/addr/x", "02:42:0a:5a:00:05" },
 	};
-	struct peers *p = peers_new("h1", 0);
+	struct peers *p = peers_new("h1", 0, 0);
 	struct peer_slice *v = NULL;
 	struct peer_entry *e = NULL;
 	struct cidr pool, vpool, mine;
@@ -249,7 +250,7 @@ END_TEST
 /* A host whose record goes is kept for the hold: a store outage that lost every lease takes nobody off the network. */
 START_TEST(test_peers_hold)
 {
-	struct peers *p = peers_new("h1", 10000);
+	struct peers *p = peers_new("h1", 10000, 0);
 	struct peer_entry *e = NULL;
 	struct cidr pool;
 	struct store_event x;
@@ -305,7 +306,7 @@ END_TEST
 /* weftctl peers: the other hosts (never this one), what they hold, and how long one has been held. */
 START_TEST(test_peers_hosts)
 {
-	struct peers *p = peers_new("h1", 10000);
+	struct peers *p = peers_new("h1", 10000, 0);
 	struct peer_host *v = NULL;
 	struct store_event x;
 	size_t n = 99;
@@ -342,6 +343,53 @@ START_TEST(test_peers_hosts)
 }
 END_TEST
 
+/* On an IPv6 underlay a host that advertises IPv4 is known (weftctl peers) but out of reach: none of its entries. */
+START_TEST(test_peers_underlay_family)
+{
+	struct peers *p = peers_new("h1", 0, AF_INET6);
+	struct peer_entry *e = NULL;
+	struct peer_slice *ps = NULL;
+	struct peer_host *hs = NULL;
+	struct ipaddr *vt = NULL;
+	struct cidr pool, rpool;
+	size_t n = 99, nvt = 99;
+	struct store_event x;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(cidr_parse("10.90.0.0/24", '/', &pool, NULL), 0);
+	ck_assert_int_eq(cidr_parse("10.244.0.0/16", '/', &rpool, NULL), 0);
+	x = PUT("weft/v1/hosts/h2", "{\"addr\":\"2001:db8:2::2\",\"addr6\":\"2001:db8:2::2\"}");
+	ck_assert(peers_host_event(p, &x, 1));
+	x = PUT("weft/v1/hosts/h3", "{\"addr\":\"192.0.2.3\"}");
+	ck_assert(peers_host_event(p, &x, 1));
+	x = PUT(A(2), "{\"host\":\"h2\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:02\"}");
+	ck_assert(peers_addr_event(p, &x));
+	x = PUT(A(3), "{\"host\":\"h3\",\"owner\":\"endpoint\",\"mac\":\"02:42:0a:5a:00:03\"}");
+	ck_assert(peers_addr_event(p, &x));
+	x = PUT("weft/v1/pools/10.244.0.0-16/slices/10.244.2.0-24", "{\"host\":\"h2\"}");
+	ck_assert(peers_addr_event(p, &x));
+	x = PUT("weft/v1/pools/10.244.0.0-16/slices/10.244.3.0-24", "{\"host\":\"h3\"}");
+	ck_assert(peers_addr_event(p, &x));
+	ck_assert_int_eq(peers_of_pool(p, &pool, &e, &n, &vt, &nvt), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(fmt(&e[0].ip), "10.90.0.2");
+	ck_assert_str_eq(fmt(&e[0].vtep), "2001:db8:2::2");
+	ck_assert_uint_eq(nvt, 1);
+	ck_assert_int_eq(peers_slices_of_pool(p, &rpool, 24, NULL, &ps, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(ps[0].host_id, "h2");
+	ck_assert_str_eq(fmt(&ps[0].host), "2001:db8:2::2");
+	ck_assert_int_eq(peers_hosts(p, 1, &hs, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(fmt(&hs[1].addr), "192.0.2.3");
+	free(e);
+	free(vt);
+	free(ps);
+	free(hs);
+	peers_free(p);
+}
+END_TEST
+
 Suite *peers_suite(void)
 {
 	Suite *s = suite_create("peers");
@@ -352,6 +400,7 @@ Suite *peers_suite(void)
 	tcase_add_test(tc, test_peers_bad_records);
 	tcase_add_test(tc, test_peers_hold);
 	tcase_add_test(tc, test_peers_hosts);
+	tcase_add_test(tc, test_peers_underlay_family);
 	suite_add_tcase(s, tc);
 	return s;
 }
