@@ -619,9 +619,8 @@ static void via_cb(struct nl_object *obj, void *arg)
 	nh = rtnl_route_nexthop_n(rt, 0);
 	gw = nh ? rtnl_route_nh_get_gateway(nh) : NULL;
 	if (nh && !gw && family == AF_INET)
-		gw = rtnl_route_nh_get_via(nh); /* an IPv6 next hop: an IPv6 underlay's host-gw */
-	if (!gw || (nl_addr_get_family(gw) == AF_INET ? 4u : 16u) != nl_addr_get_len(gw) ||
-	    (nl_addr_get_family(gw) != family && nl_addr_get_family(gw) != AF_INET6) ||
+		gw = rtnl_route_nh_get_via(nh); /* via inet6: an IPv6 underlay's host-gw */
+	if (!gw || nl_addr_get_len(gw) != (nl_addr_get_family(gw) == AF_INET6 ? 16u : 4u) ||
 	    !if_indextoname(rtnl_route_nh_get_ifindex(nh), e.dev))
 		return;
 	e.dst.addr.family = family;
