@@ -10,6 +10,7 @@
 
 #include "driver-docker.h"
 #include "driver.h"
+#include "kernel-proxy.h"
 #include "store-keys.h"
 
 struct held_port;
@@ -20,6 +21,7 @@ struct driver {
 	struct ipam *slices; /* routed: this host's slices as pools of their own, in its own store */
 	struct mode_ctx mode; /* what the modes see of the above */
 	struct held_port *held; /* driver-ports.c */
+	struct proxy *proxy;    /* relays [::1] to the containers of published ports */
 	char *foreign; /* the foreign bridges last written to the firewall */
 	size_t foreign_len;
 	struct peers *peers; /* other hosts and their overlay endpoints */

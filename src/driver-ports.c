@@ -27,6 +27,7 @@ void driver_held_release(struct driver *d, const char *ep_id)
 {
 	struct held_port **p = &d->held, *h;
 
+	proxy_remove(d->proxy, ep_id); /* its duplicates of the sockets first */
 	while ((h = *p))
 		if (!ep_id || strcmp(h->ep, ep_id) == 0) {
 			*p = h->next;
@@ -63,7 +64,7 @@ static int reserve(struct endpoint *ep, size_t i, int *fd, struct errbuf *eb)
 	return r;
 }
 
-/* Reserves every port of ep (choosing host ports where asked); all or none. */
+/* Reserves every port of ep (choosing host ports where asked), and relays [::1] to it; all or none. */
 int driver_held_reserve(struct driver *d, struct endpoint *ep, struct errbuf *eb)
 {
 	struct held_port *h;
@@ -84,6 +85,9 @@ int driver_held_reserve(struct driver *d, struct endpoint *ep, struct errbuf *eb
 		snprintf(h->ep, sizeof(h->ep), "%s", ep->id);
 		h->next = d->held;
 		d->held = h;
+		/* [::1] is no address the kernel can NAT: relayed (kernel-proxy.h) */
+		if (ports_loopback6(&ep->ports[i]) && ep->addr6.addr.family)
+			r = proxy_add(d->proxy, ep->id, h->fd, &ep->addr6.addr, ep->ports[i].port, eb);
 	}
 	if (r < 0)
 		driver_held_release(d, ep->id);

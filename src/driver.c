@@ -43,7 +43,10 @@ int driver_new(const struct driver_config *cfg, struct driver **ret, struct errb
 		ic.prefix = KEYS_SLICES;
 		r = ipam_new(cfg->local, &ic, &d->slices, eb);
 	}
+	if (r == 0)
+		r = proxy_new(&d->proxy, eb);
 	if (r < 0) {
+		ipam_free(d->slices);
 		ipam_free(d->ipam);
 		peers_free(d->peers);
 		free(d);
@@ -61,6 +64,7 @@ void driver_free(struct driver *d)
 	if (!d)
 		return;
 	driver_held_release(d, NULL);
+	proxy_free(d->proxy);
 	free(d->suspects);
 	free(d->foreign);
 	ipam_free(d->ipam);

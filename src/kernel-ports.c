@@ -34,6 +34,14 @@ bool ports_same_request(const struct port_map *a, const struct port_map *b)
 	       a->lo == b->lo && a->hi == b->hi && a->port == b->port;
 }
 
+bool ports_loopback6(const struct port_map *m)
+{
+	static const uint8_t any[16], lo[16] = { [15] = 1 };
+
+	return m->proto == IPPROTO_TCP && m->host_ip.family == AF_INET6 &&
+	       (memcmp(m->host_ip.b, any, 16) == 0 || memcmp(m->host_ip.b, lo, 16) == 0);
+}
+
 static int bind_port(const struct port_map *m, uint16_t port, int *ret_fd)
 {
 	union {
@@ -59,7 +67,14 @@ static int bind_port(const struct port_map *m, uint16_t port, int *ret_fd)
 	/* "::" is every IPv6 address only: the IPv4 side is a binding of its own. */
 	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		r = -errno;
-	/* Bound, never listening: a TCP connection that reaches it is refused. */
+	/*
+	 * One that [::1] reaches listens for the proxy (kernel-proxy.h): the
+	 * connections it relayed must not keep the port from the next
+	 * container, or weftd restarted, while they linger in TIME_WAIT.
+	 */
+	if (r == 0 && ports_loopback6(m) && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		r = -errno;
+	/* Bound, never listening (but for the proxy): a TCP connection that reaches it is refused. */
 	if (r == 0 && (bind(fd, &u.sa, len) < 0 || getsockname(fd, &u.sa, &len) < 0))
 		r = -errno;
 	if (r < 0) {

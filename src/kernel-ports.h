@@ -35,6 +35,12 @@ const char *ports_format(const struct port_map *m, char *buf);
 bool ports_same_request(const struct port_map *a, const struct port_map *b);
 
 /*
+ * Whether the host's connections to [::1] reach m's port: TCP on every IPv6
+ * address of the host, or on ::1 (kernel-proxy.h relays them).
+ */
+bool ports_loopback6(const struct port_map *m);
+
+/*
  * Reserves a host port for m by binding a socket to it (as Docker's port
  * allocator does), so that no program and no other container can take it;
  * picks the first free port of lo..hi, or any free one for 0-0. Sets

@@ -267,11 +267,25 @@ expect_ok "run v1 on p6 with -p 8180:80" web v1 p6 -p 8180:80
 answers "outside -> [$HOSTIP6]:8180 reaches v1 over IPv6" out "http://[$HOSTIP6]:8180/" hello-v1
 answers "outside -> $HOSTIP:8180 reaches v1 over IPv4" out "http://$HOSTIP:8180/" hello-v1
 answers "host -> its own [$HOSTIP6]:8180 reaches v1" host "http://[$HOSTIP6]:8180/" hello-v1
-# [::1] is not published: the kernel drops packets from ::1 that leave by another device
-# (IPv6 has no route_localnet); the connection is refused at once rather than left hanging
-refused6() { local out; out=$(ip netns exec "$H" curl -sS -m 3 "http://[::1]:8180/" 2>&1); echo "$out"
-	[[ $out == *"Connection refused"* || $out == *"Couldn't connect"* ]]; }
-expect_ok "host -> [::1]:8180 is refused at once (not published on IPv6's loopback)" refused6
+# [::1]: the kernel drops packets from ::1 that leave by another device (IPv6 has no
+# route_localnet), so weftd relays the connections to the port's socket (kernel-proxy.c)
+answers "host -> [::1]:8180 reaches v1 (relayed by weftd)" host "http://[::1]:8180/" hello-v1
+expect_ok "v1 serves a 3 MB file" dk 1 exec v1 sh -c "dd if=/dev/urandom of=/www/big bs=1024 count=3072 2>/dev/null"
+big_sum() { dk 1 exec v1 md5sum /www/big | cut -d' ' -f1; }
+relayed_sum() { ip netns exec "$H" curl -sS -m 20 "http://[::1]:8180/big" | md5sum | cut -d' ' -f1; }
+expect_ok "... which comes through [::1] whole" bash -c "[ '$(relayed_sum)' = '$(big_sum)' ]"
+refused6() { local out; out=$(ip netns exec "$H" curl -sS -m 3 "http://[::1]:$1/" 2>&1); echo "$out"
+	[[ $out == *"Connection refused"* || $out == *"Couldn't connect"* || $out == *"Empty reply"* || $out == *"reset"* ]]; }
+expect_ok "run v4 on p6 with -p [::1]:8183:80 (IPv6's loopback only)" web v4 p6 -p "[::1]:8183:80"
+answers "host -> [::1]:8183 reaches v4" host "http://[::1]:8183/" hello-v4
+refused "outside -> [$HOSTIP6]:8183 does not (bound to ::1)" out "http://[$HOSTIP6]:8183/"
+expect_ok "v4's web server stops" dk 1 exec v4 killall httpd
+expect_ok "host -> [::1]:8183 then ends at once (the container refuses, so weftd closes)" refused6 8183
+rm_v4() { dk 1 rm -f v4 >/dev/null && refused6 8183; }
+expect_ok "remove v4: [::1]:8183 is refused" rm_v4
+expect_ok "run v5 with -p [::1]:8183:80 at once (relayed connections in TIME_WAIT keep no port)" \
+	web v5 p6 -p "[::1]:8183:80"
+answers "host -> [::1]:8183 reaches v5" host "http://[::1]:8183/" hello-v5
 expect_ok "run c6 on p6 (a client)" dk 1 run -d --name c6 --network p6 $IMG sleep 600
 answers "hairpin over IPv6: c6 -> [$HOSTIP6]:8180 reaches v1" c6 "http://[$HOSTIP6]:8180/" hello-v1
 port6_held() {
@@ -297,7 +311,11 @@ answers "outside -> [$HOSTIP6]:$port (from -P) reaches v3" out "http://[$HOSTIP6
 expect_fail_msg "-p on an IPv6 address of a container without one is refused" \
 	"cannot publish on $HOSTIP6: the container has no IPv6 address on network" \
 	dk 1 run --rm --network p1 -p "[$HOSTIP6]:8182:80" $IMG true
-expect_ok "remove v1, v2, v3, c6 and p6" bash -c "dk 1 rm -f v1 v2 v3 c6 >/dev/null && dk 1 network rm p6 >/dev/null"
+lab_stop_weftd 1
+lab_start_weftd 1 --host-id h1
+answers "after the restart, host -> [::1]:8180 reaches v1 again" host "http://[::1]:8180/" hello-v1
+expect_ok "remove v1, v2, v3, v5, c6 and p6" bash -c "dk 1 rm -f v1 v2 v3 v5 c6 >/dev/null && dk 1 network rm p6 >/dev/null"
+expect_ok "[::1]:8180 is refused now" refused6 8180
 expect_ok "no IPv6 port left in nft" bash -c "! ip netns exec '$H' nft list table inet weft | grep -q 'dnat ip6 to'"
 
 # ---------------------------------------------------------------- weftd restart

@@ -134,8 +134,8 @@ int driver_join(struct driver *d, const char *net_id, const char *id, struct joi
 	if (strlen(id) & 2)
 		snprintf(ret->dst_name, sizeof(ret->dst_name), "data%.8s", id);
 	ret->dst_prefix = "eth";
-	ret->has_gateway = strlen(id) & 1;
-	cidr_addr_parse("10.0.0.1", &ret->gateway);
+	if (strlen(id) & 1)
+		cidr_addr_parse("10.0.0.1", &ret->gateway);
 	return 0;
 }
 
