@@ -100,6 +100,7 @@ int main(void)
 	srunner_add_suite(sr, store_decode_suite());
 	srunner_add_suite(sr, records_suite());
 	srunner_add_suite(sr, keys_suite());
+	srunner_add_suite(sr, proxy_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

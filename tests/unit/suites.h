@@ -23,6 +23,7 @@ Suite *httpd_suite(void);
 Suite *store_decode_suite(void);
 Suite *records_suite(void);
 Suite *keys_suite(void);
+Suite *proxy_suite(void);
 
 struct cidr;
 struct ipaddr;
