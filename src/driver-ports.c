@@ -48,6 +48,12 @@ static bool held_any(struct driver *d, const char *ep_id)
 	return false;
 }
 
+/* Whether the host's connections to [::1] for ep's port i are relayed (kernel-proxy.h): ep has an IPv6 address. */
+static bool relayed(const struct endpoint *ep, size_t i)
+{
+	return ports_loopback6(&ep->ports[i]) && ep->addr6.addr.family;
+}
+
 /* Reserves ep's port i; a twin takes the host port its IPv4 side got. */
 static int reserve(struct endpoint *ep, size_t i, int *fd, struct errbuf *eb)
 {
@@ -56,9 +62,9 @@ static int reserve(struct endpoint *ep, size_t i, int *fd, struct errbuf *eb)
 	int r;
 
 	if (!m->twin || i == 0)
-		return ports_reserve(m, fd, eb);
+		return ports_reserve(m, relayed(ep, i), fd, eb);
 	m->lo = m->hi = ep->ports[i - 1].host_port;
-	r = ports_reserve(m, fd, eb);
+	r = ports_reserve(m, relayed(ep, i), fd, eb);
 	m->lo = lo;
 	m->hi = hi;
 	return r;
@@ -85,8 +91,7 @@ int driver_held_reserve(struct driver *d, struct endpoint *ep, struct errbuf *eb
 		snprintf(h->ep, sizeof(h->ep), "%s", ep->id);
 		h->next = d->held;
 		d->held = h;
-		/* [::1] is no address the kernel can NAT: relayed (kernel-proxy.h) */
-		if (ports_loopback6(&ep->ports[i]) && ep->addr6.addr.family)
+		if (relayed(ep, i))
 			r = proxy_add(d->proxy, ep->id, h->fd, &ep->addr6.addr, ep->ports[i].port, eb);
 	}
 	if (r < 0)
@@ -299,7 +304,8 @@ static int ports_wanted(const struct net *net, const struct endpoint *ep, const 
 		if (maps[i].has_host_ip && (maps[i].host_ip.family == AF_INET6 ? !v6 : !v4))
 			return errbuf_set(eb, -EAFNOSUPPORT,
 					  "cannot publish on %s: the container has no %s address on network %.12s",
-					  cidr_addr_format(&maps[i].host_ip, a), v4 ? "IPv6" : "IPv4", net_id);
+					  maps[i].host_ip.family ? cidr_addr_format(&maps[i].host_ip, a) : "0.0.0.0",
+					  v4 ? "IPv6" : "IPv4", net_id);
 	want = calloc(2 * n, sizeof(*want));
 	if (!want)
 		return errbuf_set(eb, -ENOMEM, "out of memory");

@@ -213,8 +213,8 @@ static void nft_ruleset(struct strbuf *b, const struct firewall_state *st)
 		     "\t\tip6 daddr != ::1 fib daddr type local jump publish\n\t}\n");
 	/*
 	 * Not [::1]: IPv6 has no route_localnet, and the kernel drops a packet
-	 * from ::1 that leaves by the bridge. A connection to it meets the
-	 * socket that holds the port and is refused at once.
+	 * from ::1 that leaves by the bridge. A TCP connection to it meets the
+	 * socket that holds the port, and weftd relays it (kernel-proxy.h).
 	 */
 	sb_printf(b, "\tchain output {\n\t\ttype nat hook output priority -101; policy accept;\n"
 		     "\t\tip6 daddr ::1 return\n"

@@ -42,7 +42,7 @@ bool ports_loopback6(const struct port_map *m)
 	       (memcmp(m->host_ip.b, any, 16) == 0 || memcmp(m->host_ip.b, lo, 16) == 0);
 }
 
-static int bind_port(const struct port_map *m, uint16_t port, int *ret_fd)
+static int bind_port(const struct port_map *m, uint16_t port, bool relayed, int *ret_fd)
 {
 	union {
 		struct sockaddr sa;
@@ -67,12 +67,8 @@ static int bind_port(const struct port_map *m, uint16_t port, int *ret_fd)
 	/* "::" is every IPv6 address only: the IPv4 side is a binding of its own. */
 	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		r = -errno;
-	/*
-	 * One that [::1] reaches listens for the proxy (kernel-proxy.h): the
-	 * connections it relayed must not keep the port from the next
-	 * container, or weftd restarted, while they linger in TIME_WAIT.
-	 */
-	if (r == 0 && ports_loopback6(m) && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+	/* The proxy's: its relayed connections in TIME_WAIT must not keep the port from the next one. */
+	if (r == 0 && relayed && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		r = -errno;
 	/* Bound, never listening (but for the proxy): a TCP connection that reaches it is refused. */
 	if (r == 0 && (bind(fd, &u.sa, len) < 0 || getsockname(fd, &u.sa, &len) < 0))
@@ -85,16 +81,16 @@ static int bind_port(const struct port_map *m, uint16_t port, int *ret_fd)
 	return ntohs(family == AF_INET6 ? u.in6.sin6_port : u.in.sin_port);
 }
 
-int ports_reserve(struct port_map *m, int *ret_fd, struct errbuf *eb)
+int ports_reserve(struct port_map *m, bool relayed, int *ret_fd, struct errbuf *eb)
 {
 	char s[PORTS_STRLEN], a[CIDR_STRLEN];
 	unsigned int p;
 	int r = -EADDRINUSE;
 
 	if (m->lo == 0)
-		r = bind_port(m, 0, ret_fd);
+		r = bind_port(m, 0, relayed, ret_fd);
 	for (p = m->lo; p && p <= m->hi; p++) {
-		r = bind_port(m, p, ret_fd);
+		r = bind_port(m, p, relayed, ret_fd);
 		if (r != -EADDRINUSE)
 			break;
 	}

@@ -44,8 +44,10 @@ bool ports_loopback6(const struct port_map *m);
  * Reserves a host port for m by binding a socket to it (as Docker's port
  * allocator does), so that no program and no other container can take it;
  * picks the first free port of lo..hi, or any free one for 0-0. Sets
- * m->host_port and returns the socket in *ret_fd.
+ * m->host_port and returns the socket in *ret_fd. relayed: the socket is
+ * to listen for the proxy (ports_loopback6(); SO_REUSEADDR, so that the
+ * connections it relayed hold no port while they linger in TIME_WAIT).
  */
-int ports_reserve(struct port_map *m, int *ret_fd, struct errbuf *eb);
+int ports_reserve(struct port_map *m, bool relayed, int *ret_fd, struct errbuf *eb);
 
 #endif

@@ -29,6 +29,8 @@
 #define OWNER_MAX 65
 #define MAX_LISTENERS 1024
 #define BUF_SIZE 16384
+/* How long the listeners rest after accept() found no file descriptor or memory, or poll() failed. */
+#define BACKOFF_MS 100
 
 struct listener {
 	char owner[OWNER_MAX];
@@ -60,6 +62,7 @@ struct proxy {
 	bool all;
 	int result;
 	/* the thread's alone */
+	struct pollfd *pf; /* the wakeup, the listeners, both sides of each connection */
 	struct listener *ls;
 	size_t nls;
 	struct conn *cs[PROXY_MAX_CONNS];
@@ -129,13 +132,14 @@ static bool request_run(struct proxy *p)
 	return go;
 }
 
-static void accept_one(struct proxy *p, const struct listener *l)
+/* Takes one connection of l; false if the listeners should rest (out of file descriptors or memory). */
+static bool accept_one(struct proxy *p, const struct listener *l)
 {
 	int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), s = -1;
 	struct conn *c = NULL;
 
 	if (fd < 0)
-		return;
+		return errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM;
 	if (p->ncs < PROXY_MAX_CONNS)
 		c = calloc(1, sizeof(*c));
 	if (c)
@@ -145,16 +149,21 @@ static void accept_one(struct proxy *p, const struct listener *l)
 			close(s);
 		close(fd); /* the client sees the connection end at once */
 		free(c);
-		return;
+		return true;
 	}
 	snprintf(c->owner, sizeof(c->owner), "%s", l->owner);
 	c->fd[0] = fd;
 	c->fd[1] = s;
 	c->connecting = true;
 	p->cs[p->ncs++] = c;
+	return true;
 }
 
-/* What to wait for on side k of c. */
+/*
+ * What to wait for on side k of c. A side that waits for nothing is left
+ * out of the poll: shut both ways it would report POLLHUP at every turn.
+ * While c lives, one side always waits for something.
+ */
 static short conn_events(const struct conn *c, int k)
 {
 	short ev = 0;
@@ -178,8 +187,6 @@ static bool conn_step(struct conn *c, const short rev[2])
 	if ((rev[0] | rev[1]) & (POLLERR | POLLNVAL))
 		return false;
 	if (c->connecting) {
-		if (rev[0] & POLLHUP)
-			return false; /* the client went before the container answered */
 		if (!(rev[1] & (POLLOUT | POLLHUP)))
 			return true;
 		if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err)
@@ -199,7 +206,7 @@ static bool conn_step(struct conn *c, const short rev[2])
 			}
 		}
 		if (c->len[i]) {
-			n = write(c->fd[!i], c->buf[i] + c->off[i], c->len[i] - c->off[i]);
+			n = send(c->fd[!i], c->buf[i] + c->off[i], c->len[i] - c->off[i], MSG_NOSIGNAL);
 			if (n < 0 && errno != EAGAIN && errno != EINTR)
 				return false;
 			if (n > 0 && (c->off[i] += n) == c->len[i])
@@ -216,33 +223,40 @@ static bool conn_step(struct conn *c, const short rev[2])
 	return !(c->shut[0] && c->shut[1]);
 }
 
+/* Side k of c in the poll: its socket, or -1 if it waits for nothing (conn_events()). */
+static struct pollfd conn_pollfd(const struct conn *c, int k)
+{
+	short ev = conn_events(c, k);
+
+	return (struct pollfd){ .fd = ev ? c->fd[k] : -1, .events = ev };
+}
+
 static void *proxy_thread(void *data)
 {
 	struct proxy *p = data;
-	struct pollfd *pf = calloc(1 + MAX_LISTENERS + 2 * PROXY_MAX_CONNS, sizeof(*pf));
+	struct pollfd *pf = p->pf;
+	bool rest = false;
 	size_t i, n, nls, ncs;
 	short rev[2];
 
-	if (!pf) {
-		log_err("proxy: out of memory: [::1] is not relayed");
-		return NULL;
-	}
 	for (;;) {
 		n = 0;
 		pf[n++] = (struct pollfd){ .fd = p->wake, .events = POLLIN };
 		for (i = 0; i < p->nls; i++)
-			pf[n++] = (struct pollfd){ .fd = p->ls[i].fd, .events = POLLIN };
+			pf[n++] = (struct pollfd){ .fd = rest ? -1 : p->ls[i].fd, .events = POLLIN };
 		for (i = 0; i < p->ncs; i++) {
-			pf[n++] = (struct pollfd){ .fd = p->cs[i]->fd[0], .events = conn_events(p->cs[i], 0) };
-			pf[n++] = (struct pollfd){ .fd = p->cs[i]->fd[1], .events = conn_events(p->cs[i], 1) };
+			pf[n++] = conn_pollfd(p->cs[i], 0);
+			pf[n++] = conn_pollfd(p->cs[i], 1);
 		}
 		nls = p->nls;
 		ncs = p->ncs;
-		if (poll(pf, n, -1) < 0) {
-			if (errno != EINTR)
+		if (poll(pf, n, rest ? BACKOFF_MS : -1) < 0) {
+			if (errno != EINTR && !rest)
 				log_err("proxy: poll: %s", strerror(errno));
+			rest = errno != EINTR;
 			continue;
 		}
+		rest = false;
 		if (pf[0].revents) {
 			if (!request_run(p))
 				break;
@@ -257,11 +271,10 @@ static void *proxy_thread(void *data)
 				p->cs[i] = p->cs[--p->ncs];
 			}
 		}
-		for (i = 0; i < nls; i++)
+		for (i = 0; i < nls && !rest; i++)
 			if (pf[1 + i].revents & POLLIN)
-				accept_one(p, &p->ls[i]);
+				rest = !accept_one(p, &p->ls[i]);
 	}
-	free(pf);
 	return NULL;
 }
 
@@ -293,13 +306,17 @@ int proxy_new(struct proxy **ret, struct errbuf *eb)
 	sigset_t all, old;
 	int r;
 
-	if (!p || !(p->ls = calloc(MAX_LISTENERS, sizeof(*p->ls)))) {
+	if (!p || !(p->ls = calloc(MAX_LISTENERS, sizeof(*p->ls))) ||
+	    !(p->pf = calloc(1 + MAX_LISTENERS + 2 * PROXY_MAX_CONNS, sizeof(*p->pf)))) {
+		if (p)
+			free(p->ls);
 		free(p);
 		return errbuf_set(eb, -ENOMEM, "out of memory");
 	}
 	p->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->wake < 0) {
 		r = errbuf_set(eb, -errno, "proxy: eventfd: %s", strerror(errno));
+		free(p->pf);
 		free(p->ls);
 		free(p);
 		return r;
@@ -314,6 +331,7 @@ int proxy_new(struct proxy **ret, struct errbuf *eb)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		close(p->wake);
+		free(p->pf);
 		free(p->ls);
 		free(p);
 		return errbuf_set(eb, -r, "proxy: cannot start its thread: %s", strerror(r));
@@ -329,6 +347,7 @@ void proxy_free(struct proxy *p)
 	request(p, OP_STOP, NULL, true);
 	pthread_join(p->thread, NULL);
 	close(p->wake);
+	free(p->pf);
 	free(p->ls);
 	pthread_mutex_destroy(&p->call);
 	pthread_mutex_destroy(&p->mu);

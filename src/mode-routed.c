@@ -186,15 +186,17 @@ static bool rec_same(const struct net_rec *have, const struct net_rec *want)
 
 static void rec_describe(const struct net_rec *r, char *buf, size_t size)
 {
-	char p6[CIDR_STRLEN + 32] = "", c[CIDR_STRLEN];
+	char p6[CIDR_STRLEN + 32] = "", c[CIDR_STRLEN], p4[32] = "";
 
 	if (r->pool6.addr.family)
 		snprintf(p6, sizeof(p6), " subnet6=%s host_prefix6=%u", cidr_format(&r->pool6, '/', c), r->host_prefix6);
+	if (r->host_prefix) /* none: an IPv6-only network */
+		snprintf(p4, sizeof(p4), " host_prefix=%u", r->host_prefix);
 	if (r->backend == ROUTED_BACKEND_HOST_GW)
-		snprintf(buf, size, "backend=%s host_prefix=%u%s", backend_to_string(r->backend), r->host_prefix, p6);
+		snprintf(buf, size, "backend=%s%s%s", backend_to_string(r->backend), p4, p6);
 	else
-		snprintf(buf, size, "backend=%s host_prefix=%u vni=%u vxlan_port=%u%s", backend_to_string(r->backend),
-			 r->host_prefix, r->vni, r->port, p6);
+		snprintf(buf, size, "backend=%s%s vni=%u vxlan_port=%u%s", backend_to_string(r->backend), p4, r->vni,
+			 r->port, p6);
 }
 
 static const struct netrec_kind routed_rec_vxlan = { .need_vni = true, .same = rec_same, .describe = rec_describe };
