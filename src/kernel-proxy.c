@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kernel-proxy.h"
@@ -254,6 +255,8 @@ static void *proxy_thread(void *data)
 			if (errno != EINTR && !rest)
 				log_err("proxy: poll: %s", strerror(errno));
 			rest = errno != EINTR;
+			if (rest) /* a poll() that fails fails at once: rest here */
+				nanosleep(&(struct timespec){ .tv_nsec = BACKOFF_MS * 1000000L }, NULL);
 			continue;
 		}
 		rest = false;
