@@ -39,8 +39,8 @@ refused() {
 		--control-socket none --store "$LAB_STORE_URL" "$@"
 }
 lab_exec 1 ip link add wtest0 type veth peer name wtest1
-expect_fail_msg "--advertise naming an interface without an IPv4 address: refused at start" \
-	"^<3>--advertise 'wtest0': the interface has no IPv4 address$" refused --advertise wtest0
+expect_fail_msg "--advertise naming an interface without an IPv4 or a global IPv6 address: refused at start" \
+	"^<3>--advertise 'wtest0': the interface has no IPv4 address and no global IPv6 address$" refused --advertise wtest0
 expect_fail_msg "--advertise6 naming an interface without a global IPv6 address: refused at start" \
 	"^<3>--advertise6 'wtest0': the interface has no global IPv6 address$" refused --advertise6 wtest0
 expect_fail_msg "--advertise6 with a link-local address: refused at start" \
